@@ -1,0 +1,17 @@
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace tw::cli {
+
+// Each subcommand registers itself on the top-level app. Its callback stores the process
+// exit code in exit_code; errors that stop the run are thrown as tw::Error.
+void add_census_command(CLI::App& app, int& exit_code);
+// `plan`: the dry run.
+void add_plan_command(CLI::App& app, int& exit_code);
+// `check`: the sysctl.d pre-check hook.
+void add_check_command(CLI::App& app, int& exit_code);
+// `apply`, `rollback`, `status`: the safe writer.
+void add_apply_commands(CLI::App& app, int& exit_code);
+
+} // namespace tw::cli

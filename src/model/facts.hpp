@@ -1,0 +1,34 @@
+#pragma once
+
+#include "model/census.hpp"
+#include "model/counters.hpp"
+#include "model/nat.hpp"
+#include "model/sysctl.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tw {
+
+// Which kernel and which network namespace the facts describe.
+struct HostInfo
+{
+  std::string kernel_release; // uname -r
+  std::string hostname;
+  std::uint64_t netns_inode = 0; // inode of /proc/self/ns/net (0 when unreadable)
+};
+
+// Everything observed about one host (one network namespace): the engine's only input from the OS.
+struct Facts
+{
+  HostInfo host;
+  Sysctls sysctls;
+  SocketCensus sockets;
+  Counters counters;
+  std::optional<CounterRates> rates; // with --sample
+  NatEvidence nat;
+};
+
+} // namespace tw

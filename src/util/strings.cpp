@@ -1,0 +1,131 @@
+#include "util/strings.hpp"
+
+#include <charconv>
+#include <cstdio>
+
+namespace tw {
+
+namespace {
+
+bool is_space(char c)
+{
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+} // namespace
+
+std::string_view trim(std::string_view s)
+{
+  while (!s.empty() && is_space(s.front())) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && is_space(s.back())) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+std::string normalize_space(std::string_view s)
+{
+  std::string out;
+  out.reserve(s.size());
+  for (const auto field : split_ws(s)) {
+    if (!out.empty()) {
+      out += ' ';
+    }
+    out += field;
+  }
+  return out;
+}
+
+std::vector<std::string_view> split(std::string_view s, char sep)
+{
+  std::vector<std::string_view> out;
+  std::size_t start = 0;
+  while (true) {
+    const auto pos = s.find(sep, start);
+    if (pos == std::string_view::npos) {
+      out.push_back(s.substr(start));
+      return out;
+    }
+    out.push_back(s.substr(start, pos - start));
+    start = pos + 1;
+  }
+}
+
+std::vector<std::string_view> split_ws(std::string_view s)
+{
+  std::vector<std::string_view> out;
+  std::size_t i = 0;
+  while (i < s.size()) {
+    while (i < s.size() && is_space(s[i])) {
+      ++i;
+    }
+    const auto start = i;
+    while (i < s.size() && !is_space(s[i])) {
+      ++i;
+    }
+    if (i > start) {
+      out.push_back(s.substr(start, i - start));
+    }
+  }
+  return out;
+}
+
+std::optional<std::int64_t> parse_int(std::string_view s)
+{
+  std::int64_t value = 0;
+  if (s.empty() || s.front() == '+') {
+    return std::nullopt;
+  }
+  const auto* end = s.data() + s.size();
+  const auto [ptr, ec] = std::from_chars(s.data(), end, value);
+  if (ec != std::errc() || ptr != end) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<std::uint64_t> parse_uint(std::string_view s)
+{
+  std::uint64_t value = 0;
+  if (s.empty() || s.front() == '+' || s.front() == '-') {
+    return std::nullopt;
+  }
+  const auto* end = s.data() + s.size();
+  const auto [ptr, ec] = std::from_chars(s.data(), end, value);
+  if (ec != std::errc() || ptr != end) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+bool has_control_char(std::string_view s)
+{
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string printable(std::string_view s)
+{
+  std::string out;
+  out.reserve(s.size());
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\x%02x", u);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+} // namespace tw

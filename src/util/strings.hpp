@@ -1,0 +1,35 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tw {
+
+// s without leading and trailing ASCII whitespace.
+std::string_view trim(std::string_view s);
+
+// Runs of whitespace folded to one space and the ends trimmed, as /proc/sys values are compared.
+std::string normalize_space(std::string_view s);
+
+// s cut at every sep; empty fields kept.
+std::vector<std::string_view> split(std::string_view s, char sep);
+
+// s cut at runs of whitespace; no empty fields.
+std::vector<std::string_view> split_ws(std::string_view s);
+
+// A whole-string base-10 signed integer, or nullopt (no sign games, no trailing junk).
+std::optional<std::int64_t> parse_int(std::string_view s);
+
+// A whole-string base-10 unsigned integer, or nullopt.
+std::optional<std::uint64_t> parse_uint(std::string_view s);
+
+// True when s has a byte below 0x20 or 0x7f (newline, tab, escape...).
+bool has_control_char(std::string_view s);
+
+// s with control characters shown as \xNN, for quoting untrusted text in messages.
+std::string printable(std::string_view s);
+
+} // namespace tw

@@ -1,0 +1,98 @@
+#pragma once
+
+#include "support/process.hpp"
+
+#include <string>
+#include <vector>
+
+namespace tw::test {
+
+// Skips the current test when network namespaces cannot be made here (not root, no `ip`),
+// unless TW_ADVISOR_REQUIRE_NETNS is set, in which case it fails it. Use as
+// `if (!netns_usable()) { GTEST_SKIP() << why; }` via the TW_REQUIRE_NETNS() macro.
+bool netns_usable(std::string& why);
+
+#define TW_REQUIRE_NETNS()                                                                        \
+  do {                                                                                            \
+    std::string tw_netns_why;                                                                     \
+    if (!::tw::test::netns_usable(tw_netns_why)) {                                                \
+      if (std::getenv("TW_ADVISOR_REQUIRE_NETNS") != nullptr) {                                   \
+        FAIL() << "network namespaces required (TW_ADVISOR_REQUIRE_NETNS is set): " << tw_netns_why; \
+      }                                                                                           \
+      GTEST_SKIP() << tw_netns_why;                                                               \
+    }                                                                                             \
+  } while (false)
+
+// A network namespace made for one test, removed (with every process in it) on destruction.
+// Names are "twa-<pid>-<n>-<tag>", unique to the run; namespaces left by a crashed run
+// (whose pid is gone) are swept when the next one is made.
+class Netns
+{
+public:
+  // Makes the namespace and brings its loopback up.
+  explicit Netns(const std::string& tag);
+  ~Netns();
+  Netns(const Netns&) = delete;
+  Netns& operator=(const Netns&) = delete;
+
+  // The namespace name, for `ip netns exec NAME`.
+  const std::string& name() const { return m_name; }
+
+  // argv run inside the namespace.
+  std::vector<std::string> exec_argv(const std::vector<std::string>& argv) const;
+  // Runs argv inside the namespace.
+  RunResult run(const std::vector<std::string>& argv,
+                const std::vector<std::string>& extra_env = {},
+                std::chrono::milliseconds timeout = std::chrono::seconds(120)) const;
+  // Runs argv inside the namespace and fails the test unless it exits 0.
+  RunResult run_ok(const std::vector<std::string>& argv,
+                   std::chrono::milliseconds timeout = std::chrono::seconds(120)) const;
+
+  // Writes a net.* sysctl inside this namespace (never the host's): `sysctl -w key=value`.
+  void set_sysctl(const std::string& key, const std::string& value) const;
+  // Reads a sysctl inside this namespace, whitespace folded.
+  std::string get_sysctl(const std::string& key) const;
+
+private:
+  std::string m_name;
+};
+
+// Two hosts joined by a veth pair: client 198.18.<k>.1/24 + fd00:198:18:<k>::1/64,
+// server 198.18.<k>.2/24 + fd00:198:18:<k>::2/64, where k is unique to the pair in this run.
+struct HostPair
+{
+  explicit HostPair(const std::string& tag);
+
+  Netns client;
+  Netns server;
+  std::string client_v4;
+  std::string server_v4;
+  std::string client_v6;
+  std::string server_v6;
+};
+
+// A child process started in the background (e.g. a server), killed on destruction.
+class BackgroundProcess
+{
+public:
+  explicit BackgroundProcess(const std::vector<std::string>& argv);
+  ~BackgroundProcess();
+  BackgroundProcess(const BackgroundProcess&) = delete;
+  BackgroundProcess& operator=(const BackgroundProcess&) = delete;
+
+  // Waits (bounded) until a line containing `marker` appears on its stdout; false on timeout/exit.
+  bool wait_for_output(const std::string& marker, std::chrono::milliseconds timeout);
+  // Everything read from its stdout so far.
+  const std::string& output() const { return m_out; }
+  // Stops it (SIGTERM, then SIGKILL) and returns its exit code.
+  int stop();
+
+private:
+  int m_pid = -1;
+  int m_out_fd = -1;
+  std::string m_out;
+  bool m_stopped = false;
+  int m_exit_code = -1;
+};
+
+} // namespace tw::test

@@ -1,0 +1,5 @@
+// Placeholder: the traffic generator lands with the census live tests.
+int main()
+{
+  return 2;
+}
