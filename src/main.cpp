@@ -32,10 +32,10 @@ void setup_logging(int verbosity, bool quiet)
 
 int main(int argc, char** argv)
 {
-  CLI::App app{"tw-advisor: decides from live evidence whether net.ipv4.tcp_tw_reuse helps on this\n"
-               "host, and changes TIME_WAIT-related sysctls safely (journaled, verified, reversible).\n\n"
-               "Start with `tw-advisor plan`: a dry run that changes nothing.",
-               "tw-advisor"};
+  CLI::App app{ "tw-advisor: decides from live evidence whether net.ipv4.tcp_tw_reuse helps on this\n"
+                "host, and changes TIME_WAIT-related sysctls safely (journaled, verified, reversible).\n\n"
+                "Start with `tw-advisor plan`: a dry run that changes nothing.",
+                "tw-advisor" };
   app.set_version_flag("--version", std::string("tw-advisor ") + tw::k_version);
   app.require_subcommand(1);
   app.fallthrough();

@@ -5,8 +5,8 @@ namespace tw {
 const char* tcp_state_name(std::size_t state)
 {
   static constexpr std::array<const char*, k_tcp_state_slots> k_names = {
-    "unknown",    "established", "syn-sent",  "syn-recv", "fin-wait-1", "fin-wait-2", "time-wait",
-    "unconnected", "close-wait", "last-ack",  "listen",   "closing",    "syn-recv-mini",
+    "unknown",     "established", "syn-sent", "syn-recv", "fin-wait-1", "fin-wait-2",    "time-wait",
+    "unconnected", "close-wait",  "last-ack", "listen",   "closing",    "syn-recv-mini",
   };
   return state < k_names.size() ? k_names[state] : "unknown";
 }

@@ -43,9 +43,9 @@ struct TimeWaitRoles
 // One destination group: (local address, remote address, remote port) of outbound sockets.
 struct DestGroup
 {
-  int family = 0;              // AF_INET or AF_INET6 (IPv4-mapped addresses normalised to AF_INET)
-  std::string local;           // local address, printed
-  std::string remote;          // remote address, printed
+  int family = 0;     // AF_INET or AF_INET6 (IPv4-mapped addresses normalised to AF_INET)
+  std::string local;  // local address, printed
+  std::string remote; // remote address, printed
   std::uint16_t remote_port = 0;
   std::uint64_t in_use = 0;    // ephemeral local ports held (TIME_WAIT plus live states)
   std::uint64_t time_wait = 0; // of which in TIME_WAIT
@@ -66,19 +66,19 @@ struct TimestampShare
 // The socket role mix of one network namespace, aggregated while streaming the dump.
 struct SocketCensus
 {
-  bool available = false;  // false when the dump could not be taken
-  std::string error;       // why not, when unavailable (errno text, with the step)
+  bool available = false; // false when the dump could not be taken
+  std::string error;      // why not, when unavailable (errno text, with the step)
   std::array<std::uint64_t, k_tcp_state_slots> states{}; // counts by TcpState value
-  std::uint64_t total = 0;       // sockets seen (both families)
-  std::uint64_t listeners = 0;   // distinct listening ports
+  std::uint64_t total = 0;                               // sockets seen (both families)
+  std::uint64_t listeners = 0;                           // distinct listening ports
   TimeWaitRoles time_wait;
-  std::optional<PortRange> port_range;   // the ephemeral range used to classify
-  std::uint64_t usable_ports = 0;        // the range less reserved ports
-  std::vector<DestGroup> groups;         // the top groups, highest pressure first
-  std::uint64_t group_count = 0;         // all groups seen (groups holds at most the top ones)
-  bool groups_truncated = false;         // the group table hit its cap; the rest were folded
+  std::optional<PortRange> port_range; // the ephemeral range used to classify
+  std::uint64_t usable_ports = 0;      // the range less reserved ports
+  std::vector<DestGroup> groups;       // the top groups, highest pressure first
+  std::uint64_t group_count = 0;       // all groups seen (groups holds at most the top ones)
+  bool groups_truncated = false;       // the group table hit its cap; the rest were folded
   TimestampShare timestamps;
-  std::vector<std::string> notes;        // caveats an operator should know (ambiguity, caps)
+  std::vector<std::string> notes; // caveats an operator should know (ambiguity, caps)
 };
 
 } // namespace tw

@@ -10,8 +10,8 @@ namespace tw {
 // Kernel counters of one network namespace, keyed "TcpExt.TW", "Tcp.ActiveOpens", "sockstat.tw".
 struct Counters
 {
-  bool available = false;  // false when none of the files could be read
-  std::string error;       // why not (path and errno text)
+  bool available = false; // false when none of the files could be read
+  std::string error;      // why not (path and errno text)
   std::map<std::string, std::uint64_t> values;
 
   // The counter when the kernel reported it.
@@ -22,8 +22,8 @@ struct Counters
 struct CounterRates
 {
   double interval_seconds = 0.0;
-  std::map<std::string, std::uint64_t> delta;     // after - before (counters that did not go back)
-  std::map<std::string, double> per_second;       // delta / interval
+  std::map<std::string, std::uint64_t> delta; // after - before (counters that did not go back)
+  std::map<std::string, double> per_second;   // delta / interval
 
   // The rate when both readings had the counter.
   std::optional<double> rate(const std::string& name) const;

@@ -7,14 +7,14 @@ namespace tw {
 const char* to_string(ReadStatus status)
 {
   switch (status) {
-  case ReadStatus::ok:
-    return "ok";
-  case ReadStatus::absent:
-    return "absent";
-  case ReadStatus::denied:
-    return "denied";
-  case ReadStatus::error:
-    return "error";
+    case ReadStatus::ok:
+      return "ok";
+    case ReadStatus::absent:
+      return "absent";
+    case ReadStatus::denied:
+      return "denied";
+    case ReadStatus::error:
+      return "error";
   }
   return "error";
 }
@@ -30,7 +30,7 @@ std::optional<PortRange> parse_port_range(const std::string& text)
   if (!low || !high || *low > 65535 || *high > 65535) {
     return std::nullopt;
   }
-  return PortRange{static_cast<std::uint32_t>(*low), static_cast<std::uint32_t>(*high)};
+  return PortRange{ static_cast<std::uint32_t>(*low), static_cast<std::uint32_t>(*high) };
 }
 
 std::optional<std::vector<PortRange>> parse_port_list(const std::string& text)
@@ -48,7 +48,7 @@ std::optional<std::vector<PortRange>> parse_port_list(const std::string& text)
     if (!first || !last || *first > 65535 || *last > 65535 || *first > *last) {
       return std::nullopt;
     }
-    out.push_back(PortRange{static_cast<std::uint32_t>(*first), static_cast<std::uint32_t>(*last)});
+    out.push_back(PortRange{ static_cast<std::uint32_t>(*first), static_cast<std::uint32_t>(*last) });
   }
   return out;
 }

@@ -23,7 +23,7 @@ const char* to_string(ReadStatus status);
 // One /proc/sys value as read.
 struct SysctlValue
 {
-  std::string key;    // dotted name: net.ipv4.tcp_tw_reuse
+  std::string key; // dotted name: net.ipv4.tcp_tw_reuse
   ReadStatus status = ReadStatus::absent;
   std::string value;  // whitespace folded to single spaces, as /proc/sys shows it (when ok)
   int error = 0;      // errno for denied/error

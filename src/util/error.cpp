@@ -5,9 +5,9 @@
 namespace tw {
 
 Error::Error(std::string what, std::string why)
-  : std::runtime_error(what + ": " + why),
-    m_what(std::move(what)),
-    m_why(std::move(why))
+  : std::runtime_error(what + ": " + why)
+  , m_what(std::move(what))
+  , m_why(std::move(why))
 {
 }
 

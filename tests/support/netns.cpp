@@ -20,7 +20,7 @@ namespace tw::test {
 
 namespace {
 
-std::atomic<int> g_counter{0};
+std::atomic<int> g_counter{ 0 };
 
 // Namespaces a killed earlier run left behind: "twa-<pid>-..." whose pid no longer exists.
 void sweep_stale_namespaces()
@@ -39,13 +39,13 @@ void sweep_stale_namespaces()
     if (!pid || ::kill(static_cast<pid_t>(*pid), 0) == 0 || errno != ESRCH) {
       continue;
     }
-    const auto pids = run({"ip", "netns", "pids", name});
+    const auto pids = run({ "ip", "netns", "pids", name });
     for (const auto p : split_ws(pids.out)) {
       if (const auto v = parse_int(p)) {
         ::kill(static_cast<pid_t>(*v), SIGKILL);
       }
     }
-    run({"ip", "netns", "del", name});
+    run({ "ip", "netns", "del", name });
   }
 }
 
@@ -57,7 +57,7 @@ bool netns_usable(std::string& why)
     why = "live tests need root to create network namespaces";
     return false;
   }
-  const auto probe = run({"ip", "-V"});
+  const auto probe = run({ "ip", "-V" });
   if (probe.exit_code != 0) {
     why = "live tests need the `ip` command (iproute2): " + probe.err;
     return false;
@@ -69,11 +69,11 @@ Netns::Netns(const std::string& tag)
 {
   sweep_stale_namespaces();
   m_name = "twa-" + std::to_string(::getpid()) + "-" + std::to_string(g_counter++) + "-" + tag;
-  const auto add = run({"ip", "netns", "add", m_name});
+  const auto add = run({ "ip", "netns", "add", m_name });
   if (add.exit_code != 0) {
     throw std::runtime_error("ip netns add " + m_name + ": " + add.err);
   }
-  const auto up = run({"ip", "-n", m_name, "link", "set", "lo", "up"});
+  const auto up = run({ "ip", "-n", m_name, "link", "set", "lo", "up" });
   if (up.exit_code != 0) {
     throw std::runtime_error("ip -n " + m_name + " link set lo up: " + up.err);
   }
@@ -81,18 +81,18 @@ Netns::Netns(const std::string& tag)
 
 Netns::~Netns()
 {
-  const auto pids = tw::test::run({"ip", "netns", "pids", m_name});
+  const auto pids = tw::test::run({ "ip", "netns", "pids", m_name });
   for (const auto p : split_ws(pids.out)) {
     if (const auto v = parse_int(p)) {
       ::kill(static_cast<pid_t>(*v), SIGKILL);
     }
   }
-  tw::test::run({"ip", "netns", "del", m_name});
+  tw::test::run({ "ip", "netns", "del", m_name });
 }
 
 std::vector<std::string> Netns::exec_argv(const std::vector<std::string>& argv) const
 {
-  std::vector<std::string> out = {"ip", "netns", "exec", m_name};
+  std::vector<std::string> out = { "ip", "netns", "exec", m_name };
   out.insert(out.end(), argv.begin(), argv.end());
   return out;
 }
@@ -114,7 +114,7 @@ void Netns::set_sysctl(const std::string& key, const std::string& value) const
   if (key.rfind("net.", 0) != 0) {
     throw std::runtime_error("tests write only net.* sysctls inside their namespace, not " + key);
   }
-  const auto r = run({"sysctl", "-q", "-w", key + "=" + value});
+  const auto r = run({ "sysctl", "-q", "-w", key + "=" + value });
   if (r.exit_code != 0) {
     throw std::runtime_error("sysctl -w " + key + "=" + value + " in " + m_name + ": " + r.err);
   }
@@ -122,7 +122,7 @@ void Netns::set_sysctl(const std::string& key, const std::string& value) const
 
 std::string Netns::get_sysctl(const std::string& key) const
 {
-  const auto r = run({"sysctl", "-n", key});
+  const auto r = run({ "sysctl", "-n", key });
   if (r.exit_code != 0) {
     throw std::runtime_error("sysctl -n " + key + " in " + m_name + ": " + r.err);
   }
@@ -135,7 +135,7 @@ HostPair::HostPair(const std::string& tag)
 {
   // Each pair lives in its own namespaces, so subnets of different pairs never meet; the
   // counter only makes addresses in one test's messages easy to tell apart.
-  static std::atomic<int> pair_counter{0};
+  static std::atomic<int> pair_counter{ 0 };
   const int third = pair_counter++ % 250 + 1;
   client_v4 = "198.18." + std::to_string(third) + ".1";
   server_v4 = "198.18." + std::to_string(third) + ".2";
@@ -146,16 +146,28 @@ HostPair::HostPair(const std::string& tag)
       throw std::runtime_error(what + ": " + r.err);
     }
   };
-  must(tw::test::run({"ip", "-n", client.name(), "link", "add", "eth0", "type", "veth", "peer", "name", "eth0",
-                      "netns", server.name()}),
+  must(tw::test::run({ "ip",
+                       "-n",
+                       client.name(),
+                       "link",
+                       "add",
+                       "eth0",
+                       "type",
+                       "veth",
+                       "peer",
+                       "name",
+                       "eth0",
+                       "netns",
+                       server.name() }),
        "veth between " + client.name() + " and " + server.name());
-  for (const auto* ns : {&client, &server}) {
+  for (const auto* ns : { &client, &server }) {
     const bool is_client = ns == &client;
     const auto& v4 = is_client ? client_v4 : server_v4;
     const auto& v6 = is_client ? client_v6 : server_v6;
-    must(tw::test::run({"ip", "-n", ns->name(), "addr", "add", v4 + "/24", "dev", "eth0"}), "addr " + v4);
-    must(tw::test::run({"ip", "-n", ns->name(), "addr", "add", v6 + "/64", "dev", "eth0", "nodad"}), "addr " + v6);
-    must(tw::test::run({"ip", "-n", ns->name(), "link", "set", "eth0", "up"}), "link up in " + ns->name());
+    must(tw::test::run({ "ip", "-n", ns->name(), "addr", "add", v4 + "/24", "dev", "eth0" }), "addr " + v4);
+    must(tw::test::run({ "ip", "-n", ns->name(), "addr", "add", v6 + "/64", "dev", "eth0", "nodad" }),
+         "addr " + v6);
+    must(tw::test::run({ "ip", "-n", ns->name(), "link", "set", "eth0", "up" }), "link up in " + ns->name());
   }
 }
 
@@ -196,11 +208,12 @@ bool BackgroundProcess::wait_for_output(const std::string& marker, std::chrono::
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   char buf[4096];
   while (m_out.find(marker) == std::string::npos) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0 || m_out_fd < 0) {
       return false;
     }
-    pollfd pfd{m_out_fd, POLLIN, 0};
+    pollfd pfd{ m_out_fd, POLLIN, 0 };
     if (poll(&pfd, 1, static_cast<int>(left.count())) <= 0) {
       continue;
     }

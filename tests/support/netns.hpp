@@ -12,15 +12,15 @@ namespace tw::test {
 // `if (!netns_usable()) { GTEST_SKIP() << why; }` via the TW_REQUIRE_NETNS() macro.
 bool netns_usable(std::string& why);
 
-#define TW_REQUIRE_NETNS()                                                                        \
-  do {                                                                                            \
-    std::string tw_netns_why;                                                                     \
-    if (!::tw::test::netns_usable(tw_netns_why)) {                                                \
-      if (std::getenv("TW_ADVISOR_REQUIRE_NETNS") != nullptr) {                                   \
-        FAIL() << "network namespaces required (TW_ADVISOR_REQUIRE_NETNS is set): " << tw_netns_why; \
-      }                                                                                           \
-      GTEST_SKIP() << tw_netns_why;                                                               \
-    }                                                                                             \
+#define TW_REQUIRE_NETNS()                                                                                   \
+  do {                                                                                                       \
+    std::string tw_netns_why;                                                                                \
+    if (!::tw::test::netns_usable(tw_netns_why)) {                                                           \
+      if (std::getenv("TW_ADVISOR_REQUIRE_NETNS") != nullptr) {                                              \
+        FAIL() << "network namespaces required (TW_ADVISOR_REQUIRE_NETNS is set): " << tw_netns_why;         \
+      }                                                                                                      \
+      GTEST_SKIP() << tw_netns_why;                                                                          \
+    }                                                                                                        \
   } while (false)
 
 // A network namespace made for one test, removed (with every process in it) on destruction.

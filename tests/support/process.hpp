@@ -9,10 +9,10 @@ namespace tw::test {
 // What a finished child process left behind.
 struct RunResult
 {
-  int exit_code = -1;   // exit status, or 128+signal when killed
+  int exit_code = -1; // exit status, or 128+signal when killed
   bool timed_out = false;
-  std::string out;      // stdout
-  std::string err;      // stderr
+  std::string out; // stdout
+  std::string err; // stderr
 };
 
 // Runs argv (argv[0] searched in PATH) with extra "NAME=value" environment entries and

@@ -37,8 +37,9 @@ TEST(PortList, ParsesReservedPortsSyntax)
 TEST(Sysctls, TypedAccessorsOnlyForReadValues)
 {
   Sysctls s;
-  s.values["net.ipv4.tcp_tw_reuse"] = SysctlValue{"net.ipv4.tcp_tw_reuse", ReadStatus::ok, "2", 0, ""};
-  s.values["net.ipv4.tcp_tw_reuse_delay"] = SysctlValue{"net.ipv4.tcp_tw_reuse_delay", ReadStatus::absent, "", 2, ""};
+  s.values["net.ipv4.tcp_tw_reuse"] = SysctlValue{ "net.ipv4.tcp_tw_reuse", ReadStatus::ok, "2", 0, "" };
+  s.values["net.ipv4.tcp_tw_reuse_delay"] =
+    SysctlValue{ "net.ipv4.tcp_tw_reuse_delay", ReadStatus::absent, "", 2, "" };
   EXPECT_EQ(s.get_int("net.ipv4.tcp_tw_reuse"), 2);
   EXPECT_FALSE(s.get_int("net.ipv4.tcp_tw_reuse_delay").has_value());
   EXPECT_EQ(s.find("net.ipv4.nothing"), nullptr);
