@@ -51,6 +51,7 @@ int main(int argc, char** argv)
   tw::cli::add_plan_command(app, exit_code);
   tw::cli::add_check_command(app, exit_code);
   tw::cli::add_apply_commands(app, exit_code);
+  tw::cli::add_docs_commands(app, exit_code);
 
   app.parse_complete_callback([&] { setup_logging(verbosity, quiet); });
 

@@ -13,5 +13,7 @@ void add_plan_command(CLI::App& app, int& exit_code);
 void add_check_command(CLI::App& app, int& exit_code);
 // `apply`, `rollback`, `status`: the safe writer.
 void add_apply_commands(CLI::App& app, int& exit_code);
+// `completion bash` and the hidden `manpage`, generated from the commands registered before it.
+void add_docs_commands(CLI::App& app, int& exit_code);
 
 } // namespace tw::cli
