@@ -28,9 +28,7 @@ void setup_logging(int verbosity, bool quiet)
   spdlog::set_default_logger(logger);
 }
 
-} // namespace
-
-int main(int argc, char** argv)
+int run(int argc, char** argv)
 {
   CLI::App app{ "tw-advisor: decides from live evidence whether net.ipv4.tcp_tw_reuse helps on this\n"
                 "host, and changes TIME_WAIT-related sysctls safely (journaled, verified, reversible).\n\n"
@@ -74,4 +72,19 @@ int main(int argc, char** argv)
     return 1;
   }
   return exit_code;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+  // Anything that escapes run() (e.g. while building the CLI) still ends as one clear line.
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "tw-advisor: error: internal: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "tw-advisor: error: internal: unknown exception\n");
+  }
+  return 1;
 }
