@@ -1,0 +1,489 @@
+// Aggregates sock_diag records into the socket role mix. Everything here but take_census is
+// pure; take_census only wires SockDiag (the one file with netlink calls) to the aggregator.
+#include "facts/census.hpp"
+
+#include "util/error.hpp"
+
+#include <algorithm>
+#include <arpa/inet.h>
+#include <cstring>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unordered_set>
+
+namespace tw {
+
+namespace {
+
+constexpr std::uint32_t k_loopback_ifindex = 1; // LOOPBACK_IFINDEX: lo is 1 in every netns
+constexpr std::size_t k_chunk = 4096;           // group entries per chunk (no big reallocations)
+
+std::uint64_t load64(const std::uint8_t* p)
+{
+  std::uint64_t v = 0;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+
+std::uint64_t mix(std::uint64_t h, std::uint64_t v)
+{
+  h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+  h ^= h >> 31;
+  h *= 0xbf58476d1ce4e5b9ULL;
+  return h ^ (h >> 29);
+}
+
+std::uint64_t hash_addr(std::uint64_t h, const std::array<std::uint8_t, 16>& a)
+{
+  return mix(mix(h, load64(a.data())), load64(a.data() + 8));
+}
+
+bool is_zero(const std::array<std::uint8_t, 16>& a)
+{
+  return std::all_of(a.begin(), a.end(), [](std::uint8_t b) { return b == 0; });
+}
+
+// A listening socket by (family, address, port); wildcard listeners are kept apart in bitsets.
+struct ListenerKey
+{
+  std::uint8_t family = 0;
+  std::uint16_t port = 0;
+  std::array<std::uint8_t, 16> addr{};
+  bool operator==(const ListenerKey& o) const = default;
+};
+
+struct ListenerHash
+{
+  std::size_t operator()(const ListenerKey& k) const
+  {
+    return static_cast<std::size_t>(hash_addr(mix(k.family, k.port), k.addr));
+  }
+};
+
+// The compact binary key of a destination group: no strings until printing.
+struct GroupKey
+{
+  std::uint8_t family = 0;
+  std::uint16_t remote_port = 0;
+  std::array<std::uint8_t, 16> local{};
+  std::array<std::uint8_t, 16> remote{};
+  bool operator==(const GroupKey& o) const = default;
+};
+
+struct GroupEntry
+{
+  GroupKey key;
+  std::uint32_t in_use = 0;
+  std::uint32_t time_wait = 0;
+  bool loopback = false;
+};
+
+std::uint64_t hash_group(const GroupKey& k)
+{
+  return hash_addr(hash_addr(mix(k.family, k.remote_port), k.local), k.remote);
+}
+
+} // namespace
+
+struct CensusAggregator::ListenerSet
+{
+  std::bitset<65536> any_port; // some listener on this port, any address
+  std::bitset<65536> wild4;    // 0.0.0.0:port
+  std::bitset<65536> wild6;    // [::]:port (dual-stack unless V6ONLY: matches IPv4 too)
+  std::unordered_set<ListenerKey, ListenerHash> specific;
+
+  bool matches(std::uint8_t family, const std::array<std::uint8_t, 16>& addr, std::uint16_t port) const
+  {
+    if (!any_port[port]) {
+      return false;
+    }
+    if (wild6[port] || (family == AF_INET && wild4[port])) {
+      return true;
+    }
+    ListenerKey k;
+    k.family = family;
+    k.port = port;
+    k.addr = addr;
+    return specific.count(k) != 0;
+  }
+};
+
+// Open addressing over an index table; entries live in fixed chunks, so memory grows with
+// groups only and never doubles in one step.
+struct CensusAggregator::GroupTable
+{
+  std::size_t cap = 0;
+  std::vector<std::uint32_t> slots; // 0 empty, else entry index + 1
+  std::vector<std::unique_ptr<GroupEntry[]>> chunks;
+  std::size_t count = 0;
+
+  GroupEntry& entry(std::size_t i) { return chunks[i / k_chunk][i % k_chunk]; }
+  const GroupEntry& entry(std::size_t i) const { return chunks[i / k_chunk][i % k_chunk]; }
+
+  void rehash(std::size_t new_size)
+  {
+    slots.assign(new_size, 0);
+    const std::size_t mask = new_size - 1;
+    for (std::size_t i = 0; i < count; ++i) {
+      std::size_t s = static_cast<std::size_t>(hash_group(entry(i).key)) & mask;
+      while (slots[s] != 0) {
+        s = (s + 1) & mask;
+      }
+      slots[s] = static_cast<std::uint32_t>(i + 1);
+    }
+  }
+
+  // The entry for key, made when new; nullptr when the table is at its cap.
+  GroupEntry* find_or_add(const GroupKey& key)
+  {
+    if (slots.empty()) {
+      rehash(1024);
+    }
+    const std::size_t mask = slots.size() - 1;
+    std::size_t s = static_cast<std::size_t>(hash_group(key)) & mask;
+    while (slots[s] != 0) {
+      GroupEntry& e = entry(slots[s] - 1);
+      if (e.key == key) {
+        return &e;
+      }
+      s = (s + 1) & mask;
+    }
+    if (count >= cap) {
+      return nullptr;
+    }
+    if (count % k_chunk == 0) {
+      chunks.push_back(std::make_unique<GroupEntry[]>(k_chunk));
+    }
+    GroupEntry& e = entry(count);
+    e.key = key;
+    ++count;
+    slots[s] = static_cast<std::uint32_t>(count);
+    if (count * 4 > slots.size() * 3) {
+      rehash(slots.size() * 2); // load factor stays under 3/4
+    }
+    return &e;
+  }
+};
+
+bool is_loopback_address(int family, const std::array<std::uint8_t, 16>& addr)
+{
+  if (family == AF_INET) {
+    return addr[0] == 127;
+  }
+  static constexpr std::array<std::uint8_t, 16> k_v6_loopback = { 0, 0, 0, 0, 0, 0, 0, 0,
+                                                                  0, 0, 0, 0, 0, 0, 0, 1 };
+  return addr == k_v6_loopback;
+}
+
+std::string format_address(int family, const std::array<std::uint8_t, 16>& addr)
+{
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (inet_ntop(family == AF_INET ? AF_INET : AF_INET6, addr.data(), buf, sizeof(buf)) == nullptr) {
+    return "?";
+  }
+  return buf;
+}
+
+CensusOptions census_options_from(const Sysctls& sysctls)
+{
+  CensusOptions o;
+  o.port_range = sysctls.local_port_range();
+  if (!o.port_range) {
+    const auto* v = sysctls.find("net.ipv4.ip_local_port_range");
+    o.notes.push_back("net.ipv4.ip_local_port_range could not be read (" +
+                      (v != nullptr
+                         ? std::string(to_string(v->status)) + (v->detail.empty() ? "" : ": " + v->detail)
+                         : std::string("not read")) +
+                      "): sockets not on a listening port are counted as unknown");
+  }
+  if (auto reserved = sysctls.reserved_ports()) {
+    o.reserved_ports = std::move(*reserved);
+  } else if (const auto* v = sysctls.find("net.ipv4.ip_local_reserved_ports"); v != nullptr) {
+    o.notes.push_back("net.ipv4.ip_local_reserved_ports could not be read (" +
+                      std::string(to_string(v->status)) + "): usable ports may be overstated");
+  }
+  return o;
+}
+
+CensusAggregator::CensusAggregator(const CensusOptions& options)
+  : m_options(options)
+  , m_reserved(std::make_unique<std::bitset<65536>>())
+  , m_listeners(std::make_unique<ListenerSet>())
+  , m_groups(std::make_unique<GroupTable>())
+{
+  m_groups->cap = m_options.group_cap;
+  for (const auto& r : m_options.reserved_ports) {
+    for (std::uint32_t p = r.low; p <= r.high && p < 65536; ++p) {
+      m_reserved->set(p);
+    }
+  }
+  m_census.available = true;
+  m_census.port_range = m_options.port_range;
+  if (m_options.port_range) {
+    std::uint64_t usable = 0;
+    for (std::uint32_t p = m_options.port_range->low; p <= m_options.port_range->high && p < 65536; ++p) {
+      if (!(*m_reserved)[p]) {
+        ++usable;
+      }
+    }
+    m_census.usable_ports = usable;
+  }
+  m_census.notes = m_options.notes;
+}
+
+CensusAggregator::~CensusAggregator() = default;
+
+void CensusAggregator::add_note(std::string note)
+{
+  m_census.notes.push_back(std::move(note));
+}
+
+bool CensusAggregator::port_in_range(std::uint16_t port) const
+{
+  return m_options.port_range && m_options.port_range->contains(port) && !(*m_reserved)[port];
+}
+
+void CensusAggregator::add_listener(const SockRecord& rec)
+{
+  ++m_census.total;
+  if (rec.state < k_tcp_state_slots) {
+    ++m_census.states[rec.state];
+  } else {
+    ++m_other_states;
+  }
+  auto& l = *m_listeners;
+  l.any_port.set(rec.local_port);
+  if (is_zero(rec.local)) {
+    (rec.family == AF_INET ? l.wild4 : l.wild6).set(rec.local_port);
+    return;
+  }
+  ListenerKey k;
+  k.family = rec.family;
+  k.port = rec.local_port;
+  k.addr = rec.local;
+  l.specific.insert(k);
+}
+
+SocketRole CensusAggregator::classify(const SockRecord& rec) const
+{
+  UnknownWhy why = UnknownWhy::none;
+  return classify_why(rec, why);
+}
+
+SocketRole CensusAggregator::classify_why(const SockRecord& rec, UnknownWhy& why) const
+{
+  const auto& l = *m_listeners;
+  const bool exact = l.matches(rec.family, rec.local, rec.local_port);
+  if (!m_options.port_range) {
+    why = exact ? UnknownWhy::none : UnknownWhy::no_range;
+    return exact ? SocketRole::inbound : SocketRole::unknown;
+  }
+  const bool in_range = port_in_range(rec.local_port);
+  if (in_range && l.any_port[rec.local_port]) {
+    // A service listening inside the ephemeral range: its port could be either end.
+    why = UnknownWhy::listener_in_range;
+    return SocketRole::unknown;
+  }
+  if (exact || !in_range) {
+    return SocketRole::inbound;
+  }
+  const bool loopback = is_loopback_address(rec.family, rec.remote) || rec.ifindex == k_loopback_ifindex;
+  if (loopback && port_in_range(rec.remote_port) && !l.matches(rec.family, rec.remote, rec.remote_port)) {
+    // Both ends are ours and both ports look ephemeral: we cannot tell which end connected.
+    why = UnknownWhy::loopback_both_ends;
+    return SocketRole::unknown;
+  }
+  return SocketRole::outbound;
+}
+
+void CensusAggregator::add_socket(const SockRecord& rec)
+{
+  ++m_census.total;
+  if (rec.state >= k_tcp_state_slots) {
+    ++m_other_states;
+    return;
+  }
+  ++m_census.states[rec.state];
+  const auto state = static_cast<TcpState>(rec.state);
+  if (state == TcpState::listen || state == TcpState::close || state == TcpState::new_syn_recv) {
+    return; // holds no connected ephemeral port
+  }
+  UnknownWhy why = UnknownWhy::none;
+  const SocketRole role = classify_why(rec, why);
+  const bool tw = state == TcpState::time_wait;
+  if (tw) {
+    switch (role) {
+      case SocketRole::outbound:
+        ++m_census.time_wait.outbound;
+        break;
+      case SocketRole::inbound:
+        ++m_census.time_wait.inbound;
+        break;
+      case SocketRole::unknown:
+        ++m_census.time_wait.unknown;
+        if (why == UnknownWhy::no_range) {
+          ++m_unknown_no_range;
+        } else if (why == UnknownWhy::listener_in_range) {
+          ++m_unknown_listener_in_range;
+        } else if (why == UnknownWhy::loopback_both_ends) {
+          ++m_unknown_loopback;
+        }
+        break;
+    }
+  }
+  if (role != SocketRole::outbound) {
+    return;
+  }
+  if (state == TcpState::established && rec.has_tcp_info) {
+    ++m_census.timestamps.outbound_established;
+    if ((rec.tcpi_options & 1U) != 0) { // TCPI_OPT_TIMESTAMPS
+      ++m_census.timestamps.with_timestamps;
+    }
+  }
+  GroupKey key;
+  key.family = rec.family;
+  key.remote_port = rec.remote_port;
+  key.local = rec.local;
+  key.remote = rec.remote;
+  GroupEntry* e = m_groups->find_or_add(key);
+  if (e == nullptr) {
+    ++m_folded;
+    return;
+  }
+  ++e->in_use;
+  if (tw) {
+    ++e->time_wait;
+  }
+  e->loopback = e->loopback || rec.ifindex == k_loopback_ifindex ||
+                is_loopback_address(rec.family, rec.local) || is_loopback_address(rec.family, rec.remote);
+}
+
+SocketCensus CensusAggregator::finish()
+{
+  auto& c = m_census;
+  c.listeners = m_listeners->any_port.count();
+  const auto& g = *m_groups;
+  c.group_count = g.count;
+  c.groups_truncated = m_folded > 0;
+  std::vector<std::uint32_t> order(g.count);
+  for (std::size_t i = 0; i < g.count; ++i) {
+    order[i] = static_cast<std::uint32_t>(i);
+  }
+  const auto better = [&g](std::uint32_t a, std::uint32_t b) {
+    const auto& x = g.entry(a);
+    const auto& y = g.entry(b);
+    if (x.in_use != y.in_use) {
+      return x.in_use > y.in_use; // usable is the same for every group, so this is pressure
+    }
+    if (x.time_wait != y.time_wait) {
+      return x.time_wait > y.time_wait;
+    }
+    return a < b;
+  };
+  const std::size_t n = std::min(order.size(), m_options.top_n);
+  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n), order.end(), better);
+  c.groups.clear();
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto& e = g.entry(order[i]);
+    DestGroup d;
+    d.family = e.key.family;
+    d.local = format_address(e.key.family, e.key.local);
+    d.remote = format_address(e.key.family, e.key.remote);
+    d.remote_port = e.key.remote_port;
+    d.in_use = e.in_use;
+    d.time_wait = e.time_wait;
+    d.usable = c.usable_ports;
+    d.pressure = c.usable_ports == 0
+                   ? 0.0
+                   : std::min(1.0, static_cast<double>(e.in_use) / static_cast<double>(c.usable_ports));
+    d.loopback = e.loopback;
+    c.groups.push_back(std::move(d));
+  }
+  if (m_unknown_listener_in_range > 0) {
+    c.notes.push_back(std::to_string(m_unknown_listener_in_range) +
+                      " TIME_WAIT sockets sit on a port that is listened on inside ip_local_port_range "
+                      "(a service inside the ephemeral range): counted as unknown");
+  }
+  if (m_unknown_loopback > 0) {
+    c.notes.push_back(std::to_string(m_unknown_loopback) +
+                      " loopback TIME_WAIT sockets have both ports in the ephemeral range and no listener on "
+                      "either: counted as unknown");
+  }
+  if (m_unknown_no_range > 0) {
+    c.notes.push_back(std::to_string(m_unknown_no_range) +
+                      " TIME_WAIT sockets could not be classified without ip_local_port_range");
+  }
+  if (m_folded > 0) {
+    c.notes.push_back("the destination group table reached its cap of " +
+                      std::to_string(m_options.group_cap) + " groups: " + std::to_string(m_folded) +
+                      " outbound sockets of further groups were counted "
+                      "but not grouped");
+  }
+  if (m_other_states > 0) {
+    c.notes.push_back(std::to_string(m_other_states) + " sockets were in a state this version does not name");
+  }
+  return std::move(m_census);
+}
+
+SocketCensus take_census(const CensusOptions& options)
+{
+  CensusAggregator agg(options);
+  SockDiag diag;
+  if (!diag.ok()) {
+    SocketCensus failed;
+    failed.error = diag.step() + ": " + errno_text(diag.error());
+    return failed;
+  }
+  constexpr std::uint32_t k_listen = state_bit(static_cast<unsigned>(TcpState::listen));
+  constexpr std::uint32_t k_all_states = state_bit(static_cast<unsigned>(k_tcp_state_slots)) - 1;
+  constexpr std::uint32_t k_others = k_all_states & ~k_listen & ~state_bit(0);
+  bool interrupted = false;
+  bool overrun = false;
+  bool skip_v6 = false;
+  const auto run = [&](int family, std::uint32_t states, bool info, const SockVisitor& visit) -> std::string {
+    const DumpResult r = diag.dump_tcp(family, states, info, visit);
+    interrupted = interrupted || r.interrupted;
+    overrun = overrun || r.overrun;
+    if (r.ok) {
+      return {};
+    }
+    if (family == AF_INET6 && (r.error == EAFNOSUPPORT || r.error == ENOENT || r.error == EOPNOTSUPP)) {
+      skip_v6 = true;
+      agg.add_note("IPv6 sockets were not counted: " + r.step + ": " + errno_text(r.error));
+      return {};
+    }
+    return r.step + ": " + errno_text(r.error);
+  };
+  const SockVisitor on_listener = [&agg](const SockRecord& rec) { agg.add_listener(rec); };
+  const SockVisitor on_socket = [&agg](const SockRecord& rec) { agg.add_socket(rec); };
+  for (const int family : { AF_INET, AF_INET6 }) {
+    if (family == AF_INET6 && skip_v6) {
+      continue;
+    }
+    if (auto err = run(family, k_listen, false, on_listener); !err.empty()) {
+      SocketCensus failed;
+      failed.error = std::move(err);
+      return failed;
+    }
+  }
+  for (const int family : { AF_INET, AF_INET6 }) {
+    if (family == AF_INET6 && skip_v6) {
+      continue;
+    }
+    if (auto err = run(family, k_others, options.want_timestamps, on_socket); !err.empty()) {
+      SocketCensus failed;
+      failed.error = std::move(err);
+      return failed;
+    }
+  }
+  if (interrupted) {
+    agg.add_note("the kernel flagged the dump as interrupted (NLM_F_DUMP_INTR): socket tables changed while "
+                 "they were read, so counts are approximate");
+  }
+  if (overrun) {
+    agg.add_note("the netlink receive buffer overran (ENOBUFS) during the dump: some sockets may be missing");
+  }
+  return agg.finish();
+}
+
+} // namespace tw

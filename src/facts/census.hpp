@@ -1,0 +1,96 @@
+#pragma once
+
+#include "facts/sock_diag.hpp"
+#include "model/census.hpp"
+#include "model/sysctl.hpp"
+
+#include <bitset>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tw {
+
+// What the census needs from the host besides the sockets, so tests can set it in memory.
+struct CensusOptions
+{
+  std::optional<PortRange> port_range;   // ip_local_port_range; without it roles fall back to unknown
+  std::vector<PortRange> reserved_ports; // ip_local_reserved_ports: connect() never picks them
+  std::size_t top_n = 20;                // destination groups kept in the result
+  bool want_timestamps = true;           // ask for tcp_info to measure the timestamp share
+  std::size_t group_cap = 262144;        // most groups tracked; the rest are counted, not grouped
+  std::vector<std::string> notes;        // caveats found while preparing (unreadable sysctls)
+};
+
+// Options from the sysctls of this namespace (port range and reserved ports), with notes.
+CensusOptions census_options_from(const Sysctls& sysctls);
+
+// Who opened a socket, by the rules in KERNEL-NOTES.md.
+enum class SocketRole
+{
+  outbound, // we called connect(): tw_reuse can matter
+  inbound,  // we accepted: tw_reuse never applies
+  unknown,  // the evidence does not tell
+};
+
+// Streams sock_diag records into a SocketCensus. Pure: no I/O, so tests feed it records.
+// Memory grows with listeners and destination groups (capped), never with sockets.
+class CensusAggregator
+{
+public:
+  // Takes the port range, reserved ports, top N and group cap from options.
+  explicit CensusAggregator(const CensusOptions& options);
+  ~CensusAggregator();
+  CensusAggregator(const CensusAggregator&) = delete;
+  CensusAggregator& operator=(const CensusAggregator&) = delete;
+
+  // Phase 1: a socket from the LISTEN-only dump (all listeners must be added before phase 2).
+  void add_listener(const SockRecord& rec);
+  // Phase 2: a socket from the dump of every other state.
+  void add_socket(const SockRecord& rec);
+  // The role of a non-listening socket given the listeners seen so far.
+  SocketRole classify(const SockRecord& rec) const;
+  // Adds a note (dump interrupted, IPv6 missing ...) to the result.
+  void add_note(std::string note);
+  // The result: counts, roles, the top groups by pressure, notes. Call once.
+  SocketCensus finish();
+
+private:
+  struct ListenerSet;
+  struct GroupTable;
+  enum class UnknownWhy
+  {
+    none,
+    no_range,
+    listener_in_range,
+    loopback_both_ends,
+  };
+  SocketRole classify_why(const SockRecord& rec, UnknownWhy& why) const;
+  bool port_in_range(std::uint16_t port) const;
+
+  CensusOptions m_options;
+  std::unique_ptr<std::bitset<65536>> m_reserved;
+  std::unique_ptr<ListenerSet> m_listeners;
+  std::unique_ptr<GroupTable> m_groups;
+  SocketCensus m_census;
+  std::uint64_t m_unknown_no_range = 0;
+  std::uint64_t m_unknown_listener_in_range = 0;
+  std::uint64_t m_unknown_loopback = 0;
+  std::uint64_t m_other_states = 0;
+  std::uint64_t m_folded = 0;
+};
+
+// True for 127/8 and ::1 (mapped addresses are normalised before this is asked).
+bool is_loopback_address(int family, const std::array<std::uint8_t, 16>& addr);
+
+// Printed form of an address as SockRecord holds it ("198.18.1.2", "fd00:198:18:1::2").
+std::string format_address(int family, const std::array<std::uint8_t, 16>& addr);
+
+// Takes the census of the calling network namespace: LISTEN dumps first, then one dump of
+// every other state, per family. OS failures are values: available=false and error say why.
+SocketCensus take_census(const CensusOptions& options);
+
+} // namespace tw
