@@ -1,0 +1,29 @@
+#pragma once
+
+#include "facts/counters.hpp"
+#include "facts/nat.hpp"
+#include "model/facts.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace tw {
+
+// What `plan` (and friends) ask of the facts layer.
+struct GatherOptions
+{
+  std::filesystem::path proc_root = "/proc";             // sysctls are read below <proc_root>/sys
+  double sample_seconds = 0.0;                           // > 0: read the counters twice and give rates
+  std::uint64_t conntrack_cap = k_default_conntrack_cap; // most conntrack entries looked at
+  bool take_census = true;                               // dump the sockets (sock_diag)
+  bool read_nat = true;                                  // conntrack and NAT rules (netlink)
+  SleepFn sleep = sleep_for_real;                        // how the sampler waits (tests inject)
+};
+
+// Everything observed about the calling network namespace. Per-item problems are recorded in
+// the facts (absent sysctls, unreadable counters, no conntrack); only a bad option throws.
+Facts gather_facts(const GatherOptions& options);
+
+} // namespace tw

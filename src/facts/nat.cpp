@@ -1,0 +1,492 @@
+// Every libnl call for NAT evidence lives in this file (STYLE.md: one file of facts/ per
+// netlink area). Messages are decoded into small plain values and dropped at once.
+#include "facts/nat.hpp"
+
+#include "util/error.hpp"
+#include "util/fs.hpp"
+#include "util/strings.hpp"
+
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/nf_nat.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nf_tables_compat.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <netlink/errno.h>
+#include <netlink/msg.h>
+#include <netlink/netfilter/ct.h>
+#include <netlink/netfilter/nfnl.h>
+#include <netlink/netlink.h>
+#include <netlink/socket.h>
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
+namespace tw {
+namespace {
+
+constexpr std::uint16_t k_nla_type_mask = 0x3fff; // strips NLA_F_NESTED and NLA_F_NET_BYTEORDER
+constexpr std::size_t k_nla_header = 4;
+
+// One netlink attribute inside a byte range: its type and payload.
+struct Attr
+{
+  std::uint16_t type = 0;
+  std::span<const std::uint8_t> payload;
+};
+
+// Walks the attributes of a range; false (with error) when a length runs past the end.
+bool walk_attrs(std::span<const std::uint8_t> bytes, std::vector<Attr>& out, std::string& error)
+{
+  std::size_t offset = 0;
+  while (offset + k_nla_header <= bytes.size()) {
+    std::uint16_t len = 0;
+    std::uint16_t type = 0;
+    std::memcpy(&len, bytes.data() + offset, sizeof len);
+    std::memcpy(&type, bytes.data() + offset + 2, sizeof type);
+    if (len < k_nla_header || offset + len > bytes.size()) {
+      error = "netlink attribute at byte " + std::to_string(offset) + " has length " + std::to_string(len) +
+              " but only " + std::to_string(bytes.size() - offset) + " bytes remain";
+      return false;
+    }
+    out.push_back(Attr{ static_cast<std::uint16_t>(type & k_nla_type_mask),
+                        bytes.subspan(offset + k_nla_header, len - k_nla_header) });
+    offset += (static_cast<std::size_t>(len) + 3U) & ~std::size_t{ 3 };
+  }
+  return true;
+}
+
+std::string attr_string(const Attr& attr)
+{
+  std::string s(reinterpret_cast<const char*>(attr.payload.data()), attr.payload.size());
+  if (const auto nul = s.find('\0'); nul != std::string::npos) {
+    s.resize(nul);
+  }
+  return s;
+}
+
+std::optional<std::uint32_t> attr_be32(const Attr& attr)
+{
+  if (attr.payload.size() < 4) {
+    return std::nullopt;
+  }
+  std::uint32_t v = 0;
+  std::memcpy(&v, attr.payload.data(), sizeof v);
+  return ntohl(v);
+}
+
+std::uint32_t host_u32_at(std::span<const std::uint8_t> bytes, std::size_t offset)
+{
+  std::uint32_t v = 0;
+  if (offset + sizeof v <= bytes.size()) {
+    std::memcpy(&v, bytes.data() + offset, sizeof v);
+  }
+  return v;
+}
+
+bool decode_expr(std::span<const std::uint8_t> elem, std::uint8_t family, NftExpr& expr, std::string& error)
+{
+  std::vector<Attr> attrs;
+  if (!walk_attrs(elem, attrs, error)) {
+    return false;
+  }
+  std::span<const std::uint8_t> data;
+  for (const Attr& a : attrs) {
+    if (a.type == NFTA_EXPR_NAME) {
+      expr.name = attr_string(a);
+    } else if (a.type == NFTA_EXPR_DATA) {
+      data = a.payload;
+    }
+  }
+  if (expr.name != "nat" && expr.name != "masq" && expr.name != "target") {
+    return true; // only these carry NAT; the rest need not be decoded
+  }
+  std::vector<Attr> fields;
+  if (!walk_attrs(data, fields, error)) {
+    return false;
+  }
+  std::uint32_t target_rev = 0;
+  std::span<const std::uint8_t> target_info;
+  for (const Attr& a : fields) {
+    if (expr.name == "nat" && a.type == NFTA_NAT_TYPE) {
+      expr.nat_type = attr_be32(a);
+    } else if (expr.name == "nat" && a.type == NFTA_NAT_FLAGS) {
+      expr.flags = attr_be32(a).value_or(0);
+    } else if (expr.name == "masq" && a.type == NFTA_MASQ_FLAGS) {
+      expr.flags = attr_be32(a).value_or(0);
+    } else if (expr.name == "target" && a.type == NFTA_TARGET_NAME) {
+      expr.target_name = attr_string(a);
+    } else if (expr.name == "target" && a.type == NFTA_TARGET_REV) {
+      target_rev = attr_be32(a).value_or(0);
+    } else if (expr.name == "target" && a.type == NFTA_TARGET_INFO) {
+      target_info = a.payload;
+    }
+  }
+  if (expr.name == "target" && !target_info.empty()) {
+    // xt target info is in host byte order. IPv4 revision 0 of SNAT/MASQUERADE uses
+    // nf_nat_ipv4_multi_range_compat (rangesize, then the range's flags); everything newer
+    // uses nf_nat_range*, whose first field is the flags.
+    const bool compat = family == NFPROTO_IPV4 && target_rev == 0;
+    expr.flags = host_u32_at(target_info, compat ? 4 : 0);
+  }
+  return true;
+}
+
+const char* family_name(std::uint8_t family)
+{
+  switch (family) {
+    case NFPROTO_IPV4:
+      return "ip";
+    case NFPROTO_IPV6:
+      return "ip6";
+    case NFPROTO_INET:
+      return "inet";
+    case NFPROTO_BRIDGE:
+      return "bridge";
+    case NFPROTO_ARP:
+      return "arp";
+    case NFPROTO_NETDEV:
+      return "netdev";
+    default:
+      return "unknown";
+  }
+}
+
+} // namespace
+
+bool ConntrackTally::add(std::uint32_t status)
+{
+  if (m_scanned >= m_cap) {
+    m_cap_hit = true;
+    return false;
+  }
+  ++m_scanned;
+  if ((status & IPS_SRC_NAT) != 0U) {
+    ++m_snat;
+  }
+  if ((status & IPS_DST_NAT) != 0U) {
+    ++m_dnat;
+  }
+  if (m_scanned >= m_cap) {
+    // The cap is reached: whether more entries exist is unknown, so say the counts are bounds.
+    m_cap_hit = true;
+    return false;
+  }
+  return true;
+}
+
+void ConntrackTally::fill(NatEvidence& evidence) const
+{
+  evidence.entries_scanned = m_scanned;
+  evidence.snat_entries = m_snat;
+  evidence.dnat_entries = m_dnat;
+  evidence.cap = m_cap;
+  evidence.cap_hit = m_cap_hit;
+}
+
+std::optional<NftRule> decode_nft_rule(std::span<const std::uint8_t> attrs,
+                                       std::uint8_t family,
+                                       std::string& error)
+{
+  NftRule rule;
+  rule.family = family;
+  std::vector<Attr> top;
+  if (!walk_attrs(attrs, top, error)) {
+    return std::nullopt;
+  }
+  for (const Attr& a : top) {
+    if (a.type == NFTA_RULE_TABLE) {
+      rule.table = attr_string(a);
+    } else if (a.type == NFTA_RULE_CHAIN) {
+      rule.chain = attr_string(a);
+    } else if (a.type == NFTA_RULE_EXPRESSIONS) {
+      std::vector<Attr> elems;
+      if (!walk_attrs(a.payload, elems, error)) {
+        return std::nullopt;
+      }
+      for (const Attr& elem : elems) {
+        if (elem.type != NFTA_LIST_ELEM) {
+          continue;
+        }
+        NftExpr expr;
+        if (!decode_expr(elem.payload, family, expr, error)) {
+          return std::nullopt;
+        }
+        rule.exprs.push_back(std::move(expr));
+      }
+    }
+  }
+  return rule;
+}
+
+NatRuleVerdict classify_nft_rule(const NftRule& rule)
+{
+  NatRuleVerdict verdict;
+  std::string what;
+  for (const NftExpr& expr : rule.exprs) {
+    std::string kind;
+    if (expr.name == "nat" && expr.nat_type == static_cast<std::uint32_t>(NFT_NAT_SNAT)) {
+      kind = "snat";
+    } else if (expr.name == "masq") {
+      kind = "masquerade";
+    } else if (expr.name == "target" && (expr.target_name == "SNAT" || expr.target_name == "MASQUERADE")) {
+      kind = "xt " + expr.target_name;
+    } else {
+      continue;
+    }
+    verdict.source_nat = true;
+    const bool fully = (expr.flags & NF_NAT_RANGE_PROTO_RANDOM_FULLY) != 0U;
+    verdict.random_fully = verdict.random_fully || fully;
+    if (!what.empty()) {
+      what += ", ";
+    }
+    what += kind + (fully ? " random-fully" : "");
+  }
+  if (verdict.source_nat) {
+    verdict.description = std::string("nft ") + family_name(rule.family) + " " + printable(rule.table) + " " +
+                          printable(rule.chain) + ": " + what;
+  }
+  return verdict;
+}
+
+bool legacy_nat_table_listed(std::string_view tables_names)
+{
+  for (const std::string_view line : split(tables_names, '\n')) {
+    if (trim(line) == "nat") {
+      return true;
+    }
+  }
+  return false;
+}
+
+namespace {
+
+struct SockDeleter
+{
+  void operator()(nl_sock* sk) const { nl_socket_free(sk); }
+};
+using SockPtr = std::unique_ptr<nl_sock, SockDeleter>;
+
+struct MsgDeleter
+{
+  void operator()(nl_msg* msg) const { nlmsg_free(msg); }
+};
+using MsgPtr = std::unique_ptr<nl_msg, MsgDeleter>;
+
+// A NETLINK_NETFILTER socket with message peeking, so large messages are never truncated.
+SockPtr netfilter_socket(int& nl_error)
+{
+  SockPtr sk(nl_socket_alloc());
+  if (!sk) {
+    nl_error = -NLE_NOMEM;
+    return nullptr;
+  }
+  nl_socket_enable_msg_peek(sk.get());
+  nl_socket_disable_auto_ack(sk.get());
+  nl_error = nfnl_connect(sk.get());
+  if (nl_error < 0) {
+    return nullptr;
+  }
+  return sk;
+}
+
+struct ConntrackContext
+{
+  ConntrackTally* tally = nullptr;
+  int parse_errors = 0;
+};
+
+int on_conntrack(nl_msg* msg, void* arg)
+{
+  auto* ctx = static_cast<ConntrackContext*>(arg);
+  nfnl_ct* ct = nullptr;
+  if (nfnlmsg_ct_parse(nlmsg_hdr(msg), &ct) < 0 || ct == nullptr) {
+    ++ctx->parse_errors;
+    return NL_SKIP;
+  }
+  const std::uint32_t status = nfnl_ct_get_status(ct);
+  nfnl_ct_put(ct); // dropped at once: memory stays flat however big the table is
+  return ctx->tally->add(status) ? NL_OK : NL_STOP;
+}
+
+struct RuleContext
+{
+  NatEvidence* evidence = nullptr;
+  std::uint64_t rules_seen = 0;
+  std::string decode_error;
+};
+
+int on_rule(nl_msg* msg, void* arg)
+{
+  auto* ctx = static_cast<RuleContext*>(arg);
+  nlmsghdr* hdr = nlmsg_hdr(msg);
+  if (NFNL_SUBSYS_ID(hdr->nlmsg_type) != NFNL_SUBSYS_NFTABLES ||
+      NFNL_MSG_TYPE(hdr->nlmsg_type) != NFT_MSG_NEWRULE) {
+    return NL_SKIP;
+  }
+  const int len = nlmsg_datalen(hdr);
+  if (len < static_cast<int>(sizeof(nfgenmsg))) {
+    ctx->decode_error = "an NFT_MSG_NEWRULE message shorter than its header";
+    return NL_SKIP;
+  }
+  const auto* base = static_cast<const std::uint8_t*>(nlmsg_data(hdr));
+  const auto* gen = static_cast<const nfgenmsg*>(nlmsg_data(hdr));
+  const std::span<const std::uint8_t> attrs(base + NLMSG_ALIGN(sizeof(nfgenmsg)),
+                                            static_cast<std::size_t>(len) - NLMSG_ALIGN(sizeof(nfgenmsg)));
+  ++ctx->rules_seen;
+  std::string error;
+  const auto rule = decode_nft_rule(attrs, gen->nfgen_family, error);
+  if (!rule) {
+    ctx->decode_error = error;
+    return NL_SKIP;
+  }
+  const NatRuleVerdict verdict = classify_nft_rule(*rule);
+  if (verdict.source_nat) {
+    ctx->evidence->random_fully = ctx->evidence->random_fully || verdict.random_fully;
+    if (ctx->evidence->nat_rules.size() < 100) { // descriptions bounded; the verdict is not
+      ctx->evidence->nat_rules.push_back(verdict.description);
+    }
+  }
+  return NL_OK;
+}
+
+std::string nl_text(int nl_error)
+{
+  return nl_geterror(nl_error);
+}
+
+} // namespace
+
+void count_conntrack_nat(NatEvidence& evidence, std::uint64_t cap)
+{
+  ConntrackTally tally(cap);
+  tally.fill(evidence);
+  evidence.conntrack_available = false;
+  int err = 0;
+  SockPtr sk = netfilter_socket(err);
+  if (!sk) {
+    evidence.conntrack_note = "conntrack: netlink socket: " + nl_text(err);
+    return;
+  }
+  if (cap == 0) {
+    evidence.conntrack_note = "conntrack: not read (cap 0)";
+    return;
+  }
+  ConntrackContext ctx;
+  ctx.tally = &tally;
+  nl_socket_modify_cb(sk.get(), NL_CB_VALID, NL_CB_CUSTOM, on_conntrack, &ctx);
+  err = nfnl_ct_dump_request(sk.get());
+  if (err >= 0) {
+    // NL_STOP at the cap ends this call; closing the socket then abandons the rest of the dump.
+    err = nl_recvmsgs_default(sk.get());
+  }
+  tally.fill(evidence);
+  if (err < 0) {
+    if (err == -NLE_PERM) {
+      evidence.conntrack_note = "conntrack: permission denied (needs CAP_NET_ADMIN): no evidence";
+    } else {
+      evidence.conntrack_note = "conntrack: no conntrack table readable in this network namespace (" +
+                                nl_text(err) + "; nf_conntrack or nf_conntrack_netlink absent?): no evidence";
+    }
+    return;
+  }
+  evidence.conntrack_available = true;
+  if (ctx.parse_errors > 0) {
+    evidence.conntrack_note =
+      "conntrack: " + std::to_string(ctx.parse_errors) + " entries could not be parsed";
+  }
+  if (evidence.cap_hit) {
+    if (!evidence.conntrack_note.empty()) {
+      evidence.conntrack_note += "; ";
+    }
+    evidence.conntrack_note += "conntrack: stopped after " + std::to_string(evidence.entries_scanned) +
+                               " entries (the cap): NAT counts are lower bounds";
+  }
+}
+
+void read_nat_rules(NatEvidence& evidence, const std::filesystem::path& proc_root)
+{
+  evidence.nat_rules.clear();
+  evidence.random_fully = false;
+  std::vector<std::string> notes;
+  bool nft_read = false;
+
+  int err = 0;
+  SockPtr sk = netfilter_socket(err);
+  if (sk) {
+    MsgPtr msg(nfnlmsg_alloc_simple(NFNL_SUBSYS_NFTABLES, NFT_MSG_GETRULE, NLM_F_DUMP, AF_UNSPEC, 0));
+    if (!msg) {
+      err = -NLE_NOMEM;
+    } else {
+      RuleContext ctx;
+      ctx.evidence = &evidence;
+      nl_socket_modify_cb(sk.get(), NL_CB_VALID, NL_CB_CUSTOM, on_rule, &ctx);
+      err = nl_send_auto(sk.get(), msg.get());
+      if (err >= 0) {
+        err = nl_recvmsgs_default(sk.get());
+      }
+      if (err >= 0) {
+        nft_read = true;
+        notes.push_back("nftables: " + std::to_string(ctx.rules_seen) + " rules read over netlink");
+        if (!ctx.decode_error.empty()) {
+          notes.push_back("nftables: a rule could not be decoded: " + ctx.decode_error);
+        }
+      }
+    }
+  }
+  if (!nft_read) {
+    notes.push_back(err == -NLE_PERM ? "nftables: permission denied (needs CAP_NET_ADMIN)"
+                                     : "nftables: rules not readable (" + nl_text(err) + ")");
+  }
+
+  // Legacy iptables: only the table list is readable without the iptables ABI. A nat table
+  // exists once anything used it, so this is weaker evidence than a rule.
+  bool legacy_read = false;
+  bool legacy_nat = false;
+  for (const char* name : { "net/ip_tables_names", "net/ip6_tables_names" }) {
+    const std::filesystem::path path = proc_root / name;
+    const ReadResult read = read_file(path);
+    if (!read.content) {
+      if (read.error != ENOENT) {
+        notes.push_back(path.string() + ": " + errno_text(read.error));
+      }
+      continue;
+    }
+    legacy_read = true;
+    if (legacy_nat_table_listed(*read.content)) {
+      legacy_nat = true;
+      evidence.nat_rules.push_back("iptables-legacy: " + path.filename().string() +
+                                   " lists a nat table (its rules are not read; weaker evidence)");
+    }
+  }
+  if (!legacy_read) {
+    notes.push_back("iptables-legacy: no table list (ip_tables not loaded)");
+  }
+
+  if (!evidence.nat_rules.empty()) {
+    evidence.nat_rules_present = true;
+  } else if (nft_read) {
+    evidence.nat_rules_present = legacy_nat;
+  } else {
+    evidence.nat_rules_present = std::nullopt;
+  }
+  evidence.nat_rules_note.clear();
+  for (const std::string& note : notes) {
+    if (!evidence.nat_rules_note.empty()) {
+      evidence.nat_rules_note += "; ";
+    }
+    evidence.nat_rules_note += note;
+  }
+}
+
+NatEvidence read_nat_evidence(const std::filesystem::path& proc_root, std::uint64_t cap)
+{
+  NatEvidence evidence;
+  count_conntrack_nat(evidence, cap);
+  read_nat_rules(evidence, proc_root);
+  return evidence;
+}
+
+} // namespace tw
