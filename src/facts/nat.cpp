@@ -6,20 +6,23 @@
 #include "util/fs.hpp"
 #include "util/strings.hpp"
 
-#include <linux/netfilter.h>
-#include <linux/netfilter/nf_conntrack_common.h>
-#include <linux/netfilter/nf_nat.h>
-#include <linux/netfilter/nf_tables.h>
-#include <linux/netfilter/nf_tables_compat.h>
-#include <linux/netfilter/nfnetlink.h>
+// glibc's netinet/in.h (pulled in by libnl) must come before the kernel's linux/in.h.
+// clang-format off
+#include <netinet/in.h>
 #include <netlink/errno.h>
 #include <netlink/msg.h>
 #include <netlink/netfilter/ct.h>
 #include <netlink/netfilter/nfnl.h>
 #include <netlink/netlink.h>
 #include <netlink/socket.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/nf_nat.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nf_tables_compat.h>
+#include <linux/netfilter/nfnetlink.h>
+// clang-format on
 
-#include <arpa/inet.h>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -72,9 +75,9 @@ std::optional<std::uint32_t> attr_be32(const Attr& attr)
   if (attr.payload.size() < 4) {
     return std::nullopt;
   }
-  std::uint32_t v = 0;
-  std::memcpy(&v, attr.payload.data(), sizeof v);
-  return ntohl(v);
+  const auto* p = attr.payload.data();
+  return (std::uint32_t{ p[0] } << 24U) | (std::uint32_t{ p[1] } << 16U) | (std::uint32_t{ p[2] } << 8U) |
+         std::uint32_t{ p[3] };
 }
 
 std::uint32_t host_u32_at(std::span<const std::uint8_t> bytes, std::size_t offset)
