@@ -1,0 +1,142 @@
+#pragma once
+
+#include "model/sysctl.hpp"
+#include "sysctld/parser.hpp"
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tw::sysctld {
+
+// Which boot-time loader's rules to simulate; they differ (see KERNEL-NOTES.md, Persistence).
+enum class Loader
+{
+  systemd, // systemd-sysctl (systemd 252 as in Debian 12)
+  procps,  // procps-ng 4.0.2 `sysctl --system`
+};
+
+// "systemd-sysctl" or "sysctl --system".
+const char* to_string(Loader loader);
+
+// The directories a loader reads, highest priority first (a name found earlier masks later ones).
+const std::vector<std::filesystem::path>& config_dirs(Loader loader);
+
+// The loader that applies sysctl.d at boot on the host under root: systemd when its
+// systemd-sysctl binary is there, procps otherwise.
+Loader boot_loader(const std::filesystem::path& root);
+
+// A file that is not on disk yet (or replaces one that is): what `check` asks about.
+struct ProposedFile
+{
+  std::filesystem::path
+    dest;              // where it will be installed, absolute on the target ("/etc/sysctl.d/60-net.conf")
+  std::string display; // how messages name it (the FILE given to check)
+  std::string content; // its text
+};
+
+// One configuration file the loader will read, in the order it reads them.
+struct SourceFile
+{
+  std::string name;           // basename: the sort key across directories
+  std::filesystem::path path; // absolute path on the target host ("/etc/sysctl.d/60-net.conf")
+  std::string display;        // path as shown (the proposed FILE for proposed files)
+  bool proposed = false;      // comes from a ProposedFile
+  bool mask = false;          // empty, or a link to /dev/null: it masks lower files and sets nothing
+  bool unreadable = false;    // could not be read (the loader skips it too)
+  std::string read_error;     // errno text when unreadable
+  ParsedFile parsed;          // entries and problems
+};
+
+// A file that the loader never reads because a same-named file in a higher directory exists.
+struct ShadowedFile
+{
+  std::filesystem::path path;        // the file that is ignored
+  std::filesystem::path shadowed_by; // the higher-priority file with the same name
+  std::string shadowed_by_display;   // how to name it (the proposed FILE when proposed)
+  bool by_mask = false;              // the higher file is empty or a link to /dev/null
+};
+
+// What the loader does about one key.
+struct KeyOutcome
+{
+  std::optional<Entry> winner;    // the assignment whose value the key ends up with
+  bool excluded = false;          // a `-key` exclusion means no file sets it (winner empty)
+  std::vector<Entry> assignments; // every assignment of the key (explicit or by a matching glob), file order
+};
+
+// The result of simulating one loader over a root: the files it reads and what each key gets.
+struct BootResolution
+{
+  Loader loader = Loader::systemd;
+  std::filesystem::path root;
+  std::vector<SourceFile> files;      // in the order applied (procps: /etc/sysctl.conf last)
+  std::vector<ShadowedFile> shadowed; // same-named lower files that are never read
+  std::vector<Entry> applied;         // the loader's effective entry list, in apply order
+  std::vector<Problem> problems;      // problems found in the files (file:line)
+
+  // What happens to one canonical key (explicit assignments beat globs in both loaders).
+  KeyOutcome outcome(const std::string& key) const;
+  // The value the key gets at boot, when a file sets it.
+  std::optional<std::string> boot_value(const std::string& key) const;
+  // Canonical keys that some file assigns explicitly (not through a glob), sorted.
+  std::vector<std::string> explicit_keys() const;
+  // Glob entries (with a value) in apply order.
+  std::vector<Entry> globs() const;
+};
+
+// Simulates loader over the tree under root (symlinks resolved inside root, a link to /dev/null
+// masks). proposed files are laid over the tree (replacing a file at the same path).
+BootResolution resolve(const std::filesystem::path& root,
+                       Loader loader,
+                       const std::vector<ProposedFile>& proposed = {});
+
+// Whether two sysctl values are the same once whitespace is folded and numbers compared as numbers.
+bool values_equal(const std::string& a, const std::string& b);
+
+// Whether a file installed at dest would set key at boot, and if not, what beats it.
+struct Placement
+{
+  std::string key;
+  bool wins = false;           // the file's assignment is the winner
+  std::optional<Entry> winner; // the winning assignment when it is another file's
+  std::string reason;          // one line: why it does not win (names file:line), empty when it wins
+};
+
+// For each key: would a file at dest (under root) that sets key=value win at boot under loader?
+// values give the value per key (same order as keys); a file at dest already present is replaced.
+std::vector<Placement> check_placement(const std::filesystem::path& root,
+                                       Loader loader,
+                                       const std::filesystem::path& dest,
+                                       const std::vector<std::string>& keys,
+                                       const std::vector<std::string>& values);
+
+// A file name in /etc/sysctl.d that wins for every key under both loaders, or why none can.
+struct NameChoice
+{
+  std::optional<std::string> name; // e.g. "60-tw-advisor.conf"; nullopt when no name can win
+  std::vector<Placement> blockers; // when no name wins: what overrides it (e.g. /etc/sysctl.conf)
+};
+
+// Chooses the name for a generated file in /etc/sysctl.d: `preferred` when it already wins for
+// every key under both loaders, else a name sorting after every file that sets those keys.
+NameChoice winning_file_name(const std::filesystem::path& root,
+                             const std::vector<std::string>& keys,
+                             const std::vector<std::string>& values,
+                             const std::string& preferred = "60-tw-advisor.conf");
+
+// A key whose running value differs from the value that will win at boot.
+struct Drift
+{
+  std::string key;
+  std::string runtime; // as /proc/sys shows it now
+  std::string boot;    // what the winning file sets
+  Entry source;        // the winning assignment (file and line)
+};
+
+// Keys of runtime (read OK) whose value differs from what resolution says wins at boot.
+// Keys no file sets are not drift (the kernel default or a manual change that no file undoes).
+std::vector<Drift> boot_drift(const Sysctls& runtime, const BootResolution& resolution);
+
+} // namespace tw::sysctld
