@@ -25,6 +25,18 @@ bool has_space(std::string_view s)
   return false;
 }
 
+// A control character other than tab (tabs separate fields, as in ip_local_port_range).
+bool has_bad_control_char(std::string_view s)
+{
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && c != '\t') || u == 0x7f) {
+      return true;
+    }
+  }
+  return false;
+}
+
 // True when the value carries what looks like a trailing comment: " # ..." or " ; ...".
 bool looks_like_trailing_comment(std::string_view value)
 {
@@ -196,7 +208,7 @@ ParsedFile parse_sysctl_conf(std::string_view text, const std::string& file)
     }
     if (entry.value) {
       const auto& value = *entry.value;
-      if (has_control_char(value)) {
+      if (has_bad_control_char(value)) {
         problem("bad-value",
                 Severity::error,
                 entry.key,
