@@ -272,8 +272,11 @@ class Fleet:
             check(res["ok"] + res["eaddrnotavail"] > 0, f"no connects on {h['name']}: {res}")
 
     def start_failing_connects(self, h, seconds):
-        """Refused connects on h for about `seconds`: AttemptFails rises during its watch."""
-        loop = (f"i=0; while [ $i -lt {seconds * 4} ]; do "
+        """Refused connects on h for about `seconds`, from the moment apply has written
+        tcp_tw_reuse (so after its baseline, inside its watch): AttemptFails rises then."""
+        loop = ("i=0; while [ $i -lt 1200 ] && [ \"$(cat /proc/sys/net/ipv4/tcp_tw_reuse)\" = 0 ]; do "
+                "sleep 0.1; i=$((i+1)); done; echo changed after $i; "
+                f"i=0; while [ $i -lt {seconds * 4} ]; do "
                 f"{self.loadgen_bin} client --connect {k_srv_addr} --port {k_closed_port} "
                 "--count 25 --timeout-ms 2000 >/dev/null; i=$((i+1)); sleep 0.25; done")
         return self.start_bg(["ip", "netns", "exec", h["ns"], "sh", "-c", loop],
@@ -407,6 +410,15 @@ class Fleet:
             log(f"kept {self.tmp}")
 
 
+def changed(before, after):
+    """The keys and paths that differ between two snapshots of one host."""
+    keys = sorted(k for k in set(before["runtime"]) | set(after["runtime"])
+                  if before["runtime"].get(k) != after["runtime"].get(k))
+    paths = sorted(p for p in set(before["tree"]) | set(after["tree"])
+                   if before["tree"].get(p) != after["tree"].get(p))
+    return keys + paths
+
+
 def run_flow(fleet):
     log(f"run {fleet.rid}: temp dir {fleet.tmp}")
     fleet.build_network()
@@ -418,13 +430,141 @@ def run_flow(fleet):
     fleet.set_host_sysctls()
     fleet.clear_reports()
     inventory = fleet.write_inventory()
+    hosts = fleet.hosts
+    names = list(hosts)
 
-    # install: the role copies the binary to each host's own path and runs it there.
+    # 1. install: the role copies the binary to each host's own path and runs it there.
     fleet.playbook("install.yml", inventory, ["-e", f"tw_advisor_binary={fleet.tw_bin}"])
-    for h in fleet.hosts.values():
+    for h in hosts.values():
         check(h["bin"].exists(), f"install did not put the binary at {h['bin']}")
         out = fleet.ssh(h, [str(h["bin"]), "--version"]).stdout
         check(out.startswith("tw-advisor "), f"{h['name']}: --version printed {out!r}")
+
+    # 2. precheck: every host's plan, summarised in one task; outbound TIME_WAIT on a narrow
+    # range with tw_reuse=0 is the case where reuse helps.
+    fleet.make_time_wait()
+    res = fleet.playbook("precheck.yml", inventory)
+    for name in names:
+        rep = fleet.report(name, "plan")
+        check(rep["rc"] == 0, f"{name}: plan exit {rep['rc']}: {rep['stderr']}")
+        plan = rep["plan"]
+        check(plan["verdict"] == "helps", f"{name}: plan verdict {plan['verdict']}, expected helps: "
+              f"{plan.get('reasons')}")
+        keys = [c["key"] for c in plan["changes"]]
+        check("net.ipv4.tcp_tw_reuse" in keys, f"{name}: plan proposes no tcp_tw_reuse change: {keys}")
+        check(f"{name}: verdict=helps" in res.stdout, f"the summary task does not show {name}'s verdict")
+    # A host whose plan errors fails the pre-check by name; the others are still summarised.
+    broken = fleet.write_inventory({"h3": {"tw_advisor_extra_args": '\'["--profile","/nonexistent/p.yaml"]\''}},
+                                   "inventory-broken.ini")
+    fleet.clear_reports()
+    res = fleet.playbook("precheck.yml", broken, expect_rc=2)
+    check("tw-advisor plan failed on h3" in res.stdout, "precheck did not name the failing host h3")
+    check("h1: verdict=helps" in res.stdout, "precheck did not summarise the other hosts")
+
+    # 3. validate: a sysctl.d template lands only when `check` accepts it on that host.
+    good = json.dumps({"tw_sysctld_name": "60-fleet-timestamps.conf",
+                       "tw_sysctld_settings": {"net.ipv4.tcp_timestamps": 1}})
+    fleet.playbook("validate.yml", inventory, ["-e", good])
+    for h in hosts.values():
+        f = h["root"] / "etc/sysctl.d/60-fleet-timestamps.conf"
+        check(f.exists() and "net.ipv4.tcp_timestamps = 1" in f.read_text(),
+              f"{h['name']}: validated template not installed at {f}")
+    bad = json.dumps({"tw_sysctld_name": "61-fleet-recycle.conf",
+                      "tw_sysctld_settings": {"net.ipv4.tcp_tw_recycle": 1}})
+    res = fleet.playbook("validate.yml", inventory, ["-e", bad], expect_rc=2)
+    for h in hosts.values():
+        f = h["root"] / "etc/sysctl.d/61-fleet-recycle.conf"
+        check(not f.exists(), f"{h['name']}: check did not stop {f}")
+    check("failed to validate" in res.stdout, "the refused template is not reported as failed validation")
+
+    before = fleet.snapshot()
+    cohort = {n for n in names if canary_selected(hosts[n]["effective_id"], k_canary_percent)}
+    check(0 < len(cohort) < len(names) and "h4" in cohort,
+          f"fixture: the cohort at {k_canary_percent}% should be mixed and hold h4: {sorted(cohort)}")
+    log(f"cohort at {k_canary_percent}%: {sorted(cohort)}")
+
+    # 4. rollout with a canary whose watch trips: h4 gets refused connects during its watch.
+    fleet.clear_reports()
+    fleet.make_time_wait()
+    failing = fleet.start_failing_connects(hosts["h4"], 20)
+    res = fleet.playbook("rollout.yml", inventory, ["-e", f"tw_canary_percent={k_canary_percent}",
+                                                     "-e", f"tw_canary_watch={k_canary_watch}"],
+                         expect_rc=2)
+    failing.wait(timeout=60)
+    after = fleet.snapshot()
+    check("Rollout stopped" in res.stdout and "h4" in res.stdout,
+          "the rollout did not stop naming h4")
+    tool_cohort = set()
+    for name in names:
+        rep = fleet.report(name, "canary")
+        check(rep["rc"] in (0, 3), f"{name}: canary exit {rep['rc']}: {rep['stderr']}")
+        if rep["outcome"] != "unchanged":
+            tool_cohort.add(name)
+        check(not (fleet.reports / f"{name}-promote.json").exists(),
+              f"{name}: promotion ran although a canary was rolled back")
+    check(tool_cohort == cohort, f"tw-advisor's cohort {sorted(tool_cohort)} != the stable hash's {sorted(cohort)}")
+    check(fleet.report("h4", "canary")["rc"] == 3, "h4's watch did not trip (exit 3 expected)")
+    check(changed(before["h4"], after["h4"]) == [],
+          f"h4 not restored after its watch rolled back: {changed(before['h4'], after['h4'])}")
+    for name in names:
+        diff = changed(before[name], after[name])
+        if name in cohort and name != "h4":
+            check(fleet.report(name, "canary")["rc"] == 0, f"{name}: canary exit not 0")
+            check(after[name]["runtime"]["tcp_tw_reuse"] != "0",
+                  f"{name}: in the cohort but tcp_tw_reuse still 0")
+            check(any(p.startswith("etc/sysctl.d/") for p in diff), f"{name}: nothing persisted: {diff}")
+        elif name not in cohort:
+            check(diff == [], f"{name}: not in the cohort but changed: {diff}")
+    log("canary: only the cohort changed; h4 tripped, rolled back, and stopped the rollout")
+
+    # 5. the canary again, healthy this time: the whole cohort holds the change.
+    fleet.clear_reports()
+    fleet.make_time_wait()
+    fleet.playbook("canary.yml", inventory, ["-e", f"tw_canary_percent={k_canary_percent}",
+                                             "-e", f"tw_canary_watch={k_canary_watch}"])
+    after = fleet.snapshot()
+    for name in names:
+        if name in cohort:
+            check(after[name]["runtime"]["tcp_tw_reuse"] != "0", f"{name}: canary again: not applied")
+        else:
+            check(changed(before[name], after[name]) == [], f"{name}: not in the cohort but changed")
+
+    # 6. promotion in batches of 2: a host that fails in the first batch stops the rest.
+    # Batches follow inventory order: [h1 h2] [h3 h4] [h5]. h1 is outside the cohort.
+    fleet.clear_reports()
+    fleet.make_time_wait()
+    broken = fleet.write_inventory({"h1": {"tw_advisor_extra_args": '\'["--policy","/nonexistent/p.yaml"]\''}},
+                                   "inventory-broken.ini")
+    res = fleet.playbook("promote.yml", broken, ["-e", "tw_promote_serial=2"], expect_rc=2)
+    check(fleet.report("h1", "promote")["rc"] != 0, "h1's broken apply did not fail")
+    for name in ["h3", "h5"]:
+        check(not (fleet.reports / f"{name}-promote.json").exists(),
+              f"{name}: a later batch ran although the first batch failed")
+    mid = fleet.snapshot()
+    for name in ["h1", "h3"]:
+        check(changed(before[name], mid[name]) == [], f"{name}: changed although promotion stopped")
+
+    # 7. promotion reaches every host.
+    fleet.clear_reports()
+    fleet.make_time_wait()
+    fleet.playbook("promote.yml", inventory, ["-e", "tw_promote_serial=2"])
+    promoted = fleet.snapshot()
+    for name in names:
+        check(fleet.report(name, "promote")["rc"] == 0, f"{name}: promotion exit not 0")
+        check(promoted[name]["runtime"]["tcp_tw_reuse"] != "0", f"{name}: promotion did not apply")
+        check(any(p.startswith("etc/sysctl.d/") for p in changed(before[name], promoted[name])),
+              f"{name}: promotion persisted nothing")
+    log("promotion reached every host")
+
+    # 8. rollback: every host exactly as before the rollout, runtime and the whole --root tree.
+    fleet.clear_reports()
+    fleet.playbook("rollback.yml", inventory)
+    restored = fleet.snapshot()
+    for name in names:
+        check(fleet.report(name, "rollback")["rc"] == 0, f"{name}: rollback exit not 0")
+        diff = changed(before[name], restored[name])
+        check(diff == [], f"{name}: rollback left differences: {diff}")
+    log("rollback restored every host exactly")
 
 
 def prerequisites():
