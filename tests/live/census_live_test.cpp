@@ -1,0 +1,438 @@
+// The census against real sockets: two namespaces joined by veth, real inbound and outbound
+// TIME_WAIT over IPv4 and IPv6, checked by role on each side and against `ss -tan`.
+#include "support/netns.hpp"
+#include "util/strings.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <csignal>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <unistd.h>
+
+namespace tw::test {
+namespace {
+
+using nlohmann::json;
+
+// A namespace pair like HostPair. Netns's constructor in support/netns.cpp calls its own
+// member run() (which wraps argv in `ip netns exec NAME`) for `ip netns add`, so it cannot
+// create a namespace yet; until that is fixed these small equivalents keep the live tests real.
+// Names follow the same "twa-<pid>-..." pattern, so a crashed run is swept like any other.
+class TestNs
+{
+public:
+  explicit TestNs(const std::string& tag)
+  {
+    static std::atomic<int> counter{ 0 };
+    m_name = "twa-" + std::to_string(::getpid()) + "-census" + std::to_string(counter++) + "-" + tag;
+    must(tw::test::run({ "ip", "netns", "add", m_name }), "ip netns add " + m_name);
+    must(tw::test::run({ "ip", "-n", m_name, "link", "set", "lo", "up" }), "lo up in " + m_name);
+  }
+  ~TestNs()
+  {
+    const auto pids = tw::test::run({ "ip", "netns", "pids", m_name });
+    for (const auto p : split_ws(pids.out)) {
+      if (const auto v = parse_int(p)) {
+        ::kill(static_cast<pid_t>(*v), SIGKILL);
+      }
+    }
+    tw::test::run({ "ip", "netns", "del", m_name });
+  }
+  TestNs(const TestNs&) = delete;
+  TestNs& operator=(const TestNs&) = delete;
+
+  const std::string& name() const { return m_name; }
+  std::vector<std::string> exec_argv(const std::vector<std::string>& argv) const
+  {
+    std::vector<std::string> out = { "ip", "netns", "exec", m_name };
+    out.insert(out.end(), argv.begin(), argv.end());
+    return out;
+  }
+  RunResult run(const std::vector<std::string>& argv,
+                const std::vector<std::string>& env = {},
+                std::chrono::milliseconds timeout = std::chrono::seconds(120)) const
+  {
+    return tw::test::run(exec_argv(argv), env, {}, timeout);
+  }
+  RunResult run_ok(const std::vector<std::string>& argv) const { return tw::test::run_ok(exec_argv(argv)); }
+  void set_sysctl(const std::string& key, const std::string& value) const
+  {
+    ASSERT_EQ(key.rfind("net.", 0), 0U) << "only net.* sysctls, inside our namespace";
+    must(run({ "sysctl", "-q", "-w", key + "=" + value }), "sysctl -w " + key + " in " + m_name);
+  }
+  static void must(const RunResult& r, const std::string& what)
+  {
+    if (r.exit_code != 0) {
+      throw std::runtime_error(what + ": " + r.err);
+    }
+  }
+
+private:
+  std::string m_name;
+};
+
+// Client and server joined by veth, addresses from 198.18.0.0/15 and fd00:198:18::/48.
+struct TestPair
+{
+  explicit TestPair(const std::string& tag)
+    : client(tag + "c")
+    , server(tag + "s")
+  {
+    static std::atomic<int> counter{ 0 };
+    const std::string k = std::to_string(100 + counter++ % 100);
+    client_v4 = "198.18." + k + ".1";
+    server_v4 = "198.18." + k + ".2";
+    client_v6 = "fd00:198:18:" + k + "::1";
+    server_v6 = "fd00:198:18:" + k + "::2";
+    TestNs::must(tw::test::run({ "ip",
+                                 "-n",
+                                 client.name(),
+                                 "link",
+                                 "add",
+                                 "eth0",
+                                 "type",
+                                 "veth",
+                                 "peer",
+                                 "name",
+                                 "eth0",
+                                 "netns",
+                                 server.name() }),
+                 "veth between " + client.name() + " and " + server.name());
+    for (const auto* ns : { &client, &server }) {
+      const bool c = ns == &client;
+      TestNs::must(
+        tw::test::run(
+          { "ip", "-n", ns->name(), "addr", "add", (c ? client_v4 : server_v4) + "/24", "dev", "eth0" }),
+        "IPv4 address in " + ns->name());
+      TestNs::must(tw::test::run({ "ip",
+                                   "-n",
+                                   ns->name(),
+                                   "addr",
+                                   "add",
+                                   (c ? client_v6 : server_v6) + "/64",
+                                   "dev",
+                                   "eth0",
+                                   "nodad" }),
+                   "IPv6 address in " + ns->name());
+      TestNs::must(tw::test::run({ "ip", "-n", ns->name(), "link", "set", "eth0", "up" }),
+                   "eth0 up in " + ns->name());
+    }
+  }
+  TestNs client;
+  TestNs server;
+  std::string client_v4;
+  std::string server_v4;
+  std::string client_v6;
+  std::string server_v6;
+};
+
+json census(const TestNs& ns)
+{
+  const auto r = ns.run({ required_env("TW_ADVISOR_BIN"), "census", "--format", "json", "--top", "50" });
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return json::parse(r.out);
+}
+
+// Starts a loadgen server in ns and waits for its "ready" line.
+std::unique_ptr<BackgroundProcess> start_server(const TestNs& ns, const std::vector<std::string>& args)
+{
+  std::vector<std::string> argv = { required_env("TW_LOADGEN_BIN"), "server" };
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto p = std::make_unique<BackgroundProcess>(ns.exec_argv(argv));
+  EXPECT_TRUE(p->wait_for_output("ready", std::chrono::seconds(10))) << p->output();
+  return p;
+}
+
+// Runs a loadgen client in ns; returns its key=value result line as a map.
+std::map<std::string, long> run_client(const TestNs& ns, const std::vector<std::string>& args)
+{
+  std::vector<std::string> argv = { required_env("TW_LOADGEN_BIN"), "client" };
+  argv.insert(argv.end(), args.begin(), args.end());
+  const auto r = ns.run(argv, {}, std::chrono::seconds(90));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::map<std::string, long> out;
+  for (const auto field : split_ws(r.out)) {
+    const auto eq = field.find('=');
+    if (eq == std::string_view::npos) {
+      continue;
+    }
+    if (const auto v = parse_int(field.substr(eq + 1))) {
+      out[std::string(field.substr(0, eq))] = static_cast<long>(*v);
+    }
+  }
+  EXPECT_TRUE(out.count("ok") != 0) << "no result line from loadgen: " << r.out;
+  return out;
+}
+
+// Lets FIN/ACK exchanges finish so FIN_WAIT/LAST_ACK have turned into TIME_WAIT or gone.
+void settle()
+{
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+}
+
+const json* find_group(const json& c, const std::string& remote, int port)
+{
+  for (const auto& g : c["groups"]) {
+    if (g["remote"] == remote && g["remote_port"] == port) {
+      return &g;
+    }
+  }
+  return nullptr;
+}
+
+class CensusLive : public ::testing::Test
+{
+protected:
+  void SetUp() override { TW_REQUIRE_NETNS(); }
+};
+
+// Issue 2's "done when": about 1000 outbound TIME_WAIT in a 1000-port range towards one
+// destination make that group's pressure near 1.0; the server sees nothing outbound.
+TEST_F(CensusLive, NarrowRangeOutboundTimeWaitReachesFullPressure)
+{
+  TestPair hp("cen1");
+  hp.client.set_sysctl("net.ipv4.ip_local_port_range", "40000 40999");
+  auto server =
+    start_server(hp.server, { "--bind", hp.server_v4, "--port", "8080", "--timeout-ms", "60000" });
+  const auto res = run_client(hp.client,
+                              { "--connect",
+                                hp.server_v4,
+                                "--port",
+                                "8080",
+                                "--count",
+                                "1000",
+                                "--close-first",
+                                "--timeout-ms",
+                                "60000" });
+  // 1000 ports, 1000 connects: each success took a distinct port.
+  EXPECT_GE(res.at("ok"), 990);
+  settle();
+
+  const json c = census(hp.client);
+  ASSERT_TRUE(c["available"].get<bool>());
+  EXPECT_EQ(c["port_range"]["low"], 40000);
+  EXPECT_EQ(c["port_range"]["high"], 40999);
+  EXPECT_EQ(c["usable_ports"], 1000);
+  const auto outbound = c["time_wait"]["outbound"].get<long>();
+  // Tolerance: every successful connect holds its port for 60 s (TIME_WAIT, or FIN_WAIT2 until
+  // the server's FIN), so the ideal is ok. On the kernels we run, a few percent of client
+  // TIME_WAIT sockets are ended early by a peer RST (TcpOutRsts on the server; TIME_WAIT dies
+  // on RST with tcp_rfc1337=0), so we accept 90%; below that the census is losing sockets.
+  EXPECT_GE(outbound, res.at("ok") * 9 / 10);
+  EXPECT_LE(outbound, res.at("ok"));
+  EXPECT_EQ(c["time_wait"]["inbound"], 0);
+  EXPECT_EQ(c["time_wait"]["unknown"], 0);
+  const json* g = find_group(c, hp.server_v4, 8080);
+  ASSERT_NE(g, nullptr) << c.dump(2);
+  EXPECT_EQ((*g)["local"], hp.client_v4);
+  EXPECT_EQ((*g)["family"], "ipv4");
+  EXPECT_EQ((*g)["usable"], 1000);
+  EXPECT_FALSE((*g)["loopback"].get<bool>());
+  EXPECT_GE((*g)["in_use"].get<long>(), outbound);
+  EXPECT_GE((*g)["pressure"].get<double>(), 0.9);
+  EXPECT_LE((*g)["pressure"].get<double>(), 1.0);
+  EXPECT_EQ(c["groups"][0]["remote"], hp.server_v4) << "the busy group must come first";
+
+  const json s = census(hp.server);
+  EXPECT_EQ(s["time_wait"]["outbound"], 0);
+  EXPECT_EQ(s["time_wait"]["unknown"], 0);
+  EXPECT_TRUE(s["groups"].empty()) << s.dump(2);
+  EXPECT_EQ(s["states"]["listen"], 1);
+  server->stop();
+}
+
+// Server closes first over IPv6: inbound TIME_WAIT on the server, nothing on the client.
+TEST_F(CensusLive, ServerClosingFirstMakesInboundTimeWaitOverIpv6)
+{
+  TestPair hp("cen2");
+  auto server = start_server(
+    hp.server, { "--bind", hp.server_v6, "--port", "8443", "--close-first", "--timeout-ms", "60000" });
+  const auto res = run_client(hp.client, { "--connect", hp.server_v6, "--port", "8443", "--count", "200" });
+  EXPECT_EQ(res.at("ok"), 200);
+  settle();
+  const json s = census(hp.server);
+  const auto inbound = s["time_wait"]["inbound"].get<long>();
+  // A client port reused for a later connect replaces the server's TIME_WAIT of that 4-tuple
+  // (a SYN may take over a TIME_WAIT); with 28232 ports and 200 connects that is rare, so 90%.
+  EXPECT_GE(inbound, 180);
+  EXPECT_LE(inbound, 200);
+  EXPECT_EQ(s["time_wait"]["outbound"], 0);
+  EXPECT_EQ(s["time_wait"]["unknown"], 0);
+  EXPECT_TRUE(s["groups"].empty()) << s.dump(2);
+  EXPECT_EQ(s["states"]["time-wait"].get<long>(), inbound);
+
+  const json c = census(hp.client);
+  EXPECT_EQ(c["states"]["time-wait"], 0);
+  server->stop();
+}
+
+// Client closes first over IPv6: outbound TIME_WAIT grouped by the IPv6 destination.
+TEST_F(CensusLive, ClientClosingFirstMakesOutboundTimeWaitOverIpv6)
+{
+  TestPair hp("cen3");
+  auto server =
+    start_server(hp.server, { "--bind", hp.server_v6, "--port", "9000", "--timeout-ms", "60000" });
+  const auto res =
+    run_client(hp.client, { "--connect", hp.server_v6, "--port", "9000", "--count", "300", "--close-first" });
+  EXPECT_EQ(res.at("ok"), 300);
+  settle();
+  const json c = census(hp.client);
+  EXPECT_GE(c["time_wait"]["outbound"].get<long>(), 270);
+  EXPECT_EQ(c["time_wait"]["inbound"], 0);
+  const json* g = find_group(c, hp.server_v6, 9000);
+  ASSERT_NE(g, nullptr) << c.dump(2);
+  EXPECT_EQ((*g)["family"], "ipv6");
+  EXPECT_EQ((*g)["local"], hp.client_v6);
+  EXPECT_EQ((*g)["usable"], 28232); // a new namespace starts from the default 32768-60999
+  EXPECT_NEAR((*g)["pressure"].get<double>(), (*g)["in_use"].get<double>() / 28232.0, 1e-9);
+  const json s = census(hp.server);
+  EXPECT_EQ(s["time_wait"]["outbound"], 0);
+  server->stop();
+}
+
+// A dual-stack listener on "::" accepts IPv4: the server's TIME_WAIT is reported with
+// IPv4-mapped addresses in the AF_INET6 dump; the census must still call it inbound.
+TEST_F(CensusLive, DualStackListenerInboundIsNormalisedToIpv4)
+{
+  TestPair hp("cen4");
+  auto server =
+    start_server(hp.server, { "--bind", "::", "--port", "8081", "--close-first", "--timeout-ms", "60000" });
+  const auto res = run_client(hp.client, { "--connect", hp.server_v4, "--port", "8081", "--count", "100" });
+  EXPECT_EQ(res.at("ok"), 100);
+  settle();
+  const auto ss = hp.server.run_ok({ "ss", "-tan", "state", "time-wait" });
+  EXPECT_NE(ss.out.find("::ffff:" + hp.server_v4), std::string::npos)
+    << "expected mapped addresses: " << ss.out;
+  const json s = census(hp.server);
+  EXPECT_GE(s["time_wait"]["inbound"].get<long>(), 90);
+  EXPECT_EQ(s["time_wait"]["outbound"], 0);
+  EXPECT_EQ(s["time_wait"]["unknown"], 0);
+  server->stop();
+}
+
+// A service listening inside the ephemeral range: its TIME_WAIT could be either end, so unknown.
+TEST_F(CensusLive, ListenerInsideEphemeralRangeIsUnknownWithANote)
+{
+  TestPair hp("cen5");
+  auto server = start_server(
+    hp.server, { "--bind", hp.server_v4, "--port", "45000", "--close-first", "--timeout-ms", "60000" });
+  const auto res = run_client(hp.client, { "--connect", hp.server_v4, "--port", "45000", "--count", "50" });
+  EXPECT_EQ(res.at("ok"), 50);
+  settle();
+  const json s = census(hp.server);
+  EXPECT_GE(s["time_wait"]["unknown"].get<long>(), 45);
+  EXPECT_EQ(s["time_wait"]["outbound"], 0);
+  EXPECT_EQ(s["time_wait"]["inbound"], 0);
+  bool noted = false;
+  for (const auto& n : s["notes"]) {
+    noted = noted || n.get<std::string>().find("inside ip_local_port_range") != std::string::npos;
+  }
+  EXPECT_TRUE(noted) << s["notes"].dump();
+  server->stop();
+}
+
+// Held outbound connections: tcp_info says whether timestamps were negotiated, per peer.
+TEST_F(CensusLive, TimestampShareFollowsWhatThePeerNegotiated)
+{
+  TestPair hp("cen6");
+  auto server =
+    start_server(hp.server, { "--bind", hp.server_v4, "--port", "8082", "--timeout-ms", "60000" });
+  {
+    BackgroundProcess client(hp.client.exec_argv({ required_env("TW_LOADGEN_BIN"),
+                                                   "client",
+                                                   "--connect",
+                                                   hp.server_v4,
+                                                   "--port",
+                                                   "8082",
+                                                   "--count",
+                                                   "4",
+                                                   "--hold",
+                                                   "4",
+                                                   "--hold-ms",
+                                                   "30000" }));
+    ASSERT_TRUE(client.wait_for_output("holding", std::chrono::seconds(20))) << client.output();
+    const json c = census(hp.client);
+    EXPECT_EQ(c["states"]["established"], 4);
+    EXPECT_EQ(c["timestamps"]["outbound_established"], 4);
+    EXPECT_EQ(c["timestamps"]["negotiated"], 4);
+    EXPECT_DOUBLE_EQ(c["timestamps"]["share"].get<double>(), 1.0);
+    const json s = census(hp.server);
+    EXPECT_EQ(s["timestamps"]["outbound_established"], 0) << "accepted connections are not outbound";
+  }
+  hp.server.set_sysctl("net.ipv4.tcp_timestamps", "0");
+  {
+    BackgroundProcess client(hp.client.exec_argv({ required_env("TW_LOADGEN_BIN"),
+                                                   "client",
+                                                   "--connect",
+                                                   hp.server_v4,
+                                                   "--port",
+                                                   "8082",
+                                                   "--count",
+                                                   "3",
+                                                   "--hold",
+                                                   "3",
+                                                   "--hold-ms",
+                                                   "30000" }));
+    ASSERT_TRUE(client.wait_for_output("holding", std::chrono::seconds(20))) << client.output();
+    const json c = census(hp.client);
+    EXPECT_EQ(c["timestamps"]["outbound_established"], 3);
+    EXPECT_EQ(c["timestamps"]["negotiated"], 0);
+    EXPECT_DOUBLE_EQ(c["timestamps"]["share"].get<double>(), 0.0);
+  }
+  server->stop();
+}
+
+// The JSON state counts agree with `ss -tan` in the same namespace, once traffic has settled.
+TEST_F(CensusLive, StateCountsAgreeWithSs)
+{
+  TestPair hp("cen7");
+  auto server = start_server(hp.server, { "--bind", "::", "--port", "8083", "--timeout-ms", "60000" });
+  run_client(hp.client, { "--connect", hp.server_v4, "--port", "8083", "--count", "150", "--close-first" });
+  run_client(hp.client, { "--connect", hp.server_v6, "--port", "8083", "--count", "150", "--close-first" });
+  BackgroundProcess held(hp.client.exec_argv({ required_env("TW_LOADGEN_BIN"),
+                                               "client",
+                                               "--connect",
+                                               hp.server_v6,
+                                               "--port",
+                                               "8083",
+                                               "--count",
+                                               "5",
+                                               "--hold",
+                                               "5",
+                                               "--hold-ms",
+                                               "30000" }));
+  ASSERT_TRUE(held.wait_for_output("holding", std::chrono::seconds(20))) << held.output();
+  settle();
+  for (const TestNs* ns : { &hp.client, &hp.server }) {
+    const json c = census(*ns);
+    const auto ss = ns->run_ok({ "ss", "-tan" });
+    std::map<std::string, long> counts;
+    long rows = 0;
+    for (const auto line : split(ss.out, '\n')) {
+      const auto fields = split_ws(line);
+      if (fields.empty() || fields[0] == "State") {
+        continue;
+      }
+      std::string name(fields[0]);
+      for (auto& ch : name) {
+        ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      }
+      counts[name == "estab" ? "established" : name]++;
+      ++rows;
+    }
+    EXPECT_EQ(c["total"].get<long>(), rows) << ns->name() << "\n" << ss.out;
+    for (const auto& [name, n] : counts) {
+      ASSERT_TRUE(c["states"].contains(name)) << name;
+      EXPECT_EQ(c["states"][name].get<long>(), n) << ns->name() << " state " << name;
+    }
+  }
+  server->stop();
+}
+
+} // namespace
+} // namespace tw::test
