@@ -1,0 +1,130 @@
+#include "report/census_json.hpp"
+#include "report/census_text.hpp"
+
+#include <gtest/gtest.h>
+
+#include <sys/socket.h>
+
+namespace tw {
+namespace {
+
+SocketCensus sample()
+{
+  SocketCensus c;
+  c.available = true;
+  c.states[static_cast<std::size_t>(TcpState::time_wait)] = 1200;
+  c.states[static_cast<std::size_t>(TcpState::established)] = 30;
+  c.states[static_cast<std::size_t>(TcpState::listen)] = 2;
+  c.total = 1232;
+  c.listeners = 2;
+  c.time_wait = { 1000, 150, 50 };
+  c.port_range = PortRange{ 40000, 40999 };
+  c.usable_ports = 1000;
+  DestGroup v4;
+  v4.family = AF_INET;
+  v4.local = "198.18.1.1";
+  v4.remote = "198.18.1.2";
+  v4.remote_port = 8080;
+  v4.in_use = 990;
+  v4.time_wait = 980;
+  v4.usable = 1000;
+  v4.pressure = 0.99;
+  DestGroup v6 = v4;
+  v6.family = AF_INET6;
+  v6.local = "::1";
+  v6.remote = "::1";
+  v6.remote_port = 6379;
+  v6.in_use = 20;
+  v6.time_wait = 20;
+  v6.pressure = 0.02;
+  v6.loopback = true;
+  c.groups = { v4, v6 };
+  c.group_count = 5;
+  c.timestamps = { 10, 9 };
+  c.notes = { "a caveat" };
+  return c;
+}
+
+TEST(CensusJson, HasTheDocumentedShape)
+{
+  const auto j = census_to_json(sample());
+  EXPECT_EQ(j["available"], true);
+  EXPECT_TRUE(j["error"].is_null());
+  EXPECT_EQ(j["states"]["time-wait"], 1200);
+  EXPECT_EQ(j["states"]["established"], 30);
+  EXPECT_EQ(j["states"]["listen"], 2);
+  EXPECT_EQ(j["states"]["syn-sent"], 0); // every named state is present, zero or not
+  EXPECT_EQ(j["states"].size(), 12U);
+  EXPECT_EQ(j["total"], 1232);
+  EXPECT_EQ(j["time_wait"]["outbound"], 1000);
+  EXPECT_EQ(j["time_wait"]["inbound"], 150);
+  EXPECT_EQ(j["time_wait"]["unknown"], 50);
+  EXPECT_EQ(j["port_range"]["low"], 40000);
+  EXPECT_EQ(j["port_range"]["high"], 40999);
+  EXPECT_EQ(j["usable_ports"], 1000);
+  ASSERT_EQ(j["groups"].size(), 2U);
+  const auto& g = j["groups"][0];
+  EXPECT_EQ(g["local"], "198.18.1.1");
+  EXPECT_EQ(g["remote"], "198.18.1.2");
+  EXPECT_EQ(g["remote_port"], 8080);
+  EXPECT_EQ(g["in_use"], 990);
+  EXPECT_EQ(g["time_wait"], 980);
+  EXPECT_EQ(g["usable"], 1000);
+  EXPECT_TRUE(g["pressure"].is_number_float());
+  EXPECT_DOUBLE_EQ(g["pressure"].get<double>(), 0.99);
+  EXPECT_EQ(g["loopback"], false);
+  EXPECT_EQ(g["family"], "ipv4");
+  EXPECT_EQ(j["groups"][1]["family"], "ipv6");
+  EXPECT_EQ(j["groups"][1]["loopback"], true);
+  EXPECT_EQ(j["group_count"], 5);
+  EXPECT_EQ(j["groups_truncated"], false);
+  EXPECT_EQ(j["timestamps"]["outbound_established"], 10);
+  EXPECT_EQ(j["timestamps"]["negotiated"], 9);
+  EXPECT_DOUBLE_EQ(j["timestamps"]["share"].get<double>(), 0.9);
+  EXPECT_EQ(j["notes"][0], "a caveat");
+}
+
+TEST(CensusJson, NullsWhenThereIsNothingToMeasure)
+{
+  SocketCensus c;
+  c.available = false;
+  c.error = "nl_connect(NETLINK_SOCK_DIAG): Permission denied";
+  const auto j = census_to_json(c);
+  EXPECT_EQ(j["available"], false);
+  EXPECT_EQ(j["error"], c.error);
+  EXPECT_TRUE(j["port_range"].is_null());
+  EXPECT_TRUE(j["timestamps"]["share"].is_null());
+  EXPECT_TRUE(j["groups"].is_array());
+  EXPECT_TRUE(j["groups"].empty());
+}
+
+TEST(CensusText, ShowsStatesRolesGroupsTimestampsAndNotes)
+{
+  const auto t = census_to_text(sample());
+  EXPECT_NE(t.find("TCP sockets: 1232"), std::string::npos) << t;
+  EXPECT_NE(t.find("time-wait"), std::string::npos);
+  EXPECT_NE(t.find("outbound  1000 (83%)"), std::string::npos) << t;
+  EXPECT_NE(t.find("inbound   150 (12%)"), std::string::npos) << t;
+  EXPECT_NE(t.find("range 40000-40999, 1000 usable"), std::string::npos) << t;
+  EXPECT_NE(t.find("198.18.1.2:8080"), std::string::npos) << t;
+  EXPECT_NE(t.find("99.0%"), std::string::npos) << t;
+  EXPECT_NE(t.find("[::1]:6379"), std::string::npos) << t;
+  EXPECT_NE(t.find("loopback"), std::string::npos) << t;
+  EXPECT_NE(t.find("3 more groups"), std::string::npos) << t;
+  EXPECT_NE(t.find("9 of 10 negotiated (90%)"), std::string::npos) << t;
+  EXPECT_NE(t.find("- a caveat"), std::string::npos) << t;
+  // States with no sockets are left out of the text.
+  EXPECT_EQ(t.find("syn-sent"), std::string::npos) << t;
+}
+
+TEST(CensusText, SaysWhenThereIsNothingOutbound)
+{
+  SocketCensus c;
+  c.available = true;
+  const auto t = census_to_text(c);
+  EXPECT_NE(t.find("(no outbound connections)"), std::string::npos) << t;
+  EXPECT_NE(t.find("none to look at"), std::string::npos) << t;
+}
+
+} // namespace
+} // namespace tw
