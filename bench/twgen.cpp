@@ -20,9 +20,10 @@
 //       then holds the ESTABLISHED/LISTEN sockets for --hold seconds (default 300, at most
 //       900) or until SIGTERM/SIGINT. Creation stops after --max-seconds (default 120).
 //
-//   tw-twgen udp --count N [--max-seconds T]
-//       Sends N UDP datagrams from 198.18.0.2 to distinct destinations 198.19.x.y:port (one
-//       conntrack entry each where conntrack is active). Prints sent=N seconds=S, then exits.
+//   tw-twgen udp --count N [--first I] [--max-seconds T]
+//       Sends N UDP datagrams from 198.18.0.2 to distinct destinations 198.19.x.y:port, flows
+//       I..I+N-1 (one conntrack entry each where conntrack is active; a later call with
+//       --first adds new ones). Prints sent=N seconds=S, then exits.
 //
 // Exit status: 0 when the work was done (failures are counted, not fatal), 1 when setup
 // failed (listen, epoll), 2 on bad arguments.
@@ -79,6 +80,7 @@ struct Args
   long inflight = 1024;
   long max_seconds = 120;
   long hold = 300;
+  long first = 0; // udp: index of the first flow, so a second call adds new flows
   std::string ready_file;
 };
 
@@ -89,7 +91,7 @@ struct Args
                "usage: tw-twgen tcp --count N [--workers W] [--sources S] [--ports P] [--inbound-pct X]\n"
                "                    [--established E] [--listeners L] [--inflight K] [--max-seconds T]\n"
                "                    [--hold SECONDS] [--ready-file PATH]\n"
-               "       tw-twgen udp --count N [--max-seconds T]\n",
+               "       tw-twgen udp --count N [--first I] [--max-seconds T]\n",
                why.c_str());
   std::exit(2);
 }
@@ -143,6 +145,8 @@ Args parse(int argc, char** argv)
       a.max_seconds = number(f, value(), 1, 600);
     } else if (f == "--hold") {
       a.hold = number(f, value(), 0, 900);
+    } else if (f == "--first") {
+      a.first = number(f, value(), 0, 4000000);
     } else if (f == "--ready-file") {
       a.ready_file = value();
     } else {
@@ -488,7 +492,7 @@ int run_udp(const Args& a)
     const std::size_t n =
       static_cast<std::size_t>(std::min<long>(static_cast<long>(k_batch), a.count - sent));
     for (std::size_t k = 0; k < n; ++k) {
-      const long i = sent + static_cast<long>(k);
+      const long i = a.first + sent + static_cast<long>(k);
       dsts[k] =
         v4(k_udp_dest_net + static_cast<std::uint32_t>(i % 65536), 20000 + static_cast<int>(i / 65536));
       msgs[k] = mmsghdr{};
