@@ -49,11 +49,19 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+constexpr int k_max_workers = 16;
+
 volatile std::sig_atomic_t g_stop = 0;
+// The parent forwards SIGTERM/SIGINT to its workers so a stop never waits for their deadline.
+pid_t g_workers[k_max_workers] = {};
+volatile std::sig_atomic_t g_worker_count = 0;
 
 void on_signal(int /*sig*/)
 {
   g_stop = 1;
+  for (int w = 0; w < g_worker_count; ++w) {
+    kill(g_workers[w], SIGTERM); // async-signal-safe
+  }
 }
 
 constexpr std::uint32_t k_source_base = 0xC6120100;  // 198.18.1.0: client source addresses
@@ -65,8 +73,6 @@ constexpr int k_source_ports = 65536 - k_source_port_base;
 constexpr int k_listen_port_base = 8000; // worker w listens on 8000 + w*2P ...
 constexpr int k_idle_listener_base = 7000;
 constexpr int k_established_port = 7999;
-constexpr int k_max_workers = 16;
-
 struct Args
 {
   std::string mode;
@@ -421,6 +427,7 @@ int run_tcp(const Args& a)
       return 1;
     }
     if (pid == 0) {
+      g_worker_count = 0;
       prctl(PR_SET_PDEATHSIG, SIGTERM); // a killed parent takes its workers along
       close(pfd[0]);
       const long begin = a.count * w / a.workers;
@@ -430,6 +437,8 @@ int run_tcp(const Args& a)
       _exit(written == static_cast<ssize_t>(sizeof(r)) ? 0 : 1);
     }
     close(pfd[1]);
+    g_workers[w] = pid;
+    g_worker_count = static_cast<std::sig_atomic_t>(w + 1);
     pids.push_back(pid);
     pipes.push_back(pfd[0]);
   }
