@@ -1,0 +1,123 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tw {
+
+// The answer to "will net.ipv4.tcp_tw_reuse help here?": exactly one of these.
+enum class Verdict
+{
+  helps,                 // outbound TIME_WAIT pressure that the current tw_reuse does not cover
+  irrelevant,            // inbound TIME_WAIT, outbound without pressure, or none at all
+  already_enabled,       // tw_reuse already covers the pressured traffic
+  blocked,               // it would help, but a prerequisite fails and the policy forbids the fix
+  insufficient_evidence, // the facts could not be read well enough to judge
+};
+
+// "helps", "irrelevant", "already-enabled", "blocked", "insufficient-evidence".
+const char* to_string(Verdict verdict);
+// The inverse of to_string(Verdict); nullopt for anything else.
+std::optional<Verdict> verdict_from_string(std::string_view text);
+
+// How one prerequisite of tw_reuse stands on this host.
+enum class PrereqStatus
+{
+  ok,   // satisfied
+  warn, // satisfied with a caveat an operator must read (NAT, low peer agreement)
+  fail, // not satisfied: tw_reuse would not work or must not be enabled as things are
+};
+
+// "ok", "warn", "fail".
+const char* to_string(PrereqStatus status);
+// The inverse of to_string(PrereqStatus).
+std::optional<PrereqStatus> prereq_status_from_string(std::string_view text);
+
+// How much a finding matters to the decision.
+enum class Severity
+{
+  info,    // context
+  warn,    // worth acting on or double-checking
+  critical // makes tw_reuse useless or unsafe as things are
+};
+
+// "info", "warn", "critical".
+const char* to_string(Severity severity);
+// The inverse of to_string(Severity).
+std::optional<Severity> severity_from_string(std::string_view text);
+
+// Named numbers a finding or an advice rests on, e.g. {"time_wait": 1000, "usable_ports": 1000}.
+using Evidence = std::map<std::string, double>;
+
+// One prerequisite of tw_reuse (tcp_timestamps, nat, port_range ...) and how it stands.
+struct Prerequisite
+{
+  std::string id;
+  PrereqStatus status = PrereqStatus::ok;
+  std::string detail; // one line with the numbers
+
+  friend bool operator==(const Prerequisite&, const Prerequisite&) = default;
+};
+
+// One proposed sysctl write. Values as /proc/sys shows them, whitespace folded to single spaces.
+struct Change
+{
+  std::string key;     // dotted: net.ipv4.tcp_tw_reuse
+  std::string current; // the runtime value when the plan was made (apply refuses on drift)
+  std::string target;  // the value to write
+  std::string reason;  // one line: why this change
+
+  friend bool operator==(const Change&, const Change&) = default;
+};
+
+// Something the evidence shows, with a stable id so tools and people can refer to it.
+struct Finding
+{
+  std::string id;
+  Severity severity = Severity::info;
+  std::string summary;   // one line with the numbers
+  Evidence evidence;     // the numbers themselves
+  std::string rationale; // why it matters (the kernel behaviour behind it)
+
+  friend bool operator==(const Finding&, const Finding&) = default;
+};
+
+// A recommendation beyond sysctls (the lasting fix is usually the connection model).
+struct Advice
+{
+  std::string id;
+  std::string text;
+  std::string rationale;
+  Evidence evidence;
+
+  friend bool operator==(const Advice&, const Advice&) = default;
+};
+
+// The engine's output: the verdict, why, and what to change, in apply order.
+struct Plan
+{
+  Verdict verdict = Verdict::insufficient_evidence;
+  std::vector<std::string> reasons; // 2-3 lines with numbers, most important first
+  std::vector<Prerequisite> prerequisites;
+  std::vector<Change> changes; // in apply order: prerequisite fixes before tcp_tw_reuse
+  std::vector<Finding> findings;
+  std::vector<Advice> advice;
+  std::vector<std::string> missing; // what could not be read (insufficient-evidence names these)
+  std::string profile_id;
+  std::string policy_id;
+
+  // The prerequisite with this id, or nullptr.
+  const Prerequisite* prerequisite(std::string_view id) const;
+  // The finding with this id, or nullptr.
+  const Finding* finding(std::string_view id) const;
+  // The advice with this id, or nullptr.
+  const Advice* advice_for(std::string_view id) const;
+
+  friend bool operator==(const Plan&, const Plan&) = default;
+};
+
+} // namespace tw

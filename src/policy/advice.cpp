@@ -1,0 +1,136 @@
+// Advice beyond sysctls, each tied to the evidence: the lasting fix is usually the connection model.
+#include "policy/analysis.hpp"
+
+#include <cmath>
+#include <set>
+#include <string>
+
+namespace tw::policy {
+
+namespace {
+
+double d(std::uint64_t n)
+{
+  return static_cast<double>(n);
+}
+
+} // namespace
+
+std::vector<Advice> advice(const Analysis& a, Verdict verdict)
+{
+  std::vector<Advice> out;
+  const SocketCensus& c = a.facts.sockets;
+  const TimeWaitRoles& r = c.time_wait;
+  const bool pressure = !a.pressured.empty();
+  const GroupView* top = pressure ? a.pressured.front() : a.busiest;
+
+  if (a.nat_evidence && (verdict == Verdict::helps || verdict == Verdict::already_enabled)) {
+    Advice x{ "canary-first", {}, {}, {} };
+    x.text = "Source NAT is in the path: apply with --canary on a few hosts and watch TcpExt.PAWSActive, "
+             "PAWSEstab, TSEcrRejected and TCPSynRetrans (apply --watch does) before rolling out";
+    x.rationale = "reused tuples behind SNAT can collide at the peer and be dropped by PAWS";
+    x.evidence = { { "snat_entries", d(a.facts.nat.snat_entries) },
+                   { "nat_rules", d(a.facts.nat.nat_rules.size()) },
+                   { "random_fully", a.facts.nat.random_fully ? 1.0 : 0.0 } };
+    out.push_back(std::move(x));
+  }
+
+  if (r.outbound > 0 && top != nullptr) {
+    Advice x{ "connection-reuse", {}, {}, {} };
+    x.text = "Reuse connections instead of opening one per request: HTTP keep-alive or a connection pool "
+             "towards " +
+             group_name(*top->group) + " (" + std::to_string(top->group->time_wait) +
+             " TIME_WAIT sockets there). This is the lasting fix; tcp_tw_reuse only shortens the wait";
+    x.rationale =
+      "each closed outbound connection holds its port for 60 s; a pooled connection holds one port "
+      "for its whole life";
+    x.evidence = { { "group_time_wait", d(top->group->time_wait) },
+                   { "outbound_time_wait", d(r.outbound) },
+                   { "groups", d(c.group_count) } };
+    out.push_back(std::move(x));
+  }
+
+  if (r.outbound > 0 && a.usable_ports > 0) {
+    const double per_second = static_cast<double>(a.usable_ports) / 60.0;
+    Advice x{ "connection-rate-limit", {}, {}, {} };
+    x.text = "Closing first without reuse, each destination takes at most " + std::to_string(a.usable_ports) +
+             " usable ports / 60 s = " + number(std::floor(per_second)) + " new connections/s";
+    x.evidence = { { "usable_ports", d(a.usable_ports) }, { "connections_per_second", per_second } };
+    if (a.facts.rates) {
+      if (const auto opens = a.facts.rates->rate("Tcp.ActiveOpens")) {
+        x.text += "; this host opens " + number(*opens) + " connections/s now (all destinations)";
+        x.evidence["active_opens_per_second"] = *opens;
+      }
+    }
+    x.rationale = "one local port per connection per (source, destination, port), and TIME_WAIT lasts 60 s "
+                  "(TCP_TIMEWAIT_LEN, not tcp_fin_timeout)";
+    out.push_back(std::move(x));
+  }
+
+  if (pressure) {
+    Advice x{ "more-destinations", {}, {}, {} };
+    x.text = "Spread the load over more destination addresses or ports (or source addresses): each "
+             "(source, destination, port) has its own " +
+             std::to_string(a.usable_ports) + " ports";
+    x.rationale = "port pressure is per destination group, not global";
+    x.evidence = { { "groups_pressured", d(a.pressured.size()) }, { "usable_ports", d(a.usable_ports) } };
+    out.push_back(std::move(x));
+
+    std::set<std::string> locals;
+    for (const auto& v : a.groups) {
+      locals.insert(v.group->local);
+    }
+    Advice y{ "bind-address-no-port", {}, {}, {} };
+    y.text =
+      "If the client bind()s a source address before connect(), set IP_BIND_ADDRESS_NO_PORT so the port "
+      "is picked per destination at connect() time";
+    y.rationale = "bind() without it reserves a port for every destination at once, exhausting the range "
+                  "much sooner";
+    y.evidence = { { "local_addresses", d(locals.size()) }, { "groups_pressured", d(a.pressured.size()) } };
+    out.push_back(std::move(y));
+
+    if (a.port_range && static_cast<std::int64_t>(a.port_range->size()) < a.policy.narrow_port_range.value) {
+      Advice z{ "widen-port-range", {}, {}, {} };
+      z.text = "Widen net.ipv4.ip_local_port_range (now " + std::to_string(a.port_range->low) + " " +
+               std::to_string(a.port_range->high) + ", " + std::to_string(a.port_range->size()) +
+               " ports; the kernel default 32768 60999 holds 28232): never narrow it";
+      z.rationale = "capacity per destination grows with the range";
+      z.evidence = { { "ports", a.port_range->size() } };
+      out.push_back(std::move(z));
+    }
+  }
+
+  if (r.inbound > 0 && r.outbound == 0) {
+    Advice x{ "inbound-only", {}, {}, {} };
+    x.text = "All TIME_WAIT here is inbound: tcp_tw_reuse does nothing for accepted connections. If it is a "
+             "concern, let clients close first (keep-alive, no server-side close after each response)";
+    x.rationale = "only connect() consults tcp_tw_reuse; inbound TIME_WAIT costs memory, not ports";
+    x.evidence = { { "inbound_time_wait", d(r.inbound) } };
+    out.push_back(std::move(x));
+  }
+
+  const TimestampShare& ts = c.timestamps;
+  const auto share = ts.share();
+  if (share && *share < a.policy.min_timestamp_share.value && pressure) {
+    Advice x{ "peer-timestamps", {}, {}, {} };
+    x.text = "Find which peers refuse TCP timestamps (ss -tni shows 'ts' per connection): their TIME_WAIT "
+             "ports can never be reused";
+    x.rationale = "reuse needs timestamps negotiated on the old connection";
+    x.evidence = { { "share", *share }, { "outbound_established", d(ts.outbound_established) } };
+    out.push_back(std::move(x));
+  }
+
+  if (a.profile.container_netns.value) {
+    Advice x{ "per-netns", {}, {}, {} };
+    x.text = "Containers and pods have their own network namespaces and their own tcp_tw_reuse: run "
+             "`tw-advisor plan` inside each one (nsenter -n -t PID) rather than trusting the host's answer";
+    x.rationale =
+      "tw_reuse, the port range and the counters are per network namespace; a new namespace starts "
+      "from kernel defaults";
+    x.evidence = { { "netns_inode", static_cast<double>(a.facts.host.netns_inode) } };
+    out.push_back(std::move(x));
+  }
+  return out;
+}
+
+} // namespace tw::policy

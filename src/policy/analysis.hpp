@@ -1,0 +1,87 @@
+#pragma once
+
+#include "model/facts.hpp"
+#include "model/plan.hpp"
+#include "policy/policy.hpp"
+#include "policy/profile.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tw::policy {
+
+// A destination group with its shares worked out against the thresholds.
+struct GroupView
+{
+  const DestGroup* group = nullptr;
+  std::uint64_t usable = 0;
+  double time_wait_share = 0.0; // time_wait / usable
+  double in_use_share = 0.0;    // in_use / usable
+  bool exhausted = false;       // in_use_share >= policy exhaustion
+  bool pressured = false;       // tw_reuse would free a meaningful part of the range
+  bool covered = false;         // the current tcp_tw_reuse applies to this group
+};
+
+// Everything the engine derives from the facts once, shared by the verdict, the prerequisites,
+// the findings and the advice.
+struct Analysis
+{
+  // Binds the inputs; analyse() fills in the rest.
+  Analysis(const Facts& f, const Profile& pr, const Policy& po)
+    : facts(f)
+    , profile(pr)
+    , policy(po)
+  {
+  }
+
+  const Facts& facts;
+  const Profile& profile;
+  const Policy& policy;
+  double pressure_threshold = 0.5; // the profile's override, else the policy's
+
+  std::optional<std::int64_t> tw_reuse;   // nullopt when unreadable
+  std::optional<std::int64_t> timestamps; // nullopt when unreadable
+  std::optional<PortRange> port_range;    // from the sysctl, else the census
+  std::optional<std::vector<PortRange>> reserved;
+  std::uint64_t reserved_in_range = 0; // reserved ports inside the range
+  std::uint64_t usable_ports = 0;      // range less reserved ports
+  std::uint64_t time_wait_total = 0;   // TIME_WAIT sockets in the dump (both families)
+
+  std::vector<GroupView> groups;           // census groups in census order
+  std::vector<const GroupView*> pressured; // the groups under pressure, worst first
+  std::vector<const GroupView*> uncovered; // pressured groups the current tw_reuse misses
+  const GroupView* busiest = nullptr;      // the group with the largest TIME_WAIT share
+
+  bool nat_evidence = false; // SNAT rules or SNAT conntrack entries seen
+  bool nat_readable = false; // at least one NAT source could be read
+
+  std::vector<std::string> missing; // what could not be read, for insufficient-evidence
+};
+
+// Works out the Analysis from the inputs.
+Analysis analyse(const Facts& facts, const Profile& profile, const Policy& policy);
+
+// "a.b.c: denied (Permission denied)" style text for an unreadable sysctl, or "not read".
+std::string unreadable_text(const Sysctls& sysctls, const std::string& key);
+
+// "198.18.0.1 -> 198.18.0.2:8080" ("[fd00::1]:8080" for IPv6).
+std::string group_name(const DestGroup& group);
+
+// A share as a percentage: "100%", "48%", "0.3%".
+std::string percent(double share);
+
+// A number without a trailing ".0": "470", "12.5".
+std::string number(double value);
+
+// The prerequisites, in a stable order.
+std::vector<Prerequisite> prerequisites(const Analysis& a);
+
+// The findings, in a stable order.
+std::vector<Finding> findings(const Analysis& a);
+
+// The advice beyond sysctls, most useful first; verdict shapes which apply.
+std::vector<Advice> advice(const Analysis& a, Verdict verdict);
+
+} // namespace tw::policy

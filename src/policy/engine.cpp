@@ -1,0 +1,263 @@
+// The verdict, the reasons and the ordered changes: the rules of issue 3 and KERNEL-NOTES.md.
+#include "policy/engine.hpp"
+
+#include "policy/analysis.hpp"
+
+#include <string>
+
+namespace tw {
+
+namespace {
+
+using policy::Analysis;
+using policy::group_name;
+using policy::GroupView;
+using policy::percent;
+
+const std::string k_tw_reuse = "net.ipv4.tcp_tw_reuse";
+const std::string k_timestamps = "net.ipv4.tcp_timestamps";
+
+std::string tw_reuse_meaning(std::int64_t v)
+{
+  switch (v) {
+    case 0:
+      return "off";
+    case 1:
+      return "on for all traffic";
+    case 2:
+      return "on for loopback only";
+    default:
+      return "not a value the kernel documents";
+  }
+}
+
+std::string pressure_line(const Analysis& a)
+{
+  const GroupView& top = *a.pressured.front();
+  std::string line = "Outbound TIME_WAIT holds " + std::to_string(top.group->time_wait) + " of " +
+                     std::to_string(top.usable) + " usable ports (" + percent(top.time_wait_share) +
+                     ") towards " + group_name(*top.group) + " (threshold " + percent(a.pressure_threshold) +
+                     ")";
+  if (top.exhausted) {
+    line += "; with " + std::to_string(top.group->in_use) +
+            " ports in use, connect() there fails with EADDRNOTAVAIL";
+  }
+  if (a.pressured.size() > 1) {
+    line += "; " + std::to_string(a.pressured.size() - 1) + " more group(s) under pressure";
+  }
+  return line + ".";
+}
+
+std::string coverage_line(const Analysis& a)
+{
+  const std::int64_t v = *a.tw_reuse;
+  const std::string head = k_tw_reuse + " = " + std::to_string(v) + " (" + tw_reuse_meaning(v) + ")";
+  if (a.uncovered.empty()) {
+    if (v == 2) {
+      return head + " already covers it: every pressured group is loopback (127/8, ::1 or bound to lo).";
+    }
+    return head + " already covers it.";
+  }
+  const GroupView& top = *a.uncovered.front();
+  if (v == 2) {
+    return head + " does not cover " + group_name(*top.group) +
+           ": value 2 reuses only loopback traffic, not the host's other addresses or containers over veth.";
+  }
+  return head + " does not cover it.";
+}
+
+void insufficient(Plan& plan, const std::vector<std::string>& missing)
+{
+  plan.verdict = Verdict::insufficient_evidence;
+  plan.missing = missing;
+  std::string line = "Cannot judge: ";
+  for (std::size_t i = 0; i < missing.size(); ++i) {
+    line += (i > 0 ? "; " : "") + missing[i];
+  }
+  plan.reasons = { line + ".",
+                   "Re-run where these can be read: as root, inside the network namespace to be judged." };
+  plan.changes.clear();
+}
+
+void irrelevant(const Analysis& a, Plan& plan)
+{
+  plan.verdict = Verdict::irrelevant;
+  const SocketCensus& c = a.facts.sockets;
+  const TimeWaitRoles& r = c.time_wait;
+  const std::uint64_t tw = r.outbound + r.inbound + r.unknown;
+  if (tw == 0) {
+    plan.reasons.push_back("No TIME_WAIT sockets in this network namespace (" + std::to_string(c.total) +
+                           " TCP sockets seen): nothing for tcp_tw_reuse to act on.");
+  } else if (r.outbound == 0 && r.inbound > 0) {
+    plan.reasons.push_back("All " + std::to_string(r.inbound) +
+                           " classified TIME_WAIT sockets are inbound (this host " +
+                           "accepted and closed first): tcp_tw_reuse does nothing for accepted connections.");
+  } else if (r.outbound == 0) {
+    plan.reasons.push_back("None of the " + std::to_string(tw) +
+                           " TIME_WAIT sockets is known to be outbound, and no destination group shows port "
+                           "pressure.");
+  } else if (a.busiest != nullptr) {
+    const GroupView& b = *a.busiest;
+    plan.reasons.push_back("Outbound TIME_WAIT (" + std::to_string(r.outbound) + " sockets, " +
+                           std::to_string(c.group_count) + " destination groups) peaks at " +
+                           std::to_string(b.group->time_wait) + " of " + std::to_string(b.usable) +
+                           " usable ports (" + percent(b.time_wait_share) + ") towards " +
+                           group_name(*b.group) + ", below the " + percent(a.pressure_threshold) +
+                           " threshold: no port pressure.");
+  } else {
+    plan.reasons.push_back(std::to_string(r.outbound) +
+                           " outbound TIME_WAIT sockets, but no destination group shows port pressure.");
+  }
+  for (const auto& v : a.groups) {
+    if (v.exhausted) {
+      plan.reasons.push_back("Ports towards " + group_name(*v.group) + " are nearly exhausted by " +
+                             std::to_string(v.group->in_use - v.group->time_wait) +
+                             " live connections (only " + std::to_string(v.group->time_wait) +
+                             " in TIME_WAIT): tcp_tw_reuse cannot free those.");
+      break;
+    }
+  }
+  if (r.outbound > 0 && r.inbound > 0 && plan.reasons.size() < 3) {
+    plan.reasons.push_back("The other " + std::to_string(r.inbound) +
+                           " TIME_WAIT sockets are inbound, which tcp_tw_reuse never touches.");
+  }
+  if (a.tw_reuse && plan.reasons.size() < 3) {
+    plan.reasons.push_back(k_tw_reuse + " = " + std::to_string(*a.tw_reuse) + " (" +
+                           tw_reuse_meaning(*a.tw_reuse) +
+                           "): changing it would make no difference here today.");
+  }
+}
+
+void would_help(const Analysis& a, Plan& plan)
+{
+  const bool ts_off = *a.timestamps == 0;
+  const bool need_tw = !a.uncovered.empty();
+  const Policy& po = a.policy;
+  std::vector<std::string> blockers;
+
+  plan.reasons.push_back(pressure_line(a));
+  std::string coverage = coverage_line(a);
+  if (!need_tw && ts_off) {
+    coverage.pop_back();
+    coverage += ", but " + k_timestamps + " = 0 makes it a no-op.";
+  }
+  plan.reasons.push_back(coverage);
+
+  if (ts_off) {
+    const bool may_fix = po.propose_prerequisite_fixes.value && po.allows(k_timestamps, "1");
+    if (may_fix) {
+      plan.changes.push_back(
+        { k_timestamps,
+          a.facts.sysctls.get(k_timestamps).value_or("0"),
+          "1",
+          "prerequisite: tcp_tw_reuse reuses only TIME_WAIT sockets whose connection carried "
+          "timestamps; 0 makes it a no-op" });
+    } else {
+      blockers.push_back(k_timestamps + " = 0 makes tcp_tw_reuse a no-op and policy " + po.id +
+                         (po.propose_prerequisite_fixes.value ? " does not allow setting it to 1"
+                                                              : " does not propose prerequisite fixes "
+                                                                "(propose_prerequisite_fixes: false)"));
+    }
+  }
+  if (need_tw) {
+    const Guardrail* g = po.guardrail_for(k_tw_reuse);
+    Prerequisite p{ "policy", PrereqStatus::ok, {} };
+    if (g != nullptr && g->allows("1")) {
+      p.detail = "policy " + po.id + " allows " + k_tw_reuse + " = 1 (rule " + g->id + ": " +
+                 std::to_string(g->min) + ".." + std::to_string(g->max) + ")";
+      const GroupView& top = *a.uncovered.front();
+      const std::string current = a.facts.sysctls.get(k_tw_reuse).value_or(std::to_string(*a.tw_reuse));
+      std::string reason =
+        *a.tw_reuse == 2 ? "2 reuses only loopback traffic; " + group_name(*top.group) + " is not loopback"
+                         : "let connect() take over TIME_WAIT ports";
+      reason += " (" + std::to_string(top.group->time_wait) + " of " + std::to_string(top.usable) +
+                " ports in TIME_WAIT there)";
+      plan.changes.push_back({ k_tw_reuse, current, "1", reason });
+    } else {
+      p.status = PrereqStatus::fail;
+      p.detail = "policy " + po.id + " does not allow " + k_tw_reuse + " = 1" +
+                 (g == nullptr ? " (no guardrail for the key)"
+                               : " (rule " + g->id + ": " + std::to_string(g->min) + ".." +
+                                   std::to_string(g->max) + ")");
+      blockers.push_back(p.detail);
+    }
+    plan.prerequisites.push_back(p);
+  }
+  for (const auto& p : plan.prerequisites) {
+    if (p.status == PrereqStatus::fail && p.id != "tcp_timestamps" && p.id != "policy") {
+      blockers.push_back(p.id + ": " + p.detail);
+    }
+  }
+
+  if (!blockers.empty()) {
+    plan.verdict = Verdict::blocked;
+    plan.changes.clear();
+    std::string line = "Blocked: ";
+    for (std::size_t i = 0; i < blockers.size(); ++i) {
+      line += (i > 0 ? "; " : "") + blockers[i];
+    }
+    plan.reasons.push_back(line + ".");
+    return;
+  }
+  if (plan.changes.empty()) {
+    plan.verdict = Verdict::already_enabled;
+    std::string line = "Pressure remains: the lasting fix is the connection model (see advice)";
+    if (const auto recycled = a.facts.counters.get("TcpExt.TWRecycled")) {
+      line += "; TcpExt.TWRecycled = " + std::to_string(*recycled) + " shows reuse " +
+              (*recycled > 0 ? "happening" : "not happening yet");
+    }
+    plan.reasons.push_back(line + ".");
+    return;
+  }
+  plan.verdict = Verdict::helps;
+  if (ts_off) {
+    plan.reasons.push_back(k_timestamps +
+                           " = 0 makes tcp_tw_reuse a no-op: the plan turns timestamps on first.");
+  } else if (a.nat_evidence) {
+    plan.reasons.push_back("Source NAT is in the path: reused tuples can be dropped by the peer's PAWS "
+                           "check; apply with --canary.");
+  } else if (const Prerequisite* ts = plan.prerequisite("tcp_timestamps");
+             ts && ts->status == PrereqStatus::warn) {
+    plan.reasons.push_back("Caveat: " + ts->detail + ".");
+  } else {
+    plan.reasons.push_back("Timestamps are on (" + k_timestamps + " = " + std::to_string(*a.timestamps) +
+                           "), so connect() can take over a TIME_WAIT port about 1 s after close.");
+  }
+}
+
+} // namespace
+
+Plan make_plan(const Facts& facts, const Profile& profile, const Policy& policy)
+{
+  const Analysis a = policy::analyse(facts, profile, policy);
+  Plan plan;
+  plan.profile_id = profile.id;
+  plan.policy_id = policy.id;
+  plan.prerequisites = policy::prerequisites(a);
+  plan.findings = policy::findings(a);
+
+  if (!a.missing.empty()) {
+    insufficient(plan, a.missing);
+  } else if (a.pressured.empty()) {
+    irrelevant(a, plan);
+  } else {
+    std::vector<std::string> missing;
+    if (!a.tw_reuse) {
+      missing.push_back(policy::unreadable_text(facts.sysctls, k_tw_reuse) +
+                        ": cannot tell whether it already covers the pressured traffic");
+    }
+    if (!a.timestamps) {
+      missing.push_back(policy::unreadable_text(facts.sysctls, k_timestamps) +
+                        ": cannot tell whether tcp_tw_reuse could work");
+    }
+    if (!missing.empty()) {
+      insufficient(plan, missing);
+    } else {
+      would_help(a, plan);
+    }
+  }
+  plan.advice = policy::advice(a, plan.verdict);
+  return plan;
+}
+
+} // namespace tw

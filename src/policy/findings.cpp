@@ -1,0 +1,267 @@
+// What the evidence shows, each with a stable id, the numbers and the kernel behaviour behind it.
+#include "policy/analysis.hpp"
+
+#include <algorithm>
+#include <string>
+
+namespace tw::policy {
+
+namespace {
+
+double d(std::uint64_t n)
+{
+  return static_cast<double>(n);
+}
+
+Evidence group_evidence(const GroupView& v)
+{
+  return { { "time_wait", d(v.group->time_wait) },
+           { "in_use", d(v.group->in_use) },
+           { "usable_ports", d(v.usable) },
+           { "time_wait_share", v.time_wait_share },
+           { "in_use_share", v.in_use_share } };
+}
+
+void pressure_findings(const Analysis& a, std::vector<Finding>& out)
+{
+  if (!a.pressured.empty()) {
+    const GroupView& top = *a.pressured.front();
+    Finding f{ "port-pressure", Severity::warn, {}, group_evidence(top), {} };
+    f.evidence["groups_pressured"] = d(a.pressured.size());
+    f.evidence["threshold"] = a.pressure_threshold;
+    f.summary =
+      "outbound TIME_WAIT holds " + std::to_string(top.group->time_wait) + " of " +
+      std::to_string(top.usable) + " usable ports (" + percent(top.time_wait_share) + ") towards " +
+      group_name(*top.group) +
+      (a.pressured.size() > 1 ? "; " + std::to_string(a.pressured.size() - 1) + " more group(s) pressured"
+                              : std::string());
+    f.rationale = "connect() needs a free local port per (source, destination, port) and a TIME_WAIT socket "
+                  "holds its port for 60 s; tcp_tw_reuse lets connect() take over such a port early";
+    out.push_back(std::move(f));
+  }
+  for (const auto& v : a.groups) {
+    if (!v.exhausted) {
+      continue;
+    }
+    Finding f{ "ports-exhausted", Severity::critical, {}, group_evidence(v), {} };
+    f.summary = "connect() towards " + group_name(*v.group) +
+                " is at or near EADDRNOTAVAIL: " + std::to_string(v.group->in_use) + " of " +
+                std::to_string(v.usable) + " usable ports in use, " + std::to_string(v.group->time_wait) +
+                " of them in TIME_WAIT";
+    f.rationale = "port exhaustion fails connect() with EADDRNOTAVAIL and increments no counter: the socket "
+                  "census is the only evidence";
+    out.push_back(std::move(f));
+    break; // the busiest one; the census lists the others
+  }
+  if (a.tw_reuse && *a.tw_reuse == 2) {
+    const auto non_loopback = std::count_if(
+      a.uncovered.begin(), a.uncovered.end(), [](const GroupView* v) { return !v->group->loopback; });
+    if (non_loopback > 0) {
+      const GroupView& top = *a.uncovered.front();
+      Finding f{ "tw-reuse-loopback-only", Severity::warn, {}, group_evidence(top), {} };
+      f.evidence["tcp_tw_reuse"] = 2;
+      f.evidence["groups_uncovered"] = d(static_cast<std::uint64_t>(non_loopback));
+      f.summary = "net.ipv4.tcp_tw_reuse = 2 reuses only loopback traffic; the pressured group " +
+                  group_name(*top.group) + " is not loopback";
+      f.rationale = "value 2 applies when the TIME_WAIT socket is bound to lo or an address is 127/8, ::1 or "
+                    "::ffff:127.x; the host's own other addresses and containers over veth are not covered";
+      out.push_back(std::move(f));
+    }
+  }
+}
+
+void role_findings(const Analysis& a, std::vector<Finding>& out)
+{
+  const TimeWaitRoles& r = a.facts.sockets.time_wait;
+  if (r.inbound > 0) {
+    Finding f{ "inbound-time-wait", Severity::info, {}, {}, {} };
+    f.evidence = { { "inbound", d(r.inbound) }, { "outbound", d(r.outbound) }, { "unknown", d(r.unknown) } };
+    f.summary = std::to_string(r.inbound) +
+                " TIME_WAIT sockets are inbound (this host accepted and closed first): "
+                "tcp_tw_reuse does nothing for them";
+    f.rationale =
+      "only connect() consults tcp_tw_reuse; a server never picks a source port, and a SYN hitting a "
+      "server-side TIME_WAIT is judged by tcp_timewait_state_process(), which ignores it";
+    out.push_back(std::move(f));
+  }
+  if (r.unknown > 0) {
+    Finding f{ "time-wait-role-unknown", Severity::info, {}, {}, {} };
+    f.evidence = { { "unknown", d(r.unknown) }, { "inbound", d(r.inbound) }, { "outbound", d(r.outbound) } };
+    f.summary = std::to_string(r.unknown) +
+                " TIME_WAIT sockets could not be told inbound or outbound (loopback both ends, a service "
+                "listening inside the ephemeral range, or no port range)";
+    f.rationale = "the advisor reports unknown rather than guess; such sockets are left out of port pressure";
+    out.push_back(std::move(f));
+  }
+}
+
+void timestamp_findings(const Analysis& a, std::vector<Finding>& out)
+{
+  if (a.timestamps && *a.timestamps == 0) {
+    Finding f{ "timestamps-off", Severity::critical, {}, { { "tcp_timestamps", 0 } }, {} };
+    if (a.tw_reuse) {
+      f.evidence["tcp_tw_reuse"] = static_cast<double>(*a.tw_reuse);
+    }
+    f.summary = "net.ipv4.tcp_timestamps = 0: tcp_tw_reuse can never reuse a TIME_WAIT port here";
+    f.rationale = "reuse needs the old connection to have negotiated timestamps (tw_ts_recent_stamp != 0); "
+                  "without them PAWS cannot tell old segments from new";
+    out.push_back(std::move(f));
+    return;
+  }
+  const TimestampShare& ts = a.facts.sockets.timestamps;
+  const auto share = ts.share();
+  if (share && *share < a.policy.min_timestamp_share.value &&
+      ts.outbound_established >=
+        static_cast<std::uint64_t>(std::max<std::int64_t>(0, a.policy.min_timestamp_sample.value))) {
+    Finding f{ "peer-timestamps-low", Severity::warn, {}, {}, {} };
+    f.evidence = { { "outbound_established", d(ts.outbound_established) },
+                   { "negotiated", d(ts.with_timestamps) },
+                   { "share", *share },
+                   { "min_share", a.policy.min_timestamp_share.value } };
+    f.summary = "only " + std::to_string(ts.with_timestamps) + " of " +
+                std::to_string(ts.outbound_established) +
+                " live outbound connections negotiated timestamps (" + percent(*share) + ")";
+    f.rationale =
+      "the sysctl says what this host offers; peers that refuse timestamps leave TIME_WAIT sockets "
+      "that can never be reused";
+    out.push_back(std::move(f));
+  }
+}
+
+void nat_findings(const Analysis& a, std::vector<Finding>& out)
+{
+  if (!a.nat_evidence) {
+    return;
+  }
+  const NatEvidence& n = a.facts.nat;
+  Finding f{ "source-nat", n.random_fully ? Severity::critical : Severity::warn, {}, {}, {} };
+  f.evidence = { { "nat_rules", d(n.nat_rules.size()) },
+                 { "snat_entries", d(n.snat_entries) },
+                 { "conntrack_scanned", d(n.entries_scanned) },
+                 { "random_fully", n.random_fully ? 1.0 : 0.0 } };
+  f.summary = "source NAT: " + std::to_string(n.nat_rules.size()) + " rule(s), " +
+              std::to_string(n.snat_entries) + " SNAT conntrack entries" +
+              (n.random_fully ? ", random-fully port mapping" : "") +
+              (n.nat_rules.empty() ? std::string() : " (" + n.nat_rules.front() + ")");
+  f.rationale =
+    "when SNAT maps different inner flows onto the same outer address and port, the peer may see a "
+    "reused 4-tuple with a lower timestamp and drop the SYN by PAWS (worst with random-fully)";
+  out.push_back(std::move(f));
+}
+
+void counter_findings(const Analysis& a, std::vector<Finding>& out)
+{
+  const Counters& c = a.facts.counters;
+  const auto overflow = c.get("TcpExt.TCPTimeWaitOverflow");
+  if (overflow && *overflow > 0) {
+    Finding f{ "tw-buckets-overflow", Severity::warn, {}, { { "TCPTimeWaitOverflow", d(*overflow) } }, {} };
+    if (const auto max = a.facts.sysctls.get_int("net.ipv4.tcp_max_tw_buckets")) {
+      f.evidence["tcp_max_tw_buckets"] = static_cast<double>(*max);
+    }
+    f.summary = std::to_string(*overflow) + " closes found tcp_max_tw_buckets full and skipped TIME_WAIT "
+                                            "(TcpExt.TCPTimeWaitOverflow)";
+    if (a.facts.rates) {
+      if (const auto rate = a.facts.rates->rate("TcpExt.TCPTimeWaitOverflow")) {
+        f.evidence["TCPTimeWaitOverflow_per_second"] = *rate;
+        f.summary += ", " + number(*rate) + "/s now";
+      }
+    }
+    f.rationale = "above tcp_max_tw_buckets a closing socket is destroyed without TIME_WAIT protection; the "
+                  "TIME_WAIT count is capped, so port pressure may be understated";
+    out.push_back(std::move(f));
+  }
+  const auto sockstat_tw = c.get("sockstat.tw");
+  if (sockstat_tw && a.facts.sockets.available) {
+    const std::uint64_t dumped = a.time_wait_total;
+    const std::uint64_t slack = std::max<std::uint64_t>(16, dumped / 20);
+    if (*sockstat_tw > dumped + slack) {
+      Finding f{ "fin-wait2-minisockets", Severity::info, {}, {}, {} };
+      f.evidence = { { "sockstat_tw", d(*sockstat_tw) }, { "dumped_time_wait", d(dumped) } };
+      f.summary = "/proc/net/sockstat counts " + std::to_string(*sockstat_tw) + " tw, the dump " +
+                  std::to_string(dumped) + " TIME_WAIT: the rest are orphaned FIN_WAIT2 mini-sockets";
+      f.rationale =
+        "sockstat's tw includes FIN_WAIT2 mini-sockets (tcp_fin_timeout), which tw_reuse never reuses";
+      out.push_back(std::move(f));
+    }
+  }
+  const auto recycled = c.get("TcpExt.TWRecycled");
+  if (recycled && *recycled > 0) {
+    Finding f{ "reuse-happening", Severity::info, {}, { { "TWRecycled", d(*recycled) } }, {} };
+    f.summary =
+      "TcpExt.TWRecycled = " + std::to_string(*recycled) + ": connect() has taken over TIME_WAIT ports";
+    if (a.facts.rates) {
+      if (const auto rate = a.facts.rates->rate("TcpExt.TWRecycled")) {
+        f.evidence["TWRecycled_per_second"] = *rate;
+        f.summary += " (" + number(*rate) + "/s now)";
+      }
+    }
+    f.rationale =
+      "the counter rises only when a TIME_WAIT tuple is reused (tw_reuse, or bind() with SO_REUSEADDR)";
+    out.push_back(std::move(f));
+  }
+}
+
+void sysctl_findings(const Analysis& a, std::vector<Finding>& out)
+{
+  if (a.port_range && a.port_range->size() > 0 &&
+      static_cast<std::int64_t>(a.port_range->size()) < a.policy.narrow_port_range.value) {
+    Finding f{ "port-range-narrow", Severity::warn, {}, {}, {} };
+    f.evidence = { { "low", a.port_range->low },
+                   { "high", a.port_range->high },
+                   { "ports", a.port_range->size() },
+                   { "threshold", static_cast<double>(a.policy.narrow_port_range.value) } };
+    f.summary = "net.ipv4.ip_local_port_range holds only " + std::to_string(a.port_range->size()) +
+                " ports (" + std::to_string(a.port_range->low) + "-" + std::to_string(a.port_range->high) +
+                ")";
+    f.rationale = "every destination group can hold at most this many connections, TIME_WAIT included";
+    out.push_back(std::move(f));
+  }
+  if (a.port_range && a.port_range->size() > 0 && a.reserved_in_range > 0) {
+    const double share = static_cast<double>(a.reserved_in_range) / static_cast<double>(a.port_range->size());
+    if (share >= a.policy.reserved_share.value) {
+      Finding f{ "reserved-ports-in-range", Severity::warn, {}, {}, {} };
+      f.evidence = { { "reserved_in_range", d(a.reserved_in_range) },
+                     { "range_ports", a.port_range->size() },
+                     { "share", share } };
+      f.summary = std::to_string(a.reserved_in_range) + " ports of the ephemeral range are reserved (" +
+                  percent(share) + ")";
+      f.rationale = "connect() skips ip_local_reserved_ports, so they shrink every destination's capacity";
+      out.push_back(std::move(f));
+    }
+  }
+  const SysctlValue* recycle = a.facts.sysctls.find("net.ipv4.tcp_tw_recycle");
+  if (recycle != nullptr && recycle->status == ReadStatus::ok) {
+    Finding f{ "tw-recycle-present", Severity::warn, {}, {}, {} };
+    if (const auto v = a.facts.sysctls.get_int("net.ipv4.tcp_tw_recycle")) {
+      f.evidence["tcp_tw_recycle"] = static_cast<double>(*v);
+    }
+    f.summary =
+      "net.ipv4.tcp_tw_recycle exists (kernel before 4.12) and is " + recycle->value + ": never enable it";
+    f.rationale =
+      "tw_recycle dropped SYNs from clients behind NAT and was removed in 4.12; configs that set it "
+      "fail at boot on current kernels";
+    out.push_back(std::move(f));
+  }
+  if (a.facts.sockets.groups_truncated) {
+    Finding f{ "groups-truncated", Severity::info, {}, { { "groups", d(a.facts.sockets.group_count) } }, {} };
+    f.summary = "the census hit its destination group cap; pressure is judged on the groups it kept";
+    f.rationale = "memory is bounded on huge hosts; the busiest groups are kept";
+    out.push_back(std::move(f));
+  }
+}
+
+} // namespace
+
+std::vector<Finding> findings(const Analysis& a)
+{
+  std::vector<Finding> out;
+  pressure_findings(a, out);
+  timestamp_findings(a, out);
+  nat_findings(a, out);
+  role_findings(a, out);
+  counter_findings(a, out);
+  sysctl_findings(a, out);
+  return out;
+}
+
+} // namespace tw::policy

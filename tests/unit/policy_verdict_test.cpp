@@ -1,0 +1,345 @@
+// The verdict rules of issue 3 on in-memory facts, including the subtle kernel cases.
+#include "policy/engine.hpp"
+#include "policy_facts.hpp"
+
+#include <gtest/gtest.h>
+
+#include <sys/socket.h>
+
+namespace tw::test {
+namespace {
+
+Plan plan_of(const Facts& f, const Policy& policy = Policy{}, const Profile& profile = Profile{})
+{
+  return make_plan(f, profile, policy);
+}
+
+std::string all_reasons(const Plan& p)
+{
+  std::string s;
+  for (const auto& r : p.reasons) {
+    s += r + "\n";
+  }
+  return s;
+}
+
+// The stuck API client of the live test: 1000 ports, all in TIME_WAIT towards one server.
+Facts stuck_client()
+{
+  Facts f = base_facts();
+  set_port_range(f, 40000, 40999);
+  add_group(f, "198.18.1.1", "198.18.1.2", 8080, 1000, 1000);
+  return f;
+}
+
+TEST(PolicyVerdict, NoSocketsAtAllIsIrrelevant)
+{
+  const Plan p = plan_of(base_facts());
+  EXPECT_EQ(p.verdict, Verdict::irrelevant);
+  EXPECT_TRUE(p.changes.empty());
+  ASSERT_FALSE(p.reasons.empty());
+  EXPECT_NE(p.reasons[0].find("No TIME_WAIT sockets"), std::string::npos) << all_reasons(p);
+}
+
+TEST(PolicyVerdict, InboundOnlyTimeWaitIsIrrelevantAndSaysWhy)
+{
+  Facts f = base_facts();
+  add_inbound(f, 5000);
+  const Plan p = plan_of(f);
+  EXPECT_EQ(p.verdict, Verdict::irrelevant);
+  EXPECT_TRUE(p.changes.empty());
+  EXPECT_NE(all_reasons(p).find("5000"), std::string::npos) << all_reasons(p);
+  EXPECT_NE(all_reasons(p).find("does nothing for accepted connections"), std::string::npos);
+  ASSERT_NE(p.finding("inbound-time-wait"), nullptr);
+  EXPECT_EQ(p.finding("inbound-time-wait")->evidence.at("inbound"), 5000);
+  EXPECT_NE(p.advice_for("inbound-only"), nullptr);
+}
+
+TEST(PolicyVerdict, OutboundSpreadOverManyDestinationsWithoutPressureIsIrrelevant)
+{
+  Facts f = base_facts();
+  for (int i = 0; i < 200; ++i) {
+    add_group(f,
+              "198.18.1.1",
+              "198.18.2." + std::to_string(i % 250),
+              static_cast<std::uint16_t>(443 + i / 250),
+              60,
+              50);
+  }
+  const Plan p = plan_of(f);
+  EXPECT_EQ(p.verdict, Verdict::irrelevant) << all_reasons(p);
+  EXPECT_TRUE(p.changes.empty());
+  EXPECT_NE(p.reasons[0].find("10000 sockets"), std::string::npos) << p.reasons[0];
+  EXPECT_NE(p.reasons[0].find("50 of 28232"), std::string::npos) << p.reasons[0];
+  EXPECT_NE(p.reasons[0].find("no port pressure"), std::string::npos) << p.reasons[0];
+  EXPECT_EQ(p.finding("port-pressure"), nullptr);
+}
+
+TEST(PolicyVerdict, StuckClientWithReuseOffHelps)
+{
+  const Plan p = plan_of(stuck_client());
+  EXPECT_EQ(p.verdict, Verdict::helps) << all_reasons(p);
+  ASSERT_EQ(p.changes.size(), 1u);
+  EXPECT_EQ(p.changes[0].key, "net.ipv4.tcp_tw_reuse");
+  EXPECT_EQ(p.changes[0].current, "0");
+  EXPECT_EQ(p.changes[0].target, "1");
+  EXPECT_NE(p.reasons[0].find("1000 of 1000 usable ports (100%)"), std::string::npos) << p.reasons[0];
+  EXPECT_NE(p.reasons[0].find("198.18.1.1 -> 198.18.1.2:8080"), std::string::npos) << p.reasons[0];
+  EXPECT_GE(p.reasons.size(), 2u);
+  EXPECT_LE(p.reasons.size(), 3u);
+  ASSERT_NE(p.finding("port-pressure"), nullptr);
+  EXPECT_EQ(p.finding("port-pressure")->evidence.at("time_wait"), 1000);
+  ASSERT_NE(p.finding("ports-exhausted"), nullptr);
+  EXPECT_EQ(p.finding("ports-exhausted")->severity, Severity::critical);
+  ASSERT_NE(p.prerequisite("policy"), nullptr);
+  EXPECT_EQ(p.prerequisite("policy")->status, PrereqStatus::ok);
+}
+
+TEST(PolicyVerdict, ReuseTwoWithOnlyLoopbackChurnUnderPressureIsAlreadyEnabled)
+{
+  Facts f = base_facts();
+  set_sysctl(f, "net.ipv4.tcp_tw_reuse", "2");
+  add_group(f, "127.0.0.1", "127.0.0.1", 6379, 20000, 19000, true);
+  const Plan p = plan_of(f);
+  EXPECT_EQ(p.verdict, Verdict::already_enabled) << all_reasons(p);
+  EXPECT_TRUE(p.changes.empty());
+  EXPECT_NE(all_reasons(p).find("every pressured group is loopback"), std::string::npos) << all_reasons(p);
+  EXPECT_EQ(p.finding("tw-reuse-loopback-only"), nullptr);
+}
+
+TEST(PolicyVerdict, ReuseTwoWithLoopbackChurnWithoutPressureIsIrrelevant)
+{
+  Facts f = base_facts();
+  set_sysctl(f, "net.ipv4.tcp_tw_reuse", "2");
+  add_group(f, "127.0.0.1", "127.0.0.1", 6379, 300, 250, true);
+  const Plan p = plan_of(f);
+  EXPECT_EQ(p.verdict, Verdict::irrelevant) << all_reasons(p);
+  EXPECT_TRUE(p.changes.empty());
+}
+
+TEST(PolicyVerdict, ReuseTwoWithPressuredNonLoopbackGroupHelps)
+{
+  Facts f = base_facts();
+  set_sysctl(f, "net.ipv4.tcp_tw_reuse", "2");
+  add_group(f, "198.18.1.1", "198.18.1.2", 5432, 27000, 26000); // e.g. a container over veth
+  add_group(f, "127.0.0.1", "127.0.0.1", 6379, 20000, 19000, true);
+  const Plan p = plan_of(f);
+  EXPECT_EQ(p.verdict, Verdict::helps) << all_reasons(p);
+  ASSERT_EQ(p.changes.size(), 1u);
+  EXPECT_EQ(p.changes[0].current, "2");
+  EXPECT_EQ(p.changes[0].target, "1");
+  EXPECT_NE(p.changes[0].reason.find("not loopback"), std::string::npos) << p.changes[0].reason;
+  EXPECT_NE(all_reasons(p).find("reuses only loopback traffic"), std::string::npos) << all_reasons(p);
+  ASSERT_NE(p.finding("tw-reuse-loopback-only"), nullptr);
+  EXPECT_EQ(p.finding("tw-reuse-loopback-only")->evidence.at("groups_uncovered"), 1);
+}
+
+TEST(PolicyVerdict, HostsOwnNonLoopbackAddressIsNotCoveredByTwo)
+{
+  // Connecting to one of the host's own addresses that is not 127/8 is not "loopback" for
+  // tcp_twsk_unique(): the census marks such a group loopback=false and the engine must agree.
+  Facts f = base_facts();
+  set_sysctl(f, "net.ipv4.tcp_tw_reuse", "2");
+  add_group(f, "10.0.0.5", "10.0.0.5", 8080, 20000, 20000, false);
+  EXPECT_EQ(plan_of(f).verdict, Verdict::helps);
+}
+
+TEST(PolicyVerdict, ReuseOneCoveringThePressureIsAlreadyEnabled)
+{
+  Facts f = stuck_client();
+  set_sysctl(f, "net.ipv4.tcp_tw_reuse", "1");
+  f.counters.values["TcpExt.TWRecycled"] = 1234;
+  const Plan p = plan_of(f);
+  EXPECT_EQ(p.verdict, Verdict::already_enabled) << all_reasons(p);
+  EXPECT_TRUE(p.changes.empty());
+  EXPECT_NE(all_reasons(p).find("TWRecycled = 1234"), std::string::npos) << all_reasons(p);
+}
+
+TEST(PolicyVerdict, TimestampsOffWithFixesAllowedHelpsWithTheFixFirst)
+{
+  Facts f = stuck_client();
+  set_sysctl(f, "net.ipv4.tcp_timestamps", "0");
+  const Plan p = plan_of(f);
+  EXPECT_EQ(p.verdict, Verdict::helps) << all_reasons(p);
+  ASSERT_EQ(p.changes.size(), 2u);
+  EXPECT_EQ(p.changes[0].key, "net.ipv4.tcp_timestamps");
+  EXPECT_EQ(p.changes[0].current, "0");
+  EXPECT_EQ(p.changes[0].target, "1");
+  EXPECT_EQ(p.changes[1].key, "net.ipv4.tcp_tw_reuse");
+  ASSERT_NE(p.prerequisite("tcp_timestamps"), nullptr);
+  EXPECT_EQ(p.prerequisite("tcp_timestamps")->status, PrereqStatus::fail);
+  ASSERT_NE(p.finding("timestamps-off"), nullptr);
+}
+
+TEST(PolicyVerdict, TimestampsOffWithoutFixesIsBlocked)
+{
+  Facts f = stuck_client();
+  set_sysctl(f, "net.ipv4.tcp_timestamps", "0");
+  Policy policy;
+  policy.id = "strict";
+  policy.propose_prerequisite_fixes.value = false;
+  const Plan p = plan_of(f, policy);
+  EXPECT_EQ(p.verdict, Verdict::blocked) << all_reasons(p);
+  EXPECT_TRUE(p.changes.empty());
+  EXPECT_NE(all_reasons(p).find("Blocked: net.ipv4.tcp_timestamps = 0"), std::string::npos) << all_reasons(p);
+  EXPECT_NE(all_reasons(p).find("propose_prerequisite_fixes: false"), std::string::npos) << all_reasons(p);
+}
+
+TEST(PolicyVerdict, TimestampsOffWithReuseAlreadyOnNeedsOnlyTheFix)
+{
+  Facts f = stuck_client();
+  set_sysctl(f, "net.ipv4.tcp_timestamps", "0");
+  set_sysctl(f, "net.ipv4.tcp_tw_reuse", "1");
+  const Plan p = plan_of(f);
+  EXPECT_EQ(p.verdict, Verdict::helps) << all_reasons(p);
+  ASSERT_EQ(p.changes.size(), 1u);
+  EXPECT_EQ(p.changes[0].key, "net.ipv4.tcp_timestamps");
+  EXPECT_NE(all_reasons(p).find("no-op"), std::string::npos) << all_reasons(p);
+}
+
+TEST(PolicyVerdict, PolicyThatForbidsTheKeyBlocks)
+{
+  Policy policy;
+  policy.id = "frozen";
+  policy.guardrails.clear();
+  const Plan p = plan_of(stuck_client(), policy);
+  EXPECT_EQ(p.verdict, Verdict::blocked);
+  EXPECT_TRUE(p.changes.empty());
+  ASSERT_NE(p.prerequisite("policy"), nullptr);
+  EXPECT_EQ(p.prerequisite("policy")->status, PrereqStatus::fail);
+  EXPECT_NE(p.prerequisite("policy")->detail.find("frozen"), std::string::npos);
+}
+
+TEST(PolicyVerdict, IPv6PressuredGroupHelps)
+{
+  Facts f = base_facts();
+  add_group(f, "fd00:198:18:1::1", "fd00:198:18:1::2", 443, 28000, 27000, false, AF_INET6);
+  const Plan p = plan_of(f);
+  EXPECT_EQ(p.verdict, Verdict::helps);
+  EXPECT_NE(p.reasons[0].find("fd00:198:18:1::1 -> [fd00:198:18:1::2]:443"), std::string::npos)
+    << p.reasons[0];
+}
+
+TEST(PolicyVerdict, IPv6LoopbackUnderTwoIsAlreadyEnabled)
+{
+  Facts f = base_facts();
+  set_sysctl(f, "net.ipv4.tcp_tw_reuse", "2");
+  add_group(f, "::1", "::1", 8080, 28000, 27000, true, AF_INET6);
+  EXPECT_EQ(plan_of(f).verdict, Verdict::already_enabled);
+}
+
+TEST(PolicyVerdict, CensusUnavailableIsInsufficientEvidenceAndSaysWhy)
+{
+  Facts f = stuck_client();
+  f.sockets.available = false;
+  f.sockets.error = "NETLINK_SOCK_DIAG socket: Permission denied";
+  const Plan p = plan_of(f);
+  EXPECT_EQ(p.verdict, Verdict::insufficient_evidence);
+  ASSERT_EQ(p.missing.size(), 1u);
+  EXPECT_NE(p.missing[0].find("socket census unavailable"), std::string::npos);
+  EXPECT_NE(p.reasons[0].find("Permission denied"), std::string::npos) << p.reasons[0];
+  EXPECT_TRUE(p.changes.empty());
+}
+
+TEST(PolicyVerdict, DeniedReuseKeyUnderPressureIsInsufficientEvidence)
+{
+  Facts f = stuck_client();
+  set_unreadable(f, "net.ipv4.tcp_tw_reuse", ReadStatus::denied, "Permission denied");
+  const Plan p = plan_of(f);
+  EXPECT_EQ(p.verdict, Verdict::insufficient_evidence);
+  EXPECT_NE(p.reasons[0].find("net.ipv4.tcp_tw_reuse: denied (Permission denied)"), std::string::npos)
+    << p.reasons[0];
+}
+
+TEST(PolicyVerdict, DeniedReuseKeyWithoutPressureIsStillIrrelevant)
+{
+  Facts f = base_facts();
+  add_inbound(f, 100);
+  set_unreadable(f, "net.ipv4.tcp_tw_reuse", ReadStatus::denied, "Permission denied");
+  EXPECT_EQ(plan_of(f).verdict, Verdict::irrelevant);
+}
+
+TEST(PolicyVerdict, UnreadableTimestampsUnderPressureIsInsufficientEvidence)
+{
+  Facts f = stuck_client();
+  set_unreadable(f, "net.ipv4.tcp_timestamps", ReadStatus::error, "Input/output error");
+  const Plan p = plan_of(f);
+  EXPECT_EQ(p.verdict, Verdict::insufficient_evidence);
+  EXPECT_NE(p.reasons[0].find("net.ipv4.tcp_timestamps: error"), std::string::npos) << p.reasons[0];
+}
+
+TEST(PolicyVerdict, UnreadablePortRangeIsInsufficientEvidence)
+{
+  Facts f = base_facts();
+  set_unreadable(f, "net.ipv4.ip_local_port_range", ReadStatus::denied, "Permission denied");
+  f.sockets.port_range.reset();
+  f.sockets.usable_ports = 0;
+  const Plan p = plan_of(f);
+  EXPECT_EQ(p.verdict, Verdict::insufficient_evidence);
+  EXPECT_NE(p.reasons[0].find("ip_local_port_range"), std::string::npos) << p.reasons[0];
+}
+
+TEST(PolicyVerdict, PortsHeldByLiveConnectionsAreNotHelpedByReuse)
+{
+  Facts f = base_facts();
+  set_port_range(f, 40000, 40999);
+  add_group(f, "198.18.1.1", "198.18.1.2", 5432, 990, 20);
+  const Plan p = plan_of(f);
+  EXPECT_EQ(p.verdict, Verdict::irrelevant) << all_reasons(p);
+  EXPECT_NE(all_reasons(p).find("970 live connections"), std::string::npos) << all_reasons(p);
+  EXPECT_NE(p.finding("ports-exhausted"), nullptr);
+}
+
+TEST(PolicyVerdict, ExhaustedGroupWithAMeaningfulTimeWaitShareHelps)
+{
+  Facts f = base_facts();
+  set_port_range(f, 40000, 40999);
+  add_group(f, "198.18.1.1", "198.18.1.2", 5432, 990, 200); // 20% TIME_WAIT, 99% in use
+  EXPECT_EQ(plan_of(f).verdict, Verdict::helps);
+}
+
+TEST(PolicyVerdict, ProfileThresholdOverridesThePolicy)
+{
+  Facts f = base_facts();
+  add_group(f, "198.18.1.1", "198.18.1.2", 443, 12000, 11300); // 40% of 28232
+  EXPECT_EQ(plan_of(f).verdict, Verdict::irrelevant);
+  Profile client;
+  client.id = "api-client";
+  client.pressure = Setting<double>{ "pressure", 0.3, "", "" };
+  const Plan p = plan_of(f, Policy{}, client);
+  EXPECT_EQ(p.verdict, Verdict::helps);
+  EXPECT_EQ(p.profile_id, "api-client");
+  EXPECT_NE(p.reasons[0].find("threshold 30%"), std::string::npos) << p.reasons[0];
+}
+
+TEST(PolicyVerdict, NeverProposesRecycleTimestampsOffOrNarrowing)
+{
+  std::vector<Facts> scenarios = { stuck_client(), base_facts() };
+  Facts ts_off = stuck_client();
+  set_sysctl(ts_off, "net.ipv4.tcp_timestamps", "0");
+  scenarios.push_back(ts_off);
+  Facts recycle = stuck_client();
+  set_sysctl(recycle, "net.ipv4.tcp_tw_recycle", "1");
+  scenarios.push_back(recycle);
+  int changes_seen = 0;
+  for (const auto& f : scenarios) {
+    for (const auto& c : plan_of(f).changes) {
+      ++changes_seen;
+      EXPECT_NE(c.key, "net.ipv4.tcp_tw_recycle");
+      EXPECT_NE(c.key, "net.ipv4.ip_local_port_range");
+      if (c.key == "net.ipv4.tcp_timestamps") {
+        EXPECT_NE(c.target, "0");
+      }
+    }
+  }
+  EXPECT_GE(changes_seen, 4);
+}
+
+TEST(PolicyVerdict, SameInputSamePlan)
+{
+  const Facts f = stuck_client();
+  EXPECT_EQ(plan_of(f), plan_of(f));
+}
+
+} // namespace
+} // namespace tw::test
