@@ -3,6 +3,7 @@
 
   report.py --results results.tsv --meta meta.tsv [--doc doc/performance.md]
   report.py --census-tw census.json     prints the TIME_WAIT count a census JSON reports
+  report.py --census-groups census.json prints the destination group count a census JSON reports
   report.py --nat-summary plan.json     prints the conntrack/NAT fields a plan JSON reports
 
 Only the standard library: the harness must run on a bare Debian with python3.
@@ -48,6 +49,15 @@ def census_tw(path):
         if isinstance(node, dict) and isinstance(node.get("states"), dict) and "time-wait" in node["states"]:
             return node["states"]["time-wait"]
     raise SystemExit("no states.time-wait in " + path)
+
+
+def census_groups(path):
+    with open(path) as f:
+        doc = json.load(f)
+    for node in walk(doc):
+        if isinstance(node, dict) and "group_count" in node:
+            return f"{node['group_count']}" + (" (cap hit)" if node.get("groups_truncated") else "")
+    raise SystemExit("no group_count in " + path)
 
 
 def nat_summary(path):
@@ -246,27 +256,28 @@ def where_time_goes(sizes, stats, meta):
         )
     fl = stats[(at, "floor")]
     ss = stats[(at, "ss_tw")]
-    out.append("")
-    out.append(
+    para = [
         "The floor is kernel time: walking the TCP established hash (TIME_WAIT sockets live there) and"
         " building one netlink message per socket, 32 KiB per recv. No reader can go below it; what a"
         " reader adds is its user time per socket and any extra dump."
-    )
+    ]
     if ss.ok() and fl.ok():
-        out.append(
-            f" `ss -tan state time-wait` asks the kernel for the same sockets but spends {ss.user * 1e6 / at:.0f} ns"
+        para.append(
+            f"`ss -tan state time-wait` asks the kernel for the same sockets but spends {ss.user * 1e6 / at:.0f} ns"
             " of user time per socket decoding them into its own structures, formatting both addresses and"
             " ports as text and writing a line."
         )
     for tool in ("census", "plan"):
         st = stats[(at, tool)]
-        if st.ok() and fl.ok():
-            out.append(
-                f" `{tool}` spends {st.user * 1e6 / at:.0f} ns of user time per socket (decoding the fixed"
-                f" header in place from one reused buffer, classifying, counting) and {st.sys / fl.sys:.2f}x the"
-                " floor's kernel time (it dumps every state but LISTEN, with tcp_info for live sockets, after a"
-                " LISTEN-only dump that the kernel answers from the listening hash alone)."
+        if st.ok() and fl.ok() and fl.sys:
+            para.append(
+                f"`{tool}` spends {st.user * 1e6 / at:.0f} ns of user time per socket (decoding the fixed"
+                " header in place from one reused buffer, classifying, counting into a table of destination"
+                f" groups) and {st.sys / fl.sys:.2f}x the floor's kernel time (its dump covers every state but"
+                " LISTEN, with tcp_info for live sockets, after a LISTEN-only dump that the kernel answers from"
+                " the listening hash alone)."
             )
+    out += ["", " ".join(para)]
     profiles = [(t, meta.get(f"profile_{t}")) for t in ("census", "plan", "floor")]
     profiles = [(t, path) for t, path in profiles if path]
     if profiles:
@@ -279,6 +290,40 @@ def where_time_goes(sizes, stats, meta):
             except OSError:
                 continue
             out += [f"{LABEL[t]}:", "", "```", text or "(no samples above 2%)", "```", ""]
+    return out
+
+
+def stress_section(rows, meta):
+    keys = sorted({r["size"] for r in rows if r["size"].startswith("g")})
+    if not keys:
+        return ["Not measured in this run (`--groups-stress 0`)."]
+    out = [
+        "N sockets from 65000 source addresses: nearly every outbound TIME_WAIT socket is a destination",
+        "group (local address, remote address, remote port) of its own, as on a crawler or an egress proxy",
+        "talking to very many peers. This is the census's worst case for memory and cache misses.",
+        "",
+        "| N TIME_WAIT | groups (census) | tool | runs | wall ms (median) | CPU ms (user+sys) | user / sys ms"
+        " | peak RSS MiB | x ss state tw | x floor |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for key in keys:
+        n = int(key[1:])
+        st_of = {t: Stat([r for r in rows if r["size"] == key and r["tool"] == t]) for t, _ in TOOLS}
+        ss, fl = st_of["ss_tw"], st_of["floor"]
+        for tool, label in TOOLS:
+            st = st_of[tool]
+            bad = status_text(st)
+            groups = meta.get(f"census_groups_{key}", "-")
+            if bad:
+                out.append(f"| {n:,} | {groups} | {label} | 0 | {bad} | | | | | |")
+                continue
+            out.append(
+                f"| {n:,} | {groups} | {label} | {st.runs} | {fmt(st.wall)} | {fmt(st.cpu)} | {fmt(st.user)} / {fmt(st.sys)}"
+                f" | {fmt(st.rss)} | {fmt(ratio(st.wall, ss.wall), 2)} | {fmt(ratio(st.wall, fl.wall), 2)} |"
+            )
+        out.append("")
+        out.append(f"TIME_WAIT before the rounds {meta.get(f'tw_before_{key}', '-')}, after {meta.get(f'tw_after_{key}', '-')}"
+                   f" ({meta.get(f'rounds_{key}', '-')} rounds; {meta.get(f'gen_{key}', '-')}).")
     return out
 
 
@@ -365,6 +410,12 @@ def document(sizes, stats, rows, meta):
     lines += where_time_goes(sizes, stats, meta)
     lines += [
         "",
+        "## Worst case for the census: one destination group per socket",
+        "",
+    ]
+    lines += stress_section(rows, meta)
+    lines += [
+        "",
         "## NAT evidence on a large conntrack table",
         "",
     ]
@@ -380,9 +431,13 @@ def main():
     p.add_argument("--doc")
     p.add_argument("--census-tw")
     p.add_argument("--nat-summary")
+    p.add_argument("--census-groups")
     a = p.parse_args()
     if a.census_tw:
         print(census_tw(a.census_tw))
+        return
+    if a.census_groups:
+        print(census_groups(a.census_groups))
         return
     if a.nat_summary:
         print(nat_summary(a.nat_summary))
@@ -399,6 +454,8 @@ def main():
         print(f"targets, {tool}:")
         for l in targets(sizes, stats, tool):
             print("  - " + l.replace("**", ""))
+    print()
+    print("\n".join(stress_section(rows, meta)))
     ct = conntrack_section(rows, meta)
     print()
     print("\n".join(ct))
