@@ -1,0 +1,315 @@
+#include "apply/durable_fs.hpp"
+
+#include "util/error.hpp"
+#include "util/strings.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <ctime>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace tw {
+
+namespace {
+
+std::string errno_step(const char* step, int err)
+{
+  return std::string(step) + ": " + errno_text(err);
+}
+
+void write_all(int fd, std::string_view data, const std::string& what)
+{
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      throw Error(what, errno_step("write", errno));
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+std::string read_all(int fd, const std::string& what)
+{
+  std::string out;
+  char buf[65536];
+  while (true) {
+    const ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      throw Error(what, errno_step("read", errno));
+    }
+    if (n == 0) {
+      return out;
+    }
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+}
+
+} // namespace
+
+Dir Dir::open(const std::filesystem::path& path)
+{
+  const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    throw Error(path.string(), errno_step("open directory", errno));
+  }
+  return Dir(fd, path);
+}
+
+Dir::Dir(int fd, std::filesystem::path path)
+  : m_fd(fd)
+  , m_path(std::move(path))
+{
+}
+
+Dir::~Dir()
+{
+  if (m_fd >= 0) {
+    ::close(m_fd);
+  }
+}
+
+Dir::Dir(Dir&& other) noexcept
+  : m_fd(other.m_fd)
+  , m_path(std::move(other.m_path))
+{
+  other.m_fd = -1;
+}
+
+Dir& Dir::operator=(Dir&& other) noexcept
+{
+  if (this != &other) {
+    if (m_fd >= 0) {
+      ::close(m_fd);
+    }
+    m_fd = other.m_fd;
+    m_path = std::move(other.m_path);
+    other.m_fd = -1;
+  }
+  return *this;
+}
+
+void fsync_dir(const Dir& dir)
+{
+  if (::fsync(dir.fd()) != 0) {
+    throw Error(dir.path().string(), errno_step("fsync of the directory", errno));
+  }
+}
+
+std::optional<FileContent> read_file_at(const Dir& dir, const std::string& name)
+{
+  const auto what = dir.name_path(name);
+  const int fd = ::openat(dir.fd(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    if (errno == ENOENT) {
+      return std::nullopt;
+    }
+    if (errno == ELOOP) {
+      throw Error(what, "is a symbolic link; refusing to read or replace it through the link");
+    }
+    throw Error(what, errno_step("open", errno));
+  }
+  struct stat st
+  {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    const int err = errno;
+    ::close(fd);
+    throw Error(what, S_ISREG(st.st_mode) ? errno_step("fstat", err) : "not a regular file");
+  }
+  FileContent out;
+  out.mode = st.st_mode & 07777;
+  try {
+    out.bytes = read_all(fd, what);
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  ::close(fd);
+  return out;
+}
+
+bool exists_at(const Dir& dir, const std::string& name)
+{
+  struct stat st
+  {};
+  return ::fstatat(dir.fd(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+void write_file_atomically(const Dir& dir,
+                           const std::string& name,
+                           const std::string& temp_name,
+                           std::string_view content,
+                           mode_t mode,
+                           const std::function<void()>& before_rename)
+{
+  const auto temp_what = dir.name_path(temp_name);
+  if (::unlinkat(dir.fd(), temp_name.c_str(), 0) != 0 && errno != ENOENT) {
+    throw Error(temp_what, errno_step("removing a leftover temp file", errno));
+  }
+  const int fd =
+    ::openat(dir.fd(), temp_name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+  if (fd < 0) {
+    throw Error(temp_what, errno_step("create", errno));
+  }
+  try {
+    if (::fchmod(fd, mode) != 0) {
+      throw Error(temp_what, errno_step("fchmod", errno));
+    }
+    write_all(fd, content, temp_what);
+    if (::fsync(fd) != 0) {
+      throw Error(temp_what, errno_step("fsync", errno));
+    }
+    if (::close(fd) != 0) {
+      throw Error(temp_what, errno_step("close", errno));
+    }
+  } catch (...) {
+    ::close(fd); // harmless EBADF when already closed
+    ::unlinkat(dir.fd(), temp_name.c_str(), 0);
+    throw;
+  }
+  if (before_rename) {
+    before_rename();
+  }
+  if (::renameat(dir.fd(), temp_name.c_str(), dir.fd(), name.c_str()) != 0) {
+    const int err = errno;
+    ::unlinkat(dir.fd(), temp_name.c_str(), 0);
+    throw Error(dir.name_path(name), errno_step(("rename from " + temp_name).c_str(), err));
+  }
+  fsync_dir(dir);
+}
+
+void remove_file_durably(const Dir& dir, const std::string& name)
+{
+  if (::unlinkat(dir.fd(), name.c_str(), 0) != 0) {
+    if (errno == ENOENT) {
+      return;
+    }
+    throw Error(dir.name_path(name), errno_step("remove", errno));
+  }
+  fsync_dir(dir);
+}
+
+Dir open_state_dir(const std::filesystem::path& path)
+{
+  const auto absolute = std::filesystem::absolute(path).lexically_normal();
+  std::vector<std::string> parts;
+  for (const auto& part : absolute.relative_path()) {
+    if (!part.empty()) {
+      parts.push_back(part.string());
+    }
+  }
+  if (parts.empty()) {
+    throw Error(path.string(), "the state directory cannot be /");
+  }
+  Dir current = Dir::open("/");
+  std::filesystem::path so_far = "/";
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    const bool last = i + 1 == parts.size();
+    const auto& part = parts[i];
+    so_far /= part;
+    bool created = false;
+    if (::mkdirat(current.fd(), part.c_str(), last ? 0700 : 0755) == 0) {
+      created = true;
+    } else if (errno != EEXIST) {
+      throw Error(so_far.string(), errno_step("mkdir", errno));
+    }
+    // Existing parents may be symlinks (/var on some systems); what we create or own may not be.
+    const int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | ((created || last) ? O_NOFOLLOW : 0);
+    const int fd = ::openat(current.fd(), part.c_str(), flags);
+    if (fd < 0) {
+      if (errno == ELOOP || errno == ENOTDIR) {
+        throw Error(
+          so_far.string(),
+          "is a symbolic link or not a directory; refusing to use it as (part of) the state directory");
+      }
+      throw Error(so_far.string(), errno_step("open", errno));
+    }
+    current = Dir(fd, so_far);
+    if (created) {
+      fsync_dir(Dir::open(so_far.parent_path()));
+    }
+  }
+  struct stat st
+  {};
+  if (::fstat(current.fd(), &st) != 0) {
+    throw Error(absolute.string(), errno_step("fstat", errno));
+  }
+  if (st.st_uid != ::geteuid()) {
+    throw Error(absolute.string(),
+                "owned by uid " + std::to_string(st.st_uid) + ", not by this user (uid " +
+                  std::to_string(::geteuid()) + "); refusing a state directory another user controls");
+  }
+  if ((st.st_mode & 022) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof(mode), "%04o", st.st_mode & 07777);
+    throw Error(absolute.string(),
+                std::string("mode ") + mode + " lets group or others write to it; chmod 0700 it first");
+  }
+  return current;
+}
+
+StateLock::StateLock(const Dir& state_dir, const std::string& command)
+{
+  const auto what = state_dir.name_path("lock");
+  m_fd = ::openat(state_dir.fd(), "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (m_fd < 0) {
+    throw Error(what, errno_step("open", errno));
+  }
+  if (::flock(m_fd, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    std::string holder;
+    try {
+      ::lseek(m_fd, 0, SEEK_SET);
+      holder = std::string(trim(read_all(m_fd, what)));
+    } catch (const Error&) {
+      holder.clear();
+    }
+    ::close(m_fd);
+    m_fd = -1;
+    if (err == EWOULDBLOCK) {
+      throw Error(state_dir.path().string(),
+                  "another tw-advisor apply or rollback holds " + what + " (" +
+                    (holder.empty() ? std::string("holder not recorded yet") : printable(holder)) +
+                    "); wait for it to finish");
+    }
+    throw Error(what, errno_step("flock", err));
+  }
+  std::time_t now = std::time(nullptr);
+  char when[32];
+  std::tm tm{};
+  ::gmtime_r(&now, &tm);
+  std::strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  const std::string info =
+    "pid " + std::to_string(::getpid()) + ", command: " + command + ", since " + when + "\n";
+  if (::ftruncate(m_fd, 0) == 0) {
+    ::pwrite(m_fd, info.data(), info.size(), 0);
+  }
+}
+
+StateLock::~StateLock()
+{
+  if (m_fd >= 0) {
+    ::close(m_fd);
+  }
+}
+
+bool state_lock_held(const Dir& state_dir)
+{
+  const int fd = ::openat(state_dir.fd(), "lock", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    return false;
+  }
+  const bool held = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  ::close(fd);
+  return held;
+}
+
+} // namespace tw

@@ -1,0 +1,94 @@
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <sys/types.h>
+
+namespace tw {
+
+// An open directory (O_DIRECTORY), closed on destruction. Every write below goes through its fd
+// with *at() calls, so a path swapped for a symlink after opening cannot redirect them.
+class Dir
+{
+public:
+  // Opens path as a directory, following symlinks in it. Throws tw::Error naming the path.
+  static Dir open(const std::filesystem::path& path);
+  // Takes ownership of an open directory fd.
+  Dir(int fd, std::filesystem::path path);
+  ~Dir();
+  Dir(Dir&& other) noexcept;
+  Dir& operator=(Dir&& other) noexcept;
+  Dir(const Dir&) = delete;
+  Dir& operator=(const Dir&) = delete;
+
+  // The directory's fd, for *at() calls.
+  int fd() const { return m_fd; }
+  // The path it was opened by, for messages.
+  const std::filesystem::path& path() const { return m_path; }
+  // path() / name, for messages.
+  std::string name_path(const std::string& name) const { return (m_path / name).string(); }
+
+private:
+  int m_fd = -1;
+  std::filesystem::path m_path;
+};
+
+// What a regular file held: its exact bytes and permission bits.
+struct FileContent
+{
+  std::string bytes;
+  mode_t mode = 0644;
+};
+
+// fsync of the directory itself, so created, renamed and removed names are durable.
+void fsync_dir(const Dir& dir);
+
+// Reads name in dir without following a symlink; nullopt when it does not exist. Throws tw::Error
+// (path and errno text) on any other problem, including a symlink or a non-regular file.
+std::optional<FileContent> read_file_at(const Dir& dir, const std::string& name);
+
+// True when name exists in dir (any type, symlinks not followed).
+bool exists_at(const Dir& dir, const std::string& name);
+
+// Replaces name in dir with content atomically: writes temp_name (O_EXCL, a leftover is removed
+// first), fsyncs it, calls before_rename (the mid-persist failpoint), renames it over name and
+// fsyncs dir. Readers see the old file or the new one, never a mix. Throws tw::Error on failure,
+// after removing the temp file.
+void write_file_atomically(const Dir& dir,
+                           const std::string& name,
+                           const std::string& temp_name,
+                           std::string_view content,
+                           mode_t mode,
+                           const std::function<void()>& before_rename = {});
+
+// Removes name from dir (absent is fine) and fsyncs dir. Throws tw::Error on any other errno.
+void remove_file_durably(const Dir& dir, const std::string& name);
+
+// Opens (creating with mode 0700 when missing) the state directory safely: components this call
+// creates and the last component are opened without following symlinks, and the directory is
+// refused when it is not owned by this user or is writable by group or others.
+Dir open_state_dir(const std::filesystem::path& path);
+
+// The exclusive per-state-dir lock: one apply or rollback at a time. Released when destroyed or
+// when the process dies (flock), so a killed apply never leaves a stale lock behind.
+class StateLock
+{
+public:
+  // Takes the lock on "lock" in state_dir without waiting; throws tw::Error naming the holder's
+  // pid and command line when another process holds it. command is recorded for the next one.
+  StateLock(const Dir& state_dir, const std::string& command);
+  ~StateLock();
+  StateLock(const StateLock&) = delete;
+  StateLock& operator=(const StateLock&) = delete;
+
+private:
+  int m_fd = -1;
+};
+
+// True when some process holds the state dir's lock right now (an apply in progress).
+bool state_lock_held(const Dir& state_dir);
+
+} // namespace tw

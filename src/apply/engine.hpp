@@ -1,0 +1,226 @@
+#pragma once
+
+#include "apply/durable_fs.hpp"
+#include "apply/journal.hpp"
+#include "apply/sysctld_writer.hpp"
+#include "apply/validate.hpp"
+#include "apply/watch.hpp"
+#include "model/counters.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace tw {
+
+// The state directory when --state-dir is not given (under --root).
+inline constexpr const char* k_default_state_dir = "/var/lib/tw-advisor";
+
+// The persistent configuration directory apply writes to (under --root).
+inline constexpr const char* k_sysctld_dir = "/etc/sysctl.d";
+
+// For each key that a file named file_name in /etc/sysctl.d (under root) would NOT win at boot,
+// the file:line that overrides it. Empty: the file wins for every key. Backed by the resolver.
+using OverrideCheck = std::function<std::map<std::string, std::string>(const std::filesystem::path& root,
+                                                                       const std::string& file_name,
+                                                                       const std::vector<std::string>& keys)>;
+
+// What the boot-time configuration sets for a key, and where.
+struct BootSetting
+{
+  std::string value;
+  std::string origin; // file:line
+};
+
+// For each key set at boot by the sysctl.d configuration under root, its winning value and origin.
+using BootLookup = std::function<std::map<std::string, BootSetting>(const std::filesystem::path& root,
+                                                                    const std::vector<std::string>& keys)>;
+
+// Reads the health counters of the calling network namespace.
+using CounterReader = std::function<Counters()>;
+
+// The watch window: how long, against which thresholds, read how.
+struct WatchConfig
+{
+  std::chrono::seconds duration{ 0 };
+  std::chrono::seconds baseline{ 3 }; // pre-apply sampling for the baseline rates (capped by duration)
+  std::vector<WatchThreshold> thresholds;
+  CounterReader read_counters;
+};
+
+// Everything apply needs; the CLI fills it from the plan, the policy and the flags.
+struct ApplyRequest
+{
+  std::vector<ProposedChange> changes;
+  std::set<std::string> allowed_keys; // from the policy
+  bool check_current = false;         // --plan: refuse when the host drifted from the plan's current values
+  std::string plan_source = "computed";
+  std::string plan_sha256;
+  std::filesystem::path root = "/";
+  std::filesystem::path state_dir; // empty: k_default_state_dir under root
+  std::filesystem::path proc_sys = "/proc/sys";
+  bool persist = true;
+  std::string file_name = k_generated_file_name;
+  std::optional<JournalCanary> canary;
+  WatchConfig watch;
+  OverrideCheck override_check; // may be empty (then the boot check is skipped, with a note)
+  std::string command;          // the command line, for the lock and the journal
+};
+
+// How an apply ended when it did not throw.
+enum class ApplyResult
+{
+  applied,           // exit 0
+  watch_rolled_back, // exit 3: applied, then rolled back by the watch
+};
+
+// The outcome of execute(): the result, and the reason for a rollback by the watch.
+struct ApplyOutcome
+{
+  ApplyResult result = ApplyResult::applied;
+  std::string reason;
+  std::uint64_t reused = 0; // TWRecycled during the watch
+  std::string journal_id;
+};
+
+// Where apply reports what it does (the CLI prints; tests collect).
+class ApplyObserver
+{
+public:
+  virtual ~ApplyObserver() = default;
+  // A step has begun or finished: one line for the operator.
+  virtual void step(const std::string& message) = 0;
+  // One watch sample (about once a second), with the window length.
+  virtual void watch_sample(const WatchSample& sample, std::chrono::seconds total) = 0;
+};
+
+// The state directory for root and an optional --state-dir.
+std::filesystem::path resolve_state_dir(const std::filesystem::path& root,
+                                        const std::filesystem::path& state_dir);
+
+// Installs SIGINT/SIGTERM/SIGHUP handlers that ask a running apply to stop and roll back.
+void install_interrupt_handlers();
+
+// True once one of those signals arrived.
+bool interrupt_requested();
+
+// The inode of the calling process's network namespace (0 when unreadable).
+std::uint64_t current_netns_inode();
+
+// One apply, in order: the constructor opens the state dir and takes the lock; prepare() validates
+// and reads the host; execute() journals, writes, verifies, watches, persists. Any failure after the
+// journal is written rolls everything back before execute() throws.
+class Applier
+{
+public:
+  // Opens the state dir safely and takes its lock; refuses while an interrupted apply awaits rollback.
+  explicit Applier(ApplyRequest request);
+  ~Applier();
+  Applier(const Applier&) = delete;
+  Applier& operator=(const Applier&) = delete;
+
+  // Validates the request against the host (nothing is written): runtime values, drift from the
+  // plan, the sysctl.d file and whether it wins at boot. Throws tw::Error on any problem.
+  void prepare();
+
+  // The changes with the runtime values read by prepare() as "old".
+  const std::vector<JournalChange>& changes() const { return m_changes; }
+  // The sysctl.d file that will be written (when persisting).
+  const std::optional<JournalFile>& file() const { return m_file; }
+  // Caveats found by prepare(), for the operator.
+  const std::vector<std::string>& notes() const { return m_notes; }
+
+  // Applies what prepare() found. Throws tw::Error (after rolling back) on failure.
+  ApplyOutcome execute(ApplyObserver& observer);
+
+private:
+  void undo_or_throw(Journal& journal, const std::string& reason, ApplyObserver& observer);
+
+  ApplyRequest m_request;
+  std::unique_ptr<Dir> m_state_dir;
+  std::unique_ptr<StateLock> m_lock;
+  std::vector<JournalChange> m_changes;
+  std::optional<JournalFile> m_file;
+  std::vector<std::string> m_notes;
+  bool m_prepared = false;
+  std::size_t m_keys_written = 0;
+};
+
+// Undoes the journal's apply: every runtime key back to its snapshot value (read back to verify),
+// every file back to its exact previous bytes and mode (or removed when it did not exist), temp
+// files removed; journal marked rolled-back. Returns the problems (empty: fully restored; else the
+// journal stays rolling-back so a later `rollback` retries). Idempotent. keys_written: how many keys
+// (in order) this process wrote; an unreadable key past them was never changed and is skipped.
+std::vector<std::string> undo_journal(const Dir& state_dir,
+                                      Journal& journal,
+                                      const std::filesystem::path& root,
+                                      const std::string& reason,
+                                      ApplyObserver& observer,
+                                      std::size_t keys_written = static_cast<std::size_t>(-1));
+
+// What `tw-advisor rollback` did.
+struct RollbackOutcome
+{
+  bool had_journal = false;
+  bool already_final = false; // the last apply was already rolled back
+  std::string previous_state;
+  Journal journal;
+};
+
+// `tw-advisor rollback`: takes the lock, loads the journal and undoes the last apply (finishing an
+// interrupted one). Throws tw::Error when the journal belongs to another root or network
+// namespace, or when something could not be restored.
+RollbackOutcome rollback_last_apply(const std::filesystem::path& root,
+                                    const std::filesystem::path& state_dir,
+                                    const std::string& command,
+                                    ApplyObserver& observer);
+
+// One key as `status` sees it.
+struct KeyStatus
+{
+  std::string key;
+  std::string old_value;                // snapshot
+  std::string new_value;                // applied
+  std::optional<std::string> runtime;   // now; nullopt when unreadable
+  std::string runtime_note;             // why unreadable
+  std::optional<std::string> persisted; // in the generated file now
+  std::optional<BootSetting> boot;      // what boot would set, per the resolver
+  std::vector<std::string> drift;       // disagreements, one line each
+};
+
+// The file as `status` sees it.
+struct FileStatus
+{
+  std::string path; // as on the host: /etc/sysctl.d/90-tw-advisor.conf
+  bool exists = false;
+  bool matches_applied = false;  // bytes equal what apply wrote
+  bool matches_snapshot = false; // bytes (or absence) equal what was there before
+  bool temp_left = false;        // a temp file of an interrupted apply is still there
+};
+
+// `tw-advisor status`: the last apply, its condition and the drift between runtime, journal and
+// the persisted configuration.
+struct StatusReport
+{
+  std::filesystem::path state_dir;
+  bool has_journal = false;
+  Journal journal;
+  std::string condition; // "done", "rolled back", "interrupted", "in progress", "none"
+  std::vector<KeyStatus> keys;
+  std::vector<FileStatus> files;
+  std::vector<std::string> notes;
+  bool drifted = false; // any key or file disagrees with the journal's final state
+};
+
+// Reads the state (takes no lock; never writes).
+StatusReport read_status(const std::filesystem::path& root,
+                         const std::filesystem::path& state_dir,
+                         const BootLookup& boot_lookup);
+
+} // namespace tw

@@ -1,0 +1,300 @@
+#include "apply/journal.hpp"
+
+#include "apply/sha256.hpp"
+#include "util/error.hpp"
+
+#include <array>
+#include <ctime>
+
+namespace tw {
+
+namespace {
+
+constexpr std::array<const char*, 7> k_state_names = {
+  "prepared", "runtime-applied", "watching", "persisting", "done", "rolling-back", "rolled-back",
+};
+
+constexpr const char* k_b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+nlohmann::json content_to_json(const FileContent& content)
+{
+  return { { "mode", content.mode },
+           { "sha256", sha256_hex(content.bytes) },
+           { "content_base64", base64_encode(content.bytes) } };
+}
+
+FileContent content_from_json(const nlohmann::json& json, const std::string& source)
+{
+  FileContent out;
+  out.mode = json.at("mode").get<mode_t>();
+  const auto bytes = base64_decode(json.at("content_base64").get<std::string>());
+  if (!bytes) {
+    throw Error(source, "content_base64 is not valid base64");
+  }
+  if (sha256_hex(*bytes) != json.at("sha256").get<std::string>()) {
+    throw Error(source, "a file's content does not match its sha256; the journal is damaged");
+  }
+  out.bytes = *bytes;
+  return out;
+}
+
+} // namespace
+
+const char* to_string(JournalState state)
+{
+  return k_state_names.at(static_cast<std::size_t>(state));
+}
+
+std::optional<JournalState> journal_state_from(const std::string& text)
+{
+  for (std::size_t i = 0; i < k_state_names.size(); ++i) {
+    if (text == k_state_names[i]) {
+      return static_cast<JournalState>(i);
+    }
+  }
+  return std::nullopt;
+}
+
+bool is_final(JournalState state)
+{
+  return state == JournalState::done || state == JournalState::rolled_back;
+}
+
+std::string utc_now()
+{
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  ::gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string base64_encode(std::string_view bytes)
+{
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 3 <= bytes.size(); i += 3) {
+    const auto n = static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i])) << 16 |
+                   static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8 |
+                   static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i + 2]));
+    out += k_b64[n >> 18 & 63];
+    out += k_b64[n >> 12 & 63];
+    out += k_b64[n >> 6 & 63];
+    out += k_b64[n & 63];
+  }
+  const std::size_t rest = bytes.size() - i;
+  if (rest > 0) {
+    std::uint32_t n = static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i])) << 16;
+    if (rest == 2) {
+      n |= static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8;
+    }
+    out += k_b64[n >> 18 & 63];
+    out += k_b64[n >> 12 & 63];
+    out += rest == 2 ? k_b64[n >> 6 & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+std::optional<std::string> base64_decode(std::string_view text)
+{
+  if (text.size() % 4 != 0) {
+    return std::nullopt;
+  }
+  auto value = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') {
+      return c - 'A';
+    }
+    if (c >= 'a' && c <= 'z') {
+      return c - 'a' + 26;
+    }
+    if (c >= '0' && c <= '9') {
+      return c - '0' + 52;
+    }
+    if (c == '+') {
+      return 62;
+    }
+    if (c == '/') {
+      return 63;
+    }
+    return -1;
+  };
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); i += 4) {
+    const bool last = i + 4 == text.size();
+    const int pad = last ? (text[i + 3] == '=' ? (text[i + 2] == '=' ? 2 : 1) : 0) : 0;
+    std::uint32_t n = 0;
+    for (std::size_t j = 0; j < 4; ++j) {
+      int v = 0;
+      if (j >= 4 - static_cast<std::size_t>(pad)) {
+        v = 0;
+      } else {
+        v = value(text[i + j]);
+        if (v < 0) {
+          return std::nullopt;
+        }
+      }
+      n = n << 6 | static_cast<std::uint32_t>(v);
+    }
+    out += static_cast<char>(n >> 16 & 0xff);
+    if (pad < 2) {
+      out += static_cast<char>(n >> 8 & 0xff);
+    }
+    if (pad < 1) {
+      out += static_cast<char>(n & 0xff);
+    }
+  }
+  return out;
+}
+
+nlohmann::json journal_to_json(const Journal& journal)
+{
+  nlohmann::json changes = nlohmann::json::array();
+  for (const auto& c : journal.changes) {
+    changes.push_back({ { "key", c.key }, { "old", c.old_value }, { "new", c.new_value } });
+  }
+  nlohmann::json files = nlohmann::json::array();
+  for (const auto& f : journal.files) {
+    files.push_back({ { "dir", f.dir },
+                      { "name", f.name },
+                      { "temp_name", f.temp_name },
+                      { "before", f.before ? content_to_json(*f.before) : nlohmann::json(nullptr) },
+                      { "after", content_to_json(f.after) } });
+  }
+  nlohmann::json history = nlohmann::json::array();
+  for (const auto& e : journal.history) {
+    history.push_back({ { "state", e.state }, { "at", e.at }, { "note", e.note } });
+  }
+  nlohmann::json canary = nullptr;
+  if (journal.canary) {
+    canary = { { "host_id", journal.canary->host_id },
+               { "percent", journal.canary->percent },
+               { "bucket", journal.canary->bucket } };
+  }
+  return { { "format_version", k_journal_format_version },
+           { "kind", "tw-advisor-journal" },
+           { "id", journal.id },
+           { "tool_version", journal.tool_version },
+           { "command", journal.command },
+           { "created_at", journal.created_at },
+           { "updated_at", journal.updated_at },
+           { "state", to_string(journal.state) },
+           { "root", journal.root },
+           { "proc_sys", journal.proc_sys },
+           { "netns_inode", journal.netns_inode },
+           { "plan", { { "source", journal.plan_source }, { "sha256", journal.plan_sha256 } } },
+           { "canary", canary },
+           { "watch_seconds", journal.watch_seconds },
+           { "persist", journal.persist },
+           { "changes", changes },
+           { "files", files },
+           { "reason", journal.reason },
+           { "history", history } };
+}
+
+Journal journal_from_json(const nlohmann::json& json, const std::string& source)
+{
+  if (!json.is_object() || !json.contains("format_version") || !json["format_version"].is_number_integer()) {
+    throw Error(source, "not a tw-advisor journal (no integer format_version)");
+  }
+  const int version = json["format_version"].get<int>();
+  if (version != k_journal_format_version) {
+    throw Error(source,
+                "journal format_version " + std::to_string(version) +
+                  " is not the one this tw-advisor reads (" + std::to_string(k_journal_format_version) +
+                  "); use the tw-advisor version that wrote it (" +
+                  json.value("tool_version", std::string("unknown")) + ")");
+  }
+  try {
+    if (json.at("kind").get<std::string>() != "tw-advisor-journal") {
+      throw Error(source, "kind is not tw-advisor-journal");
+    }
+    Journal j;
+    j.id = json.at("id").get<std::string>();
+    j.tool_version = json.at("tool_version").get<std::string>();
+    j.command = json.at("command").get<std::string>();
+    j.created_at = json.at("created_at").get<std::string>();
+    j.updated_at = json.at("updated_at").get<std::string>();
+    const auto state_text = json.at("state").get<std::string>();
+    const auto state = journal_state_from(state_text);
+    if (!state) {
+      throw Error(source, "unknown state \"" + state_text + "\"");
+    }
+    j.state = *state;
+    j.root = json.at("root").get<std::string>();
+    j.proc_sys = json.at("proc_sys").get<std::string>();
+    j.netns_inode = json.at("netns_inode").get<std::uint64_t>();
+    j.plan_source = json.at("plan").at("source").get<std::string>();
+    j.plan_sha256 = json.at("plan").at("sha256").get<std::string>();
+    if (!json.at("canary").is_null()) {
+      const auto& c = json.at("canary");
+      j.canary = JournalCanary{ c.at("host_id").get<std::string>(),
+                                c.at("percent").get<double>(),
+                                c.at("bucket").get<std::uint32_t>() };
+    }
+    j.watch_seconds = json.at("watch_seconds").get<std::int64_t>();
+    j.persist = json.at("persist").get<bool>();
+    for (const auto& c : json.at("changes")) {
+      j.changes.push_back(
+        { c.at("key").get<std::string>(), c.at("old").get<std::string>(), c.at("new").get<std::string>() });
+    }
+    for (const auto& f : json.at("files")) {
+      JournalFile file;
+      file.dir = f.at("dir").get<std::string>();
+      file.name = f.at("name").get<std::string>();
+      file.temp_name = f.at("temp_name").get<std::string>();
+      if (!f.at("before").is_null()) {
+        file.before = content_from_json(f.at("before"), source);
+      }
+      file.after = content_from_json(f.at("after"), source);
+      j.files.push_back(std::move(file));
+    }
+    j.reason = json.at("reason").get<std::string>();
+    for (const auto& e : json.at("history")) {
+      j.history.push_back(
+        { e.at("state").get<std::string>(), e.at("at").get<std::string>(), e.at("note").get<std::string>() });
+    }
+    return j;
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(source, std::string("malformed journal: ") + e.what());
+  }
+}
+
+void save_journal(const Dir& state_dir, const Journal& journal)
+{
+  std::string text;
+  try {
+    text = journal_to_json(journal).dump(2) + "\n";
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(state_dir.name_path(k_journal_name), std::string("cannot encode the journal: ") + e.what());
+  }
+  write_file_atomically(state_dir, k_journal_name, std::string(k_journal_name) + ".tmp", text, 0600);
+}
+
+std::optional<Journal> load_journal(const Dir& state_dir)
+{
+  const auto file = read_file_at(state_dir, k_journal_name);
+  if (!file) {
+    return std::nullopt;
+  }
+  const auto source = state_dir.name_path(k_journal_name);
+  nlohmann::json json;
+  try {
+    json = nlohmann::json::parse(file->bytes);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(source, std::string("not valid JSON: ") + e.what());
+  }
+  return journal_from_json(json, source);
+}
+
+void advance_journal(const Dir& state_dir, Journal& journal, JournalState state, const std::string& note)
+{
+  journal.state = state;
+  journal.updated_at = utc_now();
+  journal.history.push_back({ to_string(state), journal.updated_at, note });
+  save_journal(state_dir, journal);
+}
+
+} // namespace tw

@@ -1,0 +1,27 @@
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+namespace tw {
+
+// The outcome of writing one runtime key: verified, or why not. A value, so the caller decides to
+// roll back with the full picture.
+struct RuntimeWrite
+{
+  bool ok = false;
+  std::string read_back; // the value read after writing, whitespace folded (when readable)
+  std::string error;     // path, step and errno text, or the mismatch, when !ok
+};
+
+// Writes value to key below proc_sys (always /proc/sys outside unit tests: the kernel is the kernel,
+// --root does not move it), then reads it back and compares with whitespace folded. Keys that
+// sysctl_path refuses (".." or "/" parts, control characters) are never opened.
+RuntimeWrite write_runtime_key(const std::filesystem::path& proc_sys,
+                               const std::string& key,
+                               const std::string& value);
+
+// True when a and b are the same sysctl value once whitespace runs are folded ("1 2" == "1\t2\n").
+bool same_sysctl_value(const std::string& a, const std::string& b);
+
+} // namespace tw

@@ -1,0 +1,16 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace tw {
+
+// SHA-256 (FIPS 180-4), so canary buckets and plan hashes need no crypto library.
+std::array<std::uint8_t, 32> sha256(std::string_view data);
+
+// SHA-256 of data as 64 lower-case hex digits, for journals and file headers.
+std::string sha256_hex(std::string_view data);
+
+} // namespace tw

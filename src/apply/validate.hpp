@@ -1,0 +1,27 @@
+#pragma once
+
+#include <set>
+#include <string>
+#include <vector>
+
+namespace tw {
+
+// One change apply is asked to make: the value the plan saw and the value it proposes.
+struct ProposedChange
+{
+  std::string key;      // dotted name
+  std::string current;  // the value the plan observed (checked against the host with --plan)
+  std::string proposed; // the value to write
+};
+
+// The longest value accepted: far above any net.* value, small enough to rule out garbage.
+inline constexpr std::size_t k_max_value_length = 1024;
+
+// Everything that forbids applying these changes, one message per problem naming the key; empty
+// when they may be applied. Checked before any write: a key that sysctl_path refuses (".." or "/"
+// parts, control characters), a key outside allowed_keys, a value that is empty, too long, or has
+// a newline or other control character (it would inject a line into sysctl.d), a key twice.
+std::vector<std::string> validate_changes(const std::vector<ProposedChange>& changes,
+                                          const std::set<std::string>& allowed_keys);
+
+} // namespace tw

@@ -1,0 +1,262 @@
+// The whole apply / rollback / status cycle against a fake /proc/sys tree and a temp --root:
+// the same code the binary runs, minus the kernel (the live tests add the kernel).
+#include "apply/engine.hpp"
+#include "util/error.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+
+namespace tw {
+namespace {
+
+class Collect : public ApplyObserver
+{
+public:
+  void step(const std::string& message) override { steps.push_back(message); }
+  void watch_sample(const WatchSample& sample, std::chrono::seconds) override { samples.push_back(sample); }
+  std::vector<std::string> steps;
+  std::vector<WatchSample> samples;
+};
+
+class ApplyEngineTest : public ::testing::Test
+{
+protected:
+  void SetUp() override
+  {
+    m_base = std::filesystem::temp_directory_path() / ("tw-engine-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(m_base);
+    std::filesystem::create_directories(m_base / "proc/net/ipv4");
+    std::filesystem::create_directories(m_base / "root/etc/sysctl.d");
+    put("proc/net/ipv4/tcp_tw_reuse", "2\n");
+    put("proc/net/ipv4/ip_local_port_range", "32768\t60999\n");
+    put("root/etc/sysctl.d/10-base.conf", "net.ipv4.tcp_fin_timeout = 30\n");
+  }
+  void TearDown() override { std::filesystem::remove_all(m_base); }
+
+  void put(const std::string& rel, const std::string& text) { std::ofstream(m_base / rel) << text; }
+  std::string get(const std::string& rel) const
+  {
+    std::ifstream in(m_base / rel);
+    return { std::istreambuf_iterator<char>(in), {} };
+  }
+  std::map<std::string, std::string> sysctld() const
+  {
+    std::map<std::string, std::string> out;
+    for (const auto& e : std::filesystem::directory_iterator(m_base / "root/etc/sysctl.d")) {
+      out[e.path().filename().string()] = get("root/etc/sysctl.d/" + e.path().filename().string());
+    }
+    return out;
+  }
+
+  ApplyRequest request() const
+  {
+    ApplyRequest r;
+    r.changes = { { "net.ipv4.tcp_tw_reuse", "2", "1" },
+                  { "net.ipv4.ip_local_port_range", "32768 60999", "10240 65535" } };
+    r.allowed_keys = { "net.ipv4.tcp_tw_reuse", "net.ipv4.ip_local_port_range" };
+    r.check_current = true;
+    r.plan_source = "/tmp/plan.json";
+    r.plan_sha256 = "feed";
+    r.root = m_base / "root";
+    r.state_dir = m_base / "state";
+    r.proc_sys = m_base / "proc";
+    r.command = "test";
+    return r;
+  }
+
+  std::filesystem::path m_base;
+  Collect m_obs;
+};
+
+TEST_F(ApplyEngineTest, AppliesPersistsAndRollsBackExactly)
+{
+  const auto before = sysctld();
+  {
+    Applier applier(request());
+    applier.prepare();
+    ASSERT_EQ(applier.changes().size(), 2u);
+    EXPECT_EQ(applier.changes()[1].old_value, "32768 60999");
+    const auto outcome = applier.execute(m_obs);
+    EXPECT_EQ(outcome.result, ApplyResult::applied);
+  }
+  EXPECT_EQ(get("proc/net/ipv4/tcp_tw_reuse"), "1\n");
+  EXPECT_EQ(get("proc/net/ipv4/ip_local_port_range"), "10240 65535\n");
+  const auto written = get("root/etc/sysctl.d/90-tw-advisor.conf");
+  EXPECT_NE(written.find("net.ipv4.tcp_tw_reuse = 1\n"), std::string::npos) << written;
+  EXPECT_NE(written.find("feed"), std::string::npos) << written;
+
+  auto status = read_status(m_base / "root", m_base / "state", {});
+  EXPECT_EQ(status.condition, "done");
+  EXPECT_FALSE(status.drifted);
+
+  const auto rb = rollback_last_apply(m_base / "root", m_base / "state", "rollback", m_obs);
+  EXPECT_TRUE(rb.had_journal);
+  EXPECT_EQ(rb.previous_state, "done");
+  EXPECT_EQ(get("proc/net/ipv4/tcp_tw_reuse"), "2\n");
+  EXPECT_EQ(get("proc/net/ipv4/ip_local_port_range"), "32768 60999\n");
+  EXPECT_EQ(sysctld(), before);
+
+  status = read_status(m_base / "root", m_base / "state", {});
+  EXPECT_EQ(status.condition, "rolled back");
+  EXPECT_FALSE(status.drifted);
+  // A second rollback has nothing left to do.
+  EXPECT_TRUE(rollback_last_apply(m_base / "root", m_base / "state", "rollback", m_obs).already_final);
+}
+
+TEST_F(ApplyEngineTest, SecondApplyKeepsFirstKeysAndRollbackRestoresFirstFile)
+{
+  auto first = request();
+  first.changes.pop_back();
+  first.allowed_keys.erase("net.ipv4.ip_local_port_range");
+  {
+    Applier a(first);
+    a.prepare();
+    a.execute(m_obs);
+  }
+  const auto after_first = sysctld();
+  auto second = request();
+  second.changes = { { "net.ipv4.ip_local_port_range", "32768 60999", "10240 65535" } };
+  {
+    Applier a(second);
+    a.prepare();
+    a.execute(m_obs);
+  }
+  const auto both = get("root/etc/sysctl.d/90-tw-advisor.conf");
+  EXPECT_NE(both.find("net.ipv4.tcp_tw_reuse = 1"), std::string::npos) << both;
+  EXPECT_NE(both.find("net.ipv4.ip_local_port_range = 10240 65535"), std::string::npos) << both;
+  rollback_last_apply(m_base / "root", m_base / "state", "rollback", m_obs);
+  EXPECT_EQ(sysctld(), after_first);
+  EXPECT_EQ(get("proc/net/ipv4/tcp_tw_reuse"), "1\n");
+}
+
+TEST_F(ApplyEngineTest, DriftFromThePlanRefusesBeforeAnyChange)
+{
+  put("proc/net/ipv4/tcp_tw_reuse", "0\n");
+  Applier a(request());
+  try {
+    a.prepare();
+    FAIL() << "accepted a drifted host";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("net.ipv4.tcp_tw_reuse is \"0\" but the plan saw \"2\""),
+              std::string::npos)
+      << e.what();
+  }
+  EXPECT_EQ(get("proc/net/ipv4/tcp_tw_reuse"), "0\n");
+  EXPECT_FALSE(std::filesystem::exists(m_base / "state/journal.json"));
+}
+
+TEST_F(ApplyEngineTest, FailureAfterFirstKeyRestoresIt)
+{
+  auto r = request();
+  r.check_current = false;
+  // The second key turns into a directory after prepare(): the first key is written, the second fails.
+  {
+    Applier a(r);
+    a.prepare();
+    std::filesystem::remove(m_base / "proc/net/ipv4/ip_local_port_range");
+    std::filesystem::create_directories(m_base / "proc/net/ipv4/ip_local_port_range");
+    try {
+      a.execute(m_obs);
+      FAIL() << "apply succeeded with an unwritable key";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("rolled back"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_EQ(get("proc/net/ipv4/tcp_tw_reuse"), "2\n");
+  EXPECT_FALSE(std::filesystem::exists(m_base / "root/etc/sysctl.d/90-tw-advisor.conf"));
+  const auto status = read_status(m_base / "root", m_base / "state", {});
+  EXPECT_EQ(status.condition, "rolled back");
+}
+
+TEST_F(ApplyEngineTest, InterruptedJournalBlocksTheNextApplyUntilRollback)
+{
+  {
+    Applier a(request());
+    a.prepare();
+    a.execute(m_obs);
+  }
+  // Simulate a crash mid-apply: journal left in persisting, temp file left behind.
+  {
+    const Dir state = open_state_dir(m_base / "state");
+    auto j = *load_journal(state);
+    j.state = JournalState::persisting;
+    save_journal(state, j);
+  }
+  put("root/etc/sysctl.d/.90-tw-advisor.conf.tw-advisor-tmp", "half");
+  EXPECT_EQ(read_status(m_base / "root", m_base / "state", {}).condition, "interrupted");
+  EXPECT_THROW(Applier a(request()), Error);
+  rollback_last_apply(m_base / "root", m_base / "state", "rollback", m_obs);
+  EXPECT_EQ(sysctld(),
+            (std::map<std::string, std::string>{ { "10-base.conf", "net.ipv4.tcp_fin_timeout = 30\n" } }));
+  EXPECT_EQ(get("proc/net/ipv4/tcp_tw_reuse"), "2\n");
+}
+
+TEST_F(ApplyEngineTest, ForeignFileWithOurNameIsNeverOverwritten)
+{
+  put("root/etc/sysctl.d/90-tw-advisor.conf", "net.ipv4.tcp_tw_reuse = 0\n");
+  Applier a(request());
+  EXPECT_THROW(a.prepare(), Error);
+  EXPECT_EQ(get("root/etc/sysctl.d/90-tw-advisor.conf"), "net.ipv4.tcp_tw_reuse = 0\n");
+}
+
+TEST_F(ApplyEngineTest, OverriddenAtBootRefusesAndNamesTheFile)
+{
+  auto r = request();
+  r.override_check =
+    [](const std::filesystem::path&, const std::string& name, const std::vector<std::string>& keys) {
+      EXPECT_EQ(name, "90-tw-advisor.conf");
+      EXPECT_EQ(keys.size(), 2u);
+      return std::map<std::string, std::string>{ { "net.ipv4.tcp_tw_reuse",
+                                                   "/etc/sysctl.d/99-sysctl.conf:3" } };
+    };
+  Applier a(r);
+  try {
+    a.prepare();
+    FAIL() << "accepted a file that loses at boot";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("99-sysctl.conf:3"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(ApplyEngineTest, NoPersistLeavesSysctldAlone)
+{
+  const auto before = sysctld();
+  auto r = request();
+  r.persist = false;
+  Applier a(r);
+  a.prepare();
+  a.execute(m_obs);
+  EXPECT_EQ(sysctld(), before);
+  EXPECT_EQ(get("proc/net/ipv4/tcp_tw_reuse"), "1\n");
+}
+
+TEST_F(ApplyEngineTest, TrippedWatchRollsBack)
+{
+  auto r = request();
+  std::uint64_t fails = 0;
+  r.watch.duration = std::chrono::seconds(2);
+  r.watch.baseline = std::chrono::seconds(0);
+  r.watch.thresholds = { { "Tcp.AttemptFails", 5.0, "test" } };
+  r.watch.read_counters = [&fails] {
+    Counters c;
+    c.available = true;
+    c.values["Tcp.AttemptFails"] = fails;
+    fails += 50; // 50 more per reading: far over 5/s
+    return c;
+  };
+  const auto before = sysctld();
+  Applier a(r);
+  a.prepare();
+  const auto outcome = a.execute(m_obs);
+  EXPECT_EQ(outcome.result, ApplyResult::watch_rolled_back);
+  EXPECT_NE(outcome.reason.find("Tcp.AttemptFails"), std::string::npos) << outcome.reason;
+  EXPECT_EQ(get("proc/net/ipv4/tcp_tw_reuse"), "2\n");
+  EXPECT_EQ(sysctld(), before);
+  EXPECT_FALSE(m_obs.samples.empty());
+}
+
+} // namespace
+} // namespace tw

@@ -1,0 +1,62 @@
+#include "apply/validate.hpp"
+
+#include <gtest/gtest.h>
+
+namespace tw {
+namespace {
+
+const std::set<std::string> k_allowed = { "net.ipv4.tcp_tw_reuse", "net.ipv4.ip_local_port_range" };
+
+bool mentions(const std::vector<std::string>& problems, const std::string& text)
+{
+  for (const auto& p : problems) {
+    if (p.find(text) != std::string::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
+TEST(ApplyValidate, AcceptsAllowedKeysWithPlainValues)
+{
+  EXPECT_TRUE(validate_changes({ { "net.ipv4.tcp_tw_reuse", "2", "1" },
+                                 { "net.ipv4.ip_local_port_range", "32768 60999", "10240 65535" } },
+                               k_allowed)
+                .empty());
+}
+
+TEST(ApplyValidate, RefusesNewlineAndControlCharacters)
+{
+  const auto p = validate_changes({ { "net.ipv4.tcp_tw_reuse", "2", "1\nkernel.panic = 1" } }, k_allowed);
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_TRUE(mentions(p, "control character"));
+  EXPECT_TRUE(mentions(p, "\\x0a")); // shown escaped, never raw
+  EXPECT_FALSE(validate_changes({ { "net.ipv4.tcp_tw_reuse", "2", "1\t" } }, k_allowed).empty());
+  EXPECT_FALSE(validate_changes({ { "net.ipv4.tcp_tw_reuse", "2\x1b", "1" } }, k_allowed).empty());
+}
+
+TEST(ApplyValidate, RefusesTraversalAndUnknownKeys)
+{
+  auto allowed = k_allowed;
+  allowed.insert("net.ipv4...etc.passwd");
+  allowed.insert("net/../../etc/passwd");
+  EXPECT_TRUE(
+    mentions(validate_changes({ { "net.ipv4...etc.passwd", "", "1" } }, allowed), "not a valid sysctl name"));
+  EXPECT_TRUE(
+    mentions(validate_changes({ { "net/../../etc/passwd", "", "1" } }, allowed), "not a valid sysctl name"));
+  EXPECT_TRUE(mentions(validate_changes({ { "kernel.panic", "0", "1" } }, k_allowed), "not among the keys"));
+}
+
+TEST(ApplyValidate, RefusesEmptyLongAndDuplicate)
+{
+  EXPECT_TRUE(mentions(validate_changes({ { "net.ipv4.tcp_tw_reuse", "2", " " } }, k_allowed), "empty"));
+  EXPECT_TRUE(mentions(
+    validate_changes({ { "net.ipv4.tcp_tw_reuse", "2", std::string(2000, '1') } }, k_allowed), "bytes long"));
+  EXPECT_TRUE(
+    mentions(validate_changes(
+               { { "net.ipv4.tcp_tw_reuse", "2", "1" }, { "net.ipv4.tcp_tw_reuse", "2", "0" } }, k_allowed),
+             "twice"));
+}
+
+} // namespace
+} // namespace tw
