@@ -1,8 +1,230 @@
+// `tw-advisor check`: the pre-check hook for configuration management. Validates proposed sysctl.d
+// files against this kernel, and against the host's existing sysctl.d once merged (which file wins
+// at boot under systemd-sysctl and under `sysctl --system`). Reads only.
+#include "sysctld/check.hpp"
+
 #include "cli/commands.hpp"
+#include "facts/sock_diag.hpp"
+#include "model/census.hpp"
+#include "util/error.hpp"
+#include "util/fs.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <set>
+#include <string>
+#include <sys/socket.h>
+#include <vector>
 
 namespace tw::cli {
 
-// Placeholder until the subcommand lands: registers nothing, so the CLI says it is unknown.
-void add_check_command(CLI::App& /*app*/, int& /*exit_code*/) {}
+namespace {
+
+namespace fs = std::filesystem;
+using sysctld::Severity;
+
+struct CheckArgs
+{
+  std::vector<std::string> files;
+  std::string dest;
+  std::string root = "/";
+  std::string format = "text";
+  std::string proc = "/proc";
+};
+
+// Listening TCP ports of this network namespace from sock_diag (both families); nullopt on failure.
+std::optional<std::vector<std::uint16_t>> listening_ports(std::string& note)
+{
+  SockDiag diag;
+  if (!diag.ok()) {
+    note = diag.step() + ": " + errno_text(diag.error());
+    return std::nullopt;
+  }
+  std::set<std::uint16_t> ports;
+  for (const int family : { AF_INET, AF_INET6 }) {
+    const auto r = diag.dump_tcp(family,
+                                 state_bit(static_cast<unsigned>(TcpState::listen)),
+                                 false,
+                                 [&](const SockRecord& rec) { ports.insert(rec.local_port); });
+    if (!r.ok && family == AF_INET) {
+      note = r.step + ": " + errno_text(r.error);
+      return std::nullopt;
+    }
+  }
+  note = "LISTEN sockets from NETLINK_SOCK_DIAG";
+  return std::vector<std::uint16_t>(ports.begin(), ports.end());
+}
+
+std::string text_report(const std::vector<sysctld::ProposedFile>& files,
+                        const std::vector<bool>& assumed,
+                        const sysctld::CheckReport& report,
+                        const sysctld::KernelView& kernel,
+                        const std::string& root)
+{
+  std::string out;
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    if (assumed[i]) {
+      out += "note: " + files[i].display + " is checked as " + files[i].dest.string() +
+             " (give --dest PATH to say where it is installed)\n";
+    }
+  }
+  if (!kernel.listening) {
+    out += "note: listening ports unknown (" + kernel.listening_note +
+           "); the port range was not checked against them\n";
+  }
+  for (const auto& f : report.findings) {
+    std::string where = f.file.empty() ? "tw-advisor" : f.file;
+    if (f.line > 0) {
+      where += ":" + std::to_string(f.line);
+    }
+    out += where + ": " + to_string(f.severity) + ": " + f.message + " [" + f.id + "]\n";
+  }
+  std::string names;
+  for (const auto& f : files) {
+    names += (names.empty() ? "" : ", ") + f.display + " -> " + f.dest.string();
+  }
+  if (report.errors() > 0) {
+    out += "check: " + std::to_string(report.errors()) + " error(s), " + std::to_string(report.warnings()) +
+           " warning(s) in " + names + " (root " + root + "): do not install\n";
+  } else {
+    out += "check: OK, " + std::to_string(report.warnings()) + " warning(s) in " + names + " (root " + root +
+           ")\n";
+  }
+  return out;
+}
+
+nlohmann::json json_report(const std::vector<sysctld::ProposedFile>& files,
+                           const std::vector<bool>& assumed,
+                           const sysctld::CheckReport& report,
+                           const sysctld::KernelView& kernel,
+                           const std::string& root,
+                           int exit_code)
+{
+  nlohmann::json j;
+  j["schema_version"] = 1;
+  j["root"] = root;
+  j["files"] = nlohmann::json::array();
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    j["files"].push_back(
+      { { "file", files[i].display }, { "dest", files[i].dest.string() }, { "dest_assumed", assumed[i] } });
+  }
+  j["findings"] = nlohmann::json::array();
+  for (const auto& f : report.findings) {
+    nlohmann::json item;
+    item["id"] = f.id;
+    item["severity"] = to_string(f.severity);
+    item["file"] = f.file.empty() ? nlohmann::json() : nlohmann::json(f.file);
+    item["line"] = f.line == 0 ? nlohmann::json() : nlohmann::json(f.line);
+    item["key"] = f.key.empty() ? nlohmann::json() : nlohmann::json(f.key);
+    item["message"] = f.message;
+    j["findings"].push_back(item);
+  }
+  j["errors"] = report.errors();
+  j["warnings"] = report.warnings();
+  j["listening_ports_checked"] = kernel.listening.has_value();
+  j["exit_code"] = exit_code;
+  return j;
+}
+
+void run_check_command(const CheckArgs& args, int& exit_code)
+{
+  if (!args.dest.empty() && args.files.size() != 1) {
+    throw Error("--dest " + args.dest, "it names where ONE file is installed; give exactly one FILE with it");
+  }
+  if (!args.dest.empty() && fs::path(args.dest).is_relative()) {
+    throw Error("--dest " + args.dest,
+                "give the absolute path on the target host, e.g. /etc/sysctl.d/60-net.conf");
+  }
+  std::error_code ec;
+  if (!fs::is_directory(args.root, ec)) {
+    throw Error("--root " + args.root, ec ? ec.message() : "not a directory");
+  }
+  std::vector<sysctld::ProposedFile> files;
+  std::vector<bool> assumed;
+  for (const auto& file : args.files) {
+    if (fs::is_directory(file, ec)) {
+      throw Error(file, "is a directory; give the sysctl.d files themselves");
+    }
+    sysctld::ProposedFile p;
+    p.display = file;
+    p.content = read_file_or_throw(file);
+    bool guessed = false;
+    p.dest = args.dest.empty() ? sysctld::infer_dest(file, args.root, guessed)
+                               : fs::path(args.dest).lexically_normal();
+    files.push_back(std::move(p));
+    assumed.push_back(guessed);
+  }
+  sysctld::KernelView kernel = sysctld::proc_kernel_view(args.proc);
+  if (args.proc == "/proc") {
+    std::string note;
+    auto ports = listening_ports(note);
+    if (ports) {
+      kernel.listening = std::move(ports);
+      kernel.listening_note = note;
+    } else {
+      kernel.listening_note = note + "; " + kernel.listening_note;
+    }
+  }
+  sysctld::CheckOptions options;
+  options.root = args.root;
+  const auto report = sysctld::run_check(files, kernel, options);
+  exit_code = report.errors() > 0 ? 2 : 0;
+  if (args.format == "json") {
+    std::fputs((json_report(files, assumed, report, kernel, args.root, exit_code).dump(2) + "\n").c_str(),
+               stdout);
+  } else {
+    std::fputs(text_report(files, assumed, report, kernel, args.root).c_str(), stdout);
+  }
+}
+
+} // namespace
+
+void add_check_command(CLI::App& app, int& exit_code)
+{
+  auto args = std::make_shared<CheckArgs>();
+  CLI::App* cmd = app.add_subcommand(
+    "check",
+    "Validate proposed sysctl.d files before they are installed: syntax, keys this kernel lacks,\n"
+    "values out of range, unsafe results once merged with this host's configuration, and which\n"
+    "file wins at boot. Reads only; changes nothing.");
+  cmd->add_option("FILE", args->files, "sysctl.d file(s) to check (a temporary copy is fine, see --dest)")
+    ->required();
+  cmd->add_option("--dest",
+                  args->dest,
+                  "Absolute path where FILE will be installed on the target (under --root), e.g.\n"
+                  "/etc/sysctl.d/60-net.conf. Default: FILE's own path when it is in a sysctl.d\n"
+                  "directory, else /etc/sysctl.d/<FILE's name>");
+  cmd->add_option("--root", args->root, "Root of the target's file system (sysctl.d trees are read under it)")
+    ->capture_default_str();
+  cmd->add_option("--format", args->format, "Output format")
+    ->check(CLI::IsMember({ "text", "json" }))
+    ->capture_default_str();
+  cmd->add_option("--proc", args->proc, "A /proc tree to read instead of the live one (tests)")->group("");
+  cmd->footer(
+    "What is checked:\n"
+    "  lines     syntax (file:line), keys this kernel lacks (net.ipv4.tcp_tw_recycle: removed in\n"
+    "            4.12), values outside the kernel's range, no trailing comments (`key = 1 # x`\n"
+    "            writes \"1 # x\"), tcp_timestamps = 0.\n"
+    "  merged    the proposed files laid over the sysctl.d under --root: tcp_tw_reuse on with\n"
+    "            tcp_timestamps off, an ip_local_port_range that is inverted, narrower than 1024 ports\n"
+    "            or covers a port something listens on now, reserved ports outside the range.\n"
+    "  boot      under systemd-sysctl AND `sysctl --system` rules: is each line the one that wins at\n"
+    "            boot (else the overriding file:line is named), is the file masked by a same-named\n"
+    "            file higher up, does it silently override another file's value.\n"
+    "Findings about the host's existing files that the proposed ones do not touch are warnings.\n\n"
+    "Configuration management (the file is a temporary copy, so say where it goes):\n"
+    "  Ansible:  copy: src=60-net.conf dest=/etc/sysctl.d/60-net.conf\n"
+    "                  validate='tw-advisor check --dest /etc/sysctl.d/60-net.conf %s'\n"
+    "  Puppet:   validate_cmd => 'tw-advisor check --dest /etc/sysctl.d/60-net.conf %'\n"
+    "  Salt:     check_cmd: tw-advisor check --dest /etc/sysctl.d/60-net.conf\n"
+    "  git:      tw-advisor check --root /path/to/image etc/sysctl.d/*.conf   (see doc/check.md)\n\n"
+    "Exit codes: 0 clean (warnings allowed), 2 violations found (errors), 1 usage or input error\n"
+    "(unreadable FILE, bad option). JSON: {findings: [{id, severity, file, line, key, message}]}.\n"
+    "Docs: doc/check.md.");
+  cmd->callback([args, &exit_code] { run_check_command(*args, exit_code); });
+}
 
 } // namespace tw::cli

@@ -145,6 +145,8 @@ public:
       } else if (*target == "/dev/null") {
         file.mask = true;
       } else if (const auto* q = overlay(*target)) {
+        file.proposed = true;
+        file.display = q->display;
         content = q->content; // e.g. 99-sysctl.conf -> ../sysctl.conf, with sysctl.conf proposed
       } else {
         auto result = read_file(under_root(m_root, *target));

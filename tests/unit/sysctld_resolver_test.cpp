@@ -191,7 +191,7 @@ TEST(SysctldResolver, ProposedFilesAreLaidOverTheTree)
   // A proposed /etc/sysctl.conf is what Debian's 99-sysctl.conf link reads under systemd.
   const ProposedFile conf{ "/etc/sysctl.conf", "sysctl.conf.new", "net.ipv4.tcp_fin_timeout = 52\n" };
   const auto sd = resolve(fixture("sysctl-conf"), Loader::systemd, { conf });
-  EXPECT_EQ(who(sd, "net.ipv4.tcp_fin_timeout"), "/etc/sysctl.d/99-sysctl.conf:1=52");
+  EXPECT_EQ(who(sd, "net.ipv4.tcp_fin_timeout"), "sysctl.conf.new:1=52");
 }
 
 TEST(SysctldResolver, PlacementNamesWhatOverridesAFile)

@@ -1,0 +1,731 @@
+#include "sysctld/check.hpp"
+
+#include "util/error.hpp"
+#include "util/fs.hpp"
+#include "util/strings.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <glob.h>
+#include <map>
+#include <set>
+#include <tuple>
+
+namespace tw::sysctld {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string k_tw_reuse = "net.ipv4.tcp_tw_reuse";
+const std::string k_timestamps = "net.ipv4.tcp_timestamps";
+const std::string k_port_range = "net.ipv4.ip_local_port_range";
+const std::string k_reserved = "net.ipv4.ip_local_reserved_ports";
+const std::string k_tw_recycle = "net.ipv4.tcp_tw_recycle";
+
+std::string at(const Entry& e)
+{
+  return e.file + ":" + std::to_string(e.line);
+}
+
+// "net.ipv4.conf.eth9.rp_filter" names an interface other than all/default.
+bool names_interface(const std::string& key)
+{
+  const auto parts = split(key, '.');
+  if (parts.size() < 4 || parts[0] != "net") {
+    return false;
+  }
+  const bool per_if = parts[2] == "conf" || parts[2] == "neigh";
+  return per_if && parts[3] != "all" && parts[3] != "default";
+}
+
+std::string join_ports(const std::vector<std::uint16_t>& ports, std::size_t cap)
+{
+  std::string out;
+  for (std::size_t i = 0; i < ports.size() && i < cap; ++i) {
+    out += (i == 0 ? "" : ", ") + std::to_string(ports[i]);
+  }
+  if (ports.size() > cap) {
+    out += " and " + std::to_string(ports.size() - cap) + " more";
+  }
+  return out;
+}
+
+// A merged value: what a file sets at boot (and which entry), else the running value.
+struct Merged
+{
+  std::optional<std::string> value;
+  std::optional<Entry> entry; // the winning file line; empty when the value is the running one
+  bool proposed = false;      // the winning line is in a proposed file
+};
+
+class Collector
+{
+public:
+  void add(Problem p, const std::string& loader = {})
+  {
+    const auto k = std::make_tuple(p.id, p.file, p.line, p.key, p.message);
+    const auto it = m_index.find(k);
+    if (it != m_index.end()) {
+      if (!loader.empty()) {
+        m_loaders[it->second].insert(loader);
+      }
+      return;
+    }
+    m_index.emplace(k, m_items.size());
+    m_items.push_back(std::move(p));
+    m_loaders.emplace_back();
+    if (!loader.empty()) {
+      m_loaders.back().insert(loader);
+    }
+  }
+
+  // The findings; those seen under only some of the simulated loaders say which.
+  std::vector<Problem> finish(std::size_t loader_count)
+  {
+    for (std::size_t i = 0; i < m_items.size(); ++i) {
+      if (!m_loaders[i].empty() && m_loaders[i].size() < loader_count) {
+        std::string names;
+        for (const auto& l : m_loaders[i]) {
+          names += (names.empty() ? "" : ", ") + l;
+        }
+        m_items[i].message += " (under " + names + ")";
+      }
+    }
+    std::stable_sort(m_items.begin(), m_items.end(), [](const Problem& a, const Problem& b) {
+      return std::tie(a.file, a.line) < std::tie(b.file, b.line);
+    });
+    return std::move(m_items);
+  }
+
+private:
+  std::map<std::tuple<std::string, std::string, unsigned, std::string, std::string>, std::size_t> m_index;
+  std::vector<Problem> m_items;
+  std::vector<std::set<std::string>> m_loaders;
+};
+
+const KeyRange* find_range(const std::vector<KeyRange>& ranges, const std::string& key)
+{
+  for (const auto& r : ranges) {
+    if (r.key == key) {
+      return &r;
+    }
+  }
+  return nullptr;
+}
+
+// Value checks of one assignment against the kernel's (and the policy's) ranges.
+void check_value(const Entry& e, const std::string& key, const CheckOptions& options, Collector& out)
+{
+  const auto& value = *e.value;
+  std::vector<KeyRange> ranges;
+  if (const auto* r = find_range(kernel_ranges(), key)) {
+    ranges.push_back(*r);
+  }
+  if (const auto* r = find_range(options.extra_ranges, key)) {
+    ranges.push_back(*r);
+  }
+  for (const auto& r : ranges) {
+    const auto v = parse_int(trim(value));
+    if (!v) {
+      out.add({ "bad-value",
+                Severity::error,
+                e.file,
+                e.line,
+                key,
+                key + " = " + value + ": not a whole number (" + r.source + " range " +
+                  std::to_string(r.min) + ".." + std::to_string(r.max) + ")" });
+      return;
+    }
+    if (*v < r.min || *v > r.max) {
+      out.add({ "out-of-range",
+                Severity::error,
+                e.file,
+                e.line,
+                key,
+                key + " = " + value + " is outside the " + r.source + " range " + std::to_string(r.min) +
+                  ".." + std::to_string(r.max) });
+    }
+  }
+  if (key == k_port_range) {
+    const auto range = parse_port_range(value);
+    if (!range || range->low == 0) {
+      out.add({ "bad-value",
+                Severity::error,
+                e.file,
+                e.line,
+                key,
+                key + " = " + value + ": expected two port numbers 1..65535, `low high`" });
+    }
+  }
+  if (key == k_reserved && !parse_port_list(value)) {
+    out.add({ "bad-value",
+              Severity::error,
+              e.file,
+              e.line,
+              key,
+              key + " = " + value + ": expected ports and ranges like `8080,9000-9010`" });
+  }
+}
+
+// Per-line checks of a proposed file: syntax, keys this kernel lacks, values out of range.
+void check_lines(const ParsedFile& parsed,
+                 const KernelView& kernel,
+                 const CheckOptions& options,
+                 Collector& out)
+{
+  for (const auto& p : parsed.problems) {
+    out.add(p);
+  }
+  for (const auto& e : parsed.entries) {
+    if (e.key == k_tw_recycle) {
+      out.add({ "tw-recycle",
+                Severity::error,
+                e.file,
+                e.line,
+                e.key,
+                "net.ipv4.tcp_tw_recycle was removed in Linux 4.12: it broke clients behind NAT (a per-peer "
+                "timestamp cache dropped their SYNs), and a line setting it fails at boot on every current "
+                "kernel. Delete it; to let connect() reuse TIME_WAIT ports use net.ipv4.tcp_tw_reuse with "
+                "net.ipv4.tcp_timestamps on (run `tw-advisor plan` first)" });
+      continue;
+    }
+    if (e.glob) {
+      const auto matches = kernel.expand ? kernel.expand(e.key) : std::vector<std::string>{};
+      if (matches.empty()) {
+        out.add({ "glob-matches-nothing",
+                  Severity::warning,
+                  e.file,
+                  e.line,
+                  e.key,
+                  e.key + " matches no key of this kernel now" });
+      }
+      if (e.value) {
+        for (const auto& m : matches) {
+          if (find_range(kernel_ranges(), m) != nullptr || find_range(options.extra_ranges, m) != nullptr) {
+            check_value(e, m, options, out);
+          }
+        }
+      }
+      continue;
+    }
+    const auto current = kernel.read ? kernel.read(e.key) : SysctlValue{};
+    if (current.status == ReadStatus::absent) {
+      if (names_interface(e.key)) {
+        out.add({ "unknown-interface",
+                  Severity::warning,
+                  e.file,
+                  e.line,
+                  e.key,
+                  e.key + ": no such interface now; the key exists only while the interface does" });
+      } else if (e.ignore_failure || e.is_exclusion()) {
+        out.add({ "unknown-key",
+                  Severity::warning,
+                  e.file,
+                  e.line,
+                  e.key,
+                  e.key + ": this kernel has no such key (the '-' prefix makes the loader skip it)" });
+      } else {
+        out.add({ "unknown-key",
+                  Severity::error,
+                  e.file,
+                  e.line,
+                  e.key,
+                  e.key + ": this kernel has no such key; the line fails at boot" });
+      }
+      continue;
+    }
+    if (e.value) {
+      check_value(e, e.key, options, out);
+      if (e.key == k_timestamps && parse_int(trim(*e.value)) == 0) {
+        out.add({ "timestamps-off",
+                  Severity::error,
+                  e.file,
+                  e.line,
+                  e.key,
+                  "net.ipv4.tcp_timestamps = 0 turns TCP timestamps off: it disables PAWS and RTT "
+                  "measurement, and makes tcp_tw_reuse a no-op (a TIME_WAIT socket without timestamps is "
+                  "never reused). Leave it at 1" });
+      }
+    }
+  }
+}
+
+Merged merged_value(const BootResolution& res, const std::string& key, const KernelView& kernel)
+{
+  Merged m;
+  const auto o = res.outcome(key);
+  if (o.winner && o.winner->value) {
+    m.value = o.winner->value;
+    m.entry = o.winner;
+    for (const auto& f : res.files) {
+      if (f.proposed && f.display == o.winner->file) {
+        m.proposed = true;
+      }
+    }
+    return m;
+  }
+  if (kernel.read) {
+    const auto v = kernel.read(key);
+    if (v.status == ReadStatus::ok) {
+      m.value = v.value;
+    }
+  }
+  return m;
+}
+
+// Where a merged finding points: the proposed line when one is involved, else the host's line.
+Problem merged_problem(const char* id,
+                       const std::vector<const Merged*>& parts,
+                       const std::string& key,
+                       std::string message)
+{
+  Problem p;
+  p.id = id;
+  p.key = key;
+  p.message = std::move(message);
+  const Merged* where = nullptr;
+  for (const auto* m : parts) {
+    if (m->proposed) {
+      where = m;
+      break;
+    }
+  }
+  p.severity = where != nullptr ? Severity::error : Severity::warning;
+  if (where == nullptr) {
+    for (const auto* m : parts) {
+      if (m->entry) {
+        where = m;
+        break;
+      }
+    }
+    p.message += " (already so on this host without the proposed file)";
+  }
+  if (where != nullptr && where->entry) {
+    p.file = where->entry->file;
+    p.line = where->entry->line;
+  }
+  return p;
+}
+
+std::string source_of(const Merged& m)
+{
+  return m.entry ? "set at " + at(*m.entry) : std::string("running value; no file sets it");
+}
+
+// Unsafe results of the merged configuration under one loader.
+void check_merged(const BootResolution& res, const KernelView& kernel, Collector& out)
+{
+  const std::string loader = to_string(res.loader);
+  const auto reuse = merged_value(res, k_tw_reuse, kernel);
+  const auto ts = merged_value(res, k_timestamps, kernel);
+  // -1: unknown or not a number.
+  const std::int64_t reuse_v = reuse.value ? parse_int(trim(*reuse.value)).value_or(-1) : -1;
+  const std::int64_t ts_v = ts.value ? parse_int(trim(*ts.value)).value_or(-1) : -1;
+  if ((reuse_v == 1 || reuse_v == 2) && ts_v == 0 && (reuse.entry || ts.entry)) {
+    out.add(merged_problem("reuse-without-timestamps",
+                           { &reuse, &ts },
+                           k_tw_reuse,
+                           "tcp_tw_reuse = " + std::to_string(reuse_v) + " (" + source_of(reuse) +
+                             ") with tcp_timestamps = 0 (" + source_of(ts) +
+                             "): reuse needs timestamps, so it would do nothing"),
+            loader);
+  }
+  if (ts_v == 0 && ts.entry && !ts.proposed) {
+    out.add(merged_problem(
+              "timestamps-off", { &ts }, k_timestamps, "tcp_timestamps = 0 at boot (" + source_of(ts) + ")"),
+            loader);
+  }
+
+  const auto range_m = merged_value(res, k_port_range, kernel);
+  const auto reserved_m = merged_value(res, k_reserved, kernel);
+  if (!range_m.entry && !reserved_m.entry) {
+    return; // no file sets either: nothing the configuration decides
+  }
+  const auto range = range_m.value ? parse_port_range(*range_m.value) : std::nullopt;
+  if (!range) {
+    return; // malformed values are reported per line
+  }
+  const auto reserved = reserved_m.value ? parse_port_list(*reserved_m.value) : std::nullopt;
+  if (range->high < range->low) {
+    out.add(merged_problem("port-range-inverted",
+                           { &range_m },
+                           k_port_range,
+                           "ip_local_port_range = " + normalize_space(*range_m.value) +
+                             " is inverted (low > high): the kernel refuses it and keeps the old range"),
+            loader);
+    return;
+  }
+  if (range_m.entry && range->size() < k_min_port_range) {
+    out.add(merged_problem("port-range-narrow",
+                           { &range_m },
+                           k_port_range,
+                           "ip_local_port_range = " + normalize_space(*range_m.value) + " holds only " +
+                             std::to_string(range->size()) + " ports: about " +
+                             std::to_string(range->size() / 60) +
+                             " new connections/s per destination before connect() fails with EADDRNOTAVAIL"),
+            loader);
+  }
+  if (range_m.entry && range->low < 1024) {
+    out.add({ "port-range-low",
+              Severity::warning,
+              range_m.entry->file,
+              range_m.entry->line,
+              k_port_range,
+              "ip_local_port_range starts at " + std::to_string(range->low) +
+                ", inside the privileged ports (below 1024) that services use" },
+            loader);
+  }
+  if (range_m.entry && range_m.proposed && kernel.read) {
+    const auto now = kernel.read(k_port_range);
+    const auto now_range = now.status == ReadStatus::ok ? parse_port_range(now.value) : std::nullopt;
+    if (now_range && now_range->size() > range->size()) {
+      out.add({ "port-range-narrowed",
+                Severity::warning,
+                range_m.entry->file,
+                range_m.entry->line,
+                k_port_range,
+                "ip_local_port_range shrinks from " + std::to_string(now_range->size()) + " to " +
+                  std::to_string(range->size()) + " ports: fewer ephemeral ports means earlier exhaustion" },
+              loader);
+    }
+  }
+  const auto is_reserved = [&](std::uint32_t port) {
+    return reserved && std::any_of(reserved->begin(), reserved->end(), [&](const PortRange& r) {
+             return r.contains(port);
+           });
+  };
+  if (kernel.listening) {
+    std::vector<std::uint16_t> inside;
+    for (const auto port : *kernel.listening) {
+      if (range->contains(port) && !is_reserved(port)) {
+        inside.push_back(port);
+      }
+    }
+    if (!inside.empty()) {
+      out.add(merged_problem("port-range-covers-listener",
+                             { &range_m, &reserved_m },
+                             k_port_range,
+                             "ip_local_port_range = " + normalize_space(*range_m.value) +
+                               " covers port(s) something listens on now: " + join_ports(inside, 10) +
+                               ". connect() may take such a port as a source port while the service is "
+                               "down, and it then cannot bind it; reserve it in ip_local_reserved_ports or "
+                               "move the range"),
+              loader);
+    }
+  }
+  if (reserved) {
+    std::vector<std::string> outside;
+    for (const auto& r : *reserved) {
+      if (r.high < range->low || r.low > range->high) {
+        outside.push_back(r.low == r.high ? std::to_string(r.low)
+                                          : std::to_string(r.low) + "-" + std::to_string(r.high));
+      }
+    }
+    if (!outside.empty() && reserved_m.entry) {
+      std::string list;
+      for (const auto& s : outside) {
+        list += (list.empty() ? "" : ",") + s;
+      }
+      out.add(merged_problem("reserved-outside-range",
+                             { &reserved_m, &range_m },
+                             k_reserved,
+                             "ip_local_reserved_ports " + list + " lie outside ip_local_port_range " +
+                               normalize_space(*range_m.value) +
+                               ": reserving them protects nothing (the range never hands them out); a stale "
+                               "reservation usually means the range moved"),
+              loader);
+    }
+  }
+}
+
+// Precedence: is each proposed line the one that wins, and what does it override?
+void check_precedence(const BootResolution& res, const ProposedFile& p, Collector& out)
+{
+  const std::string loader = to_string(res.loader);
+  const SourceFile* file = nullptr;
+  for (const auto& f : res.files) {
+    if (f.proposed && f.display == p.display) {
+      file = &f;
+    }
+  }
+  for (const auto& s : res.shadowed) {
+    if (s.shadowed_by == p.dest.lexically_normal() && file != nullptr) {
+      out.add({ "masks-file",
+                Severity::warning,
+                p.display,
+                0,
+                {},
+                p.display + " (as " + p.dest.string() + ") replaces " + s.path.string() +
+                  " entirely: none of that file's settings will be applied" },
+              loader);
+    }
+  }
+  if (file == nullptr) {
+    for (const auto& s : res.shadowed) {
+      if (s.path == p.dest.lexically_normal()) {
+        out.add({ "file-masked",
+                  Severity::error,
+                  p.display,
+                  0,
+                  {},
+                  p.display + " (as " + p.dest.string() + ") is never read: " + s.shadowed_by_display +
+                    (s.by_mask ? " (empty, or a link to /dev/null)" : "") +
+                    " has the same name in a higher-priority directory" },
+                loader);
+        return;
+      }
+    }
+    out.add({ "not-loaded",
+              Severity::error,
+              p.display,
+              0,
+              {},
+              p.display + " (as " + p.dest.string() +
+                ") is not read at boot: the loader reads *.conf files " +
+                "(not hidden ones, for systemd) in /etc/sysctl.d, /run/sysctl.d, /usr/local/lib/sysctl.d, " +
+                "/usr/lib/sysctl.d" +
+                (res.loader == Loader::procps ? ", /lib/sysctl.d and /etc/sysctl.conf" : "") },
+            loader);
+    return;
+  }
+  std::set<std::string> seen;
+  for (const auto& e : file->parsed.entries) {
+    if (!e.value || e.glob || !seen.insert(e.key).second) {
+      continue;
+    }
+    const auto o = res.outcome(e.key);
+    if (o.excluded) {
+      out.add({ "excluded",
+                Severity::error,
+                e.file,
+                e.line,
+                e.key,
+                e.key + " is set here but a `-" + e.key + "` line removes the assignment at boot" },
+              loader);
+      continue;
+    }
+    if (!o.winner) {
+      continue;
+    }
+    if (o.winner->file != e.file) {
+      const bool same = values_equal(*o.winner->value, *e.value);
+      out.add({ same ? "overridden-same" : "overridden",
+                same ? Severity::warning : Severity::error,
+                e.file,
+                e.line,
+                e.key,
+                e.key + " = " + *e.value + " is overridden at boot by " + at(*o.winner) + " (" + e.key +
+                  " = " + *o.winner->value + ")" + (same ? ", which sets the same value" : "") },
+              loader);
+      continue;
+    }
+    for (const auto& other : o.assignments) {
+      if (other.file != e.file && !other.glob && other.value && !values_equal(*other.value, *e.value)) {
+        out.add({ "overrides",
+                  Severity::warning,
+                  e.file,
+                  e.line,
+                  e.key,
+                  e.key + " = " + *e.value + " overrides " + e.key + " = " + *other.value + " set at " +
+                    at(other) },
+                loader);
+      }
+    }
+  }
+}
+
+} // namespace
+
+const std::vector<KeyRange>& kernel_ranges()
+{
+  // Kernel ranges (Documentation/networking/ip-sysctl.rst, KERNEL-NOTES.md) until the policy's
+  // guardrails can be read from src/config; these are what the kernel accepts, not advice.
+  static const std::vector<KeyRange> k_ranges = {
+    { "net.ipv4.tcp_tw_reuse", 0, 2, "kernel" },
+    { "net.ipv4.tcp_timestamps", 0, 2, "kernel" },
+    { "net.ipv4.tcp_tw_reuse_delay", 1, 60000, "kernel" },
+    { "net.ipv4.tcp_syncookies", 0, 2, "kernel" },
+    { "net.ipv4.tcp_max_tw_buckets", 0, 2147483647, "kernel" },
+  };
+  return k_ranges;
+}
+
+std::size_t CheckReport::errors() const
+{
+  return static_cast<std::size_t>(std::count_if(
+    findings.begin(), findings.end(), [](const Problem& p) { return p.severity == Severity::error; }));
+}
+
+std::size_t CheckReport::warnings() const
+{
+  return findings.size() - errors();
+}
+
+CheckReport run_check(const std::vector<ProposedFile>& proposed,
+                      const KernelView& kernel,
+                      const CheckOptions& options)
+{
+  Collector out;
+  for (const auto& p : proposed) {
+    check_lines(parse_sysctl_conf(p.content, p.display), kernel, options, out);
+  }
+  auto loaders = options.loaders;
+  if (loaders.empty()) {
+    loaders = { Loader::systemd, Loader::procps };
+  }
+  for (const auto loader : loaders) {
+    const auto res = resolve(options.root, loader, proposed);
+    for (const auto& p : proposed) {
+      check_precedence(res, p, out);
+    }
+    check_merged(res, kernel, out);
+  }
+  CheckReport report;
+  report.findings = out.finish(loaders.size());
+  return report;
+}
+
+std::vector<std::uint16_t> parse_proc_net_tcp_listeners(std::string_view text)
+{
+  std::set<std::uint16_t> ports;
+  for (const auto line : split(text, '\n')) {
+    const auto fields = split_ws(line);
+    // "sl local_address rem_address st ...": st 0A is TCP_LISTEN.
+    if (fields.size() < 4 || fields[3] != "0A") {
+      continue;
+    }
+    const auto colon = fields[1].rfind(':');
+    if (colon == std::string_view::npos) {
+      continue;
+    }
+    const auto hex = fields[1].substr(colon + 1);
+    std::uint32_t port = 0;
+    bool ok = !hex.empty() && hex.size() <= 4;
+    for (const char c : hex) {
+      const int d = c >= '0' && c <= '9'   ? c - '0'
+                    : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                    : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                           : -1;
+      if (d < 0) {
+        ok = false;
+        break;
+      }
+      port = port * 16 + static_cast<std::uint32_t>(d);
+    }
+    if (ok) {
+      ports.insert(static_cast<std::uint16_t>(port));
+    }
+  }
+  return { ports.begin(), ports.end() };
+}
+
+KernelView proc_kernel_view(const fs::path& proc)
+{
+  KernelView view;
+  const fs::path sys = proc / "sys";
+  view.read = [sys](const std::string& key) {
+    SysctlValue v;
+    v.key = key;
+    const auto rel = key_to_path(key);
+    if (rel.find("..") != std::string::npos) {
+      v.status = ReadStatus::error;
+      v.detail = "not a valid sysctl name";
+      return v;
+    }
+    const auto result = read_file(sys / rel);
+    if (result.content) {
+      v.status = ReadStatus::ok;
+      v.value = normalize_space(*result.content);
+      return v;
+    }
+    v.error = result.error;
+    v.detail = (sys / rel).string() + ": " + errno_text(result.error);
+    v.status = result.error == ENOENT                              ? ReadStatus::absent
+               : (result.error == EACCES || result.error == EPERM) ? ReadStatus::denied
+                                                                   : ReadStatus::error;
+    return v;
+  };
+  view.expand = [sys](const std::string& pattern) {
+    std::vector<std::string> out;
+    const auto full = (sys / key_to_path(pattern)).string();
+    glob_t g{};
+    if (::glob(full.c_str(), 0, nullptr, &g) == 0) {
+      const auto prefix = sys.string();
+      for (std::size_t i = 0; i < g.gl_pathc; ++i) {
+        const std::string path = g.gl_pathv[i];
+        if (const auto k = normalize_key(path.substr(prefix.size())).key) {
+          out.push_back(*k);
+        }
+      }
+    }
+    ::globfree(&g);
+    return out;
+  };
+  std::vector<std::uint16_t> ports;
+  bool any = false;
+  for (const char* name : { "net/tcp", "net/tcp6" }) {
+    const auto r = read_file(proc / name);
+    if (r.content) {
+      any = true;
+      const auto p = parse_proc_net_tcp_listeners(*r.content);
+      ports.insert(ports.end(), p.begin(), p.end());
+    }
+  }
+  if (any) {
+    std::sort(ports.begin(), ports.end());
+    ports.erase(std::unique(ports.begin(), ports.end()), ports.end());
+    view.listening = ports;
+    view.listening_note = "from " + (proc / "net/tcp").string() + " and tcp6";
+  } else {
+    view.listening_note = "could not read " + (proc / "net/tcp").string();
+  }
+  return view;
+}
+
+fs::path infer_dest(const fs::path& file, const fs::path& root, bool& assumed)
+{
+  assumed = false;
+  const auto abs = fs::absolute(file).lexically_normal();
+  const auto is_config_path = [](const fs::path& p) {
+    if (p == "/etc/sysctl.conf") {
+      return true;
+    }
+    for (const auto loader : { Loader::systemd, Loader::procps }) {
+      for (const auto& d : config_dirs(loader)) {
+        if (p.parent_path() == d) {
+          return true;
+        }
+      }
+    }
+    return false;
+  };
+  const auto root_n = fs::absolute(root).lexically_normal();
+  if (root_n == "/" && is_config_path(abs)) {
+    return abs;
+  }
+  if (root_n != "/") {
+    const auto rel = abs.lexically_relative(root_n);
+    if (!rel.empty() && *rel.begin() != "..") {
+      const auto in_root = fs::path("/") / rel;
+      if (is_config_path(in_root)) {
+        return in_root;
+      }
+    }
+  }
+  // A repository laid out like the target: ".../etc/sysctl.d/60-net.conf".
+  const auto s = abs.string();
+  for (const auto loader : { Loader::procps }) {
+    for (const auto& d : config_dirs(loader)) {
+      const auto needle = d.string() + "/";
+      const auto pos = s.rfind(needle);
+      if (pos != std::string::npos && s.find('/', pos + needle.size()) == std::string::npos) {
+        return d / abs.filename();
+      }
+    }
+  }
+  assumed = true;
+  return fs::path("/etc/sysctl.d") / abs.filename();
+}
+
+} // namespace tw::sysctld
