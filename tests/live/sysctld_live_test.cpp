@@ -107,7 +107,7 @@ protected:
   // Copies a fixture to a temp root laid out like this host (/lib -> usr/lib when merged).
   fs::path stage(const std::string& name)
   {
-    const auto src = fs::path(required_env("TW_TEST_DATA")) / "sysctld" / name;
+    const auto src = fs::path(required_env("TW_TEST_DATA")) / "sysctld" / "trees" / name;
     const auto root = m_tmp / ("root-" + name);
     fs::copy(src, root, fs::copy_options::recursive | fs::copy_options::copy_symlinks);
     if (host_lib_is_usr_lib()) {
@@ -319,7 +319,7 @@ TEST_F(SysctldLive, ResolverMatchesTheRealLoadersOnEveryFixture)
     GTEST_SKIP() << "needs unshare, mount and procps sysctl";
   }
   std::vector<std::string> names;
-  for (const auto& e : fs::directory_iterator(fs::path(required_env("TW_TEST_DATA")) / "sysctld")) {
+  for (const auto& e : fs::directory_iterator(fs::path(required_env("TW_TEST_DATA")) / "sysctld" / "trees")) {
     if (e.is_directory()) {
       names.push_back(e.path().filename().string());
     }

@@ -13,7 +13,7 @@ namespace fs = std::filesystem;
 
 fs::path fixture(const std::string& name)
 {
-  return fs::path(TW_TEST_DATA_DIR) / "sysctld" / name;
+  return fs::path(TW_TEST_DATA_DIR) / "sysctld" / "trees" / name;
 }
 
 // The winner of key as "file:line=value", or "excluded" / "unset".

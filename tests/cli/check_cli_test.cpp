@@ -1,0 +1,291 @@
+// `tw-advisor check` as configuration management runs it: the real binary against fixture trees
+// (--root), a recorded /proc (--proc: sysctls, and LISTEN sockets on 40010 and [::]:8080), and the
+// proposed files in tests/data/sysctld/check/files. Every exit code and every finding id.
+#include "support/process.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+
+namespace tw::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path data()
+{
+  return fs::path(required_env("TW_TEST_DATA")) / "sysctld";
+}
+
+std::string file(const std::string& name)
+{
+  return (data() / "check" / "files" / name).string();
+}
+
+std::string tree(const std::string& name)
+{
+  return (data() / "trees" / name).string();
+}
+
+class CheckCli : public ::testing::Test
+{
+protected:
+  void SetUp() override
+  {
+    m_empty = fs::temp_directory_path() / ("tw-check-cli-" + std::to_string(::getpid()) + "-" +
+                                           ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(m_empty);
+  }
+  void TearDown() override
+  {
+    std::error_code ec;
+    fs::remove_all(m_empty, ec);
+  }
+
+  // Runs `tw-advisor check ARGS --proc <recorded> [--root <empty tree>]`.
+  RunResult check(std::vector<std::string> args, const std::string& root = {})
+  {
+    std::vector<std::string> argv = { required_env("TW_ADVISOR_BIN"), "check" };
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.push_back("--proc");
+    argv.push_back((data() / "check" / "proc").string());
+    argv.push_back("--root");
+    argv.push_back(root.empty() ? m_empty.string() : root);
+    return run(argv);
+  }
+
+  fs::path m_empty;
+};
+
+bool has(const RunResult& r, const std::string& text)
+{
+  return r.out.find(text) != std::string::npos;
+}
+
+TEST_F(CheckCli, CleanFileExitsZero)
+{
+  const auto r = check({ "--dest", "/etc/sysctl.d/60-net.conf", file("clean.conf") });
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_TRUE(has(r, "check: OK, 0 warning(s)")) << r.out;
+  EXPECT_TRUE(has(r, "-> /etc/sysctl.d/60-net.conf")) << r.out;
+}
+
+TEST_F(CheckCli, UnreadableFileExitsOneNamingIt)
+{
+  const auto missing = (m_empty / "missing.conf").string();
+  const auto r = check({ missing });
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find(missing), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("No such file or directory"), std::string::npos) << r.err;
+  const auto dir = check({ m_empty.string() });
+  EXPECT_EQ(dir.exit_code, 1);
+  EXPECT_NE(dir.err.find("is a directory"), std::string::npos) << dir.err;
+}
+
+TEST_F(CheckCli, UsageErrorsExitOne)
+{
+  const auto two = check({ "--dest", "/etc/sysctl.d/60-net.conf", file("clean.conf"), file("reuse2.conf") });
+  EXPECT_EQ(two.exit_code, 1);
+  EXPECT_NE(two.err.find("--dest"), std::string::npos) << two.err;
+  EXPECT_EQ(check({ "--format", "yaml", file("clean.conf") }).exit_code, 1);
+  EXPECT_EQ(check({ "--dest", "etc/sysctl.d/x.conf", file("clean.conf") }).exit_code, 1);
+  EXPECT_EQ(check({}).exit_code, 1);
+}
+
+TEST_F(CheckCli, SyntaxErrorNamesFileAndLine)
+{
+  const auto r = check({ file("syntax.conf") });
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(has(r, file("syntax.conf") + ":2: error:")) << r.out;
+  EXPECT_TRUE(has(r, "[not-assignment]")) << r.out;
+  EXPECT_TRUE(has(r, "note: " + file("syntax.conf") + " is checked as /etc/sysctl.d/syntax.conf")) << r.out;
+}
+
+TEST_F(CheckCli, TwRecycleIsAViolationWithTheReason)
+{
+  const auto r = check({ file("recycle.conf") });
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(has(r, file("recycle.conf") + ":2: error: net.ipv4.tcp_tw_recycle was removed in Linux 4.12"))
+    << r.out;
+  EXPECT_TRUE(has(r, "NAT")) << r.out;
+  EXPECT_TRUE(has(r, "[tw-recycle]")) << r.out;
+}
+
+TEST_F(CheckCli, KeysThisKernelLacks)
+{
+  const auto r = check({ file("unknown.conf") });
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(
+    has(r, file("unknown.conf") + ":1: error: net.ipv4.tcp_no_such_key: this kernel has no such key"))
+    << r.out;
+  EXPECT_TRUE(has(r, file("unknown.conf") + ":2: warning: net.ipv4.tcp_other_missing")) << r.out;
+  // With '-' the loader ignores the failure, and a missing interface may appear later: warnings.
+  const auto ok = check({ file("unknown-ignored.conf") });
+  EXPECT_EQ(ok.exit_code, 0) << ok.out;
+  EXPECT_TRUE(has(ok, "[unknown-key]")) << ok.out;
+  EXPECT_TRUE(has(ok, "[unknown-interface]")) << ok.out;
+}
+
+TEST_F(CheckCli, ValueOutsideTheKernelRange)
+{
+  const auto r = check({ file("range.conf") });
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(
+    has(r, file("range.conf") + ":1: error: net.ipv4.tcp_tw_reuse = 3 is outside the kernel range 0..2"))
+    << r.out;
+}
+
+TEST_F(CheckCli, ReuseWithTimestampsOffAndTimestampsOffAtAll)
+{
+  const auto r = check({ file("reuse-no-ts.conf") });
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(has(r, file("reuse-no-ts.conf") + ":1: error: tcp_tw_reuse = 1")) << r.out;
+  EXPECT_TRUE(has(r, "[reuse-without-timestamps]")) << r.out;
+  EXPECT_TRUE(has(r, file("reuse-no-ts.conf") + ":2: error: net.ipv4.tcp_timestamps = 0")) << r.out;
+  EXPECT_TRUE(has(r, "[timestamps-off]")) << r.out;
+}
+
+TEST_F(CheckCli, PortRangeInvertedNarrowAndCoveringAListener)
+{
+  const auto inv = check({ file("inverted.conf") });
+  EXPECT_EQ(inv.exit_code, 2);
+  EXPECT_TRUE(has(inv, file("inverted.conf") + ":1: error:")) << inv.out;
+  EXPECT_TRUE(has(inv, "[port-range-inverted]")) << inv.out;
+
+  const auto narrow = check({ file("narrow.conf") });
+  EXPECT_EQ(narrow.exit_code, 2);
+  EXPECT_TRUE(has(narrow, "holds only 201 ports")) << narrow.out;
+  EXPECT_TRUE(has(narrow, "[port-range-narrow]")) << narrow.out;
+
+  const auto cover = check({ file("covers-listener.conf") });
+  EXPECT_EQ(cover.exit_code, 2);
+  EXPECT_TRUE(has(cover, file("covers-listener.conf") + ":1: error:")) << cover.out;
+  EXPECT_TRUE(has(cover, "listens on now: 40010.")) << cover.out; // 8080 is outside the range
+  EXPECT_TRUE(has(cover, "[port-range-covers-listener]")) << cover.out;
+}
+
+TEST_F(CheckCli, ReservedPortsProtectListenersButNotOutsideTheRange)
+{
+  const auto r = check({ file("covers-reserved.conf") });
+  EXPECT_FALSE(has(r, "[port-range-covers-listener]")) << r.out;
+  const auto out = check({ file("reserved-outside.conf") });
+  EXPECT_EQ(out.exit_code, 2);
+  EXPECT_TRUE(
+    has(out, file("reserved-outside.conf") + ":1: error: ip_local_reserved_ports 20000-20010 lie outside"))
+    << out.out;
+}
+
+TEST_F(CheckCli, OverriddenAtBootNamesTheWinningFileAndLine)
+{
+  // Under systemd 99-zz-tuning.conf sorts later; under procps /etc/sysctl.conf is applied last.
+  const auto r = check({ "--dest", "/etc/sysctl.d/60-net.conf", file("reuse2.conf") }, tree("sysctl-conf"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(
+    has(r,
+        "overridden at boot by /etc/sysctl.d/99-zz-tuning.conf:1 (net.ipv4.tcp_tw_reuse = 1) (under "
+        "systemd-sysctl)"))
+    << r.out;
+  EXPECT_TRUE(
+    has(r, "overridden at boot by /etc/sysctl.conf:2 (net.ipv4.tcp_tw_reuse = 0) (under sysctl --system)"))
+    << r.out;
+}
+
+TEST_F(CheckCli, MaskedByASameNamedFileHigherUp)
+{
+  const auto r = check({ "--dest", "/usr/lib/sysctl.d/60-gone.conf", file("clean.conf") }, tree("mask"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(has(r, "is never read: /etc/sysctl.d/60-gone.conf (empty, or a link to /dev/null)")) << r.out;
+  EXPECT_TRUE(has(r, "[file-masked]")) << r.out;
+}
+
+TEST_F(CheckCli, SilentlyOverridingAnotherFileIsAWarning)
+{
+  const auto r = check({ "--dest", "/etc/sysctl.d/60-net.conf", file("buckets.conf") }, tree("order"));
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_TRUE(
+    has(r, "overrides net.ipv4.tcp_max_tw_buckets = 5000 set at /usr/lib/sysctl.d/20-vendor.conf:3"))
+    << r.out;
+  // Replacing a same-named lower file is named too.
+  const auto masks = check({ "--dest", "/etc/sysctl.d/20-vendor.conf", file("buckets.conf") }, tree("order"));
+  EXPECT_TRUE(has(masks, "replaces /usr/lib/sysctl.d/20-vendor.conf entirely")) << masks.out;
+}
+
+TEST_F(CheckCli, FileNotReadByAnyLoader)
+{
+  const auto r = check({ "--dest", "/etc/sysctl.d/60-net", file("clean.conf") });
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(has(r, "[not-loaded]")) << r.out;
+}
+
+TEST_F(CheckCli, TrailingCommentIsAWarning)
+{
+  const auto r = check({ file("trailing.conf") });
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_TRUE(has(r, file("trailing.conf") + ":1: warning:")) << r.out;
+  EXPECT_TRUE(has(r, "[trailing-comment]")) << r.out;
+}
+
+TEST_F(CheckCli, ProblemsTheHostAlreadyHasAreWarnings)
+{
+  fs::create_directories(m_empty / "etc/sysctl.d");
+  std::ofstream(m_empty / "etc/sysctl.d/10-old.conf") << "net.ipv4.tcp_timestamps = 0\n";
+  const auto r = check({ "--dest", "/etc/sysctl.d/60-net.conf", file("buckets.conf") });
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_TRUE(has(r, "/etc/sysctl.d/10-old.conf:1: warning: tcp_timestamps = 0 at boot")) << r.out;
+  // The same file proposing tw_reuse makes it this file's problem.
+  const auto bad = check({ "--dest", "/etc/sysctl.d/60-net.conf", file("reuse2.conf") });
+  EXPECT_EQ(bad.exit_code, 2) << bad.out;
+  EXPECT_TRUE(has(bad, file("reuse2.conf") + ":1: error: tcp_tw_reuse = 2")) << bad.out;
+}
+
+TEST_F(CheckCli, FileInsideTheRootNeedsNoDest)
+{
+  fs::create_directories(m_empty / "etc/sysctl.d");
+  fs::copy_file(file("clean.conf"), m_empty / "etc/sysctl.d/60-net.conf");
+  const auto r = check({ (m_empty / "etc/sysctl.d/60-net.conf").string() });
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_FALSE(has(r, "note:")) << r.out;
+  EXPECT_TRUE(has(r, "-> /etc/sysctl.d/60-net.conf")) << r.out;
+}
+
+TEST_F(CheckCli, JsonListsEveryFindingWithItsFields)
+{
+  const auto r = check({ "--format", "json", file("reuse-no-ts.conf") });
+  EXPECT_EQ(r.exit_code, 2);
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j.at("schema_version"), 1);
+  EXPECT_EQ(j.at("exit_code"), 2);
+  ASSERT_GE(j.at("findings").size(), 2U);
+  bool saw = false;
+  for (const auto& f : j.at("findings")) {
+    for (const char* field : { "id", "severity", "file", "line", "key", "message" }) {
+      EXPECT_TRUE(f.contains(field)) << field;
+    }
+    if (f.at("id") == "timestamps-off") {
+      saw = true;
+      EXPECT_EQ(f.at("severity"), "error");
+      EXPECT_EQ(f.at("file"), file("reuse-no-ts.conf"));
+      EXPECT_EQ(f.at("line"), 2);
+      EXPECT_EQ(f.at("key"), "net.ipv4.tcp_timestamps");
+    }
+  }
+  EXPECT_TRUE(saw) << r.out;
+  const auto clean = check({ "--format", "json", "--dest", "/etc/sysctl.d/60-net.conf", file("clean.conf") });
+  EXPECT_EQ(clean.exit_code, 0);
+  EXPECT_TRUE(nlohmann::json::parse(clean.out).at("findings").empty()) << clean.out;
+}
+
+TEST_F(CheckCli, HelpTeachesTheAnsibleHook)
+{
+  const auto r = run({ required_env("TW_ADVISOR_BIN"), "check", "--help" });
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("validate='tw-advisor check --dest /etc/sysctl.d/60-net.conf %s'"), std::string::npos)
+    << r.out;
+  EXPECT_NE(r.out.find("Exit codes: 0 clean"), std::string::npos) << r.out;
+}
+
+} // namespace
+} // namespace tw::test
