@@ -169,10 +169,8 @@ void Applier::prepare()
       previous = *parsed;
     }
     Settings updates;
-    std::vector<std::string> keys;
     for (const auto& c : m_changes) {
       updates.emplace_back(c.key, c.new_value);
-      keys.push_back(c.key);
     }
     const auto settings = merge_settings(previous, updates);
     // The header's time and apply id are filled at execute(); the content here is for review.
@@ -180,7 +178,7 @@ void Applier::prepare()
     file.after.bytes = render_generated_file(
       { k_version, "(at apply)", req.plan_source, req.plan_sha256, "(at apply)" }, settings);
     if (req.override_check) {
-      const auto overridden = req.override_check(req.root, req.file_name, keys);
+      const auto overridden = req.override_check(req.root, req.file_name, settings);
       if (!overridden.empty()) {
         std::vector<std::string> lines;
         for (const auto& [key, origin] : overridden) {

@@ -25,11 +25,11 @@ inline constexpr const char* k_default_state_dir = "/var/lib/tw-advisor";
 // The persistent configuration directory apply writes to (under --root).
 inline constexpr const char* k_sysctld_dir = "/etc/sysctl.d";
 
-// For each key that a file named file_name in /etc/sysctl.d (under root) would NOT win at boot,
-// the file:line that overrides it. Empty: the file wins for every key. Backed by the resolver.
+// For each setting that a file named file_name in /etc/sysctl.d (under root) would NOT win at boot,
+// what overrides it (names file:line). Empty: the file wins for every key. Backed by the resolver.
 using OverrideCheck = std::function<std::map<std::string, std::string>(const std::filesystem::path& root,
                                                                        const std::string& file_name,
-                                                                       const std::vector<std::string>& keys)>;
+                                                                       const Settings& settings)>;
 
 // What the boot-time configuration sets for a key, and where.
 struct BootSetting

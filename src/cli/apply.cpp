@@ -1,8 +1,578 @@
+// `tw-advisor apply`, `rollback`, `status`: the only commands that change the host. Every step is
+// journaled and durable before the next, so no failure or kill leaves a host half-changed
+// (doc/apply.md describes the journal, the states, the failpoints and the canary hashing).
+#include "apply/canary.hpp"
+#include "apply/duration.hpp"
+#include "apply/engine.hpp"
+#include "apply/sha256.hpp"
 #include "cli/commands.hpp"
+#include "config/data_dir.hpp"
+#include "config/loader.hpp"
+#include "facts/counters.hpp"
+#include "facts/gather.hpp"
+#include "policy/engine.hpp"
+#include "sysctld/resolver.hpp"
+#include "util/error.hpp"
+#include "util/fs.hpp"
+#include "util/strings.hpp"
+#include "util/version.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <unistd.h>
 
 namespace tw::cli {
 
-// Placeholder until the subcommands land: registers nothing, so the CLI says they are unknown.
-void add_apply_commands(CLI::App& /*app*/, int& /*exit_code*/) {}
+namespace {
+
+constexpr int k_exit_watch_rolled_back = 3;
+
+struct ApplyArgs
+{
+  std::string plan_file;
+  bool yes = false;
+  bool canary = false;
+  std::optional<double> canary_percent;
+  std::string host_id;
+  std::string watch;
+  bool no_persist = false;
+  std::string root = "/";
+  std::string state_dir;
+  std::string profile;
+  std::string policy;
+};
+
+struct RollbackArgs
+{
+  std::string root = "/";
+  std::string state_dir;
+};
+
+struct StatusArgs
+{
+  std::string format = "text";
+  std::string root = "/";
+  std::string state_dir;
+};
+
+// The command line of this process, for the lock file and the journal.
+std::string own_command_line()
+{
+  const auto read = read_file("/proc/self/cmdline");
+  if (!read.content) {
+    return "tw-advisor";
+  }
+  std::string out;
+  for (const auto part : split(*read.content, '\0')) {
+    if (!part.empty()) {
+      out += (out.empty() ? "" : " ") + printable(part);
+    }
+  }
+  return out;
+}
+
+void say(const std::string& line)
+{
+  std::fputs((line + "\n").c_str(), stdout);
+  std::fflush(stdout);
+}
+
+// Prints steps on stdout (one line each, flushed: other programs follow them) and the watch as a
+// progress line on stderr when it is a terminal.
+class PrintObserver : public ApplyObserver
+{
+public:
+  void step(const std::string& message) override
+  {
+    end_progress();
+    say("  " + message);
+  }
+  void watch_sample(const WatchSample& sample, std::chrono::seconds total) override
+  {
+    if (::isatty(STDERR_FILENO) == 0) {
+      return;
+    }
+    std::string line = "\r  watching " + std::to_string(static_cast<long long>(sample.elapsed_seconds)) +
+                       "/" + std::to_string(total.count()) + " s";
+    for (const auto& [counter, rise] : sample.rise) {
+      char buf[96];
+      std::snprintf(buf, sizeof(buf), "  %s %+.2f/s", counter.c_str(), rise);
+      line += buf;
+    }
+    line += "  reused " + std::to_string(sample.reused) + "\x1b[K";
+    std::fputs(line.c_str(), stderr);
+    std::fflush(stderr);
+    m_progress = true;
+  }
+  void end_progress()
+  {
+    if (m_progress) {
+      std::fputs("\n", stderr);
+      m_progress = false;
+    }
+  }
+
+private:
+  bool m_progress = false;
+};
+
+Policy load_policy_arg(const std::string& path)
+{
+  if (path.empty()) {
+    // The built-in policy is what policies/default.yaml documents.
+    return Policy{};
+  }
+  return config::load_policy(path, config::default_data_dir());
+}
+
+Profile load_profile_arg(const std::string& name)
+{
+  if (name.empty()) {
+    return Profile{};
+  }
+  return config::load_profile(name, config::default_data_dir());
+}
+
+// The changes of a reviewed plan file (`plan --out`).
+struct ReviewedPlan
+{
+  std::vector<ProposedChange> changes;
+  std::string sha256;
+  std::string verdict;
+};
+
+ReviewedPlan read_plan_file(const std::string& path)
+{
+  const std::string bytes = read_file_or_throw(path);
+  ReviewedPlan out;
+  out.sha256 = sha256_hex(bytes);
+  nlohmann::json json;
+  try {
+    json = nlohmann::json::parse(bytes);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(path, std::string("not a valid plan: ") + e.what() + "; nothing was changed");
+  }
+  try {
+    if (!json.is_object() || !json.at("changes").is_array()) {
+      throw Error(path, "not a valid plan: no \"changes\" array; nothing was changed");
+    }
+    out.verdict = json.value("verdict", std::string());
+    for (const auto& c : json.at("changes")) {
+      out.changes.push_back({ c.at("key").get<std::string>(),
+                              c.at("current").get<std::string>(),
+                              c.at("target").get<std::string>() });
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(path, std::string("not a valid plan: ") + e.what() + "; nothing was changed");
+  }
+  return out;
+}
+
+// The resolver's answer to "does a file named name in /etc/sysctl.d win at boot for these keys?"
+std::map<std::string, std::string> overrides_at_boot(const std::filesystem::path& root,
+                                                     const std::string& name,
+                                                     const Settings& settings)
+{
+  std::vector<std::string> keys;
+  std::vector<std::string> values;
+  for (const auto& [k, v] : settings) {
+    keys.push_back(k);
+    values.push_back(v);
+  }
+  const auto loader = sysctld::boot_loader(root);
+  std::map<std::string, std::string> out;
+  for (const auto& placement :
+       sysctld::check_placement(root, loader, std::filesystem::path(k_sysctld_dir) / name, keys, values)) {
+    if (!placement.wins) {
+      out[placement.key] = placement.reason.empty() ? std::string("another file (") + to_string(loader) + ")"
+                                                    : placement.reason + " (" + to_string(loader) + ")";
+    }
+  }
+  return out;
+}
+
+std::map<std::string, BootSetting> boot_settings(const std::filesystem::path& root,
+                                                 const std::vector<std::string>& keys)
+{
+  const auto resolution = sysctld::resolve(root, sysctld::boot_loader(root));
+  std::map<std::string, BootSetting> out;
+  for (const auto& key : keys) {
+    const auto outcome = resolution.outcome(key);
+    if (outcome.winner && outcome.winner->value) {
+      out[key] = { *outcome.winner->value,
+                   outcome.winner->file + ":" + std::to_string(outcome.winner->line) };
+    }
+  }
+  return out;
+}
+
+bool confirm(const std::string& question)
+{
+  std::fputs((question + " [y/N] ").c_str(), stdout);
+  std::fflush(stdout);
+  std::string answer;
+  if (!std::getline(std::cin, answer)) {
+    return false;
+  }
+  const auto a = trim(answer);
+  return a == "y" || a == "Y" || a == "yes";
+}
+
+void run_apply(const ApplyArgs& args, int& exit_code)
+{
+  install_interrupt_handlers();
+  const Policy policy = load_policy_arg(args.policy);
+  const std::filesystem::path root = args.root;
+
+  std::optional<std::chrono::seconds> watch;
+  if (!args.watch.empty()) {
+    watch = parse_duration(args.watch);
+    if (!watch) {
+      throw Error("--watch " + printable(args.watch), "not a duration: use 0, 90s, 5m or 1h (at most 24h)");
+    }
+  }
+
+  // Canary first: a host outside the cohort must not even compute a plan.
+  std::optional<JournalCanary> canary;
+  if (args.canary) {
+    const double percent = args.canary_percent.value_or(static_cast<double>(policy.canary_percent.value));
+    const std::string host_id = args.host_id.empty() ? read_host_id(root) : args.host_id;
+    const auto bucket = canary_bucket(host_id);
+    const auto threshold = canary_threshold(percent);
+    if (bucket >= threshold) {
+      say("not in the canary cohort: this host's bucket is " + std::to_string(bucket) + ", " +
+          std::to_string(percent) + "% selects buckets below " + std::to_string(threshold) +
+          " (of 10000); nothing was changed");
+      exit_code = 0;
+      return;
+    }
+    say("in the canary cohort: bucket " + std::to_string(bucket) + " < " + std::to_string(threshold) + " (" +
+        std::to_string(percent) + "%)");
+    canary = JournalCanary{ host_id, percent, bucket };
+    if (!watch) {
+      watch = std::chrono::seconds(policy.canary_watch_seconds.value);
+    }
+  }
+
+  ApplyRequest request;
+  request.root = root;
+  request.state_dir = args.state_dir;
+  request.persist = !args.no_persist;
+  request.canary = canary;
+  request.command = own_command_line();
+  for (const auto& g : policy.guardrails) {
+    request.allowed_keys.insert(g.key);
+  }
+  request.override_check = overrides_at_boot;
+  request.watch.duration = watch.value_or(std::chrono::seconds(0));
+  for (const auto& rule : policy.watch_rules) {
+    request.watch.thresholds.push_back({ rule.counter, rule.max_rise_per_second, rule.id });
+  }
+  request.watch.read_counters = [] { return read_counters("/proc"); };
+
+  std::vector<std::string> reasons;
+  if (!args.plan_file.empty()) {
+    const auto reviewed = read_plan_file(args.plan_file);
+    request.changes = reviewed.changes;
+    request.check_current = true;
+    request.plan_source = std::filesystem::absolute(args.plan_file).string();
+    request.plan_sha256 = reviewed.sha256;
+  } else {
+    const Profile profile = load_profile_arg(args.profile);
+    GatherOptions options;
+    const Facts facts = gather_facts(options);
+    const Plan plan = make_plan(facts, profile, policy);
+    std::string canonical;
+    for (const auto& c : plan.changes) {
+      request.changes.push_back({ c.key, c.current, c.target });
+      reasons.push_back(c.reason);
+      canonical += c.key + "\t" + c.current + "\t" + c.target + "\n";
+    }
+    request.check_current = true; // the plan was read a moment ago: any difference is a race
+    request.plan_source = "computed (verdict " + std::string(to_string(plan.verdict)) + ")";
+    request.plan_sha256 = sha256_hex(canonical);
+  }
+  // Guardrails: the value ranges the policy allows, checked before anything is touched.
+  for (const auto& c : request.changes) {
+    if (request.allowed_keys.count(c.key) != 0 && !has_control_char(c.proposed) &&
+        !policy.allows(c.key, c.proposed)) {
+      throw Error("plan " + request.plan_source,
+                  c.key + " = \"" + printable(c.proposed) + "\" is outside what policy " + policy.id +
+                    " allows; nothing was changed");
+    }
+  }
+  if (request.changes.empty()) {
+    say("the plan proposes no changes (" + request.plan_source + "): nothing to apply");
+    exit_code = 0;
+    return;
+  }
+
+  Applier applier(std::move(request));
+  applier.prepare();
+  say("tw-advisor apply: " + std::to_string(applier.changes().size()) + " change(s)");
+  for (std::size_t i = 0; i < applier.changes().size(); ++i) {
+    const auto& c = applier.changes()[i];
+    say("  " + c.key + ": " + c.old_value + " -> " + c.new_value +
+        (i < reasons.size() ? "  (" + reasons[i] + ")" : ""));
+  }
+  if (applier.file()) {
+    const auto& f = *applier.file();
+    say("  persist: " + (std::filesystem::path(f.dir) / f.name).string() +
+        (f.before ? " (rewritten)" : " (new file)") + (root == "/" ? "" : " under " + root.string()));
+  } else {
+    say("  persist: no (--no-persist): the change is lost at reboot");
+  }
+  const auto watch_for = watch.value_or(std::chrono::seconds(0));
+  if (watch_for.count() > 0) {
+    say("  watch: " + format_duration(watch_for) + ", rolled back automatically when a health counter rises");
+  }
+  for (const auto& note : applier.notes()) {
+    say("  note: " + note);
+  }
+  if (!args.yes) {
+    if (::isatty(STDIN_FILENO) == 0) {
+      throw Error("apply", "no terminal to confirm on and --yes not given; nothing was changed");
+    }
+    if (!confirm("Apply these changes?")) {
+      say("not confirmed: nothing was changed");
+      exit_code = 1;
+      return;
+    }
+  }
+  PrintObserver observer;
+  const auto outcome = applier.execute(observer);
+  observer.end_progress();
+  if (outcome.result == ApplyResult::watch_rolled_back) {
+    say("rolled back by the watch: " + outcome.reason);
+    say("runtime values and " + std::string(k_sysctld_dir) + " are as they were before (journal " +
+        outcome.journal_id + ")");
+    exit_code = k_exit_watch_rolled_back;
+    return;
+  }
+  if (watch_for.count() > 0) {
+    say("watch passed: " +
+        (outcome.reused > 0
+           ? std::to_string(outcome.reused) + " TIME_WAIT tuples reused (TWRecycled): reuse is happening"
+           : std::string("no TIME_WAIT reuse seen (TWRecycled did not move)")));
+  }
+  say("applied (journal " + outcome.journal_id + "); undo with `tw-advisor rollback`");
+  exit_code = 0;
+}
+
+void run_rollback(const RollbackArgs& args, int& exit_code)
+{
+  install_interrupt_handlers(); // a signal must not stop a rollback half-way; it finishes first
+  PrintObserver observer;
+  const auto out = rollback_last_apply(args.root, args.state_dir, own_command_line(), observer);
+  const auto dir = resolve_state_dir(args.root, args.state_dir);
+  if (!out.had_journal) {
+    say("nothing to roll back: no apply is recorded in " + dir.string());
+  } else if (out.already_final) {
+    say("nothing to roll back: the last apply (" + out.journal.id + ") is already rolled back (" +
+        out.journal.reason + ")");
+  } else {
+    say("rolled back apply " + out.journal.id + " (it was " + out.previous_state + "): runtime values and " +
+        k_sysctld_dir + " are as they were before it");
+  }
+  exit_code = 0;
+}
+
+nlohmann::json status_to_json(const StatusReport& r)
+{
+  nlohmann::json keys = nlohmann::json::array();
+  for (const auto& k : r.keys) {
+    nlohmann::json boot = nullptr;
+    if (k.boot) {
+      boot = { { "value", k.boot->value }, { "origin", k.boot->origin } };
+    }
+    keys.push_back({ { "key", k.key },
+                     { "old", k.old_value },
+                     { "new", k.new_value },
+                     { "runtime", k.runtime ? nlohmann::json(*k.runtime) : nlohmann::json(nullptr) },
+                     { "persisted", k.persisted ? nlohmann::json(*k.persisted) : nlohmann::json(nullptr) },
+                     { "boot", boot },
+                     { "drift", k.drift } });
+  }
+  nlohmann::json files = nlohmann::json::array();
+  for (const auto& f : r.files) {
+    files.push_back({ { "path", f.path },
+                      { "exists", f.exists },
+                      { "matches_applied", f.matches_applied },
+                      { "matches_snapshot", f.matches_snapshot },
+                      { "temp_left", f.temp_left } });
+  }
+  nlohmann::json apply = nullptr;
+  if (r.has_journal) {
+    apply = { { "id", r.journal.id },
+              { "state", to_string(r.journal.state) },
+              { "created_at", r.journal.created_at },
+              { "updated_at", r.journal.updated_at },
+              { "command", r.journal.command },
+              { "plan", { { "source", r.journal.plan_source }, { "sha256", r.journal.plan_sha256 } } },
+              { "reason", r.journal.reason } };
+  }
+  return { { "format_version", 1 },      { "state_dir", r.state_dir.string() },
+           { "condition", r.condition }, { "drifted", r.drifted },
+           { "apply", apply },           { "keys", keys },
+           { "files", files },           { "notes", r.notes } };
+}
+
+std::string status_to_text(const StatusReport& r)
+{
+  std::string out = "state dir: " + r.state_dir.string() + "\n";
+  if (!r.has_journal) {
+    out += "last apply: none\n";
+  } else {
+    out += "last apply: " + r.journal.id + ": " + r.condition + " (journal state " +
+           to_string(r.journal.state) + ", updated " + r.journal.updated_at + ")\n";
+    out += "  plan: " + r.journal.plan_source + " (sha256 " + r.journal.plan_sha256 + ")\n";
+    if (!r.journal.reason.empty()) {
+      out += "  reason: " + r.journal.reason + "\n";
+    }
+    for (const auto& k : r.keys) {
+      out += "  " + k.key + ": before " + k.old_value + ", applied " + k.new_value + ", runtime now " +
+             (k.runtime ? *k.runtime : "unreadable (" + k.runtime_note + ")");
+      if (k.persisted) {
+        out += ", persisted " + *k.persisted;
+      }
+      if (k.boot) {
+        out += ", at boot " + k.boot->value + " (" + k.boot->origin + ")";
+      }
+      out += "\n";
+      for (const auto& d : k.drift) {
+        out += "    drift: " + d + "\n";
+      }
+    }
+    for (const auto& f : r.files) {
+      out += "  file " + f.path + ": " +
+             (f.exists ? (f.matches_applied    ? "as applied"
+                          : f.matches_snapshot ? "as before the apply"
+                                               : "changed since")
+                       : "absent") +
+             (f.temp_left ? ", temp file left" : "") + "\n";
+    }
+  }
+  out += std::string("drift: ") + (r.drifted ? "yes" : "none") + "\n";
+  for (const auto& n : r.notes) {
+    out += "note: " + n + "\n";
+  }
+  return out;
+}
+
+void run_status(const StatusArgs& args, int& exit_code)
+{
+  const auto report = read_status(args.root, args.state_dir, boot_settings);
+  const std::string out =
+    args.format == "json" ? status_to_json(report).dump(2) + "\n" : status_to_text(report);
+  std::fputs(out.c_str(), stdout);
+  exit_code = 0;
+}
+
+void add_root_options(CLI::App* cmd, std::string& root, std::string& state_dir)
+{
+  cmd
+    ->add_option("--root",
+                 root,
+                 "Treat DIR as / for files (/etc/sysctl.d, /etc/machine-id, the state dir); "
+                 "runtime keys are always /proc/sys of this network namespace")
+    ->type_name("DIR");
+  cmd
+    ->add_option(
+      "--state-dir", state_dir, "Journal and lock directory (default /var/lib/tw-advisor under --root)")
+    ->type_name("DIR");
+}
+
+} // namespace
+
+void add_apply_commands(CLI::App& app, int& exit_code)
+{
+  auto apply_args = std::make_shared<ApplyArgs>();
+  CLI::App* apply = app.add_subcommand(
+    "apply",
+    "Apply a plan safely: journal and snapshot first, then write each /proc/sys key and read it back,\n"
+    "optionally watch the health counters, then persist a generated /etc/sysctl.d file. Any failure\n"
+    "rolls everything back. Needs root.");
+  apply
+    ->add_option("--plan",
+                 apply_args->plan_file,
+                 "Apply exactly this reviewed plan (from `plan --out`); "
+                 "refused when the host has changed since")
+    ->type_name("FILE");
+  apply->add_flag("--yes,-y", apply_args->yes, "Do not ask for confirmation (needed without a terminal)");
+  auto* canary_flag = apply->add_flag(
+    "--canary", apply_args->canary, "Apply only if this host is in the canary cohort; watches by default");
+  apply
+    ->add_option("--canary-percent",
+                 apply_args->canary_percent,
+                 "Cohort size in percent (0-100, default from the policy: 10)")
+    ->check(CLI::Range(0.0, 100.0))
+    ->needs(canary_flag)
+    ->type_name("P");
+  apply->add_option("--host-id", apply_args->host_id, "Host id for the canary hash (default /etc/machine-id)")
+    ->type_name("ID");
+  apply
+    ->add_option("--watch",
+                 apply_args->watch,
+                 "Watch the health counters this long after the runtime change and roll back when one rises: "
+                 "0, 90s, 5m, 1h (default 0; with --canary the policy's canary window)")
+    ->type_name("DURATION");
+  apply->add_flag(
+    "--no-persist", apply_args->no_persist, "Change the runtime only; write nothing to /etc/sysctl.d");
+  add_root_options(apply, apply_args->root, apply_args->state_dir);
+  apply->add_option("--profile", apply_args->profile, "Host profile NAME or PATH, for a computed plan")
+    ->type_name("NAME|PATH");
+  apply
+    ->add_option(
+      "--policy", apply_args->policy, "Policy file (allowed keys and ranges, watch thresholds, canary)")
+    ->type_name("PATH");
+  apply->footer(
+    "Steps, each durable before the next: take the lock (one apply per state dir); write the journal\n"
+    "with the snapshot (old runtime values, exact previous bytes of every file to be written) and fsync\n"
+    "it; write each key to /proc/sys and read it back; watch (if any); write "
+    "/etc/sysctl.d/90-tw-advisor.conf\n"
+    "atomically, after the resolver confirms it wins at boot (if another file overrides a key, apply names\n"
+    "file:line and refuses); mark the journal done. Killed at any point: run `tw-advisor rollback`.\n\n"
+    "Canary: the host's bucket is SHA-256(\"tw-advisor-canary:\" + host id), first 8 bytes, mod 10000; it "
+    "is\n"
+    "selected when bucket < P*100. The same P always picks the same hosts; a larger P only adds hosts.\n"
+    "Watch: every second, each policy counter's rate since the change minus its rate in a short pre-apply\n"
+    "baseline must stay under the rule's max_rise_per_second (Tcp.AttemptFails, TcpExt.PAWSActive,\n"
+    "PAWSEstab, TSEcrRejected, TCPSynRetrans); TcpExt.TWRecycled is reported as reuse happening.\n\n"
+    "Exit codes: 0 applied, nothing to do, or not in the canary cohort; 1 error (nothing changed, or\n"
+    "everything rolled back; the message says which); 3 applied, then rolled back by the watch.\n"
+    "Test hook: TW_ADVISOR_FAILPOINT=after-journal|mid-runtime|after-runtime|mid-persist|after-persist\n"
+    "SIGKILLs the process at that step. Details: doc/apply.md.");
+  apply->callback([apply_args, &exit_code] { run_apply(*apply_args, exit_code); });
+
+  auto rollback_args = std::make_shared<RollbackArgs>();
+  CLI::App* rollback = app.add_subcommand(
+    "rollback",
+    "Undo the last apply from its journal: every runtime key back to its snapshot value, /etc/sysctl.d\n"
+    "back to exactly what it was (files restored byte for byte, added files and temp files removed).\n"
+    "Also finishes undoing an apply that was interrupted or killed at any step.");
+  add_root_options(rollback, rollback_args->root, rollback_args->state_dir);
+  rollback->footer(
+    "Run it in the same network namespace and with the same --root as the apply.\n"
+    "Only the last apply can be rolled back; a second rollback says there is nothing to do.\n"
+    "Exit codes: 0 rolled back or nothing to do; 1 error (what could not be restored, and why).");
+  rollback->callback([rollback_args, &exit_code] { run_rollback(*rollback_args, exit_code); });
+
+  auto status_args = std::make_shared<StatusArgs>();
+  CLI::App* status = app.add_subcommand(
+    "status",
+    "The last apply and its state (done, rolled back, interrupted, in progress), and drift between the\n"
+    "runtime values, the journal and the persisted configuration (what the sysctl.d files set at boot).\n"
+    "Reads only.");
+  status->add_option("--format", status_args->format, "Output format")
+    ->check(CLI::IsMember({ "text", "json" }));
+  add_root_options(status, status_args->root, status_args->state_dir);
+  status->footer("\"interrupted\" means an apply was killed: run `tw-advisor rollback`.\n"
+                 "Exit codes: 0 status printed (drift or not); 1 error.");
+  status->callback([status_args, &exit_code] { run_status(*status_args, exit_code); });
+}
 
 } // namespace tw::cli
