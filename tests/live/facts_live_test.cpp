@@ -1,6 +1,7 @@
 // The facts layer against a real kernel: counters and NAT evidence read inside namespaces
 // this test makes, while real connections cross a veth pair between them (TESTING.md).
 #include "facts/counters.hpp"
+#include "facts/gather.hpp"
 #include "facts/nat.hpp"
 #include "support/netns.hpp"
 #include "util/strings.hpp"
@@ -474,6 +475,48 @@ TEST(FactsLive, MasqueradeFullyRandomIsSeen)
   ASSERT_TRUE(evidence.conntrack_available) << evidence.conntrack_note;
   // Masquerade to the interface's own address still sets IPS_SRC_NAT on every flow it handled.
   EXPECT_GE(evidence.snat_entries, static_cast<std::uint64_t>(k_connections));
+}
+
+TEST(FactsLive, GatherSamplesRatesAroundRealTraffic)
+{
+  TW_REQUIRE_NETNS();
+  LocalPair pair("fgath");
+  constexpr int k_connections = 10;
+  Server server(pair.server.name(), pair.server_v4, k_port, k_connections);
+
+  GatherOptions options;
+  options.sample_seconds = 2.0;
+  int sleeps = 0;
+  // The "sleep" between the two readings is where the traffic happens, so the rates are known.
+  options.sleep = [&](std::chrono::milliseconds duration) {
+    ++sleeps;
+    EXPECT_EQ(duration, std::chrono::milliseconds(2000));
+    connect_and_close(pair.server_v4, k_port, k_connections);
+    server.join();
+  };
+  Facts facts;
+  struct stat ns_file
+  {};
+  ASSERT_EQ(::stat(("/run/netns/" + pair.client.name()).c_str(), &ns_file), 0);
+  {
+    InNetns in(pair.client.name());
+    facts = gather_facts(options);
+  }
+  EXPECT_EQ(sleeps, 1);
+  EXPECT_EQ(facts.host.netns_inode, static_cast<std::uint64_t>(ns_file.st_ino)); // the client's namespace
+  EXPECT_FALSE(facts.host.kernel_release.empty());
+  EXPECT_TRUE(facts.counters.available) << facts.counters.error;
+  ASSERT_TRUE(facts.rates.has_value());
+  EXPECT_DOUBLE_EQ(facts.rates->interval_seconds, 2.0);
+  EXPECT_EQ(facts.rates->delta.at("Tcp.ActiveOpens"), static_cast<std::uint64_t>(k_connections));
+  EXPECT_DOUBLE_EQ(*facts.rates->rate("Tcp.ActiveOpens"), k_connections / 2.0);
+  EXPECT_FALSE(facts.sysctls.values.empty());
+  std::string no_conntrack;
+  if (conntrack_usable(no_conntrack)) {
+    EXPECT_TRUE(facts.nat.conntrack_available) << facts.nat.conntrack_note;
+  }
+  EXPECT_EQ(facts.nat.nat_rules_present, std::optional<bool>(false)) << facts.nat.nat_rules_note;
+  EXPECT_TRUE(facts.sockets.available) << facts.sockets.error;
 }
 
 } // namespace
