@@ -22,6 +22,7 @@ TOOLS = [
 ]
 LABEL = dict(TOOLS)
 LABEL["conntrack_L"] = "conntrack -L > /dev/null"
+LABEL["nat"] = "NAT evidence alone (tw-nat-probe)"
 
 # Issue 6's targets, measured at 400k TIME_WAIT.
 TARGET_SIZE = 400000
@@ -354,20 +355,22 @@ def conntrack_section(rows, meta):
         "A second namespace with an nft `snat` rule in postrouting; `tw-twgen udp` sends one datagram per",
         "flow to distinct destinations, so each leaves one source-NATed conntrack entry (UDP timeout raised",
         "to 600 s inside the namespace so the table holds while measured). `plan` runs three times per",
-        "table size; `conntrack -L > /dev/null` (conntrack-tools) is the reference reader.",
+        "table size, and so does the NAT evidence alone (`bench/nat_probe.cpp`: the advisor's own",
+        "`read_nat_evidence`, conntrack scan plus NAT rules); `conntrack -L > /dev/null` (conntrack-tools)",
+        "is the reference reader.",
         "",
-        "| conntrack entries | tool | runs | wall ms (median) | CPU ms (user+sys) | peak RSS MiB | what plan reported |",
+        "| conntrack entries | tool | runs | wall ms (median) | CPU ms (user+sys) | peak RSS MiB | what it reported |",
         "|---:|---|---:|---:|---:|---:|---|",
     ]
     base = None
     for level in levels:
         entries = meta.get(f"ct_count_{level}", "0" if level == 0 else "?")
-        for tool in ("plan", "conntrack_L"):
+        for tool in ("plan", "nat", "conntrack_L"):
             st = Stat([r for r in ct_rows if r["size"] == f"ct{level}" and r["tool"] == tool])
             if not st.runs and not st.unavailable and not st.failed:
                 continue
             label = LABEL[tool]
-            said = meta.get(f"ct_plan_nat_{level}", "") if tool == "plan" else ""
+            said = {"plan": meta.get(f"ct_plan_nat_{level}", ""), "nat": meta.get(f"ct_nat_{level}", "")}.get(tool, "")
             bad = status_text(st)
             if bad:
                 out.append(f"| {entries} | {label} | 0 | {bad} | | | |")
