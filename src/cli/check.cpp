@@ -4,6 +4,8 @@
 #include "sysctld/check.hpp"
 
 #include "cli/commands.hpp"
+#include "config/data_dir.hpp"
+#include "config/loader.hpp"
 #include "facts/sock_diag.hpp"
 #include "model/census.hpp"
 #include "util/error.hpp"
@@ -11,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -33,7 +36,23 @@ struct CheckArgs
   std::string root = "/";
   std::string format = "text";
   std::string proc = "/proc";
+  std::string policy;
 };
+
+// The policy whose guardrails the values must respect: --policy, else the installed default,
+// else the built-in one (the same values policies/default.yaml documents).
+Policy load_check_policy(const std::string& path, std::string& note)
+{
+  if (!path.empty()) {
+    return config::load_policy(path, {});
+  }
+  try {
+    return config::load_policy({}, config::default_data_dir());
+  } catch (const Error& e) {
+    note = std::string("built-in policy (") + e.what() + ")";
+    return Policy{};
+  }
+}
 
 // Listening TCP ports of this network namespace from sock_diag (both families); nullopt on failure.
 std::optional<std::vector<std::uint16_t>> listening_ports(std::string& note)
@@ -168,8 +187,15 @@ void run_check_command(const CheckArgs& args, int& exit_code)
       kernel.listening_note = note + "; " + kernel.listening_note;
     }
   }
+  std::string policy_note;
+  const Policy policy = load_check_policy(args.policy, policy_note);
   sysctld::CheckOptions options;
   options.root = args.root;
+  for (const auto& g : policy.guardrails) {
+    options.extra_ranges.push_back({ g.key, g.min, g.max, "policy's " + g.id });
+  }
+  options.narrow_port_range =
+    static_cast<std::uint32_t>(std::max<std::int64_t>(0, policy.narrow_port_range.value));
   const auto report = sysctld::run_check(files, kernel, options);
   exit_code = report.errors() > 0 ? 2 : 0;
   if (args.format == "json") {
@@ -202,6 +228,10 @@ void add_check_command(CLI::App& app, int& exit_code)
   cmd->add_option("--format", args->format, "Output format")
     ->check(CLI::IsMember({ "text", "json" }))
     ->capture_default_str();
+  cmd->add_option("--policy",
+                  args->policy,
+                  "Policy whose guardrails (allowed value ranges) the values must respect\n"
+                  "(default: the installed policies/default.yaml)");
   cmd->add_option("--proc", args->proc, "A /proc tree to read instead of the live one (tests)")->group("");
   cmd->footer(
     "What is checked:\n"

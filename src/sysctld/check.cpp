@@ -126,30 +126,37 @@ void check_value(const Entry& e, const std::string& key, const CheckOptions& opt
     ranges.push_back(*r);
   }
   for (const auto& r : ranges) {
-    const auto v = parse_int(trim(value));
-    if (!v) {
+    // Every number of the value (ip_local_port_range has two) must lie in the range.
+    const auto fields = split_ws(value);
+    const auto span = std::to_string(r.min) + ".." + std::to_string(r.max);
+    bool numbers = !fields.empty();
+    bool inside = true;
+    for (const auto field : fields) {
+      const auto v = parse_int(field);
+      numbers = numbers && v.has_value();
+      inside = inside && v && *v >= r.min && *v <= r.max;
+    }
+    if (!numbers) {
       out.add({ "bad-value",
                 Severity::error,
                 e.file,
                 e.line,
                 key,
-                key + " = " + value + ": not a whole number (" + r.source + " range " +
-                  std::to_string(r.min) + ".." + std::to_string(r.max) + ")" });
+                key + " = " + value + ": not whole numbers (" + r.source + " range " + span + ")" });
       return;
     }
-    if (*v < r.min || *v > r.max) {
-      out.add({ "out-of-range",
+    if (!inside) {
+      out.add({ r.source == "kernel" ? "out-of-range" : "policy-range",
                 Severity::error,
                 e.file,
                 e.line,
                 key,
-                key + " = " + value + " is outside the " + r.source + " range " + std::to_string(r.min) +
-                  ".." + std::to_string(r.max) });
+                key + " = " + value + " is outside the " + r.source + " range " + span });
     }
   }
   if (key == k_port_range) {
     const auto range = parse_port_range(value);
-    if (!range || range->low == 0) {
+    if (!range) {
       out.add({ "bad-value",
                 Severity::error,
                 e.file,
@@ -314,7 +321,10 @@ std::string source_of(const Merged& m)
 }
 
 // Unsafe results of the merged configuration under one loader.
-void check_merged(const BootResolution& res, const KernelView& kernel, Collector& out)
+void check_merged(const BootResolution& res,
+                  const KernelView& kernel,
+                  const CheckOptions& options,
+                  Collector& out)
 {
   const std::string loader = to_string(res.loader);
   const auto reuse = merged_value(res, k_tw_reuse, kernel);
@@ -364,6 +374,17 @@ void check_merged(const BootResolution& res, const KernelView& kernel, Collector
                              std::to_string(range->size()) + " ports: about " +
                              std::to_string(range->size() / 60) +
                              " new connections/s per destination before connect() fails with EADDRNOTAVAIL"),
+            loader);
+  }
+  if (range_m.entry && range->size() >= k_min_port_range && range->size() < options.narrow_port_range) {
+    out.add({ "port-range-below-policy",
+              Severity::warning,
+              range_m.entry->file,
+              range_m.entry->line,
+              k_port_range,
+              "ip_local_port_range = " + normalize_space(*range_m.value) + " holds " +
+                std::to_string(range->size()) + " ports, fewer than the policy's narrow_port_range (" +
+                std::to_string(options.narrow_port_range) + ")" },
             loader);
   }
   if (range_m.entry && range->low < 1024) {
@@ -547,6 +568,7 @@ const std::vector<KeyRange>& kernel_ranges()
     { "net.ipv4.tcp_tw_reuse_delay", 1, 60000, "kernel" },
     { "net.ipv4.tcp_syncookies", 0, 2, "kernel" },
     { "net.ipv4.tcp_max_tw_buckets", 0, 2147483647, "kernel" },
+    { "net.ipv4.ip_local_port_range", 1, 65535, "kernel" },
   };
   return k_ranges;
 }
@@ -579,7 +601,7 @@ CheckReport run_check(const std::vector<ProposedFile>& proposed,
     for (const auto& p : proposed) {
       check_precedence(res, p, out);
     }
-    check_merged(res, kernel, out);
+    check_merged(res, kernel, options, out);
   }
   CheckReport report;
   report.findings = out.finish(loaders.size());

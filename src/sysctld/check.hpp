@@ -52,9 +52,10 @@ inline constexpr std::uint32_t k_min_port_range = 1024;
 // Inputs of one check run.
 struct CheckOptions
 {
-  std::filesystem::path root = "/";   // the tree whose sysctl.d the proposed files join
-  std::vector<Loader> loaders;        // loaders to simulate (both by default)
-  std::vector<KeyRange> extra_ranges; // policy guardrails, checked as well as the kernel's
+  std::filesystem::path root = "/";    // the tree whose sysctl.d the proposed files join
+  std::vector<Loader> loaders;         // loaders to simulate (both by default)
+  std::vector<KeyRange> extra_ranges;  // policy guardrails, checked as well as the kernel's
+  std::uint32_t narrow_port_range = 0; // policy: a port range smaller than this is a warning (0: off)
 };
 
 // The findings of a check: each names file:line when it is about a line.

@@ -278,6 +278,28 @@ TEST_F(CheckCli, JsonListsEveryFindingWithItsFields)
   EXPECT_TRUE(nlohmann::json::parse(clean.out).at("findings").empty()) << clean.out;
 }
 
+TEST_F(CheckCli, ValuesOutsideThePolicyGuardrails)
+{
+  // The default policy allows tcp_tw_reuse 0..2; this site policy only 0..1.
+  EXPECT_EQ(check({ "--dest", "/etc/sysctl.d/60-net.conf", file("reuse2.conf") }).exit_code, 0);
+  const auto policy = (data() / "check" / "strict-policy.yaml").string();
+  const auto r = check({ "--policy", policy, "--dest", "/etc/sysctl.d/60-net.conf", file("reuse2.conf") });
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_TRUE(has(r,
+                  file("reuse2.conf") + ":1: error: net.ipv4.tcp_tw_reuse = 2 is outside the policy's "
+                                        "allow-tw-reuse range 0..1 [policy-range]"))
+    << r.out;
+  // A range narrower than the policy's narrow_port_range (10000) but not absurd is a warning.
+  const auto narrowish = check({ file("range-5001.conf") });
+  EXPECT_EQ(narrowish.exit_code, 0) << narrowish.out;
+  EXPECT_TRUE(has(narrowish, "[port-range-below-policy]")) << narrowish.out;
+  // A policy that does not load is an input error.
+  std::ofstream(m_empty / "bad.yaml") << "guardrails: 3\n";
+  const auto bad = check({ "--policy", (m_empty / "bad.yaml").string(), file("clean.conf") });
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("bad.yaml"), std::string::npos) << bad.err;
+}
+
 TEST_F(CheckCli, HelpTeachesTheAnsibleHook)
 {
   const auto r = run({ required_env("TW_ADVISOR_BIN"), "check", "--help" });
