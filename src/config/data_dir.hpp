@@ -1,0 +1,25 @@
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace tw::config {
+
+// Where to look for the built-in profiles/ and policies/, so tests can set each input.
+struct DataDirInputs
+{
+  std::optional<std::string> env_dir; // $TW_ADVISOR_DATA_DIR, when set
+  std::filesystem::path exe_dir;      // directory of the running binary
+  std::filesystem::path source_dir;   // the source tree (TW_SOURCE_DATA_DIR), for build-dir runs
+};
+
+// The data dir: $TW_ADVISOR_DATA_DIR if set; else <exe_dir>/../share/tw-advisor (installed layout);
+// else the source tree when the binary runs from a CMake build dir (CMakeCache.txt beside it or one
+// level up). Throws tw::Error listing every place tried.
+std::filesystem::path find_data_dir(const DataDirInputs& inputs);
+
+// find_data_dir() with this process's environment and location.
+std::filesystem::path default_data_dir();
+
+} // namespace tw::config

@@ -1,0 +1,254 @@
+// Policies: thresholds, guardrails, prerequisite fixes, watch and canary defaults, as data.
+#include "config/loader.hpp"
+#include "config/yaml_strict.hpp"
+#include "util/error.hpp"
+
+#include <algorithm>
+#include <set>
+
+namespace tw::config {
+
+namespace {
+
+bool valid_id(const std::string& id)
+{
+  return !id.empty() && std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+  });
+}
+
+bool valid_sysctl_key(const std::string& key)
+{
+  if (key.empty() || key.front() == '.' || key.back() == '.' || key.find("..") != std::string::npos) {
+    return false;
+  }
+  return std::all_of(key.begin(), key.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+  });
+}
+
+bool valid_counter(const std::string& name)
+{
+  const auto dot = name.find('.');
+  if (dot == std::string::npos || dot == 0 || dot + 1 >= name.size() ||
+      name.find('.', dot + 1) != std::string::npos) {
+    return false;
+  }
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.';
+  });
+}
+
+class PolicyReader
+{
+public:
+  explicit PolicyReader(const StrictDoc& doc)
+    : m_doc(doc)
+  {
+  }
+
+  // Reads one setting's value/description/rationale into s (keeping its id).
+  template<typename T, typename Fn>
+  void setting(const YAML::Node& group, Setting<T>& s, Fn parse_value)
+  {
+    const YAML::Node node = group[s.id];
+    if (!node) {
+      return; // keeps the built-in default
+    }
+    const std::string what = "'" + s.id + "'";
+    m_doc.expect_fields(node, what, { "value", "description", "rationale" });
+    m_doc.require(node, "value", what);
+    m_doc.require(node, "description", what);
+    m_doc.require(node, "rationale", what);
+    s.value = parse_value(node["value"], what + " value");
+    s.description = m_doc.string(node["description"], what + " description");
+    s.rationale = m_doc.string(node["rationale"], what + " rationale");
+  }
+
+  void real(const YAML::Node& group, Setting<double>& s, double min, double max)
+  {
+    setting(
+      group, s, [&](const YAML::Node& v, const std::string& what) { return m_doc.real(v, what, min, max); });
+  }
+  void integer(const YAML::Node& group, Setting<std::int64_t>& s, std::int64_t min, std::int64_t max)
+  {
+    setting(group, s, [&](const YAML::Node& v, const std::string& what) {
+      return m_doc.integer(v, what, min, max);
+    });
+  }
+  void boolean(const YAML::Node& group, Setting<bool>& s)
+  {
+    setting(group, s, [&](const YAML::Node& v, const std::string& what) { return m_doc.boolean(v, what); });
+  }
+
+  std::vector<Guardrail> guardrails(const YAML::Node& list)
+  {
+    m_doc.expect_sequence(list, "guardrails");
+    std::vector<Guardrail> out;
+    std::set<std::string> ids;
+    std::set<std::string> keys;
+    for (const auto& item : list) {
+      const std::string what = "guardrail";
+      m_doc.expect_fields(item, what, { "id", "key", "min", "max", "description", "rationale" });
+      for (const char* f : { "id", "key", "min", "max", "description", "rationale" }) {
+        m_doc.require(item, f, what);
+      }
+      Guardrail g;
+      g.id = m_doc.string(item["id"], "guardrail id");
+      if (!valid_id(g.id)) {
+        m_doc.fail(item["id"], "guardrail id: '" + g.id + "' must be lower-case letters, digits, '-' or '_'");
+      }
+      if (!ids.insert(g.id).second) {
+        m_doc.fail(item["id"], "guardrail id: duplicate '" + g.id + "'");
+      }
+      g.key = m_doc.string(item["key"], "guardrail '" + g.id + "' key");
+      if (!valid_sysctl_key(g.key) || g.key.rfind("net.", 0) != 0) {
+        m_doc.fail(item["key"],
+                   "guardrail '" + g.id + "' key: '" + g.key + "' is not a dotted net.* sysctl name");
+      }
+      if (!keys.insert(g.key).second) {
+        m_doc.fail(item["key"], "guardrail '" + g.id + "' key: " + g.key + " already has a guardrail");
+      }
+      if (g.key == "net.ipv4.tcp_tw_recycle") {
+        m_doc.fail(item["key"],
+                   "guardrail '" + g.id +
+                     "': net.ipv4.tcp_tw_recycle was removed in Linux 4.12 and broke clients behind "
+                     "NAT; it can never be allowed");
+      }
+      g.min = m_doc.integer(item["min"], "guardrail '" + g.id + "' min", INT64_MIN, INT64_MAX);
+      g.max = m_doc.integer(item["max"], "guardrail '" + g.id + "' max", INT64_MIN, INT64_MAX);
+      if (g.min > g.max) {
+        m_doc.fail(item["max"],
+                   "guardrail '" + g.id + "': max " + std::to_string(g.max) + " is below min " +
+                     std::to_string(g.min));
+      }
+      if (g.key == "net.ipv4.tcp_timestamps" && g.min < 1) {
+        m_doc.fail(item["min"],
+                   "guardrail '" + g.id +
+                     "' min: tcp_timestamps=0 makes tcp_tw_reuse a no-op and removes PAWS; the "
+                     "lowest allowed value is 1");
+      }
+      g.description = m_doc.string(item["description"], "guardrail '" + g.id + "' description");
+      g.rationale = m_doc.string(item["rationale"], "guardrail '" + g.id + "' rationale");
+      out.push_back(std::move(g));
+    }
+    return out;
+  }
+
+  std::vector<WatchRule> watch_rules(const YAML::Node& list)
+  {
+    m_doc.expect_sequence(list, "watch rules");
+    std::vector<WatchRule> out;
+    std::set<std::string> ids;
+    for (const auto& item : list) {
+      const std::string what = "watch rule";
+      m_doc.expect_fields(item, what, { "id", "counter", "max_rise_per_second", "description", "rationale" });
+      for (const char* f : { "id", "counter", "max_rise_per_second", "description", "rationale" }) {
+        m_doc.require(item, f, what);
+      }
+      WatchRule r;
+      r.id = m_doc.string(item["id"], "watch rule id");
+      if (!valid_id(r.id) || !ids.insert(r.id).second) {
+        m_doc.fail(item["id"],
+                   "watch rule id: '" + r.id + "' must be unique lower-case letters, digits, '-', '_'");
+      }
+      r.counter = m_doc.string(item["counter"], "watch rule '" + r.id + "' counter");
+      if (!valid_counter(r.counter)) {
+        m_doc.fail(item["counter"],
+                   "watch rule '" + r.id + "' counter: '" + r.counter +
+                     "' is not Prefix.Name (e.g. TcpExt.PAWSActive)");
+      }
+      r.max_rise_per_second =
+        m_doc.real(item["max_rise_per_second"], "watch rule '" + r.id + "' max_rise_per_second", 0.0, 1e9);
+      r.description = m_doc.string(item["description"], "watch rule '" + r.id + "' description");
+      r.rationale = m_doc.string(item["rationale"], "watch rule '" + r.id + "' rationale");
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+private:
+  const StrictDoc& m_doc;
+};
+
+} // namespace
+
+Policy load_policy_file(const std::filesystem::path& file)
+{
+  StrictDoc doc(file);
+  const YAML::Node& root = doc.root();
+  doc.expect_fields(
+    root,
+    "policy",
+    { "id", "description", "rationale", "thresholds", "fixes", "guardrails", "watch", "canary" });
+  doc.require(root, "id", "policy");
+  doc.require(root, "description", "policy");
+  doc.require(root, "rationale", "policy");
+  Policy policy;
+  policy.id = doc.string(root["id"], "policy id");
+  if (!valid_id(policy.id)) {
+    doc.fail(root["id"], "policy id: '" + policy.id + "' must be lower-case letters, digits, '-' or '_'");
+  }
+  policy.description = doc.string(root["description"], "policy description");
+  policy.rationale = doc.string(root["rationale"], "policy rationale");
+  policy.source = file.string();
+  PolicyReader r(doc);
+
+  if (const YAML::Node t = root["thresholds"]) {
+    doc.expect_fields(t,
+                      "thresholds",
+                      { "pressure",
+                        "exhaustion",
+                        "exhaustion_time_wait_share",
+                        "min_timestamp_share",
+                        "min_timestamp_sample",
+                        "narrow_port_range",
+                        "reserved_share",
+                        "slow_tw_reuse_delay_ms" });
+    r.real(t, policy.pressure, 0.01, 1.0);
+    r.real(t, policy.exhaustion, 0.5, 1.0);
+    r.real(t, policy.exhaustion_time_wait_share, 0.0, 1.0);
+    r.real(t, policy.min_timestamp_share, 0.0, 1.0);
+    r.integer(t, policy.min_timestamp_sample, 0, 1000000);
+    r.integer(t, policy.narrow_port_range, 1, 65536);
+    r.real(t, policy.reserved_share, 0.0, 1.0);
+    r.integer(t, policy.slow_tw_reuse_delay_ms, 1, 60000);
+  }
+  if (const YAML::Node f = root["fixes"]) {
+    doc.expect_fields(f, "fixes", { "propose_prerequisite_fixes" });
+    r.boolean(f, policy.propose_prerequisite_fixes);
+  }
+  if (const YAML::Node g = root["guardrails"]) {
+    policy.guardrails = r.guardrails(g);
+  }
+  if (const YAML::Node w = root["watch"]) {
+    doc.expect_fields(w, "watch", { "duration_seconds", "interval_seconds", "rules" });
+    r.integer(w, policy.watch_duration_seconds, 0, 86400);
+    r.integer(w, policy.watch_interval_seconds, 1, 3600);
+    if (const YAML::Node rules = w["rules"]) {
+      policy.watch_rules = r.watch_rules(rules);
+    }
+    if (policy.watch_duration_seconds.value > 0 &&
+        policy.watch_interval_seconds.value > policy.watch_duration_seconds.value) {
+      doc.fail(w,
+               "watch: interval_seconds " + std::to_string(policy.watch_interval_seconds.value) +
+                 " is longer than duration_seconds " + std::to_string(policy.watch_duration_seconds.value));
+    }
+  }
+  if (const YAML::Node c = root["canary"]) {
+    doc.expect_fields(c, "canary", { "percent", "watch_seconds" });
+    r.integer(c, policy.canary_percent, 0, 100);
+    r.integer(c, policy.canary_watch_seconds, 0, 86400);
+  }
+  return policy;
+}
+
+Policy load_policy(const std::string& path, const std::filesystem::path& data_dir)
+{
+  if (!path.empty()) {
+    return load_policy_file(path);
+  }
+  return load_policy_file(data_dir / "policies" / "default.yaml");
+}
+
+} // namespace tw::config

@@ -1,0 +1,162 @@
+// Findings and advice: stable ids, the numbers as evidence, and advice tied to that evidence.
+#include "policy/engine.hpp"
+#include "policy_facts.hpp"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+namespace tw::test {
+namespace {
+
+Plan plan_of(const Facts& f, const Profile& profile = Profile{})
+{
+  return make_plan(f, profile, Policy{});
+}
+
+TEST(PolicyFindings, EveryFindingHasIdEvidenceAndRationale)
+{
+  Facts f = base_facts();
+  set_port_range(f, 40000, 40999);
+  add_group(f, "198.18.1.1", "198.18.1.2", 8080, 1000, 1000);
+  add_inbound(f, 10);
+  f.sockets.time_wait.unknown = 5;
+  f.counters.values["TcpExt.TCPTimeWaitOverflow"] = 17;
+  f.counters.values["sockstat.tw"] = 5000;
+  f.counters.values["TcpExt.TWRecycled"] = 9;
+  set_sysctl(f, "net.ipv4.tcp_tw_recycle", "0");
+  f.nat.nat_rules_present = true;
+  f.nat.nat_rules = { "nft ip nat postrouting: masquerade" };
+  const Plan p = plan_of(f);
+  std::set<std::string> ids;
+  for (const auto& x : p.findings) {
+    EXPECT_FALSE(x.id.empty());
+    EXPECT_FALSE(x.summary.empty()) << x.id;
+    EXPECT_FALSE(x.rationale.empty()) << x.id;
+    EXPECT_FALSE(x.evidence.empty()) << x.id;
+    EXPECT_TRUE(ids.insert(x.id).second) << "duplicate " << x.id;
+  }
+  for (const char* id : { "port-pressure",
+                          "ports-exhausted",
+                          "source-nat",
+                          "inbound-time-wait",
+                          "time-wait-role-unknown",
+                          "tw-buckets-overflow",
+                          "fin-wait2-minisockets",
+                          "reuse-happening",
+                          "tw-recycle-present",
+                          "port-range-narrow" }) {
+    EXPECT_TRUE(ids.count(id)) << id;
+  }
+  for (const auto& x : p.advice) {
+    EXPECT_FALSE(x.text.empty()) << x.id;
+    EXPECT_FALSE(x.rationale.empty()) << x.id;
+    EXPECT_FALSE(x.evidence.empty()) << x.id;
+  }
+}
+
+TEST(PolicyFindings, TimeWaitOverflowCarriesTheCounterAndLimit)
+{
+  Facts f = base_facts();
+  f.counters.values["TcpExt.TCPTimeWaitOverflow"] = 4242;
+  const Plan p = plan_of(f);
+  const Finding* x = p.finding("tw-buckets-overflow");
+  ASSERT_NE(x, nullptr);
+  EXPECT_EQ(x->evidence.at("TCPTimeWaitOverflow"), 4242);
+  EXPECT_EQ(x->evidence.at("tcp_max_tw_buckets"), 262144);
+  EXPECT_NE(x->summary.find("4242"), std::string::npos);
+}
+
+TEST(PolicyFindings, NoOverflowNoFinding)
+{
+  EXPECT_EQ(plan_of(base_facts()).finding("tw-buckets-overflow"), nullptr);
+}
+
+TEST(PolicyFindings, SockstatAboveTheDumpMeansFinWait2MiniSockets)
+{
+  Facts f = base_facts();
+  add_inbound(f, 1000);
+  f.counters.values["sockstat.tw"] = 1010; // within noise
+  EXPECT_EQ(plan_of(f).finding("fin-wait2-minisockets"), nullptr);
+  f.counters.values["sockstat.tw"] = 1600;
+  const Plan p = plan_of(f);
+  const Finding* x = p.finding("fin-wait2-minisockets");
+  ASSERT_NE(x, nullptr);
+  EXPECT_EQ(x->evidence.at("sockstat_tw"), 1600);
+  EXPECT_EQ(x->evidence.at("dumped_time_wait"), 1000);
+}
+
+TEST(PolicyFindings, RatesAreUsedWhenSampled)
+{
+  Facts f = base_facts();
+  add_group(f, "198.18.1.1", "198.18.1.2", 80, 100, 100);
+  f.counters.values["TcpExt.TWRecycled"] = 50;
+  CounterRates rates;
+  rates.interval_seconds = 5;
+  rates.per_second = { { "TcpExt.TWRecycled", 10.0 }, { "Tcp.ActiveOpens", 250.0 } };
+  f.rates = rates;
+  const Plan p = plan_of(f);
+  ASSERT_NE(p.finding("reuse-happening"), nullptr);
+  EXPECT_EQ(p.finding("reuse-happening")->evidence.at("TWRecycled_per_second"), 10.0);
+  ASSERT_NE(p.advice_for("connection-rate-limit"), nullptr);
+  EXPECT_NE(p.advice_for("connection-rate-limit")->text.find("opens 250 connections/s now"),
+            std::string::npos)
+    << p.advice_for("connection-rate-limit")->text;
+}
+
+TEST(PolicyAdvice, ConnectionRateArithmeticFromTheRealRange)
+{
+  Facts f = base_facts();
+  add_group(f, "198.18.1.1", "198.18.1.2", 80, 100, 100);
+  const Plan p = plan_of(f);
+  const Advice* x = p.advice_for("connection-rate-limit");
+  ASSERT_NE(x, nullptr);
+  EXPECT_NE(x->text.find("28232 usable ports / 60 s = 470 new connections/s"), std::string::npos) << x->text;
+
+  Facts narrow = base_facts();
+  set_port_range(narrow, 40000, 40999);
+  set_sysctl(narrow, "net.ipv4.ip_local_reserved_ports", "40000-40099");
+  narrow.sockets.usable_ports = 900;
+  add_group(narrow, "198.18.1.1", "198.18.1.2", 80, 100, 100);
+  const Plan q = plan_of(narrow);
+  const Advice* y = q.advice_for("connection-rate-limit");
+  ASSERT_NE(y, nullptr);
+  EXPECT_NE(y->text.find("900 usable ports / 60 s = 15 new connections/s"), std::string::npos) << y->text;
+  EXPECT_DOUBLE_EQ(y->evidence.at("connections_per_second"), 15.0);
+}
+
+TEST(PolicyAdvice, PressureBringsPoolingMoreDestinationsAndBindNoPort)
+{
+  Facts f = base_facts();
+  set_port_range(f, 40000, 40999);
+  add_group(f, "198.18.1.1", "198.18.1.2", 8080, 1000, 1000);
+  const Plan p = plan_of(f);
+  ASSERT_NE(p.advice_for("connection-reuse"), nullptr);
+  EXPECT_NE(p.advice_for("connection-reuse")->text.find("198.18.1.2:8080"), std::string::npos);
+  EXPECT_NE(p.advice_for("more-destinations"), nullptr);
+  EXPECT_NE(p.advice_for("bind-address-no-port"), nullptr);
+  EXPECT_NE(p.advice_for("widen-port-range"), nullptr);
+  EXPECT_EQ(p.advice_for("inbound-only"), nullptr);
+}
+
+TEST(PolicyAdvice, NoOutboundNoClientAdvice)
+{
+  Facts f = base_facts();
+  add_inbound(f, 300);
+  const Plan p = plan_of(f);
+  EXPECT_EQ(p.advice_for("connection-reuse"), nullptr);
+  EXPECT_EQ(p.advice_for("bind-address-no-port"), nullptr);
+  EXPECT_NE(p.advice_for("inbound-only"), nullptr);
+}
+
+TEST(PolicyAdvice, ContainerNodeProfileAsksForEachNamespace)
+{
+  Profile node;
+  node.id = "container-node";
+  node.container_netns.value = true;
+  EXPECT_NE(plan_of(base_facts(), node).advice_for("per-netns"), nullptr);
+  EXPECT_EQ(plan_of(base_facts()).advice_for("per-netns"), nullptr);
+}
+
+} // namespace
+} // namespace tw::test
