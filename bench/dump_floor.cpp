@@ -23,7 +23,7 @@
 namespace {
 
 // The kernel fills one skb of at most 32 KiB per recv; a larger user buffer gains nothing.
-constexpr std::size_t k_buffer = 64 * 1024;
+constexpr std::size_t k_buffer = std::size_t{ 64 } * 1024;
 // Lets the kernel run ahead while we count.
 constexpr int k_rcvbuf = 8 * 1024 * 1024;
 constexpr int k_max_eintr = 1000;
@@ -130,8 +130,9 @@ int main(int argc, char** argv)
     v6 = dump(fd, AF_INET6, states, 2);
   }
   close(fd);
+  const std::uint64_t total = v4 + v6;
   std::printf("messages=%llu v4=%llu v6=%llu\n",
-              static_cast<unsigned long long>(v4 + v6),
+              static_cast<unsigned long long>(total),
               static_cast<unsigned long long>(v4),
               static_cast<unsigned long long>(v6));
   return 0;
