@@ -1,0 +1,170 @@
+#include "sysctld/check.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+
+namespace tw::sysctld {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A kernel in memory: the keys it has and their values, and what listens.
+KernelView memory_kernel(std::map<std::string, std::string> values, std::vector<std::uint16_t> listening)
+{
+  KernelView k;
+  k.read = [values](const std::string& key) {
+    SysctlValue v;
+    v.key = key;
+    const auto it = values.find(key);
+    if (it != values.end()) {
+      v.status = ReadStatus::ok;
+      v.value = it->second;
+    }
+    return v;
+  };
+  k.expand = [values](const std::string& pattern) {
+    std::vector<std::string> out;
+    for (const auto& [key, value] : values) {
+      if (glob_matches(pattern, key)) {
+        out.push_back(key);
+      }
+    }
+    return out;
+  };
+  k.listening = std::move(listening);
+  return k;
+}
+
+const std::map<std::string, std::string> k_defaults = {
+  { "net.ipv4.tcp_tw_reuse", "2" },
+  { "net.ipv4.tcp_timestamps", "1" },
+  { "net.ipv4.ip_local_port_range", "32768 60999" },
+  { "net.ipv4.ip_local_reserved_ports", "" },
+  { "net.ipv4.conf.lo.rp_filter", "0" },
+  { "net.ipv4.tcp_max_tw_buckets", "262144" },
+  { "net.ipv4.tcp_fin_timeout", "60" },
+};
+
+std::vector<std::string> ids(const CheckReport& r)
+{
+  std::vector<std::string> out;
+  for (const auto& f : r.findings) {
+    out.push_back(f.id);
+  }
+  return out;
+}
+
+bool has_id(const CheckReport& r, const std::string& id)
+{
+  const auto v = ids(r);
+  return std::find(v.begin(), v.end(), id) != v.end();
+}
+
+CheckReport check_text(const std::string& text, const std::vector<std::uint16_t>& listening = {})
+{
+  CheckOptions options;
+  options.root = fs::path(TW_TEST_DATA_DIR) / "sysctld" / "does-not-exist";
+  return run_check({ ProposedFile{ "/etc/sysctl.d/60-net.conf", "new.conf", text } },
+                   memory_kernel(k_defaults, listening),
+                   options);
+}
+
+TEST(SysctldCheck, CleanFileHasNoFindings)
+{
+  const auto r = check_text("net.ipv4.tcp_tw_reuse = 1\n");
+  EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
+  EXPECT_EQ(r.errors(), 0U);
+}
+
+TEST(SysctldCheck, ListenerInsideTheRangeUnlessReserved)
+{
+  const auto r = check_text("net.ipv4.ip_local_port_range = 20000 60999\n", { 22, 25000 });
+  EXPECT_TRUE(has_id(r, "port-range-covers-listener"));
+  EXPECT_EQ(r.errors(), 1U);
+  const auto reserved = check_text(
+    "net.ipv4.ip_local_port_range = 20000 60999\nnet.ipv4.ip_local_reserved_ports = 25000\n", { 25000 });
+  EXPECT_FALSE(has_id(reserved, "port-range-covers-listener"));
+  // Unknown listeners: the check is skipped, not guessed.
+  CheckOptions options;
+  options.root = fs::path(TW_TEST_DATA_DIR) / "sysctld" / "does-not-exist";
+  auto kernel = memory_kernel(k_defaults, {});
+  kernel.listening.reset();
+  const auto unknown =
+    run_check({ ProposedFile{
+                "/etc/sysctl.d/60-net.conf", "new.conf", "net.ipv4.ip_local_port_range = 20000 60999\n" } },
+              kernel,
+              options);
+  EXPECT_FALSE(has_id(unknown, "port-range-covers-listener"));
+}
+
+TEST(SysctldCheck, GlobsAreCheckedAgainstTheKeysTheyMatch)
+{
+  const auto none = check_text("net.ipv4.conf.*.no_such = 1\n");
+  EXPECT_TRUE(has_id(none, "glob-matches-nothing"));
+  EXPECT_EQ(none.errors(), 0U);
+  CheckOptions options;
+  options.root = fs::path(TW_TEST_DATA_DIR) / "sysctld" / "does-not-exist";
+  options.extra_ranges.push_back({ "net.ipv4.conf.lo.rp_filter", 0, 2, "policy's test" });
+  const auto r =
+    run_check({ ProposedFile{ "/etc/sysctl.d/60-net.conf", "new.conf", "net.ipv4.conf.*.rp_filter = 7\n" } },
+              memory_kernel(k_defaults, {}),
+              options);
+  EXPECT_TRUE(has_id(r, "policy-range"));
+}
+
+TEST(SysctldCheck, FindingsSeenUnderOneLoaderSayWhich)
+{
+  CheckOptions options;
+  options.root = fs::path(TW_TEST_DATA_DIR) / "sysctld" / "trees" / "sysctl-conf";
+  // tcp_max_tw_buckets: 60-net.conf sorts after 10-base.conf and wins under both loaders.
+  const auto r = run_check(
+    { ProposedFile{ "/etc/sysctl.d/60-net.conf", "new.conf", "net.ipv4.tcp_max_tw_buckets = 9000\n" } },
+    memory_kernel(k_defaults, {}),
+    options);
+  ASSERT_EQ(r.findings.size(), 1U);
+  EXPECT_EQ(r.findings[0].id, "overrides");
+  EXPECT_EQ(r.findings[0].message.find("(under"), std::string::npos) << r.findings[0].message;
+  const auto one =
+    run_check({ ProposedFile{ "/etc/sysctl.d/60-net.conf", "new.conf", "net.ipv4.tcp_fin_timeout = 30\n" } },
+              memory_kernel(k_defaults, {}),
+              options);
+  ASSERT_FALSE(one.findings.empty());
+  for (const auto& f : one.findings) {
+    EXPECT_NE(f.message.find("(under "), std::string::npos) << f.message;
+  }
+}
+
+TEST(SysctldCheck, ProcNetTcpListeners)
+{
+  const auto ports = parse_proc_net_tcp_listeners("  sl  local_address rem_address   st tx_queue rx_queue\n"
+                                                  "   0: 00000000:0016 00000000:0000 0A 00000000:00000000\n"
+                                                  "   1: 0100007F:1F90 00000000:0000 0A 00000000:00000000\n"
+                                                  "   2: 0100007F:9C40 0100007F:1F90 06 00000000:00000000\n"
+                                                  "   3: 0100007F:0016 00000000:0000 0A 00000000:00000000\n");
+  EXPECT_EQ(ports, (std::vector<std::uint16_t>{ 22, 8080 }));
+  const auto v6 = parse_proc_net_tcp_listeners(
+    "   0: 00000000000000000000000000000000:01BB 00000000000000000000000000000000:0000 0A 0\n");
+  EXPECT_EQ(v6, (std::vector<std::uint16_t>{ 443 }));
+  EXPECT_TRUE(parse_proc_net_tcp_listeners("garbage\n   0: zz:zz 0 0A\n").empty());
+}
+
+TEST(SysctldCheck, DestinationIsInferredFromWhereTheFileLies)
+{
+  bool assumed = true;
+  EXPECT_EQ(infer_dest("/etc/sysctl.d/60-net.conf", "/", assumed), "/etc/sysctl.d/60-net.conf");
+  EXPECT_FALSE(assumed);
+  EXPECT_EQ(infer_dest("/srv/img/usr/lib/sysctl.d/50-x.conf", "/srv/img", assumed),
+            "/usr/lib/sysctl.d/50-x.conf");
+  EXPECT_FALSE(assumed);
+  EXPECT_EQ(infer_dest("/home/me/repo/etc/sysctl.d/60-net.conf", "/", assumed), "/etc/sysctl.d/60-net.conf");
+  EXPECT_FALSE(assumed);
+  EXPECT_EQ(infer_dest("/tmp/ansible.xyz", "/", assumed), "/etc/sysctl.d/ansible.xyz");
+  EXPECT_TRUE(assumed);
+  EXPECT_EQ(infer_dest("/srv/img/etc/sysctl.conf", "/srv/img", assumed), "/etc/sysctl.conf");
+  EXPECT_FALSE(assumed);
+}
+
+} // namespace
+} // namespace tw::sysctld
