@@ -151,7 +151,8 @@ void write_file_atomically(const Dir& dir,
                            const std::function<void()>& before_rename)
 {
   const auto temp_what = dir.name_path(temp_name);
-  if (::unlinkat(dir.fd(), temp_name.c_str(), 0) != 0 && errno != ENOENT) {
+  // Checked first: on a read-only file system unlink reports EROFS even for a missing name.
+  if (exists_at(dir, temp_name) && ::unlinkat(dir.fd(), temp_name.c_str(), 0) != 0 && errno != ENOENT) {
     throw Error(temp_what, errno_step("removing a leftover temp file", errno));
   }
   const int fd =
@@ -188,6 +189,10 @@ void write_file_atomically(const Dir& dir,
 
 void remove_file_durably(const Dir& dir, const std::string& name)
 {
+  // Checked first: on a read-only file system unlink reports EROFS even for a missing name.
+  if (!exists_at(dir, name)) {
+    return;
+  }
   if (::unlinkat(dir.fd(), name.c_str(), 0) != 0) {
     if (errno == ENOENT) {
       return;

@@ -1,0 +1,523 @@
+// apply / rollback / status on a real kernel: every write happens inside a network namespace this
+// test made (`ip netns exec`), and files go under a temp --root; never the host's /proc/sys or /etc.
+// Each failpoint kills apply with SIGKILL at its step; rollback must then restore the runtime values
+// and the sysctl.d directory exactly, with no temp file left.
+#include "support/netns.hpp"
+#include "util/strings.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace tw::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::atomic<int> g_run{ 0 };
+
+// A namespace for one test. Stands in for support/netns.hpp's Netns, whose constructor calls its
+// own member run() (which wraps argv in `ip netns exec NAME`) for `ip netns add` and so cannot
+// create a namespace yet. Names follow "twa-<pid>-...", so a crashed run is swept like any other.
+class ApplyNs
+{
+public:
+  ApplyNs()
+  {
+    static std::atomic<int> counter{ 0 };
+    m_name = "twa-" + std::to_string(::getpid()) + "-apply" + std::to_string(counter++);
+    must(tw::test::run({ "ip", "netns", "add", m_name }), "ip netns add " + m_name);
+    must(tw::test::run({ "ip", "-n", m_name, "link", "set", "lo", "up" }), "lo up in " + m_name);
+  }
+  ~ApplyNs()
+  {
+    const auto pids = tw::test::run({ "ip", "netns", "pids", m_name });
+    for (const auto p : split_ws(pids.out)) {
+      if (const auto v = parse_int(p)) {
+        ::kill(static_cast<pid_t>(*v), SIGKILL);
+      }
+    }
+    tw::test::run({ "ip", "netns", "del", m_name });
+  }
+  ApplyNs(const ApplyNs&) = delete;
+  ApplyNs& operator=(const ApplyNs&) = delete;
+
+  std::vector<std::string> exec_argv(const std::vector<std::string>& argv) const
+  {
+    std::vector<std::string> out = { "ip", "netns", "exec", m_name };
+    out.insert(out.end(), argv.begin(), argv.end());
+    return out;
+  }
+  RunResult run(const std::vector<std::string>& argv, const std::vector<std::string>& env = {}) const
+  {
+    return tw::test::run(exec_argv(argv), env, {}, std::chrono::seconds(120));
+  }
+  // Writes a net.* sysctl inside this namespace only.
+  void set_sysctl(const std::string& key, const std::string& value) const
+  {
+    if (key.rfind("net.", 0) != 0) {
+      throw std::runtime_error("only net.* sysctls, inside the test's namespace: " + key);
+    }
+    must(run({ "sysctl", "-q", "-w", key + "=" + value }), "sysctl -w " + key + " in " + m_name);
+  }
+  std::string get_sysctl(const std::string& key) const
+  {
+    const auto r = run({ "sysctl", "-n", key });
+    must(r, "sysctl -n " + key + " in " + m_name);
+    return normalize_space(r.out);
+  }
+
+private:
+  static void must(const RunResult& r, const std::string& what)
+  {
+    if (r.exit_code != 0) {
+      throw std::runtime_error(what + ": " + r.err);
+    }
+  }
+  std::string m_name;
+};
+
+const char* const k_reuse = "net.ipv4.tcp_tw_reuse";
+const char* const k_range = "net.ipv4.ip_local_port_range";
+
+struct FileState
+{
+  std::string bytes;
+  unsigned mode = 0;
+  bool operator==(const FileState&) const = default;
+};
+
+// Everything apply may touch: the two runtime keys and every entry of sysctl.d (hidden ones too).
+struct HostState
+{
+  std::map<std::string, std::string> runtime;
+  std::map<std::string, FileState> sysctld;
+  bool operator==(const HostState&) const = default;
+};
+
+std::ostream& operator<<(std::ostream& os, const HostState& s)
+{
+  for (const auto& [k, v] : s.runtime) {
+    os << k << "=" << v << "; ";
+  }
+  for (const auto& [name, f] : s.sysctld) {
+    os << name << " (" << std::oct << f.mode << std::dec << ", " << f.bytes.size() << " bytes); ";
+  }
+  return os;
+}
+
+class ApplyLiveTest : public ::testing::Test
+{
+protected:
+  void SetUp() override
+  {
+    TW_REQUIRE_NETNS();
+    m_bin = required_env("TW_ADVISOR_BIN");
+    m_loadgen = required_env("TW_LOADGEN_BIN");
+    m_tmp = fs::temp_directory_path() /
+            ("tw-apply-live-" + std::to_string(::getpid()) + "-" + std::to_string(g_run++));
+    fs::remove_all(m_tmp);
+    fs::create_directories(m_tmp / "root/etc/sysctl.d");
+    put("root/etc/sysctl.d/10-base.conf", "net.ipv4.tcp_fin_timeout = 30\n", 0644);
+    put("root/etc/sysctl.d/50-local.conf", "# local\nnet.ipv4.tcp_syncookies = 1\n", 0600);
+    m_ns = std::make_unique<ApplyNs>();
+    m_ns->set_sysctl(k_reuse, "0");
+    m_ns->set_sysctl(k_range, "40000 40999");
+    write_plan({ { k_range, "40000 40999", "10240 65535" }, { k_reuse, "0", "1" } });
+  }
+
+  void TearDown() override
+  {
+    m_ns.reset();
+    if (!m_tmp.empty()) {
+      fs::remove_all(m_tmp);
+    }
+  }
+
+  void put(const std::string& rel, const std::string& text, unsigned mode)
+  {
+    std::ofstream(m_tmp / rel) << text;
+    fs::permissions(m_tmp / rel, static_cast<fs::perms>(mode));
+  }
+
+  struct PlanChange
+  {
+    std::string key, current, target;
+  };
+
+  // A reviewed plan as `plan --out` writes it (doc/plan-schema.md).
+  void write_plan(const std::vector<PlanChange>& changes, const std::string& file = "plan.json")
+  {
+    nlohmann::json c = nlohmann::json::array();
+    for (const auto& ch : changes) {
+      c.push_back(
+        { { "key", ch.key }, { "current", ch.current }, { "target", ch.target }, { "reason", "test" } });
+    }
+    std::ofstream(m_tmp / file) << nlohmann::json{ { "verdict", "helps" }, { "changes", c } }.dump(2);
+  }
+
+  HostState state() const
+  {
+    HostState s;
+    s.runtime[k_reuse] = m_ns->get_sysctl(k_reuse);
+    s.runtime[k_range] = m_ns->get_sysctl(k_range);
+    for (const auto& e : fs::directory_iterator(m_tmp / "root/etc/sysctl.d")) {
+      std::ifstream in(e.path());
+      struct stat st
+      {};
+      ::lstat(e.path().c_str(), &st);
+      s.sysctld[e.path().filename().string()] = { { std::istreambuf_iterator<char>(in), {} },
+                                                  st.st_mode & 07777u };
+    }
+    return s;
+  }
+
+  std::vector<std::string> common() const
+  {
+    return { "--root", (m_tmp / "root").string(), "--state-dir", (m_tmp / "state").string() };
+  }
+
+  std::vector<std::string> apply_argv(std::vector<std::string> extra = {}) const
+  {
+    std::vector<std::string> argv = { m_bin, "apply", "--plan", (m_tmp / "plan.json").string(), "--yes" };
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    const auto c = common();
+    argv.insert(argv.end(), c.begin(), c.end());
+    return argv;
+  }
+
+  RunResult apply(std::vector<std::string> extra = {}, std::vector<std::string> env = {}) const
+  {
+    return m_ns->run(apply_argv(std::move(extra)), env);
+  }
+
+  RunResult tool(const std::string& command, std::vector<std::string> extra = {}) const
+  {
+    std::vector<std::string> argv = { m_bin, command };
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    const auto c = common();
+    argv.insert(argv.end(), c.begin(), c.end());
+    return m_ns->run(argv);
+  }
+
+  nlohmann::json status_json() const
+  {
+    const auto r = tool("status", { "--format", "json" });
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return nlohmann::json::parse(r.out);
+  }
+
+  static std::string sh_quote(const std::string& s) { return "'" + s + "'"; }
+
+  std::string command_line(const std::vector<std::string>& argv) const
+  {
+    std::string out;
+    for (const auto& a : argv) {
+      out += (out.empty() ? "" : " ") + sh_quote(a);
+    }
+    return out;
+  }
+
+  std::string m_bin;
+  std::string m_loadgen;
+  fs::path m_tmp;
+  std::unique_ptr<ApplyNs> m_ns;
+};
+
+TEST_F(ApplyLiveTest, AppliesVerifiesPersistsAndRollsBackExactly)
+{
+  const auto before = state();
+  const auto r = apply();
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(m_ns->get_sysctl(k_reuse), "1");
+  EXPECT_EQ(m_ns->get_sysctl(k_range), "10240 65535");
+  const auto after = state();
+  ASSERT_EQ(after.sysctld.count("90-tw-advisor.conf"), 1u) << after;
+  const auto& text = after.sysctld.at("90-tw-advisor.conf").bytes;
+  EXPECT_EQ(text.rfind("# Generated by tw-advisor", 0), 0u) << text;
+  EXPECT_NE(text.find((m_tmp / "plan.json").string()), std::string::npos) << text;
+  EXPECT_NE(text.find("net.ipv4.tcp_tw_reuse = 1\n"), std::string::npos) << text;
+
+  auto st = status_json();
+  EXPECT_EQ(st["condition"], "done");
+  EXPECT_EQ(st["drifted"], false) << st.dump(2);
+
+  // Drift: someone changes the runtime value behind the tool's back.
+  m_ns->set_sysctl(k_reuse, "2");
+  st = status_json();
+  EXPECT_EQ(st["drifted"], true) << st.dump(2);
+  m_ns->set_sysctl(k_reuse, "1");
+
+  const auto rb = tool("rollback");
+  ASSERT_EQ(rb.exit_code, 0) << rb.out << rb.err;
+  EXPECT_EQ(state(), before);
+  EXPECT_EQ(status_json()["condition"], "rolled back");
+  const auto again = tool("rollback");
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(again.out.find("nothing to roll back"), std::string::npos) << again.out;
+}
+
+class ApplyFailpointTest
+  : public ApplyLiveTest
+  , public ::testing::WithParamInterface<const char*>
+{};
+
+TEST_P(ApplyFailpointTest, KilledApplyIsUndoneExactlyByRollback)
+{
+  const std::string point = GetParam();
+  const auto before = state();
+  const auto r = apply({}, { std::string("TW_ADVISOR_FAILPOINT=") + point });
+  ASSERT_EQ(r.exit_code, 128 + 9) << "apply was not SIGKILLed at " << point << ": " << r.out << r.err;
+
+  // The kill really happened where the failpoint says.
+  const auto killed = state();
+  if (point == "after-journal") {
+    EXPECT_EQ(killed, before);
+  } else if (point == "mid-runtime") {
+    EXPECT_EQ(killed.runtime.at(k_range), "10240 65535");
+    EXPECT_EQ(killed.runtime.at(k_reuse), "0");
+  } else if (point == "after-runtime") {
+    EXPECT_EQ(killed.runtime.at(k_reuse), "1");
+    EXPECT_EQ(killed.sysctld, before.sysctld);
+  } else if (point == "mid-persist") {
+    EXPECT_EQ(killed.sysctld.count(".90-tw-advisor.conf.tw-advisor-tmp"), 1u) << killed;
+    EXPECT_EQ(killed.sysctld.count("90-tw-advisor.conf"), 0u) << killed;
+  } else if (point == "after-persist") {
+    EXPECT_EQ(killed.sysctld.count("90-tw-advisor.conf"), 1u) << killed;
+  }
+  EXPECT_EQ(status_json()["condition"], "interrupted");
+
+  // A new apply refuses until the interrupted one is undone.
+  const auto blocked = apply();
+  EXPECT_EQ(blocked.exit_code, 1);
+  EXPECT_NE(blocked.err.find("tw-advisor rollback"), std::string::npos) << blocked.err;
+
+  const auto rb = tool("rollback");
+  ASSERT_EQ(rb.exit_code, 0) << rb.out << rb.err;
+  EXPECT_EQ(state(), before);
+  EXPECT_EQ(status_json()["condition"], "rolled back");
+
+  // And the host can be applied to again afterwards.
+  const auto second = apply();
+  EXPECT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_EQ(tool("rollback").exit_code, 0);
+  EXPECT_EQ(state(), before);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+  EveryStep,
+  ApplyFailpointTest,
+  ::testing::Values("after-journal", "mid-runtime", "after-runtime", "mid-persist", "after-persist"),
+  [](const auto& param_info) {
+    std::string name = param_info.param;
+    std::replace(name.begin(), name.end(), '-', '_');
+    return name;
+  });
+
+TEST_F(ApplyLiveTest, UnknownFailpointIsRefused)
+{
+  const auto before = state();
+  const auto r = apply({}, { "TW_ADVISOR_FAILPOINT=mid-journal" });
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("not a failpoint"), std::string::npos) << r.err;
+  EXPECT_EQ(state(), before);
+}
+
+TEST_F(ApplyLiveTest, ReadOnlySysctldFailsBeforeAnyChange)
+{
+  const auto before = state();
+  const auto dir = (m_tmp / "root/etc/sysctl.d").string();
+  // A private mount namespace (unshare -m) makes the read-only bind mount vanish with the shell.
+  const auto r =
+    m_ns->run({ "unshare",
+                "-m",
+                "sh",
+                "-c",
+                "mount --bind " + sh_quote(dir) + " " + sh_quote(dir) + " && mount -o remount,bind,ro " +
+                  sh_quote(dir) + " && exec " + command_line(apply_argv()) });
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find(dir), std::string::npos) << r.err;
+  EXPECT_EQ(state(), before);
+}
+
+TEST_F(ApplyLiveTest, SysctldTurningReadOnlyDuringTheWatchRollsBackTheRuntime)
+{
+  const auto before = state();
+  const auto dir = (m_tmp / "root/etc/sysctl.d").string();
+  // apply passes its pre-checks at once, measures a 3 s baseline, watches 4 s, then persists: the
+  // directory becomes read-only after the pre-check, so the persist step fails and must roll back.
+  const auto script = command_line(apply_argv({ "--watch", "4s" })) + " & pid=$!; sleep 1.5; mount --bind " +
+                      sh_quote(dir) + " " + sh_quote(dir) + " && mount -o remount,bind,ro " + sh_quote(dir) +
+                      "; wait $pid";
+  const auto r = m_ns->run({ "unshare", "-m", "sh", "-c", script });
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("set net.ipv4.tcp_tw_reuse = 1"), std::string::npos)
+    << r.out; // it did change the runtime
+  EXPECT_NE(r.err.find("rolled back"), std::string::npos) << r.err;
+  EXPECT_EQ(state(), before);
+  EXPECT_EQ(status_json()["condition"], "rolled back");
+}
+
+TEST_F(ApplyLiveTest, SecondConcurrentApplyIsRefusedNamingTheHolder)
+{
+  const auto before = state();
+  BackgroundProcess first(m_ns->exec_argv(apply_argv({ "--watch", "3s" })));
+  ASSERT_TRUE(first.wait_for_output("measuring the baseline", std::chrono::seconds(20))) << first.output();
+  const auto second = apply();
+  EXPECT_EQ(second.exit_code, 1);
+  EXPECT_NE(second.err.find("holds"), std::string::npos) << second.err;
+  EXPECT_NE(second.err.find("pid "), std::string::npos) << second.err;
+  EXPECT_NE(second.err.find("--watch 3s"), std::string::npos) << second.err; // the holder's command
+  ASSERT_TRUE(first.wait_for_output("applied (journal", std::chrono::seconds(30))) << first.output();
+  EXPECT_EQ(first.stop(), 0);
+  EXPECT_EQ(m_ns->get_sysctl(k_reuse), "1");
+  EXPECT_EQ(tool("rollback").exit_code, 0);
+  EXPECT_EQ(state(), before);
+}
+
+TEST_F(ApplyLiveTest, StalePlanIsRefusedAndNothingChanges)
+{
+  m_ns->set_sysctl(k_reuse, "2"); // the host moved on after the plan was made
+  const auto before = state();
+  const auto r = apply();
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("net.ipv4.tcp_tw_reuse is \"2\" but the plan saw \"0\""), std::string::npos) << r.err;
+  EXPECT_EQ(state(), before);
+  EXPECT_FALSE(fs::exists(m_tmp / "state/journal.json"));
+}
+
+TEST_F(ApplyLiveTest, MalformedPlansAreRefused)
+{
+  const auto before = state();
+  for (const char* text : { "{\"changes\": [", "[]", "{\"changes\": [{\"key\": 1}]}", "" }) {
+    std::ofstream(m_tmp / "plan.json") << text;
+    const auto r = apply();
+    EXPECT_EQ(r.exit_code, 1) << text;
+    EXPECT_NE(r.err.find("plan.json"), std::string::npos) << text << ": " << r.err;
+    EXPECT_EQ(state(), before) << text;
+  }
+}
+
+TEST_F(ApplyLiveTest, NewlineInAValueIsRefused)
+{
+  write_plan({ { k_reuse, "0", "1\nkernel.panic = 1" } });
+  const auto before = state();
+  const auto r = apply();
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("control character"), std::string::npos) << r.err;
+  EXPECT_EQ(state(), before);
+  EXPECT_FALSE(fs::exists(m_tmp / "state/journal.json"));
+}
+
+TEST_F(ApplyLiveTest, TraversalKeyIsRefused)
+{
+  write_plan({ { "net.ipv4.conf...tcp_tw_reuse", "0", "1" } });
+  const auto before = state();
+  auto r = apply();
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("not a valid sysctl name"), std::string::npos) << r.err;
+  write_plan({ { "net/ipv4/../ipv4/tcp_tw_reuse", "0", "1" } });
+  r = apply();
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("not a valid sysctl name"), std::string::npos) << r.err;
+  write_plan({ { "kernel.panic", "0", "1" } });
+  r = apply();
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("not among the keys the policy allows"), std::string::npos) << r.err;
+  EXPECT_EQ(state(), before);
+}
+
+TEST_F(ApplyLiveTest, WatchTripsOnFailingConnectsAndRollsBackWithExit3)
+{
+  const auto before = state();
+  // Connects to a closed port on loopback are refused: each one raises Tcp.AttemptFails. They start
+  // after the 3 s baseline, inside the 10 s watch, far over the default 5/s rule.
+  const auto script = command_line(apply_argv({ "--watch", "10s" })) + " & pid=$!; sleep 4.5; " +
+                      command_line({ m_loadgen,
+                                     "client",
+                                     "--connect",
+                                     "127.0.0.1",
+                                     "--port",
+                                     "9",
+                                     "--count",
+                                     "400",
+                                     "--timeout-ms",
+                                     "5000" }) +
+                      " >/dev/null; wait $pid";
+  const auto r = m_ns->run({ "sh", "-c", script });
+  EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
+  EXPECT_NE(r.out.find("rolled back by the watch"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Tcp.AttemptFails"), std::string::npos) << r.out;
+  EXPECT_EQ(state(), before);
+  const auto st = status_json();
+  EXPECT_EQ(st["condition"], "rolled back");
+  EXPECT_NE(st["apply"]["reason"].get<std::string>().find("watch"), std::string::npos) << st.dump(2);
+}
+
+TEST_F(ApplyLiveTest, QuietWatchPassesAndPersists)
+{
+  const auto r = apply({ "--watch", "2s" });
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("watch passed"), std::string::npos) << r.out;
+  EXPECT_EQ(state().sysctld.count("90-tw-advisor.conf"), 1u);
+}
+
+TEST_F(ApplyLiveTest, CanaryNotSelectedChangesNothing)
+{
+  const auto before = state();
+  const auto r = apply({ "--canary", "--canary-percent", "0", "--host-id", "some-host" });
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("not in the canary cohort"), std::string::npos) << r.out;
+  EXPECT_EQ(state(), before);
+  EXPECT_FALSE(fs::exists(m_tmp / "state"));
+}
+
+TEST_F(ApplyLiveTest, CanarySelectedAppliesWithItsHostId)
+{
+  put("root/etc/machine-id", "0123456789abcdef0123456789abcdef\n", 0444);
+  const auto r = apply({ "--canary", "--canary-percent", "100", "--watch", "0" });
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("in the canary cohort"), std::string::npos) << r.out;
+  EXPECT_EQ(m_ns->get_sysctl(k_reuse), "1");
+}
+
+TEST_F(ApplyLiveTest, NoTerminalAndNoYesRefuses)
+{
+  const auto before = state();
+  const auto r = m_ns->run({ m_bin,
+                             "apply",
+                             "--plan",
+                             (m_tmp / "plan.json").string(),
+                             "--root",
+                             (m_tmp / "root").string(),
+                             "--state-dir",
+                             (m_tmp / "state").string() });
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--yes"), std::string::npos) << r.err;
+  EXPECT_EQ(state(), before);
+}
+
+TEST_F(ApplyLiveTest, OverriddenAtBootIsRefusedNamingTheFile)
+{
+  put("root/etc/sysctl.d/99-sysctl.conf", "net.ipv4.tcp_tw_reuse = 0\n", 0644);
+  const auto before = state();
+  const auto r = apply();
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("99-sysctl.conf"), std::string::npos) << r.err;
+  EXPECT_EQ(state(), before);
+  // --no-persist changes the runtime only.
+  const auto runtime_only = apply({ "--no-persist" });
+  EXPECT_EQ(runtime_only.exit_code, 0) << runtime_only.err;
+  EXPECT_EQ(state().sysctld, before.sysctld);
+  EXPECT_EQ(m_ns->get_sysctl(k_reuse), "1");
+}
+
+} // namespace
+} // namespace tw::test
