@@ -1,0 +1,175 @@
+#include "report/plan_text.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <unistd.h>
+
+namespace tw {
+
+namespace {
+
+constexpr const char* k_reset = "\033[0m";
+constexpr const char* k_bold = "\033[1m";
+constexpr const char* k_red = "\033[1;31m";
+constexpr const char* k_green = "\033[1;32m";
+constexpr const char* k_yellow = "\033[1;33m";
+constexpr const char* k_dim = "\033[2m";
+
+class Painter
+{
+public:
+  explicit Painter(bool on)
+    : m_on(on)
+  {
+  }
+  std::string operator()(const char* code, const std::string& text) const
+  {
+    return m_on ? std::string(code) + text + k_reset : text;
+  }
+
+private:
+  bool m_on;
+};
+
+const char* verdict_colour(Verdict v)
+{
+  switch (v) {
+    case Verdict::helps:
+      return k_yellow; // action proposed
+    case Verdict::irrelevant:
+    case Verdict::already_enabled:
+      return k_green;
+    case Verdict::blocked:
+    case Verdict::insufficient_evidence:
+      return k_red;
+  }
+  return k_bold;
+}
+
+std::string headline(Verdict v)
+{
+  switch (v) {
+    case Verdict::helps:
+      return "HELPS: net.ipv4.tcp_tw_reuse would relieve outbound port pressure here";
+    case Verdict::irrelevant:
+      return "IRRELEVANT: net.ipv4.tcp_tw_reuse would change nothing here";
+    case Verdict::already_enabled:
+      return "ALREADY ENABLED: net.ipv4.tcp_tw_reuse already covers the pressured traffic";
+    case Verdict::blocked:
+      return "BLOCKED: net.ipv4.tcp_tw_reuse would help, but a prerequisite fails";
+    case Verdict::insufficient_evidence:
+      return "INSUFFICIENT EVIDENCE: the facts could not be read well enough to judge";
+  }
+  return "UNKNOWN";
+}
+
+const char* status_colour(PrereqStatus s)
+{
+  switch (s) {
+    case PrereqStatus::ok:
+      return k_green;
+    case PrereqStatus::warn:
+      return k_yellow;
+    case PrereqStatus::fail:
+      return k_red;
+  }
+  return k_bold;
+}
+
+const char* severity_colour(Severity s)
+{
+  switch (s) {
+    case Severity::info:
+      return k_dim;
+    case Severity::warn:
+      return k_yellow;
+    case Severity::critical:
+      return k_red;
+  }
+  return k_bold;
+}
+
+std::string pad(const std::string& s, std::size_t width)
+{
+  return s.size() >= width ? s : s + std::string(width - s.size(), ' ');
+}
+
+} // namespace
+
+bool colour_wanted_on_stdout()
+{
+  const char* no_colour = std::getenv("NO_COLOR");
+  if (no_colour != nullptr && no_colour[0] != '\0') {
+    return false;
+  }
+  return ::isatty(STDOUT_FILENO) == 1;
+}
+
+std::string plan_to_text(const Plan& plan, const PlanTextOptions& options)
+{
+  const Painter paint(options.colour);
+  std::string out;
+  out += paint(verdict_colour(plan.verdict), headline(plan.verdict)) + "\n";
+  out += paint(k_dim, "profile " + plan.profile_id + ", policy " + plan.policy_id) + "\n\n";
+
+  out += paint(k_bold, "Why") + "\n";
+  for (const auto& r : plan.reasons) {
+    out += "  - " + r + "\n";
+  }
+
+  out += "\n" + paint(k_bold, "Prerequisites") + "\n";
+  std::size_t id_width = 0;
+  for (const auto& p : plan.prerequisites) {
+    id_width = std::max(id_width, p.id.size());
+  }
+  for (const auto& p : plan.prerequisites) {
+    out += "  " + paint(status_colour(p.status), pad(to_string(p.status), 4)) + "  " + pad(p.id, id_width) +
+           "  " + p.detail + "\n";
+  }
+
+  out += "\n";
+  if (plan.changes.empty()) {
+    out += paint(k_bold, "Proposed changes") + ": none\n";
+  } else {
+    out += paint(k_bold, "Proposed changes") + " (applied in this order)\n";
+    std::size_t wk = 3;
+    std::size_t wn = 3;
+    std::size_t wp = 8;
+    for (const auto& c : plan.changes) {
+      wk = std::max(wk, c.key.size());
+      wn = std::max(wn, c.current.size());
+      wp = std::max(wp, c.target.size());
+    }
+    out += "  " + pad("KEY", wk) + "  " + pad("NOW", wn) + "  " + pad("PROPOSED", wp) + "  WHY\n";
+    for (const auto& c : plan.changes) {
+      out +=
+        "  " + pad(c.key, wk) + "  " + pad(c.current, wn) + "  " + pad(c.target, wp) + "  " + c.reason + "\n";
+    }
+  }
+
+  if (!plan.findings.empty()) {
+    out += "\n" + paint(k_bold, "Findings") + "\n";
+    for (const auto& f : plan.findings) {
+      out += "  " + paint(severity_colour(f.severity), pad(to_string(f.severity), 8)) + "  " + f.id + ": " +
+             f.summary + "\n";
+    }
+  }
+
+  if (!plan.advice.empty()) {
+    out += "\n" + paint(k_bold, "Advice") + "\n";
+    for (const auto& a : plan.advice) {
+      out += "  - " + a.text + " [" + a.id + "]\n";
+    }
+  }
+
+  out += "\n";
+  if (!plan.changes.empty()) {
+    out += "Next: save the plan with `tw-advisor plan --out plan.json`, review it, then\n"
+           "`tw-advisor apply --plan plan.json` (add --canary where source NAT is in the path).\n";
+  } else {
+    out += "Nothing to apply. JSON with every number: `tw-advisor plan --format json`.\n";
+  }
+  return out;
+}
+
+} // namespace tw

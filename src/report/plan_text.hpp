@@ -1,0 +1,23 @@
+#pragma once
+
+#include "model/plan.hpp"
+
+#include <string>
+
+namespace tw {
+
+// How the text report is drawn.
+struct PlanTextOptions
+{
+  bool colour = false; // ANSI colours (only on a terminal, never with NO_COLOR)
+};
+
+// The plan as an operator reads it at 3 a.m.: the verdict first, why in two or three lines with
+// numbers, the prerequisites, the proposed changes as a table (key, now, proposed, why), the
+// findings and the advice.
+std::string plan_to_text(const Plan& plan, const PlanTextOptions& options = {});
+
+// True when stdout is a terminal and NO_COLOR is unset (https://no-color.org).
+bool colour_wanted_on_stdout();
+
+} // namespace tw

@@ -1,0 +1,187 @@
+// The JSON plan document: schema, round trips (plan and recorded facts), strict reading.
+#include "policy/engine.hpp"
+#include "policy_facts.hpp"
+#include "report/plan_json.hpp"
+#include "util/error.hpp"
+
+#include <gtest/gtest.h>
+
+namespace tw::test {
+namespace {
+
+using nlohmann::json;
+
+Facts stuck_client()
+{
+  Facts f = base_facts();
+  set_port_range(f, 40000, 40999);
+  set_sysctl(f, "net.ipv4.tcp_timestamps", "0");
+  add_group(f, "198.18.1.1", "198.18.1.2", 8080, 1000, 1000);
+  add_inbound(f, 3);
+  set_timestamp_share(f, 20, 19);
+  f.nat.nat_rules_present = true;
+  f.nat.nat_rules = { "nft ip nat postrouting: snat random-fully" };
+  f.nat.random_fully = true;
+  CounterRates rates;
+  rates.interval_seconds = 2;
+  rates.delta = { { "Tcp.ActiveOpens", 900 } };
+  rates.per_second = { { "Tcp.ActiveOpens", 450.5 } };
+  f.rates = rates;
+  return f;
+}
+
+std::string error_of(const json& doc)
+{
+  try {
+    plan_from_json(doc, "plan.json");
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(ReportPlanJson, HasTheDocumentedFields)
+{
+  const Facts f = stuck_client();
+  const Plan p = make_plan(f, Profile{}, Policy{});
+  const json j = plan_to_json(p, f);
+  EXPECT_EQ(j.at("schema_version"), 1);
+  EXPECT_EQ(j.at("verdict"), "helps");
+  for (const char* k : { "reasons",
+                         "prerequisites",
+                         "changes",
+                         "findings",
+                         "advice",
+                         "sockets",
+                         "facts",
+                         "profile",
+                         "policy",
+                         "missing",
+                         "generator" }) {
+    EXPECT_TRUE(j.contains(k)) << k;
+  }
+  ASSERT_EQ(j.at("changes").size(), 2u);
+  EXPECT_EQ(j["changes"][0],
+            (json{ { "key", "net.ipv4.tcp_timestamps" },
+                   { "current", "0" },
+                   { "target", "1" },
+                   { "reason", p.changes[0].reason } }));
+  EXPECT_EQ(j["sockets"]["time_wait"], (json{ { "outbound", 1000 }, { "inbound", 3 }, { "unknown", 0 } }));
+  EXPECT_EQ(j["facts"]["sysctls"]["net.ipv4.ip_local_port_range"]["value"], "40000 40999");
+  EXPECT_EQ(j["facts"]["sysctls"]["net.ipv4.tcp_tw_recycle"]["status"], "absent");
+  EXPECT_EQ(j["facts"]["kernel"], "6.8.0-test");
+  EXPECT_EQ(j["facts"]["netns"], 4026531840u);
+  EXPECT_EQ(j["facts"]["nat"]["random_fully"], true);
+  EXPECT_EQ(j["facts"]["rates"]["per_second"]["Tcp.ActiveOpens"], 450.5);
+  EXPECT_TRUE(j["prerequisites"][0].contains("status"));
+  // integral evidence is written as an integer
+  bool found = false;
+  for (const auto& x : j["findings"]) {
+    if (x["id"] == "port-pressure") {
+      found = true;
+      EXPECT_TRUE(x["evidence"]["time_wait"].is_number_integer());
+      EXPECT_EQ(x["evidence"]["time_wait"], 1000);
+    }
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST(ReportPlanJson, PlanRoundTripsThroughText)
+{
+  const Facts f = stuck_client();
+  const Plan p = make_plan(f, Profile{}, Policy{});
+  const std::string text = plan_to_json(p, f).dump(2);
+  EXPECT_EQ(plan_from_json_text(text, "plan.json"), p);
+}
+
+TEST(ReportPlanJson, RecordedFactsGiveTheSamePlan)
+{
+  for (Facts f : { stuck_client(), base_facts() }) {
+    const Plan p = make_plan(f, Profile{}, Policy{});
+    const json doc = json::parse(plan_to_json(p, f).dump());
+    const Facts back = facts_from_json(doc, "rec.json");
+    EXPECT_EQ(make_plan(back, Profile{}, Policy{}), p);
+    EXPECT_EQ(back.sockets.groups.size(), f.sockets.groups.size());
+    EXPECT_EQ(back.sysctls.values.size(), f.sysctls.values.size());
+    EXPECT_EQ(back.rates.has_value(), f.rates.has_value());
+  }
+}
+
+TEST(ReportPlanJson, StrictReadingNamesThePath)
+{
+  const Facts f = stuck_client();
+  const json good = plan_to_json(make_plan(f, Profile{}, Policy{}), f);
+  EXPECT_EQ(error_of(good), "");
+
+  json j = good;
+  j["schema_version"] = 2;
+  EXPECT_NE(error_of(j).find("plan.json: /schema_version: expected 1, got 2"), std::string::npos)
+    << error_of(j);
+
+  j = good;
+  j.erase("changes");
+  EXPECT_NE(error_of(j).find("missing field \"changes\""), std::string::npos) << error_of(j);
+
+  j = good;
+  j["changes"][1]["target"] = 1;
+  EXPECT_NE(error_of(j).find("/changes/1/target: expected a string, got number"), std::string::npos)
+    << error_of(j);
+
+  j = good;
+  j["changes"][0]["key"] = "net.ipv4/../../etc";
+  EXPECT_NE(error_of(j).find("/changes/0/key"), std::string::npos) << error_of(j);
+
+  j = good;
+  j["changes"][0]["target"] = "1\nkernel.panic=1";
+  EXPECT_NE(error_of(j).find("/changes/0/target: control character"), std::string::npos) << error_of(j);
+
+  j = good;
+  j["changes"][0]["extra"] = "x";
+  EXPECT_NE(error_of(j).find("/changes/0/extra: unknown field"), std::string::npos) << error_of(j);
+
+  j = good;
+  j["changes"][1]["key"] = j["changes"][0]["key"];
+  EXPECT_NE(error_of(j).find("appears twice"), std::string::npos) << error_of(j);
+
+  j = good;
+  j["verdict"] = "maybe";
+  EXPECT_NE(error_of(j).find("/verdict"), std::string::npos) << error_of(j);
+
+  j = good;
+  j["findings"][0]["evidence"]["x"] = "many";
+  EXPECT_NE(error_of(j).find("/findings/0/evidence/x: expected a number"), std::string::npos) << error_of(j);
+
+  j = good;
+  j["surprise"] = true;
+  EXPECT_NE(error_of(j).find("plan.json: /surprise: unknown field"), std::string::npos) << error_of(j);
+
+  EXPECT_NE(error_of(json::array()).find("expected an object"), std::string::npos);
+}
+
+TEST(ReportPlanJson, SyntaxErrorNamesLineAndColumn)
+{
+  try {
+    plan_from_json_text("{\n  \"schema_version\": 1,\n  \"verdict\": helps\n}\n", "/tmp/p.json");
+    FAIL() << "accepted broken JSON";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("/tmp/p.json:3:"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("not valid JSON"), std::string::npos) << e.what();
+  }
+}
+
+TEST(ReportPlanJson, RecordedFactsErrorsNameThePath)
+{
+  const Facts f = stuck_client();
+  json doc = plan_to_json(make_plan(f, Profile{}, Policy{}), f);
+  doc["sockets"]["groups"][0]["family"] = "ipx";
+  try {
+    facts_from_json(doc, "rec.json");
+    FAIL() << "accepted a bad family";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("rec.json: /sockets/groups/0/family"), std::string::npos)
+      << e.what();
+  }
+}
+
+} // namespace
+} // namespace tw::test

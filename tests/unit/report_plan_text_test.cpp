@@ -1,0 +1,96 @@
+// The text report against golden files (tests/data/plan/golden; TW_UPDATE_GOLDEN=1 rewrites them).
+#include "policy/engine.hpp"
+#include "policy_facts.hpp"
+#include "report/plan_text.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <sys/socket.h>
+
+namespace tw::test {
+namespace {
+
+const std::filesystem::path k_golden = std::filesystem::path(TW_TEST_DATA_DIR) / "plan" / "golden";
+
+void expect_golden(const std::string& name, const std::string& actual)
+{
+  const auto path = k_golden / name;
+  if (std::getenv("TW_UPDATE_GOLDEN") != nullptr) {
+    std::ofstream(path) << actual;
+  }
+  std::ifstream in(path);
+  ASSERT_TRUE(in.good()) << "missing golden file " << path << " (TW_UPDATE_GOLDEN=1 writes it)";
+  std::stringstream expected;
+  expected << in.rdbuf();
+  EXPECT_EQ(actual, expected.str()) << "golden " << path << " differs (TW_UPDATE_GOLDEN=1 rewrites it)";
+}
+
+std::string text_of(const Facts& f, const Policy& policy = Policy{}, const Profile& profile = Profile{})
+{
+  return plan_to_text(make_plan(f, profile, policy));
+}
+
+TEST(ReportPlanText, StuckClientHelps)
+{
+  Facts f = base_facts();
+  set_port_range(f, 40000, 40999);
+  add_group(f, "198.18.1.1", "198.18.1.2", 8080, 1000, 1000);
+  const std::string t = text_of(f);
+  EXPECT_EQ(t.rfind("HELPS:", 0), 0u) << "the verdict comes first";
+  expect_golden("unit-helps.txt", t);
+}
+
+TEST(ReportPlanText, TimestampsOffWithFixFirst)
+{
+  Facts f = base_facts();
+  set_port_range(f, 40000, 40999);
+  set_sysctl(f, "net.ipv4.tcp_timestamps", "0");
+  add_group(f, "198.18.1.1", "198.18.1.2", 8080, 1000, 1000);
+  const std::string t = text_of(f);
+  EXPECT_LT(t.find("net.ipv4.tcp_timestamps  0"), t.find("net.ipv4.tcp_tw_reuse    0")) << t;
+  expect_golden("unit-timestamps-off.txt", t);
+}
+
+TEST(ReportPlanText, WebServerInboundIrrelevant)
+{
+  Facts f = base_facts();
+  set_sysctl(f, "net.ipv4.tcp_tw_reuse", "2");
+  add_inbound(f, 4200);
+  Profile web;
+  web.id = "web-server";
+  expect_golden("unit-inbound.txt", text_of(f, Policy{}, web));
+}
+
+TEST(ReportPlanText, BlockedByPolicy)
+{
+  Facts f = base_facts();
+  set_sysctl(f, "net.ipv4.tcp_timestamps", "0");
+  add_group(f, "fd00:198:18:1::1", "fd00:198:18:1::2", 443, 28000, 27000, false, AF_INET6);
+  Policy strict;
+  strict.id = "strict";
+  strict.propose_prerequisite_fixes.value = false;
+  expect_golden("unit-blocked.txt", text_of(f, strict));
+}
+
+TEST(ReportPlanText, InsufficientEvidence)
+{
+  Facts f = base_facts();
+  f.sockets.available = false;
+  f.sockets.error = "NETLINK_SOCK_DIAG dump: Operation not permitted";
+  expect_golden("unit-insufficient.txt", text_of(f));
+}
+
+TEST(ReportPlanText, ColourOnlyWhenAsked)
+{
+  Facts f = base_facts();
+  const Plan p = make_plan(f, Profile{}, Policy{});
+  EXPECT_EQ(plan_to_text(p).find('\033'), std::string::npos);
+  EXPECT_NE(plan_to_text(p, PlanTextOptions{ true }).find("\033[1;32mIRRELEVANT"), std::string::npos);
+}
+
+} // namespace
+} // namespace tw::test
