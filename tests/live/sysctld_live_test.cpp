@@ -331,6 +331,38 @@ TEST_F(SysctldLive, ResolverMatchesTheRealLoadersOnEveryFixture)
   }
 }
 
+TEST_F(SysctldLive, CheckSeesARealListenerThroughSockDiag)
+{
+  // No --proc: check reads the LISTEN sockets of its network namespace over NETLINK_SOCK_DIAG.
+  // The namespace is a fresh `unshare --net` (tests/support's Netns cannot be made here, see the
+  // report), with a real listener from tw-loadgen on [::]:45123.
+  TW_REQUIRE_NETNS();
+  const auto root = m_tmp / "root";
+  fs::create_directories(root);
+  const auto covers = m_tmp / "covers.conf";
+  const auto clear = m_tmp / "clear.conf";
+  std::ofstream(covers) << "net.ipv4.ip_local_port_range = 40000 50000\n";
+  std::ofstream(clear) << "net.ipv4.ip_local_port_range = 46000 60999\n";
+  const auto check = shell_quote(required_env("TW_ADVISOR_BIN")) + " check --root " +
+                     shell_quote(root.string()) + " --dest /etc/sysctl.d/60-net.conf ";
+  const std::string script =
+    "set -u\nip link set lo up\n" + shell_quote(required_env("TW_LOADGEN_BIN")) +
+    " server --bind :: --port 45123 --timeout-ms 30000 > " + shell_quote((m_tmp / "server.out").string()) +
+    " &\npid=$!\ni=0\nuntil grep -q ready " + shell_quote((m_tmp / "server.out").string()) +
+    "; do i=$((i+1)); [ $i -gt 100 ] && { kill $pid; exit 98; }; sleep 0.1; done\n" + check +
+    shell_quote(covers.string()) + "; echo \"@@rc1=$?\"\n" + check + shell_quote(clear.string()) +
+    "; echo \"@@rc2=$?\"\nkill $pid; wait $pid 2>/dev/null\nexit 0\n";
+  const auto r = run({ "unshare", "--net", "sh", "-c", script }, {}, {}, std::chrono::seconds(60));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("@@rc1=2"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(covers.string() +
+                       ":1: error: ip_local_port_range = 40000 50000 covers port(s) something "
+                       "listens on now: 45123."),
+            std::string::npos)
+    << r.out;
+  EXPECT_NE(r.out.find("@@rc2=0"), std::string::npos) << r.out;
+}
+
 TEST_F(SysctldLive, GuardRefusesATreeWithANonNetKey)
 {
   // The guard itself must be able to fail: a kernel.* key is caught before anything runs.
