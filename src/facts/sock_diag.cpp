@@ -27,7 +27,7 @@ namespace tw {
 namespace {
 
 // The kernel caps one dump skb near 32 KiB; twice that leaves room and MSG_TRUNC catches the rest.
-constexpr std::size_t k_recv_buffer = 64 * 1024;
+constexpr std::size_t k_recv_buffer = std::size_t{ 64 } * 1024;
 // Kernel-side socket receive buffer: lets the kernel run ahead while we decode.
 constexpr int k_socket_rcvbuf = 4 * 1024 * 1024;
 // Bounds on retries so a signal storm or a stuck socket cannot spin forever.
