@@ -11,6 +11,7 @@
 #include "facts/counters.hpp"
 #include "facts/gather.hpp"
 #include "policy/engine.hpp"
+#include "report/plan_json.hpp"
 #include "sysctld/resolver.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
@@ -137,12 +138,13 @@ Profile load_profile_arg(const std::string& name)
   return config::load_profile(name, config::default_data_dir());
 }
 
-// The changes of a reviewed plan file (`plan --out`).
+// The changes of a reviewed plan file (`plan --out`), read strictly by the plan reader.
 struct ReviewedPlan
 {
   std::vector<ProposedChange> changes;
+  std::vector<std::string> reasons;
   std::string sha256;
-  std::string verdict;
+  Verdict verdict = Verdict::insufficient_evidence;
 };
 
 ReviewedPlan read_plan_file(const std::string& path)
@@ -150,24 +152,15 @@ ReviewedPlan read_plan_file(const std::string& path)
   const std::string bytes = read_file_or_throw(path);
   ReviewedPlan out;
   out.sha256 = sha256_hex(bytes);
-  nlohmann::json json;
   try {
-    json = nlohmann::json::parse(bytes);
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(path, std::string("not a valid plan: ") + e.what() + "; nothing was changed");
-  }
-  try {
-    if (!json.is_object() || !json.at("changes").is_array()) {
-      throw Error(path, "not a valid plan: no \"changes\" array; nothing was changed");
+    const Plan plan = plan_from_json_text(bytes, path);
+    out.verdict = plan.verdict;
+    for (const auto& c : plan.changes) {
+      out.changes.push_back({ c.key, c.current, c.target });
+      out.reasons.push_back(c.reason);
     }
-    out.verdict = json.value("verdict", std::string());
-    for (const auto& c : json.at("changes")) {
-      out.changes.push_back({ c.at("key").get<std::string>(),
-                              c.at("current").get<std::string>(),
-                              c.at("target").get<std::string>() });
-    }
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(path, std::string("not a valid plan: ") + e.what() + "; nothing was changed");
+  } catch (const Error& e) {
+    throw Error(e.subject(), e.reason() + "; nothing was changed");
   }
   return out;
 }
@@ -278,6 +271,7 @@ void run_apply(const ApplyArgs& args, int& exit_code)
   if (!args.plan_file.empty()) {
     const auto reviewed = read_plan_file(args.plan_file);
     request.changes = reviewed.changes;
+    reasons = reviewed.reasons;
     request.check_current = true;
     request.plan_source = std::filesystem::absolute(args.plan_file).string();
     request.plan_sha256 = reviewed.sha256;
@@ -286,15 +280,13 @@ void run_apply(const ApplyArgs& args, int& exit_code)
     GatherOptions options;
     const Facts facts = gather_facts(options);
     const Plan plan = make_plan(facts, profile, policy);
-    std::string canonical;
     for (const auto& c : plan.changes) {
       request.changes.push_back({ c.key, c.current, c.target });
       reasons.push_back(c.reason);
-      canonical += c.key + "\t" + c.current + "\t" + c.target + "\n";
     }
     request.check_current = true; // the plan was read a moment ago: any difference is a race
     request.plan_source = "computed (verdict " + std::string(to_string(plan.verdict)) + ")";
-    request.plan_sha256 = sha256_hex(canonical);
+    request.plan_sha256 = sha256_hex(plan_to_json(plan, facts).dump());
   }
   // Guardrails: the value ranges the policy allows, checked before anything is touched.
   for (const auto& c : request.changes) {
