@@ -1,8 +1,264 @@
+// `tw-advisor plan`: the dry run. Gathers the facts of this network namespace, asks the policy
+// engine whether net.ipv4.tcp_tw_reuse helps, and prints the verdict, why, and what to change.
+// Changes nothing on the host; --out writes the reviewed plan for `apply --plan`.
 #include "cli/commands.hpp"
+#include "config/data_dir.hpp"
+#include "config/loader.hpp"
+#include "facts/gather.hpp"
+#include "policy/engine.hpp"
+#include "report/plan_json.hpp"
+#include "report/plan_text.hpp"
+#include "sysctld/resolver.hpp"
+#include "util/error.hpp"
+#include "util/fs.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <fcntl.h>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace tw::cli {
 
-// Placeholder until the subcommand lands: registers nothing, so the CLI says it is unknown.
-void add_plan_command(CLI::App& /*app*/, int& /*exit_code*/) {}
+namespace {
+
+struct PlanArgs
+{
+  std::string format = "text";
+  std::string out;
+  bool detailed_exitcode = false;
+  std::string root = "/";
+  double sample = 0.0;
+  std::string profile;
+  std::string policy;
+  std::string facts; // hidden: recorded facts instead of live ones (golden tests, offline review)
+};
+
+// The data dir when one is needed; nullopt (with a warning) when the built-in values can stand in.
+std::optional<std::filesystem::path> data_dir_for(bool required)
+{
+  try {
+    return config::default_data_dir();
+  } catch (const Error& e) {
+    if (required) {
+      throw;
+    }
+    spdlog::warn("{}; using the built-in profile and policy", e.what());
+    return std::nullopt;
+  }
+}
+
+Profile load_profile_arg(const std::string& arg)
+{
+  if (!arg.empty() && config::looks_like_path(arg)) {
+    return config::load_profile_file(arg);
+  }
+  const auto dir = data_dir_for(!arg.empty());
+  if (!dir) {
+    return Profile{};
+  }
+  return config::load_profile(arg.empty() ? "default" : arg, *dir);
+}
+
+Policy load_policy_arg(const std::string& arg)
+{
+  if (!arg.empty()) {
+    return config::load_policy_file(arg);
+  }
+  const auto dir = data_dir_for(false);
+  if (!dir) {
+    return Policy{};
+  }
+  return config::load_policy("", *dir);
+}
+
+Facts recorded_facts(const std::string& path)
+{
+  const std::string text = read_file_or_throw(path);
+  nlohmann::json doc;
+  try {
+    doc = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(path, std::string("not valid JSON: ") + e.what());
+  }
+  return facts_from_json(doc, path);
+}
+
+// Runtime values that differ from what wins at boot under --root: a plan applied without
+// persisting would be undone at the next boot, and an operator should know who sets what.
+void add_boot_drift(const std::filesystem::path& root, const Facts& facts, Plan& plan)
+{
+  const auto resolution = sysctld::resolve(root, sysctld::boot_loader(root));
+  for (const auto& d : sysctld::boot_drift(facts.sysctls, resolution)) {
+    Finding f;
+    f.id = "boot-drift";
+    f.severity = Severity::warn;
+    f.summary = d.key + " is " + d.runtime + " now but " + d.source.file + ":" +
+                std::to_string(d.source.line) + " sets " + d.boot + " at boot (" +
+                sysctld::to_string(resolution.loader) + ")";
+    f.evidence = { { "line", static_cast<double>(d.source.line) } };
+    f.rationale =
+      "a runtime value that no winning sysctl.d file holds is lost at the next boot, and a boot value "
+      "that differs will come back";
+    plan.findings.push_back(std::move(f));
+  }
+}
+
+// Writes text to path atomically: a temp file beside it, fsync, rename, fsync of the directory.
+void write_atomically(const std::filesystem::path& path, const std::string& text)
+{
+  const auto dir = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
+  std::string tmpl = (dir / ("." + path.filename().string() + ".tmp.XXXXXX")).string();
+  const int fd = ::mkstemp(tmpl.data());
+  if (fd < 0) {
+    throw Error("--out " + path.string(),
+                "cannot create a temporary file in " + dir.string() + ": " + errno_text(errno));
+  }
+  const auto fail = [&](const std::string& step) {
+    const int err = errno;
+    ::close(fd);
+    ::unlink(tmpl.c_str());
+    throw Error("--out " + path.string(), step + ": " + errno_text(err));
+  };
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      fail("write " + tmpl);
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::fchmod(fd, 0644) != 0) {
+    fail("chmod " + tmpl);
+  }
+  if (::fsync(fd) != 0) {
+    fail("fsync " + tmpl);
+  }
+  if (::close(fd) != 0) {
+    const int err = errno;
+    ::unlink(tmpl.c_str());
+    throw Error("--out " + path.string(), "close " + tmpl + ": " + errno_text(err));
+  }
+  if (::rename(tmpl.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmpl.c_str());
+    throw Error("--out " + path.string(), "rename from " + tmpl + ": " + errno_text(err));
+  }
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+}
+
+void run_plan(const PlanArgs& args, int& exit_code)
+{
+  std::error_code ec;
+  if (!std::filesystem::is_directory(args.root, ec)) {
+    throw Error("--root " + args.root, ec ? ec.message() : "not a directory");
+  }
+  const Profile profile = load_profile_arg(args.profile);
+  const Policy policy = load_policy_arg(args.policy);
+
+  Facts facts;
+  if (!args.facts.empty()) {
+    facts = recorded_facts(args.facts);
+  } else {
+    GatherOptions options;
+    options.sample_seconds = args.sample;
+    facts = gather_facts(options);
+  }
+
+  Plan plan = make_plan(facts, profile, policy);
+  add_boot_drift(args.root, facts, plan);
+
+  const nlohmann::json doc = plan_to_json(plan, facts);
+  if (!args.out.empty()) {
+    write_atomically(args.out, doc.dump(2) + "\n");
+  }
+  const std::string text = args.format == "json"
+                             ? doc.dump(2) + "\n"
+                             : plan_to_text(plan, PlanTextOptions{ colour_wanted_on_stdout() });
+  std::fputs(text.c_str(), stdout);
+  std::fflush(stdout);
+  exit_code = args.detailed_exitcode && !plan.changes.empty() ? 2 : 0;
+}
+
+} // namespace
+
+void add_plan_command(CLI::App& app, int& exit_code)
+{
+  auto args = std::make_shared<PlanArgs>();
+  CLI::App* cmd = app.add_subcommand(
+    "plan",
+    "Dry run: decide from live evidence whether net.ipv4.tcp_tw_reuse helps on this host, and show\n"
+    "what would change and why. Changes nothing.");
+  cmd
+    ->add_option(
+      "--format", args->format, "Output format: text for people, json for tools (doc/plan-schema.md)")
+    ->check(CLI::IsMember({ "text", "json" }));
+  cmd->add_option(
+    "--out",
+    args->out,
+    "Also write the JSON plan to FILE (atomically), for `apply --plan FILE` to apply exactly that");
+  cmd->add_flag("--detailed-exitcode",
+                args->detailed_exitcode,
+                "Exit 2 when changes are proposed (as `terraform plan -detailed-exitcode`)");
+  cmd
+    ->add_option(
+      "--root",
+      args->root,
+      "Root of the host's file system for sysctl.d (boot drift); /proc and /sys are never prefixed")
+    ->capture_default_str();
+  cmd
+    ->add_option("--sample",
+                 args->sample,
+                 "Read the counters twice, SECONDS apart, to report rates (connections/s, TWRecycled/s)")
+    ->check(CLI::Range(0.0, 3600.0));
+  cmd->add_option("--profile",
+                  args->profile,
+                  "Host intent: default, web-server, api-client, proxy, container-node, or a PATH to a YAML "
+                  "profile (doc/profiles.md)");
+  cmd->add_option(
+    "--policy", args->policy, "PATH to a policy YAML (default: the shipped policies/default.yaml)");
+  cmd
+    ->add_option(
+      "--facts", args->facts, "Judge recorded facts (the facts+sockets of a JSON plan) instead of live ones")
+    ->group(""); // hidden: for golden tests and offline review
+  cmd->footer(
+    "Verdicts (exactly one):\n"
+    "  helps                  outbound TIME_WAIT holds a large share of the ports towards some destination\n"
+    "                         (or connects fail for lack of ports) and the current tcp_tw_reuse does not\n"
+    "                         cover that traffic; the plan proposes the change (prerequisite fixes first).\n"
+    "  irrelevant             the TIME_WAIT is inbound (tcp_tw_reuse never applies to accepted\n"
+    "                         connections), or outbound without port pressure, or there is none.\n"
+    "  already-enabled        tcp_tw_reuse already covers the pressured traffic (1; or 2 when only\n"
+    "                         loopback destinations are pressured).\n"
+    "  blocked                it would help, but a prerequisite fails and the policy forbids fixing it.\n"
+    "  insufficient-evidence  something needed could not be read (it is named): run as root, inside\n"
+    "                         the network namespace to judge.\n\n"
+    "Why it is subtle: tcp_tw_reuse=2 (the default) covers only loopback (127/8, ::1, bound to lo), not\n"
+    "the host's own other addresses nor containers over veth; tcp_timestamps=0 makes it a no-op; only\n"
+    "connect() consults it; source NAT can make reused tuples collide at the peer (PAWS), so canary.\n"
+    "Pressure is per destination (source, destination, port): closing first without reuse, each one\n"
+    "takes at most usable ports / 60 s new connections per second (28232 / 60 = 470 by default).\n\n"
+    "Examples:\n"
+    "  tw-advisor plan                                   what an operator reads\n"
+    "  tw-advisor plan --profile api-client --sample 5   with rates over 5 s\n"
+    "  tw-advisor plan --out plan.json && tw-advisor apply --plan plan.json\n"
+    "  ip netns exec NS tw-advisor plan                  judge one network namespace (each is separate)\n\n"
+    "Exit codes: 0 the plan was made (whatever the verdict); 1 error (named, with file:line:column for\n"
+    "profiles and policies); 2 with --detailed-exitcode when changes are proposed.");
+  cmd->callback([args, &exit_code] { run_plan(*args, exit_code); });
+}
 
 } // namespace tw::cli
