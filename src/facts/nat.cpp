@@ -451,12 +451,14 @@ void read_nat_rules(NatEvidence& evidence, const std::filesystem::path& proc_roo
   // Legacy iptables: only the table list is readable without the iptables ABI. A nat table
   // exists once anything used it, so this is weaker evidence than a rule.
   bool legacy_read = false;
+  bool legacy_absent = true;
   bool legacy_nat = false;
   for (const char* name : { "net/ip_tables_names", "net/ip6_tables_names" }) {
     const std::filesystem::path path = proc_root / name;
     const ReadResult read = read_file(path);
     if (!read.content) {
       if (read.error != ENOENT) {
+        legacy_absent = false;
         notes.push_back(path.string() + ": " + errno_text(read.error));
       }
       continue;
@@ -468,7 +470,7 @@ void read_nat_rules(NatEvidence& evidence, const std::filesystem::path& proc_roo
                                    " lists a nat table (its rules are not read; weaker evidence)");
     }
   }
-  if (!legacy_read) {
+  if (!legacy_read && legacy_absent) {
     notes.push_back("iptables-legacy: no table list (ip_tables not loaded)");
   }
 

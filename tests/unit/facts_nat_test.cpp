@@ -176,11 +176,12 @@ TEST(FactsNatRules, XtablesCompatTargets)
 
 TEST(FactsNatRules, TruncatedAttributesAreRefusedNotOverread)
 {
-  Bytes bytes = rule("nat", "post", { expr("masq", Bytes{}) });
-  const Bytes whole = bytes;
-  bytes.resize(bytes.size() - 6);
+  const Bytes whole = rule("nat", "post", { expr("masq", Bytes{}) });
+  ASSERT_GT(whole.size(), 6U);
   std::string error;
-  EXPECT_FALSE(decode_nft_rule(bytes, NFPROTO_IPV4, error).has_value());
+  EXPECT_FALSE(
+    decode_nft_rule(std::span<const std::uint8_t>(whole.data(), whole.size() - 6), NFPROTO_IPV4, error)
+      .has_value());
   EXPECT_NE(error.find("has length"), std::string::npos) << error;
 
   // A length field below the header size must not loop forever.
