@@ -1,0 +1,267 @@
+// The real binary's verdict on real workloads in network namespaces: a web server with inbound
+// TIME_WAIT, an API client exhausting a narrow port range (with timestamps off, and behind SNAT),
+// and the done-when of the plan issue: the change plan proposes, written by hand inside the client
+// namespace, lets the stuck client connect again and TcpExt.TWRecycled rises.
+#include "report/plan_json.hpp"
+#include "support/netns.hpp"
+#include "util/strings.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <unistd.h>
+
+namespace tw::test {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+constexpr const char* k_port = "8080";
+
+// A scratch --root (and place for --out / policy files), removed at the end.
+class TempDir
+{
+public:
+  TempDir()
+  {
+    static int n = 0;
+    m_path =
+      fs::temp_directory_path() / ("twa-plan-live-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
+    fs::create_directories(m_path);
+  }
+  ~TempDir() { fs::remove_all(m_path); }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const fs::path& path() const { return m_path; }
+
+private:
+  fs::path m_path;
+};
+
+class PlanLiveTest : public ::testing::Test
+{
+protected:
+  void SetUp() override
+  {
+    TW_REQUIRE_NETNS();
+    m_advisor = required_env("TW_ADVISOR_BIN");
+    m_loadgen = required_env("TW_LOADGEN_BIN");
+  }
+
+  // A server in ns that accepts (and closes first when asked), ready before returning.
+  std::unique_ptr<BackgroundProcess> start_server(const Netns& ns, const std::string& addr, bool close_first)
+  {
+    std::vector<std::string> argv = { m_loadgen, "server", "--bind",       addr,
+                                      "--port",  k_port,   "--timeout-ms", "170000" };
+    if (close_first) {
+      argv.push_back("--close-first");
+    }
+    auto server = std::make_unique<BackgroundProcess>(ns.exec_argv(argv));
+    EXPECT_TRUE(server->wait_for_output("ready", std::chrono::seconds(10))) << server->output();
+    return server;
+  }
+
+  // Runs the loadgen client in ns; returns its JSON result line.
+  json run_client(const Netns& ns, const std::string& addr, int count, bool close_first)
+  {
+    std::vector<std::string> argv = { m_loadgen, "client",       "--connect", addr,
+                                      "--port",  k_port,         "--count",   std::to_string(count),
+                                      "--json",  "--timeout-ms", "60000" };
+    if (close_first) {
+      argv.push_back("--close-first");
+    }
+    const RunResult r = ns.run(argv, {}, std::chrono::seconds(90));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    const auto lines = split(trim(r.out), '\n');
+    return json::parse(std::string(lines.back()));
+  }
+
+  // `tw-advisor plan --format json` inside ns; fails the test unless it exits `want_exit`.
+  json plan(const Netns& ns, std::vector<std::string> extra = {}, int want_exit = 0)
+  {
+    std::vector<std::string> argv = {
+      m_advisor, "plan", "--format", "json", "--root", m_root.path().string()
+    };
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    const RunResult r = ns.run(argv, {}, std::chrono::seconds(60));
+    EXPECT_EQ(r.exit_code, want_exit) << join_argv(argv) << "\n" << r.err;
+    try {
+      return json::parse(r.out);
+    } catch (const json::exception& e) {
+      ADD_FAILURE() << "plan printed no JSON: " << e.what() << "\n" << r.out << r.err;
+      return json::object();
+    }
+  }
+
+  static std::uint64_t counter(const Netns& ns, const std::string& name)
+  {
+    const RunResult r = ns.run({ "nstat", "-az", name });
+    for (const auto line : split(r.out, '\n')) {
+      const auto f = split_ws(line);
+      if (f.size() >= 2 && f[0] == name) {
+        return parse_uint(f[1]).value_or(0);
+      }
+    }
+    ADD_FAILURE() << "no " << name << " in nstat output: " << r.out << r.err;
+    return 0;
+  }
+
+  static std::string reasons(const json& p)
+  {
+    std::string s;
+    for (const auto& r : p.value("reasons", json::array())) {
+      s += r.get<std::string>() + "\n";
+    }
+    return s;
+  }
+
+  static const json* prerequisite(const json& p, const std::string& id)
+  {
+    for (const auto& x : p.at("prerequisites")) {
+      if (x.at("id") == id) {
+        return &x;
+      }
+    }
+    return nullptr;
+  }
+
+  // Client namespace made ready to run out of ports: 1000 ports, reuse off (a new netns starts at 2).
+  static void narrow_client(const HostPair& pair)
+  {
+    pair.client.set_sysctl("net.ipv4.ip_local_port_range", "40000 40999");
+    pair.client.set_sysctl("net.ipv4.tcp_tw_reuse", "0");
+  }
+
+  std::string m_advisor;
+  std::string m_loadgen;
+  TempDir m_root;
+};
+
+TEST_F(PlanLiveTest, WebServerWithInboundTimeWaitIsIrrelevant)
+{
+  HostPair pair("plweb");
+  auto server = start_server(pair.server, pair.server_v4, /*close_first=*/true);
+  const json c = run_client(pair.client, pair.server_v4, 300, /*close_first=*/false);
+  EXPECT_EQ(c.at("ok"), 300) << c.dump();
+
+  const json p = plan(pair.server, { "--profile", "web-server" });
+  EXPECT_EQ(p.at("verdict"), "irrelevant") << reasons(p);
+  EXPECT_GE(p["sockets"]["time_wait"]["inbound"].get<int>(), 290) << p["sockets"].dump();
+  EXPECT_EQ(p["sockets"]["time_wait"]["outbound"], 0);
+  EXPECT_NE(reasons(p).find("does nothing for accepted connections"), std::string::npos) << reasons(p);
+  EXPECT_TRUE(p.at("changes").empty());
+  EXPECT_EQ(p.at("profile"), "web-server");
+}
+
+TEST_F(PlanLiveTest, StuckApiClientHelpsAndTheProposedChangeUnsticksIt)
+{
+  HostPair pair("plcli");
+  narrow_client(pair);
+  auto server = start_server(pair.server, pair.server_v4, /*close_first=*/false);
+  const json stuck = run_client(pair.client, pair.server_v4, 1100, /*close_first=*/true);
+  EXPECT_EQ(stuck.at("ok"), 1000) << stuck.dump();
+  EXPECT_GT(stuck.at("eaddrnotavail").get<int>(), 0) << stuck.dump();
+
+  const fs::path out = m_root.path() / "plan.json";
+  const json p =
+    plan(pair.client, { "--profile", "api-client", "--out", out.string(), "--detailed-exitcode" }, 2);
+  EXPECT_EQ(p.at("verdict"), "helps") << reasons(p);
+  EXPECT_NE(reasons(p).find("1000 of 1000 usable ports (100%)"), std::string::npos) << reasons(p);
+  EXPECT_NE(reasons(p).find(pair.server_v4 + ":8080"), std::string::npos) << reasons(p);
+  ASSERT_EQ(p.at("changes").size(), 1u) << p["changes"].dump();
+  EXPECT_EQ(p["changes"][0]["key"], "net.ipv4.tcp_tw_reuse");
+  EXPECT_EQ(p["changes"][0]["current"], "0");
+  EXPECT_EQ(p["changes"][0]["target"], "1");
+
+  // The reviewed file is a valid plan, the same one that was printed.
+  std::ifstream in(out);
+  const std::string saved((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const Plan reviewed = plan_from_json_text(saved, out.string());
+  EXPECT_EQ(reviewed.changes.size(), 1u);
+  EXPECT_EQ(to_string(reviewed.verdict), std::string("helps"));
+
+  // Done-when: write the proposed change by hand inside the client namespace; connects work again.
+  const std::uint64_t recycled_before = counter(pair.client, "TcpExtTWRecycled");
+  for (const auto& change : p["changes"]) {
+    pair.client.set_sysctl(change["key"].get<std::string>(), change["target"].get<std::string>());
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100)); // tcp_tw_reuse_delay: 1000 ms
+  const json after = run_client(pair.client, pair.server_v4, 200, /*close_first=*/true);
+  EXPECT_EQ(after.at("ok"), 200) << after.dump();
+  EXPECT_EQ(after.at("eaddrnotavail"), 0) << after.dump();
+  const std::uint64_t recycled_after = counter(pair.client, "TcpExtTWRecycled");
+  EXPECT_GE(recycled_after, recycled_before + 200)
+    << "TWRecycled " << recycled_before << " -> " << recycled_after;
+
+  // And the advisor now sees it as already enabled.
+  const json again = plan(pair.client, { "--profile", "api-client" });
+  EXPECT_EQ(again.at("verdict"), "already-enabled") << reasons(again);
+}
+
+TEST_F(PlanLiveTest, StuckClientWithTimestampsOffNeedsTheFixFirstOrIsBlocked)
+{
+  HostPair pair("plts");
+  narrow_client(pair);
+  pair.client.set_sysctl("net.ipv4.tcp_timestamps", "0");
+  auto server = start_server(pair.server, pair.server_v4, /*close_first=*/false);
+  const json stuck = run_client(pair.client, pair.server_v4, 1100, /*close_first=*/true);
+  EXPECT_GT(stuck.at("eaddrnotavail").get<int>(), 0) << stuck.dump();
+
+  const json p = plan(pair.client);
+  EXPECT_EQ(p.at("verdict"), "helps") << reasons(p);
+  ASSERT_EQ(p.at("changes").size(), 2u) << p["changes"].dump();
+  EXPECT_EQ(p["changes"][0]["key"], "net.ipv4.tcp_timestamps");
+  EXPECT_EQ(p["changes"][0]["target"], "1");
+  EXPECT_EQ(p["changes"][1]["key"], "net.ipv4.tcp_tw_reuse");
+  const json* ts = prerequisite(p, "tcp_timestamps");
+  ASSERT_NE(ts, nullptr);
+  EXPECT_EQ((*ts)["status"], "fail");
+
+  const fs::path strict = m_root.path() / "strict.yaml";
+  std::ofstream(strict) << "id: strict\ndescription: No prerequisite fixes.\nrationale: Test policy.\n"
+                           "fixes:\n  propose_prerequisite_fixes:\n    value: false\n"
+                           "    description: d\n    rationale: r\n";
+  const json b = plan(pair.client, { "--policy", strict.string() });
+  EXPECT_EQ(b.at("verdict"), "blocked") << reasons(b);
+  EXPECT_TRUE(b.at("changes").empty());
+  EXPECT_EQ(b.at("policy"), "strict");
+}
+
+TEST_F(PlanLiveTest, StuckClientBehindSnatWarnsWithTheEvidence)
+{
+  HostPair pair("plnat");
+  narrow_client(pair);
+  const std::string outer = pair.client_v4.substr(0, pair.client_v4.rfind('.')) + ".3";
+  pair.client.run_ok({ "ip", "addr", "add", outer + "/24", "dev", "eth0" });
+  pair.client.run_ok({ "nft", "add", "table", "ip", "twaplan" });
+  pair.client.run_ok(
+    { "nft", "add", "chain", "ip", "twaplan", "post", "{ type nat hook postrouting priority 100 ; }" });
+  pair.client.run_ok(
+    { "nft", "add", "rule", "ip", "twaplan", "post", "ip", "daddr", pair.server_v4, "snat", "to", outer });
+  auto server = start_server(pair.server, pair.server_v4, /*close_first=*/false);
+  const json stuck = run_client(pair.client, pair.server_v4, 1100, /*close_first=*/true);
+  EXPECT_GT(stuck.at("eaddrnotavail").get<int>(), 0) << stuck.dump();
+
+  const json p = plan(pair.client);
+  EXPECT_EQ(p.at("verdict"), "helps") << reasons(p);
+  const json* nat = prerequisite(p, "nat");
+  ASSERT_NE(nat, nullptr);
+  EXPECT_EQ((*nat)["status"], "warn") << nat->dump();
+  EXPECT_NE((*nat)["detail"].get<std::string>().find("snat"), std::string::npos) << nat->dump();
+  EXPECT_NE((*nat)["detail"].get<std::string>().find("--canary"), std::string::npos) << nat->dump();
+  bool canary = false;
+  for (const auto& a : p.at("advice")) {
+    canary = canary || a.at("id") == "canary-first";
+  }
+  EXPECT_TRUE(canary) << p["advice"].dump();
+  EXPECT_EQ(p["facts"]["nat"]["nat_rules_present"], true) << p["facts"]["nat"].dump();
+}
+
+} // namespace
+} // namespace tw::test
