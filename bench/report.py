@@ -380,9 +380,9 @@ def conntrack_section(rows, meta):
                 base = st
     plan_levels = [(lv, Stat([r for r in ct_rows if r["size"] == f"ct{lv}" and r["tool"] == "plan"])) for lv in levels if lv]
     if base is not None:
+        out.append("")
         for lv, st in plan_levels:
             if st.ok():
-                out.append("")
                 out.append(
                     f"- at {meta.get(f'ct_count_{lv}', lv)} entries the NAT evidence adds {st.wall - base.wall:+.0f} ms wall,"
                     f" {st.cpu - base.cpu:+.0f} ms CPU and {st.rss - base.rss:+.1f} MiB peak RSS to `plan`"
