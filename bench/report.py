@@ -413,7 +413,8 @@ def document(sizes, stats, rows, meta):
         " (a shared machine: other work competes for the cores, so wall times are noisy; CPU times less so)",
         f"- sockets: {meta.get('workers', '?')} generator processes, {meta.get('sources', '?')} source addresses,"
         " 80% client-closed (outbound TIME_WAIT) and 20% server-closed (inbound), plus 2000 ESTABLISHED and"
-        " 33 LISTEN sockets; up to " + meta.get("rounds_max", "?") + " rounds per size",
+        " 33 LISTEN sockets; up to " + meta.get("rounds_max", "?") + " rounds per size; the run in a scheduling session of its own (autogroup) at nice "
+        + meta.get("niceness", "0") + ", generator and every measured command alike",
         "",
         "## Results",
         "",
