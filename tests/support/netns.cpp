@@ -69,12 +69,14 @@ Netns::Netns(const std::string& tag)
 {
   sweep_stale_namespaces();
   m_name = "twa-" + std::to_string(::getpid()) + "-" + std::to_string(g_counter++) + "-" + tag;
-  const auto add = run({ "ip", "netns", "add", m_name });
+  // The member run() would wrap these in `ip netns exec`: the namespace does not exist yet.
+  const auto add = tw::test::run({ "ip", "netns", "add", m_name });
   if (add.exit_code != 0) {
     throw std::runtime_error("ip netns add " + m_name + ": " + add.err);
   }
-  const auto up = run({ "ip", "-n", m_name, "link", "set", "lo", "up" });
+  const auto up = tw::test::run({ "ip", "-n", m_name, "link", "set", "lo", "up" });
   if (up.exit_code != 0) {
+    tw::test::run({ "ip", "netns", "del", m_name }); // no destructor runs for a failed constructor
     throw std::runtime_error("ip -n " + m_name + " link set lo up: " + up.err);
   }
 }
