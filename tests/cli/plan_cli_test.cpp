@@ -1,0 +1,247 @@
+// `tw-advisor plan` as an operator runs it, on recorded facts (tests/data/plan/facts, made by
+// tests/data/plan/record-facts.sh from real namespaces) so the text report is compared to golden
+// files: verdicts, exit codes, --out, --root, strict profile errors.
+// TW_UPDATE_GOLDEN=1 rewrites the golden files.
+#include "report/plan_json.hpp"
+#include "support/process.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <unistd.h>
+
+namespace tw::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path data()
+{
+  return fs::path(required_env("TW_TEST_DATA")) / "plan";
+}
+
+std::string slurp(const fs::path& p)
+{
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+class PlanCliTest : public ::testing::Test
+{
+protected:
+  void SetUp() override
+  {
+    m_bin = required_env("TW_ADVISOR_BIN");
+    m_root = fs::temp_directory_path() / ("tw-plan-cli-" + std::to_string(::getpid()) + "-" +
+                                          ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(m_root);
+  }
+  void TearDown() override { fs::remove_all(m_root); }
+
+  // plan on a recorded fixture, with an empty --root so no host file is read.
+  RunResult plan(const std::string& fixture,
+                 std::vector<std::string> extra = {},
+                 std::vector<std::string> env = {})
+  {
+    std::vector<std::string> argv = { m_bin,     "plan",
+                                      "--facts", (data() / "facts" / (fixture + ".json")).string(),
+                                      "--root",  m_root.string() };
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return run(argv, env);
+  }
+
+  void expect_golden(const std::string& name, const std::string& actual)
+  {
+    const fs::path path = data() / "golden" / name;
+    if (std::getenv("TW_UPDATE_GOLDEN") != nullptr) {
+      std::ofstream(path) << actual;
+    }
+    ASSERT_TRUE(fs::exists(path)) << "missing golden " << path << " (TW_UPDATE_GOLDEN=1 writes it)";
+    EXPECT_EQ(actual, slurp(path)) << "differs from " << path << " (TW_UPDATE_GOLDEN=1 rewrites it)";
+  }
+
+  std::string m_bin;
+  fs::path m_root;
+};
+
+struct GoldenCase
+{
+  const char* fixture;
+  const char* profile;
+  const char* verdict_line;
+};
+
+TEST_F(PlanCliTest, TextReportsMatchTheGoldenFiles)
+{
+  const GoldenCase cases[] = {
+    { "stuck-client", "api-client", "HELPS:" },    { "timestamps-off", "api-client", "HELPS:" },
+    { "snat", "container-node", "HELPS:" },        { "web-server", "web-server", "IRRELEVANT:" },
+    { "loopback", "default", "ALREADY ENABLED:" },
+  };
+  for (const auto& c : cases) {
+    const RunResult r = plan(c.fixture, { "--profile", c.profile });
+    ASSERT_EQ(r.exit_code, 0) << c.fixture << ": " << r.err;
+    EXPECT_EQ(r.out.rfind(c.verdict_line, 0), 0u) << c.fixture << ": the verdict comes first\n" << r.out;
+    EXPECT_EQ(r.out.find('\033'), std::string::npos) << "no colour when stdout is not a terminal";
+    expect_golden(std::string("cli-") + c.fixture + ".txt", r.out);
+  }
+}
+
+TEST_F(PlanCliTest, DetailedExitcodeIsTwoOnlyWhenChangesAreProposed)
+{
+  EXPECT_EQ(plan("stuck-client", { "--detailed-exitcode" }).exit_code, 2);
+  EXPECT_EQ(plan("stuck-client").exit_code, 0);
+  EXPECT_EQ(plan("web-server", { "--detailed-exitcode" }).exit_code, 0);
+  EXPECT_EQ(plan("loopback", { "--detailed-exitcode" }).exit_code, 0);
+}
+
+TEST_F(PlanCliTest, JsonIsTheDocumentedSchema)
+{
+  const RunResult r = plan("timestamps-off", { "--format", "json" });
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["schema_version"], 1);
+  EXPECT_EQ(j["verdict"], "helps");
+  ASSERT_EQ(j["changes"].size(), 2u);
+  EXPECT_EQ(j["changes"][0]["key"], "net.ipv4.tcp_timestamps");
+  EXPECT_EQ(j["changes"][1]["key"], "net.ipv4.tcp_tw_reuse");
+  EXPECT_EQ(j["sockets"]["time_wait"]["outbound"], 1000);
+  EXPECT_EQ(j["facts"]["sysctls"]["net.ipv4.tcp_timestamps"]["value"], "0");
+  EXPECT_NO_THROW(plan_from_json(j, "stdout"));
+}
+
+TEST_F(PlanCliTest, OutWritesTheReviewedPlanAtomically)
+{
+  const fs::path out = m_root / "plan.json";
+  const RunResult r = plan("stuck-client", { "--out", out.string() });
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("HELPS:", 0), 0u) << "stdout keeps the chosen format";
+  const Plan p = plan_from_json_text(slurp(out), out.string());
+  ASSERT_EQ(p.changes.size(), 1u);
+  EXPECT_EQ(p.changes[0].key, "net.ipv4.tcp_tw_reuse");
+  int files = 0;
+  for (const auto& e : fs::directory_iterator(m_root)) {
+    ++files;
+    EXPECT_EQ(e.path().filename(), "plan.json") << "left behind: " << e.path();
+  }
+  EXPECT_EQ(files, 1);
+}
+
+TEST_F(PlanCliTest, OutIntoAMissingDirectoryNamesThePath)
+{
+  const fs::path out = m_root / "no" / "such" / "plan.json";
+  const RunResult r = plan("stuck-client", { "--out", out.string() });
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find(out.string()), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("No such file or directory"), std::string::npos) << r.err;
+}
+
+TEST_F(PlanCliTest, MalformedProfileExitsOneNamingFileLineColumn)
+{
+  const fs::path bad = data() / "config" / "malformed-profile.yaml";
+  const RunResult r = plan("stuck-client", { "--profile", bad.string() });
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("tw-advisor: error: " + bad.string() + ":5:3"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("unknown field 'presure'"), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty()) << "no report after an error";
+}
+
+TEST_F(PlanCliTest, IncludeCycleExitsOne)
+{
+  const RunResult r = plan("stuck-client", { "--profile", (data() / "config" / "cycle-a.yaml").string() });
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("include cycle"), std::string::npos) << r.err;
+}
+
+TEST_F(PlanCliTest, MalformedPolicyExitsOne)
+{
+  const fs::path bad = m_root / "p.yaml";
+  std::ofstream(bad) << "id: p\ndescription: d\nrationale: r\nthresholds:\n  pressure:\n    value: 2\n"
+                        "    description: d\n    rationale: r\n";
+  const RunResult r = plan("stuck-client", { "--policy", bad.string() });
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find(bad.string() + ":6:12"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("out of range"), std::string::npos) << r.err;
+}
+
+TEST_F(PlanCliTest, MalformedFactsExitOneNamingThePath)
+{
+  const fs::path bad = m_root / "facts.json";
+  std::ofstream(bad) << "{\"sockets\": {}, \"facts\": {}}";
+  const RunResult r = run({ m_bin, "plan", "--facts", bad.string(), "--root", m_root.string() });
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find(bad.string() + ": /sockets"), std::string::npos) << r.err;
+}
+
+TEST_F(PlanCliTest, RootIsWhereSysctlDIsReadForBootDrift)
+{
+  const RunResult r = run({ m_bin,
+                            "plan",
+                            "--facts",
+                            (data() / "facts" / "stuck-client.json").string(),
+                            "--root",
+                            (data() / "root-drift").string() });
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("boot-drift: net.ipv4.tcp_tw_reuse is 0 now but /etc/sysctl.d/60-net.conf:2 sets 1"),
+            std::string::npos)
+    << r.out;
+  EXPECT_EQ(plan("stuck-client").out.find("boot-drift"), std::string::npos);
+  const RunResult missing = run({ m_bin,
+                                  "plan",
+                                  "--facts",
+                                  (data() / "facts" / "stuck-client.json").string(),
+                                  "--root",
+                                  (m_root / "nope").string() });
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("--root"), std::string::npos) << missing.err;
+}
+
+TEST_F(PlanCliTest, DataDirComesFromTheEnvironmentFirst)
+{
+  fs::create_directories(m_root / "data" / "profiles");
+  fs::create_directories(m_root / "data" / "policies");
+  std::ofstream(m_root / "data" / "profiles" / "default.yaml")
+    << "id: site-default\ndescription: d\nrationale: r\n";
+  std::ofstream(m_root / "data" / "policies" / "default.yaml") << "id: site\ndescription: d\nrationale: r\n";
+  const RunResult r =
+    plan("web-server", { "--format", "json" }, { "TW_ADVISOR_DATA_DIR=" + (m_root / "data").string() });
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["profile"], "site-default");
+  EXPECT_EQ(j["policy"], "site");
+  // Without the variable, the build dir's source tree supplies the shipped ones.
+  const auto shipped = nlohmann::json::parse(plan("web-server", { "--format", "json" }).out);
+  EXPECT_EQ(shipped["profile"], "default");
+  EXPECT_EQ(shipped["policy"], "default");
+}
+
+TEST_F(PlanCliTest, HelpTeachesVerdictsAndExitCodes)
+{
+  const RunResult r = run({ m_bin, "plan", "--help" });
+  EXPECT_EQ(r.exit_code, 0);
+  for (const char* word : { "helps",
+                            "irrelevant",
+                            "already-enabled",
+                            "blocked",
+                            "insufficient-evidence",
+                            "--detailed-exitcode",
+                            "--out",
+                            "--root",
+                            "--sample",
+                            "--profile",
+                            "--policy",
+                            "470",
+                            "Exit codes" }) {
+    EXPECT_NE(r.out.find(word), std::string::npos) << word;
+  }
+  EXPECT_EQ(r.out.find("--facts"), std::string::npos) << "--facts is hidden";
+}
+
+} // namespace
+} // namespace tw::test
