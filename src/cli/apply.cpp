@@ -19,6 +19,7 @@
 #include "util/version.hpp"
 
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include <cstdio>
 #include <iostream>
@@ -121,21 +122,43 @@ private:
   bool m_progress = false;
 };
 
-Policy load_policy_arg(const std::string& path)
+// The data dir when one is needed; nullopt (with a warning) when the built-in values can stand in.
+// Same rules as `plan`, so a plan and its apply judge with the same profile and policy.
+std::optional<std::filesystem::path> data_dir_for(bool required)
 {
-  if (path.empty()) {
-    // The built-in policy is what policies/default.yaml documents.
-    return Policy{};
+  try {
+    return config::default_data_dir();
+  } catch (const Error& e) {
+    if (required) {
+      throw;
+    }
+    spdlog::warn("{}; using the built-in profile and policy", e.what());
+    return std::nullopt;
   }
-  return config::load_policy(path, config::default_data_dir());
 }
 
-Profile load_profile_arg(const std::string& name)
+Profile load_profile_arg(const std::string& arg)
 {
-  if (name.empty()) {
+  if (!arg.empty() && config::looks_like_path(arg)) {
+    return config::load_profile_file(arg);
+  }
+  const auto dir = data_dir_for(!arg.empty());
+  if (!dir) {
     return Profile{};
   }
-  return config::load_profile(name, config::default_data_dir());
+  return config::load_profile(arg.empty() ? "default" : arg, *dir);
+}
+
+Policy load_policy_arg(const std::string& arg)
+{
+  if (!arg.empty()) {
+    return config::load_policy_file(arg);
+  }
+  const auto dir = data_dir_for(false);
+  if (!dir) {
+    return Policy{};
+  }
+  return config::load_policy("", *dir);
 }
 
 // The changes of a reviewed plan file (`plan --out`), read strictly by the plan reader.

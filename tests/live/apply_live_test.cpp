@@ -49,6 +49,8 @@ public:
   ApplyNs(const ApplyNs&) = delete;
   ApplyNs& operator=(const ApplyNs&) = delete;
 
+  // The name, for `ip -n`.
+  const std::string& name() const { return m_name; }
   std::vector<std::string> exec_argv(const std::vector<std::string>& argv) const
   {
     std::vector<std::string> out = { "ip", "netns", "exec", m_name };
@@ -235,6 +237,8 @@ protected:
     }
     return out;
   }
+
+  const std::string& m_ns_name() const { return m_ns->name(); }
 
   std::string m_bin;
   std::string m_loadgen;
@@ -544,6 +548,83 @@ TEST_F(ApplyLiveTest, OverriddenAtBootIsRefusedNamingTheFile)
   EXPECT_EQ(runtime_only.exit_code, 0) << runtime_only.err;
   EXPECT_EQ(state().sysctld, before.sysctld);
   EXPECT_EQ(m_ns->get_sysctl(k_reuse), "1");
+}
+
+TEST_F(ApplyLiveTest, FreshPlanFromRealPortPressureIsAppliedAndRolledBack)
+{
+  // A server namespace joined to the test's namespace by veth (198.18.250.0/24, only between the two).
+  ApplyNs server;
+  auto must = [](const RunResult& r, const std::string& what) {
+    ASSERT_EQ(r.exit_code, 0) << what << ": " << r.err;
+  };
+  must(run({ "ip",
+             "-n",
+             server.name(),
+             "link",
+             "add",
+             "eth0",
+             "type",
+             "veth",
+             "peer",
+             "name",
+             "eth0",
+             "netns",
+             m_ns_name() }),
+       "veth");
+  must(run({ "ip", "-n", server.name(), "addr", "add", "198.18.250.2/24", "dev", "eth0" }), "server addr");
+  must(run({ "ip", "-n", m_ns_name(), "addr", "add", "198.18.250.1/24", "dev", "eth0" }), "client addr");
+  must(run({ "ip", "-n", server.name(), "link", "set", "eth0", "up" }), "server up");
+  must(run({ "ip", "-n", m_ns_name(), "link", "set", "eth0", "up" }), "client up");
+
+  // 900 client-closed connections in a 1000-port range: outbound TIME_WAIT pressure of 0.9.
+  BackgroundProcess srv(server.exec_argv({ m_loadgen,
+                                           "server",
+                                           "--bind",
+                                           "198.18.250.2",
+                                           "--port",
+                                           "8080",
+                                           "--count",
+                                           "900",
+                                           "--timeout-ms",
+                                           "60000" }));
+  ASSERT_TRUE(srv.wait_for_output("ready", std::chrono::seconds(10))) << srv.output();
+  const auto client = m_ns->run({ m_loadgen,
+                                  "client",
+                                  "--connect",
+                                  "198.18.250.2",
+                                  "--port",
+                                  "8080",
+                                  "--count",
+                                  "900",
+                                  "--close-first" });
+  ASSERT_EQ(client.exit_code, 0) << client.err;
+  ASSERT_NE(client.out.find("ok=900"), std::string::npos) << client.out;
+
+  const auto before = state();
+  const std::vector<std::string> argv = {
+    m_bin, "apply", "--yes", "--root", (m_tmp / "root").string(), "--state-dir", (m_tmp / "state").string()
+  };
+  const auto r = m_ns->run(argv);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("applied (journal"), std::string::npos) << r.out;
+  const auto st = status_json();
+  EXPECT_EQ(st["condition"], "done");
+  EXPECT_NE(st["apply"]["plan"]["source"].get<std::string>().find("computed"), std::string::npos)
+    << st.dump(2);
+  ASSERT_FALSE(st["keys"].empty()) << st.dump(2);
+  bool reuse_changed = false;
+  for (const auto& k : st["keys"]) {
+    EXPECT_EQ(k["runtime"], k["new"]) << k.dump();
+    reuse_changed = reuse_changed || k["key"] == k_reuse;
+  }
+  EXPECT_TRUE(reuse_changed) << st.dump(2);
+
+  ASSERT_EQ(tool("rollback").exit_code, 0);
+  EXPECT_EQ(state(), before);
+  for (const auto& k : status_json()["keys"]) {
+    EXPECT_EQ(k["runtime"], k["old"]) << k.dump();
+  }
+  srv.stop();
 }
 
 } // namespace
