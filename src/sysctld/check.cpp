@@ -142,7 +142,14 @@ void check_value(const Entry& e, const std::string& key, const CheckOptions& opt
                 e.file,
                 e.line,
                 key,
-                key + " = " + value + ": not whole numbers (" + r.source + " range " + span + ")" });
+                std::string(key)
+                  .append(" = ")
+                  .append(value)
+                  .append(": not whole numbers (")
+                  .append(r.source)
+                  .append(" range ")
+                  .append(span)
+                  .append(")") });
       return;
     }
     if (!inside) {
@@ -151,7 +158,13 @@ void check_value(const Entry& e, const std::string& key, const CheckOptions& opt
                 e.file,
                 e.line,
                 key,
-                key + " = " + value + " is outside the " + r.source + " range " + span });
+                std::string(key)
+                  .append(" = ")
+                  .append(value)
+                  .append(" is outside the ")
+                  .append(r.source)
+                  .append(" range ")
+                  .append(span) });
     }
   }
   if (key == k_port_range) {
@@ -708,7 +721,7 @@ KernelView proc_kernel_view(const fs::path& proc)
 fs::path infer_dest(const fs::path& file, const fs::path& root, bool& assumed)
 {
   assumed = false;
-  const auto abs = fs::absolute(file).lexically_normal();
+  auto abs = fs::absolute(file).lexically_normal();
   const auto is_config_path = [](const fs::path& p) {
     if (p == "/etc/sysctl.conf") {
       return true;
@@ -729,7 +742,7 @@ fs::path infer_dest(const fs::path& file, const fs::path& root, bool& assumed)
   if (root_n != "/") {
     const auto rel = abs.lexically_relative(root_n);
     if (!rel.empty() && *rel.begin() != "..") {
-      const auto in_root = fs::path("/") / rel;
+      auto in_root = fs::path("/") / rel;
       if (is_config_path(in_root)) {
         return in_root;
       }

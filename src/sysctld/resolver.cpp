@@ -213,6 +213,11 @@ private:
   std::map<fs::path, const ProposedFile*> m_overlay;
 };
 
+std::string at_line(const Entry& e)
+{
+  return e.file + ":" + std::to_string(e.line);
+}
+
 bool same_value(const std::optional<std::string>& a, const std::optional<std::string>& b)
 {
   return a == b; // systemd's streq_ptr(): both exclusions, or identical text
@@ -474,10 +479,15 @@ std::vector<Placement> check_placement(const fs::path& root,
       }
     } else if (o.winner) {
       p.winner = o.winner;
-      p.reason = o.winner->file + ":" + std::to_string(o.winner->line) + " sets " + canonical + " = " +
-                 o.winner->value.value_or("") + " and is applied later by " + to_string(loader);
+      p.reason = at_line(*o.winner);
+      p.reason.append(" sets ").append(canonical).append(" = ").append(o.winner->value.value_or(""));
+      p.reason.append(" and is applied later by ").append(to_string(loader));
     } else {
-      p.reason = canonical + " is excluded by a `-" + canonical + "` line under " + to_string(loader);
+      p.reason = canonical;
+      p.reason.append(" is excluded by a `-")
+        .append(canonical)
+        .append("` line under ")
+        .append(to_string(loader));
     }
     out.push_back(std::move(p));
   }
