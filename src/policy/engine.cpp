@@ -86,8 +86,8 @@ void irrelevant(const Analysis& a, Plan& plan)
   const TimeWaitRoles& r = c.time_wait;
   const std::uint64_t tw = r.outbound + r.inbound + r.unknown;
   if (tw == 0) {
-    plan.reasons.push_back("No TIME_WAIT sockets in this network namespace (" + std::to_string(c.total) +
-                           " TCP sockets seen): nothing for tcp_tw_reuse to act on.");
+    plan.reasons.push_back("No TIME_WAIT sockets in this network namespace (TCP sockets seen: " +
+                           std::to_string(c.total) + "): nothing for tcp_tw_reuse to act on.");
   } else if (r.outbound == 0 && r.inbound > 0) {
     plan.reasons.push_back("All " + std::to_string(r.inbound) +
                            " classified TIME_WAIT sockets are inbound (this host " +

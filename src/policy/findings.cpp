@@ -201,6 +201,28 @@ void counter_findings(const Analysis& a, std::vector<Finding>& out)
   }
 }
 
+void intent_findings(const Analysis& a, std::vector<Finding>& out)
+{
+  const TimeWaitRoles& r = a.facts.sockets.time_wait;
+  const HostIntent intent = a.profile.intent.value;
+  if (intent == HostIntent::server && !a.pressured.empty()) {
+    Finding f{ "intent-mismatch", Severity::info, {}, {}, {} };
+    f.evidence = { { "groups_pressured", d(a.pressured.size()) }, { "outbound_time_wait", d(r.outbound) } };
+    f.summary = "profile " + a.profile.id + " describes a server, yet " + std::to_string(r.outbound) +
+                " outbound TIME_WAIT sockets put pressure on " + group_name(*a.pressured.front()->group) +
+                ": health checks, upstream calls or a sidecar?";
+    f.rationale = "a server's own outbound churn is usually a side effect worth finding at its source";
+    out.push_back(std::move(f));
+  } else if (intent == HostIntent::client && r.outbound == 0 && r.inbound > 0) {
+    Finding f{ "intent-mismatch", Severity::info, {}, {}, {} };
+    f.evidence = { { "inbound_time_wait", d(r.inbound) }, { "outbound_time_wait", 0 } };
+    f.summary = "profile " + a.profile.id + " describes a client, yet all " + std::to_string(r.inbound) +
+                " TIME_WAIT sockets are inbound: is this the right namespace or host?";
+    f.rationale = "a client's TIME_WAIT is outbound; judging the wrong namespace gives the wrong answer";
+    out.push_back(std::move(f));
+  }
+}
+
 void sysctl_findings(const Analysis& a, std::vector<Finding>& out)
 {
   if (a.port_range && a.port_range->size() > 0 &&
@@ -261,6 +283,7 @@ std::vector<Finding> findings(const Analysis& a)
   role_findings(a, out);
   counter_findings(a, out);
   sysctl_findings(a, out);
+  intent_findings(a, out);
   return out;
 }
 

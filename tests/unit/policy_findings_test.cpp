@@ -158,5 +158,25 @@ TEST(PolicyAdvice, ContainerNodeProfileAsksForEachNamespace)
   EXPECT_EQ(plan_of(base_facts()).advice_for("per-netns"), nullptr);
 }
 
+TEST(PolicyFindings, ProfileIntentThatDisagreesWithTheEvidenceIsNoted)
+{
+  Facts f = base_facts();
+  add_group(f, "198.18.1.1", "198.18.1.2", 80, 28000, 27000);
+  Profile web;
+  web.id = "web-server";
+  web.intent.value = HostIntent::server;
+  const Plan p = plan_of(f, web);
+  ASSERT_NE(p.finding("intent-mismatch"), nullptr);
+  EXPECT_NE(p.finding("intent-mismatch")->summary.find("describes a server"), std::string::npos);
+  EXPECT_EQ(plan_of(f).finding("intent-mismatch"), nullptr);
+
+  Facts inbound = base_facts();
+  add_inbound(inbound, 50);
+  Profile client;
+  client.intent.value = HostIntent::client;
+  EXPECT_NE(plan_of(inbound, client).finding("intent-mismatch"), nullptr);
+  EXPECT_EQ(plan_of(f, client).finding("intent-mismatch"), nullptr);
+}
+
 } // namespace
 } // namespace tw::test
