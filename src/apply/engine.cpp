@@ -134,6 +134,12 @@ void Applier::prepare()
                   "cannot read the current value (" + std::string(to_string(now.status)) +
                     "): " + now.detail + "; nothing was changed");
     }
+    if (const auto path = sysctl_path(req.proc_sys, change.key); path && ::access(path->c_str(), W_OK) != 0) {
+      throw Error(
+        path->string(),
+        "cannot be written (" + errno_text(errno) +
+          "): apply needs root in this network namespace and a writable /proc/sys; nothing was changed");
+    }
     if (req.check_current && !same_sysctl_value(now.value, change.current)) {
       drift.push_back(change.key + " is \"" + now.value + "\" but the plan saw \"" + change.current + "\"");
     }
@@ -378,7 +384,14 @@ std::vector<std::string> undo_journal(const Dir& state_dir,
 {
   std::vector<std::string> problems;
   journal.reason = reason;
-  advance_journal(state_dir, journal, JournalState::rolling_back, reason);
+  // Restoring matters more than recording it: a journal that cannot be written (full disk) must
+  // not stop the runtime and files from being put back. The journal then keeps its old state,
+  // and a later `rollback` (idempotent) finds nothing left to do but marking it.
+  try {
+    advance_journal(state_dir, journal, JournalState::rolling_back, reason);
+  } catch (const Error& e) {
+    problems.push_back(std::string("journal not updated: ") + e.what());
+  }
   const std::filesystem::path proc_sys = journal.proc_sys;
   for (std::size_t i = journal.changes.size(); i-- > 0;) {
     const auto* it = &journal.changes[i];
@@ -418,11 +431,15 @@ std::vector<std::string> undo_journal(const Dir& state_dir,
       problems.push_back(e.what());
     }
   }
-  if (problems.empty()) {
-    advance_journal(state_dir, journal, JournalState::rolled_back, "restored the snapshot");
-  } else {
-    journal.reason = reason + " (rollback incomplete: " + join(problems, "; ") + ")";
-    save_journal(state_dir, journal);
+  try {
+    if (problems.empty()) {
+      advance_journal(state_dir, journal, JournalState::rolled_back, "restored the snapshot");
+    } else {
+      journal.reason = reason + " (rollback incomplete: " + join(problems, "; ") + ")";
+      save_journal(state_dir, journal);
+    }
+  } catch (const Error& e) {
+    problems.push_back(std::string("journal not updated: ") + e.what());
   }
   return problems;
 }

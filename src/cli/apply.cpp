@@ -199,13 +199,16 @@ std::map<std::string, std::string> overrides_at_boot(const std::filesystem::path
     keys.push_back(k);
     values.push_back(v);
   }
-  const auto loader = sysctld::boot_loader(root);
+  // Both loaders: the one the host boots with, and the other one, which admins run by hand
+  // (`sysctl --system`) and which some images boot with. The file must win under each.
   std::map<std::string, std::string> out;
-  for (const auto& placement :
-       sysctld::check_placement(root, loader, std::filesystem::path(k_sysctld_dir) / name, keys, values)) {
-    if (!placement.wins) {
-      out[placement.key] = placement.reason.empty() ? std::string("another file (") + to_string(loader) + ")"
-                                                    : placement.reason + " (" + to_string(loader) + ")";
+  for (const auto loader : { sysctld::Loader::systemd, sysctld::Loader::procps }) {
+    for (const auto& placement :
+         sysctld::check_placement(root, loader, std::filesystem::path(k_sysctld_dir) / name, keys, values)) {
+      if (!placement.wins && out.count(placement.key) == 0) {
+        out[placement.key] = (placement.reason.empty() ? std::string("another file") : placement.reason) +
+                             " (under " + to_string(loader) + ")";
+      }
     }
   }
   return out;

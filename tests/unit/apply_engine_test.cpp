@@ -205,13 +205,12 @@ TEST_F(ApplyEngineTest, ForeignFileWithOurNameIsNeverOverwritten)
 TEST_F(ApplyEngineTest, OverriddenAtBootRefusesAndNamesTheFile)
 {
   auto r = request();
-  r.override_check =
-    [](const std::filesystem::path&, const std::string& name, const std::vector<std::string>& keys) {
-      EXPECT_EQ(name, "90-tw-advisor.conf");
-      EXPECT_EQ(keys.size(), 2u);
-      return std::map<std::string, std::string>{ { "net.ipv4.tcp_tw_reuse",
-                                                   "/etc/sysctl.d/99-sysctl.conf:3" } };
-    };
+  r.override_check = [](const std::filesystem::path&, const std::string& name, const Settings& settings) {
+    EXPECT_EQ(name, "90-tw-advisor.conf");
+    EXPECT_EQ(settings.size(), 2u);
+    return std::map<std::string, std::string>{ { "net.ipv4.tcp_tw_reuse",
+                                                 "/etc/sysctl.d/99-sysctl.conf:3" } };
+  };
   Applier a(r);
   try {
     a.prepare();
