@@ -453,6 +453,7 @@ def step_precheck(fleet, inventory):
         keys = [c["key"] for c in plan["changes"]]
         check("net.ipv4.tcp_tw_reuse" in keys, f"{name}: plan proposes no tcp_tw_reuse change: {keys}")
         check(f"{name}: verdict=helps" in res.stdout, f"the summary task does not show {name}'s verdict")
+    check("5 host(s): helps=5" in res.stdout, "the summary task does not count the verdicts")
     # A host whose plan errors fails the pre-check by name; the others are still summarised.
     broken = fleet.write_inventory({"h3": {"tw_advisor_policy": "/nonexistent/policy.yaml"}},
                                    "inventory-broken.yml")
@@ -511,8 +512,7 @@ def run_flow(fleet):
         out = fleet.ssh(h, [str(h["bin"]), "--version"]).stdout
         check(out.startswith("tw-advisor "), f"{h['name']}: --version printed {out!r}")
 
-    if os.environ.get("TW_FLEET_DEV_NO_PLAN") != "1":  # DEV ONLY, remove
-        step_precheck(fleet, inventory)
+    step_precheck(fleet, inventory)
     step_validate(fleet, inventory)
 
     before = fleet.snapshot()
@@ -526,9 +526,9 @@ def run_flow(fleet):
     fleet.make_time_wait()
     failing = fleet.start_failing_connects(hosts["h4"], 20)
     try:
-        res = fleet.playbook("canary.yml" if os.environ.get("TW_FLEET_DEV_NO_PLAN") == "1" else "rollout.yml", inventory, ["-e", f"tw_canary_percent={k_canary_percent}",
-                                                         "-e", f"tw_canary_watch={k_canary_watch}"],
-                             expect_rc=2)
+        res = fleet.playbook("rollout.yml", inventory,
+                             ["-e", f"tw_canary_percent={k_canary_percent}",
+                              "-e", f"tw_canary_watch={k_canary_watch}"], expect_rc=2)
         failing.wait(timeout=60)
     finally:
         if failing.poll() is None:
