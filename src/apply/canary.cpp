@@ -44,7 +44,7 @@ std::string read_host_id(const std::filesystem::path& root)
     throw Error(path.string(),
                 errno_text(read.error) + " (the canary needs a stable host id; pass --host-id ID instead)");
   }
-  const std::string id(trim(*read.content));
+  std::string id(trim(*read.content));
   if (id.empty() || has_control_char(id)) {
     throw Error(path.string(), "empty or not a single printable line; pass --host-id ID instead");
   }

@@ -187,8 +187,10 @@ void Applier::prepare()
       const auto overridden = req.override_check(req.root, req.file_name, settings);
       if (!overridden.empty()) {
         std::vector<std::string> lines;
+        lines.reserve(overridden.size());
         for (const auto& [key, origin] : overridden) {
-          lines.push_back(key + " is overridden by " + origin);
+          lines.push_back(key);
+          lines.back().append(" is overridden by ").append(origin);
         }
         throw Error(dir.name_path(req.file_name),
                     "would not win at boot (" + join(lines, "; ") +

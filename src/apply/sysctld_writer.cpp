@@ -13,7 +13,7 @@ std::string render_generated_file(const GeneratedFileInfo& info, const Settings&
   out += "# Do not edit: the next `tw-advisor apply` rewrites this file and `tw-advisor rollback`\n";
   out += "# restores what was here before. `tw-advisor status` shows whether it still wins at boot.\n";
   for (const auto& [key, value] : settings) {
-    out += key + " = " + value + "\n";
+    out.append(key).append(" = ").append(value).append("\n");
   }
   return out;
 }

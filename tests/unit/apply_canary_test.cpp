@@ -81,6 +81,7 @@ TEST(Canary, LargerPercentOnlyAddsHosts)
 TEST(Canary, SamePercentSameHostsEveryRun)
 {
   std::vector<bool> first;
+  first.reserve(1000);
   for (int i = 0; i < 1000; ++i) {
     first.push_back(canary_selected(fake_machine_id(i), 20.0));
   }
