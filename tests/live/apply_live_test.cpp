@@ -229,6 +229,19 @@ protected:
 
   static std::string sh_quote(const std::string& s) { return "'" + s + "'"; }
 
+  // A shell script that starts apply_cmd in the background, waits (at most 20 s) until its output
+  // shows marker, runs action, then waits for apply and exits with its code, its output on stdout.
+  // Waiting for the marker instead of sleeping keeps the test right on a slow machine.
+  std::string when_output_shows(const std::string& apply_cmd,
+                                const std::string& marker,
+                                const std::string& action) const
+  {
+    const auto log = sh_quote((m_tmp / "apply.log").string());
+    return apply_cmd + " >" + log + " & pid=$!; i=0; while [ $i -lt 200 ] && ! grep -q " + sh_quote(marker) +
+           " " + log + "; do sleep 0.1; i=$((i+1)); done; " + action + "; wait $pid; rc=$?; cat " + log +
+           "; exit $rc";
+  }
+
   std::string command_line(const std::vector<std::string>& argv) const
   {
     std::string out;
@@ -366,11 +379,12 @@ TEST_F(ApplyLiveTest, SysctldTurningReadOnlyDuringTheWatchRollsBackTheRuntime)
 {
   const auto before = state();
   const auto dir = (m_tmp / "root/etc/sysctl.d").string();
-  // apply passes its pre-checks at once, measures a 3 s baseline, watches 4 s, then persists: the
-  // directory becomes read-only after the pre-check, so the persist step fails and must roll back.
-  const auto script = command_line(apply_argv({ "--watch", "4s" })) + " & pid=$!; sleep 1.5; mount --bind " +
-                      sh_quote(dir) + " " + sh_quote(dir) + " && mount -o remount,bind,ro " + sh_quote(dir) +
-                      "; wait $pid";
+  // Once apply measures its baseline it has passed the pre-checks; the directory then becomes
+  // read-only, so the persist step after the 4 s watch fails and everything must roll back.
+  const auto script = when_output_shows(command_line(apply_argv({ "--watch", "4s" })),
+                                        "measuring the baseline",
+                                        "mount --bind " + sh_quote(dir) + " " + sh_quote(dir) +
+                                          " && mount -o remount,bind,ro " + sh_quote(dir));
   const auto r = m_ns->run({ "unshare", "-m", "sh", "-c", script });
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   EXPECT_NE(r.out.find("set net.ipv4.tcp_tw_reuse = 1"), std::string::npos)
@@ -469,19 +483,20 @@ TEST_F(ApplyLiveTest, WatchTripsOnFailingConnectsAndRollsBackWithExit3)
 {
   const auto before = state();
   // Connects to a closed port on loopback are refused: each one raises Tcp.AttemptFails. They start
-  // after the 3 s baseline, inside the 10 s watch, far over the default 5/s rule.
-  const auto script = command_line(apply_argv({ "--watch", "10s" })) + " & pid=$!; sleep 4.5; " +
-                      command_line({ m_loadgen,
-                                     "client",
-                                     "--connect",
-                                     "127.0.0.1",
-                                     "--port",
-                                     "9",
-                                     "--count",
-                                     "400",
-                                     "--timeout-ms",
-                                     "5000" }) +
-                      " >/dev/null; wait $pid";
+  // once the watch has begun (after the baseline), far over the default 5/s rule.
+  const auto script = when_output_shows(command_line(apply_argv({ "--watch", "10s" })),
+                                        "watching the health counters",
+                                        command_line({ m_loadgen,
+                                                       "client",
+                                                       "--connect",
+                                                       "127.0.0.1",
+                                                       "--port",
+                                                       "9",
+                                                       "--count",
+                                                       "400",
+                                                       "--timeout-ms",
+                                                       "5000" }) +
+                                          " >/dev/null");
   const auto r = m_ns->run({ "sh", "-c", script });
   EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
   EXPECT_NE(r.out.find("rolled back by the watch"), std::string::npos) << r.out;
