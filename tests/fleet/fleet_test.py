@@ -439,9 +439,9 @@ def changed(before, after):
 
 
 def step_precheck(fleet, inventory):
+    """2. precheck: every host's plan, summarised in one task; outbound TIME_WAIT on a narrow
+    range with tw_reuse=0 is the case where reuse helps."""
     names = list(fleet.hosts)
-    # 2. precheck: every host's plan, summarised in one task; outbound TIME_WAIT on a narrow
-    # range with tw_reuse=0 is the case where reuse helps.
     fleet.make_time_wait()
     res = fleet.playbook("precheck.yml", inventory)
     for name in names:
@@ -464,10 +464,9 @@ def step_precheck(fleet, inventory):
     check("h1: verdict=helps" in res.stdout, "precheck did not summarise the other hosts")
 
 
-
 def step_validate(fleet, inventory):
+    """3. validate: a sysctl.d template lands only when `check` accepts it on that host."""
     hosts = fleet.hosts
-    # 3. validate: a sysctl.d template lands only when `check` accepts it on that host.
     good = json.dumps({"tw_sysctld_name": "60-fleet-timestamps.conf",
                        "tw_sysctld_settings": {"net.ipv4.tcp_timestamps": 1}})
     fleet.playbook("validate.yml", inventory, ["-e", good])
@@ -483,7 +482,6 @@ def step_validate(fleet, inventory):
         check(not f.exists(), f"{h['name']}: check did not stop {f}")
     check("failed to validate" in res.stdout and "tcp_tw_recycle" in res.stdout,
           "the refused template is not reported as failed validation naming tcp_tw_recycle")
-
 
 
 def run_flow(fleet):
@@ -578,6 +576,8 @@ def run_flow(fleet):
         check(outcome == expected, f"{name}: canary again: {outcome}, expected {expected}")
         if name in cohort:
             check(after[name]["runtime"]["tcp_tw_reuse"] != "0", f"{name}: canary again: not applied")
+            check(any(p.startswith("etc/sysctl.d/") for p in changed(before[name], after[name])),
+                  f"{name}: canary again: nothing persisted")
         else:
             check(changed(before[name], after[name]) == [], f"{name}: not in the cohort but changed")
 
@@ -632,13 +632,16 @@ def prerequisites():
             missing.append(f"no {tool}")
     if not os.access("/usr/sbin/sshd", os.X_OK):
         missing.append("no /usr/sbin/sshd (openssh-server)")
-    for var in ["TW_ADVISOR_BIN", "TW_LOADGEN_BIN"]:
-        if not os.environ.get(var) or not os.access(os.environ[var], os.X_OK):
-            missing.append(f"{var} unset or not executable")
     return missing
 
 
 def main():
+    # The binaries come from the build (ctest sets both): without them the setup is wrong,
+    # which is a failure, never a skip.
+    for var in ["TW_ADVISOR_BIN", "TW_LOADGEN_BIN"]:
+        if not os.environ.get(var) or not os.access(os.environ[var], os.X_OK):
+            print(f"fleet: FAIL: {var} unset or not executable: {os.environ.get(var)!r}")
+            return 1
     missing = prerequisites()
     if missing:
         if os.environ.get("TW_ADVISOR_REQUIRE_NETNS") == "1":
