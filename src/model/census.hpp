@@ -52,6 +52,10 @@ struct DestGroup
   std::uint64_t usable = 0;    // ports connect() may pick: the range less reserved ports
   double pressure = 0.0;       // in_use / usable, 0..1 (capped at 1)
   bool loopback = false;       // 127/8, ::1, ::ffff:127.x or bound to lo: tw_reuse=2 covers it
+  // Live outbound ESTABLISHED sockets of this group with tcp_info, and how many of them
+  // negotiated timestamps: the peer's agreement is per destination, not per host.
+  std::uint64_t outbound_established = 0;
+  std::uint64_t with_timestamps = 0;
 };
 
 // How many live outbound connections negotiated TCP timestamps (tcpi_options).
