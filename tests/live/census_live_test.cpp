@@ -6,132 +6,19 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include <atomic>
-#include <csignal>
+#include <cctype>
 #include <map>
-#include <stdexcept>
+#include <memory>
 #include <string>
 #include <thread>
-#include <unistd.h>
+#include <vector>
 
 namespace tw::test {
 namespace {
 
 using nlohmann::json;
 
-// A namespace pair like HostPair. Netns's constructor in support/netns.cpp calls its own
-// member run() (which wraps argv in `ip netns exec NAME`) for `ip netns add`, so it cannot
-// create a namespace yet; until that is fixed these small equivalents keep the live tests real.
-// Names follow the same "twa-<pid>-..." pattern, so a crashed run is swept like any other.
-class TestNs
-{
-public:
-  explicit TestNs(const std::string& tag)
-  {
-    static std::atomic<int> counter{ 0 };
-    m_name = "twa-" + std::to_string(::getpid()) + "-census" + std::to_string(counter++) + "-" + tag;
-    must(tw::test::run({ "ip", "netns", "add", m_name }), "ip netns add " + m_name);
-    must(tw::test::run({ "ip", "-n", m_name, "link", "set", "lo", "up" }), "lo up in " + m_name);
-  }
-  ~TestNs()
-  {
-    const auto pids = tw::test::run({ "ip", "netns", "pids", m_name });
-    for (const auto p : split_ws(pids.out)) {
-      if (const auto v = parse_int(p)) {
-        ::kill(static_cast<pid_t>(*v), SIGKILL);
-      }
-    }
-    tw::test::run({ "ip", "netns", "del", m_name });
-  }
-  TestNs(const TestNs&) = delete;
-  TestNs& operator=(const TestNs&) = delete;
-
-  const std::string& name() const { return m_name; }
-  std::vector<std::string> exec_argv(const std::vector<std::string>& argv) const
-  {
-    std::vector<std::string> out = { "ip", "netns", "exec", m_name };
-    out.insert(out.end(), argv.begin(), argv.end());
-    return out;
-  }
-  RunResult run(const std::vector<std::string>& argv,
-                const std::vector<std::string>& env = {},
-                std::chrono::milliseconds timeout = std::chrono::seconds(120)) const
-  {
-    return tw::test::run(exec_argv(argv), env, {}, timeout);
-  }
-  RunResult run_ok(const std::vector<std::string>& argv) const { return tw::test::run_ok(exec_argv(argv)); }
-  void set_sysctl(const std::string& key, const std::string& value) const
-  {
-    ASSERT_EQ(key.rfind("net.", 0), 0U) << "only net.* sysctls, inside our namespace";
-    must(run({ "sysctl", "-q", "-w", key + "=" + value }), "sysctl -w " + key + " in " + m_name);
-  }
-  static void must(const RunResult& r, const std::string& what)
-  {
-    if (r.exit_code != 0) {
-      throw std::runtime_error(what + ": " + r.err);
-    }
-  }
-
-private:
-  std::string m_name;
-};
-
-// Client and server joined by veth, addresses from 198.18.0.0/15 and fd00:198:18::/48.
-struct TestPair
-{
-  explicit TestPair(const std::string& tag)
-    : client(tag + "c")
-    , server(tag + "s")
-  {
-    static std::atomic<int> counter{ 0 };
-    const std::string k = std::to_string(100 + counter++ % 100);
-    client_v4 = "198.18." + k + ".1";
-    server_v4 = "198.18." + k + ".2";
-    client_v6 = "fd00:198:18:" + k + "::1";
-    server_v6 = "fd00:198:18:" + k + "::2";
-    TestNs::must(tw::test::run({ "ip",
-                                 "-n",
-                                 client.name(),
-                                 "link",
-                                 "add",
-                                 "eth0",
-                                 "type",
-                                 "veth",
-                                 "peer",
-                                 "name",
-                                 "eth0",
-                                 "netns",
-                                 server.name() }),
-                 "veth between " + client.name() + " and " + server.name());
-    for (const auto* ns : { &client, &server }) {
-      const bool c = ns == &client;
-      TestNs::must(
-        tw::test::run(
-          { "ip", "-n", ns->name(), "addr", "add", (c ? client_v4 : server_v4) + "/24", "dev", "eth0" }),
-        "IPv4 address in " + ns->name());
-      TestNs::must(tw::test::run({ "ip",
-                                   "-n",
-                                   ns->name(),
-                                   "addr",
-                                   "add",
-                                   (c ? client_v6 : server_v6) + "/64",
-                                   "dev",
-                                   "eth0",
-                                   "nodad" }),
-                   "IPv6 address in " + ns->name());
-      TestNs::must(tw::test::run({ "ip", "-n", ns->name(), "link", "set", "eth0", "up" }),
-                   "eth0 up in " + ns->name());
-    }
-  }
-  TestNs client;
-  TestNs server;
-  std::string client_v4;
-  std::string server_v4;
-  std::string client_v6;
-  std::string server_v6;
-};
-
-json census(const TestNs& ns)
+json census(const Netns& ns)
 {
   const auto r = ns.run({ required_env("TW_ADVISOR_BIN"), "census", "--format", "json", "--top", "50" });
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -139,7 +26,7 @@ json census(const TestNs& ns)
 }
 
 // Starts a loadgen server in ns and waits for its "ready" line.
-std::unique_ptr<BackgroundProcess> start_server(const TestNs& ns, const std::vector<std::string>& args)
+std::unique_ptr<BackgroundProcess> start_server(const Netns& ns, const std::vector<std::string>& args)
 {
   std::vector<std::string> argv = { required_env("TW_LOADGEN_BIN"), "server" };
   argv.insert(argv.end(), args.begin(), args.end());
@@ -149,7 +36,7 @@ std::unique_ptr<BackgroundProcess> start_server(const TestNs& ns, const std::vec
 }
 
 // Runs a loadgen client in ns; returns its key=value result line as a map.
-std::map<std::string, long> run_client(const TestNs& ns, const std::vector<std::string>& args)
+std::map<std::string, long> run_client(const Netns& ns, const std::vector<std::string>& args)
 {
   std::vector<std::string> argv = { required_env("TW_LOADGEN_BIN"), "client" };
   argv.insert(argv.end(), args.begin(), args.end());
@@ -195,7 +82,7 @@ protected:
 // destination make that group's pressure near 1.0; the server sees nothing outbound.
 TEST_F(CensusLive, NarrowRangeOutboundTimeWaitReachesFullPressure)
 {
-  TestPair hp("cen1");
+  HostPair hp("cen1");
   hp.client.set_sysctl("net.ipv4.ip_local_port_range", "40000 40999");
   auto server =
     start_server(hp.server, { "--bind", hp.server_v4, "--port", "8080", "--timeout-ms", "60000" });
@@ -249,7 +136,7 @@ TEST_F(CensusLive, NarrowRangeOutboundTimeWaitReachesFullPressure)
 // Server closes first over IPv6: inbound TIME_WAIT on the server, nothing on the client.
 TEST_F(CensusLive, ServerClosingFirstMakesInboundTimeWaitOverIpv6)
 {
-  TestPair hp("cen2");
+  HostPair hp("cen2");
   auto server = start_server(
     hp.server, { "--bind", hp.server_v6, "--port", "8443", "--close-first", "--timeout-ms", "60000" });
   const auto res = run_client(hp.client, { "--connect", hp.server_v6, "--port", "8443", "--count", "200" });
@@ -274,7 +161,7 @@ TEST_F(CensusLive, ServerClosingFirstMakesInboundTimeWaitOverIpv6)
 // Client closes first over IPv6: outbound TIME_WAIT grouped by the IPv6 destination.
 TEST_F(CensusLive, ClientClosingFirstMakesOutboundTimeWaitOverIpv6)
 {
-  TestPair hp("cen3");
+  HostPair hp("cen3");
   auto server =
     start_server(hp.server, { "--bind", hp.server_v6, "--port", "9000", "--timeout-ms", "60000" });
   const auto res =
@@ -299,7 +186,7 @@ TEST_F(CensusLive, ClientClosingFirstMakesOutboundTimeWaitOverIpv6)
 // IPv4-mapped addresses in the AF_INET6 dump; the census must still call it inbound.
 TEST_F(CensusLive, DualStackListenerInboundIsNormalisedToIpv4)
 {
-  TestPair hp("cen4");
+  HostPair hp("cen4");
   auto server =
     start_server(hp.server, { "--bind", "::", "--port", "8081", "--close-first", "--timeout-ms", "60000" });
   const auto res = run_client(hp.client, { "--connect", hp.server_v4, "--port", "8081", "--count", "100" });
@@ -318,7 +205,7 @@ TEST_F(CensusLive, DualStackListenerInboundIsNormalisedToIpv4)
 // A service listening inside the ephemeral range: its TIME_WAIT could be either end, so unknown.
 TEST_F(CensusLive, ListenerInsideEphemeralRangeIsUnknownWithANote)
 {
-  TestPair hp("cen5");
+  HostPair hp("cen5");
   auto server = start_server(
     hp.server, { "--bind", hp.server_v4, "--port", "45000", "--close-first", "--timeout-ms", "60000" });
   const auto res = run_client(hp.client, { "--connect", hp.server_v4, "--port", "45000", "--count", "50" });
@@ -339,7 +226,7 @@ TEST_F(CensusLive, ListenerInsideEphemeralRangeIsUnknownWithANote)
 // Held outbound connections: tcp_info says whether timestamps were negotiated, per peer.
 TEST_F(CensusLive, TimestampShareFollowsWhatThePeerNegotiated)
 {
-  TestPair hp("cen6");
+  HostPair hp("cen6");
   auto server =
     start_server(hp.server, { "--bind", hp.server_v4, "--port", "8082", "--timeout-ms", "60000" });
   {
@@ -390,7 +277,7 @@ TEST_F(CensusLive, TimestampShareFollowsWhatThePeerNegotiated)
 // The JSON state counts agree with `ss -tan` in the same namespace, once traffic has settled.
 TEST_F(CensusLive, StateCountsAgreeWithSs)
 {
-  TestPair hp("cen7");
+  HostPair hp("cen7");
   auto server = start_server(hp.server, { "--bind", "::", "--port", "8083", "--timeout-ms", "60000" });
   run_client(hp.client, { "--connect", hp.server_v4, "--port", "8083", "--count", "150", "--close-first" });
   run_client(hp.client, { "--connect", hp.server_v6, "--port", "8083", "--count", "150", "--close-first" });
@@ -408,7 +295,7 @@ TEST_F(CensusLive, StateCountsAgreeWithSs)
                                                "30000" }));
   ASSERT_TRUE(held.wait_for_output("holding", std::chrono::seconds(20))) << held.output();
   settle();
-  for (const TestNs* ns : { &hp.client, &hp.server }) {
+  for (const Netns* ns : { &hp.client, &hp.server }) {
     const json c = census(*ns);
     const auto ss = ns->run_ok({ "ss", "-tan" });
     std::map<std::string, long> counts;

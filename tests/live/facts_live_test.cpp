@@ -10,15 +10,12 @@
 
 #include <algorithm>
 #include <arpa/inet.h>
-#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <fcntl.h>
 #include <future>
 #include <netinet/in.h>
 #include <poll.h>
-#include <sched.h>
 #include <stdexcept>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -27,115 +24,6 @@
 
 namespace tw::test {
 namespace {
-
-// Moves the calling thread into a named network namespace and back on destruction. The
-// facts code reads /proc/net and netlink of the thread that calls it, so this is how the
-// test points it at a namespace without a second binary.
-class InNetns
-{
-public:
-  explicit InNetns(const std::string& name)
-  {
-    m_home = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-    const int target = ::open(("/run/netns/" + name).c_str(), O_RDONLY | O_CLOEXEC);
-    if (m_home < 0 || target < 0 || ::setns(target, CLONE_NEWNET) != 0) {
-      const std::string why = std::strerror(errno);
-      if (target >= 0) {
-        ::close(target);
-      }
-      throw std::runtime_error("entering network namespace " + name + ": " + why);
-    }
-    ::close(target);
-  }
-  ~InNetns()
-  {
-    if (::setns(m_home, CLONE_NEWNET) != 0) {
-      std::abort(); // a thread stuck in a test namespace would make every later reading lie
-    }
-    ::close(m_home);
-  }
-  InNetns(const InNetns&) = delete;
-  InNetns& operator=(const InNetns&) = delete;
-
-private:
-  int m_home = -1;
-};
-
-// A namespace for this test, removed on destruction. Stands in for tests/support's Netns,
-// whose constructor currently runs `ip netns add` inside the namespace it is about to make
-// (the member run() shadows tw::test::run) and so always fails; switch back to HostPair
-// once that is fixed. Names follow the "twa-<pid>-..." scheme so the support sweep finds leftovers.
-class LocalNetns
-{
-public:
-  explicit LocalNetns(const std::string& tag)
-  {
-    static std::atomic<int> counter{ 0 };
-    m_name = "twa-" + std::to_string(::getpid()) + "-f" + std::to_string(counter++) + "-" + tag;
-    must(tw::test::run({ "ip", "netns", "add", m_name }), "ip netns add " + m_name);
-    must(tw::test::run({ "ip", "-n", m_name, "link", "set", "lo", "up" }), "lo up in " + m_name);
-  }
-  ~LocalNetns() { tw::test::run({ "ip", "netns", "del", m_name }); }
-  LocalNetns(const LocalNetns&) = delete;
-  LocalNetns& operator=(const LocalNetns&) = delete;
-
-  const std::string& name() const { return m_name; }
-  RunResult run(const std::vector<std::string>& argv) const { return tw::test::run(exec(argv)); }
-  RunResult run_ok(const std::vector<std::string>& argv) const { return tw::test::run_ok(exec(argv)); }
-
-  static void must(const RunResult& r, const std::string& what)
-  {
-    if (r.exit_code != 0) {
-      throw std::runtime_error(what + ": " + r.err);
-    }
-  }
-
-private:
-  std::vector<std::string> exec(const std::vector<std::string>& argv) const
-  {
-    std::vector<std::string> full = { "ip", "netns", "exec", m_name };
-    full.insert(full.end(), argv.begin(), argv.end());
-    return full;
-  }
-
-  std::string m_name;
-};
-
-// Client 198.18.77.1 and server 198.18.77.2 joined by a veth pair (IPv4 is all these tests need).
-struct LocalPair
-{
-  explicit LocalPair(const std::string& tag)
-    : client(tag + "c")
-    , server(tag + "s")
-  {
-    LocalNetns::must(tw::test::run({ "ip",
-                                     "-n",
-                                     client.name(),
-                                     "link",
-                                     "add",
-                                     "eth0",
-                                     "type",
-                                     "veth",
-                                     "peer",
-                                     "name",
-                                     "eth0",
-                                     "netns",
-                                     server.name() }),
-                     "veth between " + client.name() + " and " + server.name());
-    for (const auto* ns : { &client, &server }) {
-      const std::string& addr = ns == &client ? client_v4 : server_v4;
-      LocalNetns::must(tw::test::run({ "ip", "-n", ns->name(), "addr", "add", addr + "/24", "dev", "eth0" }),
-                       "addr " + addr);
-      LocalNetns::must(tw::test::run({ "ip", "-n", ns->name(), "link", "set", "eth0", "up" }),
-                       "eth0 up in " + ns->name());
-    }
-  }
-
-  LocalNetns client;
-  LocalNetns server;
-  std::string client_v4 = "198.18.77.1";
-  std::string server_v4 = "198.18.77.2";
-};
 
 sockaddr_in v4(const std::string& addr, std::uint16_t port)
 {
@@ -154,13 +42,13 @@ sockaddr_in v4(const std::string& addr, std::uint16_t port)
 class Server
 {
 public:
-  Server(const std::string& netns, const std::string& addr, std::uint16_t port, int expected)
+  Server(const Netns& netns, const std::string& addr, std::uint16_t port, int expected)
   {
     std::promise<std::string> ready;
     auto started = ready.get_future();
-    m_thread = std::thread([this, netns, addr, port, expected, &ready]() {
+    m_thread = std::thread([this, &netns, addr, port, expected, &ready]() {
       try {
-        InNetns in(netns);
+        EnterNetns in(netns);
         const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         const int one = 1;
         ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -306,23 +194,23 @@ constexpr std::uint16_t k_port = 18080;
 TEST(FactsLive, CountersFollowRealConnections)
 {
   TW_REQUIRE_NETNS();
-  LocalPair pair("fcnt");
+  HostPair pair("fcnt");
   constexpr int k_connections = 25;
 
   Counters client_before;
   Counters server_before;
   {
-    InNetns in(pair.client.name());
+    EnterNetns in(pair.client);
     client_before = read_counters("/proc");
   }
   {
-    InNetns in(pair.server.name());
+    EnterNetns in(pair.server);
     server_before = read_counters("/proc");
   }
   ASSERT_TRUE(client_before.available) << client_before.error;
   {
-    Server server(pair.server.name(), pair.server_v4, k_port, k_connections);
-    InNetns in(pair.client.name());
+    Server server(pair.server, pair.server_v4, k_port, k_connections);
+    EnterNetns in(pair.client);
     connect_and_close(pair.server_v4, k_port, k_connections);
     server.join();
     EXPECT_EQ(server.peers().size(), static_cast<std::size_t>(k_connections));
@@ -330,7 +218,7 @@ TEST(FactsLive, CountersFollowRealConnections)
   Counters client_after;
   Counters server_after;
   {
-    InNetns in(pair.client.name());
+    EnterNetns in(pair.client);
     // The last FIN/ACK exchange may still be in flight; TIME_WAIT follows within a few ms.
     for (int i = 0; i < 50; ++i) {
       client_after = read_counters("/proc");
@@ -341,7 +229,7 @@ TEST(FactsLive, CountersFollowRealConnections)
     }
   }
   {
-    InNetns in(pair.server.name());
+    EnterNetns in(pair.server);
     server_after = read_counters("/proc");
   }
   ASSERT_TRUE(client_after.available) << client_after.error;
@@ -366,13 +254,13 @@ TEST(FactsLive, SnatRuleAndItsConntrackEntriesAreSeen)
 {
   TW_REQUIRE_NETNS();
   TW_REQUIRE_CONNTRACK();
-  LocalPair pair("fsnat");
+  HostPair pair("fsnat");
   const std::string outer = third_address(pair.client_v4);
-  run_ok({ "ip", "-n", pair.client.name(), "addr", "add", outer + "/24", "dev", "eth0" });
+  pair.client.add_address(outer + "/24");
 
   NatEvidence before;
   {
-    InNetns in(pair.client.name());
+    EnterNetns in(pair.client);
     before = read_nat_evidence("/proc");
   }
   EXPECT_EQ(before.nat_rules_present, std::optional<bool>(false)) << before.nat_rules_note;
@@ -387,8 +275,8 @@ TEST(FactsLive, SnatRuleAndItsConntrackEntriesAreSeen)
 
   constexpr int k_connections = 12;
   {
-    Server server(pair.server.name(), pair.server_v4, k_port, k_connections);
-    InNetns in(pair.client.name());
+    Server server(pair.server, pair.server_v4, k_port, k_connections);
+    EnterNetns in(pair.client);
     connect_and_close(pair.server_v4, k_port, k_connections);
     server.join();
     // The rule really rewrote the source: the server saw only the second address.
@@ -401,7 +289,7 @@ TEST(FactsLive, SnatRuleAndItsConntrackEntriesAreSeen)
   NatEvidence after;
   NatEvidence capped;
   {
-    InNetns in(pair.client.name());
+    EnterNetns in(pair.client);
     after = read_nat_evidence("/proc");
     capped = read_nat_evidence("/proc", 5);
   }
@@ -436,7 +324,7 @@ TEST(FactsLive, SnatRuleAndItsConntrackEntriesAreSeen)
   // The server's namespace has neither rules nor NAT'd flows.
   NatEvidence server_side;
   {
-    InNetns in(pair.server.name());
+    EnterNetns in(pair.server);
     server_side = read_nat_evidence("/proc");
   }
   EXPECT_EQ(server_side.nat_rules_present, std::optional<bool>(false)) << server_side.nat_rules_note;
@@ -447,7 +335,7 @@ TEST(FactsLive, MasqueradeFullyRandomIsSeen)
 {
   TW_REQUIRE_NETNS();
   TW_REQUIRE_CONNTRACK();
-  LocalPair pair("fmasq");
+  HostPair pair("fmasq");
   pair.client.run_ok({ "nft", "add", "table", "inet", "twm" });
   pair.client.run_ok(
     { "nft", "add", "chain", "inet", "twm", "post", "{ type nat hook postrouting priority 100 ; }" });
@@ -456,8 +344,8 @@ TEST(FactsLive, MasqueradeFullyRandomIsSeen)
 
   constexpr int k_connections = 8;
   {
-    Server server(pair.server.name(), pair.server_v4, k_port, k_connections);
-    InNetns in(pair.client.name());
+    Server server(pair.server, pair.server_v4, k_port, k_connections);
+    EnterNetns in(pair.client);
     connect_and_close(pair.server_v4, k_port, k_connections);
     server.join();
     EXPECT_EQ(server.peers().size(), static_cast<std::size_t>(k_connections));
@@ -465,7 +353,7 @@ TEST(FactsLive, MasqueradeFullyRandomIsSeen)
 
   NatEvidence evidence;
   {
-    InNetns in(pair.client.name());
+    EnterNetns in(pair.client);
     evidence = read_nat_evidence("/proc");
   }
   ASSERT_EQ(evidence.nat_rules_present, std::optional<bool>(true)) << evidence.nat_rules_note;
@@ -480,9 +368,9 @@ TEST(FactsLive, MasqueradeFullyRandomIsSeen)
 TEST(FactsLive, GatherSamplesRatesAroundRealTraffic)
 {
   TW_REQUIRE_NETNS();
-  LocalPair pair("fgath");
+  HostPair pair("fgath");
   constexpr int k_connections = 10;
-  Server server(pair.server.name(), pair.server_v4, k_port, k_connections);
+  Server server(pair.server, pair.server_v4, k_port, k_connections);
 
   GatherOptions options;
   options.sample_seconds = 2.0;
@@ -497,9 +385,9 @@ TEST(FactsLive, GatherSamplesRatesAroundRealTraffic)
   Facts facts;
   struct stat ns_file
   {};
-  ASSERT_EQ(::stat(("/run/netns/" + pair.client.name()).c_str(), &ns_file), 0);
+  ASSERT_EQ(::stat(pair.client.path().c_str(), &ns_file), 0);
   {
-    InNetns in(pair.client.name());
+    EnterNetns in(pair.client);
     facts = gather_facts(options);
   }
   EXPECT_EQ(sleeps, 1);

@@ -7,10 +7,12 @@
 #include <atomic>
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
 #include <poll.h>
+#include <sched.h>
 #include <stdexcept>
 #include <sys/wait.h>
 #include <thread>
@@ -129,6 +131,39 @@ std::string Netns::get_sysctl(const std::string& key) const
     throw std::runtime_error("sysctl -n " + key + " in " + m_name + ": " + r.err);
   }
   return normalize_space(r.out);
+}
+
+void Netns::add_address(const std::string& cidr, const std::string& dev) const
+{
+  const auto r = tw::test::run({ "ip", "-n", m_name, "addr", "add", cidr, "dev", dev });
+  if (r.exit_code != 0) {
+    throw std::runtime_error("ip -n " + m_name + " addr add " + cidr + " dev " + dev + ": " + r.err);
+  }
+}
+
+EnterNetns::EnterNetns(const Netns& ns)
+{
+  m_home = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  const int target = ::open(ns.path().c_str(), O_RDONLY | O_CLOEXEC);
+  if (m_home < 0 || target < 0 || ::setns(target, CLONE_NEWNET) != 0) {
+    const std::string why = std::strerror(errno);
+    if (target >= 0) {
+      ::close(target);
+    }
+    if (m_home >= 0) {
+      ::close(m_home);
+    }
+    throw std::runtime_error("entering network namespace " + ns.path() + ": " + why);
+  }
+  ::close(target);
+}
+
+EnterNetns::~EnterNetns()
+{
+  if (::setns(m_home, CLONE_NEWNET) != 0) {
+    std::abort(); // a thread stuck in a test namespace would make every later reading lie
+  }
+  ::close(m_home);
 }
 
 HostPair::HostPair(const std::string& tag)

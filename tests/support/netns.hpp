@@ -52,6 +52,10 @@ public:
   void set_sysctl(const std::string& key, const std::string& value) const;
   // Reads a sysctl inside this namespace, whitespace folded.
   std::string get_sysctl(const std::string& key) const;
+  // Adds one more address (e.g. a SNAT source "198.18.7.3/24") to dev here; throws on failure.
+  void add_address(const std::string& cidr, const std::string& dev = "eth0") const;
+  // The file `ip netns` pins the namespace to: open it for setns, stat it for the namespace inode.
+  std::string path() const { return "/run/netns/" + m_name; }
 
 private:
   std::string m_name;
@@ -69,6 +73,20 @@ struct HostPair
   std::string server_v4;
   std::string client_v6;
   std::string server_v6;
+};
+
+// Moves the calling thread into ns and back on destruction, for tests that call the library
+// in-process: its /proc/net and netlink reads follow the calling thread's namespace.
+class EnterNetns
+{
+public:
+  explicit EnterNetns(const Netns& ns);
+  ~EnterNetns();
+  EnterNetns(const EnterNetns&) = delete;
+  EnterNetns& operator=(const EnterNetns&) = delete;
+
+private:
+  int m_home = -1;
 };
 
 // A child process started in the background (e.g. a server), killed on destruction.
