@@ -453,6 +453,10 @@ RollbackOutcome rollback_last_apply(const std::filesystem::path& root,
 {
   RollbackOutcome out;
   const auto path = resolve_state_dir(root, state_dir);
+  std::error_code ec;
+  if (!std::filesystem::exists(std::filesystem::symlink_status(path, ec))) {
+    return out; // nothing was ever applied here; do not create the directory just to say so
+  }
   const Dir dir = open_state_dir(path);
   const StateLock lock(dir, command);
   auto journal = load_journal(dir);

@@ -207,6 +207,9 @@ TEST_F(ApplyCliTest, StatusWithNothingAppliedCreatesNothing)
   const auto doc = nlohmann::json::parse(json.out);
   EXPECT_EQ(doc["condition"], "none");
   EXPECT_EQ(doc["format_version"], 1);
+  const auto rb = tw_in("rollback");
+  EXPECT_EQ(rb.exit_code, 0) << rb.err;
+  EXPECT_NE(rb.out.find("nothing to roll back"), std::string::npos) << rb.out;
   EXPECT_FALSE(fs::exists(m_tmp / "state"));
 }
 
