@@ -544,8 +544,10 @@ void add_apply_commands(CLI::App& app, int& exit_code)
   apply->add_option("--profile", apply_args->profile, "Host profile NAME or PATH, for a computed plan")
     ->type_name("NAME|PATH");
   apply
-    ->add_option(
-      "--policy", apply_args->policy, "Policy file (allowed keys and ranges, watch thresholds, canary)")
+    ->add_option("--policy",
+                 apply_args->policy,
+                 "PATH to a policy YAML: allowed keys and value ranges, watch thresholds, canary defaults "
+                 "(default: the shipped policies/default.yaml)")
     ->type_name("PATH");
   apply->footer(
     "Steps, each durable before the next: take the lock (one apply per state dir); write the journal\n"
@@ -560,6 +562,12 @@ void add_apply_commands(CLI::App& app, int& exit_code)
     "Watch: every second, each policy counter's rate since the change minus its rate in a short pre-apply\n"
     "baseline must stay under the rule's max_rise_per_second (Tcp.AttemptFails, TcpExt.PAWSActive,\n"
     "PAWSEstab, TSEcrRejected, TCPSynRetrans); TcpExt.TWRecycled is reported as reuse happening.\n\n"
+    "Examples:\n"
+    "  tw-advisor plan --out plan.json          review it, then:\n"
+    "  tw-advisor apply --plan plan.json        shows the changes and asks\n"
+    "  tw-advisor apply --canary --canary-percent 5 --watch 10m --yes   on every host of a fleet\n"
+    "  tw-advisor status                        what was applied, and any drift since\n"
+    "  tw-advisor rollback                      back to exactly how it was\n\n"
     "Exit codes: 0 applied, nothing to do, or not in the canary cohort; 1 error (nothing changed, or\n"
     "everything rolled back; the message says which); 3 applied, then rolled back by the watch.\n"
     "Test hook: TW_ADVISOR_FAILPOINT=after-journal|mid-runtime|after-runtime|mid-persist|after-persist\n"
