@@ -12,20 +12,48 @@
 
 namespace {
 
-void setup_logging(int verbosity, bool quiet)
+// The logger exists from the start (warnings only); -v/-q adjust it once the flags are parsed.
+void setup_logging()
 {
   auto logger = spdlog::stderr_color_st("tw-advisor");
   logger->set_pattern("tw-advisor: %l: %v");
-  if (quiet) {
-    logger->set_level(spdlog::level::err);
-  } else if (verbosity >= 2) {
-    logger->set_level(spdlog::level::trace);
-  } else if (verbosity == 1) {
-    logger->set_level(spdlog::level::debug);
-  } else {
-    logger->set_level(spdlog::level::warn);
-  }
+  logger->set_level(spdlog::level::warn);
   spdlog::set_default_logger(logger);
+}
+
+void set_log_level(int verbosity, bool quiet)
+{
+  if (quiet) {
+    spdlog::set_level(spdlog::level::err);
+  } else if (verbosity >= 2) {
+    spdlog::set_level(spdlog::level::trace);
+  } else if (verbosity == 1) {
+    spdlog::set_level(spdlog::level::debug);
+  }
+}
+
+// The first word that is neither a global flag nor a known command, so `tw-advisor plna`
+// says what is wrong instead of "a subcommand is required".
+std::string unknown_command(const CLI::App& app, int argc, char** argv)
+{
+  for (int i = 1; i < argc; ++i) {
+    const std::string word = argv[i];
+    if (word.empty() || word[0] == '-') {
+      continue;
+    }
+    const auto subs = app.get_subcommands([&word](const CLI::App* sub) { return sub->check_name(word); });
+    return subs.empty() ? word : std::string();
+  }
+  return {};
+}
+
+std::string command_names(const CLI::App& app)
+{
+  std::string names;
+  for (const auto* sub : app.get_subcommands([](const CLI::App* s) { return !s->get_group().empty(); })) {
+    names += (names.empty() ? "" : ", ") + sub->get_name();
+  }
+  return names;
 }
 
 int run(int argc, char** argv)
@@ -51,7 +79,17 @@ int run(int argc, char** argv)
   tw::cli::add_apply_commands(app, exit_code);
   tw::cli::add_docs_commands(app, exit_code);
 
-  app.parse_complete_callback([&] { setup_logging(verbosity, quiet); });
+  setup_logging();
+  app.parse_complete_callback([&] { set_log_level(verbosity, quiet); });
+
+  if (const auto word = unknown_command(app, argc, argv); !word.empty()) {
+    std::fprintf(
+      stderr,
+      "tw-advisor: error: unknown command '%s' (commands: %s)\nRun 'tw-advisor --help' for usage.\n",
+      word.c_str(),
+      command_names(app).c_str());
+    return 1;
+  }
 
   try {
     app.parse(argc, argv);
@@ -62,7 +100,16 @@ int run(int argc, char** argv)
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "tw-advisor: error: %s\nRun 'tw-advisor --help' for usage.\n", e.what());
+    // Point at the help of the command whose arguments were wrong, not only the top level.
+    std::string help = "tw-advisor";
+    for (const auto* sub = &app; sub != nullptr;) {
+      const auto parsed = sub->get_subcommands();
+      sub = parsed.empty() ? nullptr : parsed.front();
+      if (sub != nullptr) {
+        help += " " + sub->get_name();
+      }
+    }
+    std::fprintf(stderr, "tw-advisor: error: %s\nRun '%s --help' for usage.\n", e.what(), help.c_str());
     return 1;
   } catch (const tw::Error& e) {
     std::fprintf(stderr, "tw-advisor: error: %s\n", e.what());

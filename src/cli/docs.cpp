@@ -128,7 +128,7 @@ void print_manpage(const CLI::App& app)
     ".TP\n.I /etc/sysctl.d/\nWhere apply persists its generated file.\n"
     ".TP\n.I /proc/sys/net/ipv4/\nThe runtime sysctls read and written.\n"
     ".TP\n.I /proc/net/netstat, /proc/net/snmp, /proc/net/sockstat\nHealth counters.\n");
-  std::printf(".SH SEE ALSO\n.BR ss (8), .BR sysctl (8), .BR sysctl.d (5), .BR systemd-sysctl (8)\n");
+  std::printf(".SH SEE ALSO\n.BR ss (8),\n.BR sysctl (8),\n.BR sysctl.d (5),\n.BR systemd\\-sysctl (8)\n");
 }
 
 void print_bash_completion(const CLI::App& app)
@@ -139,6 +139,9 @@ void print_bash_completion(const CLI::App& app)
     commands += sub->get_name() + " ";
     std::string opts;
     for (const auto* opt : visible_options(*sub)) {
+      if (opt->get_lnames().size() == 1 && opt->get_lnames()[0] == "help") {
+        continue; // added once below for every command
+      }
       for (const auto& l : opt->get_lnames()) {
         opts += "--" + l + " ";
       }
