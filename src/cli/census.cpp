@@ -50,7 +50,11 @@ void add_census_command(CLI::App& app, int& exit_code)
     "The TCP socket role mix of this network namespace: who creates the TIME_WAIT, and whether any\n"
     "destination is running out of source ports. Reads only; root is not needed.");
   cmd->add_option("--format", args->format, "Output format")->check(CLI::IsMember({ "text", "json" }));
-  cmd->add_option("--top", args->top, "How many destination groups to show (busiest first)")
+  cmd
+    ->add_option(
+      "--top",
+      args->top,
+      "Destination groups to show: the top N by pressure plus the top N by TIME_WAIT (busiest first)")
     ->check(CLI::Range(std::size_t{ 1 }, std::size_t{ 100000 }));
   cmd->add_flag("--no-timestamps",
                 args->no_timestamps,

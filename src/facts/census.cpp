@@ -38,11 +38,6 @@ std::uint64_t hash_addr(std::uint64_t h, const std::array<std::uint8_t, 16>& a)
   return mix(mix(h, load64(a.data())), load64(a.data() + 8));
 }
 
-bool is_zero(const std::array<std::uint8_t, 16>& a)
-{
-  return std::all_of(a.begin(), a.end(), [](std::uint8_t b) { return b == 0; });
-}
-
 // A listening socket by (family, address, port); wildcard listeners are kept apart in bitsets.
 struct ListenerKey
 {
@@ -75,6 +70,10 @@ struct GroupEntry
   GroupKey key;
   std::uint32_t in_use = 0;
   std::uint32_t time_wait = 0;
+  std::uint32_t established = 0;     // outbound ESTABLISHED with tcp_info
+  std::uint32_t with_timestamps = 0; // of which TCPI_OPT_TIMESTAMPS
+  std::uint32_t error = 0;           // space-saving over-estimate: in_use and time_wait may exceed
+                                     // the truth by this much (0: exact)
   bool loopback = false;
 };
 
@@ -109,23 +108,34 @@ struct CensusAggregator::ListenerSet
 };
 
 // Open addressing over an index table; entries live in fixed chunks, so memory grows with
-// groups only and never doubles in one step.
+// groups only and never doubles in one step. At the cap it becomes a space-saving heavy-hitter
+// table (Metwally et al.): a new group replaces a group with the smallest in_use and inherits
+// its counts, which then over-estimate the newcomer by at most `error`. A group with more than
+// (outbound sockets / cap) sockets is therefore always in the table at the end.
 struct CensusAggregator::GroupTable
 {
   std::size_t cap = 0;
   std::vector<std::uint32_t> slots; // 0 empty, else entry index + 1
   std::vector<std::unique_ptr<GroupEntry[]>> chunks;
   std::size_t count = 0;
+  std::uint64_t replaced = 0;         // groups evicted at the cap
+  std::vector<std::uint32_t> victims; // entries at victim_count when last swept (space-saving)
+  std::uint32_t victim_count = 0;     // the smallest in_use at that sweep
 
   GroupEntry& entry(std::size_t i) { return chunks[i / k_chunk][i % k_chunk]; }
   const GroupEntry& entry(std::size_t i) const { return chunks[i / k_chunk][i % k_chunk]; }
+
+  std::size_t home(const GroupKey& key) const
+  {
+    return static_cast<std::size_t>(hash_group(key)) & (slots.size() - 1);
+  }
 
   void rehash(std::size_t new_size)
   {
     slots.assign(new_size, 0);
     const std::size_t mask = new_size - 1;
     for (std::size_t i = 0; i < count; ++i) {
-      std::size_t s = static_cast<std::size_t>(hash_group(entry(i).key)) & mask;
+      std::size_t s = home(entry(i).key);
       while (slots[s] != 0) {
         s = (s + 1) & mask;
       }
@@ -133,14 +143,82 @@ struct CensusAggregator::GroupTable
     }
   }
 
-  // The entry for key, made when new; nullptr when the table is at its cap.
+  // Removes entry index i from the slots (linear-probing backward-shift delete, no tombstones).
+  void unlink(std::uint32_t i)
+  {
+    const std::size_t mask = slots.size() - 1;
+    std::size_t s = home(entry(i).key);
+    while (slots[s] != i + 1) {
+      s = (s + 1) & mask;
+    }
+    slots[s] = 0;
+    for (std::size_t j = (s + 1) & mask; slots[j] != 0; j = (j + 1) & mask) {
+      const std::size_t h = home(entry(slots[j] - 1).key);
+      // Move j back into the hole unless its home lies cyclically in (s, j].
+      const bool stays = s <= j ? (s < h && h <= j) : (s < h || h <= j);
+      if (!stays) {
+        slots[s] = slots[j];
+        slots[j] = 0;
+        s = j;
+      }
+    }
+  }
+
+  // A tracked group with the smallest in_use: counts only grow, so an entry still at the
+  // count of the last sweep is a current minimum. A sweep costs one pass over the table and
+  // yields every entry at the minimum, so the cost per replacement stays small.
+  std::uint32_t take_victim()
+  {
+    for (int sweep = 0; sweep < 2; ++sweep) {
+      while (!victims.empty()) {
+        const std::uint32_t v = victims.back();
+        victims.pop_back();
+        if (entry(v).in_use == victim_count) {
+          return v;
+        }
+      }
+      victim_count = UINT32_MAX;
+      for (std::size_t i = 0; i < count; ++i) {
+        victim_count = std::min(victim_count, entry(i).in_use);
+      }
+      for (std::size_t i = count; i-- > 0;) {
+        if (entry(i).in_use == victim_count) {
+          victims.push_back(static_cast<std::uint32_t>(i));
+        }
+      }
+    }
+    return 0; // unreachable: the second sweep always finds the minimum
+  }
+
+  GroupEntry* replace_smallest(const GroupKey& key)
+  {
+    const std::uint32_t v = take_victim();
+    unlink(v);
+    GroupEntry& e = entry(v);
+    const GroupEntry old = e;
+    e = GroupEntry{};
+    e.key = key;
+    e.in_use = old.in_use; // inherited: the caller adds this socket
+    e.time_wait = old.time_wait;
+    e.error = old.in_use;
+    const std::size_t mask = slots.size() - 1;
+    std::size_t s = home(key);
+    while (slots[s] != 0) {
+      s = (s + 1) & mask;
+    }
+    slots[s] = v + 1;
+    ++replaced;
+    return &e;
+  }
+
+  // The entry for key, made when new; at the cap it replaces the smallest group.
   GroupEntry* find_or_add(const GroupKey& key)
   {
     if (slots.empty()) {
       rehash(1024);
     }
     const std::size_t mask = slots.size() - 1;
-    std::size_t s = static_cast<std::size_t>(hash_group(key)) & mask;
+    std::size_t s = home(key);
     while (slots[s] != 0) {
       GroupEntry& e = entry(slots[s] - 1);
       if (e.key == key) {
@@ -149,7 +227,7 @@ struct CensusAggregator::GroupTable
       s = (s + 1) & mask;
     }
     if (count >= cap) {
-      return nullptr;
+      return count == 0 ? nullptr : replace_smallest(key);
     }
     if (count % k_chunk == 0) {
       chunks.push_back(std::make_unique<GroupEntry[]>(k_chunk));
@@ -160,6 +238,7 @@ struct CensusAggregator::GroupTable
     slots[s] = static_cast<std::uint32_t>(count);
     if (count * 4 > slots.size() * 3) {
       rehash(slots.size() * 2); // load factor stays under 3/4
+      return &entry(count - 1);
     }
     return &e;
   }
@@ -199,8 +278,14 @@ CensusOptions census_options_from(const Sysctls& sysctls)
   if (auto reserved = sysctls.reserved_ports()) {
     o.reserved_ports = std::move(*reserved);
   } else if (const auto* v = sysctls.find("net.ipv4.ip_local_reserved_ports"); v != nullptr) {
-    o.notes.push_back("net.ipv4.ip_local_reserved_ports could not be read (" +
-                      std::string(to_string(v->status)) + "): usable ports may be overstated");
+    if (v->status == ReadStatus::ok) {
+      o.notes.push_back("net.ipv4.ip_local_reserved_ports has an unparsable value \"" + v->value +
+                        "\": reserved ports are ignored, usable ports may be overstated");
+    } else {
+      o.notes.push_back("net.ipv4.ip_local_reserved_ports could not be read (" +
+                        std::string(to_string(v->status)) + (v->detail.empty() ? "" : ": " + v->detail) +
+                        "): usable ports may be overstated");
+    }
   }
   return o;
 }
@@ -253,7 +338,7 @@ void CensusAggregator::add_listener(const SockRecord& rec)
   }
   auto& l = *m_listeners;
   l.any_port.set(rec.local_port);
-  if (is_zero(rec.local)) {
+  if (is_zero_address(rec.local)) {
     (rec.family == AF_INET ? l.wild4 : l.wild6).set(rec.local_port);
     return;
   }
@@ -334,9 +419,11 @@ void CensusAggregator::add_socket(const SockRecord& rec)
   if (role != SocketRole::outbound) {
     return;
   }
-  if (state == TcpState::established && rec.has_tcp_info) {
+  const bool sampled = state == TcpState::established && rec.has_tcp_info;
+  const bool negotiated = sampled && (rec.tcpi_options & 1U) != 0; // TCPI_OPT_TIMESTAMPS
+  if (sampled) {
     ++m_census.timestamps.outbound_established;
-    if ((rec.tcpi_options & 1U) != 0) { // TCPI_OPT_TIMESTAMPS
+    if (negotiated) {
       ++m_census.timestamps.with_timestamps;
     }
   }
@@ -347,12 +434,18 @@ void CensusAggregator::add_socket(const SockRecord& rec)
   key.remote = rec.remote;
   GroupEntry* e = m_groups->find_or_add(key);
   if (e == nullptr) {
-    ++m_folded;
+    ++m_folded; // only with a cap of 0: no group is tracked at all
     return;
   }
   ++e->in_use;
   if (tw) {
     ++e->time_wait;
+  }
+  if (sampled) {
+    ++e->established;
+    if (negotiated) {
+      ++e->with_timestamps;
+    }
   }
   e->loopback = e->loopback || rec.ifindex == k_loopback_ifindex ||
                 is_loopback_address(rec.family, rec.local) || is_loopback_address(rec.family, rec.remote);
@@ -363,28 +456,53 @@ SocketCensus CensusAggregator::finish()
   auto& c = m_census;
   c.listeners = m_listeners->any_port.count();
   const auto& g = *m_groups;
-  c.group_count = g.count;
-  c.groups_truncated = m_folded > 0;
+  // Groups ever tracked: each replacement at the cap adds one (an upper bound on distinct
+  // groups, as a replaced group that comes back is counted again).
+  c.group_count = g.count + g.replaced;
+  c.groups_truncated = g.replaced > 0 || m_folded > 0;
   std::vector<std::uint32_t> order(g.count);
   for (std::size_t i = 0; i < g.count; ++i) {
     order[i] = static_cast<std::uint32_t>(i);
   }
-  const auto better = [&g](std::uint32_t a, std::uint32_t b) {
+  // Pressure order: in_use (usable is the same for every group), then time_wait, then the
+  // order groups were first tracked. The engine judges a group by its TIME_WAIT share, so the
+  // result is the union of the top N by this order and the top N by time_wait: a group that is
+  // mostly TIME_WAIT is never cut because live connections fill other groups.
+  const auto by_pressure = [&g](std::uint32_t a, std::uint32_t b) {
     const auto& x = g.entry(a);
     const auto& y = g.entry(b);
     if (x.in_use != y.in_use) {
-      return x.in_use > y.in_use; // usable is the same for every group, so this is pressure
+      return x.in_use > y.in_use;
     }
     if (x.time_wait != y.time_wait) {
       return x.time_wait > y.time_wait;
     }
     return a < b;
   };
+  const auto by_time_wait = [&g](std::uint32_t a, std::uint32_t b) {
+    const auto& x = g.entry(a);
+    const auto& y = g.entry(b);
+    if (x.time_wait != y.time_wait) {
+      return x.time_wait > y.time_wait;
+    }
+    if (x.in_use != y.in_use) {
+      return x.in_use > y.in_use;
+    }
+    return a < b;
+  };
   const std::size_t n = std::min(order.size(), m_options.top_n);
-  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n), order.end(), better);
+  const auto nth = order.begin() + static_cast<std::ptrdiff_t>(n);
+  std::vector<std::uint32_t> top;
+  top.reserve(2 * n);
+  std::nth_element(order.begin(), nth, order.end(), by_time_wait);
+  top.insert(top.end(), order.begin(), nth);
+  std::nth_element(order.begin(), nth, order.end(), by_pressure);
+  top.insert(top.end(), order.begin(), nth);
+  std::sort(top.begin(), top.end(), by_pressure);
+  top.erase(std::unique(top.begin(), top.end()), top.end());
   c.groups.clear();
-  for (std::size_t i = 0; i < n; ++i) {
-    const auto& e = g.entry(order[i]);
+  for (const std::uint32_t i : top) {
+    const auto& e = g.entry(i);
     DestGroup d;
     d.family = e.key.family;
     d.local = format_address(e.key.family, e.key.local);
@@ -397,6 +515,14 @@ SocketCensus CensusAggregator::finish()
                    ? 0.0
                    : std::min(1.0, static_cast<double>(e.in_use) / static_cast<double>(c.usable_ports));
     d.loopback = e.loopback;
+    d.outbound_established = e.established;
+    d.with_timestamps = e.with_timestamps;
+    if (e.error > 0) {
+      c.notes.push_back("group " + d.local + " -> " + d.remote + ":" + std::to_string(d.remote_port) +
+                        " entered the group table after its cap: its in_use and time_wait may be "
+                        "over-estimated by up to " +
+                        std::to_string(e.error));
+    }
     c.groups.push_back(std::move(d));
   }
   if (m_unknown_listener_in_range > 0) {
@@ -413,11 +539,16 @@ SocketCensus CensusAggregator::finish()
     c.notes.push_back(std::to_string(m_unknown_no_range) +
                       " TIME_WAIT sockets could not be classified without ip_local_port_range");
   }
-  if (m_folded > 0) {
+  if (g.replaced > 0) {
     c.notes.push_back("the destination group table reached its cap of " +
-                      std::to_string(m_options.group_cap) + " groups: " + std::to_string(m_folded) +
-                      " outbound sockets of further groups were counted "
-                      "but not grouped");
+                      std::to_string(m_options.group_cap) + " groups: the busiest are kept (space-saving), " +
+                      std::to_string(g.replaced) +
+                      " times a new group replaced one of the smallest; every outbound socket is still "
+                      "counted by role, and group_count is an upper bound");
+  }
+  if (m_folded > 0) {
+    c.notes.push_back("no destination groups are tracked (group cap 0): " + std::to_string(m_folded) +
+                      " outbound sockets were counted by role only");
   }
   if (m_other_states > 0) {
     c.notes.push_back(std::to_string(m_other_states) + " sockets were in a state this version does not name");
@@ -438,12 +569,12 @@ SocketCensus take_census(const CensusOptions& options)
   constexpr std::uint32_t k_all_states = state_bit(static_cast<unsigned>(k_tcp_state_slots)) - 1;
   constexpr std::uint32_t k_others = k_all_states & ~k_listen & ~state_bit(0);
   bool interrupted = false;
-  bool overrun = false;
+  std::uint64_t skipped = 0;
   bool skip_v6 = false;
   const auto run = [&](int family, std::uint32_t states, bool info, const SockVisitor& visit) -> std::string {
     const DumpResult r = diag.dump_tcp(family, states, info, visit);
     interrupted = interrupted || r.interrupted;
-    overrun = overrun || r.overrun;
+    skipped += r.skipped;
     if (r.ok) {
       return {};
     }
@@ -480,8 +611,10 @@ SocketCensus take_census(const CensusOptions& options)
     agg.add_note("the kernel flagged the dump as interrupted (NLM_F_DUMP_INTR): socket tables changed while "
                  "they were read, so counts are approximate");
   }
-  if (overrun) {
-    agg.add_note("the netlink receive buffer overran (ENOBUFS) during the dump: some sockets may be missing");
+  if (skipped > 0) {
+    agg.add_note(std::to_string(skipped) +
+                 " sock_diag replies were too short, of an unknown type, or cut off, and were not "
+                 "counted: some sockets may be missing");
   }
   return agg.finish();
 }

@@ -22,16 +22,8 @@ Facts gather_facts(const GatherOptions& options)
     facts.counters = read();
   }
 
-  if (options.read_nat) {
-    facts.nat = read_nat_evidence(options.proc_root, options.conntrack_cap);
-  } else {
-    facts.nat.conntrack_note = "not read (NAT evidence was not asked for)";
-    facts.nat.nat_rules_note = "not read (NAT evidence was not asked for)";
-  }
-
-  if (options.take_census) {
-    facts.sockets = take_census(census_options_from(facts.sysctls));
-  }
+  facts.nat = read_nat_evidence(options.proc_root, options.conntrack_cap);
+  facts.sockets = take_census(census_options_from(facts.sysctls));
   return facts;
 }
 

@@ -17,8 +17,6 @@ struct GatherOptions
   std::filesystem::path proc_root = "/proc";             // sysctls are read below <proc_root>/sys
   double sample_seconds = 0.0;                           // > 0: read the counters twice and give rates
   std::uint64_t conntrack_cap = k_default_conntrack_cap; // most conntrack entries looked at
-  bool take_census = true;                               // dump the sockets (sock_diag)
-  bool read_nat = true;                                  // conntrack and NAT rules (netlink)
   SleepFn sleep = sleep_for_real;                        // how the sampler waits (tests inject)
 };
 

@@ -163,6 +163,7 @@ const char* family_name(std::uint8_t family)
 bool ConntrackTally::add(std::uint32_t status)
 {
   if (m_scanned >= m_cap) {
+    // One past the cap: now it is known that the table holds more than was counted.
     m_cap_hit = true;
     return false;
   }
@@ -173,9 +174,8 @@ bool ConntrackTally::add(std::uint32_t status)
   if ((status & IPS_DST_NAT) != 0U) {
     ++m_dnat;
   }
-  if (m_scanned >= m_cap) {
-    // The cap is reached: whether more entries exist is unknown, so say the counts are bounds.
-    m_cap_hit = true;
+  if (m_conclusive_snat > 0 && m_snat >= m_conclusive_snat) {
+    m_conclusive = true;
     return false;
   }
   return true;
@@ -187,7 +187,7 @@ void ConntrackTally::fill(NatEvidence& evidence) const
   evidence.snat_entries = m_snat;
   evidence.dnat_entries = m_dnat;
   evidence.cap = m_cap;
-  evidence.cap_hit = m_cap_hit;
+  evidence.cap_hit = m_cap_hit || m_conclusive;
 }
 
 std::optional<NftRule> decode_nft_rule(std::span<const std::uint8_t> attrs,
@@ -408,8 +408,13 @@ void count_conntrack_nat(NatEvidence& evidence, std::uint64_t cap)
     if (!evidence.conntrack_note.empty()) {
       evidence.conntrack_note += "; ";
     }
-    evidence.conntrack_note += "conntrack: stopped after " + std::to_string(evidence.entries_scanned) +
-                               " entries (the cap): NAT counts are lower bounds";
+    evidence.conntrack_note +=
+      tally.stopped_conclusive()
+        ? "conntrack: stopped after " + std::to_string(evidence.snat_entries) + " SNAT entries in " +
+            std::to_string(evidence.entries_scanned) +
+            " (conclusive evidence of source NAT): at least that many, counts are lower bounds"
+        : "conntrack: stopped after " + std::to_string(evidence.entries_scanned) +
+            " entries (the cap): NAT counts are lower bounds";
   }
 }
 

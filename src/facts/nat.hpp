@@ -15,30 +15,41 @@ namespace tw {
 
 // Default bound on conntrack entries scanned: keeps time and memory flat on huge tables.
 inline constexpr std::uint64_t k_default_conntrack_cap = 200000;
+// SNAT entries after which the evidence is conclusive and the scan stops early.
+inline constexpr std::uint64_t k_conclusive_snat = 1000;
 
 // Counts conntrack entries by NAT status, one status word at a time, up to a cap. Pure, so the
 // cap logic is tested without a kernel.
 class ConntrackTally
 {
 public:
-  // cap: the most entries looked at (0 means none).
-  explicit ConntrackTally(std::uint64_t cap)
+  // cap: the most entries counted (0 means none); conclusive_snat: stop once this many SNAT
+  // entries are counted (the evidence is settled; 0 never stops early).
+  explicit ConntrackTally(std::uint64_t cap, std::uint64_t conclusive_snat = k_conclusive_snat)
     : m_cap(cap)
+    , m_conclusive_snat(conclusive_snat)
   {
   }
 
-  // Adds one entry's status bits (IPS_* from nf_conntrack_common.h). False once the cap is
-  // reached: the caller stops the dump and the counts become lower bounds.
+  // Adds one entry's status bits (IPS_* from nf_conntrack_common.h). False when the caller
+  // should stop the dump: an entry arrived past the cap (so the table really is larger: the
+  // counts become lower bounds), or the SNAT count became conclusive. An entry past the cap
+  // is not counted.
   bool add(std::uint32_t status);
-  // Writes entries_scanned, snat/dnat counts, cap and cap_hit into evidence.
+  // True when the scan stopped early because the SNAT evidence was conclusive.
+  bool stopped_conclusive() const { return m_conclusive; }
+  // Writes entries_scanned, snat/dnat counts, cap and cap_hit (the counts are lower bounds:
+  // the cap was exceeded or the scan stopped once conclusive) into evidence.
   void fill(NatEvidence& evidence) const;
 
 private:
   std::uint64_t m_cap;
+  std::uint64_t m_conclusive_snat;
   std::uint64_t m_scanned = 0;
   std::uint64_t m_snat = 0;
   std::uint64_t m_dnat = 0;
   bool m_cap_hit = false;
+  bool m_conclusive = false;
 };
 
 // One expression of an nftables rule, as far as NAT detection needs it.

@@ -16,8 +16,10 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
+#include <exception>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <new>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <vector>
@@ -32,7 +34,6 @@ constexpr std::size_t k_recv_buffer = std::size_t{ 64 } * 1024;
 constexpr int k_socket_rcvbuf = 4 * 1024 * 1024;
 // Bounds on retries so a signal storm or a stuck socket cannot spin forever.
 constexpr int k_max_eintr = 1000;
-constexpr int k_max_enobufs = 100;
 constexpr time_t k_recv_timeout_s = 30;
 
 bool is_v4_mapped(const std::array<std::uint8_t, 16>& a)
@@ -45,19 +46,9 @@ bool is_v4_mapped(const std::array<std::uint8_t, 16>& a)
   return a[10] == 0xff && a[11] == 0xff;
 }
 
-bool is_zero(const std::array<std::uint8_t, 16>& a)
-{
-  for (const auto b : a) {
-    if (b != 0) {
-      return false;
-    }
-  }
-  return true;
-}
-
 void unmap(std::array<std::uint8_t, 16>& a)
 {
-  if (is_zero(a)) {
+  if (is_zero_address(a)) {
     return;
   }
   std::array<std::uint8_t, 16> out{};
@@ -79,7 +70,7 @@ void decode_one(const nlmsghdr* nlh, SockRecord& rec)
   std::memcpy(rec.local.data(), msg.id.idiag_src, addr_len);
   std::memcpy(rec.remote.data(), msg.id.idiag_dst, addr_len);
   if (rec.family == AF_INET6 && is_v4_mapped(rec.local) &&
-      (is_v4_mapped(rec.remote) || is_zero(rec.remote))) {
+      (is_v4_mapped(rec.remote) || is_zero_address(rec.remote))) {
     rec.family = AF_INET;
     unmap(rec.local);
     unmap(rec.remote);
@@ -112,17 +103,62 @@ struct DumpContext
   const SockVisitor* visit = nullptr;
   std::vector<std::uint8_t>* buffer = nullptr;
   DumpResult* result = nullptr;
+  std::exception_ptr failure; // thrown by the visitor, caught before it reaches libnl
 };
+
+// Turns an exception caught in the receive hook into the dump's failure.
+void report_failure(const std::exception_ptr& failure, DumpResult& res)
+{
+  res.ok = false;
+  try {
+    std::rethrow_exception(failure);
+  } catch (const std::bad_alloc&) {
+    res.step = "aggregating the dump (out of memory)";
+    res.error = ENOMEM;
+  } catch (const std::exception& e) {
+    res.step = std::string("aggregating the dump (") + e.what() + ")";
+    res.error = ECANCELED;
+  } catch (...) {
+    res.step = "aggregating the dump (unknown exception)";
+    res.error = ECANCELED;
+  }
+}
 
 thread_local DumpContext* t_dump = nullptr;
 
+// Points t_dump at one dump's context for its lifetime, so no path leaves it dangling.
+class DumpScope
+{
+public:
+  explicit DumpScope(DumpContext& ctx) { t_dump = &ctx; }
+  ~DumpScope() { t_dump = nullptr; }
+  DumpScope(const DumpScope&) = delete;
+  DumpScope& operator=(const DumpScope&) = delete;
+};
+
+int receive_dump(DumpContext& ctx);
+
 // Replaces nl_recvmsgs: one reused buffer, messages decoded in place, nothing allocated.
+// libnl's C frames sit between this hook and dump_tcp, so nothing may unwind through here: an
+// exception from the visitor (an allocation in the aggregator) becomes a failed dump.
 int recvmsgs_in_place(nl_sock* /*sk*/, nl_cb* /*cb*/)
 {
+  if (t_dump == nullptr) {
+    return -NLE_FAILURE;
+  }
   DumpContext& ctx = *t_dump;
+  try {
+    return receive_dump(ctx);
+  } catch (...) {
+    ctx.failure = std::current_exception(); // noexcept; dump_tcp reports it past libnl
+  }
+  return -NLE_FAILURE;
+}
+
+int receive_dump(DumpContext& ctx)
+{
   DumpResult& res = *ctx.result;
   int eintr = 0;
-  int enobufs = 0;
   for (;;) {
     sockaddr_nl from{};
     iovec iov{ ctx.buffer->data(), ctx.buffer->size() };
@@ -137,10 +173,8 @@ int recvmsgs_in_place(nl_sock* /*sk*/, nl_cb* /*cb*/)
       if (err == EINTR && ++eintr < k_max_eintr) {
         continue;
       }
-      if (err == ENOBUFS && ++enobufs < k_max_enobufs) {
-        res.overrun = true;
-        continue;
-      }
+      // ENOBUFS cannot happen to a dump (the kernel fills the next skb only when the reader
+      // made room); should it come, it is a failure, not something to skip over.
       res.step = err == EAGAIN ? "recvmsg (no reply within the receive timeout)" : "recvmsg";
       res.error = err;
       return -NLE_FAILURE;
@@ -160,6 +194,7 @@ int recvmsgs_in_place(nl_sock* /*sk*/, nl_cb* /*cb*/)
     }
     const auto d = decode_sock_diag(ctx.buffer->data(), static_cast<std::size_t>(n), ctx.seq, *ctx.visit);
     res.messages += d.messages;
+    res.skipped += d.skipped + (d.trailing > 0 ? 1U : 0U);
     res.interrupted = res.interrupted || d.interrupted;
     if (d.error != 0) {
       res.step = "sock_diag dump";
@@ -203,7 +238,7 @@ DecodeResult decode_sock_diag(const std::uint8_t* data,
       r.interrupted = true;
     }
     if (nlh->nlmsg_seq != seq) {
-      ++r.skipped;
+      ++r.foreign;
       continue;
     }
     switch (nlh->nlmsg_type) {
@@ -247,6 +282,7 @@ DecodeResult decode_sock_diag(const std::uint8_t* data,
         break;
     }
   }
+  r.trailing = remaining > 0 ? static_cast<std::size_t>(remaining) : 0;
   return r;
 }
 
@@ -355,9 +391,14 @@ DumpResult SockDiag::dump_tcp(int family, std::uint32_t states, bool want_info, 
   ctx.visit = &visit;
   ctx.buffer = &m_impl->buffer;
   ctx.result = &res;
-  t_dump = &ctx;
-  const int rc = nl_recvmsgs(m_impl->sock, m_impl->cb);
-  t_dump = nullptr;
+  int rc = 0;
+  {
+    const DumpScope scope(ctx);
+    rc = nl_recvmsgs(m_impl->sock, m_impl->cb);
+  }
+  if (ctx.failure) {
+    report_failure(ctx.failure, res);
+  }
   if (rc < 0 && res.error == 0) {
     res.step = "nl_recvmsgs (" + std::string(nl_geterror(rc)) + ")";
     res.error = EIO;

@@ -24,6 +24,17 @@ struct SockRecord
   std::uint8_t tcpi_options = 0;         // tcp_info.tcpi_options when has_tcp_info
 };
 
+// True for the all-zero address (a wildcard bind, or an unset peer).
+inline bool is_zero_address(const std::array<std::uint8_t, 16>& a)
+{
+  for (const auto b : a) {
+    if (b != 0) {
+      return false;
+    }
+  }
+  return true;
+}
+
 // Called once per decoded socket; the record does not outlive the call.
 using SockVisitor = std::function<void(const SockRecord&)>;
 
@@ -34,7 +45,9 @@ struct DecodeResult
   int error = 0;              // positive errno from NLMSG_ERROR or a negative NLMSG_DONE code
   bool interrupted = false;   // a message carried NLM_F_DUMP_INTR: tables changed mid-dump
   std::uint64_t messages = 0; // socket messages decoded
-  std::uint64_t skipped = 0;  // messages ignored (wrong sequence, too short, unknown type)
+  std::uint64_t skipped = 0;  // messages of this sequence ignored (too short, unknown type)
+  std::uint64_t foreign = 0;  // messages of another sequence (an earlier, abandoned dump)
+  std::size_t trailing = 0;   // bytes after the last whole message (a cut-off message)
 };
 
 // Decodes every netlink message in data[0, len) (one recv's worth) and calls visit for each
@@ -57,8 +70,11 @@ struct DumpResult
   std::string step;           // what failed, e.g. "send inet_diag_req_v2 (AF_INET6)"
   int error = 0;              // errno of the failure
   bool interrupted = false;   // NLM_F_DUMP_INTR seen: counts are approximate
-  bool overrun = false;       // ENOBUFS seen on receive: some replies were lost
   std::uint64_t messages = 0; // sockets decoded
+  // Messages of this dump's sequence that were ignored (too short, unknown type) plus cut-off
+  // trailing messages: sockets the counts may lack. Foreign sequence numbers (the leftovers
+  // of an earlier, abandoned dump) are not counted here.
+  std::uint64_t skipped = 0;
 };
 
 // A NETLINK_SOCK_DIAG socket (libnl-3), reused for several dumps. Not thread-safe.
@@ -80,6 +96,8 @@ public:
 
   // Dumps TCP sockets of one family (AF_INET/AF_INET6) in the states of the idiag_states mask,
   // streaming each to visit; want_info asks for tcp_info (INET_DIAG_INFO) on full sockets.
+  // An exception from visit fails the dump (step "aggregating the dump (...)"); the rest of
+  // that dump may still be queued on the socket, so take further dumps on a new SockDiag.
   DumpResult dump_tcp(int family, std::uint32_t states, bool want_info, const SockVisitor& visit);
 
 private:

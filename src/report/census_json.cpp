@@ -27,15 +27,18 @@ nlohmann::json census_to_json(const SocketCensus& census)
   j["usable_ports"] = census.usable_ports;
   nlohmann::json groups = nlohmann::json::array();
   for (const auto& g : census.groups) {
-    groups.push_back({ { "family", g.family == AF_INET6 ? "ipv6" : "ipv4" },
-                       { "local", g.local },
-                       { "remote", g.remote },
-                       { "remote_port", g.remote_port },
-                       { "in_use", g.in_use },
-                       { "time_wait", g.time_wait },
-                       { "usable", g.usable },
-                       { "pressure", g.pressure },
-                       { "loopback", g.loopback } });
+    groups.push_back(
+      { { "family", g.family == AF_INET6 ? "ipv6" : "ipv4" },
+        { "local", g.local },
+        { "remote", g.remote },
+        { "remote_port", g.remote_port },
+        { "in_use", g.in_use },
+        { "time_wait", g.time_wait },
+        { "usable", g.usable },
+        { "pressure", g.pressure },
+        { "loopback", g.loopback },
+        { "timestamps",
+          { { "outbound_established", g.outbound_established }, { "negotiated", g.with_timestamps } } } });
   }
   j["groups"] = std::move(groups);
   j["group_count"] = census.group_count;

@@ -67,13 +67,19 @@ std::string census_to_text(const SocketCensus& c)
     out += format("  %-44s %-46s %9s %9s %8s\n", "local", "remote", "in use", "TIME_WAIT", "pressure");
     for (const auto& g : c.groups) {
       const auto remote = endpoint(g.family, g.remote, g.remote_port);
-      out += format("  %-44s %-46s %9llu %9llu %7.1f%%%s\n",
+      const std::string ts = g.outbound_established == 0
+                               ? std::string()
+                               : format("  timestamps %llu/%llu",
+                                        static_cast<unsigned long long>(g.with_timestamps),
+                                        static_cast<unsigned long long>(g.outbound_established));
+      out += format("  %-44s %-46s %9llu %9llu %7.1f%%%s%s\n",
                     g.local.c_str(),
                     remote.c_str(),
                     static_cast<unsigned long long>(g.in_use),
                     static_cast<unsigned long long>(g.time_wait),
                     100.0 * g.pressure,
-                    g.loopback ? "  loopback" : "");
+                    g.loopback ? "  loopback" : "",
+                    ts.c_str());
     }
     if (c.group_count > c.groups.size()) {
       out +=

@@ -42,14 +42,14 @@ TEST(CensusCli, JsonIsOneParsableObject)
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["available"], true);
-  EXPECT_LE(j["groups"].size(), 3U);
+  EXPECT_LE(j["groups"].size(), 6U); // the top 3 by pressure and the top 3 by time_wait
   for (const char* key :
        { "states", "time_wait", "groups", "timestamps", "port_range", "usable_ports", "total", "notes" }) {
     EXPECT_TRUE(j.contains(key)) << key;
   }
 }
 
-TEST(CensusCli, RunsWithoutRootOrSaysWhyClearly)
+TEST(CensusCli, RunsWithoutRoot)
 {
   if (::geteuid() != 0) {
     GTEST_SKIP() << "already not root; JsonIsOneParsableObject covers this run";
@@ -66,14 +66,12 @@ TEST(CensusCli, RunsWithoutRootOrSaysWhyClearly)
                        "census",
                        "--format",
                        "json" });
-  ASSERT_LT(r.exit_code, 128) << "crashed: " << r.err;
-  if (r.exit_code == 0) {
-    const auto j = nlohmann::json::parse(r.out);
-    EXPECT_EQ(j["available"], true); // sock_diag dumps need no privilege
-  } else {
-    EXPECT_EQ(r.exit_code, 1);
-    EXPECT_NE(r.err.find("tw-advisor: error:"), std::string::npos) << r.err;
-  }
+  // sock_diag dumps need no privilege: a non-root run must succeed, not merely fail clearly.
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["available"], true) << r.out;
+  EXPECT_TRUE(j["error"].is_null()) << r.out;
+  EXPECT_TRUE(j["states"].is_object()) << r.out;
 }
 
 } // namespace

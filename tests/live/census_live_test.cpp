@@ -248,6 +248,12 @@ TEST_F(CensusLive, TimestampShareFollowsWhatThePeerNegotiated)
     EXPECT_EQ(c["timestamps"]["outbound_established"], 4);
     EXPECT_EQ(c["timestamps"]["negotiated"], 4);
     EXPECT_DOUBLE_EQ(c["timestamps"]["share"].get<double>(), 1.0);
+    // The same evidence per destination group, which is what the plan judges.
+    const json* g = find_group(c, hp.server_v4, 8082);
+    ASSERT_NE(g, nullptr) << c.dump();
+    EXPECT_EQ((*g)["timestamps"]["outbound_established"], 4) << g->dump();
+    EXPECT_EQ((*g)["timestamps"]["negotiated"], 4) << g->dump();
+    EXPECT_TRUE(c["states"].contains("fin-wait-2")) << "orphaned FIN_WAIT2 minis are counted from the dump";
     const json s = census(hp.server);
     EXPECT_EQ(s["timestamps"]["outbound_established"], 0) << "accepted connections are not outbound";
   }
@@ -270,6 +276,14 @@ TEST_F(CensusLive, TimestampShareFollowsWhatThePeerNegotiated)
     EXPECT_EQ(c["timestamps"]["outbound_established"], 3);
     EXPECT_EQ(c["timestamps"]["negotiated"], 0);
     EXPECT_DOUBLE_EQ(c["timestamps"]["share"].get<double>(), 0.0);
+    // A peer that refuses timestamps: its group shows every live connection without them
+    // (the first client's closed connections may linger in TIME_WAIT in the same group, but
+    // TIME_WAIT sockets carry no tcp_info, so they do not count here).
+    const json* g = find_group(c, hp.server_v4, 8082);
+    ASSERT_NE(g, nullptr) << c.dump();
+    EXPECT_EQ((*g)["timestamps"]["outbound_established"], 3) << g->dump();
+    EXPECT_EQ((*g)["timestamps"]["negotiated"], 0) << g->dump();
+    EXPECT_GE((*g)["in_use"].get<long>(), 3) << g->dump();
   }
   server->stop();
 }
