@@ -202,7 +202,7 @@ void remove_file_durably(const Dir& dir, const std::string& name)
   fsync_dir(dir);
 }
 
-Dir open_state_dir(const std::filesystem::path& path)
+Dir open_state_dir(const std::filesystem::path& path, bool tighten)
 {
   const auto absolute = std::filesystem::absolute(path).lexically_normal();
   std::vector<std::string> parts;
@@ -252,11 +252,19 @@ Dir open_state_dir(const std::filesystem::path& path)
                 "owned by uid " + std::to_string(st.st_uid) + ", not by this user (uid " +
                   std::to_string(::geteuid()) + "); refusing a state directory another user controls");
   }
+  char mode[8];
+  std::snprintf(mode, sizeof(mode), "%04o", st.st_mode & 07777);
   if ((st.st_mode & 022) != 0) {
-    char mode[8];
-    std::snprintf(mode, sizeof(mode), "%04o", st.st_mode & 07777);
+    // Others could already have planted a journal: refuse rather than trust or repair it.
     throw Error(absolute.string(),
                 std::string("mode ") + mode + " lets group or others write to it; chmod 0700 it first");
+  }
+  if (tighten && (st.st_mode & 077) != 0) {
+    // Readable by others (0755 from an older tool or a hand-made directory): the journal holds the
+    // host's settings and the lock, so tighten it to 0700. It is ours and not a symlink (O_NOFOLLOW).
+    if (::fchmod(current.fd(), 0700) != 0) {
+      throw Error(absolute.string(), std::string("mode ") + mode + ": " + errno_step("chmod 0700", errno));
+    }
   }
   return current;
 }

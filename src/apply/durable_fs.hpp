@@ -69,8 +69,9 @@ void remove_file_durably(const Dir& dir, const std::string& name);
 
 // Opens (creating with mode 0700 when missing) the state directory safely: components this call
 // creates and the last component are opened without following symlinks, and the directory is
-// refused when it is not owned by this user or is writable by group or others.
-Dir open_state_dir(const std::filesystem::path& path);
+// refused when it is not owned by this user or is writable by group or others. An existing directory
+// that group or others can only read (0755) is chmod-ed to 0700 when tighten (apply, rollback).
+Dir open_state_dir(const std::filesystem::path& path, bool tighten = true);
 
 // The exclusive per-state-dir lock: one apply or rollback at a time. Released when destroyed or
 // when the process dies (flock), so a killed apply never leaves a stale lock behind.

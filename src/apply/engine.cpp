@@ -36,6 +36,18 @@ std::string join(const std::vector<std::string>& lines, const std::string& sep)
   return out;
 }
 
+// bytes as indented lines, control characters escaped, for a warning.
+std::string printable_block(const std::string& bytes)
+{
+  std::string out;
+  for (const auto line : split(bytes, '\n')) {
+    if (!line.empty()) {
+      out += (out.empty() ? "" : "\n") + std::string("      | ") + printable(line);
+    }
+  }
+  return out;
+}
+
 std::string temp_name_for(const std::string& name)
 {
   return "." + name + ".tw-advisor-tmp";
@@ -105,14 +117,33 @@ Applier::Applier(ApplyRequest request)
   : m_request(std::move(request))
 {
   check_failpoint_env();
+  // Everything that can be checked without the state dir is checked first, so a refused apply (a
+  // bad plan, no root) leaves nothing behind: no state dir, no lock file.
+  const auto problems = validate_changes(m_request.changes, m_request.allowed_keys);
+  if (!problems.empty()) {
+    throw Error("plan " + m_request.plan_source, "refused before any change: " + join(problems, "; "));
+  }
+  for (const auto& change : m_request.changes) {
+    const auto path = sysctl_path(m_request.proc_sys, change.key);
+    if (path && ::access(path->c_str(), F_OK) == 0 && ::access(path->c_str(), W_OK) != 0) {
+      throw Error(
+        path->string(),
+        "cannot be written (" + errno_text(errno) +
+          "): apply needs root in this network namespace and a writable /proc/sys; nothing was changed");
+    }
+  }
   const auto path = resolve_state_dir(m_request.root, m_request.state_dir);
+  std::error_code ec;
+  if (m_request.changes.empty() && !std::filesystem::exists(std::filesystem::symlink_status(path, ec))) {
+    return; // nothing to do and nothing was ever applied here: no apply to wait for, no journal
+  }
   m_state_dir = std::make_unique<Dir>(open_state_dir(path));
   m_lock = std::make_unique<StateLock>(*m_state_dir, m_request.command);
   if (const auto last = load_journal(*m_state_dir); last && !is_final(last->state)) {
     throw Error(m_state_dir->name_path(k_journal_name),
                 "the last apply (" + last->id + ", started " + last->created_at + ") stopped in state " +
-                  to_string(last->state) + " and was never finished; run `tw-advisor rollback` to restore " +
-                  "the previous state before applying again");
+                  to_string(last->state) + " and was never finished; run `" + m_request.rollback_hint +
+                  "` first to restore the previous state, then apply again; nothing was changed");
   }
 }
 
@@ -126,7 +157,9 @@ void Applier::prepare()
     throw Error("plan " + req.plan_source, "refused before any change: " + join(problems, "; "));
   }
   m_changes.clear();
+  m_already_applied = false;
   std::vector<std::string> drift;
+  bool all_at_target = true;
   for (const auto& change : req.changes) {
     const auto now = read_sysctl(req.proc_sys, change.key);
     if (now.status != ReadStatus::ok) {
@@ -143,12 +176,17 @@ void Applier::prepare()
     if (req.check_current && !same_sysctl_value(now.value, change.current)) {
       drift.push_back(change.key + " is \"" + now.value + "\" but the plan saw \"" + change.current + "\"");
     }
+    if (!same_sysctl_value(now.value, change.proposed)) {
+      all_at_target = false;
+    }
     m_changes.push_back({ change.key, now.value, normalize_space(change.proposed) });
   }
-  if (!drift.empty()) {
-    throw Error("plan " + req.plan_source,
-                "the host has changed since the plan was made (" + join(drift, "; ") +
-                  "); nothing was changed: make a new plan and review it");
+  // The same reviewed plan run again (a config-management loop): every key already holds its
+  // target, so there is nothing to do. This is success, not drift.
+  if (!req.changes.empty() && all_at_target) {
+    m_already_applied = true;
+    m_prepared = true;
+    return;
   }
   m_file.reset();
   if (req.persist) {
@@ -188,13 +226,12 @@ void Applier::prepare()
       if (!overridden.empty()) {
         std::vector<std::string> lines;
         lines.reserve(overridden.size());
-        for (const auto& [key, origin] : overridden) {
-          lines.push_back(key);
-          lines.back().append(" is overridden by ").append(origin);
+        for (const auto& [key, why] : overridden) {
+          lines.push_back(why.find(key) == std::string::npos ? key + ": " + why : why);
         }
         throw Error(dir.name_path(req.file_name),
-                    "would not win at boot (" + join(lines, "; ") +
-                      "); nothing was changed. Remove or edit the overriding line, or pass --no-persist");
+                    "would not win at boot: " + join(lines, "; ") +
+                      ". Nothing was changed; remove or edit the overriding line, or pass --no-persist");
       }
     } else {
       m_notes.push_back("the boot-order check was skipped: no sysctl.d resolver in this build");
@@ -206,8 +243,8 @@ void Applier::prepare()
 
 ApplyOutcome Applier::execute(ApplyObserver& observer)
 {
-  if (!m_prepared) {
-    throw Error("apply", "internal: execute() before prepare()");
+  if (!m_prepared || !m_state_dir || m_already_applied) {
+    throw Error("apply", "internal: execute() without a prepared change and a state dir");
   }
   const auto& req = m_request;
   ApplyOutcome outcome;
@@ -373,7 +410,7 @@ void Applier::undo_or_throw(Journal& journal, const std::string& reason, ApplyOb
   const auto problems = undo_journal(*m_state_dir, journal, m_request.root, reason, observer, m_keys_written);
   if (!problems.empty()) {
     throw Error("apply failed (" + reason + ") and the rollback is incomplete",
-                join(problems, "; ") + "; fix the cause and run `tw-advisor rollback` again");
+                join(problems, "; ") + "; fix the cause and run `" + m_request.rollback_hint + "` again");
   }
 }
 
@@ -405,6 +442,13 @@ std::vector<std::string> undo_journal(const Dir& state_dir,
     if (i >= keys_written && now.status != ReadStatus::ok) {
       continue;
     }
+    // Someone changed the key after the apply: say what is being overwritten, so it is not lost
+    // silently (the operator can set it again by hand).
+    if (now.status == ReadStatus::ok && !same_sysctl_value(now.value, it->new_value)) {
+      observer.step("warning: " + it->key + " was changed since the apply (now \"" + now.value +
+                    "\", apply set \"" + it->new_value + "\"); overwriting it with the pre-apply value \"" +
+                    it->old_value + "\"");
+    }
     const auto written = write_runtime_key(proc_sys, it->key, it->old_value);
     if (written.ok) {
       observer.step("restored " + it->key + " = " + it->old_value);
@@ -419,6 +463,14 @@ std::vector<std::string> undo_journal(const Dir& state_dir,
       remove_file_durably(dir, file.temp_name);
       const auto rollback_temp = rollback_temp_name_for(file.name);
       const auto current = read_file_at(dir, file.name);
+      if (current && current->bytes != file.after.bytes &&
+          (!file.before || current->bytes != file.before->bytes)) {
+        observer.step(
+          "warning: " + dir.name_path(file.name) +
+          " was edited since the apply; its current content is replaced by " +
+          (file.before ? std::string("the pre-apply content") : std::string("nothing (removed)")) +
+          ". It was:\n" + printable_block(current->bytes));
+      }
       if (file.before) {
         if (!current || current->bytes != file.before->bytes || current->mode != file.before->mode) {
           write_file_atomically(dir, file.name, rollback_temp, file.before->bytes, file.before->mode);
@@ -444,6 +496,28 @@ std::vector<std::string> undo_journal(const Dir& state_dir,
     problems.push_back(std::string("journal not updated: ") + e.what());
   }
   return problems;
+}
+
+std::optional<std::string> interrupted_apply_note(const std::filesystem::path& root,
+                                                  const std::filesystem::path& state_dir)
+{
+  const auto path = resolve_state_dir(root, state_dir);
+  std::error_code ec;
+  if (!std::filesystem::is_directory(std::filesystem::symlink_status(path, ec))) {
+    return std::nullopt;
+  }
+  try {
+    const Dir dir = Dir::open(path);
+    const auto journal = load_journal(dir);
+    if (!journal || is_final(journal->state) || state_lock_held(dir)) {
+      return std::nullopt;
+    }
+    return "an apply (" + journal->id + ") was interrupted in state " +
+           std::string(to_string(journal->state)) + " (journal " + dir.name_path(k_journal_name) +
+           "): apply refuses until `tw-advisor rollback` runs";
+  } catch (const Error&) {
+    return std::nullopt; // unreadable: plan is not the place to diagnose the state dir
+  }
 }
 
 RollbackOutcome rollback_last_apply(const std::filesystem::path& root,
@@ -508,7 +582,7 @@ StatusReport read_status(const std::filesystem::path& root,
                            ": nothing was ever applied here");
     return report;
   }
-  const Dir dir = open_state_dir(report.state_dir);
+  const Dir dir = open_state_dir(report.state_dir, false); // status only reads
   const auto journal = load_journal(dir);
   if (!journal) {
     report.condition = "none";

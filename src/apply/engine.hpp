@@ -26,7 +26,8 @@ inline constexpr const char* k_default_state_dir = "/var/lib/tw-advisor";
 inline constexpr const char* k_sysctld_dir = "/etc/sysctl.d";
 
 // For each setting that a file named file_name in /etc/sysctl.d (under root) would NOT win at boot,
-// what overrides it (names file:line). Empty: the file wins for every key. Backed by the resolver.
+// one clause naming the key, what overrides it (file:line), its value and the loader. Empty: the
+// file wins for every key. Backed by the resolver.
 using OverrideCheck = std::function<std::map<std::string, std::string>(const std::filesystem::path& root,
                                                                        const std::string& file_name,
                                                                        const Settings& settings)>;
@@ -71,6 +72,8 @@ struct ApplyRequest
   WatchConfig watch;
   OverrideCheck override_check; // may be empty (then the boot check is skipped, with a note)
   std::string command;          // the command line, for the lock and the journal
+  std::string rollback_hint =
+    "tw-advisor rollback"; // the rollback command with this apply's --root/--state-dir
 };
 
 // How an apply ended when it did not throw.
@@ -135,6 +138,8 @@ public:
   const std::optional<JournalFile>& file() const { return m_file; }
   // Caveats found by prepare(), for the operator.
   const std::vector<std::string>& notes() const { return m_notes; }
+  // True when prepare() found every key already at its target: nothing to do, exit 0 (idempotent).
+  bool already_applied() const { return m_already_applied; }
 
   // Applies what prepare() found. Throws tw::Error (after rolling back) on failure.
   ApplyOutcome execute(ApplyObserver& observer);
@@ -149,6 +154,7 @@ private:
   std::optional<JournalFile> m_file;
   std::vector<std::string> m_notes;
   bool m_prepared = false;
+  bool m_already_applied = false;
   std::size_t m_keys_written = 0;
 };
 
@@ -163,6 +169,12 @@ std::vector<std::string> undo_journal(const Dir& state_dir,
                                       const std::string& reason,
                                       ApplyObserver& observer,
                                       std::size_t keys_written = static_cast<std::size_t>(-1));
+
+// A one-line note when the state dir (under root) holds an apply that was interrupted and awaits
+// `tw-advisor rollback`; nullopt otherwise (no state dir, no journal, finished, or still running).
+// Reads only, takes no lock: cheap enough for `plan` to call.
+std::optional<std::string> interrupted_apply_note(const std::filesystem::path& root,
+                                                  const std::filesystem::path& state_dir);
 
 // What `tw-advisor rollback` did.
 struct RollbackOutcome

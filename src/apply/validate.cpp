@@ -41,4 +41,38 @@ std::vector<std::string> validate_changes(const std::vector<ProposedChange>& cha
   return problems;
 }
 
+std::optional<std::string> verdict_problem(Verdict verdict, std::size_t change_count)
+{
+  if (verdict != Verdict::helps && change_count != 0) {
+    return "the verdict is " + std::string(to_string(verdict)) + " but the plan lists " +
+           std::to_string(change_count) +
+           " change(s); a plan proposes changes only when the verdict is helps (was it edited by hand?)";
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> host_mismatch(const std::string& plan_hostname,
+                                         std::uint64_t plan_netns,
+                                         const std::string& this_hostname,
+                                         std::uint64_t this_netns)
+{
+  std::vector<std::string> diffs;
+  if (!plan_hostname.empty() && !this_hostname.empty() && plan_hostname != this_hostname) {
+    diffs.push_back("the plan was made on host \"" + printable(plan_hostname) + "\", this is \"" +
+                    printable(this_hostname) + "\"");
+  }
+  if (plan_netns != 0 && this_netns != 0 && plan_netns != this_netns) {
+    diffs.push_back("the plan was made in network namespace " + std::to_string(plan_netns) + ", this is " +
+                    std::to_string(this_netns));
+  }
+  if (diffs.empty()) {
+    return std::nullopt;
+  }
+  std::string out;
+  for (const auto& d : diffs) {
+    out += (out.empty() ? "" : "; ") + d;
+  }
+  return out;
+}
+
 } // namespace tw

@@ -1,5 +1,9 @@
 #pragma once
 
+#include "model/plan.hpp"
+
+#include <cstdint>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -23,5 +27,16 @@ inline constexpr std::size_t k_max_value_length = 1024;
 // a newline or other control character (it would inject a line into sysctl.d), a key twice.
 std::vector<std::string> validate_changes(const std::vector<ProposedChange>& changes,
                                           const std::set<std::string>& allowed_keys);
+
+// Why a plan file's verdict contradicts its changes (doc/plan-schema.md: changes is empty unless
+// the verdict is helps), e.g. a hand-edited verdict; nullopt when they agree.
+std::optional<std::string> verdict_problem(Verdict verdict, std::size_t change_count);
+
+// Why a plan made on another host or in another network namespace must not be applied here
+// (naming both sides); nullopt when they match or a side is unknown (empty hostname, inode 0).
+std::optional<std::string> host_mismatch(const std::string& plan_hostname,
+                                         std::uint64_t plan_netns,
+                                         const std::string& this_hostname,
+                                         std::uint64_t this_netns);
 
 } // namespace tw

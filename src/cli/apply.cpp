@@ -21,10 +21,12 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <memory>
 #include <string>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 namespace tw::cli {
@@ -32,6 +34,10 @@ namespace tw::cli {
 namespace {
 
 constexpr int k_exit_watch_rolled_back = 3;
+constexpr int k_exit_status_attention = 2; // status --detailed-exitcode: interrupted or drifted
+
+// --format json: steps go to stderr so stdout holds exactly one JSON object.
+bool g_json_stdout = false;
 
 struct ApplyArgs
 {
@@ -46,6 +52,9 @@ struct ApplyArgs
   std::string state_dir;
   std::string profile;
   std::string policy;
+  std::string format = "text";
+  bool ignore_host_mismatch = false;
+  bool host_id_given = false; // --host-id was on the command line (an empty value is an error)
 };
 
 struct RollbackArgs
@@ -57,6 +66,7 @@ struct RollbackArgs
 struct StatusArgs
 {
   std::string format = "text";
+  bool detailed_exitcode = false;
   std::string root = "/";
   std::string state_dir;
 };
@@ -79,8 +89,61 @@ std::string own_command_line()
 
 void say(const std::string& line)
 {
-  std::fputs((line + "\n").c_str(), stdout);
-  std::fflush(stdout);
+  std::FILE* out = g_json_stdout ? stderr : stdout;
+  std::fputs((line + "\n").c_str(), out);
+  std::fflush(out);
+}
+
+// "50", "12.5", "0.25": a percentage as a person writes it (at most two decimals, no trailing zeros).
+std::string format_percent(double percent)
+{
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.2f", std::round(percent * 100.0) / 100.0);
+  std::string out = buf;
+  while (out.find('.') != std::string::npos && (out.back() == '0' || out.back() == '.')) {
+    out.pop_back();
+  }
+  return out;
+}
+
+// A shell word for an option value in a hint (quoted when it holds anything unusual).
+std::string shell_word(const std::string& word)
+{
+  const bool plain =
+    !word.empty() && word.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                            "0123456789/._-+:=@,") == std::string::npos;
+  if (plain) {
+    return word;
+  }
+  std::string out = "'";
+  for (const char c : word) {
+    out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  }
+  return out + "'";
+}
+
+// The rollback command for the --root/--state-dir this command was given.
+std::string rollback_command(const std::string& root, const std::string& state_dir)
+{
+  std::string out = "tw-advisor rollback";
+  if (!root.empty() && root != "/") {
+    out += " --root " + shell_word(root);
+  }
+  if (!state_dir.empty()) {
+    out += " --state-dir " + shell_word(state_dir);
+  }
+  return out;
+}
+
+// This host's name as the plan's facts record it (uname nodename).
+std::string this_hostname()
+{
+  struct utsname uts
+  {};
+  if (::uname(&uts) != 0) {
+    return "";
+  }
+  return uts.nodename;
 }
 
 // Prints steps on stdout (one line each, flushed: other programs follow them) and the watch as a
@@ -168,6 +231,8 @@ struct ReviewedPlan
   std::vector<std::string> reasons;
   std::string sha256;
   Verdict verdict = Verdict::insufficient_evidence;
+  std::string hostname;    // facts.hostname
+  std::uint64_t netns = 0; // facts.netns
 };
 
 ReviewedPlan read_plan_file(const std::string& path)
@@ -184,6 +249,20 @@ ReviewedPlan read_plan_file(const std::string& path)
     }
   } catch (const Error& e) {
     throw Error(e.subject(), e.reason() + "; nothing was changed");
+  }
+  if (const auto problem = verdict_problem(out.verdict, out.changes.size())) {
+    throw Error("plan " + path, *problem + "; nothing was changed");
+  }
+  // Where the plan was made (the reader checked the document; these are read leniently).
+  const auto doc = nlohmann::json::parse(bytes, nullptr, false);
+  if (doc.is_object() && doc.contains("facts") && doc["facts"].is_object()) {
+    const auto& facts = doc["facts"];
+    if (facts.contains("hostname") && facts["hostname"].is_string()) {
+      out.hostname = facts["hostname"].get<std::string>();
+    }
+    if (facts.contains("netns") && facts["netns"].is_number_unsigned()) {
+      out.netns = facts["netns"].get<std::uint64_t>();
+    }
   }
   return out;
 }
@@ -205,9 +284,19 @@ std::map<std::string, std::string> overrides_at_boot(const std::filesystem::path
   for (const auto loader : { sysctld::Loader::systemd, sysctld::Loader::procps }) {
     for (const auto& placement :
          sysctld::check_placement(root, loader, std::filesystem::path(k_sysctld_dir) / name, keys, values)) {
-      if (!placement.wins && out.count(placement.key) == 0) {
-        out[placement.key] = (placement.reason.empty() ? std::string("another file") : placement.reason) +
-                             " (under " + to_string(loader) + ")";
+      if (placement.wins || out.count(placement.key) != 0) {
+        continue;
+      }
+      // One sentence naming the key, the overriding file:line, its value and the loader.
+      if (placement.winner) {
+        out[placement.key] = placement.winner->file + ":" + std::to_string(placement.winner->line) +
+                             " sets " + placement.key + " = " + placement.winner->value.value_or("") +
+                             ", and " + to_string(loader) + " reads that file after " + name;
+      } else {
+        out[placement.key] =
+          placement.key + ": " +
+          (placement.reason.empty() ? std::string("another file wins") : placement.reason) + " (" +
+          to_string(loader) + ")";
       }
     }
   }
@@ -241,11 +330,38 @@ bool confirm(const std::string& question)
   return a == "y" || a == "Y" || a == "yes";
 }
 
-void run_apply(const ApplyArgs& args, int& exit_code)
+// What one apply ended with, for --format json (and the exit code in every format).
+struct ApplyReport
+{
+  std::string outcome =
+    "error"; // applied|already-applied|nothing-to-do|not-selected|declined|rolled-back-by-watch|error
+  int exit_code = 1;
+  std::vector<JournalChange> changes;
+  std::string reason;
+  std::string journal;
+};
+
+nlohmann::json report_to_json(const ApplyReport& r)
+{
+  nlohmann::json changes = nlohmann::json::array();
+  for (const auto& c : r.changes) {
+    changes.push_back({ { "key", c.key }, { "old", c.old_value }, { "new", c.new_value } });
+  }
+  return { { "format_version", 1 },
+           { "outcome", r.outcome },
+           { "exit_code", r.exit_code },
+           { "changes", changes },
+           { "reason", r.reason },
+           { "journal", r.journal.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.journal) } };
+}
+
+void apply_steps(const ApplyArgs& args, ApplyReport& report)
 {
   install_interrupt_handlers();
   const Policy policy = load_policy_arg(args.policy);
   const std::filesystem::path root = args.root;
+  const std::string rollback_hint = rollback_command(args.root, args.state_dir);
+  report.journal = (resolve_state_dir(root, args.state_dir) / k_journal_name).string();
 
   std::optional<std::chrono::seconds> watch;
   if (!args.watch.empty()) {
@@ -254,23 +370,28 @@ void run_apply(const ApplyArgs& args, int& exit_code)
       throw Error("--watch " + printable(args.watch), "not a duration: use 0, 90s, 5m or 1h (at most 24h)");
     }
   }
+  if (args.host_id_given && trim(args.host_id).empty()) {
+    throw Error("--host-id", "empty: give the host's id, or leave the option out to use /etc/machine-id");
+  }
 
   // Canary first: a host outside the cohort must not even compute a plan.
   std::optional<JournalCanary> canary;
   if (args.canary) {
     const double percent = args.canary_percent.value_or(static_cast<double>(policy.canary_percent.value));
-    const std::string host_id = args.host_id.empty() ? read_host_id(root) : args.host_id;
+    const std::string host_id = args.host_id_given ? args.host_id : read_host_id(root);
     const auto bucket = canary_bucket(host_id);
     const auto threshold = canary_threshold(percent);
     if (bucket >= threshold) {
-      say("not in the canary cohort: this host's bucket is " + std::to_string(bucket) + ", " +
-          std::to_string(percent) + "% selects buckets below " + std::to_string(threshold) +
-          " (of 10000); nothing was changed");
-      exit_code = 0;
+      report.reason = "not in the canary cohort: this host's bucket is " + std::to_string(bucket) + ", " +
+                      format_percent(percent) + "% selects buckets below " + std::to_string(threshold) +
+                      " (of 10000); nothing was changed";
+      say(report.reason);
+      report.outcome = "not-selected";
+      report.exit_code = 0;
       return;
     }
     say("in the canary cohort: bucket " + std::to_string(bucket) + " < " + std::to_string(threshold) + " (" +
-        std::to_string(percent) + "%)");
+        format_percent(percent) + "%)");
     canary = JournalCanary{ host_id, percent, bucket };
     if (!watch) {
       watch = std::chrono::seconds(policy.canary_watch_seconds.value);
@@ -283,6 +404,7 @@ void run_apply(const ApplyArgs& args, int& exit_code)
   request.persist = !args.no_persist;
   request.canary = canary;
   request.command = own_command_line();
+  request.rollback_hint = rollback_hint;
   for (const auto& g : policy.guardrails) {
     request.allowed_keys.insert(g.key);
   }
@@ -296,6 +418,15 @@ void run_apply(const ApplyArgs& args, int& exit_code)
   std::vector<std::string> reasons;
   if (!args.plan_file.empty()) {
     const auto reviewed = read_plan_file(args.plan_file);
+    if (const auto mismatch =
+          host_mismatch(reviewed.hostname, reviewed.netns, this_hostname(), current_netns_inode())) {
+      if (!args.ignore_host_mismatch) {
+        throw Error("plan " + args.plan_file,
+                    *mismatch + "; nothing was changed: make the plan where it is applied, or pass "
+                                "--ignore-host-mismatch if this is really meant");
+      }
+      say("note: " + *mismatch + " (--ignore-host-mismatch)");
+    }
     request.changes = reviewed.changes;
     reasons = reviewed.reasons;
     request.check_current = true;
@@ -323,14 +454,29 @@ void run_apply(const ApplyArgs& args, int& exit_code)
                     " allows; nothing was changed");
     }
   }
-  if (request.changes.empty()) {
-    say("the plan proposes no changes (" + request.plan_source + "): nothing to apply");
-    exit_code = 0;
+  const std::string plan_source = request.plan_source;
+  const bool no_changes = request.changes.empty();
+
+  // The lock and the journal come before any "nothing to do": an apply still running (its watch)
+  // or an interrupted one awaiting rollback must not be reported as a converged host.
+  Applier applier(std::move(request));
+  if (no_changes) {
+    report.reason = "the plan proposes no changes (" + plan_source + "): nothing to apply";
+    say(report.reason);
+    report.outcome = "nothing-to-do";
+    report.exit_code = 0;
     return;
   }
-
-  Applier applier(std::move(request));
   applier.prepare();
+  report.changes = applier.changes();
+  if (applier.already_applied()) {
+    report.reason =
+      "already applied: every key already holds the plan's value (" + plan_source + "); nothing was changed";
+    say(report.reason);
+    report.outcome = "already-applied";
+    report.exit_code = 0;
+    return;
+  }
   say("tw-advisor apply: " + std::to_string(applier.changes().size()) + " change(s)");
   for (std::size_t i = 0; i < applier.changes().size(); ++i) {
     const auto& c = applier.changes()[i];
@@ -356,8 +502,10 @@ void run_apply(const ApplyArgs& args, int& exit_code)
       throw Error("apply", "no terminal to confirm on and --yes not given; nothing was changed");
     }
     if (!confirm("Apply these changes?")) {
-      say("not confirmed: nothing was changed");
-      exit_code = 1;
+      report.reason = "declined: nothing changed";
+      say(report.reason);
+      report.outcome = "declined";
+      report.exit_code = 1;
       return;
     }
   }
@@ -365,20 +513,46 @@ void run_apply(const ApplyArgs& args, int& exit_code)
   const auto outcome = applier.execute(observer);
   observer.end_progress();
   if (outcome.result == ApplyResult::watch_rolled_back) {
+    report.reason = outcome.reason;
     say("rolled back by the watch: " + outcome.reason);
     say("runtime values and " + std::string(k_sysctld_dir) + " are as they were before (journal " +
         outcome.journal_id + ")");
-    exit_code = k_exit_watch_rolled_back;
+    report.outcome = "rolled-back-by-watch";
+    report.exit_code = k_exit_watch_rolled_back;
     return;
   }
   if (watch_for.count() > 0) {
-    say("watch passed: " +
-        (outcome.reused > 0
-           ? std::to_string(outcome.reused) + " TIME_WAIT tuples reused (TWRecycled): reuse is happening"
-           : std::string("no TIME_WAIT reuse seen (TWRecycled did not move)")));
+    report.reason = outcome.reused > 0 ? std::to_string(outcome.reused) +
+                                           " TIME_WAIT tuples reused (TWRecycled): reuse is happening"
+                                       : std::string("no TIME_WAIT reuse seen (TWRecycled did not move)");
+    say("watch passed: " + report.reason);
   }
-  say("applied (journal " + outcome.journal_id + "); undo with `tw-advisor rollback`");
-  exit_code = 0;
+  say("applied (journal " + outcome.journal_id + "); undo with `" + rollback_hint + "`");
+  report.outcome = "applied";
+  report.exit_code = 0;
+}
+
+void run_apply(const ApplyArgs& args, int& exit_code)
+{
+  g_json_stdout = args.format == "json";
+  ApplyReport report;
+  try {
+    apply_steps(args, report);
+  } catch (const Error& e) {
+    if (g_json_stdout) {
+      report.outcome = "error";
+      report.exit_code = 1;
+      report.reason = e.what();
+      std::fputs((report_to_json(report).dump(2) + "\n").c_str(), stdout);
+      std::fflush(stdout);
+    }
+    throw; // main prints it on stderr and exits 1
+  }
+  if (g_json_stdout) {
+    std::fputs((report_to_json(report).dump(2) + "\n").c_str(), stdout);
+    std::fflush(stdout);
+  }
+  exit_code = report.exit_code;
 }
 
 void run_rollback(const RollbackArgs& args, int& exit_code)
@@ -483,11 +657,20 @@ std::string status_to_text(const StatusReport& r)
 
 void run_status(const StatusArgs& args, int& exit_code)
 {
-  const auto report = read_status(args.root, args.state_dir, boot_settings);
+  auto report = read_status(args.root, args.state_dir, boot_settings);
+  const std::string hint = rollback_command(args.root, args.state_dir);
+  for (auto& note : report.notes) {
+    // The engine's hints name the plain command; echo the options this status was given.
+    const std::string plain = "`tw-advisor rollback`";
+    if (const auto at = note.find(plain); at != std::string::npos) {
+      note.replace(at, plain.size(), "`" + hint + "`");
+    }
+  }
   const std::string out =
     args.format == "json" ? status_to_json(report).dump(2) + "\n" : status_to_text(report);
   std::fputs(out.c_str(), stdout);
-  exit_code = 0;
+  const bool attention = report.condition == "interrupted" || report.drifted;
+  exit_code = args.detailed_exitcode && attention ? k_exit_status_attention : 0;
 }
 
 void add_root_options(CLI::App* cmd, std::string& root, std::string& state_dir)
@@ -531,7 +714,8 @@ void add_apply_commands(CLI::App& app, int& exit_code)
     ->needs(canary_flag)
     ->type_name("P");
   apply->add_option("--host-id", apply_args->host_id, "Host id for the canary hash (default /etc/machine-id)")
-    ->type_name("ID");
+    ->type_name("ID")
+    ->each([apply_args](const std::string&) { apply_args->host_id_given = true; });
   apply
     ->add_option("--watch",
                  apply_args->watch,
@@ -540,6 +724,15 @@ void add_apply_commands(CLI::App& app, int& exit_code)
     ->type_name("DURATION");
   apply->add_flag(
     "--no-persist", apply_args->no_persist, "Change the runtime only; write nothing to /etc/sysctl.d");
+  apply->add_flag("--ignore-host-mismatch",
+                  apply_args->ignore_host_mismatch,
+                  "Apply a --plan made on another host name or network namespace (refused by default)");
+  apply
+    ->add_option("--format",
+                 apply_args->format,
+                 "Output format: text, or json (one object on stdout: outcome, exit_code, changes, reason, "
+                 "journal; the steps go to stderr)")
+    ->check(CLI::IsMember({ "text", "json" }));
   add_root_options(apply, apply_args->root, apply_args->state_dir);
   apply->add_option("--profile", apply_args->profile, "Host profile NAME or PATH, for a computed plan")
     ->type_name("NAME|PATH");
@@ -568,8 +761,16 @@ void add_apply_commands(CLI::App& app, int& exit_code)
     "  tw-advisor apply --canary --canary-percent 5 --watch 10m --yes   on every host of a fleet\n"
     "  tw-advisor status                        what was applied, and any drift since\n"
     "  tw-advisor rollback                      back to exactly how it was\n\n"
-    "Exit codes: 0 applied, nothing to do, or not in the canary cohort; 1 error (nothing changed, or\n"
-    "everything rolled back; the message says which); 3 applied, then rolled back by the watch.\n"
+    "A --plan is refused when its verdict is not helps but it lists changes (edited by hand), and when\n"
+    "it was made on another host name or network namespace (--ignore-host-mismatch overrides that).\n"
+    "Re-running the same plan once applied is \"already applied\", exit 0. An apply interrupted earlier\n"
+    "(see status) makes apply refuse until `tw-advisor rollback` (with the same --root/--state-dir) ran.\n\n"
+    "Exit codes: 0 applied, already applied, nothing to do, or not in the canary cohort; 1 error (nothing\n"
+    "changed, or everything rolled back; the message says which), another apply holds the lock, an\n"
+    "interrupted apply awaits rollback, or declined at the prompt (\"declined: nothing changed\");\n"
+    "3 applied, then rolled back by the watch.\n"
+    "--format json outcomes: applied, already-applied, nothing-to-do, not-selected, declined,\n"
+    "rolled-back-by-watch, error.\n"
     "Test hook: TW_ADVISOR_FAILPOINT=after-journal|mid-runtime|after-runtime|mid-persist|after-persist\n"
     "SIGKILLs the process at that step. Details: doc/apply.md.");
   apply->callback([apply_args, &exit_code] { run_apply(*apply_args, exit_code); });
@@ -583,6 +784,8 @@ void add_apply_commands(CLI::App& app, int& exit_code)
   add_root_options(rollback, rollback_args->root, rollback_args->state_dir);
   rollback->footer(
     "Run it in the same network namespace and with the same --root as the apply.\n"
+    "A key or the generated file changed by someone since the apply is still restored to its pre-apply\n"
+    "value; rollback prints a warning naming each one and what it held (nothing is lost silently).\n"
     "Only the last apply can be rolled back; a second rollback says there is nothing to do.\n"
     "Exit codes: 0 rolled back or nothing to do; 1 error (what could not be restored, and why).");
   rollback->callback([rollback_args, &exit_code] { run_rollback(*rollback_args, exit_code); });
@@ -595,9 +798,13 @@ void add_apply_commands(CLI::App& app, int& exit_code)
     "Reads only.");
   status->add_option("--format", status_args->format, "Output format")
     ->check(CLI::IsMember({ "text", "json" }));
+  status->add_flag("--detailed-exitcode",
+                   status_args->detailed_exitcode,
+                   "Exit 2 when the last apply was interrupted or anything drifted (for monitoring)");
   add_root_options(status, status_args->root, status_args->state_dir);
   status->footer("\"interrupted\" means an apply was killed: run `tw-advisor rollback`.\n"
-                 "Exit codes: 0 status printed (drift or not); 1 error.");
+                 "Exit codes: 0 status printed (drift or not; with --detailed-exitcode: nothing to report);\n"
+                 "1 error; 2 (only with --detailed-exitcode) interrupted, or drift found.");
   status->callback([status_args, &exit_code] { run_status(*status_args, exit_code); });
 }
 
