@@ -179,15 +179,24 @@ void run_plan(const PlanArgs& args, int& exit_code)
   }
 
   Plan plan = make_plan(facts, profile, policy);
-  add_boot_drift(args.root, facts, plan);
-
-  const nlohmann::json doc = plan_to_json(plan, facts);
-  if (!args.out.empty()) {
-    write_atomically(args.out, doc.dump(2) + "\n");
+  if (args.facts.empty()) {
+    // A recording's sysctls describe another moment (often another host): comparing them with this
+    // host's sysctl.d would report drift that is not there.
+    add_boot_drift(args.root, facts, plan);
   }
-  const std::string text = args.format == "json"
-                             ? doc.dump(2) + "\n"
-                             : plan_to_text(plan, PlanTextOptions{ colour_wanted_on_stdout() });
+
+  // The JSON document only when it is written or printed; plan_to_json makes every string valid
+  // UTF-8, and the dump replaces anything left rather than throw.
+  std::string json_text;
+  if (!args.out.empty() || args.format == "json") {
+    json_text =
+      plan_to_json(plan, facts).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  }
+  if (!args.out.empty()) {
+    write_atomically(args.out, json_text);
+  }
+  const std::string text =
+    args.format == "json" ? json_text : plan_to_text(plan, PlanTextOptions{ colour_wanted_on_stdout() });
   std::fputs(text.c_str(), stdout);
   std::fflush(stdout);
   exit_code = args.detailed_exitcode && !plan.changes.empty() ? 2 : 0;

@@ -2,6 +2,7 @@
 #include "config/loader.hpp"
 #include "config/yaml_strict.hpp"
 #include "util/error.hpp"
+#include "util/sysctl_key.hpp"
 
 #include <algorithm>
 #include <set>
@@ -14,16 +15,6 @@ bool valid_id(const std::string& id)
 {
   return !id.empty() && std::all_of(id.begin(), id.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
-  });
-}
-
-bool valid_sysctl_key(const std::string& key)
-{
-  if (key.empty() || key.front() == '.' || key.back() == '.' || key.find("..") != std::string::npos) {
-    return false;
-  }
-  return std::all_of(key.begin(), key.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
   });
 }
 
@@ -102,7 +93,7 @@ public:
         m_doc.fail(item["id"], "guardrail id: duplicate '" + g.id + "'");
       }
       g.key = m_doc.string(item["key"], "guardrail '" + g.id + "' key");
-      if (!valid_sysctl_key(g.key) || g.key.rfind("net.", 0) != 0) {
+      if (!is_valid_sysctl_key(g.key) || g.key.rfind("net.", 0) != 0) {
         m_doc.fail(item["key"],
                    "guardrail '" + g.id + "' key: '" + g.key + "' is not a dotted net.* sysctl name");
       }
@@ -195,21 +186,39 @@ Policy load_policy_file(const std::filesystem::path& file)
   PolicyReader r(doc);
 
   if (const YAML::Node t = root["thresholds"]) {
+    if (t.IsMap() && t["pressure"]) {
+      doc.fail(t["pressure"],
+               "thresholds: 'pressure' was renamed 'time_wait_pressure' (it is the TIME_WAIT share of a "
+               "group's usable ports, not the census's in_use pressure)");
+    }
     doc.expect_fields(t,
                       "thresholds",
-                      { "pressure",
+                      { "time_wait_pressure",
                         "exhaustion",
                         "exhaustion_time_wait_share",
                         "min_timestamp_share",
                         "min_timestamp_sample",
+                        "peer_refusal_share",
                         "narrow_port_range",
                         "reserved_share",
                         "slow_tw_reuse_delay_ms" });
-    r.real(t, policy.pressure, 0.01, 1.0);
+    r.real(t, policy.time_wait_pressure, 0.01, 1.0);
     r.real(t, policy.exhaustion, 0.5, 1.0);
     r.real(t, policy.exhaustion_time_wait_share, 0.0, 1.0);
+    if (policy.exhaustion_time_wait_share.value <= 0.0) {
+      doc.fail(t["exhaustion_time_wait_share"]["value"],
+               "'exhaustion_time_wait_share' value: must be above 0 (0 would count any exhausted group, "
+               "even one without TIME_WAIT, as helped by tcp_tw_reuse); the range is (0, 1]");
+    }
     r.real(t, policy.min_timestamp_share, 0.0, 1.0);
     r.integer(t, policy.min_timestamp_sample, 0, 1000000);
+    r.real(t, policy.peer_refusal_share, 0.0, 1.0);
+    if (policy.peer_refusal_share.value >= policy.min_timestamp_share.value &&
+        policy.min_timestamp_share.value > 0.0) {
+      doc.fail(t["peer_refusal_share"] ? t["peer_refusal_share"]["value"] : t,
+               "'peer_refusal_share' " + std::to_string(policy.peer_refusal_share.value) +
+                 " must be below min_timestamp_share " + std::to_string(policy.min_timestamp_share.value));
+    }
     r.integer(t, policy.narrow_port_range, 1, 65536);
     r.real(t, policy.reserved_share, 0.0, 1.0);
     r.integer(t, policy.slow_tw_reuse_delay_ms, 1, 60000);

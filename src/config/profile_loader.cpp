@@ -108,7 +108,6 @@ private:
           doc.fail(item, "include: '" + name + "' is neither a profile name nor a path");
         }
         apply(target, profile, &doc, &item);
-        profile.includes.push_back(profile.id);
       }
     }
     m_stack.pop_back();
@@ -118,7 +117,12 @@ private:
     profile.rationale = doc.string(root["rationale"], "profile rationale");
     profile.source = file.string();
     if (const YAML::Node settings = root["settings"]) {
-      doc.expect_fields(settings, "settings", { "intent", "pressure", "container_netns" });
+      if (settings.IsMap() && settings["pressure"]) {
+        doc.fail(settings["pressure"],
+                 "settings: 'pressure' was renamed 'time_wait_pressure' (it is the TIME_WAIT share of a "
+                 "group's usable ports, not the census's in_use pressure)");
+      }
+      doc.expect_fields(settings, "settings", { "intent", "time_wait_pressure", "container_netns" });
       if (const YAML::Node n = settings["intent"]) {
         profile.intent =
           read_setting<HostIntent>(doc, n, "intent", [&](const YAML::Node& v, const std::string& what) {
@@ -130,9 +134,9 @@ private:
             return *intent;
           });
       }
-      if (const YAML::Node n = settings["pressure"]) {
-        profile.pressure =
-          read_setting<double>(doc, n, "pressure", [&](const YAML::Node& v, const std::string& what) {
+      if (const YAML::Node n = settings["time_wait_pressure"]) {
+        profile.time_wait_pressure = read_setting<double>(
+          doc, n, "time_wait_pressure", [&](const YAML::Node& v, const std::string& what) {
             return doc.real(v, what, 0.01, 1.0);
           });
       }

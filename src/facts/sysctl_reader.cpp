@@ -3,6 +3,7 @@
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
+#include "util/sysctl_key.hpp"
 
 #include <cerrno>
 
@@ -30,7 +31,7 @@ const std::vector<std::string>& default_sysctl_keys()
 std::optional<std::filesystem::path> sysctl_path(const std::filesystem::path& proc_sys,
                                                  const std::string& key)
 {
-  if (key.empty() || has_control_char(key) || key.find('/') != std::string::npos) {
+  if (!is_valid_sysctl_key(key)) {
     return std::nullopt;
   }
   std::filesystem::path path = proc_sys;

@@ -7,15 +7,6 @@
 
 namespace tw::policy {
 
-namespace {
-
-double d(std::uint64_t n)
-{
-  return static_cast<double>(n);
-}
-
-} // namespace
-
 std::vector<Advice> advice(const Analysis& a, Verdict verdict)
 {
   std::vector<Advice> out;
@@ -24,14 +15,17 @@ std::vector<Advice> advice(const Analysis& a, Verdict verdict)
   const bool pressure = !a.pressured.empty();
   const GroupView* top = pressure ? a.pressured.front() : a.busiest;
 
-  if (a.nat_evidence && (verdict == Verdict::helps || verdict == Verdict::already_enabled)) {
+  if (a.nat_possible && (verdict == Verdict::helps || verdict == Verdict::already_enabled)) {
     Advice x{ "canary-first", {}, {}, {} };
-    x.text = "Source NAT is in the path: apply with --canary on a few hosts and watch TcpExt.PAWSActive, "
+    x.text = std::string(a.nat_evidence ? "Source NAT is in the path"
+                                        : "NAT could not be read, so treat source NAT as possible") +
+             ": apply with --canary on a few hosts and watch TcpExt.PAWSActive, "
              "PAWSEstab, TSEcrRejected and TCPSynRetrans (apply --watch does) before rolling out";
     x.rationale = "reused tuples behind SNAT can collide at the peer and be dropped by PAWS";
-    x.evidence = { { "snat_entries", d(a.facts.nat.snat_entries) },
-                   { "nat_rules", d(a.facts.nat.nat_rules.size()) },
-                   { "random_fully", a.facts.nat.random_fully ? 1.0 : 0.0 } };
+    x.evidence = { { "snat_entries", as_double(a.facts.nat.snat_entries) },
+                   { "nat_rules", as_double(a.facts.nat.nat_rules.size()) },
+                   { "random_fully", a.facts.nat.random_fully ? 1.0 : 0.0 },
+                   { "nat_readable", a.nat_readable ? 1.0 : 0.0 } };
     out.push_back(std::move(x));
   }
 
@@ -44,9 +38,9 @@ std::vector<Advice> advice(const Analysis& a, Verdict verdict)
     x.rationale =
       "each closed outbound connection holds its port for 60 s; a pooled connection holds one port "
       "for its whole life";
-    x.evidence = { { "group_time_wait", d(top->group->time_wait) },
-                   { "outbound_time_wait", d(r.outbound) },
-                   { "groups", d(c.group_count) } };
+    x.evidence = { { "group_time_wait", as_double(top->group->time_wait) },
+                   { "outbound_time_wait", as_double(r.outbound) },
+                   { "groups", as_double(c.group_count) } };
     out.push_back(std::move(x));
   }
 
@@ -55,7 +49,7 @@ std::vector<Advice> advice(const Analysis& a, Verdict verdict)
     Advice x{ "connection-rate-limit", {}, {}, {} };
     x.text = "Closing first without reuse, each destination takes at most " + std::to_string(a.usable_ports) +
              " usable ports / 60 s = " + number(std::floor(per_second)) + " new connections/s";
-    x.evidence = { { "usable_ports", d(a.usable_ports) }, { "connections_per_second", per_second } };
+    x.evidence = { { "usable_ports", as_double(a.usable_ports) }, { "connections_per_second", per_second } };
     if (a.facts.rates) {
       if (const auto opens = a.facts.rates->rate("Tcp.ActiveOpens")) {
         x.text += "; this host opens " + number(*opens) + " connections/s now (all destinations)";
@@ -73,7 +67,8 @@ std::vector<Advice> advice(const Analysis& a, Verdict verdict)
              "(source, destination, port) has its own " +
              std::to_string(a.usable_ports) + " ports";
     x.rationale = "port pressure is per destination group, not global";
-    x.evidence = { { "groups_pressured", d(a.pressured.size()) }, { "usable_ports", d(a.usable_ports) } };
+    x.evidence = { { "groups_pressured", as_double(a.pressured.size()) },
+                   { "usable_ports", as_double(a.usable_ports) } };
     out.push_back(std::move(x));
 
     std::set<std::string> locals;
@@ -86,7 +81,8 @@ std::vector<Advice> advice(const Analysis& a, Verdict verdict)
       "is picked per destination at connect() time";
     y.rationale = "bind() without it reserves a port for every destination at once, exhausting the range "
                   "much sooner";
-    y.evidence = { { "local_addresses", d(locals.size()) }, { "groups_pressured", d(a.pressured.size()) } };
+    y.evidence = { { "local_addresses", as_double(locals.size()) },
+                   { "groups_pressured", as_double(a.pressured.size()) } };
     out.push_back(std::move(y));
 
     if (a.port_range && static_cast<std::int64_t>(a.port_range->size()) < a.policy.narrow_port_range.value) {
@@ -105,18 +101,25 @@ std::vector<Advice> advice(const Analysis& a, Verdict verdict)
     x.text = "All TIME_WAIT here is inbound: tcp_tw_reuse does nothing for accepted connections. If it is a "
              "concern, let clients close first (keep-alive, no server-side close after each response)";
     x.rationale = "only connect() consults tcp_tw_reuse; inbound TIME_WAIT costs memory, not ports";
-    x.evidence = { { "inbound_time_wait", d(r.inbound) } };
+    x.evidence = { { "inbound_time_wait", as_double(r.inbound) } };
     out.push_back(std::move(x));
   }
 
   const TimestampShare& ts = c.timestamps;
   const auto share = ts.share();
-  if (share && *share < a.policy.min_timestamp_share.value && pressure) {
+  if (pressure && (!a.peer_refused.empty() || (share && *share < a.policy.min_timestamp_share.value))) {
     Advice x{ "peer-timestamps", {}, {}, {} };
-    x.text = "Find which peers refuse TCP timestamps (ss -tni shows 'ts' per connection): their TIME_WAIT "
-             "ports can never be reused";
+    x.text =
+      a.peer_refused.empty()
+        ? "Find which peers refuse TCP timestamps (ss -tni shows 'ts' per connection): their TIME_WAIT "
+          "ports can never be reused"
+        : "Ask the owner of " + a.peer_refused.front()->group->remote +
+            " to enable TCP timestamps (net.ipv4.tcp_timestamps there), or pool connections to it: "
+            "without timestamps its TIME_WAIT ports can never be reused";
     x.rationale = "reuse needs timestamps negotiated on the old connection";
-    x.evidence = { { "share", *share }, { "outbound_established", d(ts.outbound_established) } };
+    x.evidence = { { "share", share.value_or(0.0) },
+                   { "outbound_established", as_double(ts.outbound_established) },
+                   { "peers_refusing", as_double(a.peer_refused.size()) } };
     out.push_back(std::move(x));
   }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <string>
 #include <sys/socket.h>
 
 namespace tw::policy {
@@ -19,24 +20,6 @@ bool covers(std::int64_t tw_reuse, const DestGroup& group)
   // tcp_twsk_unique(): 1 reuses for all traffic, 2 only when the TIME_WAIT socket is bound to lo
   // or either address is 127/8, ::1 or ::ffff:127.x.
   return tw_reuse == 1 || (tw_reuse == 2 && group.loopback);
-}
-
-std::uint64_t count_reserved_in(const PortRange& range, const std::vector<PortRange>& reserved)
-{
-  // Ranges in the list may overlap; count each port once.
-  std::vector<bool> seen(range.size(), false);
-  std::uint64_t n = 0;
-  for (const auto& r : reserved) {
-    const std::uint32_t lo = std::max(r.low, range.low);
-    const std::uint32_t hi = std::min(r.high, range.high);
-    for (std::uint32_t p = lo; p <= hi && lo <= hi; ++p) {
-      if (!seen[p - range.low]) {
-        seen[p - range.low] = true;
-        ++n;
-      }
-    }
-  }
-  return n;
 }
 
 } // namespace
@@ -63,16 +46,38 @@ std::string group_name(const DestGroup& group)
          std::to_string(group.remote_port);
 }
 
-std::string percent(double share)
+std::uint64_t timestamp_sample(const Policy& policy)
 {
-  const double pct = share * 100.0;
-  char buf[32];
-  if (pct > 0.0 && pct < 1.0) {
-    std::snprintf(buf, sizeof(buf), "%.1f%%", pct);
-  } else {
-    std::snprintf(buf, sizeof(buf), "%.0f%%", std::floor(pct + 0.5));
+  return static_cast<std::uint64_t>(std::max<std::int64_t>(1, policy.min_timestamp_sample.value));
+}
+
+PeerTimestamps peer_timestamps(const DestGroup& group, const Policy& policy)
+{
+  if (group.outbound_established < timestamp_sample(policy)) {
+    return PeerTimestamps::unknown;
   }
-  return buf;
+  const double share = share_of(group.with_timestamps, group.outbound_established);
+  return share <= policy.peer_refusal_share.value ? PeerTimestamps::refused : PeerTimestamps::agreed;
+}
+
+std::string peer_sample_text(const DestGroup& group)
+{
+  return std::to_string(group.with_timestamps) + " of " + std::to_string(group.outbound_established) +
+         " live outbound connections to " + group_name(group) + " negotiated timestamps (" +
+         percent_of(group.with_timestamps, group.outbound_established) + ")";
+}
+
+std::string reuse_delay_text(const Sysctls& sysctls)
+{
+  const std::string key = "net.ipv4.tcp_tw_reuse_delay";
+  const SysctlValue* v = sysctls.find(key);
+  if (v != nullptr && v->status == ReadStatus::absent) {
+    return "about 1 s after the peer's last timestamp (no " + key + " before Linux 6.14)";
+  }
+  if (const auto delay = sysctls.get_int(key)) {
+    return std::to_string(*delay) + " ms after close (" + key + ")";
+  }
+  return "after " + key + " ms (unreadable here: " + unreadable_text(sysctls, key) + ")";
 }
 
 std::string number(double value)
@@ -89,7 +94,8 @@ std::string number(double value)
 Analysis analyse(const Facts& facts, const Profile& profile, const Policy& policy)
 {
   Analysis a(facts, profile, policy);
-  a.pressure_threshold = profile.pressure ? profile.pressure->value : policy.pressure.value;
+  a.time_wait_pressure =
+    profile.time_wait_pressure ? profile.time_wait_pressure->value : policy.time_wait_pressure.value;
   const Sysctls& s = facts.sysctls;
   const SocketCensus& c = facts.sockets;
 
@@ -101,12 +107,19 @@ Analysis analyse(const Facts& facts, const Profile& profile, const Policy& polic
   }
   a.reserved = s.reserved_ports();
   if (a.port_range) {
-    a.reserved_in_range = a.reserved ? count_reserved_in(*a.port_range, *a.reserved) : 0;
-    const std::uint64_t size = a.port_range->size();
-    a.usable_ports = size >= a.reserved_in_range ? size - a.reserved_in_range : 0;
+    a.usable_ports = a.port_range->size();
   }
   if (c.available && c.usable_ports > 0) {
-    a.usable_ports = c.usable_ports; // what the census classified with
+    a.usable_ports = c.usable_ports; // what the census classified with (range less reserved ports)
+    // The census counted the reserved ports of its range once; the engine does not count again.
+    const PortRange census_range = c.port_range.value_or(a.port_range.value_or(PortRange{}));
+    if (a.port_range && census_range.low == a.port_range->low && census_range.high == a.port_range->high &&
+        c.usable_ports <= a.port_range->size()) {
+      a.reserved_in_range = a.port_range->size() - c.usable_ports;
+      a.reserved_counted = true;
+    }
+  } else if (a.reserved && a.reserved->empty()) {
+    a.reserved_counted = true; // nothing reserved: nothing to count
   }
   a.time_wait_total = c.states[static_cast<std::size_t>(TcpState::time_wait)];
 
@@ -127,7 +140,7 @@ Analysis analyse(const Facts& facts, const Profile& profile, const Policy& polic
     v.in_use_share = share_of(g.in_use, v.usable);
     v.exhausted = v.usable > 0 && v.in_use_share >= policy.exhaustion.value;
     v.pressured =
-      v.usable > 0 && (v.time_wait_share >= a.pressure_threshold ||
+      v.usable > 0 && (v.time_wait_share >= a.time_wait_pressure ||
                        (v.exhausted && v.time_wait_share >= policy.exhaustion_time_wait_share.value));
     v.covered = a.tw_reuse && covers(*a.tw_reuse, g);
     a.groups.push_back(v);
@@ -149,10 +162,29 @@ Analysis analyse(const Facts& facts, const Profile& profile, const Policy& polic
     }
   }
 
+  // Peer agreement matters only when this host offers timestamps: with tcp_timestamps=0 no
+  // connection negotiates them, whatever the peer would do.
+  if (a.timestamps && *a.timestamps != 0) {
+    for (const auto* v : a.pressured) {
+      switch (peer_timestamps(*v->group, policy)) {
+        case PeerTimestamps::refused:
+          a.peer_refused.push_back(v);
+          break;
+        case PeerTimestamps::unknown:
+          a.peer_unknown.push_back(v);
+          break;
+        case PeerTimestamps::agreed:
+          a.peer_agreed.push_back(v);
+          break;
+      }
+    }
+  }
+
   const NatEvidence& n = facts.nat;
   const bool rules = n.nat_rules_present.value_or(false) && !n.nat_rules.empty();
   a.nat_evidence = rules || n.snat_entries > 0 || (n.nat_rules_present.value_or(false) && n.random_fully);
   a.nat_readable = n.nat_rules_present.has_value() || n.conntrack_available;
+  a.nat_possible = a.nat_evidence || !a.nat_readable;
   return a;
 }
 

@@ -4,6 +4,7 @@
 #include "model/plan.hpp"
 #include "policy/policy.hpp"
 #include "policy/profile.hpp"
+#include "util/percent.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -24,6 +25,14 @@ struct GroupView
   bool covered = false;         // the current tcp_tw_reuse applies to this group
 };
 
+// What the live outbound connections of one pressured group say about its peer and timestamps.
+enum class PeerTimestamps
+{
+  agreed,  // a sample of at least min_timestamp_sample, above peer_refusal_share negotiated
+  refused, // a sample of at least min_timestamp_sample, at most peer_refusal_share negotiated
+  unknown, // fewer live outbound connections than the sample needs (often none: close-first churn)
+};
+
 // Everything the engine derives from the facts once, shared by the verdict, the prerequisites,
 // the findings and the advice.
 struct Analysis
@@ -39,13 +48,14 @@ struct Analysis
   const Facts& facts;
   const Profile& profile;
   const Policy& policy;
-  double pressure_threshold = 0.5; // the profile's override, else the policy's
+  double time_wait_pressure = 0.5; // the threshold: the profile's override, else the policy's
 
   std::optional<std::int64_t> tw_reuse;   // nullopt when unreadable
   std::optional<std::int64_t> timestamps; // nullopt when unreadable
   std::optional<PortRange> port_range;    // from the sysctl, else the census
   std::optional<std::vector<PortRange>> reserved;
-  std::uint64_t reserved_in_range = 0; // reserved ports inside the range
+  std::uint64_t reserved_in_range = 0; // reserved ports inside the range (range less census usable)
+  bool reserved_counted = false;       // reserved_in_range is known (the census counted usable ports)
   std::uint64_t usable_ports = 0;      // range less reserved ports
   std::uint64_t time_wait_total = 0;   // TIME_WAIT sockets in the dump (both families)
 
@@ -53,9 +63,14 @@ struct Analysis
   std::vector<const GroupView*> pressured; // the groups under pressure, worst first
   std::vector<const GroupView*> uncovered; // pressured groups the current tw_reuse misses
   const GroupView* busiest = nullptr;      // the group with the largest TIME_WAIT share
+  // Peer agreement per pressured group (judged only when this host offers timestamps).
+  std::vector<const GroupView*> peer_refused; // pressured groups whose peer refuses timestamps
+  std::vector<const GroupView*> peer_unknown; // pressured groups without a large enough live sample
+  std::vector<const GroupView*> peer_agreed;  // pressured groups whose peer agreed
 
   bool nat_evidence = false; // SNAT rules or SNAT conntrack entries seen
   bool nat_readable = false; // at least one NAT source could be read
+  bool nat_possible = false; // nat_evidence, or NAT could not be read at all: canary first either way
 
   std::vector<std::string> missing; // what could not be read, for insufficient-evidence
 };
@@ -69,8 +84,23 @@ std::string unreadable_text(const Sysctls& sysctls, const std::string& key);
 // "198.18.0.1 -> 198.18.0.2:8080" ("[fd00::1]:8080" for IPv6).
 std::string group_name(const DestGroup& group);
 
-// A share as a percentage: "100%", "48%", "0.3%".
-std::string percent(double share);
+// What the live sample of a group says about its peer, under the policy's thresholds.
+PeerTimestamps peer_timestamps(const DestGroup& group, const Policy& policy);
+
+// "0 of 20 live outbound connections to X negotiated timestamps (0%)".
+std::string peer_sample_text(const DestGroup& group);
+
+// The fewest live outbound connections that judge a peer (min_timestamp_sample, at least 1).
+std::uint64_t timestamp_sample(const Policy& policy);
+
+// "1000 ms after close (net.ipv4.tcp_tw_reuse_delay)", or the pre-6.14 "about 1 s" when absent.
+std::string reuse_delay_text(const Sysctls& sysctls);
+
+// A count as a double, for evidence maps.
+inline double as_double(std::uint64_t n)
+{
+  return static_cast<double>(n);
+}
 
 // A number without a trailing ".0": "470", "12.5".
 std::string number(double value);

@@ -12,7 +12,6 @@ namespace {
 using policy::Analysis;
 using policy::group_name;
 using policy::GroupView;
-using policy::percent;
 
 const std::string k_tw_reuse = "net.ipv4.tcp_tw_reuse";
 const std::string k_timestamps = "net.ipv4.tcp_timestamps";
@@ -36,14 +35,14 @@ std::string pressure_line(const Analysis& a)
   const GroupView& top = *a.pressured.front();
   std::string line = "Outbound TIME_WAIT holds " + std::to_string(top.group->time_wait) + " of " +
                      std::to_string(top.usable) + " usable ports (" + percent(top.time_wait_share) +
-                     ") towards " + group_name(*top.group) + " (threshold " + percent(a.pressure_threshold) +
-                     ")";
+                     ") towards " + group_name(*top.group) + " (TIME_WAIT pressure threshold " +
+                     percent(a.time_wait_pressure) + ")";
   if (top.exhausted) {
     line += "; with " + std::to_string(top.group->in_use) +
             " ports in use, connect() there fails with EADDRNOTAVAIL";
   }
   if (a.pressured.size() > 1) {
-    line += "; " + std::to_string(a.pressured.size() - 1) + " more group(s) under pressure";
+    line += "; " + std::to_string(a.pressured.size() - 1) + " more group(s) under TIME_WAIT pressure";
   }
   return line + ".";
 }
@@ -85,28 +84,40 @@ void irrelevant(const Analysis& a, Plan& plan)
   const SocketCensus& c = a.facts.sockets;
   const TimeWaitRoles& r = c.time_wait;
   const std::uint64_t tw = r.outbound + r.inbound + r.unknown;
+  const std::string unknown_clause = std::to_string(r.unknown) + " of " + std::to_string(tw) +
+                                     " TIME_WAIT sockets could not be told inbound or outbound";
+  const bool unknown_dominates = r.unknown > 0 && r.unknown >= r.inbound + r.outbound;
   if (tw == 0) {
     plan.reasons.push_back("No TIME_WAIT sockets in this network namespace (TCP sockets seen: " +
                            std::to_string(c.total) + "): nothing for tcp_tw_reuse to act on.");
+  } else if (unknown_dominates) {
+    // Lead with what is not known: a verdict over a few classified sockets must not hide the rest.
+    plan.reasons.push_back(unknown_clause +
+                           " (loopback both ends, a service listening inside the ephemeral "
+                           "range, or bind()-ing clients); of the rest, " +
+                           std::to_string(r.outbound) + " outbound and " + std::to_string(r.inbound) +
+                           " inbound, and no destination group shows TIME_WAIT pressure.");
   } else if (r.outbound == 0 && r.inbound > 0) {
-    plan.reasons.push_back("All " + std::to_string(r.inbound) +
-                           " classified TIME_WAIT sockets are inbound (this host " +
-                           "accepted and closed first): tcp_tw_reuse does nothing for accepted connections.");
+    plan.reasons.push_back(
+      "All " + std::to_string(r.inbound) +
+      " classified TIME_WAIT sockets are inbound (this host accepted and closed first; " +
+      std::to_string(r.unknown) + " unknown): tcp_tw_reuse does nothing for accepted connections.");
   } else if (r.outbound == 0) {
-    plan.reasons.push_back("None of the " + std::to_string(tw) +
-                           " TIME_WAIT sockets is known to be outbound, and no destination group shows port "
-                           "pressure.");
+    plan.reasons.push_back(
+      "None of the " + std::to_string(tw) +
+      " TIME_WAIT sockets is known to be outbound, and no destination group shows TIME_WAIT "
+      "pressure.");
   } else if (a.busiest != nullptr) {
     const GroupView& b = *a.busiest;
     plan.reasons.push_back("Outbound TIME_WAIT (" + std::to_string(r.outbound) + " sockets, " +
                            std::to_string(c.group_count) + " destination groups) peaks at " +
                            std::to_string(b.group->time_wait) + " of " + std::to_string(b.usable) +
                            " usable ports (" + percent(b.time_wait_share) + ") towards " +
-                           group_name(*b.group) + ", below the " + percent(a.pressure_threshold) +
-                           " threshold: no port pressure.");
+                           group_name(*b.group) + ", below the " + percent(a.time_wait_pressure) +
+                           " threshold: no TIME_WAIT pressure.");
   } else {
     plan.reasons.push_back(std::to_string(r.outbound) +
-                           " outbound TIME_WAIT sockets, but no destination group shows port pressure.");
+                           " outbound TIME_WAIT sockets, but no destination group shows TIME_WAIT pressure.");
   }
   for (const auto& v : a.groups) {
     if (v.exhausted) {
@@ -117,9 +128,12 @@ void irrelevant(const Analysis& a, Plan& plan)
       break;
     }
   }
-  if (r.outbound > 0 && r.inbound > 0 && plan.reasons.size() < 3) {
+  if (r.outbound > 0 && r.inbound > 0 && !unknown_dominates && plan.reasons.size() < 3) {
     plan.reasons.push_back("The other " + std::to_string(r.inbound) +
                            " TIME_WAIT sockets are inbound, which tcp_tw_reuse never touches.");
+  }
+  if (r.unknown > 0 && !unknown_dominates && r.outbound > 0) {
+    plan.reasons.push_back(unknown_clause + " and are left out of the TIME_WAIT pressure.");
   }
   if (a.tw_reuse && plan.reasons.size() < 3) {
     plan.reasons.push_back(k_tw_reuse + " = " + std::to_string(*a.tw_reuse) + " (" +
@@ -151,7 +165,8 @@ void would_help(const Analysis& a, Plan& plan)
           a.facts.sysctls.get(k_timestamps).value_or("0"),
           "1",
           "prerequisite: tcp_tw_reuse reuses only TIME_WAIT sockets whose connection carried "
-          "timestamps; 0 makes it a no-op" });
+          "timestamps; 0 makes it a no-op. The TIME_WAIT already there carries none and is never "
+          "reused: relief comes as it expires, within 60 s" });
     } else {
       blockers.push_back(k_timestamps + " = 0 makes tcp_tw_reuse a no-op and policy " + po.id +
                          (po.propose_prerequisite_fixes.value ? " does not allow setting it to 1"
@@ -184,7 +199,9 @@ void would_help(const Analysis& a, Plan& plan)
     plan.prerequisites.push_back(p);
   }
   for (const auto& p : plan.prerequisites) {
-    if (p.status == PrereqStatus::fail && p.id != "tcp_timestamps" && p.id != "policy") {
+    // tcp_timestamps = 0 on this host is fixable (above); a failing peer is not.
+    const bool host_timestamps_off = p.id == "tcp_timestamps" && ts_off;
+    if (p.status == PrereqStatus::fail && !host_timestamps_off && p.id != "policy") {
       blockers.push_back(p.id + ": " + p.detail);
     }
   }
@@ -211,17 +228,26 @@ void would_help(const Analysis& a, Plan& plan)
   }
   plan.verdict = Verdict::helps;
   if (ts_off) {
-    plan.reasons.push_back(k_timestamps +
-                           " = 0 makes tcp_tw_reuse a no-op: the plan turns timestamps on first.");
-  } else if (a.nat_evidence) {
-    plan.reasons.push_back("Source NAT is in the path: reused tuples can be dropped by the peer's PAWS "
-                           "check; apply with --canary.");
+    plan.reasons.push_back(
+      k_timestamps +
+      " = 0 makes tcp_tw_reuse a no-op: the plan turns timestamps on first. The TIME_WAIT "
+      "sockets already there were made without timestamps (tw_ts_recent_stamp = 0) and are "
+      "never reused: relief comes only as they expire, within 60 s; new ones become "
+      "reusable " +
+      policy::reuse_delay_text(a.facts.sysctls) + ".");
+  } else if (a.nat_possible) {
+    plan.reasons.push_back(a.nat_evidence
+                             ? "Source NAT is in the path: reused tuples can be dropped by the peer's PAWS "
+                               "check; apply with --canary."
+                             : "NAT could not be read: treat it as possible source NAT (reused tuples can be "
+                               "dropped by the peer's PAWS check); apply with --canary.");
   } else if (const Prerequisite* ts = plan.prerequisite("tcp_timestamps");
              ts && ts->status == PrereqStatus::warn) {
     plan.reasons.push_back("Caveat: " + ts->detail + ".");
   } else {
     plan.reasons.push_back("Timestamps are on (" + k_timestamps + " = " + std::to_string(*a.timestamps) +
-                           "), so connect() can take over a TIME_WAIT port about 1 s after close.");
+                           "), so connect() can take over a TIME_WAIT port " +
+                           policy::reuse_delay_text(a.facts.sysctls) + ".");
   }
 }
 

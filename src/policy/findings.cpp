@@ -8,16 +8,11 @@ namespace tw::policy {
 
 namespace {
 
-double d(std::uint64_t n)
-{
-  return static_cast<double>(n);
-}
-
 Evidence group_evidence(const GroupView& v)
 {
-  return { { "time_wait", d(v.group->time_wait) },
-           { "in_use", d(v.group->in_use) },
-           { "usable_ports", d(v.usable) },
+  return { { "time_wait", as_double(v.group->time_wait) },
+           { "in_use", as_double(v.group->in_use) },
+           { "usable_ports", as_double(v.usable) },
            { "time_wait_share", v.time_wait_share },
            { "in_use_share", v.in_use_share } };
 }
@@ -27,8 +22,8 @@ void pressure_findings(const Analysis& a, std::vector<Finding>& out)
   if (!a.pressured.empty()) {
     const GroupView& top = *a.pressured.front();
     Finding f{ "port-pressure", Severity::warn, {}, group_evidence(top), {} };
-    f.evidence["groups_pressured"] = d(a.pressured.size());
-    f.evidence["threshold"] = a.pressure_threshold;
+    f.evidence["groups_pressured"] = as_double(a.pressured.size());
+    f.evidence["threshold"] = a.time_wait_pressure;
     f.summary =
       "outbound TIME_WAIT holds " + std::to_string(top.group->time_wait) + " of " +
       std::to_string(top.usable) + " usable ports (" + percent(top.time_wait_share) + ") towards " +
@@ -60,7 +55,7 @@ void pressure_findings(const Analysis& a, std::vector<Finding>& out)
       const GroupView& top = *a.uncovered.front();
       Finding f{ "tw-reuse-loopback-only", Severity::warn, {}, group_evidence(top), {} };
       f.evidence["tcp_tw_reuse"] = 2;
-      f.evidence["groups_uncovered"] = d(static_cast<std::uint64_t>(non_loopback));
+      f.evidence["groups_uncovered"] = as_double(static_cast<std::uint64_t>(non_loopback));
       f.summary = "net.ipv4.tcp_tw_reuse = 2 reuses only loopback traffic; the pressured group " +
                   group_name(*top.group) + " is not loopback";
       f.rationale = "value 2 applies when the TIME_WAIT socket is bound to lo or an address is 127/8, ::1 or "
@@ -75,7 +70,9 @@ void role_findings(const Analysis& a, std::vector<Finding>& out)
   const TimeWaitRoles& r = a.facts.sockets.time_wait;
   if (r.inbound > 0) {
     Finding f{ "inbound-time-wait", Severity::info, {}, {}, {} };
-    f.evidence = { { "inbound", d(r.inbound) }, { "outbound", d(r.outbound) }, { "unknown", d(r.unknown) } };
+    f.evidence = { { "inbound", as_double(r.inbound) },
+                   { "outbound", as_double(r.outbound) },
+                   { "unknown", as_double(r.unknown) } };
     f.summary = std::to_string(r.inbound) +
                 " TIME_WAIT sockets are inbound (this host accepted and closed first): "
                 "tcp_tw_reuse does nothing for them";
@@ -86,7 +83,9 @@ void role_findings(const Analysis& a, std::vector<Finding>& out)
   }
   if (r.unknown > 0) {
     Finding f{ "time-wait-role-unknown", Severity::info, {}, {}, {} };
-    f.evidence = { { "unknown", d(r.unknown) }, { "inbound", d(r.inbound) }, { "outbound", d(r.outbound) } };
+    f.evidence = { { "unknown", as_double(r.unknown) },
+                   { "inbound", as_double(r.inbound) },
+                   { "outbound", as_double(r.outbound) } };
     f.summary = std::to_string(r.unknown) +
                 " TIME_WAIT sockets could not be told inbound or outbound (loopback both ends, a service "
                 "listening inside the ephemeral range, or no port range)";
@@ -108,14 +107,26 @@ void timestamp_findings(const Analysis& a, std::vector<Finding>& out)
     out.push_back(std::move(f));
     return;
   }
+  for (const GroupView* v : a.peer_refused) {
+    const DestGroup& g = *v->group;
+    Finding f{ "peer-refuses-timestamps", Severity::critical, {}, group_evidence(*v), {} };
+    f.evidence["outbound_established"] = as_double(g.outbound_established);
+    f.evidence["negotiated"] = as_double(g.with_timestamps);
+    f.evidence["peer_refusal_share"] = a.policy.peer_refusal_share.value;
+    f.summary = "the peer refuses TCP timestamps: only " + peer_sample_text(g);
+    f.rationale =
+      "a TIME_WAIT socket whose connection carried no timestamps (tw_ts_recent_stamp = 0) is "
+      "never reused, whatever tcp_tw_reuse says; the fix is on the peer or in the connection model";
+    out.push_back(std::move(f));
+    break; // the worst group; the prerequisite counts the others
+  }
   const TimestampShare& ts = a.facts.sockets.timestamps;
   const auto share = ts.share();
-  if (share && *share < a.policy.min_timestamp_share.value &&
-      ts.outbound_established >=
-        static_cast<std::uint64_t>(std::max<std::int64_t>(0, a.policy.min_timestamp_sample.value))) {
+  if (a.peer_refused.empty() && share && *share < a.policy.min_timestamp_share.value &&
+      ts.outbound_established >= timestamp_sample(a.policy)) {
     Finding f{ "peer-timestamps-low", Severity::warn, {}, {}, {} };
-    f.evidence = { { "outbound_established", d(ts.outbound_established) },
-                   { "negotiated", d(ts.with_timestamps) },
+    f.evidence = { { "outbound_established", as_double(ts.outbound_established) },
+                   { "negotiated", as_double(ts.with_timestamps) },
                    { "share", *share },
                    { "min_share", a.policy.min_timestamp_share.value } };
     f.summary = "only " + std::to_string(ts.with_timestamps) + " of " +
@@ -135,9 +146,9 @@ void nat_findings(const Analysis& a, std::vector<Finding>& out)
   }
   const NatEvidence& n = a.facts.nat;
   Finding f{ "source-nat", n.random_fully ? Severity::critical : Severity::warn, {}, {}, {} };
-  f.evidence = { { "nat_rules", d(n.nat_rules.size()) },
-                 { "snat_entries", d(n.snat_entries) },
-                 { "conntrack_scanned", d(n.entries_scanned) },
+  f.evidence = { { "nat_rules", as_double(n.nat_rules.size()) },
+                 { "snat_entries", as_double(n.snat_entries) },
+                 { "conntrack_scanned", as_double(n.entries_scanned) },
                  { "random_fully", n.random_fully ? 1.0 : 0.0 } };
   f.summary = "source NAT: " + std::to_string(n.nat_rules.size()) + " rule(s), " +
               std::to_string(n.snat_entries) + " SNAT conntrack entries" +
@@ -154,7 +165,9 @@ void counter_findings(const Analysis& a, std::vector<Finding>& out)
   const Counters& c = a.facts.counters;
   const auto overflow = c.get("TcpExt.TCPTimeWaitOverflow");
   if (overflow && *overflow > 0) {
-    Finding f{ "tw-buckets-overflow", Severity::warn, {}, { { "TCPTimeWaitOverflow", d(*overflow) } }, {} };
+    Finding f{
+      "tw-buckets-overflow", Severity::warn, {}, { { "TCPTimeWaitOverflow", as_double(*overflow) } }, {}
+    };
     if (const auto max = a.facts.sysctls.get_int("net.ipv4.tcp_max_tw_buckets")) {
       f.evidence["tcp_max_tw_buckets"] = static_cast<double>(*max);
     }
@@ -170,23 +183,26 @@ void counter_findings(const Analysis& a, std::vector<Finding>& out)
                   "TIME_WAIT count is capped, so port pressure may be understated";
     out.push_back(std::move(f));
   }
-  const auto sockstat_tw = c.get("sockstat.tw");
-  if (sockstat_tw && a.facts.sockets.available) {
-    const std::uint64_t dumped = a.time_wait_total;
-    const std::uint64_t slack = std::max<std::uint64_t>(16, dumped / 20);
-    if (*sockstat_tw > dumped + slack) {
-      Finding f{ "fin-wait2-minisockets", Severity::info, {}, {}, {} };
-      f.evidence = { { "sockstat_tw", d(*sockstat_tw) }, { "dumped_time_wait", d(dumped) } };
-      f.summary = "/proc/net/sockstat counts " + std::to_string(*sockstat_tw) + " tw, the dump " +
-                  std::to_string(dumped) + " TIME_WAIT: the rest are orphaned FIN_WAIT2 mini-sockets";
-      f.rationale =
-        "sockstat's tw includes FIN_WAIT2 mini-sockets (tcp_fin_timeout), which tw_reuse never reuses";
-      out.push_back(std::move(f));
+  // FIN_WAIT2 from the same dump as the TIME_WAIT count (orphaned FIN_WAIT2 mini-sockets appear there
+  // as fin-wait-2), not inferred from /proc/net/sockstat read at another moment.
+  const std::uint64_t fin_wait2 = a.facts.sockets.states[static_cast<std::size_t>(TcpState::fin_wait2)];
+  if (a.facts.sockets.available && fin_wait2 > 0) {
+    Finding f{ "fin-wait2-sockets", Severity::info, {}, {}, {} };
+    f.evidence = { { "fin_wait2", as_double(fin_wait2) }, { "time_wait", as_double(a.time_wait_total) } };
+    f.summary = "the dump shows " + std::to_string(fin_wait2) + " sockets in FIN_WAIT2 beside " +
+                std::to_string(a.time_wait_total) + " in TIME_WAIT";
+    if (const auto sockstat_tw = c.get("sockstat.tw")) {
+      // A note only: sockstat was read at another moment, so under churn the two differ anyway.
+      f.evidence["sockstat_tw"] = as_double(*sockstat_tw);
+      f.summary += " (/proc/net/sockstat, read separately, counts " + std::to_string(*sockstat_tw) + " tw)";
     }
+    f.rationale = "orphaned FIN_WAIT2 sockets become mini-sockets that last tcp_fin_timeout and hold their "
+                  "port; tcp_tw_reuse never reuses them";
+    out.push_back(std::move(f));
   }
   const auto recycled = c.get("TcpExt.TWRecycled");
   if (recycled && *recycled > 0) {
-    Finding f{ "reuse-happening", Severity::info, {}, { { "TWRecycled", d(*recycled) } }, {} };
+    Finding f{ "reuse-happening", Severity::info, {}, { { "TWRecycled", as_double(*recycled) } }, {} };
     f.summary =
       "TcpExt.TWRecycled = " + std::to_string(*recycled) + ": connect() has taken over TIME_WAIT ports";
     if (a.facts.rates) {
@@ -207,7 +223,8 @@ void intent_findings(const Analysis& a, std::vector<Finding>& out)
   const HostIntent intent = a.profile.intent.value;
   if (intent == HostIntent::server && !a.pressured.empty()) {
     Finding f{ "intent-mismatch", Severity::info, {}, {}, {} };
-    f.evidence = { { "groups_pressured", d(a.pressured.size()) }, { "outbound_time_wait", d(r.outbound) } };
+    f.evidence = { { "groups_pressured", as_double(a.pressured.size()) },
+                   { "outbound_time_wait", as_double(r.outbound) } };
     f.summary = "profile " + a.profile.id + " describes a server, yet " + std::to_string(r.outbound) +
                 " outbound TIME_WAIT sockets put pressure on " + group_name(*a.pressured.front()->group) +
                 ": health checks, upstream calls or a sidecar?";
@@ -215,7 +232,7 @@ void intent_findings(const Analysis& a, std::vector<Finding>& out)
     out.push_back(std::move(f));
   } else if (intent == HostIntent::client && r.outbound == 0 && r.inbound > 0) {
     Finding f{ "intent-mismatch", Severity::info, {}, {}, {} };
-    f.evidence = { { "inbound_time_wait", d(r.inbound) }, { "outbound_time_wait", 0 } };
+    f.evidence = { { "inbound_time_wait", as_double(r.inbound) }, { "outbound_time_wait", 0 } };
     f.summary = "profile " + a.profile.id + " describes a client, yet all " + std::to_string(r.inbound) +
                 " TIME_WAIT sockets are inbound: is this the right namespace or host?";
     f.rationale = "a client's TIME_WAIT is outbound; judging the wrong namespace gives the wrong answer";
@@ -242,7 +259,7 @@ void sysctl_findings(const Analysis& a, std::vector<Finding>& out)
     const double share = static_cast<double>(a.reserved_in_range) / static_cast<double>(a.port_range->size());
     if (share >= a.policy.reserved_share.value) {
       Finding f{ "reserved-ports-in-range", Severity::warn, {}, {}, {} };
-      f.evidence = { { "reserved_in_range", d(a.reserved_in_range) },
+      f.evidence = { { "reserved_in_range", as_double(a.reserved_in_range) },
                      { "range_ports", a.port_range->size() },
                      { "share", share } };
       f.summary = std::to_string(a.reserved_in_range) + " ports of the ephemeral range are reserved (" +
@@ -265,9 +282,13 @@ void sysctl_findings(const Analysis& a, std::vector<Finding>& out)
     out.push_back(std::move(f));
   }
   if (a.facts.sockets.groups_truncated) {
-    Finding f{ "groups-truncated", Severity::info, {}, { { "groups", d(a.facts.sockets.group_count) } }, {} };
-    f.summary = "the census hit its destination group cap; pressure is judged on the groups it kept";
-    f.rationale = "memory is bounded on huge hosts; the busiest groups are kept";
+    Finding f{
+      "groups-truncated", Severity::info, {}, { { "groups", as_double(a.facts.sockets.group_count) } }, {}
+    };
+    f.summary =
+      "the census hit its destination group cap; TIME_WAIT pressure is judged on the groups it kept "
+      "(the census notes say how the rest were folded)";
+    f.rationale = "memory is bounded on huge hosts; groups past the cap are folded into the role totals";
     out.push_back(std::move(f));
   }
 }

@@ -54,11 +54,13 @@ struct Policy
   std::string source; // file it was loaded from, empty for built-in
 
   // thresholds
-  Setting<double> pressure{ "pressure",
-                            0.5,
-                            "Share of a destination group's usable ports held in outbound TIME_WAIT that "
-                            "counts as port pressure",
-                            "Below half the range, connect() still finds free ports easily." };
+  Setting<double> time_wait_pressure{
+    "time_wait_pressure",
+    0.5,
+    "Share of a destination group's usable ports held in outbound TIME_WAIT that counts as TIME_WAIT "
+    "pressure (the census's in_use/usable pressure counts every state; this counts only what reuse frees)",
+    "Below half the range, connect() still finds free ports easily."
+  };
   Setting<double> exhaustion{ "exhaustion",
                               0.95,
                               "Share of a group's usable ports in use (any state) that counts as exhausted",
@@ -79,6 +81,13 @@ struct Policy
     10,
     "Fewest live outbound connections needed to judge the timestamp share",
     "A share over a handful of connections says little."
+  };
+  Setting<double> peer_refusal_share{
+    "peer_refusal_share",
+    0.1,
+    "In a pressured destination group with at least min_timestamp_sample live outbound connections, a "
+    "negotiated-timestamp share at or below this means the peer refuses timestamps",
+    "TIME_WAIT sockets of connections without timestamps are never reused; no sysctl here fixes a peer."
   };
   Setting<std::int64_t> narrow_port_range{ "narrow_port_range",
                                            10000,

@@ -1,6 +1,7 @@
 // The prerequisites of net.ipv4.tcp_tw_reuse, each ok / warn / fail with the numbers behind it.
 #include "policy/analysis.hpp"
 
+#include <algorithm>
 #include <string>
 
 namespace tw::policy {
@@ -28,6 +29,50 @@ Prerequisite timestamps_prerequisite(const Analysis& a)
     return p;
   }
   const std::string sysctl = "net.ipv4.tcp_timestamps = " + std::to_string(*a.timestamps);
+  const std::uint64_t sample = timestamp_sample(a.policy);
+
+  // The peer's agreement is per destination: judge the pressured groups, not the host.
+  if (!a.pressured.empty()) {
+    if (!a.peer_refused.empty()) {
+      const GroupView& g = *a.peer_refused.front();
+      const bool all = a.peer_refused.size() == a.pressured.size();
+      p.status = all ? PrereqStatus::fail : PrereqStatus::warn;
+      p.detail = sysctl + ", but the peer refuses them: only " + peer_sample_text(*g.group) +
+                 ", at most the policy's " + percent(a.policy.peer_refusal_share.value) +
+                 ": its TIME_WAIT ports are never reused, and no sysctl here fixes a peer";
+      if (a.peer_refused.size() > 1) {
+        p.detail += " (" + std::to_string(a.peer_refused.size() - 1) + " more pressured group(s) alike)";
+      }
+      if (!all) {
+        p.detail += "; " + std::to_string(a.pressured.size() - a.peer_refused.size()) +
+                    " other pressured group(s) can still be helped";
+      }
+      return p;
+    }
+    if (!a.peer_unknown.empty()) {
+      const GroupView& g = *a.peer_unknown.front();
+      p.status = PrereqStatus::warn;
+      p.detail = sysctl + "; the peer's agreement is unknown for " + group_name(*g.group) + ": " +
+                 std::to_string(g.group->outbound_established) +
+                 " live outbound connections there (the policy needs " + std::to_string(sample) +
+                 "); TIME_WAIT of connections whose peer refused timestamps is never reused";
+      if (a.peer_unknown.size() > 1) {
+        p.detail += " (" + std::to_string(a.peer_unknown.size() - 1) + " more pressured group(s) unmeasured)";
+      }
+      return p;
+    }
+    const GroupView& g = *a.peer_agreed.front();
+    p.detail = sysctl + "; " + peer_sample_text(*g.group);
+    const double share = static_cast<double>(g.group->with_timestamps) /
+                         static_cast<double>(std::max<std::uint64_t>(1, g.group->outbound_established));
+    if (share < a.policy.min_timestamp_share.value) {
+      p.status = PrereqStatus::warn;
+      p.detail += ", below the policy minimum " + percent(a.policy.min_timestamp_share.value) +
+                  ": only ports of connections whose peer agreed can be reused";
+    }
+    return p;
+  }
+
   const TimestampShare& ts = a.facts.sockets.timestamps;
   const auto share = ts.share();
   if (!a.facts.sockets.available || !share) {
@@ -37,8 +82,6 @@ Prerequisite timestamps_prerequisite(const Analysis& a)
   const std::string measured = std::to_string(ts.with_timestamps) + " of " +
                                std::to_string(ts.outbound_established) +
                                " live outbound connections negotiated timestamps (" + percent(*share) + ")";
-  const auto sample =
-    static_cast<std::uint64_t>(std::max<std::int64_t>(0, a.policy.min_timestamp_sample.value));
   if (ts.outbound_established < sample) {
     p.detail = sysctl + "; " + measured + ": too few to judge peer agreement (policy needs " +
                std::to_string(sample) + ")";
@@ -170,6 +213,12 @@ Prerequisite reserved_prerequisite(const Analysis& a)
   }
   if (!a.port_range) {
     p.detail = key + ": " + std::to_string(a.reserved->size()) + " range(s) reserved; port range unknown";
+    return p;
+  }
+  if (!a.reserved_counted) {
+    p.detail =
+      key + ": " + std::to_string(a.reserved->size()) +
+      " range(s) reserved; how many fall in the ephemeral range is unknown without the socket census";
     return p;
   }
   const std::uint64_t size = a.port_range->size();

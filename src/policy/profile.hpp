@@ -29,15 +29,14 @@ struct Profile
   std::string id = "builtin";
   std::string description = "Built-in default profile";
   std::string rationale;
-  std::string source;                // file it was loaded from, empty for built-in
-  std::vector<std::string> includes; // ids of the profiles it inherits from, nearest last
+  std::string source; // file it was loaded from, empty for built-in
 
   Setting<HostIntent> intent{ "intent",
                               HostIntent::mixed,
                               "What the host is for",
                               "Explains which TIME_WAIT is expected." };
-  // Overrides the policy's pressure threshold for this kind of host, when set.
-  std::optional<Setting<double>> pressure;
+  // Overrides the policy's time_wait_pressure threshold for this kind of host, when set.
+  std::optional<Setting<double>> time_wait_pressure;
   Setting<bool> container_netns{ "container_netns",
                                  false,
                                  "The host runs containers or pods in their own network namespaces",

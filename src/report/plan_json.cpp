@@ -3,6 +3,7 @@
 #include "report/census_json.hpp"
 #include "util/error.hpp"
 #include "util/strings.hpp"
+#include "util/sysctl_key.hpp"
 #include "util/version.hpp"
 
 #include <cmath>
@@ -14,28 +15,87 @@ namespace tw {
 namespace {
 
 using nlohmann::json;
+using nlohmann::ordered_json;
 
-// Integral numbers are written as integers, so evidence reads "1000", not "1000.0".
-json number_json(double v)
+// Length of the valid UTF-8 sequence at s[i], or 0 when the bytes there are not one.
+std::size_t utf8_sequence(std::string_view s, std::size_t i)
 {
-  if (std::isfinite(v) && std::fabs(v) < 9e15 && v == std::floor(v)) {
-    return json(static_cast<std::int64_t>(v));
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char c = byte(i);
+  if (c < 0x80) {
+    return 1;
   }
-  return json(v);
+  std::size_t len = 0;
+  unsigned char lo = 0x80;
+  unsigned char hi = 0xBF;
+  if (c >= 0xC2 && c <= 0xDF) {
+    len = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    len = 3;
+    lo = c == 0xE0 ? 0xA0 : 0x80; // no overlong forms
+    hi = c == 0xED ? 0x9F : 0xBF; // no surrogates
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    len = 4;
+    lo = c == 0xF0 ? 0x90 : 0x80;
+    hi = c == 0xF4 ? 0x8F : 0xBF; // nothing above U+10FFFF
+  } else {
+    return 0;
+  }
+  if (i + len > s.size() || byte(i + 1) < lo || byte(i + 1) > hi) {
+    return 0;
+  }
+  for (std::size_t k = 2; k < len; ++k) {
+    if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) {
+      return 0;
+    }
+  }
+  return len;
 }
 
-json evidence_json(const Evidence& e)
+// Makes every string (and key) in j valid UTF-8, so that dump() cannot throw type_error 316.
+void make_valid_utf8(ordered_json& j)
 {
-  json out = json::object();
+  if (j.is_string()) {
+    auto& s = j.get_ref<std::string&>();
+    std::string fixed = valid_utf8(s);
+    if (fixed != s) {
+      s = std::move(fixed);
+    }
+  } else if (j.is_array()) {
+    for (auto& item : j) {
+      make_valid_utf8(item);
+    }
+  } else if (j.is_object()) {
+    ordered_json out = ordered_json::object();
+    for (auto& [k, v] : j.items()) {
+      make_valid_utf8(v);
+      out[valid_utf8(k)] = std::move(v);
+    }
+    j = std::move(out);
+  }
+}
+
+// Integral numbers are written as integers, so evidence reads "1000", not "1000.0".
+ordered_json number_json(double v)
+{
+  if (std::isfinite(v) && std::fabs(v) < 9e15 && v == std::floor(v)) {
+    return ordered_json(static_cast<std::int64_t>(v));
+  }
+  return ordered_json(v);
+}
+
+ordered_json evidence_json(const Evidence& e)
+{
+  ordered_json out = ordered_json::object();
   for (const auto& [k, v] : e) {
     out[k] = number_json(v);
   }
   return out;
 }
 
-json nullable(const std::string& s)
+ordered_json nullable(const std::string& s)
 {
-  return s.empty() ? json(nullptr) : json(s);
+  return s.empty() ? ordered_json(nullptr) : ordered_json(s);
 }
 
 // Strict reading of a JSON document: every error names the source and the JSON path.
@@ -169,21 +229,6 @@ private:
   std::string m_source;
 };
 
-bool valid_key(const std::string& key)
-{
-  if (key.empty() || key.find("..") != std::string::npos || key.front() == '.' || key.back() == '.') {
-    return false;
-  }
-  for (const char c : key) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-                    c == '.' || c == '-';
-    if (!ok) {
-      return false;
-    }
-  }
-  return true;
-}
-
 std::string byte_position(const std::string& text, std::size_t byte)
 {
   std::size_t line = 1;
@@ -201,16 +246,34 @@ std::string byte_position(const std::string& text, std::size_t byte)
 
 } // namespace
 
-json facts_to_json(const Facts& facts)
+std::string valid_utf8(std::string_view s)
 {
-  json j = json::object();
+  std::string out;
+  out.reserve(s.size());
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const std::size_t n = utf8_sequence(s, i);
+    if (n == 0) {
+      out += "\xEF\xBF\xBD"; // U+FFFD REPLACEMENT CHARACTER
+      ++i;
+    } else {
+      out.append(s.substr(i, n));
+      i += n;
+    }
+  }
+  return out;
+}
+
+ordered_json facts_to_json(const Facts& facts)
+{
+  ordered_json j = ordered_json::object();
   j["kernel"] = facts.host.kernel_release;
   j["hostname"] = facts.host.hostname;
   j["netns"] = facts.host.netns_inode;
-  json sysctls = json::object();
+  ordered_json sysctls = ordered_json::object();
   for (const auto& [key, v] : facts.sysctls.values) {
-    json s = { { "status", to_string(v.status) } };
-    s["value"] = v.status == ReadStatus::ok ? json(v.value) : json(nullptr);
+    ordered_json s = { { "status", to_string(v.status) } };
+    s["value"] = v.status == ReadStatus::ok ? ordered_json(v.value) : ordered_json(nullptr);
     s["detail"] = nullable(v.detail);
     sysctls[key] = std::move(s);
   }
@@ -219,7 +282,7 @@ json facts_to_json(const Facts& facts)
                     { "error", nullable(facts.counters.error) },
                     { "values", facts.counters.values } };
   if (facts.rates) {
-    json per_second = json::object();
+    ordered_json per_second = ordered_json::object();
     for (const auto& [k, v] : facts.rates->per_second) {
       per_second[k] = number_json(v);
     }
@@ -237,35 +300,35 @@ json facts_to_json(const Facts& facts)
                { "dnat_entries", n.dnat_entries },
                { "cap", n.cap },
                { "cap_hit", n.cap_hit },
-               { "nat_rules_present", n.nat_rules_present ? json(*n.nat_rules_present) : json(nullptr) },
+               { "nat_rules_present",
+                 n.nat_rules_present ? ordered_json(*n.nat_rules_present) : ordered_json(nullptr) },
                { "nat_rules", n.nat_rules },
                { "random_fully", n.random_fully },
                { "nat_rules_note", nullable(n.nat_rules_note) } };
+  make_valid_utf8(j);
   return j;
 }
 
-json plan_to_json(const Plan& plan, const Facts& facts)
+ordered_json plan_to_json(const Plan& plan, const Facts& facts)
 {
-  json j = json::object();
+  ordered_json j = ordered_json::object();
   j["schema_version"] = k_plan_schema_version;
   j["generator"] = std::string("tw-advisor ") + k_version;
   j["verdict"] = to_string(plan.verdict);
   j["reasons"] = plan.reasons;
   j["missing"] = plan.missing;
-  j["profile"] = plan.profile_id;
-  j["policy"] = plan.policy_id;
-  json prereqs = json::array();
-  for (const auto& p : plan.prerequisites) {
-    prereqs.push_back({ { "id", p.id }, { "status", to_string(p.status) }, { "detail", p.detail } });
-  }
-  j["prerequisites"] = std::move(prereqs);
-  json changes = json::array();
+  ordered_json changes = ordered_json::array();
   for (const auto& c : plan.changes) {
     changes.push_back(
       { { "key", c.key }, { "current", c.current }, { "target", c.target }, { "reason", c.reason } });
   }
   j["changes"] = std::move(changes);
-  json findings = json::array();
+  ordered_json prereqs = ordered_json::array();
+  for (const auto& p : plan.prerequisites) {
+    prereqs.push_back({ { "id", p.id }, { "status", to_string(p.status) }, { "detail", p.detail } });
+  }
+  j["prerequisites"] = std::move(prereqs);
+  ordered_json findings = ordered_json::array();
   for (const auto& f : plan.findings) {
     findings.push_back({ { "id", f.id },
                          { "severity", to_string(f.severity) },
@@ -274,7 +337,7 @@ json plan_to_json(const Plan& plan, const Facts& facts)
                          { "rationale", f.rationale } });
   }
   j["findings"] = std::move(findings);
-  json advice = json::array();
+  ordered_json advice = ordered_json::array();
   for (const auto& a : plan.advice) {
     advice.push_back({ { "id", a.id },
                        { "text", a.text },
@@ -282,8 +345,11 @@ json plan_to_json(const Plan& plan, const Facts& facts)
                        { "evidence", evidence_json(a.evidence) } });
   }
   j["advice"] = std::move(advice);
-  j["sockets"] = census_to_json(facts.sockets);
+  j["profile"] = plan.profile_id;
+  j["policy"] = plan.policy_id;
+  j["sockets"] = ordered_json(census_to_json(facts.sockets));
   j["facts"] = facts_to_json(facts);
+  make_valid_utf8(j);
   return j;
 }
 
@@ -309,13 +375,28 @@ SocketCensus census_from_json(const json& s, const std::string& source)
   c.time_wait.outbound = r.count(tw, at + "/time_wait", "outbound");
   c.time_wait.inbound = r.count(tw, at + "/time_wait", "inbound");
   c.time_wait.unknown = r.count(tw, at + "/time_wait", "unknown");
+  if (c.time_wait.outbound + c.time_wait.inbound + c.time_wait.unknown < c.time_wait.outbound) {
+    r.fail(at + "/time_wait", "counts overflow");
+  }
   const json& range = r.field(s, at, "port_range");
   if (!range.is_null()) {
     r.object(range, at + "/port_range");
-    c.port_range = PortRange{ static_cast<std::uint32_t>(r.count(range, at + "/port_range", "low")),
-                              static_cast<std::uint32_t>(r.count(range, at + "/port_range", "high")) };
+    const std::uint64_t low = r.count(range, at + "/port_range", "low");
+    const std::uint64_t high = r.count(range, at + "/port_range", "high");
+    if (low > 65535) {
+      r.fail(at + "/port_range/low", "out of range 0..65535: " + std::to_string(low));
+    }
+    if (high > 65535) {
+      r.fail(at + "/port_range/high", "out of range 0..65535: " + std::to_string(high));
+    }
+    c.port_range = PortRange{ static_cast<std::uint32_t>(low), static_cast<std::uint32_t>(high) };
   }
   c.usable_ports = r.count(s, at, "usable_ports");
+  if (c.usable_ports > 65536 || (c.port_range && c.usable_ports > c.port_range->size())) {
+    r.fail(at + "/usable_ports",
+           std::to_string(c.usable_ports) + " is more than the port range holds" +
+             (c.port_range ? " (" + std::to_string(c.port_range->size()) + ")" : std::string()));
+  }
   const json& groups = r.field(s, at, "groups");
   r.array(groups, at + "/groups");
   for (std::size_t i = 0; i < groups.size(); ++i) {
@@ -338,8 +419,34 @@ SocketCensus census_from_json(const json& s, const std::string& source)
     d.in_use = r.count(g, p, "in_use");
     d.time_wait = r.count(g, p, "time_wait");
     d.usable = r.count(g, p, "usable");
+    if (d.in_use > 65536) {
+      r.fail(p + "/in_use", std::to_string(d.in_use) + " is more than 65536 ports");
+    }
+    if (d.time_wait > d.in_use) {
+      r.fail(p + "/time_wait",
+             std::to_string(d.time_wait) + " is more than in_use " + std::to_string(d.in_use) +
+               " (TIME_WAIT ports are part of the ports in use)");
+    }
+    if (d.usable > 65536) {
+      r.fail(p + "/usable", std::to_string(d.usable) + " is more than 65536 ports");
+    }
     d.pressure = r.real(r.field(g, p, "pressure"), p + "/pressure");
+    if (!(d.pressure >= 0.0 && d.pressure <= 1.0)) {
+      r.fail(p + "/pressure", "out of range 0..1");
+    }
     d.loopback = r.flag(g, p, "loopback");
+    // Per-group timestamp evidence; recordings made before it existed have none (no sample).
+    if (const auto ts = g.find("timestamps"); ts != g.end() && !ts->is_null()) {
+      const std::string tp = p + "/timestamps";
+      r.object(*ts, tp);
+      d.outbound_established = r.count(*ts, tp, "outbound_established");
+      d.with_timestamps = r.count(*ts, tp, "negotiated");
+      if (d.with_timestamps > d.outbound_established) {
+        r.fail(tp + "/negotiated",
+               std::to_string(d.with_timestamps) + " is more than outbound_established " +
+                 std::to_string(d.outbound_established));
+      }
+    }
     c.groups.push_back(std::move(d));
   }
   c.group_count = r.count(s, at, "group_count");
@@ -348,6 +455,11 @@ SocketCensus census_from_json(const json& s, const std::string& source)
   r.object(ts, at + "/timestamps");
   c.timestamps.outbound_established = r.count(ts, at + "/timestamps", "outbound_established");
   c.timestamps.with_timestamps = r.count(ts, at + "/timestamps", "negotiated");
+  if (c.timestamps.with_timestamps > c.timestamps.outbound_established) {
+    r.fail(at + "/timestamps/negotiated",
+           std::to_string(c.timestamps.with_timestamps) + " is more than outbound_established " +
+             std::to_string(c.timestamps.outbound_established));
+  }
   if (s.contains("notes")) {
     c.notes = r.strings(s["notes"], at + "/notes");
   }
@@ -503,7 +615,7 @@ Plan plan_from_json(const json& doc, const std::string& source)
     r.only(changes[i], p, { "key", "current", "target", "reason" });
     Change c;
     c.key = r.text(changes[i], p, "key", false);
-    if (!valid_key(c.key)) {
+    if (!is_valid_sysctl_key(c.key)) {
       r.fail(p + "/key", "\"" + printable(c.key) + "\" is not a dotted sysctl name");
     }
     if (!keys.insert(c.key).second) {

@@ -50,7 +50,7 @@ std::string headline(Verdict v)
 {
   switch (v) {
     case Verdict::helps:
-      return "HELPS: net.ipv4.tcp_tw_reuse would relieve outbound port pressure here";
+      return "HELPS: net.ipv4.tcp_tw_reuse would relieve outbound TIME_WAIT pressure here";
     case Verdict::irrelevant:
       return "IRRELEVANT: net.ipv4.tcp_tw_reuse would change nothing here";
     case Verdict::already_enabled:

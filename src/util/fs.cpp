@@ -4,18 +4,17 @@
 
 #include <cerrno>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace tw {
 
-ReadResult read_file(const std::filesystem::path& path)
+namespace {
+
+// Reads fd to the end, at most max_bytes (EFBIG beyond); closes fd.
+ReadResult read_fd(int fd, std::size_t max_bytes)
 {
   ReadResult result;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    result.error = errno;
-    return result;
-  }
   std::string content;
   char buf[65536];
   while (true) {
@@ -31,6 +30,11 @@ ReadResult read_file(const std::filesystem::path& path)
     if (n == 0) {
       break;
     }
+    if (static_cast<std::size_t>(n) > max_bytes - content.size()) {
+      result.error = EFBIG;
+      ::close(fd);
+      return result;
+    }
     content.append(buf, static_cast<std::size_t>(n));
   }
   ::close(fd);
@@ -38,10 +42,46 @@ ReadResult read_file(const std::filesystem::path& path)
   return result;
 }
 
+} // namespace
+
+ReadResult read_file(const std::filesystem::path& path, std::size_t max_bytes)
+{
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    ReadResult result;
+    result.error = errno;
+    return result;
+  }
+  return read_fd(fd, max_bytes);
+}
+
 std::string read_file_or_throw(const std::filesystem::path& path)
 {
-  auto result = read_file(path);
+  // O_NONBLOCK: opening a FIFO must not wait for a writer before fstat can refuse it.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    throw Error(path.string(), errno_text(errno));
+  }
+  struct stat st
+  {};
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
+    ::close(fd);
+    throw Error(path.string(), "fstat: " + errno_text(err));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw Error(path.string(),
+                S_ISDIR(st.st_mode) ? "is a directory, not a file"
+                                    : "not a regular file (a device, FIFO or socket)");
+  }
+  auto result = read_fd(fd, k_max_file_bytes);
   if (!result.content) {
+    if (result.error == EFBIG) {
+      throw Error(path.string(),
+                  "larger than " + std::to_string(k_max_file_bytes >> 20) +
+                    " MiB, the limit for input files");
+    }
     throw Error(path.string(), errno_text(result.error));
   }
   return std::move(*result.content);

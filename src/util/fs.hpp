@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -13,10 +14,16 @@ struct ReadResult
   int error = 0;                      // errno when content is empty
 };
 
-// Reads a whole file (works for /proc files, whose size is reported as 0).
-ReadResult read_file(const std::filesystem::path& path);
+// The most read_file takes from one file: inputs (profiles, policies, plans, sysctl.d files, /proc
+// files) are small, and a bound keeps `--profile /dev/zero` from eating memory.
+inline constexpr std::size_t k_max_file_bytes = std::size_t{ 4 } << 20; // 4 MiB
 
-// Reads a whole file or throws tw::Error naming the path and the errno text.
+// Reads a whole file (works for /proc files, whose size is reported as 0: the bound is on the bytes
+// actually read, not st_size). More than max_bytes gives error EFBIG.
+ReadResult read_file(const std::filesystem::path& path, std::size_t max_bytes = k_max_file_bytes);
+
+// Reads a whole user-named input file or throws tw::Error naming the path and the cause: it must be
+// a regular file (not a FIFO, a device or a directory) of at most k_max_file_bytes.
 std::string read_file_or_throw(const std::filesystem::path& path);
 
 // root joined with an absolute path: root_path("/tmp/r", "/etc/x") is "/tmp/r/etc/x".

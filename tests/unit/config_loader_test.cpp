@@ -66,7 +66,8 @@ TEST_F(ConfigTest, ShippedDefaultPolicyMatchesTheBuiltInOne)
   const Policy file = config::load_policy_file(k_source / "policies" / "default.yaml");
   const Policy builtin;
   EXPECT_EQ(file.id, "default");
-  EXPECT_EQ(file.pressure.value, builtin.pressure.value);
+  EXPECT_EQ(file.time_wait_pressure.value, builtin.time_wait_pressure.value);
+  EXPECT_EQ(file.peer_refusal_share.value, builtin.peer_refusal_share.value);
   EXPECT_EQ(file.exhaustion.value, builtin.exhaustion.value);
   EXPECT_EQ(file.exhaustion_time_wait_share.value, builtin.exhaustion_time_wait_share.value);
   EXPECT_EQ(file.min_timestamp_share.value, builtin.min_timestamp_share.value);
@@ -110,11 +111,10 @@ TEST_F(ConfigTest, EveryShippedProfileLoads)
 TEST_F(ConfigTest, IncludeInheritsAndOverrides)
 {
   const Profile proxy = config::load_profile("proxy", k_source);
-  EXPECT_EQ(proxy.intent.value, HostIntent::proxy); // its own
-  ASSERT_TRUE(proxy.pressure.has_value());          // from api-client
-  EXPECT_DOUBLE_EQ(proxy.pressure->value, 0.3);
+  EXPECT_EQ(proxy.intent.value, HostIntent::proxy);  // its own
+  ASSERT_TRUE(proxy.time_wait_pressure.has_value()); // from api-client
+  EXPECT_DOUBLE_EQ(proxy.time_wait_pressure->value, 0.3);
   EXPECT_FALSE(proxy.container_netns.value); // from default
-  EXPECT_EQ(proxy.includes, (std::vector<std::string>{ "default", "api-client" }));
   const Profile node = config::load_profile("container-node", k_source);
   EXPECT_TRUE(node.container_netns.value);
   EXPECT_EQ(node.intent.value, HostIntent::mixed);
@@ -160,7 +160,7 @@ TEST_F(ConfigTest, WrongTypeNamesTheValue)
 {
   const auto p = write("policies/x.yaml",
                        k_head + "thresholds:\n"
-                                "  pressure:\n"
+                                "  time_wait_pressure:\n"
                                 "    value: high\n"
                                 "    description: d\n"
                                 "    rationale: r\n");
@@ -182,6 +182,56 @@ TEST_F(ConfigTest, OutOfRangeNamesTheRange)
   EXPECT_NE(e.find("150 is out of range 0..100"), std::string::npos) << e;
 }
 
+TEST_F(ConfigTest, OldPressureNameIsRefusedNamingTheNewOne)
+{
+  const std::string setting = "    value: 0.4\n    description: d\n    rationale: r\n";
+  const auto p = write("policies/x.yaml", k_head + "thresholds:\n  pressure:\n" + setting);
+  const std::string e = policy_error(p);
+  EXPECT_NE(e.find("x.yaml:5:3"), std::string::npos) << e;
+  EXPECT_NE(e.find("renamed 'time_wait_pressure'"), std::string::npos) << e;
+  const auto q = write("profiles/x.yaml", k_head + "settings:\n  pressure:\n" + setting);
+  std::string pe;
+  try {
+    config::load_profile_file(q);
+  } catch (const Error& err) {
+    pe = err.what();
+  }
+  EXPECT_NE(pe.find("x.yaml:5:3"), std::string::npos) << pe;
+  EXPECT_NE(pe.find("renamed 'time_wait_pressure'"), std::string::npos) << pe;
+}
+
+TEST_F(ConfigTest, ExhaustionTimeWaitShareZeroIsRefused)
+{
+  const auto p = write("policies/x.yaml",
+                       k_head + "thresholds:\n  exhaustion_time_wait_share:\n    value: 0.0\n"
+                                "    description: d\n    rationale: r\n");
+  const std::string e = policy_error(p);
+  EXPECT_NE(e.find("x.yaml:6:12"), std::string::npos) << e;
+  EXPECT_NE(e.find("must be above 0"), std::string::npos) << e;
+  const auto ok = write("policies/y.yaml",
+                        k_head + "thresholds:\n  exhaustion_time_wait_share:\n    value: 1\n"
+                                 "    description: d\n    rationale: r\n");
+  EXPECT_DOUBLE_EQ(config::load_policy_file(ok).exhaustion_time_wait_share.value, 1.0);
+}
+
+TEST_F(ConfigTest, PeerRefusalShareMustBeBelowTheMinimumShare)
+{
+  const auto p = write("policies/x.yaml",
+                       k_head + "thresholds:\n  peer_refusal_share:\n    value: 0.95\n"
+                                "    description: d\n    rationale: r\n");
+  const std::string e = policy_error(p);
+  EXPECT_NE(e.find("x.yaml:6:12"), std::string::npos) << e;
+  EXPECT_NE(e.find("must be below min_timestamp_share"), std::string::npos) << e;
+}
+
+TEST_F(ConfigTest, PolicyFromADeviceOrADirectoryIsRefused)
+{
+  const std::string dev = policy_error("/dev/zero");
+  EXPECT_NE(dev.find("/dev/zero: not a regular file"), std::string::npos) << dev;
+  const std::string dir = policy_error(m_dir);
+  EXPECT_NE(dir.find("is a directory"), std::string::npos) << dir;
+}
+
 TEST_F(ConfigTest, BooleansAreTrueOrFalseOnly)
 {
   const auto p = write("policies/x.yaml",
@@ -195,7 +245,7 @@ TEST_F(ConfigTest, BooleansAreTrueOrFalseOnly)
 
 TEST_F(ConfigTest, SettingsNeedDescriptionAndRationale)
 {
-  const auto p = write("policies/x.yaml", k_head + "thresholds:\n  pressure:\n    value: 0.4\n");
+  const auto p = write("policies/x.yaml", k_head + "thresholds:\n  time_wait_pressure:\n    value: 0.4\n");
   const std::string e = policy_error(p);
   EXPECT_NE(e.find("x.yaml:6:5"), std::string::npos) << e;
   EXPECT_NE(e.find("missing required field 'description'"), std::string::npos) << e;
@@ -231,7 +281,7 @@ TEST_F(ConfigTest, PartialPolicyKeepsDefaults)
   const Policy policy = config::load_policy_file(p);
   EXPECT_EQ(policy.id, "strict");
   EXPECT_FALSE(policy.propose_prerequisite_fixes.value);
-  EXPECT_DOUBLE_EQ(policy.pressure.value, Policy{}.pressure.value);
+  EXPECT_DOUBLE_EQ(policy.time_wait_pressure.value, Policy{}.time_wait_pressure.value);
   EXPECT_EQ(policy.source, p.string());
 }
 

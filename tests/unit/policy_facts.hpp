@@ -108,4 +108,20 @@ inline void set_timestamp_share(Facts& f, std::uint64_t established, std::uint64
   f.sockets.timestamps.with_timestamps = with_ts;
 }
 
+// The live outbound ESTABLISHED sample of the last group added: `with_ts` of `established`
+// negotiated timestamps (the peer's agreement, per destination).
+inline void set_group_timestamps(Facts& f, std::uint64_t established, std::uint64_t with_ts)
+{
+  DestGroup& g = f.sockets.groups.back();
+  g.outbound_established = established;
+  g.with_timestamps = with_ts;
+  g.in_use += established;
+  g.pressure =
+    g.usable == 0 ? 0.0 : std::min(1.0, static_cast<double>(g.in_use) / static_cast<double>(g.usable));
+  f.sockets.timestamps.outbound_established += established;
+  f.sockets.timestamps.with_timestamps += with_ts;
+  f.sockets.states[static_cast<std::size_t>(TcpState::established)] += established;
+  f.sockets.total += established;
+}
+
 } // namespace tw::test

@@ -23,6 +23,7 @@ TEST(PolicyFindings, EveryFindingHasIdEvidenceAndRationale)
   f.sockets.time_wait.unknown = 5;
   f.counters.values["TcpExt.TCPTimeWaitOverflow"] = 17;
   f.counters.values["sockstat.tw"] = 5000;
+  f.sockets.states[static_cast<std::size_t>(TcpState::fin_wait2)] = 40;
   f.counters.values["TcpExt.TWRecycled"] = 9;
   set_sysctl(f, "net.ipv4.tcp_tw_recycle", "0");
   f.nat.nat_rules_present = true;
@@ -42,7 +43,7 @@ TEST(PolicyFindings, EveryFindingHasIdEvidenceAndRationale)
                           "inbound-time-wait",
                           "time-wait-role-unknown",
                           "tw-buckets-overflow",
-                          "fin-wait2-minisockets",
+                          "fin-wait2-sockets",
                           "reuse-happening",
                           "tw-recycle-present",
                           "port-range-narrow" }) {
@@ -72,18 +73,20 @@ TEST(PolicyFindings, NoOverflowNoFinding)
   EXPECT_EQ(plan_of(base_facts()).finding("tw-buckets-overflow"), nullptr);
 }
 
-TEST(PolicyFindings, SockstatAboveTheDumpMeansFinWait2MiniSockets)
+TEST(PolicyFindings, FinWait2IsCountedFromTheSameDumpNotFromSockstat)
 {
   Facts f = base_facts();
   add_inbound(f, 1000);
-  f.counters.values["sockstat.tw"] = 1010; // within noise
-  EXPECT_EQ(plan_of(f).finding("fin-wait2-minisockets"), nullptr);
-  f.counters.values["sockstat.tw"] = 1600;
+  f.counters.values["sockstat.tw"] = 1600; // read at another moment: alone it proves nothing
+  EXPECT_EQ(plan_of(f).finding("fin-wait2-sockets"), nullptr);
+  f.sockets.states[static_cast<std::size_t>(TcpState::fin_wait2)] = 250;
   const Plan p = plan_of(f);
-  const Finding* x = p.finding("fin-wait2-minisockets");
+  const Finding* x = p.finding("fin-wait2-sockets");
   ASSERT_NE(x, nullptr);
-  EXPECT_EQ(x->evidence.at("sockstat_tw"), 1600);
-  EXPECT_EQ(x->evidence.at("dumped_time_wait"), 1000);
+  EXPECT_EQ(x->evidence.at("fin_wait2"), 250);
+  EXPECT_EQ(x->evidence.at("time_wait"), 1000);
+  EXPECT_EQ(x->evidence.at("sockstat_tw"), 1600); // kept as a note
+  EXPECT_NE(x->summary.find("250 sockets in FIN_WAIT2"), std::string::npos) << x->summary;
 }
 
 TEST(PolicyFindings, RatesAreUsedWhenSampled)

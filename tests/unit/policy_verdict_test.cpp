@@ -71,7 +71,7 @@ TEST(PolicyVerdict, OutboundSpreadOverManyDestinationsWithoutPressureIsIrrelevan
   EXPECT_TRUE(p.changes.empty());
   EXPECT_NE(p.reasons[0].find("10000 sockets"), std::string::npos) << p.reasons[0];
   EXPECT_NE(p.reasons[0].find("50 of 28232"), std::string::npos) << p.reasons[0];
-  EXPECT_NE(p.reasons[0].find("no port pressure"), std::string::npos) << p.reasons[0];
+  EXPECT_NE(p.reasons[0].find("no TIME_WAIT pressure"), std::string::npos) << p.reasons[0];
   EXPECT_EQ(p.finding("port-pressure"), nullptr);
 }
 
@@ -305,7 +305,7 @@ TEST(PolicyVerdict, ProfileThresholdOverridesThePolicy)
   EXPECT_EQ(plan_of(f).verdict, Verdict::irrelevant);
   Profile client;
   client.id = "api-client";
-  client.pressure = Setting<double>{ "pressure", 0.3, "", "" };
+  client.time_wait_pressure = Setting<double>{ "time_wait_pressure", 0.3, "", "" };
   const Plan p = plan_of(f, Policy{}, client);
   EXPECT_EQ(p.verdict, Verdict::helps);
   EXPECT_EQ(p.profile_id, "api-client");

@@ -183,5 +183,79 @@ TEST(ReportPlanJson, RecordedFactsErrorsNameThePath)
   }
 }
 
+std::string recorded_error(const json& doc)
+{
+  try {
+    facts_from_json(doc, "rec.json");
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(ReportPlanJson, KeysReadTopDownWithTheSchemaVersionFirst)
+{
+  const Facts f = stuck_client();
+  const nlohmann::ordered_json doc = plan_to_json(make_plan(f, Profile{}, Policy{}), f);
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : doc.items()) {
+    keys.push_back(k);
+  }
+  const std::vector<std::string> want = { "schema_version", "generator",     "verdict",  "reasons", "missing",
+                                          "changes",        "prerequisites", "findings", "advice",  "profile",
+                                          "policy",         "sockets",       "facts" };
+  EXPECT_EQ(keys, want);
+  EXPECT_EQ(doc.dump().rfind("{\"schema_version\":1,", 0), 0u) << doc.dump().substr(0, 40);
+}
+
+TEST(ReportPlanJson, NonUtf8HostnameNeverMakesTheDocumentFail)
+{
+  Facts f = stuck_client();
+  f.host.hostname = std::string("bad\xff\xfehost");
+  const std::string text = plan_to_json(make_plan(f, Profile{}, Policy{}), f).dump(); // must not throw
+  const json back = json::parse(text);
+  EXPECT_EQ(back["facts"]["hostname"], "bad\xEF\xBF\xBD\xEF\xBF\xBDhost");
+  EXPECT_EQ(valid_utf8("caf\xC3\xA9"), "caf\xC3\xA9");           // valid UTF-8 is kept
+  EXPECT_EQ(valid_utf8("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD"); // overlong '/' is not
+}
+
+TEST(ReportPlanJson, RecordedFactsAreRangeChecked)
+{
+  const Facts f = stuck_client();
+  const json good = json(plan_to_json(make_plan(f, Profile{}, Policy{}), f));
+  EXPECT_EQ(recorded_error(good), "");
+
+  json doc = good;
+  doc["sockets"]["port_range"]["high"] = 70000; // would narrow to another port
+  EXPECT_NE(recorded_error(doc).find("/sockets/port_range/high: out of range 0..65535"), std::string::npos)
+    << recorded_error(doc);
+  doc = good;
+  doc["sockets"]["groups"][0]["time_wait"] = 1001; // more than in_use 1000: would underflow
+  EXPECT_NE(recorded_error(doc).find("/sockets/groups/0/time_wait: 1001 is more than in_use 1000"),
+            std::string::npos)
+    << recorded_error(doc);
+  doc = good;
+  doc["sockets"]["usable_ports"] = 5000;
+  EXPECT_NE(recorded_error(doc).find("/sockets/usable_ports"), std::string::npos) << recorded_error(doc);
+  doc = good;
+  doc["sockets"]["groups"][0]["timestamps"] = { { "outbound_established", 2 }, { "negotiated", 3 } };
+  EXPECT_NE(recorded_error(doc).find("/sockets/groups/0/timestamps/negotiated"), std::string::npos)
+    << recorded_error(doc);
+}
+
+TEST(ReportPlanJson, PerGroupTimestampsAreReadAndMayBeAbsent)
+{
+  Facts f = stuck_client();
+  set_group_timestamps(f, 20, 0);
+  json doc = json(plan_to_json(make_plan(f, Profile{}, Policy{}), f));
+  Facts back = facts_from_json(doc, "rec.json");
+  ASSERT_EQ(back.sockets.groups.size(), 1u);
+  EXPECT_EQ(back.sockets.groups[0].outbound_established, 20u);
+  EXPECT_EQ(back.sockets.groups[0].with_timestamps, 0u);
+  doc["sockets"]["groups"][0].erase("timestamps"); // a recording from before the field existed
+  back = facts_from_json(doc, "rec.json");
+  EXPECT_EQ(back.sockets.groups[0].outbound_established, 0u);
+}
+
 } // namespace
 } // namespace tw::test

@@ -1,0 +1,15 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace tw {
+
+// A share (0..1) as a percentage for people: "100%", "48%", and one decimal below 1% ("0.3%") so a
+// small but non-zero share never reads as "0%".
+std::string percent(double share);
+
+// part / whole as percent(); "-" when whole is 0.
+std::string percent_of(std::uint64_t part, std::uint64_t whole);
+
+} // namespace tw
