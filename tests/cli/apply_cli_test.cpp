@@ -9,8 +9,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -97,9 +99,202 @@ protected:
     put(m_tmp / "state/journal.json", journal_to_json(j).dump(2));
   }
 
+  // A reviewed plan file. Every change here names a key outside every policy, so even a regression
+  // past the checks under test would be refused by validation before touching the machine's kernel.
+  fs::path write_plan(const std::string& verdict,
+                      const std::vector<std::string>& keys,
+                      const nlohmann::json& facts = nlohmann::json::object())
+  {
+    nlohmann::json changes = nlohmann::json::array();
+    for (const auto& k : keys) {
+      changes.push_back({ { "key", k }, { "current", "0" }, { "target", "1" }, { "reason", "test" } });
+    }
+    const nlohmann::json doc = { { "schema_version", 1 },
+                                 { "verdict", verdict },
+                                 { "reasons", { "written by the apply CLI test" } },
+                                 { "profile", "builtin" },
+                                 { "policy", "builtin" },
+                                 { "prerequisites", nlohmann::json::array() },
+                                 { "changes", changes },
+                                 { "findings", nlohmann::json::array() },
+                                 { "advice", nlohmann::json::array() },
+                                 { "sockets", nlohmann::json::object() },
+                                 { "facts", facts } };
+    put(m_tmp / "plan.json", doc.dump(2));
+    return m_tmp / "plan.json";
+  }
+  std::string rollback_hint() const
+  {
+    return "tw-advisor rollback --root " + (m_tmp / "root").string() + " --state-dir " +
+           (m_tmp / "state").string();
+  }
+
   std::string m_bin;
   fs::path m_tmp;
 };
+
+constexpr const char* k_fake_key = "net.ipv4.tw_advisor_cli_test_no_such_key";
+
+TEST_F(ApplyCliTest, NothingToDoWithNoStateDirSaysSoAndCreatesNothing)
+{
+  const auto plan = write_plan("irrelevant", {}).string();
+  const auto text = tw_in("apply", { "--yes", "--plan", plan });
+  EXPECT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("nothing to apply"), std::string::npos) << text.out;
+  const auto json = tw_in("apply", { "--yes", "--plan", plan, "--format", "json" });
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  const auto doc = nlohmann::json::parse(json.out); // stdout is exactly one JSON object
+  EXPECT_EQ(doc["outcome"], "nothing-to-do");
+  EXPECT_EQ(doc["exit_code"], 0);
+  EXPECT_TRUE(doc["changes"].empty());
+  EXPECT_EQ(doc["journal"], (m_tmp / "state/journal.json").string());
+  EXPECT_FALSE(fs::exists(m_tmp / "state"));
+}
+
+TEST_F(ApplyCliTest, InterruptedApplyMakesEvenANothingToDoApplyRefuse)
+{
+  write_interrupted_journal(JournalState::persisting);
+  const auto before = get(m_tmp / "state/journal.json");
+  const auto plan = write_plan("irrelevant", {}).string();
+  const auto r = tw_in("apply", { "--yes", "--plan", plan });
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_EQ(r.out.find("nothing to apply"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("run `" + rollback_hint() + "` first"), std::string::npos) << r.err;
+  const auto json = tw_in("apply", { "--yes", "--plan", plan, "--format", "json" });
+  EXPECT_EQ(json.exit_code, 1);
+  const auto doc = nlohmann::json::parse(json.out);
+  EXPECT_EQ(doc["outcome"], "error");
+  EXPECT_EQ(doc["exit_code"], 1);
+  EXPECT_NE(doc["reason"].get<std::string>().find("never finished"), std::string::npos) << doc.dump(2);
+  EXPECT_EQ(get(m_tmp / "state/journal.json"), before);
+  EXPECT_EQ(get(m_tmp / "proc/net/ipv4/tcp_tw_reuse"), "1\n");
+
+  // status: the hint echoes the options; --detailed-exitcode says "look at me" with 2.
+  const auto st = tw_in("status");
+  EXPECT_EQ(st.exit_code, 0) << st.err;
+  EXPECT_NE(st.out.find(rollback_hint()), std::string::npos) << st.out;
+  const auto detailed = tw_in("status", { "--detailed-exitcode" });
+  EXPECT_EQ(detailed.exit_code, 2) << detailed.err;
+  EXPECT_EQ(tw_in("rollback").exit_code, 0);
+  const auto clean = tw_in("status", { "--detailed-exitcode" });
+  EXPECT_EQ(clean.exit_code, 0) << clean.out;
+}
+
+TEST_F(ApplyCliTest, ApplyWhileAnotherHoldsTheLockIsNeverNothingToDo)
+{
+  fs::create_directories(m_tmp / "state");
+  fs::permissions(m_tmp / "state", fs::perms::owner_all, fs::perm_options::replace);
+  const int fd = ::open((m_tmp / "state/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);
+  const auto r = tw_in("apply", { "--yes", "--plan", write_plan("irrelevant", {}).string() });
+  ::close(fd);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_EQ(r.out.find("nothing to apply"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("lock"), std::string::npos) << r.err;
+}
+
+TEST_F(ApplyCliTest, VerdictThatContradictsChangesIsRefused)
+{
+  const auto r = tw_in("apply", { "--yes", "--plan", write_plan("irrelevant", { k_fake_key }).string() });
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("the verdict is irrelevant but the plan lists 1 change(s)"), std::string::npos)
+    << r.err;
+  EXPECT_NE(r.err.find("nothing was changed"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(m_tmp / "state"));
+}
+
+TEST_F(ApplyCliTest, PlanFromAnotherNetnsOrHostIsRefusedNamingBoth)
+{
+  struct stat ns
+  {};
+  ASSERT_EQ(::stat("/proc/self/ns/net", &ns), 0);
+  const auto other = static_cast<std::uint64_t>(ns.st_ino) + 1;
+  const auto plan =
+    write_plan("helps", { k_fake_key }, { { "hostname", "tw-cli-test-other-host" }, { "netns", other } });
+  const auto r = tw_in("apply", { "--yes", "--plan", plan.string() });
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(
+    r.err.find("network namespace " + std::to_string(other) + ", this is " + std::to_string(ns.st_ino)),
+    std::string::npos)
+    << r.err;
+  EXPECT_NE(r.err.find("\"tw-cli-test-other-host\""), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--ignore-host-mismatch"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(m_tmp / "state"));
+}
+
+TEST_F(ApplyCliTest, EmptyHostIdIsNamedAsSuch)
+{
+  const auto r = tw_in("apply", { "--yes", "--canary", "--canary-percent", "50", "--host-id", "" });
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--host-id: empty"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("machine-id:"), std::string::npos) << r.err;
+}
+
+TEST_F(ApplyCliTest, CanaryPercentIsPrintedAsWritten)
+{
+  bool seen = false;
+  for (int i = 0; i < 40 && !seen; ++i) {
+    const auto r = tw_in(
+      "apply", { "--yes", "--canary", "--canary-percent", "12.5", "--host-id", "pct-" + std::to_string(i) });
+    if (r.exit_code == 0) {
+      seen = true;
+      EXPECT_NE(r.out.find(", 12.5% selects"), std::string::npos) << r.out;
+      EXPECT_EQ(r.out.find("12.50"), std::string::npos) << r.out;
+    }
+  }
+  EXPECT_TRUE(seen) << "no id of 40 fell outside a 12.5% cohort";
+  const auto half = tw_in("apply", { "--yes", "--canary", "--canary-percent", "0", "--host-id", "h" });
+  EXPECT_NE(half.out.find(", 0% selects"), std::string::npos) << half.out;
+}
+
+TEST_F(ApplyCliTest, ReadableStateDirIsTightenedTo0700)
+{
+  fs::create_directories(m_tmp / "state");
+  ::chmod((m_tmp / "state").c_str(), 0755);
+  const auto st = tw_in("status");
+  EXPECT_EQ(st.exit_code, 0) << st.err;
+  struct stat sb
+  {};
+  ASSERT_EQ(::stat((m_tmp / "state").c_str(), &sb), 0);
+  EXPECT_EQ(sb.st_mode & 0777, 0755u); // status only reads
+  const auto rb = tw_in("rollback");
+  EXPECT_EQ(rb.exit_code, 0) << rb.err;
+  ASSERT_EQ(::stat((m_tmp / "state").c_str(), &sb), 0);
+  EXPECT_EQ(sb.st_mode & 0777, 0700u);
+}
+
+TEST_F(ApplyCliTest, RollbackWarnsAboutEachChangeMadeByOthers)
+{
+  write_interrupted_journal(JournalState::done);
+  put(m_tmp / "proc/net/ipv4/tcp_tw_reuse", "0\n"); // changed by hand after the apply
+  put(m_tmp / "root/etc/sysctl.d/90-tw-advisor.conf", "# hand edit\nnet.ipv4.tcp_tw_reuse = 0\n");
+  fs::remove(m_tmp / "root/etc/sysctl.d/.90-tw-advisor.conf.tw-advisor-tmp");
+  const auto rb = tw_in("rollback");
+  ASSERT_EQ(rb.exit_code, 0) << rb.err;
+  EXPECT_NE(
+    rb.out.find("warning: net.ipv4.tcp_tw_reuse was changed since the apply (now \"0\", apply set \"1\"); "
+                "overwriting it with the pre-apply value \"2\""),
+    std::string::npos)
+    << rb.out;
+  EXPECT_NE(rb.out.find("90-tw-advisor.conf was edited since the apply"), std::string::npos) << rb.out;
+  EXPECT_NE(rb.out.find("| # hand edit"), std::string::npos) << rb.out;
+  EXPECT_EQ(get(m_tmp / "proc/net/ipv4/tcp_tw_reuse"), "2\n");
+}
+
+TEST_F(ApplyCliTest, HelpDocumentsTheNewOptionsAndCodes)
+{
+  const auto apply = tw({ "apply", "--help" });
+  for (const char* part :
+       { "--format", "--ignore-host-mismatch", "declined: nothing changed", "already applied" }) {
+    EXPECT_NE(apply.out.find(part), std::string::npos) << part;
+  }
+  const auto status = tw({ "status", "--help" });
+  EXPECT_NE(status.out.find("--detailed-exitcode"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("2 (only with --detailed-exitcode)"), std::string::npos) << status.out;
+  const auto rollback = tw({ "rollback", "--help" });
+  EXPECT_NE(rollback.out.find("warning"), std::string::npos) << rollback.out;
+}
 
 TEST_F(ApplyCliTest, HelpTeachesStepsCanaryFailpointsAndExitCodes)
 {

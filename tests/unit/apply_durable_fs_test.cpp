@@ -125,6 +125,24 @@ TEST_F(DurableFsTest, StateDirIsCreated0700AndSymlinksRefused)
   }
 }
 
+TEST_F(DurableFsTest, ReadableStateDirIsTightenedOnlyWhenAsked)
+{
+  std::filesystem::create_directories(m_dir / "loose");
+  ::chmod((m_dir / "loose").c_str(), 0755);
+  struct stat st
+  {};
+  {
+    const Dir d = open_state_dir(m_dir / "loose", false);
+  }
+  ASSERT_EQ(::stat((m_dir / "loose").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0755u);
+  {
+    const Dir d = open_state_dir(m_dir / "loose");
+  }
+  ASSERT_EQ(::stat((m_dir / "loose").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+}
+
 TEST_F(DurableFsTest, SecondLockNamesTheHolder)
 {
   const Dir s = open_state_dir(m_dir / "state");

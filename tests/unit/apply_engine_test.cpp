@@ -148,6 +148,74 @@ TEST_F(ApplyEngineTest, DriftFromThePlanRefusesBeforeAnyChange)
   EXPECT_FALSE(std::filesystem::exists(m_base / "state/journal.json"));
 }
 
+TEST_F(ApplyEngineTest, SamePlanAgainAfterApplyIsAlreadyApplied)
+{
+  {
+    Applier a(request());
+    a.prepare();
+    a.execute(m_obs);
+  }
+  const auto journal = get("state/journal.json");
+  Applier again(request()); // the plan still says current 2, the host now holds the targets
+  again.prepare();
+  EXPECT_TRUE(again.already_applied());
+  EXPECT_THROW(again.execute(m_obs), Error); // nothing to execute
+  EXPECT_EQ(get("state/journal.json"), journal);
+  EXPECT_EQ(get("proc/net/ipv4/tcp_tw_reuse"), "1\n");
+
+  // Only part of it at the target: that is drift, not "already applied".
+  put("proc/net/ipv4/tcp_tw_reuse", "0\n");
+  Applier partial(request());
+  EXPECT_THROW(partial.prepare(), Error);
+  EXPECT_FALSE(partial.already_applied());
+}
+
+TEST_F(ApplyEngineTest, InterruptedJournalErrorEchoesTheRollbackCommand)
+{
+  {
+    Applier a(request());
+    a.prepare();
+    a.execute(m_obs);
+  }
+  {
+    const Dir state = open_state_dir(m_base / "state");
+    auto j = *load_journal(state);
+    j.state = JournalState::runtime_applied;
+    save_journal(state, j);
+  }
+  auto r = request();
+  r.changes.clear(); // even with nothing to do
+  r.rollback_hint = "tw-advisor rollback --root /x --state-dir /y";
+  try {
+    Applier a(r);
+    FAIL() << "accepted an apply while the last one awaits rollback";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("run `tw-advisor rollback --root /x --state-dir /y` first"),
+              std::string::npos)
+      << e.what();
+  }
+  const auto note = interrupted_apply_note(m_base / "root", m_base / "state");
+  ASSERT_TRUE(note.has_value());
+  EXPECT_NE(note->find("interrupted in state runtime-applied"), std::string::npos) << *note;
+  rollback_last_apply(m_base / "root", m_base / "state", "rollback", m_obs);
+  EXPECT_FALSE(interrupted_apply_note(m_base / "root", m_base / "state").has_value());
+  EXPECT_FALSE(interrupted_apply_note(m_base / "root", m_base / "no-such-state").has_value());
+}
+
+TEST_F(ApplyEngineTest, RefusedPlanLeavesNoStateDirBehind)
+{
+  auto r = request();
+  r.changes.push_back({ "net.ipv4.tcp_fin_timeout", "60", "30" }); // not allowed by the policy
+  EXPECT_THROW(Applier a(r), Error);
+  EXPECT_FALSE(std::filesystem::exists(m_base / "state"));
+  auto empty = request();
+  empty.changes.clear();
+  {
+    Applier a(empty); // nothing to do and no state dir: none is created
+  }
+  EXPECT_FALSE(std::filesystem::exists(m_base / "state"));
+}
+
 TEST_F(ApplyEngineTest, FailureAfterFirstKeyRestoresIt)
 {
   auto r = request();

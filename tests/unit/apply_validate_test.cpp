@@ -58,5 +58,27 @@ TEST(ApplyValidate, RefusesEmptyLongAndDuplicate)
              "twice"));
 }
 
+TEST(ApplyValidate, VerdictMustAgreeWithChanges)
+{
+  EXPECT_FALSE(verdict_problem(Verdict::helps, 2).has_value());
+  EXPECT_FALSE(verdict_problem(Verdict::irrelevant, 0).has_value());
+  const auto p = verdict_problem(Verdict::irrelevant, 1);
+  ASSERT_TRUE(p.has_value());
+  EXPECT_NE(p->find("the verdict is irrelevant but the plan lists 1 change(s)"), std::string::npos) << *p;
+  EXPECT_TRUE(verdict_problem(Verdict::already_enabled, 3).has_value());
+}
+
+TEST(ApplyValidate, HostMismatchNamesBothSides)
+{
+  EXPECT_FALSE(host_mismatch("a", 5, "a", 5).has_value());
+  EXPECT_FALSE(host_mismatch("", 0, "a", 5).has_value()); // unknown: nothing to compare
+  const auto ns = host_mismatch("a", 4026532246, "a", 4026531840);
+  ASSERT_TRUE(ns.has_value());
+  EXPECT_NE(ns->find("network namespace 4026532246, this is 4026531840"), std::string::npos) << *ns;
+  const auto host = host_mismatch("web-1", 5, "web-2", 5);
+  ASSERT_TRUE(host.has_value());
+  EXPECT_NE(host->find("\"web-1\", this is \"web-2\""), std::string::npos) << *host;
+}
+
 } // namespace
 } // namespace tw
