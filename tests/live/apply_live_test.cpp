@@ -23,69 +23,6 @@ namespace fs = std::filesystem;
 
 std::atomic<int> g_run{ 0 };
 
-// A namespace for one test. Stands in for support/netns.hpp's Netns, whose constructor calls its
-// own member run() (which wraps argv in `ip netns exec NAME`) for `ip netns add` and so cannot
-// create a namespace yet. Names follow "twa-<pid>-...", so a crashed run is swept like any other.
-class ApplyNs
-{
-public:
-  ApplyNs()
-  {
-    static std::atomic<int> counter{ 0 };
-    m_name = "twa-" + std::to_string(::getpid()) + "-apply" + std::to_string(counter++);
-    must(tw::test::run({ "ip", "netns", "add", m_name }), "ip netns add " + m_name);
-    must(tw::test::run({ "ip", "-n", m_name, "link", "set", "lo", "up" }), "lo up in " + m_name);
-  }
-  ~ApplyNs()
-  {
-    const auto pids = tw::test::run({ "ip", "netns", "pids", m_name });
-    for (const auto p : split_ws(pids.out)) {
-      if (const auto v = parse_int(p)) {
-        ::kill(static_cast<pid_t>(*v), SIGKILL);
-      }
-    }
-    tw::test::run({ "ip", "netns", "del", m_name });
-  }
-  ApplyNs(const ApplyNs&) = delete;
-  ApplyNs& operator=(const ApplyNs&) = delete;
-
-  // The name, for `ip -n`.
-  const std::string& name() const { return m_name; }
-  std::vector<std::string> exec_argv(const std::vector<std::string>& argv) const
-  {
-    std::vector<std::string> out = { "ip", "netns", "exec", m_name };
-    out.insert(out.end(), argv.begin(), argv.end());
-    return out;
-  }
-  RunResult run(const std::vector<std::string>& argv, const std::vector<std::string>& env = {}) const
-  {
-    return tw::test::run(exec_argv(argv), env, {}, std::chrono::seconds(120));
-  }
-  // Writes a net.* sysctl inside this namespace only.
-  void set_sysctl(const std::string& key, const std::string& value) const
-  {
-    if (key.rfind("net.", 0) != 0) {
-      throw std::runtime_error("only net.* sysctls, inside the test's namespace: " + key);
-    }
-    must(run({ "sysctl", "-q", "-w", key + "=" + value }), "sysctl -w " + key + " in " + m_name);
-  }
-  std::string get_sysctl(const std::string& key) const
-  {
-    const auto r = run({ "sysctl", "-n", key });
-    must(r, "sysctl -n " + key + " in " + m_name);
-    return normalize_space(r.out);
-  }
-
-private:
-  static void must(const RunResult& r, const std::string& what)
-  {
-    if (r.exit_code != 0) {
-      throw std::runtime_error(what + ": " + r.err);
-    }
-  }
-  std::string m_name;
-};
-
 const char* const k_reuse = "net.ipv4.tcp_tw_reuse";
 const char* const k_range = "net.ipv4.ip_local_port_range";
 
@@ -129,7 +66,7 @@ protected:
     fs::create_directories(m_tmp / "root/etc/sysctl.d");
     put("root/etc/sysctl.d/10-base.conf", "net.ipv4.tcp_fin_timeout = 30\n", 0644);
     put("root/etc/sysctl.d/50-local.conf", "# local\nnet.ipv4.tcp_syncookies = 1\n", 0600);
-    m_ns = std::make_unique<ApplyNs>();
+    m_ns = std::make_unique<Netns>("apply");
     m_ns->set_sysctl(k_reuse, "0");
     m_ns->set_sysctl(k_range, "40000 40999");
     write_plan({ { k_range, "40000 40999", "10240 65535" }, { k_reuse, "0", "1" } });
@@ -256,7 +193,7 @@ protected:
   std::string m_bin;
   std::string m_loadgen;
   fs::path m_tmp;
-  std::unique_ptr<ApplyNs> m_ns;
+  std::unique_ptr<Netns> m_ns;
 };
 
 TEST_F(ApplyLiveTest, AppliesVerifiesPersistsAndRollsBackExactly)
@@ -568,7 +505,7 @@ TEST_F(ApplyLiveTest, OverriddenAtBootIsRefusedNamingTheFile)
 TEST_F(ApplyLiveTest, FreshPlanFromRealPortPressureIsAppliedAndRolledBack)
 {
   // A server namespace joined to the test's namespace by veth (198.18.250.0/24, only between the two).
-  ApplyNs server;
+  Netns server("srv");
   auto must = [](const RunResult& r, const std::string& what) {
     ASSERT_EQ(r.exit_code, 0) << what << ": " << r.err;
   };
