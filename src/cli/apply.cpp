@@ -320,8 +320,9 @@ std::map<std::string, BootSetting> boot_settings(const std::filesystem::path& ro
 
 bool confirm(const std::string& question)
 {
-  std::fputs((question + " [y/N] ").c_str(), stdout);
-  std::fflush(stdout);
+  std::FILE* out = g_json_stdout ? stderr : stdout; // stdout stays pure JSON with --format json
+  std::fputs((question + " [y/N] ").c_str(), out);
+  std::fflush(out);
   std::string answer;
   if (!std::getline(std::cin, answer)) {
     return false;
