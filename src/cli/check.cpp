@@ -27,7 +27,15 @@ namespace tw::cli {
 namespace {
 
 namespace fs = std::filesystem;
+using sysctld::escape_text;
 using sysctld::Severity;
+
+// An input problem that makes the answer incomplete or impossible: named path and cause.
+struct InputError
+{
+  std::string path;
+  std::string cause;
+};
 
 struct CheckArgs
 {
@@ -81,12 +89,13 @@ std::string text_report(const std::vector<sysctld::ProposedFile>& files,
                         const std::vector<bool>& assumed,
                         const sysctld::CheckReport& report,
                         const sysctld::KernelView& kernel,
-                        const std::string& root)
+                        const std::string& root,
+                        const std::vector<InputError>& errors)
 {
   std::string out;
   for (std::size_t i = 0; i < files.size(); ++i) {
     if (assumed[i]) {
-      out += "note: " + files[i].display + " is checked as " + files[i].dest.string() +
+      out += "note: " + escape_text(files[i].display) + " is checked as " + files[i].dest.string() +
              " (give --dest PATH to say where it is installed)\n";
     }
   }
@@ -99,18 +108,34 @@ std::string text_report(const std::vector<sysctld::ProposedFile>& files,
     if (f.line > 0) {
       where += ":" + std::to_string(f.line);
     }
-    out += where + ": " + to_string(f.severity) + ": " + f.message + " [" + f.id + "]\n";
+    out +=
+      escape_text(where) + ": " + to_string(f.severity) + ": " + escape_text(f.message) + " [" + f.id + "]\n";
   }
   std::string names;
   for (const auto& f : files) {
-    names += (names.empty() ? "" : ", ") + f.display + " -> " + f.dest.string();
+    names += (names.empty() ? "" : ", ") + escape_text(f.display) + " -> " + escape_text(f.dest.string());
   }
-  if (report.errors() > 0) {
+  if (!errors.empty()) {
+    out += "check: INCOMPLETE: " + std::to_string(errors.size()) +
+           " configuration path(s) the loaders read could not be read (see stderr), so what wins at boot "
+           "is unknown; " +
+           std::to_string(report.errors()) + " error(s), " + std::to_string(report.warnings()) +
+           " warning(s) found in what could be read, in " + names + " (root " + escape_text(root) + ")\n";
+  } else if (report.errors() > 0) {
     out += "check: " + std::to_string(report.errors()) + " error(s), " + std::to_string(report.warnings()) +
-           " warning(s) in " + names + " (root " + root + "): do not install\n";
+           " warning(s) in " + names + " (root " + escape_text(root) + "): do not install\n";
   } else {
-    out += "check: OK, " + std::to_string(report.warnings()) + " warning(s) in " + names + " (root " + root +
-           ")\n";
+    out += "check: OK, " + std::to_string(report.warnings()) + " warning(s) in " + names + " (root " +
+           escape_text(root) + ")\n";
+  }
+  return out;
+}
+
+nlohmann::json errors_json(const std::vector<InputError>& errors)
+{
+  auto out = nlohmann::json::array();
+  for (const auto& e : errors) {
+    out.push_back({ { "path", escape_text(e.path) }, { "cause", escape_text(e.cause) } });
   }
   return out;
 }
@@ -120,31 +145,47 @@ nlohmann::json json_report(const std::vector<sysctld::ProposedFile>& files,
                            const sysctld::CheckReport& report,
                            const sysctld::KernelView& kernel,
                            const std::string& root,
+                           const std::vector<InputError>& errors,
                            int exit_code)
 {
   nlohmann::json j;
-  j["schema_version"] = 1;
-  j["root"] = root;
+  j["schema_version"] = 2;
+  j["root"] = escape_text(root);
   j["files"] = nlohmann::json::array();
   for (std::size_t i = 0; i < files.size(); ++i) {
-    j["files"].push_back(
-      { { "file", files[i].display }, { "dest", files[i].dest.string() }, { "dest_assumed", assumed[i] } });
+    j["files"].push_back({ { "file", escape_text(files[i].display) },
+                           { "dest", escape_text(files[i].dest.string()) },
+                           { "dest_assumed", assumed[i] } });
   }
   j["findings"] = nlohmann::json::array();
   for (const auto& f : report.findings) {
     nlohmann::json item;
     item["id"] = f.id;
     item["severity"] = to_string(f.severity);
-    item["file"] = f.file.empty() ? nlohmann::json() : nlohmann::json(f.file);
+    item["file"] = f.file.empty() ? nlohmann::json() : nlohmann::json(escape_text(f.file));
     item["line"] = f.line == 0 ? nlohmann::json() : nlohmann::json(f.line);
-    item["key"] = f.key.empty() ? nlohmann::json() : nlohmann::json(f.key);
-    item["message"] = f.message;
+    item["key"] = f.key.empty() ? nlohmann::json() : nlohmann::json(escape_text(f.key));
+    item["message"] = escape_text(f.message);
     j["findings"].push_back(item);
   }
-  j["errors"] = report.errors();
+  j["error_count"] = report.errors(); // schema 2: "errors" is now the input-error array
   j["warnings"] = report.warnings();
   j["listening_ports_checked"] = kernel.listening.has_value();
+  j["errors"] = errors_json(errors);
+  j["complete"] = errors.empty();
   j["exit_code"] = exit_code;
+  return j;
+}
+
+// The JSON printed for an input error that stopped the check before any finding (exit 1).
+nlohmann::json json_input_error(const InputError& error)
+{
+  nlohmann::json j;
+  j["schema_version"] = 2;
+  j["findings"] = nlohmann::json::array();
+  j["errors"] = errors_json({ error });
+  j["complete"] = false;
+  j["exit_code"] = 1;
   return j;
 }
 
@@ -197,12 +238,43 @@ void run_check_command(const CheckArgs& args, int& exit_code)
   options.narrow_port_range =
     static_cast<std::uint32_t>(std::max<std::int64_t>(0, policy.narrow_port_range.value));
   const auto report = sysctld::run_check(files, kernel, options);
-  exit_code = report.errors() > 0 ? 2 : 0;
+  std::vector<InputError> errors;
+  for (const auto& u : report.unreadable) {
+    const auto shown = args.root == "/"
+                         ? u.path.string()
+                         : u.path.string() + " (" + under_root(args.root, u.path).string() + ")";
+    errors.push_back({ shown,
+                       u.reason + ": " + (u.path.filename() == "sysctl.d" ? "a directory" : "a file") +
+                         " the boot loaders read, so what wins at boot cannot be told; run check with read "
+                         "access to it (e.g. as root)" });
+  }
+  for (const auto& e : errors) {
+    std::fprintf(
+      stderr, "tw-advisor: error: %s: %s\n", escape_text(e.path).c_str(), escape_text(e.cause).c_str());
+  }
+  exit_code = !errors.empty() ? 1 : report.errors() > 0 ? 2 : 0;
   if (args.format == "json") {
-    std::fputs((json_report(files, assumed, report, kernel, args.root, exit_code).dump(2) + "\n").c_str(),
-               stdout);
+    std::fputs(
+      (json_report(files, assumed, report, kernel, args.root, errors, exit_code).dump(2) + "\n").c_str(),
+      stdout);
   } else {
-    std::fputs(text_report(files, assumed, report, kernel, args.root).c_str(), stdout);
+    std::fputs(text_report(files, assumed, report, kernel, args.root, errors).c_str(), stdout);
+  }
+}
+
+// With --format json an input error still prints one JSON object (and the usual stderr line).
+void run_check_or_report(const CheckArgs& args, int& exit_code)
+{
+  if (args.format != "json") {
+    run_check_command(args, exit_code);
+    return;
+  }
+  try {
+    run_check_command(args, exit_code);
+  } catch (const Error& e) {
+    std::fprintf(stderr, "tw-advisor: error: %s\n", escape_text(e.what()).c_str());
+    std::fputs((json_input_error({ e.subject(), e.reason() }).dump(2) + "\n").c_str(), stdout);
+    exit_code = 1;
   }
 }
 
@@ -252,9 +324,11 @@ void add_check_command(CLI::App& app, int& exit_code)
     "  Salt:     check_cmd: tw-advisor check --dest /etc/sysctl.d/60-net.conf\n"
     "  git:      tw-advisor check --root /path/to/image etc/sysctl.d/*.conf   (see doc/check.md)\n\n"
     "Exit codes: 0 clean (warnings allowed), 2 violations found (errors), 1 usage or input error\n"
-    "(unreadable FILE, bad option). JSON: {findings: [{id, severity, file, line, key, message}]}.\n"
+    "(unreadable FILE, bad option, or a sysctl.d directory or file under --root this user cannot\n"
+    "read: the answer would be incomplete). JSON: {findings: [{id, severity, file, line, key,\n"
+    "message}], errors: [{path, cause}], exit_code}, printed for input errors too.\n"
     "Docs: doc/check.md.");
-  cmd->callback([args, &exit_code] { run_check_command(*args, exit_code); });
+  cmd->callback([args, &exit_code] { run_check_or_report(*args, exit_code); });
 }
 
 } // namespace tw::cli

@@ -510,18 +510,57 @@ void check_precedence(const BootResolution& res, const ProposedFile& p, Collecto
         return;
       }
     }
+    const std::string where =
+      res.loader == Loader::systemd
+        ? "the loader reads *.conf files whose names do not start with '.' in /etc/sysctl.d, "
+          "/run/sysctl.d, /usr/local/lib/sysctl.d and /usr/lib/sysctl.d (/etc/sysctl.conf only through "
+          "a link such as /etc/sysctl.d/99-sysctl.conf)"
+        : "the loader reads *.conf files (hidden ones too) in /etc/sysctl.d, /run/sysctl.d, "
+          "/usr/local/lib/sysctl.d, /usr/lib/sysctl.d and /lib/sysctl.d, then /etc/sysctl.conf";
     out.add({ "not-loaded",
               Severity::error,
               p.display,
               0,
               {},
-              p.display + " (as " + p.dest.string() +
-                ") is not read at boot: the loader reads *.conf files " +
-                "(not hidden ones, for systemd) in /etc/sysctl.d, /run/sysctl.d, /usr/local/lib/sysctl.d, " +
-                "/usr/lib/sysctl.d" +
-                (res.loader == Loader::procps ? ", /lib/sysctl.d and /etc/sysctl.conf" : "") },
+              p.display + " (as " + p.dest.string() + ") is not read at boot: " + where },
             loader);
     return;
+  }
+  // A proposed glob line never beats an explicit key, in either loader.
+  for (const auto& e : file->parsed.entries) {
+    if (!e.value || !e.glob) {
+      continue;
+    }
+    std::vector<std::string> beaten;
+    for (const auto& key : res.explicit_keys()) {
+      if (!glob_matches(e.key, key)) {
+        continue;
+      }
+      const auto o = res.outcome(key);
+      if (o.winner && !o.winner->glob && o.winner->file != e.file &&
+          !values_equal(*o.winner->value, *e.value)) {
+        beaten.push_back(key + " = " + *o.winner->value + " at " + at(*o.winner));
+      }
+    }
+    if (!beaten.empty()) {
+      std::string list;
+      for (std::size_t i = 0; i < beaten.size() && i < 5; ++i) {
+        list += (i == 0 ? "" : "; ") + beaten[i];
+      }
+      if (beaten.size() > 5) {
+        list += " and " + std::to_string(beaten.size() - 5) + " more";
+      }
+      out.add(
+        { "glob-overridden",
+          Severity::warning,
+          e.file,
+          e.line,
+          e.key,
+          e.key + " = " + *e.value + " does not set " + std::to_string(beaten.size()) +
+            " key(s) it matches, because an explicit key line beats any glob whatever the file order: " +
+            list },
+        loader);
+    }
   }
   std::set<std::string> seen;
   for (const auto& e : file->parsed.entries) {
@@ -543,14 +582,31 @@ void check_precedence(const BootResolution& res, const ProposedFile& p, Collecto
       continue;
     }
     if (o.winner->file != e.file) {
-      const bool same = values_equal(*o.winner->value, *e.value);
-      out.add({ same ? "overridden-same" : "overridden",
-                same ? Severity::warning : Severity::error,
+      if (!values_equal(*o.winner->value, *e.value)) {
+        out.add({ "overridden",
+                  Severity::error,
+                  e.file,
+                  e.line,
+                  e.key,
+                  e.key + " = " + *e.value + " is overridden at boot by " + at(*o.winner) + " (" + e.key +
+                    " = " + *o.winner->value + ")" },
+                loader);
+        continue;
+      }
+      // Same value: the boot result is right, but the line that applies it is another file's.
+      const std::string rule =
+        res.loader == Loader::systemd && !o.winner->glob
+          ? at(*o.winner) + " sets the same value earlier, and systemd-sysctl keeps the first of equal "
+                            "assignments (only a different value replaces an earlier one)"
+          : at(*o.winner) + " sets the same value" + (o.winner->glob ? " through a glob" : "") +
+              " and is applied after this line";
+      out.add({ "overridden-same",
+                Severity::warning,
                 e.file,
                 e.line,
                 e.key,
-                e.key + " = " + *e.value + " is overridden at boot by " + at(*o.winner) + " (" + e.key +
-                  " = " + *o.winner->value + ")" + (same ? ", which sets the same value" : "") },
+                e.key + " = " + *e.value + " is not the line that sets it at boot: " + rule +
+                  ". The boot value is the same; editing only this line would not change it" },
               loader);
       continue;
     }
@@ -602,6 +658,7 @@ CheckReport run_check(const std::vector<ProposedFile>& proposed,
                       const CheckOptions& options)
 {
   Collector out;
+  std::vector<UnreadablePath> unreadable;
   for (const auto& p : proposed) {
     check_lines(parse_sysctl_conf(p.content, p.display), kernel, options, out);
   }
@@ -611,6 +668,13 @@ CheckReport run_check(const std::vector<ProposedFile>& proposed,
   }
   for (const auto loader : loaders) {
     const auto res = resolve(options.root, loader, proposed);
+    for (const auto& u : res.unreadable) {
+      if (std::none_of(unreadable.begin(), unreadable.end(), [&](const UnreadablePath& x) {
+            return x.path == u.path;
+          })) {
+        unreadable.push_back(u);
+      }
+    }
     for (const auto& p : proposed) {
       check_precedence(res, p, out);
     }
@@ -618,6 +682,7 @@ CheckReport run_check(const std::vector<ProposedFile>& proposed,
   }
   CheckReport report;
   report.findings = out.finish(loaders.size());
+  report.unreadable = std::move(unreadable);
   return report;
 }
 

@@ -62,6 +62,9 @@ struct CheckOptions
 struct CheckReport
 {
   std::vector<Problem> findings;
+  // Config dirs/files under root that a loader would read but this process cannot (union over the
+  // loaders, by path): the findings may miss what they hold, so `check` exits 1.
+  std::vector<UnreadablePath> unreadable;
 
   // Findings with severity error (they make `check` exit 2).
   std::size_t errors() const;

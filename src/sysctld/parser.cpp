@@ -2,6 +2,7 @@
 
 #include "util/strings.hpp"
 
+#include <cstdio>
 #include <fnmatch.h>
 #include <map>
 
@@ -50,6 +51,58 @@ bool looks_like_trailing_comment(std::string_view value)
 
 } // namespace
 
+namespace {
+
+// Length of the valid UTF-8 sequence starting at s[i] (no overlongs, surrogates or > U+10FFFF), 0 if none.
+std::size_t utf8_sequence(std::string_view s, std::size_t i)
+{
+  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  const auto cont = [&](std::size_t k) { return i + k < s.size() && (b(k) & 0xC0U) == 0x80U; };
+  const unsigned char c = b(0);
+  if (c >= 0xC2 && c <= 0xDF) {
+    return cont(1) ? 2 : 0;
+  }
+  if (c >= 0xE0 && c <= 0xEF) {
+    if (!cont(1) || !cont(2) || (c == 0xE0 && b(1) < 0xA0) || (c == 0xED && b(1) > 0x9F)) {
+      return 0;
+    }
+    return 3;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    if (!cont(1) || !cont(2) || !cont(3) || (c == 0xF0 && b(1) < 0x90) || (c == 0xF4 && b(1) > 0x8F)) {
+      return 0;
+    }
+    return 4;
+  }
+  return 0;
+}
+
+} // namespace
+
+std::string escape_text(std::string_view s)
+{
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size();) {
+    const auto u = static_cast<unsigned char>(s[i]);
+    if (u >= 0x20 && u < 0x7f) {
+      out += s[i++];
+      continue;
+    }
+    const std::size_t n = u >= 0x80 ? utf8_sequence(s, i) : 0;
+    if (n > 0) {
+      out.append(s.substr(i, n));
+      i += n;
+      continue;
+    }
+    char buf[8];
+    std::snprintf(buf, sizeof(buf), "\\x%02x", static_cast<unsigned>(u));
+    out += buf;
+    ++i;
+  }
+  return out;
+}
+
 const char* to_string(Severity severity)
 {
   return severity == Severity::error ? "error" : "warning";
@@ -63,7 +116,7 @@ KeyParse normalize_key(std::string_view raw)
     return out;
   }
   if (has_control_char(raw)) {
-    out.error = "the key has a control character: " + printable(raw);
+    out.error = "the key has a control character: " + escape_text(raw);
     return out;
   }
   if (has_space(raw)) {
@@ -165,7 +218,7 @@ ParsedFile parse_sysctl_conf(std::string_view text, const std::string& file)
                 Severity::error,
                 {},
                 "not a `key = value` line, and not a `-key` exclusion: both loaders skip it: " +
-                  printable(line));
+                  escape_text(line));
         continue;
       }
       key_part = line.substr(1);
@@ -193,7 +246,7 @@ ParsedFile parse_sysctl_conf(std::string_view text, const std::string& file)
       problem(key_part.empty() ? "empty-key" : "bad-key",
               Severity::error,
               {},
-              (key_part.empty() ? std::string("no key before '='") : "key `" + printable(key_part) + "`") +
+              (key_part.empty() ? std::string("no key before '='") : "key `" + escape_text(key_part) + "`") +
                 ": " + parsed.error);
       continue;
     }
@@ -212,7 +265,7 @@ ParsedFile parse_sysctl_conf(std::string_view text, const std::string& file)
         problem("bad-value",
                 Severity::error,
                 entry.key,
-                entry.key + ": the value has a control character: " + printable(value));
+                entry.key + ": the value has a control character: " + escape_text(value));
         continue;
       }
       if (value.empty()) {

@@ -17,6 +17,10 @@ enum class Severity
 // "warning" or "error".
 const char* to_string(Severity severity);
 
+// s with control characters and bytes that are not valid UTF-8 shown as \xNN: untrusted file text
+// quoted in a message stays one line on a terminal and keeps JSON output valid UTF-8.
+std::string escape_text(std::string_view s);
+
 // A problem found at one line of one file (line 0: the file as a whole).
 struct Problem
 {

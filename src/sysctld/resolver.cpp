@@ -126,7 +126,10 @@ public:
   const std::map<fs::path, const ProposedFile*>& overlays() const { return m_overlay; }
 
   // Reads one file as the loader would: follows links inside root, /dev/null is empty.
-  SourceFile read(const fs::path& path, const std::string& name) const
+  // A read error other than ENOENT (a dangling link: the loader sees nothing either) goes to unreadable.
+  SourceFile read(const fs::path& path,
+                  const std::string& name,
+                  std::vector<UnreadablePath>& unreadable) const
   {
     SourceFile file;
     file.name = name;
@@ -142,6 +145,7 @@ public:
       if (!target) {
         file.unreadable = true;
         file.read_error = errno_text(ELOOP);
+        unreadable.push_back({ path, ELOOP, file.read_error });
       } else if (*target == "/dev/null") {
         file.mask = true;
       } else if (const auto* q = overlay(*target)) {
@@ -155,6 +159,9 @@ public:
         } else {
           file.unreadable = true;
           file.read_error = errno_text(result.error);
+          if (result.error != ENOENT) {
+            unreadable.push_back({ path, result.error, file.read_error });
+          }
         }
       }
     }
@@ -166,19 +173,28 @@ public:
   }
 
   // Names in one directory (after following links inside root), with the overlay laid over them.
-  std::vector<std::string> list(const fs::path& dir, Loader loader, fs::path& resolved) const
+  // A directory that exists but cannot be listed (not ENOENT/ENOTDIR) goes to unreadable.
+  std::vector<std::string> list(const fs::path& dir,
+                                Loader loader,
+                                fs::path& resolved,
+                                std::vector<UnreadablePath>& unreadable) const
   {
     std::set<std::string> names;
     const auto target = resolve_in_root(m_root, dir);
     resolved = target.value_or(dir);
-    if (target) {
+    if (!target) {
+      unreadable.push_back({ dir, ELOOP, errno_text(ELOOP) });
+    } else {
       std::error_code ec;
-      for (fs::directory_iterator it(under_root(m_root, *target), ec), end; !ec && it != end;
-           it.increment(ec)) {
+      fs::directory_iterator it(under_root(m_root, *target), ec);
+      for (const fs::directory_iterator end; !ec && it != end; it.increment(ec)) {
         const auto name = it->path().filename().string();
         if (accepted_name(loader, name)) {
           names.insert(name);
         }
+      }
+      if (ec && ec.value() != ENOENT && ec.value() != ENOTDIR) {
+        unreadable.push_back({ dir, ec.value(), errno_text(ec.value()) });
       }
     }
     for (const auto& [path, proposed] : m_overlay) {
@@ -190,8 +206,9 @@ public:
     return { names.begin(), names.end() };
   }
 
-  // Whether procps would read /etc/sysctl.conf (stat() says it is a regular file).
-  bool sysctl_conf_is_regular() const
+  // Whether procps would read /etc/sysctl.conf (stat() says it is a regular file); a stat error
+  // other than ENOENT/ENOTDIR goes to unreadable.
+  bool sysctl_conf_is_regular(std::vector<UnreadablePath>& unreadable) const
   {
     if (overlay(k_sysctl_conf) != nullptr) {
       return true;
@@ -205,7 +222,14 @@ public:
     }
     struct stat st
     {};
-    return ::stat(under_root(m_root, *target).c_str(), &st) == 0 && S_ISREG(st.st_mode);
+    if (::stat(under_root(m_root, *target).c_str(), &st) != 0) {
+      const int err = errno;
+      if (err != ENOENT && err != ENOTDIR) {
+        unreadable.push_back({ k_sysctl_conf, err, errno_text(err) });
+      }
+      return false;
+    }
+    return S_ISREG(st.st_mode);
   }
 
 private:
@@ -271,7 +295,7 @@ BootResolution resolve(const fs::path& root, Loader loader, const std::vector<Pr
   std::set<fs::path> seen_dirs;
   for (const auto& dir : config_dirs(loader)) {
     fs::path resolved;
-    const auto names = tree.list(dir, loader, resolved);
+    const auto names = tree.list(dir, loader, resolved, res.unreadable);
     if (!seen_dirs.insert(resolved).second) {
       continue; // /lib -> usr/lib: the same directory again, every name already taken
     }
@@ -289,10 +313,10 @@ BootResolution resolve(const fs::path& root, Loader loader, const std::vector<Pr
     }
   }
   for (const auto& [name, path] : chosen) { // std::map: sorted by name, byte order as strcmp
-    res.files.push_back(tree.read(path, name));
+    res.files.push_back(tree.read(path, name, res.unreadable));
   }
-  if (loader == Loader::procps && tree.sysctl_conf_is_regular()) {
-    res.files.push_back(tree.read(k_sysctl_conf, "sysctl.conf"));
+  if (loader == Loader::procps && tree.sysctl_conf_is_regular(res.unreadable)) {
+    res.files.push_back(tree.read(k_sysctl_conf, "sysctl.conf", res.unreadable));
   }
   for (auto& shadow : res.shadowed) {
     for (const auto& file : res.files) {
@@ -463,6 +487,7 @@ std::vector<Placement> check_placement(const fs::path& root,
   std::vector<Placement> out;
   for (std::size_t i = 0; i < keys.size(); ++i) {
     Placement p;
+    p.unreadable = res.unreadable;
     const auto canonical = normalize_key(keys[i]).key.value_or(keys[i]);
     p.key = canonical;
     const auto o = res.outcome(canonical);
@@ -550,6 +575,59 @@ std::vector<Drift> boot_drift(const Sysctls& runtime, const BootResolution& reso
     if (!values_equal(value.value, *o.winner->value)) {
       out.push_back(Drift{ key, value.value, normalize_space(*o.winner->value), *o.winner });
     }
+  }
+  return out;
+}
+
+std::vector<LoaderDrift> boot_drift(const Sysctls& runtime, const std::vector<BootResolution>& resolutions)
+{
+  std::vector<LoaderDrift> out;
+  for (const auto& [key, value] : runtime.values) {
+    if (value.status != ReadStatus::ok) {
+      continue;
+    }
+    const auto canonical = normalize_key(key).key;
+    if (!canonical) {
+      continue;
+    }
+    LoaderDrift d;
+    d.key = key;
+    d.runtime = value.value;
+    bool drifts = false;
+    for (const auto& res : resolutions) {
+      LoaderBoot b;
+      b.loader = res.loader;
+      const auto o = res.outcome(*canonical);
+      if (o.winner && o.winner->value) {
+        b.boot = normalize_space(*o.winner->value);
+        b.source = o.winner;
+        drifts = drifts || !values_equal(value.value, *o.winner->value);
+      }
+      d.boots.push_back(std::move(b));
+    }
+    if (!drifts) {
+      continue;
+    }
+    const auto says = [](const LoaderBoot& b) {
+      return b.boot ? at_line(*b.source) + " sets " + *b.boot : std::string("no file sets it");
+    };
+    const bool agree = std::all_of(d.boots.begin(), d.boots.end(), [&](const LoaderBoot& b) {
+      return b.boot && d.boots.front().boot && b.source->file == d.boots.front().source->file &&
+             b.source->line == d.boots.front().source->line;
+    });
+    d.message = key + " is " + value.value + " now but ";
+    if (agree) {
+      d.message += says(d.boots.front()) + " at boot";
+      d.message += d.boots.size() == 2 ? " under both loaders"
+                                       : " (" + std::string(to_string(d.boots.front().loader)) + ")";
+    } else {
+      std::string parts;
+      for (const auto& b : d.boots) {
+        parts += (parts.empty() ? "" : "; ") + std::string(to_string(b.loader)) + ": " + says(b);
+      }
+      d.message += "the loaders differ at boot: " + parts;
+    }
+    out.push_back(std::move(d));
   }
   return out;
 }

@@ -66,15 +66,28 @@ struct KeyOutcome
   std::vector<Entry> assignments; // every assignment of the key (explicit or by a matching glob), file order
 };
 
+// A config directory or file the loader would read but this process cannot (EACCES as non-root):
+// the resolution misses whatever it holds, so callers must not trust it as the whole answer.
+struct UnreadablePath
+{
+  std::filesystem::path path; // absolute on the target ("/run/sysctl.d" or "/run/sysctl.d/99-z.conf")
+  int error = 0;              // errno
+  std::string reason;         // errno text
+};
+
 // The result of simulating one loader over a root: the files it reads and what each key gets.
 struct BootResolution
 {
   Loader loader = Loader::systemd;
   std::filesystem::path root;
-  std::vector<SourceFile> files;      // in the order applied (procps: /etc/sysctl.conf last)
-  std::vector<ShadowedFile> shadowed; // same-named lower files that are never read
-  std::vector<Entry> applied;         // the loader's effective entry list, in apply order
-  std::vector<Problem> problems;      // problems found in the files (file:line)
+  std::vector<SourceFile> files;          // in the order applied (procps: /etc/sysctl.conf last)
+  std::vector<ShadowedFile> shadowed;     // same-named lower files that are never read
+  std::vector<Entry> applied;             // the loader's effective entry list, in apply order
+  std::vector<Problem> problems;          // problems found in the files (file:line)
+  std::vector<UnreadablePath> unreadable; // dirs/files it could not read: the answer is incomplete
+
+  // Whether every directory and file the loader would read could be read.
+  bool complete() const { return unreadable.empty(); }
 
   // What happens to one canonical key (explicit assignments beat globs in both loaders).
   KeyOutcome outcome(const std::string& key) const;
@@ -102,6 +115,7 @@ struct Placement
   bool wins = false;           // the file's assignment is the winner
   std::optional<Entry> winner; // the winning assignment when it is another file's
   std::string reason;          // one line: why it does not win (names file:line), empty when it wins
+  std::vector<UnreadablePath> unreadable; // the resolution's unreadable paths: wins may be wrong
 };
 
 // For each key: would a file at dest (under root) that sets key=value win at boot under loader?
@@ -138,5 +152,25 @@ struct Drift
 // Keys of runtime (read OK) whose value differs from what resolution says wins at boot.
 // Keys no file sets are not drift (the kernel default or a manual change that no file undoes).
 std::vector<Drift> boot_drift(const Sysctls& runtime, const BootResolution& resolution);
+
+// One loader's view of a drifting key.
+struct LoaderBoot
+{
+  Loader loader = Loader::systemd;
+  std::optional<std::string> boot; // what that loader sets at boot (nullopt: no file sets it)
+  std::optional<Entry> source;     // the winning assignment under that loader
+};
+
+// A key whose running value differs from the boot value under at least one loader.
+struct LoaderDrift
+{
+  std::string key;
+  std::string runtime;           // as /proc/sys shows it now
+  std::vector<LoaderBoot> boots; // one per resolution given, in that order
+  std::string message;           // "K is R now but F:L sets B at boot under both loaders", or each named
+};
+
+// Boot drift across several loaders (usually both), so a message can say whether they agree.
+std::vector<LoaderDrift> boot_drift(const Sysctls& runtime, const std::vector<BootResolution>& resolutions);
 
 } // namespace tw::sysctld
