@@ -192,26 +192,124 @@ TEST(CensusPressure, TopNKeepsTheBusiest)
   EXPECT_EQ(c.groups[1].remote, "10.0.1.4");
 }
 
-TEST(CensusPressure, GroupCapFoldsFurtherGroupsAndSaysSo)
+bool has_note(const SocketCensus& c, const std::string& text)
 {
-  CensusOptions o = options();
+  for (const auto& n : c.notes) {
+    if (n.find(text) != std::string::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
+TEST(CensusPressure, GroupCapKeepsTheBusiestAndSaysSo)
+{
+  CensusOptions o = options(40000, 40999); // 1000 usable ports
   o.group_cap = 3;
   CensusAggregator a(o);
   for (int g = 0; g < 10; ++g) {
     const std::string remote = "10.0.2." + std::to_string(g + 1);
     a.add_socket(rec("10.0.0.1", 40000, remote.c_str(), 80, TcpState::time_wait));
   }
-  a.add_socket(rec("10.0.0.1", 40001, "10.0.2.1", 80, TcpState::time_wait)); // existing group still counts
-  const auto c = a.finish();
-  EXPECT_EQ(c.group_count, 3U);
-  EXPECT_TRUE(c.groups_truncated);
-  EXPECT_EQ(c.time_wait.outbound, 11U); // roles are still counted for folded sockets
-  EXPECT_EQ(c.groups[0].in_use, 2U);
-  bool noted = false;
-  for (const auto& n : c.notes) {
-    noted = noted || n.find("cap of 3 groups: 7 outbound sockets") != std::string::npos;
+  a.add_socket(rec("10.0.0.1", 40001, "10.0.2.1", 80, TcpState::time_wait));
+  // A destination seen only after the cap, then exhausted: it must reach the top, not vanish.
+  for (std::uint16_t p = 40000; p < 41000; ++p) {
+    a.add_socket(rec("10.0.0.1", p, "10.0.9.9", 443, TcpState::time_wait));
   }
-  EXPECT_TRUE(noted);
+  const auto c = a.finish();
+  EXPECT_TRUE(c.groups_truncated);
+  EXPECT_EQ(c.time_wait.outbound, 1011U); // every socket is still counted by role
+  ASSERT_FALSE(c.groups.empty());
+  ASSERT_LE(c.groups.size(), 3U);
+  EXPECT_EQ(c.groups[0].remote, "10.0.9.9");
+  EXPECT_EQ(c.groups[0].remote_port, 443);
+  // It inherited the count of the group it replaced (the minimum, 3 after 11 sockets of
+  // one-socket groups went through 3 slots): an over-estimate by at most that, and said so.
+  EXPECT_GE(c.groups[0].in_use, 1000U);
+  EXPECT_LE(c.groups[0].in_use, 1003U);
+  EXPECT_TRUE(has_note(c, "over-estimated by up to 3")) << ::testing::PrintToString(c.notes);
+  EXPECT_DOUBLE_EQ(c.groups[0].pressure, 1.0);
+  EXPECT_GE(c.group_count, 11U); // an upper bound once groups were replaced
+  EXPECT_TRUE(has_note(c, "cap of 3 groups: the busiest are kept")) << ::testing::PrintToString(c.notes);
+  EXPECT_TRUE(has_note(c, "10.0.0.1 -> 10.0.9.9:443 entered the group table after its cap"))
+    << ::testing::PrintToString(c.notes);
+}
+
+TEST(CensusPressure, SpaceSavingKeepsEveryHeavyGroupUnderChurn)
+{
+  // 3 heavy destinations among 2000 one-socket ones, interleaved, with a cap of 16: the heavy
+  // ones must all be tracked at the end, with counts at least their true size.
+  CensusOptions o = options(40000, 40999);
+  o.group_cap = 16;
+  o.top_n = 3;
+  CensusAggregator a(o);
+  std::uint16_t port = 40000;
+  for (int i = 0; i < 2000; ++i) {
+    const std::string light = "10.3." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1);
+    a.add_socket(rec("10.0.0.1", 40000, light.c_str(), 80, TcpState::time_wait));
+    if (i % 4 == 0) {
+      for (const char* heavy : { "10.9.0.1", "10.9.0.2", "10.9.0.3" }) {
+        a.add_socket(rec("10.0.0.1", port, heavy, 443, TcpState::time_wait));
+      }
+      ++port;
+    }
+  }
+  const auto c = a.finish();
+  ASSERT_EQ(c.groups.size(), 3U);
+  for (const auto& g : c.groups) {
+    EXPECT_EQ(g.remote.rfind("10.9.0.", 0), 0U) << g.remote;
+    EXPECT_GE(g.in_use, 500U);
+  }
+}
+
+TEST(CensusPressure, NoGroupsAtCapZeroStillCountsRoles)
+{
+  CensusOptions o = options();
+  o.group_cap = 0;
+  CensusAggregator a(o);
+  a.add_socket(rec("10.0.0.1", 40000, "10.0.2.1", 80, TcpState::time_wait));
+  const auto c = a.finish();
+  EXPECT_TRUE(c.groups.empty());
+  EXPECT_TRUE(c.groups_truncated);
+  EXPECT_EQ(c.time_wait.outbound, 1U);
+  EXPECT_TRUE(has_note(c, "1 outbound sockets were counted by role only"));
+}
+
+TEST(CensusPressure, TopNKeepsTheTimeWaitHeavyGroupsToo)
+{
+  // Three groups full of live connections outrank by in_use a group that is mostly TIME_WAIT;
+  // with top 2 that group must still be listed (the engine judges by TIME_WAIT share).
+  CensusOptions o = options(40000, 40999);
+  o.top_n = 2;
+  CensusAggregator a(o);
+  for (std::uint16_t p = 40000; p < 40900; ++p) {
+    for (const char* busy : { "10.0.5.1", "10.0.5.2", "10.0.5.3" }) {
+      a.add_socket(rec("10.0.0.1", p, busy, 80, TcpState::established));
+    }
+  }
+  for (std::uint16_t p = 40000; p < 40500; ++p) {
+    a.add_socket(rec("10.0.0.1", p, "10.0.6.1", 80, TcpState::time_wait));
+  }
+  const auto c = a.finish();
+  ASSERT_EQ(c.groups.size(), 3U);            // top 2 by pressure plus top 2 by time_wait, less overlap
+  EXPECT_EQ(c.groups[0].remote, "10.0.5.1"); // sorted by pressure, ties in first-seen order
+  EXPECT_EQ(c.groups[1].remote, "10.0.5.2");
+  EXPECT_EQ(c.groups[2].remote, "10.0.6.1");
+  EXPECT_EQ(c.groups[2].time_wait, 500U);
+  EXPECT_EQ(c.group_count, 4U);
+}
+
+TEST(CensusPressure, EqualPressureSortsByTimeWaitThenFirstSeen)
+{
+  CensusAggregator a(options(40000, 40999));
+  a.add_socket(rec("10.0.0.1", 40000, "10.0.7.1", 80, TcpState::established));
+  a.add_socket(rec("10.0.0.1", 40000, "10.0.7.2", 80, TcpState::time_wait));
+  a.add_socket(rec("10.0.0.1", 40000, "10.0.7.3", 80, TcpState::established));
+  const auto c = a.finish();
+  ASSERT_EQ(c.groups.size(), 3U);
+  EXPECT_EQ(c.groups[0].remote, "10.0.7.2");
+  EXPECT_EQ(c.groups[1].remote, "10.0.7.1");
+  EXPECT_EQ(c.groups[2].remote, "10.0.7.3");
 }
 
 TEST(CensusPressure, ManyGroupsSurviveRehashing)
@@ -274,6 +372,40 @@ TEST(CensusTimestamps, CountsOnlyOutboundEstablishedWithTcpInfo)
   EXPECT_EQ(c.timestamps.with_timestamps, 1U);
   ASSERT_TRUE(c.timestamps.share().has_value());
   EXPECT_DOUBLE_EQ(*c.timestamps.share(), 0.5);
+  ASSERT_EQ(c.groups.size(), 1U); // the inbound socket makes no destination group
+  EXPECT_EQ(c.groups[0].outbound_established, 2U);
+  EXPECT_EQ(c.groups[0].with_timestamps, 1U);
+}
+
+TEST(CensusTimestamps, AreCountedPerDestinationGroup)
+{
+  // One peer refuses timestamps, another agrees: the host-wide share (50%) hides that the
+  // pressured group's peer can never have its TIME_WAIT reused.
+  CensusAggregator a(options(40000, 40999));
+  for (std::uint16_t p = 40000; p < 40020; ++p) {
+    auto refused = rec("198.18.1.1", p, "198.18.1.2", 8080, TcpState::established);
+    refused.has_tcp_info = true;
+    refused.tcpi_options = 2; // SACK only
+    a.add_socket(refused);
+    auto agreed = rec("198.18.1.1", p, "198.18.2.2", 8080, TcpState::established);
+    agreed.has_tcp_info = true;
+    agreed.tcpi_options = 1 | 2;
+    a.add_socket(agreed);
+  }
+  for (std::uint16_t p = 40020; p < 41000; ++p) {
+    a.add_socket(rec("198.18.1.1", p, "198.18.1.2", 8080, TcpState::time_wait));
+  }
+  const auto c = a.finish();
+  EXPECT_EQ(c.timestamps.outbound_established, 40U);
+  EXPECT_EQ(c.timestamps.with_timestamps, 20U);
+  ASSERT_EQ(c.groups.size(), 2U);
+  EXPECT_EQ(c.groups[0].remote, "198.18.1.2");
+  EXPECT_EQ(c.groups[0].in_use, 1000U);
+  EXPECT_EQ(c.groups[0].outbound_established, 20U);
+  EXPECT_EQ(c.groups[0].with_timestamps, 0U);
+  EXPECT_EQ(c.groups[1].remote, "198.18.2.2");
+  EXPECT_EQ(c.groups[1].outbound_established, 20U);
+  EXPECT_EQ(c.groups[1].with_timestamps, 20U);
 }
 
 TEST(CensusStates, CountsEveryStateAndListeners)
@@ -317,6 +449,15 @@ TEST(CensusOptionsFromSysctls, ReadsRangeAndReservedPortsOrNotes)
   ASSERT_EQ(d.notes.size(), 1U);
   EXPECT_NE(d.notes[0].find("ip_local_port_range"), std::string::npos);
   EXPECT_NE(d.notes[0].find("Permission denied"), std::string::npos);
+
+  Sysctls garbled = s;
+  garbled.values["net.ipv4.ip_local_reserved_ports"] =
+    SysctlValue{ "net.ipv4.ip_local_reserved_ports", ReadStatus::ok, "40000-x", 0, "" };
+  const auto g = census_options_from(garbled);
+  EXPECT_TRUE(g.reserved_ports.empty());
+  ASSERT_EQ(g.notes.size(), 1U);
+  EXPECT_NE(g.notes[0].find("unparsable value \"40000-x\""), std::string::npos) << g.notes[0];
+  EXPECT_EQ(g.notes[0].find("(ok)"), std::string::npos) << g.notes[0];
 }
 
 TEST(CensusFormat, PrintsAddresses)

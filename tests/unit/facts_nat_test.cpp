@@ -222,24 +222,53 @@ TEST(FactsConntrackTally, CountsNatStatusBits)
   EXPECT_FALSE(e.cap_hit);
 }
 
-TEST(FactsConntrackTally, StopsAtTheCapAndSaysSo)
+TEST(FactsConntrackTally, StopsOnePastTheCapAndSaysSo)
 {
-  ConntrackTally tally(3);
+  ConntrackTally tally(3, 0);
   EXPECT_TRUE(tally.add(IPS_SRC_NAT));
   EXPECT_TRUE(tally.add(0));
-  EXPECT_FALSE(tally.add(IPS_SRC_NAT)); // the third reaches the cap
-  EXPECT_FALSE(tally.add(IPS_SRC_NAT)); // beyond it nothing more is counted
+  EXPECT_TRUE(tally.add(IPS_SRC_NAT)); // the third fills the cap: the table may hold exactly 3
   NatEvidence e;
+  tally.fill(e);
+  EXPECT_EQ(e.entries_scanned, 3U);
+  EXPECT_FALSE(e.cap_hit) << "a table of exactly cap entries was read whole";
+  EXPECT_FALSE(tally.add(IPS_SRC_NAT)); // a fourth exists: now the counts are lower bounds
+  EXPECT_FALSE(tally.add(IPS_SRC_NAT)); // beyond it nothing more is counted
   tally.fill(e);
   EXPECT_EQ(e.entries_scanned, 3U);
   EXPECT_EQ(e.snat_entries, 2U);
   EXPECT_TRUE(e.cap_hit);
+  EXPECT_FALSE(tally.stopped_conclusive());
 
   ConntrackTally none(0);
   EXPECT_FALSE(none.add(IPS_SRC_NAT));
   none.fill(e);
   EXPECT_EQ(e.entries_scanned, 0U);
   EXPECT_TRUE(e.cap_hit);
+}
+
+TEST(FactsConntrackTally, StopsEarlyOnceSourceNatIsConclusive)
+{
+  ConntrackTally tally(100, 3);
+  EXPECT_TRUE(tally.add(0));
+  EXPECT_TRUE(tally.add(IPS_SRC_NAT));
+  EXPECT_TRUE(tally.add(IPS_DST_NAT));
+  EXPECT_TRUE(tally.add(IPS_SRC_NAT));
+  EXPECT_FALSE(tally.add(IPS_SRC_NAT)); // the third SNAT entry settles it
+  EXPECT_TRUE(tally.stopped_conclusive());
+  NatEvidence e;
+  tally.fill(e);
+  EXPECT_EQ(e.entries_scanned, 5U);
+  EXPECT_EQ(e.snat_entries, 3U);
+  EXPECT_EQ(e.dnat_entries, 1U);
+  EXPECT_TRUE(e.cap_hit) << "stopping early makes the counts lower bounds";
+  // The default stops after k_conclusive_snat SNAT entries.
+  ConntrackTally defaults(1000000);
+  std::uint64_t added = 0;
+  while (defaults.add(IPS_SRC_NAT) && added < 2 * k_conclusive_snat) {
+    ++added;
+  }
+  EXPECT_EQ(added + 1, k_conclusive_snat);
 }
 
 } // namespace

@@ -9,6 +9,9 @@
 #include <cstring>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdexcept>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <vector>
 
 namespace tw {
@@ -232,27 +235,152 @@ TEST(SockDiagDecode, OtherSequencesAndTruncatedMessagesAreSkipped)
   DecodeResult r;
   const auto recs = decode(b, r);
   EXPECT_EQ(recs.size(), 1U);
-  EXPECT_EQ(r.skipped, 2U);
-  // A buffer cut in the middle of a message stops cleanly at the last whole one.
-  DecodeResult cut;
+  EXPECT_EQ(r.foreign, 1U); // an earlier dump's leftovers: not this dump's loss
+  EXPECT_EQ(r.skipped, 1U); // too short to be a socket: counted, so the census can say so
+  EXPECT_EQ(r.trailing, 0U);
+  // A buffer cut in the middle of a message stops cleanly at the last whole one and reports
+  // the cut-off bytes instead of dropping them silently.
   std::vector<SockRecord> out;
-  cut =
+  const DecodeResult cut =
     decode_sock_diag(b.data(), b.size() - 10, k_seq, [&out](const SockRecord& rec) { out.push_back(rec); });
   EXPECT_TRUE(out.empty());
   EXPECT_FALSE(cut.done);
+  EXPECT_EQ(cut.foreign, 1U);
+  EXPECT_EQ(cut.skipped, 1U);
+  EXPECT_EQ(cut.trailing, NLMSG_LENGTH(sizeof(m)) - 10);
+}
+
+// A socket of this process, closed with the test.
+class Fd
+{
+public:
+  explicit Fd(int fd)
+    : m_fd(fd)
+  {
+  }
+  ~Fd()
+  {
+    if (m_fd >= 0) {
+      close(m_fd);
+    }
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return m_fd; }
+
+private:
+  int m_fd;
+};
+
+// A loopback listener on an ephemeral port; returns the port (0 on failure, with a failure).
+std::uint16_t listen_loopback(const Fd& fd, int family)
+{
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  if (family == AF_INET) {
+    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+    a->sin_family = AF_INET;
+    a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    len = sizeof(sockaddr_in);
+  } else {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+    a->sin6_family = AF_INET6;
+    a->sin6_addr = in6addr_loopback;
+    len = sizeof(sockaddr_in6);
+  }
+  EXPECT_EQ(bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len), 0) << std::strerror(errno);
+  EXPECT_EQ(listen(fd.get(), 4), 0) << std::strerror(errno);
+  EXPECT_EQ(getsockname(fd.get(), reinterpret_cast<sockaddr*>(&ss), &len), 0) << std::strerror(errno);
+  return ntohs(family == AF_INET ? reinterpret_cast<sockaddr_in*>(&ss)->sin_port
+                                 : reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
 }
 
 TEST(SockDiagLive, DumpsThisNamespaceWithoutPrivileges)
 {
-  // sock_diag is unprivileged; this dumps the test's own namespace and must at least finish.
+  // sock_diag is unprivileged. The test makes its own sockets in whatever namespace it runs
+  // in (loopback only) and must find each of them, in the right family and state.
+  const Fd l4(socket(AF_INET, SOCK_STREAM, 0));
+  const Fd l6(socket(AF_INET6, SOCK_STREAM, 0));
+  ASSERT_GE(l4.get(), 0);
+  ASSERT_GE(l6.get(), 0) << "no IPv6 in this namespace: " << std::strerror(errno);
+  const int v6only = 1;
+  ASSERT_EQ(setsockopt(l6.get(), IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)), 0);
+  const std::uint16_t p4 = listen_loopback(l4, AF_INET);
+  const std::uint16_t p6 = listen_loopback(l6, AF_INET6);
+  ASSERT_NE(p4, 0);
+  ASSERT_NE(p6, 0);
+  // One established IPv6 connection: the client end must carry tcp_info.
+  const Fd c6(socket(AF_INET6, SOCK_STREAM, 0));
+  sockaddr_in6 to{};
+  to.sin6_family = AF_INET6;
+  to.sin6_addr = in6addr_loopback;
+  to.sin6_port = htons(p6);
+  ASSERT_EQ(connect(c6.get(), reinterpret_cast<sockaddr*>(&to), sizeof(to)), 0) << std::strerror(errno);
+  const Fd a6(accept(l6.get(), nullptr, nullptr));
+  ASSERT_GE(a6.get(), 0);
+
   SockDiag d;
   ASSERT_TRUE(d.ok()) << d.step() << ": " << d.error();
   std::uint64_t seen = 0;
-  const auto r = d.dump_tcp(AF_INET, state_bit(10), false, [&seen](const SockRecord&) { ++seen; });
+  int found4 = 0;
+  const auto r = d.dump_tcp(AF_INET, state_bit(10), false, [&](const SockRecord& rec) {
+    ++seen;
+    EXPECT_EQ(rec.state, 10);
+    found4 += rec.family == AF_INET && rec.local_port == p4 && rec.local[0] == 127 ? 1 : 0;
+  });
   EXPECT_TRUE(r.ok) << r.step << ": " << r.error;
   EXPECT_EQ(r.messages, seen);
-  const auto r6 = d.dump_tcp(AF_INET6, 0xfff & ~state_bit(10), true, [&seen](const SockRecord&) { ++seen; });
+  EXPECT_EQ(r.skipped, 0U);
+  EXPECT_EQ(found4, 1);
+
+  std::uint64_t seen6 = 0;
+  int listen6 = 0;
+  int client6 = 0;
+  bool client_info = false;
+  const auto r6 = d.dump_tcp(AF_INET6, 0xfff & ~state_bit(0), true, [&](const SockRecord& rec) {
+    ++seen6;
+    if (rec.family != AF_INET6) {
+      return; // a dual-stack socket of something else, normalised to IPv4
+    }
+    if (rec.state == 10 && rec.local_port == p6) {
+      ++listen6;
+    }
+    if (rec.state == 1 && rec.remote_port == p6 && rec.local[15] == 1) {
+      ++client6;
+      client_info = rec.has_tcp_info;
+    }
+  });
   EXPECT_TRUE(r6.ok) << r6.step << ": " << r6.error;
+  EXPECT_EQ(r6.messages, seen6);
+  EXPECT_EQ(r6.skipped, 0U);
+  EXPECT_GE(seen6, 3U); // the listener and both ends of the connection
+  EXPECT_EQ(listen6, 1);
+  EXPECT_EQ(client6, 1);
+  EXPECT_TRUE(client_info) << "INET_DIAG_INFO was asked for";
+}
+
+TEST(SockDiagLive, AThrowingVisitorFailsTheDumpInsteadOfUnwindingThroughLibnl)
+{
+  const Fd l4(socket(AF_INET, SOCK_STREAM, 0));
+  ASSERT_GE(l4.get(), 0);
+  ASSERT_NE(listen_loopback(l4, AF_INET), 0);
+  {
+    SockDiag d;
+    ASSERT_TRUE(d.ok());
+    const auto r =
+      d.dump_tcp(AF_INET, state_bit(10), false, [](const SockRecord&) { throw std::runtime_error("boom"); });
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.error, ECANCELED);
+    EXPECT_NE(r.step.find("boom"), std::string::npos) << r.step;
+    EXPECT_NE(r.step.find("AF_INET"), std::string::npos) << r.step;
+  }
+  // Nothing was left dangling: a new dump on this thread works.
+  SockDiag again;
+  ASSERT_TRUE(again.ok());
+  std::uint64_t seen = 0;
+  const auto r = again.dump_tcp(AF_INET, state_bit(10), false, [&seen](const SockRecord&) { ++seen; });
+  EXPECT_TRUE(r.ok) << r.step << ": " << r.error;
+  EXPECT_GE(seen, 1U);
 }
 
 } // namespace

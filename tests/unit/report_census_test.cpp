@@ -15,7 +15,8 @@ SocketCensus sample()
   c.states[static_cast<std::size_t>(TcpState::time_wait)] = 1200;
   c.states[static_cast<std::size_t>(TcpState::established)] = 30;
   c.states[static_cast<std::size_t>(TcpState::listen)] = 2;
-  c.total = 1232;
+  c.states[static_cast<std::size_t>(TcpState::fin_wait2)] = 7;
+  c.total = 1239;
   c.listeners = 2;
   c.time_wait = { 1000, 150, 50 };
   c.port_range = PortRange{ 40000, 40999 };
@@ -29,6 +30,8 @@ SocketCensus sample()
   v4.time_wait = 980;
   v4.usable = 1000;
   v4.pressure = 0.99;
+  v4.outbound_established = 10;
+  v4.with_timestamps = 0;
   DestGroup v6 = v4;
   v6.family = AF_INET6;
   v6.local = "::1";
@@ -38,6 +41,8 @@ SocketCensus sample()
   v6.time_wait = 20;
   v6.pressure = 0.02;
   v6.loopback = true;
+  v6.outbound_established = 4;
+  v6.with_timestamps = 3;
   c.groups = { v4, v6 };
   c.group_count = 5;
   c.timestamps = { 10, 9 };
@@ -55,7 +60,8 @@ TEST(CensusJson, HasTheDocumentedShape)
   EXPECT_EQ(j["states"]["listen"], 2);
   EXPECT_EQ(j["states"]["syn-sent"], 0); // every named state is present, zero or not
   EXPECT_EQ(j["states"].size(), 12U);
-  EXPECT_EQ(j["total"], 1232);
+  EXPECT_EQ(j["states"]["fin-wait-2"], 7); // orphaned FIN_WAIT2 minis are counted from the dump
+  EXPECT_EQ(j["total"], 1239);
   EXPECT_EQ(j["time_wait"]["outbound"], 1000);
   EXPECT_EQ(j["time_wait"]["inbound"], 150);
   EXPECT_EQ(j["time_wait"]["unknown"], 50);
@@ -76,6 +82,12 @@ TEST(CensusJson, HasTheDocumentedShape)
   EXPECT_EQ(g["family"], "ipv4");
   EXPECT_EQ(j["groups"][1]["family"], "ipv6");
   EXPECT_EQ(j["groups"][1]["loopback"], true);
+  // Per-group timestamp evidence: a peer that refuses timestamps shows as negotiated 0.
+  EXPECT_EQ(g["timestamps"]["outbound_established"], 10);
+  EXPECT_EQ(g["timestamps"]["negotiated"], 0);
+  EXPECT_EQ(j["groups"][1]["timestamps"]["outbound_established"], 4);
+  EXPECT_EQ(j["groups"][1]["timestamps"]["negotiated"], 3);
+  EXPECT_EQ(g["timestamps"].size(), 2U);
   EXPECT_EQ(j["group_count"], 5);
   EXPECT_EQ(j["groups_truncated"], false);
   EXPECT_EQ(j["timestamps"]["outbound_established"], 10);
@@ -101,7 +113,7 @@ TEST(CensusJson, NullsWhenThereIsNothingToMeasure)
 TEST(CensusText, ShowsStatesRolesGroupsTimestampsAndNotes)
 {
   const auto t = census_to_text(sample());
-  EXPECT_NE(t.find("TCP sockets: 1232"), std::string::npos) << t;
+  EXPECT_NE(t.find("TCP sockets: 1239"), std::string::npos) << t;
   EXPECT_NE(t.find("time-wait"), std::string::npos);
   EXPECT_NE(t.find("outbound  1000 (83%)"), std::string::npos) << t;
   EXPECT_NE(t.find("inbound   150 (12%)"), std::string::npos) << t;
@@ -112,6 +124,8 @@ TEST(CensusText, ShowsStatesRolesGroupsTimestampsAndNotes)
   EXPECT_NE(t.find("loopback"), std::string::npos) << t;
   EXPECT_NE(t.find("3 more groups"), std::string::npos) << t;
   EXPECT_NE(t.find("9 of 10 negotiated (90%)"), std::string::npos) << t;
+  EXPECT_NE(t.find("timestamps 0/10"), std::string::npos) << t; // per group: the peer refused
+  EXPECT_NE(t.find("timestamps 3/4"), std::string::npos) << t;
   EXPECT_NE(t.find("- a caveat"), std::string::npos) << t;
   // States with no sockets are left out of the text.
   EXPECT_EQ(t.find("syn-sent"), std::string::npos) << t;
