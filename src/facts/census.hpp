@@ -21,8 +21,8 @@ struct CensusOptions
   std::vector<PortRange> reserved_ports; // ip_local_reserved_ports: connect() never picks them
   std::size_t top_n = 20;                // destination groups kept in the result
   bool want_timestamps = true;           // ask for tcp_info to measure the timestamp share
-  std::size_t group_cap = 262144;        // most groups tracked; the rest are counted, not grouped
-  std::vector<std::string> notes;        // caveats found while preparing (unreadable sysctls)
+  std::size_t group_cap = 65536;  // groups tracked (space-saving keeps the busiest); bounds memory at ~4 MiB
+  std::vector<std::string> notes; // caveats found while preparing (unreadable sysctls)
 };
 
 // Options from the sysctls of this namespace (port range and reserved ports), with notes.
