@@ -45,10 +45,16 @@ protected:
     fs::remove_all(m_empty, ec);
   }
 
-  // Runs `tw-advisor check ARGS --proc <recorded> [--root <empty tree>]`.
-  RunResult check(std::vector<std::string> args, const std::string& root = {})
+  // Runs `tw-advisor check ARGS --proc <recorded> [--root <empty tree>]`, as uid/gid 65534 when
+  // as_nobody (through setpriv when the test runs as root: root reads everything).
+  RunResult check(std::vector<std::string> args, const std::string& root = {}, bool as_nobody = false)
   {
-    std::vector<std::string> argv = { required_env("TW_ADVISOR_BIN"), "check" };
+    std::vector<std::string> argv;
+    if (as_nobody && ::geteuid() == 0) {
+      argv = { "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups" };
+    }
+    argv.push_back(required_env("TW_ADVISOR_BIN"));
+    argv.push_back("check");
     argv.insert(argv.end(), args.begin(), args.end());
     argv.push_back("--proc");
     argv.push_back((data() / "check" / "proc").string());
@@ -256,7 +262,9 @@ TEST_F(CheckCli, JsonListsEveryFindingWithItsFields)
   const auto r = check({ "--format", "json", file("reuse-no-ts.conf") });
   EXPECT_EQ(r.exit_code, 2);
   const auto j = nlohmann::json::parse(r.out);
-  EXPECT_EQ(j.at("schema_version"), 1);
+  EXPECT_EQ(j.at("schema_version"), 2);
+  EXPECT_TRUE(j.at("errors").empty()) << r.out;
+  EXPECT_EQ(j.at("error_count"), j.at("findings").size() - j.at("warnings").get<std::size_t>());
   EXPECT_EQ(j.at("exit_code"), 2);
   ASSERT_GE(j.at("findings").size(), 2U);
   bool saw = false;
@@ -307,6 +315,138 @@ TEST_F(CheckCli, HelpTeachesTheAnsibleHook)
   EXPECT_NE(r.out.find("validate='tw-advisor check --dest /etc/sysctl.d/60-net.conf %s'"), std::string::npos)
     << r.out;
   EXPECT_NE(r.out.find("Exit codes: 0 clean"), std::string::npos) << r.out;
+}
+
+// Writes name under the per-test root with content (directories made as needed).
+void put(const fs::path& root, const std::string& name, const std::string& content)
+{
+  const auto path = root / fs::path(name).relative_path();
+  fs::create_directories(path.parent_path());
+  std::ofstream(path) << content;
+}
+
+TEST_F(CheckCli, UnreadableConfigDirOrFileIsAnInputErrorNotOk)
+{
+  // What root sees: /run/sysctl.d/99-z.conf overrides the proposed file.
+  put(m_empty, "/run/sysctl.d/99-z.conf", "net.ipv4.tcp_tw_reuse = 0\n");
+  const auto as_root = check({ "--dest", "/etc/sysctl.d/60-net.conf", file("reuse2.conf") });
+  ASSERT_EQ(as_root.exit_code, 2) << as_root.out << as_root.err;
+  ASSERT_TRUE(has(as_root, "overridden at boot by /run/sysctl.d/99-z.conf:1")) << as_root.out;
+
+  // A directory nobody may list, then a file nobody may read: never "OK".
+  fs::permissions(m_empty / "run/sysctl.d", fs::perms::owner_all);
+  const auto dir = check({ "--dest", "/etc/sysctl.d/60-net.conf", file("reuse2.conf") }, {}, true);
+  EXPECT_EQ(dir.exit_code, 1) << dir.out << dir.err;
+  EXPECT_NE(dir.err.find("tw-advisor: error: /run/sysctl.d (" + (m_empty / "run/sysctl.d").string() +
+                         "): Permission denied"),
+            std::string::npos)
+    << dir.err;
+  EXPECT_TRUE(has(dir, "check: INCOMPLETE: 1 configuration path(s)")) << dir.out;
+  EXPECT_FALSE(has(dir, "check: OK")) << dir.out;
+  const auto dir_json =
+    check({ "--format", "json", "--dest", "/etc/sysctl.d/60-net.conf", file("reuse2.conf") }, {}, true);
+  EXPECT_EQ(dir_json.exit_code, 1) << dir_json.err;
+  const auto j = nlohmann::json::parse(dir_json.out);
+  EXPECT_EQ(j.at("exit_code"), 1);
+  EXPECT_EQ(j.at("complete"), false);
+  ASSERT_EQ(j.at("errors").size(), 1U) << dir_json.out;
+  EXPECT_EQ(j.at("errors")[0].at("path"), "/run/sysctl.d (" + (m_empty / "run/sysctl.d").string() + ")");
+  EXPECT_NE(j.at("errors")[0].at("cause").get<std::string>().find("Permission denied"), std::string::npos);
+
+  fs::permissions(m_empty / "run/sysctl.d",
+                  fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                    fs::perms::others_read | fs::perms::others_exec);
+  fs::permissions(m_empty / "run/sysctl.d/99-z.conf", fs::perms::owner_read | fs::perms::owner_write);
+  const auto f = check({ "--dest", "/etc/sysctl.d/60-net.conf", file("reuse2.conf") }, {}, true);
+  EXPECT_EQ(f.exit_code, 1) << f.out << f.err;
+  EXPECT_NE(f.err.find("/run/sysctl.d/99-z.conf (" + (m_empty / "run/sysctl.d/99-z.conf").string() +
+                       "): Permission denied"),
+            std::string::npos)
+    << f.err;
+  // The same user with everything readable gets the real answer.
+  fs::permissions(m_empty / "run/sysctl.d/99-z.conf", fs::perms::others_read, fs::perm_options::add);
+  const auto ok = check({ "--dest", "/etc/sysctl.d/60-net.conf", file("reuse2.conf") }, {}, true);
+  EXPECT_EQ(ok.exit_code, 2) << ok.out << ok.err;
+  EXPECT_TRUE(has(ok, "overridden at boot by /run/sysctl.d/99-z.conf:1")) << ok.out;
+}
+
+TEST_F(CheckCli, JsonInputErrorsStillPrintOneObject)
+{
+  const auto missing = (m_empty / "nonexistent.conf").string();
+  const auto r = check({ "--format", "json", missing });
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("tw-advisor: error: " + missing), std::string::npos) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j.at("exit_code"), 1);
+  EXPECT_TRUE(j.at("findings").empty());
+  ASSERT_EQ(j.at("errors").size(), 1U) << r.out;
+  EXPECT_EQ(j.at("errors")[0].at("path"), missing);
+  EXPECT_NE(j.at("errors")[0].at("cause").get<std::string>().find("No such file or directory"),
+            std::string::npos)
+    << r.out;
+}
+
+TEST_F(CheckCli, EachLoadersNotLoadedMessageSaysOnlyWhatIsTrueForIt)
+{
+  const auto r = check({ "--dest", "/etc/sysctl.d/60-net", file("clean.conf") });
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(
+    has(r,
+        "whose names do not start with '.' in /etc/sysctl.d, /run/sysctl.d, /usr/local/lib/sysctl.d "
+        "and /usr/lib/sysctl.d (/etc/sysctl.conf only through a link such as "
+        "/etc/sysctl.d/99-sysctl.conf) (under systemd-sysctl)"))
+    << r.out;
+  EXPECT_TRUE(has(r,
+                  "*.conf files (hidden ones too) in /etc/sysctl.d, /run/sysctl.d, /usr/local/lib/sysctl.d, "
+                  "/usr/lib/sysctl.d and /lib/sysctl.d, then /etc/sysctl.conf (under sysctl --system)"))
+    << r.out;
+  EXPECT_FALSE(has(r, "for systemd")) << r.out;
+}
+
+TEST_F(CheckCli, SameValueSetElsewhereExplainsWhichLineApplies)
+{
+  put(m_empty, "/etc/sysctl.d/50-x.conf", "net.ipv4.tcp_tw_reuse = 2\n");
+  put(m_empty, "/etc/sysctl.d/70-y.conf", "net.ipv4.tcp_tw_reuse = 2\n");
+  const auto r = check({ "--dest", "/etc/sysctl.d/60-net.conf", file("reuse2.conf") });
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  // systemd keeps the first of equal assignments; procps writes every line, so the last decides.
+  EXPECT_TRUE(has(r,
+                  "is not the line that sets it at boot: /etc/sysctl.d/50-x.conf:1 sets the same value "
+                  "earlier, and systemd-sysctl keeps the first of equal assignments"))
+    << r.out;
+  EXPECT_TRUE(has(r, "/etc/sysctl.d/70-y.conf:1 sets the same value and is applied after this line"))
+    << r.out;
+  EXPECT_TRUE(has(r, "[overridden-same]")) << r.out;
+}
+
+TEST_F(CheckCli, NonUtf8BytesAreEscapedInTextAndJson)
+{
+  const auto bad = (m_empty / "bin.conf").string();
+  std::ofstream(bad, std::ios::binary)
+    << std::string("\xff\xfe bin\x00\n", 9) << "net.ipv4.tcp_tw_reuse = 2\n"
+    << "# caf\xc3\xa9 is valid UTF-8\n";
+  const auto r = check({ "--dest", "/etc/sysctl.d/60-net.conf", bad });
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_TRUE(has(r, "\\xff\\xfe bin\\x00")) << r.out;
+  EXPECT_EQ(r.out.find('\xff'), std::string::npos) << r.out;
+  const auto j = check({ "--format", "json", "--dest", "/etc/sysctl.d/60-net.conf", bad });
+  EXPECT_EQ(j.exit_code, 2) << j.err;
+  const auto doc = nlohmann::json::parse(j.out); // throws on invalid UTF-8
+  EXPECT_NE(doc.dump().find("\\\\xff\\\\xfe bin\\\\x00"), std::string::npos) << j.out;
+}
+
+TEST_F(CheckCli, GlobBeatenByAnExplicitKeyIsAWarning)
+{
+  put(m_empty, "/usr/lib/sysctl.d/10-vendor.conf", "net.ipv4.conf.all.rp_filter = 2\n");
+  const auto glob = (m_empty / "glob.conf").string();
+  std::ofstream(glob) << "net.ipv4.conf.*.rp_filter = 1\n";
+  const auto r = check({ "--dest", "/etc/sysctl.d/60-net.conf", glob });
+  EXPECT_TRUE(has(r,
+                  glob + ":1: warning: net.ipv4.conf.*.rp_filter = 1 does not set 1 key(s) it matches, "
+                         "because an explicit key line beats any glob whatever the file order: "
+                         "net.ipv4.conf.all.rp_filter = 2 at /usr/lib/sysctl.d/10-vendor.conf:1"))
+    << r.out;
+  EXPECT_TRUE(has(r, "[glob-overridden]")) << r.out;
 }
 
 } // namespace

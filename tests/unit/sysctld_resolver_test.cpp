@@ -2,8 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <grp.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace tw::sysctld {
@@ -272,6 +276,131 @@ TEST(SysctldResolver, MissingRootIsAnEmptyConfiguration)
   const auto res = resolve(fs::path(TW_TEST_DATA_DIR) / "sysctld" / "does-not-exist", Loader::procps);
   EXPECT_TRUE(res.files.empty());
   EXPECT_EQ(who(res, "net.ipv4.tcp_tw_reuse"), "unset");
+}
+
+// Runs fn in a child process as uid/gid 65534 when the test runs as root (root reads every file
+// whatever its mode), as the current user otherwise; returns the child's exit status.
+int as_nobody(const std::function<int()>& fn)
+{
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    if (::geteuid() == 0 && (::setgroups(0, nullptr) != 0 || ::setresgid(65534, 65534, 65534) != 0 ||
+                             ::setresuid(65534, 65534, 65534) != 0)) {
+      ::_exit(100);
+    }
+    ::_exit(fn());
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 101;
+}
+
+class TempTree : public ::testing::Test
+{
+protected:
+  void SetUp() override
+  {
+    m_root = fs::temp_directory_path() / ("tw-resolver-" + std::to_string(::getpid()) + "-" +
+                                          ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(m_root);
+  }
+  void TearDown() override
+  {
+    std::error_code ec;
+    fs::remove_all(m_root, ec);
+  }
+  void put(const std::string& name, const std::string& content)
+  {
+    const auto path = m_root / fs::path(name).relative_path();
+    fs::create_directories(path.parent_path());
+    std::ofstream(path) << content;
+  }
+  fs::path m_root;
+};
+
+TEST_F(TempTree, UnreadableDirsAndFilesMakeTheResolutionIncomplete)
+{
+  put("/etc/sysctl.d/60-net.conf", "net.ipv4.tcp_tw_reuse = 1\n");
+  put("/run/sysctl.d/99-z.conf", "net.ipv4.tcp_tw_reuse = 0\n");
+  const auto full = resolve(m_root, Loader::systemd);
+  ASSERT_TRUE(full.complete());
+  ASSERT_EQ(who(full, "net.ipv4.tcp_tw_reuse"), "/run/sysctl.d/99-z.conf:1=0");
+
+  // Exit codes of the child: 0 all as expected, 10+ which check failed.
+  const auto expect_unreadable = [&](const fs::path& path) {
+    return as_nobody([&]() -> int {
+      for (const auto loader : { Loader::systemd, Loader::procps }) {
+        const auto res = resolve(m_root, loader);
+        if (res.complete() || res.unreadable.size() != 1) {
+          return 10;
+        }
+        if (res.unreadable[0].path != path || res.unreadable[0].error != EACCES ||
+            res.unreadable[0].reason != "Permission denied") {
+          return 11;
+        }
+        const auto placement =
+          check_placement(m_root, loader, "/etc/sysctl.d/60-net.conf", { "net.ipv4.tcp_tw_reuse" }, { "1" });
+        if (placement.size() != 1 || placement[0].unreadable.size() != 1 ||
+            placement[0].unreadable[0].path != path) {
+          return 12;
+        }
+      }
+      return 0;
+    });
+  };
+  fs::permissions(m_root / "run/sysctl.d", fs::perms::owner_all);
+  EXPECT_EQ(expect_unreadable("/run/sysctl.d"), 0);
+  fs::permissions(m_root / "run/sysctl.d",
+                  fs::perms::group_read | fs::perms::group_exec | fs::perms::others_read |
+                    fs::perms::others_exec,
+                  fs::perm_options::add);
+  fs::permissions(m_root / "run/sysctl.d/99-z.conf", fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_EQ(expect_unreadable("/run/sysctl.d/99-z.conf"), 0);
+  // Readable again: complete, for the same user.
+  fs::permissions(m_root / "run/sysctl.d/99-z.conf", fs::perms::others_read, fs::perm_options::add);
+  EXPECT_EQ(as_nobody([&] { return resolve(m_root, Loader::procps).complete() ? 0 : 1; }), 0);
+}
+
+TEST_F(TempTree, ADanglingLinkOrMissingDirIsNotUnreadable)
+{
+  put("/etc/sysctl.d/60-net.conf", "net.ipv4.tcp_tw_reuse = 1\n");
+  fs::create_symlink("/nowhere.conf", m_root / "etc/sysctl.d/70-gone.conf");
+  for (const auto loader : { Loader::systemd, Loader::procps }) {
+    const auto res = resolve(m_root, loader);
+    EXPECT_TRUE(res.complete()) << to_string(loader);
+  }
+}
+
+TEST(SysctldResolver, BootDriftSaysWhetherTheLoadersAgree)
+{
+  Sysctls runtime;
+  runtime.values["net.ipv4.tcp_tw_reuse"] =
+    SysctlValue{ "net.ipv4.tcp_tw_reuse", ReadStatus::ok, "0", 0, {} };
+  const std::vector<BootResolution> order = { resolve(fixture("order"), Loader::systemd),
+                                              resolve(fixture("order"), Loader::procps) };
+  const auto agree = boot_drift(runtime, order);
+  ASSERT_EQ(agree.size(), 1U);
+  ASSERT_EQ(agree[0].boots.size(), 2U);
+  EXPECT_EQ(agree[0].message,
+            "net.ipv4.tcp_tw_reuse is 0 now but /usr/lib/sysctl.d/20-vendor.conf:1 sets 1 at boot under both "
+            "loaders");
+
+  runtime.values["net.ipv4.tcp_tw_reuse"] =
+    SysctlValue{ "net.ipv4.tcp_tw_reuse", ReadStatus::ok, "2", 0, {} };
+  const std::vector<BootResolution> split = { resolve(fixture("sysctl-conf"), Loader::systemd),
+                                              resolve(fixture("sysctl-conf"), Loader::procps) };
+  const auto differ = boot_drift(runtime, split);
+  ASSERT_EQ(differ.size(), 1U);
+  EXPECT_EQ(differ[0].message,
+            "net.ipv4.tcp_tw_reuse is 2 now but the loaders differ at boot: systemd-sysctl: "
+            "/etc/sysctl.d/99-zz-tuning.conf:1 sets 1; sysctl --system: /etc/sysctl.conf:2 sets 0");
+  EXPECT_EQ(differ[0].boots[1].source->file, "/etc/sysctl.conf");
+
+  // No drift when the running value is what both set.
+  runtime.values["net.ipv4.tcp_tw_reuse"] =
+    SysctlValue{ "net.ipv4.tcp_tw_reuse", ReadStatus::ok, "1", 0, {} };
+  EXPECT_TRUE(boot_drift(runtime, order).empty());
 }
 
 } // namespace
