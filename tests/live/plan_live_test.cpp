@@ -164,7 +164,14 @@ TEST_F(PlanLiveTest, StuckApiClientHelpsAndTheProposedChangeUnsticksIt)
   HostPair pair("plcli");
   narrow_client(pair);
   auto server = start_server(pair.server, pair.server_v4, /*close_first=*/false);
+  const std::uint64_t rsts_before = counter(pair.server, "TcpOutRsts");
   const json stuck = run_client(pair.client, pair.server_v4, 1100, /*close_first=*/true);
+  // Exactly 1000: the client closes first, so every connection leaves one TIME_WAIT port here, and
+  // nothing is lost as long as the server sent no RST (a RST would destroy the client's socket
+  // without TIME_WAIT, freeing its port). The census live test tolerates 90% because its server
+  // may reset; this one measures that it did not.
+  const std::uint64_t rsts = counter(pair.server, "TcpOutRsts") - rsts_before;
+  EXPECT_EQ(rsts, 0u) << "server sent RSTs: the exact count below cannot hold";
   EXPECT_EQ(stuck.at("ok"), 1000) << stuck.dump();
   EXPECT_GT(stuck.at("eaddrnotavail").get<int>(), 0) << stuck.dump();
 
@@ -222,6 +229,7 @@ TEST_F(PlanLiveTest, StuckClientWithTimestampsOffNeedsTheFixFirstOrIsBlocked)
   const json* ts = prerequisite(p, "tcp_timestamps");
   ASSERT_NE(ts, nullptr);
   EXPECT_EQ((*ts)["status"], "fail");
+  EXPECT_NE(reasons(p).find("within 60 s"), std::string::npos) << reasons(p);
 
   const fs::path strict = m_root.path() / "strict.yaml";
   std::ofstream(strict) << "id: strict\ndescription: No prerequisite fixes.\nrationale: Test policy.\n"
@@ -231,6 +239,80 @@ TEST_F(PlanLiveTest, StuckClientWithTimestampsOffNeedsTheFixFirstOrIsBlocked)
   EXPECT_EQ(b.at("verdict"), "blocked") << reasons(b);
   EXPECT_TRUE(b.at("changes").empty());
   EXPECT_EQ(b.at("policy"), "strict");
+
+  // The outcome: apply both changes. The TIME_WAIT made without timestamps is never recycled, so
+  // connects keep failing until it expires (TIME_WAIT is 60 s); then the ports are free, and the
+  // next churn leaves TIME_WAIT with timestamps that tcp_tw_reuse does recycle.
+  const std::uint64_t recycled_before = counter(pair.client, "TcpExtTWRecycled");
+  for (const auto& change : p["changes"]) {
+    pair.client.set_sysctl(change["key"].get<std::string>(), change["target"].get<std::string>());
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100)); // past tcp_tw_reuse_delay
+  const json early = run_client(pair.client, pair.server_v4, 20, /*close_first=*/true);
+  EXPECT_EQ(early.at("ok"), 0) << "old TIME_WAIT without timestamps was reused: " << early.dump();
+  EXPECT_EQ(counter(pair.client, "TcpExtTWRecycled"), recycled_before);
+
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(75);
+  json late;
+  while (std::chrono::steady_clock::now() < deadline) { // bounded: TIME_WAIT lasts 60 s
+    std::this_thread::sleep_for(std::chrono::seconds(5));
+    late = run_client(pair.client, pair.server_v4, 20, /*close_first=*/true);
+    if (late.at("ok") == 20) {
+      break;
+    }
+  }
+  EXPECT_EQ(late.value("ok", -1), 20)
+    << "connects did not recover once the old TIME_WAIT expired: " << late.dump();
+  std::this_thread::sleep_for(std::chrono::seconds(61)); // every port of the old churn is free again
+  const json churn = run_client(pair.client, pair.server_v4, 1100, /*close_first=*/true);
+  EXPECT_EQ(churn.at("ok"), 1100) << churn.dump();
+  EXPECT_EQ(churn.at("eaddrnotavail"), 0) << churn.dump();
+  EXPECT_GE(counter(pair.client, "TcpExtTWRecycled"), recycled_before + 100)
+    << "TIME_WAIT made with timestamps should be recycled";
+}
+
+TEST_F(PlanLiveTest, PeerThatRefusesTimestampsIsBlocked)
+{
+  // /tmp/rvx/expA.sh: the server's namespace refuses timestamps; the client holds 20 live
+  // connections (the per-destination sample) while the rest of its 1000 ports sit in TIME_WAIT.
+  HostPair pair("plpeer");
+  narrow_client(pair);
+  pair.server.set_sysctl("net.ipv4.tcp_timestamps", "0");
+  auto server = start_server(pair.server, pair.server_v4, /*close_first=*/false);
+  BackgroundProcess client(pair.client.exec_argv({ m_loadgen,
+                                                   "client",
+                                                   "--connect",
+                                                   pair.server_v4,
+                                                   "--port",
+                                                   k_port,
+                                                   "--count",
+                                                   "1000",
+                                                   "--close-first",
+                                                   "--hold",
+                                                   "20",
+                                                   "--hold-ms",
+                                                   "60000",
+                                                   "--timeout-ms",
+                                                   "50000" }));
+  ASSERT_TRUE(client.wait_for_output("holding", std::chrono::seconds(60))) << client.output();
+
+  const json p = plan(pair.client);
+  EXPECT_EQ(p.at("verdict"), "blocked") << reasons(p);
+  EXPECT_TRUE(p.at("changes").empty()) << p["changes"].dump();
+  const json* ts = prerequisite(p, "tcp_timestamps");
+  ASSERT_NE(ts, nullptr);
+  EXPECT_EQ((*ts)["status"], "fail") << ts->dump();
+  const std::string detail = (*ts)["detail"].get<std::string>();
+  EXPECT_NE(detail.find("0 of 20 live outbound connections to"), std::string::npos) << detail;
+  EXPECT_NE(detail.find(pair.server_v4 + ":8080"), std::string::npos) << detail;
+
+  // And it is right: with tcp_tw_reuse=1 by hand, no TIME_WAIT port towards that peer is recycled.
+  const std::uint64_t recycled_before = counter(pair.client, "TcpExtTWRecycled");
+  pair.client.set_sysctl("net.ipv4.tcp_tw_reuse", "1");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  const json after = run_client(pair.client, pair.server_v4, 20, /*close_first=*/true);
+  EXPECT_EQ(after.at("ok"), 0) << after.dump();
+  EXPECT_EQ(counter(pair.client, "TcpExtTWRecycled"), recycled_before);
 }
 
 TEST_F(PlanLiveTest, StuckClientBehindSnatWarnsWithTheEvidence)

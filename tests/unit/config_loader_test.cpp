@@ -187,7 +187,7 @@ TEST_F(ConfigTest, OldPressureNameIsRefusedNamingTheNewOne)
   const std::string setting = "    value: 0.4\n    description: d\n    rationale: r\n";
   const auto p = write("policies/x.yaml", k_head + "thresholds:\n  pressure:\n" + setting);
   const std::string e = policy_error(p);
-  EXPECT_NE(e.find("x.yaml:5:3"), std::string::npos) << e;
+  EXPECT_NE(e.find("x.yaml:6:5"), std::string::npos) << e;
   EXPECT_NE(e.find("renamed 'time_wait_pressure'"), std::string::npos) << e;
   const auto q = write("profiles/x.yaml", k_head + "settings:\n  pressure:\n" + setting);
   std::string pe;
@@ -196,7 +196,7 @@ TEST_F(ConfigTest, OldPressureNameIsRefusedNamingTheNewOne)
   } catch (const Error& err) {
     pe = err.what();
   }
-  EXPECT_NE(pe.find("x.yaml:5:3"), std::string::npos) << pe;
+  EXPECT_NE(pe.find("x.yaml:6:5"), std::string::npos) << pe;
   EXPECT_NE(pe.find("renamed 'time_wait_pressure'"), std::string::npos) << pe;
 }
 
