@@ -188,6 +188,11 @@ void Applier::prepare()
     m_prepared = true;
     return;
   }
+  if (!drift.empty()) {
+    throw Error("plan " + req.plan_source,
+                "the host has changed since the plan was made (" + join(drift, "; ") +
+                  "); nothing was changed: make a new plan and review it");
+  }
   m_file.reset();
   if (req.persist) {
     const auto dir_path = under_root(req.root, k_sysctld_dir);

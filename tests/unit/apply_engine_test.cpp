@@ -156,10 +156,12 @@ TEST_F(ApplyEngineTest, SamePlanAgainAfterApplyIsAlreadyApplied)
     a.execute(m_obs);
   }
   const auto journal = get("state/journal.json");
-  Applier again(request()); // the plan still says current 2, the host now holds the targets
-  again.prepare();
-  EXPECT_TRUE(again.already_applied());
-  EXPECT_THROW(again.execute(m_obs), Error); // nothing to execute
+  {
+    Applier again(request()); // the plan still says current 2, the host now holds the targets
+    again.prepare();
+    EXPECT_TRUE(again.already_applied());
+    EXPECT_THROW(again.execute(m_obs), Error); // nothing to execute
+  }
   EXPECT_EQ(get("state/journal.json"), journal);
   EXPECT_EQ(get("proc/net/ipv4/tcp_tw_reuse"), "1\n");
 
