@@ -264,10 +264,16 @@ TEST_F(PlanLiveTest, StuckClientWithTimestampsOffNeedsTheFixFirstOrIsBlocked)
   EXPECT_EQ(late.value("ok", -1), 20)
     << "connects did not recover once the old TIME_WAIT expired: " << late.dump();
   std::this_thread::sleep_for(std::chrono::seconds(61)); // every port of the old churn is free again
-  const json churn = run_client(pair.client, pair.server_v4, 1100, /*close_first=*/true);
-  EXPECT_EQ(churn.at("ok"), 1100) << churn.dump();
+  // Fill the range with TIME_WAIT made with timestamps, wait out tcp_tw_reuse_delay (1000 ms), and
+  // churn again: every new connect now takes over a TIME_WAIT port.
+  const json fill = run_client(pair.client, pair.server_v4, 1000, /*close_first=*/true);
+  EXPECT_EQ(fill.at("ok"), 1000) << fill.dump();
+  const std::uint64_t recycled_filled = counter(pair.client, "TcpExtTWRecycled");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  const json churn = run_client(pair.client, pair.server_v4, 200, /*close_first=*/true);
+  EXPECT_EQ(churn.at("ok"), 200) << churn.dump();
   EXPECT_EQ(churn.at("eaddrnotavail"), 0) << churn.dump();
-  EXPECT_GE(counter(pair.client, "TcpExtTWRecycled"), recycled_before + 100)
+  EXPECT_GE(counter(pair.client, "TcpExtTWRecycled"), recycled_filled + 200)
     << "TIME_WAIT made with timestamps should be recycled";
 }
 
