@@ -166,13 +166,16 @@ TEST_F(PlanLiveTest, StuckApiClientHelpsAndTheProposedChangeUnsticksIt)
   auto server = start_server(pair.server, pair.server_v4, /*close_first=*/false);
   const std::uint64_t rsts_before = counter(pair.server, "TcpOutRsts");
   const json stuck = run_client(pair.client, pair.server_v4, 1100, /*close_first=*/true);
-  // Exactly 1000: the client closes first, so every connection leaves one TIME_WAIT port here, and
+  // About 1000: the client closes first, so every connection leaves one TIME_WAIT port here, and
   // nothing is lost as long as the server sent no RST (a RST would destroy the client's socket
   // without TIME_WAIT, freeing its port). The census live test tolerates 90% because its server
-  // may reset; this one measures that it did not.
+  // may reset; this one measures that it did not. Even so, one run saw 1001 successes with no
+  // server RST: the kernel can end a client TIME_WAIT early, freeing a port for one more
+  // connect. So allow a handful above the range, none below it.
   const std::uint64_t rsts = counter(pair.server, "TcpOutRsts") - rsts_before;
-  EXPECT_EQ(rsts, 0u) << "server sent RSTs: the exact count below cannot hold";
-  EXPECT_EQ(stuck.at("ok"), 1000) << stuck.dump();
+  EXPECT_EQ(rsts, 0u) << "server sent RSTs: the count below cannot hold";
+  EXPECT_GE(stuck.at("ok").get<int>(), 1000) << stuck.dump();
+  EXPECT_LE(stuck.at("ok").get<int>(), 1005) << stuck.dump();
   EXPECT_GT(stuck.at("eaddrnotavail").get<int>(), 0) << stuck.dump();
 
   const fs::path out = m_root.path() / "plan.json";
