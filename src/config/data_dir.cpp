@@ -26,14 +26,14 @@ std::filesystem::path find_data_dir(const DataDirInputs& inputs)
 {
   std::string tried;
   if (inputs.env_dir && !inputs.env_dir->empty()) {
-    const std::filesystem::path dir = *inputs.env_dir;
+    std::filesystem::path dir = *inputs.env_dir;
     if (has_data(dir)) {
       return dir;
     }
     throw Error("TW_ADVISOR_DATA_DIR=" + dir.string(), "has neither profiles/ nor policies/");
   }
   if (!inputs.exe_dir.empty()) {
-    const auto installed = (inputs.exe_dir / ".." / "share" / "tw-advisor").lexically_normal();
+    auto installed = (inputs.exe_dir / ".." / "share" / "tw-advisor").lexically_normal();
     if (has_data(installed)) {
       return installed;
     }

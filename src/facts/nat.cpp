@@ -116,9 +116,8 @@ bool decode_expr(std::span<const std::uint8_t> elem, std::uint8_t family, NftExp
   for (const Attr& a : fields) {
     if (expr.name == "nat" && a.type == NFTA_NAT_TYPE) {
       expr.nat_type = attr_be32(a);
-    } else if (expr.name == "nat" && a.type == NFTA_NAT_FLAGS) {
-      expr.flags = attr_be32(a).value_or(0);
-    } else if (expr.name == "masq" && a.type == NFTA_MASQ_FLAGS) {
+    } else if ((expr.name == "nat" && a.type == NFTA_NAT_FLAGS) ||
+               (expr.name == "masq" && a.type == NFTA_MASQ_FLAGS)) {
       expr.flags = attr_be32(a).value_or(0);
     } else if (expr.name == "target" && a.type == NFTA_TARGET_NAME) {
       expr.target_name = attr_string(a);
