@@ -166,12 +166,12 @@ TEST(SysctldParser, ControlCharactersInAValueAreRefused)
 TEST(SysctldParser, EscapeTextKeepsUtf8AndEscapesInvalidBytesAndControls)
 {
   EXPECT_EQ(escape_text("caf\xc3\xa9 \xe2\x82\xac"), "caf\xc3\xa9 \xe2\x82\xac"); // valid UTF-8 kept
-  EXPECT_EQ(escape_text(std::string("\xff\xfe bin\x00", 8)), "\\xff\\xfe bin\\x00");
+  EXPECT_EQ(escape_text(std::string("\xff\xfe bin\x00", 7)), "\\xff\\xfe bin\\x00");
   EXPECT_EQ(escape_text("a\tb\x1b"), "a\\x09b\\x1b");
   EXPECT_EQ(escape_text("\xc3"), "\\xc3");                   // truncated sequence
   EXPECT_EQ(escape_text("\xc0\xaf"), "\\xc0\\xaf");          // overlong '/'
   EXPECT_EQ(escape_text("\xed\xa0\x80"), "\\xed\\xa0\\x80"); // UTF-16 surrogate
-  const auto parsed = parse_sysctl_conf(std::string("\xff\xfe bin\x00\n", 9), "f.conf");
+  const auto parsed = parse_sysctl_conf(std::string("\xff\xfe bin\x00\n", 8), "f.conf");
   ASSERT_EQ(parsed.problems.size(), 1U);
   EXPECT_NE(parsed.problems[0].message.find("\\xff\\xfe bin\\x00"), std::string::npos)
     << parsed.problems[0].message;
