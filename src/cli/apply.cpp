@@ -6,6 +6,7 @@
 #include "apply/engine.hpp"
 #include "apply/sha256.hpp"
 #include "cli/commands.hpp"
+#include "cli/profile_args.hpp"
 #include "config/data_dir.hpp"
 #include "config/loader.hpp"
 #include "facts/counters.hpp"
@@ -184,45 +185,6 @@ public:
 private:
   bool m_progress = false;
 };
-
-// The data dir when one is needed; nullopt (with a warning) when the built-in values can stand in.
-// Same rules as `plan`, so a plan and its apply judge with the same profile and policy.
-std::optional<std::filesystem::path> data_dir_for(bool required)
-{
-  try {
-    return config::default_data_dir();
-  } catch (const Error& e) {
-    if (required) {
-      throw;
-    }
-    spdlog::warn("{}; using the built-in profile and policy", e.what());
-    return std::nullopt;
-  }
-}
-
-Profile load_profile_arg(const std::string& arg)
-{
-  if (!arg.empty() && config::looks_like_path(arg)) {
-    return config::load_profile_file(arg);
-  }
-  const auto dir = data_dir_for(!arg.empty());
-  if (!dir) {
-    return Profile{};
-  }
-  return config::load_profile(arg.empty() ? "default" : arg, *dir);
-}
-
-Policy load_policy_arg(const std::string& arg)
-{
-  if (!arg.empty()) {
-    return config::load_policy_file(arg);
-  }
-  const auto dir = data_dir_for(false);
-  if (!dir) {
-    return Policy{};
-  }
-  return config::load_policy("", *dir);
-}
 
 // The changes of a reviewed plan file (`plan --out`), read strictly by the plan reader.
 struct ReviewedPlan

@@ -2,6 +2,7 @@
 // engine whether net.ipv4.tcp_tw_reuse helps, and prints the verdict, why, and what to change.
 // Changes nothing on the host; --out writes the reviewed plan for `apply --plan`.
 #include "cli/commands.hpp"
+#include "cli/profile_args.hpp"
 #include "config/data_dir.hpp"
 #include "config/loader.hpp"
 #include "facts/gather.hpp"
@@ -39,44 +40,6 @@ struct PlanArgs
   std::string policy;
   std::string facts; // hidden: recorded facts instead of live ones (golden tests, offline review)
 };
-
-// The data dir when one is needed; nullopt (with a warning) when the built-in values can stand in.
-std::optional<std::filesystem::path> data_dir_for(bool required)
-{
-  try {
-    return config::default_data_dir();
-  } catch (const Error& e) {
-    if (required) {
-      throw;
-    }
-    spdlog::warn("{}; using the built-in profile and policy", e.what());
-    return std::nullopt;
-  }
-}
-
-Profile load_profile_arg(const std::string& arg)
-{
-  if (!arg.empty() && config::looks_like_path(arg)) {
-    return config::load_profile_file(arg);
-  }
-  const auto dir = data_dir_for(!arg.empty());
-  if (!dir) {
-    return Profile{};
-  }
-  return config::load_profile(arg.empty() ? "default" : arg, *dir);
-}
-
-Policy load_policy_arg(const std::string& arg)
-{
-  if (!arg.empty()) {
-    return config::load_policy_file(arg);
-  }
-  const auto dir = data_dir_for(false);
-  if (!dir) {
-    return Policy{};
-  }
-  return config::load_policy("", *dir);
-}
 
 Facts recorded_facts(const std::string& path)
 {
