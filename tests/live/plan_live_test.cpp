@@ -12,6 +12,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <string>
 #include <thread>
 #include <unistd.h>
@@ -178,7 +179,13 @@ TEST_F(PlanLiveTest, StuckApiClientHelpsAndTheProposedChangeUnsticksIt)
   const json p =
     plan(pair.client, { "--profile", "api-client", "--out", out.string(), "--detailed-exitcode" }, 2);
   EXPECT_EQ(p.at("verdict"), "helps") << reasons(p);
-  EXPECT_NE(reasons(p).find("1000 of 1000 usable ports (100%)"), std::string::npos) << reasons(p);
+  // Nearly every port holds TIME_WAIT; a socket still closing (FIN_WAIT_2) or one the server reset
+  // may be missing from the count, so allow a few below the full range.
+  std::smatch held;
+  const std::string why = reasons(p);
+  ASSERT_TRUE(std::regex_search(why, held, std::regex(R"((\d+) of 1000 usable ports \((\d+)%\))"))) << why;
+  EXPECT_GE(std::stoi(held[1].str()), 990) << why;
+  EXPECT_GE(std::stoi(held[2].str()), 99) << why;
   EXPECT_NE(reasons(p).find(pair.server_v4 + ":8080"), std::string::npos) << reasons(p);
   ASSERT_EQ(p.at("changes").size(), 1u) << p["changes"].dump();
   EXPECT_EQ(p["changes"][0]["key"], "net.ipv4.tcp_tw_reuse");
