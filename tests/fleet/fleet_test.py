@@ -39,7 +39,11 @@ k_budget_s = 840  # the whole run, below the ctest TIMEOUT
 k_subnet = "198.19.8"
 k_ctl_addr = f"{k_subnet}.1"
 k_srv_addr = f"{k_subnet}.2"
-k_sink_port = 8080  # tw-loadgen server: outbound TIME_WAIT on the hosts
+# tw-loadgen servers: outbound TIME_WAIT on the hosts. Each round of make_time_wait connects to
+# the next port, so it makes fresh TIME_WAIT even while an earlier round's still holds every
+# source port towards another port (a connect()-owned port serves any other 4-tuple); otherwise
+# a later round could add nothing and its evidence expire during a slow playbook.
+k_sink_ports = (8080, 8082, 8083, 8084, 8085, 8086)
 k_closed_port = 8081  # nothing listens: connects are refused (AttemptFails)
 k_port_range = "40000 40499"  # narrow: ~500 connects exhaust it (TESTING.md rule 6)
 k_tw_count = 450
@@ -112,6 +116,7 @@ class Fleet:
         self.ns_srv = f"twf{self.rid}-srv"
         self.namespaces = []
         self.procs = []
+        self.sink_round = 0
         self.hosts = {}
         for i, (name, host_id) in enumerate(k_hosts):
             d = self.tmp / name
@@ -256,14 +261,17 @@ class Fleet:
 
     # ---- workload -----------------------------------------------------------------------
     def start_sink(self):
-        p = self.start_bg(["ip", "netns", "exec", self.ns_srv, self.loadgen_bin, "server", "--bind",
-                           k_srv_addr, "--port", str(k_sink_port), "--timeout-ms",
-                           str(k_budget_s * 1000)], "sink.log")
-        deadline = time.monotonic() + 10
-        while "ready" not in (self.tmp / "sink.log").read_text():
-            check(p.poll() is None, f"tw-loadgen server exited: {(self.tmp / 'sink.log').read_text()}")
-            check(time.monotonic() < deadline, "tw-loadgen server not ready within 10 s")
-            time.sleep(0.1)
+        for port in k_sink_ports:
+            log_name = f"sink-{port}.log"
+            p = self.start_bg(["ip", "netns", "exec", self.ns_srv, self.loadgen_bin, "server", "--bind",
+                               k_srv_addr, "--port", str(port), "--timeout-ms",
+                               str(k_budget_s * 1000)], log_name)
+            deadline = time.monotonic() + 10
+            while "ready" not in (self.tmp / log_name).read_text():
+                check(p.poll() is None,
+                      f"tw-loadgen server on {port} exited: {(self.tmp / log_name).read_text()}")
+                check(time.monotonic() < deadline, f"tw-loadgen server on {port} not ready within 10 s")
+                time.sleep(0.1)
 
     def set_host_sysctls(self):
         """The 'before' of every host: reuse off and a narrow port range (per namespace)."""
@@ -274,11 +282,14 @@ class Fleet:
     def make_time_wait(self, hosts=None):
         """Outbound TIME_WAIT on each host (client closes first), right before it is needed."""
         hosts = hosts or list(self.hosts.values())
+        check(self.sink_round < len(k_sink_ports), "fixture: more TIME_WAIT rounds than sink ports")
+        port = k_sink_ports[self.sink_round]
+        self.sink_round += 1
         procs = []
         for h in hosts:
             procs.append((h, subprocess.Popen(
                 ["ip", "netns", "exec", h["ns"], self.loadgen_bin, "client", "--connect", k_srv_addr,
-                 "--port", str(k_sink_port), "--count", str(k_tw_count), "--close-first",
+                 "--port", str(port), "--count", str(k_tw_count), "--close-first",
                  "--timeout-ms", "20000", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                 text=True)))
         for h, p in procs:
@@ -605,8 +616,10 @@ def run_flow(fleet):
     fleet.playbook("promote.yml", inventory, ["-e", "tw_promote_serial=2"])
     promoted = fleet.snapshot()
     for name in names:
-        check(fleet.report(name, "promote")["rc"] == 0, f"{name}: promotion exit not 0")
-        check(promoted[name]["runtime"]["tcp_tw_reuse"] != "0", f"{name}: promotion did not apply")
+        rep = fleet.report(name, "promote")
+        check(rep["rc"] == 0, f"{name}: promotion exit {rep['rc']}: {rep['stderr']}")
+        check(promoted[name]["runtime"]["tcp_tw_reuse"] != "0",
+              f"{name}: promotion did not apply: {rep['stdout']}")
         check(any(p.startswith("etc/sysctl.d/") for p in changed(before[name], promoted[name])),
               f"{name}: promotion persisted nothing")
     log("promotion reached every host")
