@@ -188,8 +188,6 @@ protected:
     return out;
   }
 
-  const std::string& m_ns_name() const { return m_ns->name(); }
-
   std::string m_bin;
   std::string m_loadgen;
   fs::path m_tmp;
@@ -506,27 +504,7 @@ TEST_F(ApplyLiveTest, FreshPlanFromRealPortPressureIsAppliedAndRolledBack)
 {
   // A server namespace joined to the test's namespace by veth (198.18.250.0/24, only between the two).
   Netns server("srv");
-  auto must = [](const RunResult& r, const std::string& what) {
-    ASSERT_EQ(r.exit_code, 0) << what << ": " << r.err;
-  };
-  must(run({ "ip",
-             "-n",
-             server.name(),
-             "link",
-             "add",
-             "eth0",
-             "type",
-             "veth",
-             "peer",
-             "name",
-             "eth0",
-             "netns",
-             m_ns_name() }),
-       "veth");
-  must(run({ "ip", "-n", server.name(), "addr", "add", "198.18.250.2/24", "dev", "eth0" }), "server addr");
-  must(run({ "ip", "-n", m_ns_name(), "addr", "add", "198.18.250.1/24", "dev", "eth0" }), "client addr");
-  must(run({ "ip", "-n", server.name(), "link", "set", "eth0", "up" }), "server up");
-  must(run({ "ip", "-n", m_ns_name(), "link", "set", "eth0", "up" }), "client up");
+  link_namespaces(server, *m_ns, { .a_v4 = "198.18.250.2/24", .b_v4 = "198.18.250.1/24" });
 
   // 900 client-closed connections in a 1000-port range: outbound TIME_WAIT pressure of 0.9.
   BackgroundProcess srv(server.exec_argv({ m_loadgen,

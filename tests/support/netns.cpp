@@ -178,33 +178,44 @@ HostPair::HostPair(const std::string& tag)
   server_v4 = "198.18." + std::to_string(third) + ".2";
   client_v6 = "fd00:198:18:" + std::to_string(third) + "::1";
   server_v6 = "fd00:198:18:" + std::to_string(third) + "::2";
-  auto must = [](const RunResult& r, const std::string& what) {
+  link_namespaces(client,
+                  server,
+                  { .a_v4 = client_v4 + "/24",
+                    .b_v4 = server_v4 + "/24",
+                    .a_v6 = client_v6 + "/64",
+                    .b_v6 = server_v6 + "/64" });
+}
+
+void link_namespaces(const Netns& a, const Netns& b, const LinkAddresses& addrs)
+{
+  auto must = [](const std::vector<std::string>& argv) {
+    const auto r = tw::test::run(argv);
     if (r.exit_code != 0) {
-      throw std::runtime_error(what + ": " + r.err);
+      throw std::runtime_error(join_argv(argv) + ": " + r.err);
     }
   };
-  must(tw::test::run({ "ip",
-                       "-n",
-                       client.name(),
-                       "link",
-                       "add",
-                       "eth0",
-                       "type",
-                       "veth",
-                       "peer",
-                       "name",
-                       "eth0",
-                       "netns",
-                       server.name() }),
-       "veth between " + client.name() + " and " + server.name());
-  for (const auto* ns : { &client, &server }) {
-    const bool is_client = ns == &client;
-    const auto& v4 = is_client ? client_v4 : server_v4;
-    const auto& v6 = is_client ? client_v6 : server_v6;
-    must(tw::test::run({ "ip", "-n", ns->name(), "addr", "add", v4 + "/24", "dev", "eth0" }), "addr " + v4);
-    must(tw::test::run({ "ip", "-n", ns->name(), "addr", "add", v6 + "/64", "dev", "eth0", "nodad" }),
-         "addr " + v6);
-    must(tw::test::run({ "ip", "-n", ns->name(), "link", "set", "eth0", "up" }), "link up in " + ns->name());
+  must({ "ip",
+         "-n",
+         a.name(),
+         "link",
+         "add",
+         "eth0",
+         "type",
+         "veth",
+         "peer",
+         "name",
+         "eth0",
+         "netns",
+         b.name() });
+  for (const auto* ns : { &a, &b }) {
+    const bool is_a = ns == &a;
+    const auto& v4 = is_a ? addrs.a_v4 : addrs.b_v4;
+    const auto& v6 = is_a ? addrs.a_v6 : addrs.b_v6;
+    must({ "ip", "-n", ns->name(), "addr", "add", v4, "dev", "eth0" });
+    if (!v6.empty()) {
+      must({ "ip", "-n", ns->name(), "addr", "add", v6, "dev", "eth0", "nodad" });
+    }
+    must({ "ip", "-n", ns->name(), "link", "set", "eth0", "up" });
   }
 }
 

@@ -61,6 +61,22 @@ private:
   std::string m_name;
 };
 
+// The addresses of the two ends of a veth link, each with its prefix ("198.18.1.1/24",
+// "fd00:198:18:1::1/64"). An empty IPv6 address leaves that end IPv4-only.
+struct LinkAddresses
+{
+  std::string a_v4;
+  std::string b_v4;
+  std::string a_v6 = {};
+  std::string b_v6 = {};
+};
+
+// Joins a and b with a veth pair named eth0 on both sides, gives each end its addresses
+// (IPv6 with nodad, so they work at once) and brings both up. The pair lives only in the two
+// namespaces, so it goes when either is removed. Throws std::runtime_error naming the `ip`
+// command that failed and its stderr.
+void link_namespaces(const Netns& a, const Netns& b, const LinkAddresses& addrs);
+
 // Two hosts joined by a veth pair: client 198.18.<k>.1/24 + fd00:198:18:<k>::1/64,
 // server 198.18.<k>.2/24 + fd00:198:18:<k>::2/64, where k is unique to the pair in this run.
 struct HostPair
