@@ -6,7 +6,9 @@
 #include "apply/engine.hpp"
 #include "apply/sha256.hpp"
 #include "cli/commands.hpp"
+#include "cli/hints.hpp"
 #include "cli/profile_args.hpp"
+#include "cli/validators.hpp"
 #include "config/data_dir.hpp"
 #include "config/loader.hpp"
 #include "facts/counters.hpp"
@@ -103,35 +105,6 @@ std::string format_percent(double percent)
   std::string out = buf;
   while (out.find('.') != std::string::npos && (out.back() == '0' || out.back() == '.')) {
     out.pop_back();
-  }
-  return out;
-}
-
-// A shell word for an option value in a hint (quoted when it holds anything unusual).
-std::string shell_word(const std::string& word)
-{
-  const bool plain =
-    !word.empty() && word.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                            "0123456789/._-+:=@,") == std::string::npos;
-  if (plain) {
-    return word;
-  }
-  std::string out = "'";
-  for (const char c : word) {
-    out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  }
-  return out + "'";
-}
-
-// The rollback command for the --root/--state-dir this command was given.
-std::string rollback_command(const std::string& root, const std::string& state_dir)
-{
-  std::string out = "tw-advisor rollback";
-  if (!root.empty() && root != "/") {
-    out += " --root " + shell_word(root);
-  }
-  if (!state_dir.empty()) {
-    out += " --state-dir " + shell_word(state_dir);
   }
   return out;
 }
@@ -621,13 +594,9 @@ std::string status_to_text(const StatusReport& r)
 void run_status(const StatusArgs& args, int& exit_code)
 {
   auto report = read_status(args.root, args.state_dir, boot_settings);
-  const std::string hint = rollback_command(args.root, args.state_dir);
   for (auto& note : report.notes) {
     // The engine's hints name the plain command; echo the options this status was given.
-    const std::string plain = "`tw-advisor rollback`";
-    if (const auto at = note.find(plain); at != std::string::npos) {
-      note.replace(at, plain.size(), "`" + hint + "`");
-    }
+    note = with_rollback_command(std::move(note), args.root, args.state_dir);
   }
   const std::string out =
     args.format == "json" ? status_to_json(report).dump(2) + "\n" : status_to_text(report);
@@ -673,7 +642,7 @@ void add_apply_commands(CLI::App& app, int& exit_code)
     ->add_option("--canary-percent",
                  apply_args->canary_percent,
                  "Cohort size in percent (0-100, default from the policy: 10)")
-    ->check(CLI::Range(0.0, 100.0))
+    ->check(number_range(0.0, 100.0))
     ->needs(canary_flag)
     ->type_name("P");
   apply->add_option("--host-id", apply_args->host_id, "Host id for the canary hash (default /etc/machine-id)")

@@ -128,4 +128,19 @@ std::string printable(std::string_view s)
   return out;
 }
 
+std::string shell_word(std::string_view word)
+{
+  const bool plain =
+    !word.empty() && word.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                            "0123456789/._-+:=@,") == std::string_view::npos;
+  if (plain) {
+    return std::string(word);
+  }
+  std::string out = "'";
+  for (const char c : word) {
+    out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  }
+  return out + "'";
+}
+
 } // namespace tw

@@ -32,4 +32,8 @@ bool has_control_char(std::string_view s);
 // s with control characters shown as \xNN, for quoting untrusted text in messages.
 std::string printable(std::string_view s);
 
+// word as one POSIX shell word for a command shown to the operator: as is when it holds only
+// characters the shell leaves alone, else in single quotes.
+std::string shell_word(std::string_view word);
+
 } // namespace tw
