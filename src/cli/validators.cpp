@@ -1,0 +1,37 @@
+#include "cli/validators.hpp"
+
+#include <sstream>
+#include <string>
+
+namespace tw::cli {
+
+namespace {
+
+// The number as a person writes it: 0, 3600, 0.5 (shortest form, no trailing zeros).
+std::string shortest(double value)
+{
+  std::ostringstream out;
+  out << value;
+  return out.str();
+}
+
+} // namespace
+
+CLI::Validator number_range(double low, double high)
+{
+  const std::string bounds = shortest(low) + " to " + shortest(high);
+  return CLI::Validator(
+    [low, high, bounds](std::string& input) -> std::string {
+      double value = 0.0;
+      if (!CLI::detail::lexical_cast(input, value)) {
+        return "'" + input + "' is not a number";
+      }
+      if (!(value >= low && value <= high)) {
+        return input + " is not in the range " + bounds;
+      }
+      return {};
+    },
+    "NUMBER in " + bounds);
+}
+
+} // namespace tw::cli
