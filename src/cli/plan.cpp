@@ -1,8 +1,11 @@
 // `tw-advisor plan`: the dry run. Gathers the facts of this network namespace, asks the policy
 // engine whether net.ipv4.tcp_tw_reuse helps, and prints the verdict, why, and what to change.
 // Changes nothing on the host; --out writes the reviewed plan for `apply --plan`.
+#include "apply/engine.hpp"
 #include "cli/commands.hpp"
+#include "cli/hints.hpp"
 #include "cli/profile_args.hpp"
+#include "cli/validators.hpp"
 #include "config/data_dir.hpp"
 #include "config/loader.hpp"
 #include "facts/gather.hpp"
@@ -15,6 +18,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <fcntl.h>
@@ -35,6 +39,7 @@ struct PlanArgs
   std::string out;
   bool detailed_exitcode = false;
   std::string root = "/";
+  std::string state_dir; // empty: /var/lib/tw-advisor under root
   double sample = 0.0;
   std::string profile;
   std::string policy;
@@ -53,24 +58,70 @@ Facts recorded_facts(const std::string& path)
   return facts_from_json(doc, path);
 }
 
-// Runtime values that differ from what wins at boot under --root: a plan applied without
-// persisting would be undone at the next boot, and an operator should know who sets what.
-void add_boot_drift(const std::filesystem::path& root, const Facts& facts, Plan& plan)
+// What sysctl.d under --root means for this plan: runtime values that differ from what wins at
+// boot (a plan applied without persisting would be undone at the next boot, and an operator should
+// know who sets what), judged under both loaders as apply persists for both; and the paths that
+// could not be read, because then the boot values above may be incomplete.
+void add_boot_findings(const std::filesystem::path& root, const Facts& facts, Plan& plan)
 {
-  const auto resolution = sysctld::resolve(root, sysctld::boot_loader(root));
-  for (const auto& d : sysctld::boot_drift(facts.sysctls, resolution)) {
+  const sysctld::Loader first = sysctld::boot_loader(root);
+  const sysctld::Loader second =
+    first == sysctld::Loader::systemd ? sysctld::Loader::procps : sysctld::Loader::systemd;
+  const std::vector<sysctld::BootResolution> resolutions = { sysctld::resolve(root, first),
+                                                             sysctld::resolve(root, second) };
+  for (const auto& d : sysctld::boot_drift(facts.sysctls, resolutions)) {
     Finding f;
     f.id = "boot-drift";
     f.severity = Severity::warn;
-    f.summary = d.key + " is " + d.runtime + " now but " + d.source.file + ":" +
-                std::to_string(d.source.line) + " sets " + d.boot + " at boot (" +
-                sysctld::to_string(resolution.loader) + ")";
-    f.evidence = { { "line", static_cast<double>(d.source.line) } };
-    f.rationale =
-      "a runtime value that no winning sysctl.d file holds is lost at the next boot, and a boot value "
-      "that differs will come back";
+    f.summary = d.message;
+    if (d.boots.front().source) {
+      f.evidence = { { "line", static_cast<double>(d.boots.front().source->line) } };
+    }
+    f.rationale = std::string("a runtime value that no winning sysctl.d file holds is lost at the next boot, "
+                              "and a boot value that differs will come back; this host boots with ") +
+                  sysctld::to_string(first);
     plan.findings.push_back(std::move(f));
   }
+
+  std::vector<std::string> unreadable;
+  std::string listed;
+  for (const auto& res : resolutions) {
+    for (const auto& u : res.unreadable) {
+      std::string text = u.path.string() + " (" + u.reason + ")";
+      if (std::find(unreadable.begin(), unreadable.end(), text) == unreadable.end()) {
+        listed += (listed.empty() ? "" : ", ") + text;
+        unreadable.push_back(std::move(text));
+      }
+    }
+  }
+  if (!unreadable.empty()) {
+    Finding f;
+    f.id = "sysctld-unreadable";
+    f.severity = Severity::warn;
+    f.summary =
+      "cannot read " + listed + ": what sysctl.d sets at boot is incomplete (run as root to see it all)";
+    f.evidence = { { "paths", static_cast<double>(unreadable.size()) } };
+    f.rationale = "a loader running as root at boot reads these files; a value set there may undo a "
+                  "runtime change or be the drift an operator is looking for";
+    plan.findings.push_back(std::move(f));
+  }
+}
+
+// An apply that was interrupted (crash, kill, power loss) leaves its journal behind; apply refuses
+// until rollback has run, and the runtime values may be half-changed. Say so before anything else.
+void add_interrupted_apply(const std::filesystem::path& root, const std::string& state_dir, Plan& plan)
+{
+  const auto note = interrupted_apply_note(root, state_dir);
+  if (!note) {
+    return;
+  }
+  Finding f;
+  f.id = "apply-interrupted";
+  f.severity = Severity::critical;
+  f.summary = with_rollback_command(*note, root.string(), state_dir);
+  f.rationale = "the values read now may be a half-applied change: `tw-advisor rollback` restores the "
+                "snapshot, then plan again";
+  plan.findings.insert(plan.findings.begin(), std::move(f));
 }
 
 // Writes text to path atomically: a temp file beside it, fsync, rename, fsync of the directory.
@@ -129,6 +180,11 @@ void run_plan(const PlanArgs& args, int& exit_code)
   if (!std::filesystem::is_directory(args.root, ec)) {
     throw Error("--root " + args.root, ec ? ec.message() : "not a directory");
   }
+  if (!args.out.empty() && std::filesystem::is_directory(args.out, ec)) {
+    throw Error("--out " + args.out,
+                "is a directory; give the file to write, e.g. --out " +
+                  (std::filesystem::path(args.out) / "plan.json").string());
+  }
   const Profile profile = load_profile_arg(args.profile);
   const Policy policy = load_policy_arg(args.policy);
 
@@ -145,7 +201,8 @@ void run_plan(const PlanArgs& args, int& exit_code)
   if (args.facts.empty()) {
     // A recording's sysctls describe another moment (often another host): comparing them with this
     // host's sysctl.d would report drift that is not there.
-    add_boot_drift(args.root, facts, plan);
+    add_boot_findings(args.root, facts, plan);
+    add_interrupted_apply(args.root, args.state_dir, plan);
   }
 
   // The JSON document only when it is written or printed; plan_to_json makes every string valid
@@ -158,8 +215,9 @@ void run_plan(const PlanArgs& args, int& exit_code)
   if (!args.out.empty()) {
     write_atomically(args.out, json_text);
   }
-  const std::string text =
-    args.format == "json" ? json_text : plan_to_text(plan, PlanTextOptions{ colour_wanted_on_stdout() });
+  const std::string text = args.format == "json"
+                             ? json_text
+                             : plan_to_text(plan, PlanTextOptions{ colour_wanted_on_stdout(), args.out });
   std::fputs(text.c_str(), stdout);
   std::fflush(stdout);
   exit_code = args.detailed_exitcode && !plan.changes.empty() ? 2 : 0;
@@ -192,10 +250,16 @@ void add_plan_command(CLI::App& app, int& exit_code)
       "Root of the host's file system for sysctl.d (boot drift); /proc and /sys are never prefixed")
     ->capture_default_str();
   cmd
+    ->add_option("--state-dir",
+                 args->state_dir,
+                 "Where apply keeps its journal (default /var/lib/tw-advisor under --root); plan only reads\n"
+                 "it, to warn about an interrupted apply")
+    ->type_name("DIR");
+  cmd
     ->add_option("--sample",
                  args->sample,
                  "Read the counters twice, SECONDS apart, to report rates (connections/s, TWRecycled/s)")
-    ->check(CLI::Range(0.0, 3600.0));
+    ->check(number_range(0.0, 3600.0));
   cmd->add_option("--profile",
                   args->profile,
                   "Host intent: default, web-server, api-client, proxy, container-node, or a PATH to a YAML "

@@ -1,5 +1,7 @@
 #include "report/plan_text.hpp"
 
+#include "util/strings.hpp"
+
 #include <algorithm>
 #include <cstdlib>
 #include <unistd.h>
@@ -94,6 +96,23 @@ std::string pad(const std::string& s, std::size_t width)
   return s.size() >= width ? s : s + std::string(width - s.size(), ' ');
 }
 
+// The proposed change that fixes a failing prerequisite: the change to the sysctl it is named
+// after (tcp_timestamps -> net.ipv4.tcp_timestamps), or nullptr.
+const Change* fixing_change(const Plan& plan, const Prerequisite& p)
+{
+  if (p.status != PrereqStatus::fail) {
+    return nullptr;
+  }
+  const std::string suffix = "." + p.id;
+  for (const auto& c : plan.changes) {
+    if (c.key.size() > suffix.size() &&
+        c.key.compare(c.key.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      return &c;
+    }
+  }
+  return nullptr;
+}
+
 } // namespace
 
 bool colour_wanted_on_stdout()
@@ -125,6 +144,12 @@ std::string plan_to_text(const Plan& plan, const PlanTextOptions& options)
   for (const auto& p : plan.prerequisites) {
     out += "  " + paint(status_colour(p.status), pad(to_string(p.status), 4)) + "  " + pad(p.id, id_width) +
            "  " + p.detail + "\n";
+    // A failing prerequisite under a HELPS verdict reads as a contradiction unless the plan says
+    // which of its own changes fixes it.
+    if (const Change* fix = fixing_change(plan, p); fix != nullptr) {
+      out += "  " + pad("", 4) + "  " + pad("", id_width) + "  " +
+             paint(k_bold, "-> fixed by the proposed change " + fix->key + " = " + fix->target) + "\n";
+    }
   }
 
   out += "\n";
@@ -163,9 +188,14 @@ std::string plan_to_text(const Plan& plan, const PlanTextOptions& options)
   }
 
   out += "\n";
-  if (!plan.changes.empty()) {
+  if (!plan.changes.empty() && !options.saved_to.empty()) {
+    out += "Saved to " + options.saved_to + ". Next: review it, then `tw-advisor apply --plan " +
+           shell_word(options.saved_to) + "`\n(add --canary where source NAT is in the path).\n";
+  } else if (!plan.changes.empty()) {
     out += "Next: save the plan with `tw-advisor plan --out plan.json`, review it, then\n"
            "`tw-advisor apply --plan plan.json` (add --canary where source NAT is in the path).\n";
+  } else if (!options.saved_to.empty()) {
+    out += "Saved to " + options.saved_to + ". Nothing to apply.\n";
   } else {
     out += "Nothing to apply. JSON with every number: `tw-advisor plan --format json`.\n";
   }

@@ -9,7 +9,8 @@ namespace tw {
 // How the text report is drawn.
 struct PlanTextOptions
 {
-  bool colour = false; // ANSI colours (only on a terminal, never with NO_COLOR)
+  bool colour = false;  // ANSI colours (only on a terminal, never with NO_COLOR)
+  std::string saved_to; // the --out file the JSON plan was written to (empty: not saved)
 };
 
 // The plan as an operator reads it at 3 a.m.: the verdict first, why in two or three lines with

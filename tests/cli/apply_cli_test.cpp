@@ -175,9 +175,25 @@ TEST_F(ApplyCliTest, InterruptedApplyMakesEvenANothingToDoApplyRefuse)
   EXPECT_NE(st.out.find(rollback_hint()), std::string::npos) << st.out;
   const auto detailed = tw_in("status", { "--detailed-exitcode" });
   EXPECT_EQ(detailed.exit_code, 2) << detailed.err;
+
+  // plan (live facts, read only) says it first, with the command for these options.
+  const auto planned = tw_in("plan", { "--format", "json" });
+  ASSERT_EQ(planned.exit_code, 0) << planned.err;
+  const auto plan_doc = nlohmann::json::parse(planned.out);
+  ASSERT_FALSE(plan_doc.at("findings").empty()) << planned.out;
+  const auto& first = plan_doc["findings"][0];
+  EXPECT_EQ(first.at("id"), "apply-interrupted") << first.dump();
+  EXPECT_EQ(first.at("severity"), "critical") << first.dump();
+  EXPECT_NE(first.at("summary").get<std::string>().find("2026-11-24T21:00:00Z-1"), std::string::npos);
+  EXPECT_NE(first.at("summary").get<std::string>().find("`" + rollback_hint() + "`"), std::string::npos)
+    << first.dump();
+
   EXPECT_EQ(tw_in("rollback").exit_code, 0);
   const auto clean = tw_in("status", { "--detailed-exitcode" });
   EXPECT_EQ(clean.exit_code, 0) << clean.out;
+  const auto replanned = tw_in("plan");
+  ASSERT_EQ(replanned.exit_code, 0) << replanned.err;
+  EXPECT_EQ(replanned.out.find("apply-interrupted"), std::string::npos) << replanned.out;
 }
 
 TEST_F(ApplyCliTest, ApplyWhileAnotherHoldsTheLockIsNeverNothingToDo)

@@ -216,6 +216,71 @@ TEST_F(PlanCliTest, RootIsWhereSysctlDIsReadForBootDrift)
   EXPECT_NE(missing.err.find("--root"), std::string::npos) << missing.err;
 }
 
+TEST_F(PlanCliTest, OutIntoADirectoryIsRefusedBeforeAnyWork)
+{
+  const RunResult r = plan("stuck-client", { "--out", m_root.string() });
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("tw-advisor: error: --out " + m_root.string() +
+                       ": is a directory; give the file to "
+                       "write, e.g. --out " +
+                       (m_root / "plan.json").string()),
+            std::string::npos)
+    << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+}
+
+TEST_F(PlanCliTest, SavedPlanIsNamedInTheTextReport)
+{
+  const fs::path out = m_root / "saved.json";
+  const RunResult r = plan("stuck-client", { "--out", out.string() });
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("Saved to " + out.string() + ". Next: review it, then `tw-advisor apply --plan " +
+                       out.string() + "`"),
+            std::string::npos)
+    << r.out;
+  EXPECT_TRUE(fs::exists(out));
+}
+
+TEST_F(PlanCliTest, RangeErrorsPrintTheBoundsAsWritten)
+{
+  const RunResult r = plan("stuck-client", { "--sample", "5000" });
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.err.find("5000 is not in the range 0 to 3600"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("0.000000"), std::string::npos) << r.err;
+  const RunResult word = plan("stuck-client", { "--sample", "soon" });
+  EXPECT_EQ(word.exit_code, 1);
+  EXPECT_NE(word.err.find("'soon' is not a number"), std::string::npos) << word.err;
+}
+
+TEST_F(PlanCliTest, UnreadableSysctlDIsAFindingNotASilence)
+{
+  // Live facts (read only) against a --root whose /run/sysctl.d only root may list. root reads
+  // everything, so the run drops to nobody when the test runs as root.
+  fs::create_directories(m_root / "run/sysctl.d");
+  std::ofstream(m_root / "run/sysctl.d/99-z.conf") << "net.ipv4.tcp_tw_reuse = 1\n";
+  fs::permissions(m_root, fs::perms::owner_all | fs::perms::others_read | fs::perms::others_exec);
+  fs::permissions(m_root / "run", fs::perms::owner_all | fs::perms::others_read | fs::perms::others_exec);
+  fs::permissions(m_root / "run/sysctl.d", fs::perms::owner_all, fs::perm_options::replace);
+  std::vector<std::string> argv = { m_bin, "plan", "--root", m_root.string() };
+  if (::geteuid() == 0) {
+    argv.insert(argv.begin(), { "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups" });
+  }
+  const RunResult r = run(argv);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("sysctld-unreadable: cannot read /run/sysctl.d (Permission denied)"),
+            std::string::npos)
+    << r.out;
+  EXPECT_NE(r.out.find("run as root to see it all"), std::string::npos) << r.out;
+
+  // Readable again: no finding.
+  fs::permissions(
+    m_root / "run/sysctl.d", fs::perms::others_read | fs::perms::others_exec, fs::perm_options::add);
+  fs::permissions(m_root / "run/sysctl.d/99-z.conf", fs::perms::others_read, fs::perm_options::add);
+  const RunResult ok = run(argv);
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_EQ(ok.out.find("sysctld-unreadable"), std::string::npos) << ok.out;
+}
+
 TEST_F(PlanCliTest, ADeviceAsProfileIsRefusedNotRead)
 {
   const RunResult r = plan("stuck-client", { "--profile", "/dev/zero" });

@@ -52,7 +52,46 @@ TEST(ReportPlanText, TimestampsOffWithFixFirst)
   add_group(f, "198.18.1.1", "198.18.1.2", 8080, 1000, 1000);
   const std::string t = text_of(f);
   EXPECT_LT(t.find("net.ipv4.tcp_timestamps  0"), t.find("net.ipv4.tcp_tw_reuse    0")) << t;
+  // The failing prerequisite says which proposed change fixes it, right under it.
+  const auto fail = t.find("fail  tcp_timestamps");
+  ASSERT_NE(fail, std::string::npos) << t;
+  const auto fixed = t.find("-> fixed by the proposed change net.ipv4.tcp_timestamps = 1");
+  ASSERT_NE(fixed, std::string::npos) << t;
+  EXPECT_EQ(t.find('\n', fail), t.rfind('\n', fixed)) << "on the line after the prerequisite: " << t;
   expect_golden("unit-timestamps-off.txt", t);
+}
+
+TEST(ReportPlanText, FailingPrerequisiteThePlanDoesNotFixIsNotAnnotated)
+{
+  Facts f = base_facts();
+  set_sysctl(f, "net.ipv4.tcp_timestamps", "0");
+  add_group(f, "198.18.1.1", "198.18.1.2", 8080, 1000, 1000);
+  set_port_range(f, 40000, 40999);
+  Policy strict;
+  strict.id = "strict";
+  strict.propose_prerequisite_fixes.value = false;
+  const std::string t = text_of(f, strict);
+  EXPECT_NE(t.find("fail  tcp_timestamps"), std::string::npos) << t;
+  EXPECT_EQ(t.find("fixed by"), std::string::npos) << t;
+}
+
+TEST(ReportPlanText, SavedPlanNamesTheFileInTheNextStep)
+{
+  Facts f = base_facts();
+  set_port_range(f, 40000, 40999);
+  add_group(f, "198.18.1.1", "198.18.1.2", 8080, 1000, 1000);
+  const Plan p = make_plan(f, Profile{}, Policy{});
+  const std::string t = plan_to_text(p, PlanTextOptions{ false, "/tmp/my plan.json" });
+  EXPECT_NE(t.find("Saved to /tmp/my plan.json. Next: review it, then `tw-advisor apply --plan '/tmp/my "
+                   "plan.json'`"),
+            std::string::npos)
+    << t;
+  EXPECT_EQ(t.find("tw-advisor plan --out plan.json"), std::string::npos) << t;
+
+  Facts quiet = base_facts();
+  const std::string none =
+    plan_to_text(make_plan(quiet, Profile{}, Policy{}), PlanTextOptions{ false, "p.json" });
+  EXPECT_NE(none.find("Saved to p.json. Nothing to apply."), std::string::npos) << none;
 }
 
 TEST(ReportPlanText, WebServerInboundIrrelevant)
@@ -89,7 +128,7 @@ TEST(ReportPlanText, ColourOnlyWhenAsked)
   Facts f = base_facts();
   const Plan p = make_plan(f, Profile{}, Policy{});
   EXPECT_EQ(plan_to_text(p).find('\033'), std::string::npos);
-  EXPECT_NE(plan_to_text(p, PlanTextOptions{ true }).find("\033[1;32mIRRELEVANT"), std::string::npos);
+  EXPECT_NE(plan_to_text(p, PlanTextOptions{ true, "" }).find("\033[1;32mIRRELEVANT"), std::string::npos);
 }
 
 } // namespace
