@@ -245,7 +245,12 @@ NatRuleVerdict classify_nft_rule(const NftRule& rule)
     if (!what.empty()) {
       what += ", ";
     }
-    what += kind + (fully ? " random-fully" : "");
+    // Each tool's own spelling, so the operator can grep its listing: nft says fully-random,
+    // iptables (an xt target inside nft) --random-fully.
+    if (fully) {
+      kind += expr.name == "target" ? " --random-fully" : " fully-random";
+    }
+    what += kind;
   }
   if (verdict.source_nat) {
     verdict.description = std::string("nft ") + family_name(rule.family) + " " + printable(rule.table) + " " +

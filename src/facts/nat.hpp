@@ -81,7 +81,7 @@ struct NatRuleVerdict
 {
   bool source_nat = false;   // snat, masquerade, or an xtables SNAT/MASQUERADE target
   bool random_fully = false; // NF_NAT_RANGE_PROTO_RANDOM_FULLY on that expression
-  std::string description;   // "nft ip nat postrouting: snat random-fully"
+  std::string description;   // "nft ip nat postrouting: snat fully-random"
 };
 
 // Decides whether a rule rewrites source addresses or ports.

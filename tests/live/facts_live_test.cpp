@@ -357,7 +357,7 @@ TEST(FactsLive, MasqueradeFullyRandomIsSeen)
     evidence = read_nat_evidence("/proc");
   }
   ASSERT_EQ(evidence.nat_rules_present, std::optional<bool>(true)) << evidence.nat_rules_note;
-  EXPECT_TRUE(contains(evidence.nat_rules, "nft inet twm post: masquerade random-fully"))
+  EXPECT_TRUE(contains(evidence.nat_rules, "nft inet twm post: masquerade fully-random"))
     << ::testing::PrintToString(evidence.nat_rules);
   EXPECT_TRUE(evidence.random_fully);
   ASSERT_TRUE(evidence.conntrack_available) << evidence.conntrack_note;

@@ -130,7 +130,7 @@ TEST(FactsNatRules, MasqueradeRandomFully)
                NFPROTO_INET);
   EXPECT_TRUE(v.source_nat);
   EXPECT_TRUE(v.random_fully);
-  EXPECT_EQ(v.description, "nft inet t6 post: masquerade random-fully");
+  EXPECT_EQ(v.description, "nft inet t6 post: masquerade fully-random");
 
   const NatRuleVerdict plain =
     verdict_of(rule("t6", "post", { expr("masq", attr(NFTA_MASQ_FLAGS, be32(NF_NAT_RANGE_PROTO_RANDOM))) }),
@@ -154,7 +154,7 @@ TEST(FactsNatRules, XtablesCompatTargets)
   const NatRuleVerdict v = verdict_of(masq, NFPROTO_IPV4);
   EXPECT_TRUE(v.source_nat);
   EXPECT_TRUE(v.random_fully);
-  EXPECT_EQ(v.description, "nft ip nat POSTROUTING: xt MASQUERADE random-fully");
+  EXPECT_EQ(v.description, "nft ip nat POSTROUTING: xt MASQUERADE --random-fully");
 
   // SNAT revision 2 (nf_nat_range2): flags first. Here without random-fully.
   const Bytes snat =
