@@ -1,5 +1,7 @@
 #include "report/census_text.hpp"
 
+#include "util/percent.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <sys/socket.h>
@@ -18,12 +20,6 @@ std::string format(const char* fmt, auto... args)
 std::string endpoint(int family, const std::string& addr, unsigned port)
 {
   return (family == AF_INET6 ? "[" + addr + "]" : addr) + ":" + std::to_string(port);
-}
-
-std::string percent(std::uint64_t part, std::uint64_t whole)
-{
-  return whole == 0 ? std::string("-")
-                    : format("%.0f%%", 100.0 * static_cast<double>(part) / static_cast<double>(whole));
 }
 
 } // namespace
@@ -45,13 +41,13 @@ std::string census_to_text(const SocketCensus& c)
   out += format("\nTIME_WAIT by role (%llu):\n", static_cast<unsigned long long>(tw_total));
   out += format("  outbound  %llu (%s)  we connected: tcp_tw_reuse can free these ports\n",
                 static_cast<unsigned long long>(c.time_wait.outbound),
-                percent(c.time_wait.outbound, tw_total).c_str());
+                percent_of(c.time_wait.outbound, tw_total).c_str());
   out += format("  inbound   %llu (%s)  we accepted: tcp_tw_reuse never applies\n",
                 static_cast<unsigned long long>(c.time_wait.inbound),
-                percent(c.time_wait.inbound, tw_total).c_str());
+                percent_of(c.time_wait.inbound, tw_total).c_str());
   out += format("  unknown   %llu (%s)  the evidence does not tell\n",
                 static_cast<unsigned long long>(c.time_wait.unknown),
-                percent(c.time_wait.unknown, tw_total).c_str());
+                percent_of(c.time_wait.unknown, tw_total).c_str());
 
   out += "\nSource ports by destination (outbound, busiest first)";
   if (c.port_range) {
