@@ -4,26 +4,82 @@
 #include "facts/host.hpp"
 #include "facts/sysctl_reader.hpp"
 
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstddef>
+
 namespace tw {
+
+namespace {
+
+// Milliseconds since start, for the -v trace of where the time goes on a big host.
+double ms_since(std::chrono::steady_clock::time_point start)
+{
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
+} // namespace
 
 Facts gather_facts(const GatherOptions& options)
 {
   Facts facts;
   // HostInfo has no notes field: an unreadable namespace shows as netns_inode 0, a failed uname
-  // as an empty kernel_release; the notes themselves are dropped here.
+  // as an empty kernel_release; the notes are logged at -v and not kept.
   std::vector<std::string> host_notes;
   facts.host = read_host_info(options.proc_root, host_notes);
-  facts.sysctls = read_sysctls(options.proc_root / "sys");
+  spdlog::debug(
+    "host {} kernel {} netns {}", facts.host.hostname, facts.host.kernel_release, facts.host.netns_inode);
+  for (const auto& note : host_notes) {
+    spdlog::debug("host: {}", note);
+  }
 
+  auto start = std::chrono::steady_clock::now();
+  facts.sysctls = read_sysctls(options.proc_root / "sys");
+  std::size_t unread = 0;
+  for (const auto& [key, value] : facts.sysctls.values) {
+    unread += value.status == ReadStatus::ok ? 0 : 1;
+    spdlog::trace("sysctl {} = {} ({})", key, value.value, to_string(value.status));
+  }
+  spdlog::debug("sysctls: {} read, {} not readable or absent, {:.1f} ms",
+                facts.sysctls.values.size() - unread,
+                unread,
+                ms_since(start));
+
+  start = std::chrono::steady_clock::now();
   const ReadCountersFn read = [&options]() { return read_counters(options.proc_root); };
   if (options.sample_seconds > 0.0) {
+    spdlog::debug("counters: sampling over {} s", options.sample_seconds);
     facts.rates = sample_counters(read, options.sample_seconds, options.sleep, facts.counters);
   } else {
     facts.counters = read();
   }
+  spdlog::debug("counters: {} values{}{}, {:.1f} ms",
+                facts.counters.values.size(),
+                facts.counters.available ? "" : ", unavailable: ",
+                facts.counters.error,
+                ms_since(start));
 
+  start = std::chrono::steady_clock::now();
   facts.nat = read_nat_evidence(options.proc_root, options.conntrack_cap);
+  spdlog::debug("nat: conntrack {} ({} entries scanned, {} snat{}), rules {} ({}), {:.1f} ms",
+                facts.nat.conntrack_available ? "read" : "not read",
+                facts.nat.entries_scanned,
+                facts.nat.snat_entries,
+                facts.nat.cap_hit ? ", cap hit" : "",
+                facts.nat.nat_rules_present ? (*facts.nat.nat_rules_present ? "present" : "none") : "unknown",
+                facts.nat.nat_rules_note,
+                ms_since(start));
+
+  start = std::chrono::steady_clock::now();
   facts.sockets = take_census(census_options_from(facts.sysctls));
+  spdlog::debug("census: {} sockets, {} destination groups{}, {:.1f} ms{}{}",
+                facts.sockets.total,
+                facts.sockets.group_count,
+                facts.sockets.groups_truncated ? " (truncated)" : "",
+                ms_since(start),
+                facts.sockets.available ? "" : ", unavailable: ",
+                facts.sockets.error);
   return facts;
 }
 
