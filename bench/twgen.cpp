@@ -27,6 +27,10 @@
 //
 // Exit status: 0 when the work was done (failures are counted, not fatal), 1 when setup
 // failed (listen, epoll), 2 on bad arguments.
+// The flag reading is shared with the live tests' generator; bench/run builds this file with
+// plain g++ and no -I, hence the relative path.
+#include "../tests/tools/gen_args.hpp"
+
 #include <arpa/inet.h>
 #include <cerrno>
 #include <chrono>
@@ -91,80 +95,54 @@ struct Args
   std::string ready_file;
 };
 
-[[noreturn]] void usage(const std::string& why)
-{
-  std::fprintf(stderr,
-               "tw-twgen: %s\n"
-               "usage: tw-twgen tcp --count N [--workers W] [--sources S] [--ports P] [--inbound-pct X]\n"
-               "                    [--established E] [--listeners L] [--inflight K] [--max-seconds T]\n"
-               "                    [--hold SECONDS] [--ready-file PATH]\n"
-               "       tw-twgen udp --count N [--first I] [--max-seconds T]\n",
-               why.c_str());
-  std::exit(2);
-}
-
-long number(const std::string& flag, const char* text, long low, long high)
-{
-  char* end = nullptr;
-  errno = 0;
-  const long v = std::strtol(text, &end, 10);
-  if (errno != 0 || end == text || *end != '\0' || v < low || v > high) {
-    usage(flag + ": not a number in [" + std::to_string(low) + ", " + std::to_string(high) + "]: " + text);
-  }
-  return v;
-}
+constexpr tw::tools::Usage k_usage{
+  "tw-twgen",
+  "usage: tw-twgen tcp --count N [--workers W] [--sources S] [--ports P] [--inbound-pct X]\n"
+  "                    [--established E] [--listeners L] [--inflight K] [--max-seconds T]\n"
+  "                    [--hold SECONDS] [--ready-file PATH]\n"
+  "       tw-twgen udp --count N [--first I] [--max-seconds T]\n"
+};
 
 Args parse(int argc, char** argv)
 {
-  if (argc < 2) {
-    usage("missing mode (tcp or udp)");
-  }
+  tw::tools::ArgReader r(argc, argv, k_usage, { "tcp", "udp" });
   Args a;
-  a.mode = argv[1];
-  if (a.mode != "tcp" && a.mode != "udp") {
-    usage("unknown mode: " + a.mode);
-  }
-  for (int i = 2; i < argc; ++i) {
-    const std::string f = argv[i];
-    auto value = [&]() -> const char* {
-      if (i + 1 >= argc) {
-        usage(f + " needs a value");
-      }
-      return argv[++i];
-    };
+  a.mode = r.mode();
+  while (r.next()) {
+    const std::string& f = r.flag();
     if (f == "--count") {
-      a.count = number(f, value(), 1, 4000000);
+      a.count = r.number(1, 4000000);
     } else if (f == "--workers") {
-      a.workers = number(f, value(), 1, k_max_workers);
+      a.workers = r.number(1, k_max_workers);
     } else if (f == "--sources") {
-      a.sources = number(f, value(), 1, 65000);
+      a.sources = r.number(1, 65000);
     } else if (f == "--ports") {
-      a.ports = number(f, value(), 1, 30);
+      a.ports = r.number(1, 30);
     } else if (f == "--inbound-pct") {
-      a.inbound_pct = number(f, value(), 0, 100);
+      a.inbound_pct = r.number(0, 100);
     } else if (f == "--established") {
-      a.established = number(f, value(), 0, 20000);
+      a.established = r.number(0, 20000);
     } else if (f == "--listeners") {
-      a.listeners = number(f, value(), 0, 900);
+      a.listeners = r.number(0, 900);
     } else if (f == "--inflight") {
-      a.inflight = number(f, value(), 1, 16384);
+      a.inflight = r.number(1, 16384);
     } else if (f == "--max-seconds") {
-      a.max_seconds = number(f, value(), 1, 600);
+      a.max_seconds = r.number(1, 600);
     } else if (f == "--hold") {
-      a.hold = number(f, value(), 0, 900);
+      a.hold = r.number(0, 900);
     } else if (f == "--first") {
-      a.first = number(f, value(), 0, 4000000);
+      a.first = r.number(0, 4000000);
     } else if (f == "--ready-file") {
-      a.ready_file = value();
+      a.ready_file = r.value();
     } else {
-      usage("unknown flag: " + f);
+      r.fail("unknown flag: " + f);
     }
   }
   if (a.count == 0) {
-    usage("--count is required");
+    r.fail("--count is required");
   }
   if (a.count > a.sources * static_cast<long>(k_source_ports)) {
-    usage("--count exceeds --sources x " + std::to_string(k_source_ports) + " source ports");
+    r.fail("--count exceeds --sources x " + std::to_string(k_source_ports) + " source ports");
   }
   return a;
 }

@@ -24,6 +24,8 @@
 //       or, with --json, {"ok":N,"eaddrnotavail":N,"refused":N,"timeout":N,"other":N,"held":N,
 //       "first_error":"TEXT"}. Exit 0 when the loop ran (whatever the per-connect outcomes),
 //       2 on bad arguments, 1 when the listening/setup step failed.
+#include "gen_args.hpp"
+
 #include <algorithm>
 #include <arpa/inet.h>
 #include <cerrno>
@@ -70,63 +72,41 @@ struct Args
   bool json = false;
 };
 
+constexpr tw::tools::Usage k_usage{
+  "tw-loadgen",
+  "usage: tw-loadgen server --bind ADDR --port P [--close-first] [--count N] [--timeout-ms MS]\n"
+  "       tw-loadgen client --connect ADDR --port P --count N [--close-first] [--bind ADDR]\n"
+  "                         [--hold N] [--hold-ms MS] [--timeout-ms MS] [--json]\n"
+};
+
 [[noreturn]] void usage(const std::string& why)
 {
-  std::fprintf(stderr,
-               "tw-loadgen: %s\n"
-               "usage: tw-loadgen server --bind ADDR --port P [--close-first] [--count N] [--timeout-ms MS]\n"
-               "       tw-loadgen client --connect ADDR --port P --count N [--close-first] [--bind ADDR]\n"
-               "                         [--hold N] [--hold-ms MS] [--timeout-ms MS] [--json]\n",
-               why.c_str());
-  std::exit(2);
-}
-
-long number(const char* flag, const char* text, long low, long high)
-{
-  char* end = nullptr;
-  errno = 0;
-  const long v = std::strtol(text, &end, 10);
-  if (errno != 0 || end == text || *end != '\0' || v < low || v > high) {
-    usage(std::string(flag) + ": not a number in [" + std::to_string(low) + ", " + std::to_string(high) +
-          "]: " + text);
-  }
-  return v;
+  tw::tools::usage_exit(k_usage, why);
 }
 
 Args parse(int argc, char** argv)
 {
-  if (argc < 2) {
-    usage("missing mode (server or client)");
-  }
+  tw::tools::ArgReader r(argc, argv, k_usage, { "server", "client" });
   Args a;
-  a.mode = argv[1];
-  if (a.mode != "server" && a.mode != "client") {
-    usage("unknown mode: " + a.mode);
-  }
-  for (int i = 2; i < argc; ++i) {
-    const std::string f = argv[i];
-    auto value = [&]() -> const char* {
-      if (i + 1 >= argc) {
-        usage(f + " needs a value");
-      }
-      return argv[++i];
-    };
+  a.mode = r.mode();
+  while (r.next()) {
+    const std::string& f = r.flag();
     if (f == "--bind") {
-      a.bind_addr = value();
+      a.bind_addr = r.value();
     } else if (f == "--connect") {
-      a.connect_addr = value();
+      a.connect_addr = r.value();
     } else if (f == "--port") {
-      a.port = static_cast<int>(number("--port", value(), 1, 65535));
+      a.port = static_cast<int>(r.number(1, 65535));
     } else if (f == "--count") {
-      a.count = number("--count", value(), 0, 10000000);
+      a.count = r.number(0, 10000000);
     } else if (f == "--close-first") {
       a.close_first = true;
     } else if (f == "--hold") {
-      a.hold = number("--hold", value(), 0, 100000);
+      a.hold = r.number(0, 100000);
     } else if (f == "--hold-ms") {
-      a.hold_ms = number("--hold-ms", value(), 0, 3600000);
+      a.hold_ms = r.number(0, 3600000);
     } else if (f == "--timeout-ms") {
-      a.timeout_ms = number("--timeout-ms", value(), 1, 3600000);
+      a.timeout_ms = r.number(1, 3600000);
     } else if (f == "--json") {
       a.json = true;
     } else {
