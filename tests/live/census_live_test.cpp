@@ -57,9 +57,29 @@ std::map<std::string, long> run_client(const Netns& ns, const std::vector<std::s
 }
 
 // Lets FIN/ACK exchanges finish so FIN_WAIT/LAST_ACK have turned into TIME_WAIT or gone.
-void settle()
+// Sockets of both namespaces still closing (FIN_WAIT1/2, CLOSING, LAST_ACK): under load the last
+// FINs may still be in flight when the traffic generator exits.
+long closing(const json& c)
+{
+  long n = 0;
+  for (const char* state : { "fin-wait-1", "fin-wait-2", "closing", "last-ack" }) {
+    n += c["states"].value(state, 0L);
+  }
+  return n;
+}
+
+// Waits until no connection of the pair is still closing, so every one has reached TIME_WAIT (or
+// gone): at least 700 ms, at most 10 s.
+void settle(const HostPair& hp)
 {
   std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (closing(census(hp.client)) == 0 && closing(census(hp.server)) == 0) {
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
 }
 
 const json* find_group(const json& c, const std::string& remote, int port)
@@ -98,7 +118,7 @@ TEST_F(CensusLive, NarrowRangeOutboundTimeWaitReachesFullPressure)
                                 "60000" });
   // 1000 ports, 1000 connects: each success took a distinct port.
   EXPECT_GE(res.at("ok"), 990);
-  settle();
+  settle(hp);
 
   const json c = census(hp.client);
   ASSERT_TRUE(c["available"].get<bool>());
@@ -141,7 +161,7 @@ TEST_F(CensusLive, ServerClosingFirstMakesInboundTimeWaitOverIpv6)
     hp.server, { "--bind", hp.server_v6, "--port", "8443", "--close-first", "--timeout-ms", "60000" });
   const auto res = run_client(hp.client, { "--connect", hp.server_v6, "--port", "8443", "--count", "200" });
   EXPECT_EQ(res.at("ok"), 200);
-  settle();
+  settle(hp);
   const json s = census(hp.server);
   const auto inbound = s["time_wait"]["inbound"].get<long>();
   // A client port reused for a later connect replaces the server's TIME_WAIT of that 4-tuple
@@ -167,7 +187,7 @@ TEST_F(CensusLive, ClientClosingFirstMakesOutboundTimeWaitOverIpv6)
   const auto res =
     run_client(hp.client, { "--connect", hp.server_v6, "--port", "9000", "--count", "300", "--close-first" });
   EXPECT_EQ(res.at("ok"), 300);
-  settle();
+  settle(hp);
   const json c = census(hp.client);
   EXPECT_GE(c["time_wait"]["outbound"].get<long>(), 270);
   EXPECT_EQ(c["time_wait"]["inbound"], 0);
@@ -191,7 +211,7 @@ TEST_F(CensusLive, DualStackListenerInboundIsNormalisedToIpv4)
     start_server(hp.server, { "--bind", "::", "--port", "8081", "--close-first", "--timeout-ms", "60000" });
   const auto res = run_client(hp.client, { "--connect", hp.server_v4, "--port", "8081", "--count", "100" });
   EXPECT_EQ(res.at("ok"), 100);
-  settle();
+  settle(hp);
   const auto ss = hp.server.run_ok({ "ss", "-tan", "state", "time-wait" });
   EXPECT_NE(ss.out.find("::ffff:" + hp.server_v4), std::string::npos)
     << "expected mapped addresses: " << ss.out;
@@ -210,7 +230,7 @@ TEST_F(CensusLive, ListenerInsideEphemeralRangeIsUnknownWithANote)
     hp.server, { "--bind", hp.server_v4, "--port", "45000", "--close-first", "--timeout-ms", "60000" });
   const auto res = run_client(hp.client, { "--connect", hp.server_v4, "--port", "45000", "--count", "50" });
   EXPECT_EQ(res.at("ok"), 50);
-  settle();
+  settle(hp);
   const json s = census(hp.server);
   EXPECT_GE(s["time_wait"]["unknown"].get<long>(), 45);
   EXPECT_EQ(s["time_wait"]["outbound"], 0);
@@ -308,7 +328,7 @@ TEST_F(CensusLive, StateCountsAgreeWithSs)
                                                "--hold-ms",
                                                "30000" }));
   ASSERT_TRUE(held.wait_for_output("holding", std::chrono::seconds(20))) << held.output();
-  settle();
+  settle(hp);
   for (const Netns* ns : { &hp.client, &hp.server }) {
     const json c = census(*ns);
     const auto ss = ns->run_ok({ "ss", "-tan" });
