@@ -75,7 +75,25 @@ bool sleep_interruptibly(std::chrono::milliseconds duration)
 
 std::string interrupt_reason()
 {
-  return "interrupted by signal " + std::to_string(static_cast<int>(g_interrupt_signal));
+  const int sig = g_interrupt_signal;
+  const char* name = "";
+  switch (sig) {
+    case SIGINT:
+      name = " (SIGINT)";
+      break;
+    case SIGTERM:
+      name = " (SIGTERM)";
+      break;
+    case SIGHUP:
+      name = " (SIGHUP: the terminal went away)";
+      break;
+    case SIGPIPE:
+      name = " (SIGPIPE: whatever read the output, e.g. `| head`, has closed it)";
+      break;
+    default:
+      break;
+  }
+  return "interrupted by signal " + std::to_string(sig) + name;
 }
 
 } // namespace
@@ -93,7 +111,9 @@ void install_interrupt_handlers()
   sa.sa_handler = on_interrupt;
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = 0;
-  for (const int sig : { SIGINT, SIGTERM, SIGHUP }) {
+  // SIGPIPE too: by default it kills the process at its next write to a closed pipe, which would
+  // leave a half-applied change with no watch; treated as a request to stop, it rolls back.
+  for (const int sig : { SIGINT, SIGTERM, SIGHUP, SIGPIPE }) {
     ::sigaction(sig, &sa, nullptr);
   }
 }

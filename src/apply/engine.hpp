@@ -107,7 +107,7 @@ public:
 std::filesystem::path resolve_state_dir(const std::filesystem::path& root,
                                         const std::filesystem::path& state_dir);
 
-// Installs SIGINT/SIGTERM/SIGHUP handlers that ask a running apply to stop and roll back.
+// Installs SIGINT/SIGTERM/SIGHUP/SIGPIPE handlers that ask a running apply to stop and roll back.
 void install_interrupt_handlers();
 
 // True once one of those signals arrived.
