@@ -4,6 +4,7 @@
 #include "apply/canary.hpp"
 #include "apply/duration.hpp"
 #include "apply/engine.hpp"
+#include "apply/runtime_writer.hpp"
 #include "apply/sha256.hpp"
 #include "cli/commands.hpp"
 #include "cli/hints.hpp"
@@ -552,6 +553,7 @@ nlohmann::json status_to_json(const StatusReport& r)
 std::string status_to_text(const StatusReport& r)
 {
   std::string out = "state dir: " + r.state_dir.string() + "\n";
+  const bool unsettled = r.condition == "interrupted" || r.condition == "in progress";
   if (!r.has_journal) {
     out += "last apply: none\n";
   } else {
@@ -564,6 +566,9 @@ std::string status_to_text(const StatusReport& r)
     for (const auto& k : r.keys) {
       out += "  " + k.key + ": before " + k.old_value + ", applied " + k.new_value + ", runtime now " +
              (k.runtime ? *k.runtime : "unreadable (" + k.runtime_note + ")");
+      if (unsettled && k.runtime && !same_sysctl_value(*k.runtime, k.old_value)) {
+        out += " (changed by the unfinished apply; rollback restores " + k.old_value + ")";
+      }
       if (k.persisted) {
         out += ", persisted " + *k.persisted;
       }
@@ -584,7 +589,13 @@ std::string status_to_text(const StatusReport& r)
              (f.temp_left ? ", temp file left" : "") + "\n";
     }
   }
-  out += std::string("drift: ") + (r.drifted ? "yes" : "none") + "\n";
+  if (unsettled) {
+    // Drift is measured against a finished apply or rollback; an unfinished one has no settled
+    // state to compare with, and "none" would read as "consistent".
+    out += "drift: not judged against the journal: the last apply is " + r.condition + "\n";
+  } else {
+    out += std::string("drift: ") + (r.drifted ? "yes" : "none") + "\n";
+  }
   for (const auto& n : r.notes) {
     out += "note: " + n + "\n";
   }

@@ -121,6 +121,11 @@ void add_interrupted_apply(const std::filesystem::path& root, const std::string&
   f.summary = with_rollback_command(*note, root.string(), state_dir);
   f.rationale = "the values read now may be a half-applied change: `tw-advisor rollback` restores the "
                 "snapshot, then plan again";
+  plan.reasons.insert(plan.reasons.begin(),
+                      "An earlier apply never finished: the values read now may be half-applied, and apply "
+                      "refuses until `" +
+                        rollback_command(root.string(), state_dir) +
+                        "` has run (finding apply-interrupted).");
   plan.findings.insert(plan.findings.begin(), std::move(f));
 }
 

@@ -188,7 +188,9 @@ std::string plan_to_text(const Plan& plan, const PlanTextOptions& options)
   }
 
   out += "\n";
-  if (!plan.changes.empty() && !options.saved_to.empty()) {
+  if (plan.finding("apply-interrupted") != nullptr) {
+    out += "Next: roll back the interrupted apply first (see apply-interrupted above), then plan again.\n";
+  } else if (!plan.changes.empty() && !options.saved_to.empty()) {
     out += "Saved to " + options.saved_to + ". Next: review it, then `tw-advisor apply --plan " +
            shell_word(options.saved_to) + "`\n(add --canary where source NAT is in the path).\n";
   } else if (!plan.changes.empty()) {

@@ -173,6 +173,14 @@ TEST_F(ApplyCliTest, InterruptedApplyMakesEvenANothingToDoApplyRefuse)
   const auto st = tw_in("status");
   EXPECT_EQ(st.exit_code, 0) << st.err;
   EXPECT_NE(st.out.find(rollback_hint()), std::string::npos) << st.out;
+  // No "drift: none" for a half-applied state: nothing settled to compare with.
+  EXPECT_NE(st.out.find("drift: not judged against the journal: the last apply is interrupted"),
+            std::string::npos)
+    << st.out;
+  EXPECT_EQ(st.out.find("drift: none"), std::string::npos) << st.out;
+  EXPECT_NE(st.out.find("runtime now 1 (changed by the unfinished apply; rollback restores 2)"),
+            std::string::npos)
+    << st.out;
   const auto detailed = tw_in("status", { "--detailed-exitcode" });
   EXPECT_EQ(detailed.exit_code, 2) << detailed.err;
 
@@ -187,6 +195,12 @@ TEST_F(ApplyCliTest, InterruptedApplyMakesEvenANothingToDoApplyRefuse)
   EXPECT_NE(first.at("summary").get<std::string>().find("2026-11-24T21:00:00Z-1"), std::string::npos);
   EXPECT_NE(first.at("summary").get<std::string>().find("`" + rollback_hint() + "`"), std::string::npos)
     << first.dump();
+  // The text says it before the verdict's reasons and ends with that step, not "apply".
+  const auto text = tw_in("plan");
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  const auto why = text.out.find("Why\n  - An earlier apply never finished");
+  EXPECT_NE(why, std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("Next: roll back the interrupted apply first"), std::string::npos) << text.out;
 
   EXPECT_EQ(tw_in("rollback").exit_code, 0);
   const auto clean = tw_in("status", { "--detailed-exitcode" });
