@@ -169,6 +169,7 @@ struct ReviewedPlan
   Verdict verdict = Verdict::insufficient_evidence;
   std::string hostname;    // facts.hostname
   std::uint64_t netns = 0; // facts.netns
+  bool source_nat = false; // the plan found source NAT in the path (finding source-nat)
 };
 
 ReviewedPlan read_plan_file(const std::string& path)
@@ -179,6 +180,7 @@ ReviewedPlan read_plan_file(const std::string& path)
   try {
     const Plan plan = plan_from_json_text(bytes, path);
     out.verdict = plan.verdict;
+    out.source_nat = plan.finding("source-nat") != nullptr;
     for (const auto& c : plan.changes) {
       out.changes.push_back({ c.key, c.current, c.target });
       out.reasons.push_back(c.reason);
@@ -334,6 +336,9 @@ void apply_steps(const ApplyArgs& args, ApplyReport& report)
       watch = std::chrono::seconds(policy.canary_watch_seconds.value);
     }
   }
+  if (!watch && policy.watch_duration_seconds.value > 0) {
+    watch = std::chrono::seconds(policy.watch_duration_seconds.value); // the site's default
+  }
 
   ApplyRequest request;
   request.root = root;
@@ -353,6 +358,7 @@ void apply_steps(const ApplyArgs& args, ApplyReport& report)
   request.watch.read_counters = [] { return read_counters("/proc"); };
 
   std::vector<std::string> reasons;
+  bool source_nat = false;
   if (!args.plan_file.empty()) {
     const auto reviewed = read_plan_file(args.plan_file);
     if (const auto mismatch =
@@ -366,6 +372,7 @@ void apply_steps(const ApplyArgs& args, ApplyReport& report)
     }
     request.changes = reviewed.changes;
     reasons = reviewed.reasons;
+    source_nat = reviewed.source_nat;
     request.check_current = true;
     request.plan_source = std::filesystem::absolute(args.plan_file).string();
     request.plan_sha256 = reviewed.sha256;
@@ -374,6 +381,7 @@ void apply_steps(const ApplyArgs& args, ApplyReport& report)
     GatherOptions options;
     const Facts facts = gather_facts(options);
     const Plan plan = make_plan(facts, profile, policy);
+    source_nat = plan.finding("source-nat") != nullptr;
     for (const auto& c : plan.changes) {
       request.changes.push_back({ c.key, c.current, c.target });
       reasons.push_back(c.reason);
@@ -430,6 +438,10 @@ void apply_steps(const ApplyArgs& args, ApplyReport& report)
   const auto watch_for = watch.value_or(std::chrono::seconds(0));
   if (watch_for.count() > 0) {
     say("  watch: " + format_duration(watch_for) + ", rolled back automatically when a health counter rises");
+  } else if (source_nat) {
+    // Where reuse can hurt (reused tuples colliding behind SNAT), an unwatched change is the risk.
+    say("  warning: the plan found source NAT in the path (finding source-nat), where reused ports can "
+        "make connects stall, and nothing watches this change: prefer --canary, or add --watch 5m");
   }
   for (const auto& note : applier.notes()) {
     say("  note: " + note);

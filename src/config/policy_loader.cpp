@@ -231,17 +231,10 @@ Policy load_policy_file(const std::filesystem::path& file)
     policy.guardrails = r.guardrails(g);
   }
   if (const YAML::Node w = root["watch"]) {
-    doc.expect_fields(w, "watch", { "duration_seconds", "interval_seconds", "rules" });
+    doc.expect_fields(w, "watch", { "duration_seconds", "rules" });
     r.integer(w, policy.watch_duration_seconds, 0, 86400);
-    r.integer(w, policy.watch_interval_seconds, 1, 3600);
     if (const YAML::Node rules = w["rules"]) {
       policy.watch_rules = r.watch_rules(rules);
-    }
-    if (policy.watch_duration_seconds.value > 0 &&
-        policy.watch_interval_seconds.value > policy.watch_duration_seconds.value) {
-      doc.fail(w,
-               "watch: interval_seconds " + std::to_string(policy.watch_interval_seconds.value) +
-                 " is longer than duration_seconds " + std::to_string(policy.watch_duration_seconds.value));
     }
   }
   if (const YAML::Node c = root["canary"]) {

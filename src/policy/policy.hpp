@@ -141,14 +141,12 @@ struct Policy
   };
 
   // watch (apply --watch)
-  Setting<std::int64_t> watch_duration_seconds{ "duration_seconds",
-                                                300,
-                                                "Default watch window after a change, in seconds",
-                                                "Long enough for several TIME_WAIT lifetimes (60 s)." };
-  Setting<std::int64_t> watch_interval_seconds{ "interval_seconds",
-                                                5,
-                                                "Seconds between two samples of the watched counters",
-                                                "Short enough to roll back quickly." };
+  Setting<std::int64_t> watch_duration_seconds{
+    "duration_seconds",
+    0,
+    "Watch window of an apply without --watch or --canary, in seconds (0: watch only when asked)",
+    "A site that wants every change watched sets it; by default a plain apply returns at once."
+  };
   std::vector<WatchRule> watch_rules = {
     { "attempt-fails",
       "Tcp.AttemptFails",

@@ -92,7 +92,9 @@ protected:
   };
 
   // A reviewed plan as `plan --out` writes it (doc/plan-schema.md).
-  void write_plan(const std::vector<PlanChange>& changes, const std::string& file = "plan.json")
+  void write_plan(const std::vector<PlanChange>& changes,
+                  const std::string& file = "plan.json",
+                  const nlohmann::json& findings = nlohmann::json::array())
   {
     nlohmann::json c = nlohmann::json::array();
     for (const auto& ch : changes) {
@@ -106,7 +108,7 @@ protected:
                                  { "policy", "builtin" },
                                  { "prerequisites", nlohmann::json::array() },
                                  { "changes", c },
-                                 { "findings", nlohmann::json::array() },
+                                 { "findings", findings },
                                  { "advice", nlohmann::json::array() },
                                  { "sockets", nlohmann::json::object() },
                                  { "facts", nlohmann::json::object() } };
@@ -463,6 +465,47 @@ TEST_F(ApplyLiveTest, ClosedOutputPipeRollsBackInsteadOfDyingHalfApplied)
   EXPECT_EQ(state(), before);
   const auto st = status_json();
   EXPECT_EQ(st["condition"], "rolled back") << st.dump(2);
+}
+
+TEST_F(ApplyLiveTest, SourceNatWithoutAWatchIsWarnedAbout)
+{
+  const nlohmann::json nat = nlohmann::json::array({ { { "id", "source-nat" },
+                                                       { "severity", "warn" },
+                                                       { "summary", "nft ip nat postrouting: masquerade" },
+                                                       { "evidence", { { "snat_entries", 12 } } },
+                                                       { "rationale", "test" } } });
+  write_plan({ { k_reuse, "0", "1" } }, "plan.json", nat);
+  const auto unwatched = apply({ "--no-persist" });
+  ASSERT_EQ(unwatched.exit_code, 0) << unwatched.out << unwatched.err;
+  EXPECT_NE(unwatched.out.find("warning: the plan found source NAT in the path"), std::string::npos)
+    << unwatched.out;
+  ASSERT_EQ(tool("rollback").exit_code, 0);
+
+  const auto watched = apply({ "--no-persist", "--watch", "1s" });
+  ASSERT_EQ(watched.exit_code, 0) << watched.out << watched.err;
+  EXPECT_EQ(watched.out.find("warning: the plan found source NAT"), std::string::npos) << watched.out;
+  ASSERT_EQ(tool("rollback").exit_code, 0);
+
+  write_plan({ { k_reuse, "0", "1" } }); // no NAT finding: no warning
+  const auto plain = apply({ "--no-persist" });
+  ASSERT_EQ(plain.exit_code, 0) << plain.out << plain.err;
+  EXPECT_EQ(plain.out.find("source NAT"), std::string::npos) << plain.out;
+}
+
+TEST_F(ApplyLiveTest, PolicyWatchIsTheDefaultForAPlainApply)
+{
+  const auto policy = m_tmp / "watching.yaml";
+  std::ofstream(policy) << "id: watching\ndescription: d\nrationale: r\nwatch:\n  duration_seconds:\n"
+                           "    value: 2\n    description: d\n    rationale: r\n";
+  const auto r = apply({ "--policy", policy.string() });
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("watching the health counters for 2 s"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("watch passed"), std::string::npos) << r.out;
+  // --watch 0 still turns it off.
+  ASSERT_EQ(tool("rollback").exit_code, 0);
+  const auto off = apply({ "--policy", policy.string(), "--watch", "0" });
+  EXPECT_EQ(off.exit_code, 0) << off.out << off.err;
+  EXPECT_EQ(off.out.find("watching the health counters"), std::string::npos) << off.out;
 }
 
 TEST_F(ApplyLiveTest, QuietWatchPassesAndPersists)

@@ -88,7 +88,8 @@ TEST_F(ConfigTest, ShippedDefaultPolicyMatchesTheBuiltInOne)
     EXPECT_EQ(file.watch_rules[i].counter, builtin.watch_rules[i].counter);
     EXPECT_EQ(file.watch_rules[i].max_rise_per_second, builtin.watch_rules[i].max_rise_per_second);
   }
-  EXPECT_EQ(file.watch_duration_seconds.value, 300);
+  EXPECT_EQ(file.watch_duration_seconds.value, builtin.watch_duration_seconds.value);
+  EXPECT_EQ(file.watch_duration_seconds.value, 0);
   EXPECT_EQ(file.canary_percent.value, 10);
   EXPECT_EQ(file.canary_watch_seconds.value, 600);
   EXPECT_TRUE(file.allows("net.ipv4.tcp_tw_reuse", "1"));
