@@ -210,35 +210,7 @@ std::map<std::string, std::string> overrides_at_boot(const std::filesystem::path
                                                      const std::string& name,
                                                      const Settings& settings)
 {
-  std::vector<std::string> keys;
-  std::vector<std::string> values;
-  for (const auto& [k, v] : settings) {
-    keys.push_back(k);
-    values.push_back(v);
-  }
-  // Both loaders: the one the host boots with, and the other one, which admins run by hand
-  // (`sysctl --system`) and which some images boot with. The file must win under each.
-  std::map<std::string, std::string> out;
-  for (const auto loader : { sysctld::Loader::systemd, sysctld::Loader::procps }) {
-    for (const auto& placement :
-         sysctld::check_placement(root, loader, std::filesystem::path(k_sysctld_dir) / name, keys, values)) {
-      if (placement.wins || out.count(placement.key) != 0) {
-        continue;
-      }
-      // One sentence naming the key, the overriding file:line, its value and the loader.
-      if (placement.winner) {
-        out[placement.key] = placement.winner->file + ":" + std::to_string(placement.winner->line) +
-                             " sets " + placement.key + " = " + placement.winner->value.value_or("") +
-                             ", and " + to_string(loader) + " reads that file after " + name;
-      } else {
-        out[placement.key] =
-          placement.key + ": " +
-          (placement.reason.empty() ? std::string("another file wins") : placement.reason) + " (" +
-          to_string(loader) + ")";
-      }
-    }
-  }
-  return out;
+  return sysctld::overrides_at_boot(root, std::filesystem::path(k_sysctld_dir) / name, settings);
 }
 
 std::map<std::string, BootSetting> boot_settings(const std::filesystem::path& root,

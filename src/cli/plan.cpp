@@ -2,6 +2,7 @@
 // engine whether net.ipv4.tcp_tw_reuse helps, and prints the verdict, why, and what to change.
 // Changes nothing on the host; --out writes the reviewed plan for `apply --plan`.
 #include "apply/engine.hpp"
+#include "apply/sysctld_writer.hpp"
 #include "cli/commands.hpp"
 #include "cli/hints.hpp"
 #include "cli/profile_args.hpp"
@@ -107,6 +108,30 @@ void add_boot_findings(const std::filesystem::path& root, const Facts& facts, Pl
   }
 }
 
+// apply persists the changes in a generated file and refuses when another file would override it at
+// boot; say so now, naming that file, rather than let the reviewed plan fail at apply time.
+void add_persist_check(const std::filesystem::path& root, Plan& plan)
+{
+  std::vector<std::pair<std::string, std::string>> settings;
+  for (const auto& c : plan.changes) {
+    settings.emplace_back(c.key, c.target);
+  }
+  if (settings.empty()) {
+    return;
+  }
+  const auto dest = std::filesystem::path(k_sysctld_dir) / k_generated_file_name;
+  for (const auto& [key, why] : sysctld::overrides_at_boot(root, dest, settings)) {
+    Finding f;
+    f.id = "persist-overridden";
+    f.severity = Severity::warn;
+    f.summary = "apply would refuse to persist " + key + " in " + dest.string() + ": " + why +
+                "; change that file first, or apply with --no-persist (runtime only, lost at reboot)";
+    f.rationale = "a generated file that another file overrides at boot would leave the next boot "
+                  "undoing the change; apply refuses rather than persist something that does not hold";
+    plan.findings.push_back(std::move(f));
+  }
+}
+
 // An apply that was interrupted (crash, kill, power loss) leaves its journal behind; apply refuses
 // until rollback has run, and the runtime values may be half-changed. Say so before anything else.
 void add_interrupted_apply(const std::filesystem::path& root, const std::string& state_dir, Plan& plan)
@@ -207,6 +232,7 @@ void run_plan(const PlanArgs& args, int& exit_code)
     // A recording's sysctls describe another moment (often another host): comparing them with this
     // host's sysctl.d would report drift that is not there.
     add_boot_findings(args.root, facts, plan);
+    add_persist_check(args.root, plan);
     add_interrupted_apply(args.root, args.state_dir, plan);
   }
 

@@ -201,6 +201,10 @@ std::string plan_to_text(const Plan& plan, const PlanTextOptions& options)
   } else {
     out += "Nothing to apply. JSON with every number: `tw-advisor plan --format json`.\n";
   }
+  if (!plan.changes.empty() && plan.finding("persist-overridden") != nullptr) {
+    out += "Before that: apply refuses to persist while another sysctl.d file overrides the change (see\n"
+           "persist-overridden above); fix that file, or apply with --no-persist.\n";
+  }
   return out;
 }
 

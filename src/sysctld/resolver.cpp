@@ -632,4 +632,37 @@ std::vector<LoaderDrift> boot_drift(const Sysctls& runtime, const std::vector<Bo
   return out;
 }
 
+std::map<std::string, std::string> overrides_at_boot(
+  const std::filesystem::path& root,
+  const std::filesystem::path& dest,
+  const std::vector<std::pair<std::string, std::string>>& settings)
+{
+  std::vector<std::string> keys;
+  std::vector<std::string> values;
+  for (const auto& [k, v] : settings) {
+    keys.push_back(k);
+    values.push_back(v);
+  }
+  const std::string name = dest.filename().string();
+  std::map<std::string, std::string> out;
+  for (const auto loader : { Loader::systemd, Loader::procps }) {
+    for (const auto& placement : check_placement(root, loader, dest, keys, values)) {
+      if (placement.wins || out.count(placement.key) != 0) {
+        continue;
+      }
+      if (placement.winner) {
+        out[placement.key] = placement.winner->file + ":" + std::to_string(placement.winner->line) +
+                             " sets " + placement.key + " = " + placement.winner->value.value_or("") +
+                             ", and " + to_string(loader) + " reads that file after " + name;
+      } else {
+        out[placement.key] =
+          placement.key + ": " +
+          (placement.reason.empty() ? std::string("another file wins") : placement.reason) + " (" +
+          to_string(loader) + ")";
+      }
+    }
+  }
+  return out;
+}
+
 } // namespace tw::sysctld

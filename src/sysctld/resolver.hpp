@@ -4,8 +4,10 @@
 #include "sysctld/parser.hpp"
 
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace tw::sysctld {
@@ -169,6 +171,14 @@ struct LoaderDrift
   std::vector<LoaderBoot> boots; // one per resolution given, in that order
   std::string message;           // "K is R now but F:L sets B at boot under both loaders", or each named
 };
+
+// For each key whose assignment in a file at dest (under root) would NOT win at boot under both
+// loaders (the host's and `sysctl --system`, which admins run by hand): one sentence naming the
+// overriding file:line, its value and the loader. Empty when the file would win for every key.
+std::map<std::string, std::string> overrides_at_boot(
+  const std::filesystem::path& root,
+  const std::filesystem::path& dest,
+  const std::vector<std::pair<std::string, std::string>>& settings);
 
 // Boot drift across several loaders (usually both), so a message can say whether they agree.
 std::vector<LoaderDrift> boot_drift(const Sysctls& runtime, const std::vector<BootResolution>& resolutions);

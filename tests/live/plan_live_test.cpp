@@ -200,6 +200,20 @@ TEST_F(PlanLiveTest, StuckApiClientHelpsAndTheProposedChangeUnsticksIt)
   EXPECT_EQ(reviewed.changes.size(), 1u);
   EXPECT_EQ(to_string(reviewed.verdict), std::string("helps"));
 
+  // An admin's file that apply's generated one cannot beat at boot: plan says so now, naming it.
+  EXPECT_EQ(p["findings"].dump().find("persist-overridden"), std::string::npos) << p["findings"].dump();
+  fs::create_directories(m_root.path() / "etc/sysctl.d");
+  std::ofstream(m_root.path() / "etc/sysctl.d/99-admin.conf") << "net.ipv4.tcp_tw_reuse = 0\n";
+  const json overridden = plan(pair.client, { "--profile", "api-client" });
+  bool named = false;
+  for (const auto& f : overridden["findings"]) {
+    named = named || (f["id"] == "persist-overridden" &&
+                      f["summary"].get<std::string>().find("/etc/sysctl.d/99-admin.conf:1 sets "
+                                                           "net.ipv4.tcp_tw_reuse = 0") != std::string::npos);
+  }
+  EXPECT_TRUE(named) << overridden["findings"].dump(2);
+  fs::remove(m_root.path() / "etc/sysctl.d/99-admin.conf");
+
   // Done-when: write the proposed change by hand inside the client namespace; connects work again.
   const std::uint64_t recycled_before = counter(pair.client, "TcpExtTWRecycled");
   for (const auto& change : p["changes"]) {
