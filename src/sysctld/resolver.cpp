@@ -519,66 +519,6 @@ std::vector<Placement> check_placement(const fs::path& root,
   return out;
 }
 
-NameChoice winning_file_name(const fs::path& root,
-                             const std::vector<std::string>& keys,
-                             const std::vector<std::string>& values,
-                             const std::string& preferred)
-{
-  std::vector<std::string> candidates = { preferred };
-  std::string stem = preferred;
-  while (!stem.empty() &&
-         (std::isdigit(static_cast<unsigned char>(stem.front())) != 0 || stem.front() == '-')) {
-    stem.erase(stem.begin());
-  }
-  for (const char* prefix : { "90-", "99-", "99-zz-", "zz-", "zzzz-" }) {
-    candidates.push_back(prefix + stem);
-  }
-  NameChoice choice;
-  for (const auto& name : candidates) {
-    const fs::path dest = fs::path("/etc/sysctl.d") / name;
-    std::vector<Placement> blockers;
-    for (const auto loader : { Loader::systemd, Loader::procps }) {
-      for (auto& p : check_placement(root, loader, dest, keys, values)) {
-        if (!p.wins) {
-          p.reason = std::string(to_string(loader)) + ": " + p.reason;
-          blockers.push_back(std::move(p));
-        }
-      }
-    }
-    if (blockers.empty()) {
-      choice.name = name;
-      choice.blockers.clear();
-      return choice;
-    }
-    if (choice.blockers.empty() || blockers.size() < choice.blockers.size()) {
-      choice.blockers = std::move(blockers);
-    }
-  }
-  return choice;
-}
-
-std::vector<Drift> boot_drift(const Sysctls& runtime, const BootResolution& resolution)
-{
-  std::vector<Drift> out;
-  for (const auto& [key, value] : runtime.values) {
-    if (value.status != ReadStatus::ok) {
-      continue;
-    }
-    const auto canonical = normalize_key(key).key;
-    if (!canonical) {
-      continue;
-    }
-    const auto o = resolution.outcome(*canonical);
-    if (!o.winner || !o.winner->value) {
-      continue;
-    }
-    if (!values_equal(value.value, *o.winner->value)) {
-      out.push_back(Drift{ key, value.value, normalize_space(*o.winner->value), *o.winner });
-    }
-  }
-  return out;
-}
-
 std::vector<LoaderDrift> boot_drift(const Sysctls& runtime, const std::vector<BootResolution>& resolutions)
 {
   std::vector<LoaderDrift> out;

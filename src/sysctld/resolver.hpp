@@ -128,33 +128,6 @@ std::vector<Placement> check_placement(const std::filesystem::path& root,
                                        const std::vector<std::string>& keys,
                                        const std::vector<std::string>& values);
 
-// A file name in /etc/sysctl.d that wins for every key under both loaders, or why none can.
-struct NameChoice
-{
-  std::optional<std::string> name; // e.g. "60-tw-advisor.conf"; nullopt when no name can win
-  std::vector<Placement> blockers; // when no name wins: what overrides it (e.g. /etc/sysctl.conf)
-};
-
-// Chooses the name for a generated file in /etc/sysctl.d: `preferred` when it already wins for
-// every key under both loaders, else a name sorting after every file that sets those keys.
-NameChoice winning_file_name(const std::filesystem::path& root,
-                             const std::vector<std::string>& keys,
-                             const std::vector<std::string>& values,
-                             const std::string& preferred = "60-tw-advisor.conf");
-
-// A key whose running value differs from the value that will win at boot.
-struct Drift
-{
-  std::string key;
-  std::string runtime; // as /proc/sys shows it now
-  std::string boot;    // what the winning file sets
-  Entry source;        // the winning assignment (file and line)
-};
-
-// Keys of runtime (read OK) whose value differs from what resolution says wins at boot.
-// Keys no file sets are not drift (the kernel default or a manual change that no file undoes).
-std::vector<Drift> boot_drift(const Sysctls& runtime, const BootResolution& resolution);
-
 // One loader's view of a drifting key.
 struct LoaderBoot
 {

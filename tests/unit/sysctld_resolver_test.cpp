@@ -218,30 +218,6 @@ TEST(SysctldResolver, PlacementNamesWhatOverridesAFile)
   EXPECT_TRUE(free_key[0].wins);
 }
 
-TEST(SysctldResolver, WinningFileNameSortsAfterEveryCompetitor)
-{
-  const auto tmp = fs::temp_directory_path() / ("tw-sysctld-name-" + std::to_string(::getpid()));
-  fs::create_directories(tmp / "etc/sysctl.d");
-  std::ofstream(tmp / "etc/sysctl.d/99-zz-tuning.conf") << "net.ipv4.tcp_tw_reuse = 0\n";
-  const auto choice = winning_file_name(tmp, { "net.ipv4.tcp_tw_reuse" }, { "1" });
-  ASSERT_TRUE(choice.name.has_value());
-  EXPECT_NE(*choice.name, "60-tw-advisor.conf");
-  EXPECT_GT(*choice.name, std::string("99-zz-tuning.conf"));
-  for (const auto loader : { Loader::systemd, Loader::procps }) {
-    const auto p = check_placement(
-      tmp, loader, fs::path("/etc/sysctl.d") / *choice.name, { "net.ipv4.tcp_tw_reuse" }, { "1" });
-    EXPECT_TRUE(p[0].wins) << p[0].reason;
-  }
-  // Nothing else sets the key: the preferred name is kept.
-  EXPECT_EQ(winning_file_name(tmp, { "net.ipv4.tcp_timestamps" }, { "1" }).name, "60-tw-advisor.conf");
-  fs::remove_all(tmp);
-  // /etc/sysctl.conf comes last under procps: no name can win, and the blocker is named.
-  const auto blocked = winning_file_name(fixture("sysctl-conf"), { "net.ipv4.tcp_tw_reuse" }, { "1" });
-  EXPECT_FALSE(blocked.name.has_value());
-  ASSERT_FALSE(blocked.blockers.empty());
-  EXPECT_NE(blocked.blockers.front().reason.find("/etc/sysctl.conf"), std::string::npos);
-}
-
 TEST(SysctldResolver, BootDriftNamesTheWinningFile)
 {
   const auto res = resolve(fixture("order"), Loader::systemd);
@@ -254,13 +230,18 @@ TEST(SysctldResolver, BootDriftNamesTheWinningFile)
     SysctlValue{ "net.ipv4.tcp_timestamps", ReadStatus::ok, "0", 0, {} };
   runtime.values["net.ipv4.tcp_syncookies"] =
     SysctlValue{ "net.ipv4.tcp_syncookies", ReadStatus::absent, "", 2, {} };
-  const auto drift = boot_drift(runtime, res);
+  const auto drift = boot_drift(runtime, std::vector<BootResolution>{ res });
   ASSERT_EQ(drift.size(), 1U);
   EXPECT_EQ(drift[0].key, "net.ipv4.tcp_tw_reuse");
   EXPECT_EQ(drift[0].runtime, "0");
-  EXPECT_EQ(drift[0].boot, "1");
-  EXPECT_EQ(drift[0].source.file, "/usr/lib/sysctl.d/20-vendor.conf");
-  EXPECT_EQ(drift[0].source.line, 1U);
+  ASSERT_EQ(drift[0].boots.size(), 1U);
+  EXPECT_EQ(drift[0].boots[0].boot, "1");
+  ASSERT_TRUE(drift[0].boots[0].source.has_value());
+  EXPECT_EQ(drift[0].boots[0].source->file, "/usr/lib/sysctl.d/20-vendor.conf");
+  EXPECT_EQ(drift[0].boots[0].source->line, 1U);
+  EXPECT_EQ(
+    drift[0].message,
+    "net.ipv4.tcp_tw_reuse is 0 now but /usr/lib/sysctl.d/20-vendor.conf:1 sets 1 at boot (systemd-sysctl)");
 }
 
 TEST(SysctldResolver, ValuesCompareAsTheKernelShowsThem)
