@@ -1,5 +1,6 @@
 // tw-advisor: will net.ipv4.tcp_tw_reuse help on this host? Answers from evidence, changes safely.
 #include "cli/commands.hpp"
+#include "cli/validators.hpp"
 #include "util/error.hpp"
 #include "util/version.hpp"
 
@@ -7,8 +8,11 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <exception>
+#include <string>
+#include <vector>
 
 namespace {
 
@@ -47,6 +51,58 @@ std::string unknown_command(const CLI::App& app, int argc, char** argv)
   return {};
 }
 
+// Edit distance between two short words (insertions, deletions, substitutions).
+std::size_t edit_distance(const std::string& a, const std::string& b)
+{
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) {
+    row[j] = j;
+  }
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t up = row[j];
+      row[j] = std::min({ row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0U : 1U) });
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// "unexpected argument(s): --fromat json (did you mean --format?)", in the order typed; CLI11's own
+// message lists them backwards.
+std::string unexpected_arguments(const CLI::App& command, const std::vector<std::string>& extras)
+{
+  std::string out = "unexpected argument" + std::string(extras.size() == 1 ? "" : "s") + ":";
+  for (const auto& word : extras) {
+    out += " " + word;
+  }
+  for (const auto& word : extras) {
+    if (word.rfind("--", 0) != 0 || word.size() < 4) {
+      continue;
+    }
+    const std::string typed =
+      word.substr(2, word.find('=') == std::string::npos ? std::string::npos : word.find('=') - 2);
+    std::string best;
+    std::size_t best_distance = 3; // at most two edits away
+    for (const CLI::Option* option : command.get_options()) {
+      for (const auto& name : option->get_lnames()) {
+        const std::size_t d = edit_distance(typed, name);
+        if (d < best_distance) {
+          best_distance = d;
+          best = name;
+        }
+      }
+    }
+    if (!best.empty()) {
+      out += " (did you mean --" + best + "?)";
+    }
+    break;
+  }
+  return out;
+}
+
 std::string command_names(const CLI::App& app)
 {
   std::string names;
@@ -78,6 +134,7 @@ int run(int argc, char** argv)
   tw::cli::add_check_command(app, exit_code);
   tw::cli::add_apply_commands(app, exit_code);
   tw::cli::add_docs_commands(app, exit_code);
+  tw::cli::refuse_empty_values(app);
 
   setup_logging();
   app.parse_complete_callback([&] { set_log_level(verbosity, quiet); });
@@ -102,14 +159,20 @@ int run(int argc, char** argv)
   } catch (const CLI::ParseError& e) {
     // Point at the help of the command whose arguments were wrong, not only the top level.
     std::string help = "tw-advisor";
+    const CLI::App* command = &app;
     for (const auto* sub = &app; sub != nullptr;) {
       const auto parsed = sub->get_subcommands();
       sub = parsed.empty() ? nullptr : parsed.front();
       if (sub != nullptr) {
         help += " " + sub->get_name();
+        command = sub;
       }
     }
-    std::fprintf(stderr, "tw-advisor: error: %s\nRun '%s --help' for usage.\n", e.what(), help.c_str());
+    std::string what = e.what();
+    if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
+      what = unexpected_arguments(*command, app.remaining(true));
+    }
+    std::fprintf(stderr, "tw-advisor: error: %s\nRun '%s --help' for usage.\n", what.c_str(), help.c_str());
     return 1;
   } catch (const tw::Error& e) {
     std::fprintf(stderr, "tw-advisor: error: %s\n", e.what());

@@ -3,6 +3,7 @@
 #include "facts/census.hpp"
 
 #include "cli/commands.hpp"
+#include "cli/validators.hpp"
 #include "facts/sysctl_reader.hpp"
 #include "report/census_json.hpp"
 #include "report/census_text.hpp"
@@ -55,7 +56,7 @@ void add_census_command(CLI::App& app, int& exit_code)
       "--top",
       args->top,
       "Destination groups to show: the top N by pressure plus the top N by TIME_WAIT (busiest first)")
-    ->check(CLI::Range(std::size_t{ 1 }, std::size_t{ 100000 }));
+    ->check(number_range(1, 100000));
   cmd->add_flag("--no-timestamps",
                 args->no_timestamps,
                 "Do not ask for tcp_info (faster on huge hosts; no timestamp share then)");

@@ -2,16 +2,25 @@
 
 #include "util/strings.hpp"
 
+#include <filesystem>
+#include <system_error>
+
 namespace tw::cli {
 
 std::string rollback_command(const std::string& root, const std::string& state_dir)
 {
+  // Absolute paths: the hint is pasted later, often from another directory.
+  const auto absolute = [](const std::string& path) {
+    std::error_code ec;
+    const auto abs = std::filesystem::absolute(path, ec);
+    return ec ? path : abs.lexically_normal().string();
+  };
   std::string out = "tw-advisor rollback";
   if (!root.empty() && root != "/") {
-    out += " --root " + shell_word(root);
+    out += " --root " + shell_word(absolute(root));
   }
   if (!state_dir.empty()) {
-    out += " --state-dir " + shell_word(state_dir);
+    out += " --state-dir " + shell_word(absolute(state_dir));
   }
   return out;
 }

@@ -34,4 +34,26 @@ CLI::Validator number_range(double low, double high)
     "NUMBER in " + bounds);
 }
 
+CLI::Validator non_empty()
+{
+  return CLI::Validator(
+    [](std::string& input) -> std::string {
+      return input.empty() ? "empty value (an unset shell variable?)" : std::string();
+    },
+    "",
+    "NON_EMPTY");
+}
+
+void refuse_empty_values(CLI::App& app)
+{
+  for (CLI::App* sub : app.get_subcommands({})) {
+    for (CLI::Option* option : sub->get_options()) {
+      if (option->get_type_size_min() > 0) {
+        option->check(non_empty());
+      }
+    }
+    refuse_empty_values(*sub);
+  }
+}
+
 } // namespace tw::cli

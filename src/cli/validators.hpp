@@ -8,4 +8,11 @@ namespace tw::cli {
 // not as CLI::Range does for doubles ("0.000000 to 3600.000000").
 CLI::Validator number_range(double low, double high);
 
+// Refuses an empty value: for a path, a name or a duration it is never meant, and is usually an
+// unset shell variable (`--out "$PLAN"`), which must not silently fall back to a default.
+CLI::Validator non_empty();
+
+// Puts non_empty() on every option of every subcommand of app that takes a value.
+void refuse_empty_values(CLI::App& app);
+
 } // namespace tw::cli

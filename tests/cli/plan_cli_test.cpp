@@ -241,6 +241,30 @@ TEST_F(PlanCliTest, SavedPlanIsNamedInTheTextReport)
   EXPECT_TRUE(fs::exists(out));
 }
 
+TEST_F(PlanCliTest, UsageErrorsSayWhatWasMeant)
+{
+  // A typo gets a suggestion, the words in the order typed.
+  const RunResult typo = plan("stuck-client", { "--fromat", "json" });
+  EXPECT_EQ(typo.exit_code, 1);
+  EXPECT_NE(typo.err.find("unexpected arguments: --fromat json (did you mean --format?)"), std::string::npos)
+    << typo.err;
+  EXPECT_NE(typo.err.find("Run 'tw-advisor plan --help' for usage."), std::string::npos) << typo.err;
+  // An empty value (an unset variable) is refused, never taken as "use the default".
+  const RunResult empty = plan("stuck-client", { "--out", "" });
+  EXPECT_EQ(empty.exit_code, 1);
+  EXPECT_NE(empty.err.find("--out: empty value"), std::string::npos) << empty.err;
+  EXPECT_TRUE(empty.out.empty()) << empty.out;
+  // A missing profile file names the option it came from.
+  const std::string missing = (m_root / "nope.yaml").string();
+  const RunResult profile = plan("stuck-client", { "--profile", missing });
+  EXPECT_EQ(profile.exit_code, 1);
+  EXPECT_NE(profile.err.find("--profile " + missing + ": No such file or directory"), std::string::npos)
+    << profile.err;
+  const RunResult top = run({ m_bin, "census", "--top", "0" });
+  EXPECT_EQ(top.exit_code, 1);
+  EXPECT_NE(top.err.find("--top: 0 is not in the range 1 to 100000"), std::string::npos) << top.err;
+}
+
 TEST_F(PlanCliTest, RangeErrorsPrintTheBoundsAsWritten)
 {
   const RunResult r = plan("stuck-client", { "--sample", "5000" });

@@ -1,0 +1,30 @@
+// The rollback command shown to the operator: pasted later, often from another directory.
+#include "cli/hints.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+namespace tw::test {
+namespace {
+
+TEST(CliHints, RollbackCommandUsesAbsolutePaths)
+{
+  const auto cwd = std::filesystem::current_path();
+  EXPECT_EQ(cli::rollback_command("/", ""), "tw-advisor rollback");
+  EXPECT_EQ(cli::rollback_command("", ""), "tw-advisor rollback");
+  EXPECT_EQ(cli::rollback_command("root", "./state"),
+            "tw-advisor rollback --root " + (cwd / "root").string() + " --state-dir " +
+              (cwd / "state").string());
+  EXPECT_EQ(cli::rollback_command("/srv/my root", ""), "tw-advisor rollback --root '/srv/my root'");
+}
+
+TEST(CliHints, NoteGetsTheCommandForTheseOptions)
+{
+  EXPECT_EQ(cli::with_rollback_command("run `tw-advisor rollback` first", "/srv/r", "/srv/s"),
+            "run `tw-advisor rollback --root /srv/r --state-dir /srv/s` first");
+  EXPECT_EQ(cli::with_rollback_command("nothing to do", "/srv/r", ""), "nothing to do");
+}
+
+} // namespace
+} // namespace tw::test
