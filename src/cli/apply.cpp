@@ -269,6 +269,12 @@ nlohmann::json report_to_json(const ApplyReport& r)
 void apply_steps(const ApplyArgs& args, ApplyReport& report)
 {
   install_interrupt_handlers();
+  // Before anything is created (the state dir and its lock live under root by default).
+  std::error_code root_ec;
+  if (!args.root.empty() && !std::filesystem::is_directory(args.root, root_ec)) {
+    throw Error("--root " + args.root,
+                (root_ec ? root_ec.message() : std::string("not a directory")) + "; nothing was changed");
+  }
   const Policy policy = load_policy_arg(args.policy);
   const std::filesystem::path root = args.root;
   const std::string rollback_hint = rollback_command(args.root, args.state_dir);

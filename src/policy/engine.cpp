@@ -37,9 +37,13 @@ std::string pressure_line(const Analysis& a)
                      std::to_string(top.usable) + " usable ports (" + percent(top.time_wait_share) +
                      ") towards " + group_name(*top.group) + " (TIME_WAIT pressure threshold " +
                      percent(a.time_wait_pressure) + ")";
-  if (top.exhausted) {
+  if (top.exhausted && top.group->in_use >= top.usable) {
     line += "; with " + std::to_string(top.group->in_use) +
             " ports in use, connect() there fails with EADDRNOTAVAIL";
+  } else if (top.exhausted) {
+    line += "; with " + std::to_string(top.group->in_use) + " ports in use (" +
+            std::to_string(top.usable - top.group->in_use) +
+            " left), connect() there is about to fail with EADDRNOTAVAIL";
   }
   if (a.pressured.size() > 1) {
     line += "; " + std::to_string(a.pressured.size() - 1) + " more group(s) under TIME_WAIT pressure";
