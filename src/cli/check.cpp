@@ -177,12 +177,22 @@ nlohmann::json json_report(const std::vector<sysctld::ProposedFile>& files,
   return j;
 }
 
-// The JSON printed for an input error that stopped the check before any finding (exit 1).
-nlohmann::json json_input_error(const InputError& error)
+// The JSON printed for an input error that stopped the check before any finding (exit 1): every
+// field of a full report, so a consumer never meets a missing key.
+nlohmann::json json_input_error(const CheckArgs& args, const InputError& error)
 {
   nlohmann::json j;
   j["schema_version"] = 2;
+  j["root"] = escape_text(args.root);
+  j["files"] = nlohmann::json::array();
+  for (const auto& file : args.files) {
+    j["files"].push_back(
+      { { "file", escape_text(file) }, { "dest", nullptr }, { "dest_assumed", args.dest.empty() } });
+  }
   j["findings"] = nlohmann::json::array();
+  j["error_count"] = 0;
+  j["warnings"] = 0;
+  j["listening_ports_checked"] = false;
   j["errors"] = errors_json({ error });
   j["complete"] = false;
   j["exit_code"] = 1;
@@ -273,7 +283,7 @@ void run_check_or_report(const CheckArgs& args, int& exit_code)
     run_check_command(args, exit_code);
   } catch (const Error& e) {
     std::fprintf(stderr, "tw-advisor: error: %s\n", escape_text(e.what()).c_str());
-    std::fputs((json_input_error({ e.subject(), e.reason() }).dump(2) + "\n").c_str(), stdout);
+    std::fputs((json_input_error(args, { e.subject(), e.reason() }).dump(2) + "\n").c_str(), stdout);
     exit_code = 1;
   }
 }

@@ -253,6 +253,22 @@ TEST_F(ApplyCliTest, PlanFromAnotherNetnsOrHostIsRefusedNamingBoth)
   EXPECT_FALSE(fs::exists(m_tmp / "state"));
 }
 
+TEST_F(ApplyCliTest, MissingRootIsRefusedBeforeTheStateDirIsMade)
+{
+  const auto r = tw({ "apply",
+                      "--yes",
+                      "--plan",
+                      write_plan("irrelevant", {}).string(),
+                      "--root",
+                      (m_tmp / "no-such-root").string(),
+                      "--state-dir",
+                      (m_tmp / "state3").string() });
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--root " + (m_tmp / "no-such-root").string() + ": "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("nothing was changed"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(m_tmp / "state3")) << "a refused apply left a state dir behind";
+}
+
 TEST_F(ApplyCliTest, EmptyHostIdIsNamedAsSuch)
 {
   const auto r = tw_in("apply", { "--yes", "--canary", "--canary-percent", "50", "--host-id", "" });

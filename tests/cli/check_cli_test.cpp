@@ -384,6 +384,21 @@ TEST_F(CheckCli, JsonInputErrorsStillPrintOneObject)
   EXPECT_NE(j.at("errors")[0].at("cause").get<std::string>().find("No such file or directory"),
             std::string::npos)
     << r.out;
+  // The same keys as a full report, so a consumer reading error_count or files never breaks.
+  const auto full = check({ "--format", "json", file("reuse2.conf") });
+  const auto f = nlohmann::json::parse(full.out);
+  std::vector<std::string> want;
+  std::vector<std::string> got;
+  for (const auto& [key, value] : f.items()) {
+    want.push_back(key);
+  }
+  for (const auto& [key, value] : j.items()) {
+    got.push_back(key);
+  }
+  EXPECT_EQ(got, want) << r.out;
+  EXPECT_EQ(j.at("error_count"), 0);
+  ASSERT_EQ(j.at("files").size(), 1U);
+  EXPECT_EQ(j.at("files")[0].at("file"), missing);
 }
 
 TEST_F(CheckCli, EachLoadersNotLoadedMessageSaysOnlyWhatIsTrueForIt)
