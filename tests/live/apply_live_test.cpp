@@ -617,7 +617,8 @@ TEST_F(ApplyLiveTest, FreshPlanFromRealPortPressureIsAppliedAndRolledBack)
 
   ASSERT_EQ(tool("rollback").exit_code, 0);
   EXPECT_EQ(state(), before);
-  for (const auto& k : status_json()["keys"]) {
+  const auto restored = status_json(); // named: a range-for over a temporary's member dangles
+  for (const auto& k : restored["keys"]) {
     EXPECT_EQ(k["runtime"], k["old"]) << k.dump();
   }
   srv.stop();

@@ -20,6 +20,10 @@
 namespace tw::test {
 namespace {
 
+// Connects of a 200-connect churn allowed to find a free port neither recycled nor freed by a
+// counted RST (a straggler still closing when the fill ended); reuse working means ~200 recycled.
+constexpr std::uint64_t k_unaccounted = 5;
+
 using nlohmann::json;
 namespace fs = std::filesystem;
 
@@ -225,9 +229,13 @@ TEST_F(PlanLiveTest, StuckApiClientHelpsAndTheProposedChangeUnsticksIt)
   EXPECT_EQ(after.at("ok"), 200) << after.dump();
   EXPECT_EQ(after.at("eaddrnotavail"), 0) << after.dump();
   const std::uint64_t recycled_after = counter(pair.client, "TcpExtTWRecycled");
-  // Ports freed by the server's RSTs above are taken without recycling, at most one each.
-  EXPECT_GE(recycled_after + rsts, recycled_before + 200)
-    << "TWRecycled " << recycled_before << " -> " << recycled_after << ", server RSTs " << rsts;
+  // Ports freed by the server's RSTs (at any point since the fill: a RST also ends a TIME_WAIT)
+  // are taken without recycling, at most one each. A port still closing when the fill ended can
+  // free up the same way on a loaded machine, so a few (k_unaccounted) are allowed; without
+  // tcp_tw_reuse the count would stay near 0, far below.
+  const std::uint64_t rsts_total = counter(pair.server, "TcpOutRsts") - rsts_before;
+  EXPECT_GE(recycled_after + rsts_total + k_unaccounted, recycled_before + 200)
+    << "TWRecycled " << recycled_before << " -> " << recycled_after << ", server RSTs " << rsts_total;
 
   // And the advisor now sees it as already enabled.
   const json again = plan(pair.client, { "--profile", "api-client" });
@@ -299,9 +307,9 @@ TEST_F(PlanLiveTest, StuckClientWithTimestampsOffNeedsTheFixFirstOrIsBlocked)
   EXPECT_EQ(churn.at("ok"), 200) << churn.dump();
   EXPECT_EQ(churn.at("eaddrnotavail"), 0) << churn.dump();
   // A port whose connection the server reset holds no TIME_WAIT; the next connect takes it without
-  // recycling. Every other connect must have recycled one.
+  // recycling. Every other connect must have recycled one (but k_unaccounted, as above).
   const std::uint64_t recycled_churn = counter(pair.client, "TcpExtTWRecycled");
-  EXPECT_GE(recycled_churn + fill_rsts, recycled_filled + 200)
+  EXPECT_GE(recycled_churn + fill_rsts + k_unaccounted, recycled_filled + 200)
     << "TIME_WAIT made with timestamps should be recycled: TWRecycled " << recycled_filled << " -> "
     << recycled_churn << ", server RSTs " << fill_rsts;
 }
