@@ -276,7 +276,14 @@ StateLock::StateLock(const Dir& state_dir, const std::string& command)
   if (m_fd < 0) {
     throw Error(what, errno_step("open", errno));
   }
-  if (::flock(m_fd, LOCK_EX | LOCK_NB) != 0) {
+  // A reader probing the lock (plan, status: state_lock_held) holds it shared for an instant; a few
+  // short retries keep that from refusing an apply. A real holder is still refused within ~1 s.
+  int locked = ::flock(m_fd, LOCK_EX | LOCK_NB);
+  for (int attempt = 0; locked != 0 && errno == EWOULDBLOCK && attempt < 10; ++attempt) {
+    ::usleep(100000);
+    locked = ::flock(m_fd, LOCK_EX | LOCK_NB);
+  }
+  if (locked != 0) {
     const int err = errno;
     std::string holder;
     try {

@@ -87,9 +87,6 @@ std::string interrupt_reason()
     case SIGHUP:
       name = " (SIGHUP: the terminal went away)";
       break;
-    case SIGPIPE:
-      name = " (SIGPIPE: whatever read the output, e.g. `| head`, has closed it)";
-      break;
     default:
       break;
   }
@@ -111,11 +108,17 @@ void install_interrupt_handlers()
   sa.sa_handler = on_interrupt;
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = 0;
-  // SIGPIPE too: by default it kills the process at its next write to a closed pipe, which would
-  // leave a half-applied change with no watch; treated as a request to stop, it rolls back.
-  for (const int sig : { SIGINT, SIGTERM, SIGHUP, SIGPIPE }) {
+  for (const int sig : { SIGINT, SIGTERM, SIGHUP }) {
     ::sigaction(sig, &sa, nullptr);
   }
+  // By default SIGPIPE kills the process at its next write to a closed pipe (`apply ... | head`),
+  // which would leave a half-applied change with no watch. Ignored, such a write only fails
+  // (EPIPE): the confirmed apply or rollback runs to its end, watch included, whatever the output.
+  struct sigaction ignore
+  {};
+  ignore.sa_handler = SIG_IGN;
+  sigemptyset(&ignore.sa_mask);
+  ::sigaction(SIGPIPE, &ignore, nullptr);
 }
 
 bool interrupt_requested()

@@ -107,7 +107,8 @@ public:
 std::filesystem::path resolve_state_dir(const std::filesystem::path& root,
                                         const std::filesystem::path& state_dir);
 
-// Installs SIGINT/SIGTERM/SIGHUP/SIGPIPE handlers that ask a running apply to stop and roll back.
+// Installs SIGINT/SIGTERM/SIGHUP handlers that ask a running apply to stop and roll back, and
+// ignores SIGPIPE so a closed output pipe never stops an apply half-way.
 void install_interrupt_handlers();
 
 // True once one of those signals arrived.
