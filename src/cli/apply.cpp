@@ -534,10 +534,17 @@ nlohmann::json status_to_json(const StatusReport& r)
               { "plan", { { "source", r.journal.plan_source }, { "sha256", r.journal.plan_sha256 } } },
               { "reason", r.journal.reason } };
   }
-  return { { "format_version", 1 },      { "state_dir", r.state_dir.string() },
-           { "condition", r.condition }, { "drifted", r.drifted },
-           { "apply", apply },           { "keys", keys },
-           { "files", files },           { "notes", r.notes } };
+  return { { "format_version", 1 },
+           { "state_dir", r.state_dir.string() },
+           { "condition", r.condition },
+           // null while an apply is unfinished: there is no settled state to judge drift against
+           { "drifted",
+             r.condition == "interrupted" || r.condition == "in progress" ? nlohmann::json(nullptr)
+                                                                          : nlohmann::json(r.drifted) },
+           { "apply", apply },
+           { "keys", keys },
+           { "files", files },
+           { "notes", r.notes } };
 }
 
 std::string status_to_text(const StatusReport& r)
@@ -556,8 +563,12 @@ std::string status_to_text(const StatusReport& r)
     for (const auto& k : r.keys) {
       out += "  " + k.key + ": before " + k.old_value + ", applied " + k.new_value + ", runtime now " +
              (k.runtime ? *k.runtime : "unreadable (" + k.runtime_note + ")");
-      if (unsettled && k.runtime && !same_sysctl_value(*k.runtime, k.old_value)) {
+      if (unsettled && k.runtime && same_sysctl_value(*k.runtime, k.new_value) &&
+          !same_sysctl_value(*k.runtime, k.old_value)) {
         out += " (changed by the unfinished apply; rollback restores " + k.old_value + ")";
+      } else if (unsettled && k.runtime && !same_sysctl_value(*k.runtime, k.old_value)) {
+        out += " (neither the value before nor the applied one: set by someone else; rollback sets " +
+               k.old_value + ")";
       }
       if (k.persisted) {
         out += ", persisted " + *k.persisted;

@@ -231,6 +231,11 @@ Policy load_policy_file(const std::filesystem::path& file)
     policy.guardrails = r.guardrails(g);
   }
   if (const YAML::Node w = root["watch"]) {
+    if (w.IsMap() && w["interval_seconds"]) {
+      doc.fail(w["interval_seconds"],
+               "watch: 'interval_seconds' was removed (the watch samples every second); delete it. Note that "
+               "watch.duration_seconds now sets the watch of every apply given neither --watch nor --canary");
+    }
     doc.expect_fields(w, "watch", { "duration_seconds", "rules" });
     r.integer(w, policy.watch_duration_seconds, 0, 86400);
     if (const YAML::Node rules = w["rules"]) {

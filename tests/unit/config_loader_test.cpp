@@ -201,6 +201,16 @@ TEST_F(ConfigTest, OldPressureNameIsRefusedNamingTheNewOne)
   EXPECT_NE(pe.find("renamed 'time_wait_pressure'"), std::string::npos) << pe;
 }
 
+TEST_F(ConfigTest, RemovedWatchIntervalIsRefusedSayingWhatChanged)
+{
+  const std::string setting = "    value: 5\n    description: d\n    rationale: r\n";
+  const auto p = write("policies/x.yaml", k_head + "watch:\n  interval_seconds:\n" + setting);
+  const std::string e = policy_error(p);
+  EXPECT_NE(e.find("x.yaml:6:5"), std::string::npos) << e;
+  EXPECT_NE(e.find("'interval_seconds' was removed"), std::string::npos) << e;
+  EXPECT_NE(e.find("duration_seconds now sets the watch"), std::string::npos) << e;
+}
+
 TEST_F(ConfigTest, ExhaustionTimeWaitShareZeroIsRefused)
 {
   const auto p = write("policies/x.yaml",
