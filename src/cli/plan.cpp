@@ -112,15 +112,26 @@ void add_boot_findings(const std::filesystem::path& root, const Facts& facts, Pl
 // boot; say so now, naming that file, rather than let the reviewed plan fail at apply time.
 void add_persist_check(const std::filesystem::path& root, Plan& plan)
 {
-  std::vector<std::pair<std::string, std::string>> settings;
+  Settings updates;
   for (const auto& c : plan.changes) {
-    settings.emplace_back(c.key, c.target);
+    updates.emplace_back(c.key, c.target);
   }
-  if (settings.empty()) {
+  if (updates.empty()) {
     return;
   }
+  // apply rewrites its generated file with what an earlier apply left there plus these changes,
+  // and checks all of it: so does this.
   const auto dest = std::filesystem::path(k_sysctld_dir) / k_generated_file_name;
-  for (const auto& [key, why] : sysctld::overrides_at_boot(root, dest, settings)) {
+  Settings previous;
+  std::error_code ec;
+  if (const auto existing = under_root(root, dest); std::filesystem::is_regular_file(existing, ec)) {
+    try {
+      previous = parse_generated_settings(read_file_or_throw(existing)).value_or(Settings{});
+    } catch (const Error& e) {
+      spdlog::debug("persist check: {}", e.what()); // unreadable: apply will name it
+    }
+  }
+  for (const auto& [key, why] : sysctld::overrides_at_boot(root, dest, merge_settings(previous, updates))) {
     Finding f;
     f.id = "persist-overridden";
     f.severity = Severity::warn;

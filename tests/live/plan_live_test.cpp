@@ -2,6 +2,7 @@
 // TIME_WAIT, an API client exhausting a narrow port range (with timestamps off, and behind SNAT),
 // and the done-when of the plan issue: the change plan proposes, written by hand inside the client
 // namespace, lets the stuck client connect again and TcpExt.TWRecycled rises.
+#include "apply/sysctld_writer.hpp"
 #include "report/plan_json.hpp"
 #include "support/netns.hpp"
 #include "util/strings.hpp"
@@ -218,6 +219,22 @@ TEST_F(PlanLiveTest, StuckApiClientHelpsAndTheProposedChangeUnsticksIt)
   }
   EXPECT_TRUE(named) << overridden["findings"].dump(2);
   fs::remove(m_root.path() / "etc/sysctl.d/99-admin.conf");
+
+  // apply rewrites its file with an earlier apply's settings too: an override of one of those
+  // blocks it just the same, and plan says so although it proposes only tcp_tw_reuse.
+  std::ofstream(m_root.path() / "etc/sysctl.d/90-tw-advisor.conf")
+    << k_generated_marker << " (an earlier apply)\nnet.ipv4.tcp_fin_timeout = 30\n";
+  std::ofstream(m_root.path() / "etc/sysctl.d/99-admin.conf") << "net.ipv4.tcp_fin_timeout = 60\n";
+  const json earlier = plan(pair.client, { "--profile", "api-client" });
+  bool earlier_named = false;
+  for (const auto& f : earlier["findings"]) {
+    earlier_named = earlier_named || (f["id"] == "persist-overridden" &&
+                                      f["summary"].get<std::string>().find("net.ipv4.tcp_fin_timeout = 60") !=
+                                        std::string::npos);
+  }
+  EXPECT_TRUE(earlier_named) << earlier["findings"].dump(2);
+  fs::remove(m_root.path() / "etc/sysctl.d/99-admin.conf");
+  fs::remove(m_root.path() / "etc/sysctl.d/90-tw-advisor.conf");
 
   // Done-when: write the proposed change by hand inside the client namespace; connects work again.
   const std::uint64_t recycled_before = counter(pair.client, "TcpExtTWRecycled");
