@@ -75,8 +75,12 @@ void add_boot_findings(const std::filesystem::path& root, const Facts& facts, Pl
     f.id = "boot-drift";
     f.severity = Severity::warn;
     f.summary = d.message;
-    if (d.boots.front().source) {
-      f.evidence = { { "line", static_cast<double>(d.boots.front().source->line) } };
+    // The line of the first loader whose boot value differs from the runtime one.
+    for (const auto& b : d.boots) {
+      if (b.source && b.boot && !sysctld::values_equal(*b.boot, d.runtime)) {
+        f.evidence = { { "line", static_cast<double>(b.source->line) } };
+        break;
+      }
     }
     f.rationale = std::string("a runtime value that no winning sysctl.d file holds is lost at the next boot, "
                               "and a boot value that differs will come back; this host boots with ") +

@@ -551,15 +551,26 @@ std::vector<LoaderDrift> boot_drift(const Sysctls& runtime, const std::vector<Bo
     const auto says = [](const LoaderBoot& b) {
       return b.boot ? at_line(*b.source) + " sets " + *b.boot : std::string("no file sets it");
     };
-    const bool agree = std::all_of(d.boots.begin(), d.boots.end(), [&](const LoaderBoot& b) {
-      return b.boot && d.boots.front().boot && b.source->file == d.boots.front().source->file &&
-             b.source->line == d.boots.front().source->line;
+    const LoaderBoot& first = d.boots.front();
+    const bool same_line = std::all_of(d.boots.begin(), d.boots.end(), [&](const LoaderBoot& b) {
+      return b.boot && first.boot && b.source->file == first.source->file &&
+             b.source->line == first.source->line;
+    });
+    const bool same_value = std::all_of(d.boots.begin(), d.boots.end(), [&](const LoaderBoot& b) {
+      return b.boot && first.boot && values_equal(*b.boot, *first.boot);
     });
     d.message = key + " is " + value.value + " now but ";
-    if (agree) {
-      d.message += says(d.boots.front()) + " at boot";
-      d.message += d.boots.size() == 2 ? " under both loaders"
-                                       : " (" + std::string(to_string(d.boots.front().loader)) + ")";
+    if (same_line) {
+      d.message += says(first) + " at boot";
+      d.message +=
+        d.boots.size() == 2 ? " under both loaders" : " (" + std::string(to_string(first.loader)) + ")";
+    } else if (same_value) {
+      // The same value from different files: the loaders agree on what, not on where.
+      std::string where;
+      for (const auto& b : d.boots) {
+        where += (where.empty() ? "" : "; ") + std::string(to_string(b.loader)) + ": " + at_line(*b.source);
+      }
+      d.message += "both loaders set " + *first.boot + " at boot (" + where + ")";
     } else {
       std::string parts;
       for (const auto& b : d.boots) {

@@ -382,6 +382,20 @@ TEST(SysctldResolver, BootDriftSaysWhetherTheLoadersAgree)
   runtime.values["net.ipv4.tcp_tw_reuse"] =
     SysctlValue{ "net.ipv4.tcp_tw_reuse", ReadStatus::ok, "1", 0, {} };
   EXPECT_TRUE(boot_drift(runtime, order).empty());
+
+  // The same value from different files: they agree on what, not on where; never "differ".
+  const auto tmp = fs::temp_directory_path() / ("tw-sysctld-same-" + std::to_string(::getpid()));
+  fs::create_directories(tmp / "etc/sysctl.d");
+  std::ofstream(tmp / "etc/sysctl.d/50-a.conf") << "net.ipv4.tcp_tw_reuse = 1\n";
+  std::ofstream(tmp / "etc/sysctl.conf") << "net.ipv4.tcp_tw_reuse = 1\n";
+  runtime.values["net.ipv4.tcp_tw_reuse"] =
+    SysctlValue{ "net.ipv4.tcp_tw_reuse", ReadStatus::ok, "0", 0, {} };
+  const auto same = boot_drift(runtime, { resolve(tmp, Loader::systemd), resolve(tmp, Loader::procps) });
+  fs::remove_all(tmp);
+  ASSERT_EQ(same.size(), 1U);
+  EXPECT_EQ(same[0].message,
+            "net.ipv4.tcp_tw_reuse is 0 now but both loaders set 1 at boot (systemd-sysctl: "
+            "/etc/sysctl.d/50-a.conf:1; sysctl --system: /etc/sysctl.conf:1)");
 }
 
 } // namespace
