@@ -250,6 +250,7 @@ struct ApplyReport
   std::vector<JournalChange> changes;
   std::string reason;
   std::string journal;
+  std::vector<std::string> warnings; // what the operator should have read before confirming
 };
 
 nlohmann::json report_to_json(const ApplyReport& r)
@@ -263,7 +264,8 @@ nlohmann::json report_to_json(const ApplyReport& r)
            { "exit_code", r.exit_code },
            { "changes", changes },
            { "reason", r.reason },
-           { "journal", r.journal.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.journal) } };
+           { "journal", r.journal.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.journal) },
+           { "warnings", r.warnings } };
 }
 
 void apply_steps(const ApplyArgs& args, ApplyReport& report)
@@ -418,8 +420,11 @@ void apply_steps(const ApplyArgs& args, ApplyReport& report)
     say("  watch: " + format_duration(watch_for) + ", rolled back automatically when a health counter rises");
   } else if (source_nat) {
     // Where reuse can hurt (reused tuples colliding behind SNAT), an unwatched change is the risk.
-    say("  warning: the plan found source NAT in the path (finding source-nat), where reused ports can "
-        "make connects stall, and nothing watches this change: prefer --canary, or add --watch 5m");
+    report.warnings.push_back(
+      std::string("the plan found source NAT in the path (finding source-nat), where reused ports can make "
+                  "connects stall, and nothing watches this change: ") +
+      (args.canary ? "drop --watch 0 to keep the canary's watch" : "prefer --canary, or add --watch 5m"));
+    say("  warning: " + report.warnings.back());
   }
   for (const auto& note : applier.notes()) {
     say("  note: " + note);

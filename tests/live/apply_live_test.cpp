@@ -484,6 +484,13 @@ TEST_F(ApplyLiveTest, SourceNatWithoutAWatchIsWarnedAbout)
     << unwatched.out;
   ASSERT_EQ(tool("rollback").exit_code, 0);
 
+  const auto as_json = apply({ "--no-persist", "--format", "json" });
+  ASSERT_EQ(as_json.exit_code, 0) << as_json.out << as_json.err;
+  const auto doc = nlohmann::json::parse(as_json.out);
+  ASSERT_EQ(doc.at("warnings").size(), 1U) << as_json.out;
+  EXPECT_NE(doc["warnings"][0].get<std::string>().find("prefer --canary"), std::string::npos) << as_json.out;
+  ASSERT_EQ(tool("rollback").exit_code, 0);
+
   const auto watched = apply({ "--no-persist", "--watch", "1s" });
   ASSERT_EQ(watched.exit_code, 0) << watched.out << watched.err;
   EXPECT_EQ(watched.out.find("warning: the plan found source NAT"), std::string::npos) << watched.out;
