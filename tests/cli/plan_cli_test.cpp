@@ -278,13 +278,13 @@ TEST_F(PlanCliTest, RangeErrorsPrintTheBoundsAsWritten)
 
 TEST_F(PlanCliTest, UnreadableSysctlDIsAFindingNotASilence)
 {
-  // Live facts (read only) against a --root whose /run/sysctl.d only root may list. root reads
-  // everything, so the run drops to nobody when the test runs as root.
+  // Live facts (read only) against a --root whose /run/sysctl.d nobody may list (mode 0: not even
+  // its owner, unless root, who reads everything, so the run drops to nobody when the test is root).
   fs::create_directories(m_root / "run/sysctl.d");
   std::ofstream(m_root / "run/sysctl.d/99-z.conf") << "net.ipv4.tcp_tw_reuse = 1\n";
   fs::permissions(m_root, fs::perms::owner_all | fs::perms::others_read | fs::perms::others_exec);
   fs::permissions(m_root / "run", fs::perms::owner_all | fs::perms::others_read | fs::perms::others_exec);
-  fs::permissions(m_root / "run/sysctl.d", fs::perms::owner_all, fs::perm_options::replace);
+  fs::permissions(m_root / "run/sysctl.d", fs::perms::none, fs::perm_options::replace);
   std::vector<std::string> argv = { m_bin, "plan", "--root", m_root.string() };
   if (::geteuid() == 0) {
     argv.insert(argv.begin(), { "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups" });
@@ -297,8 +297,9 @@ TEST_F(PlanCliTest, UnreadableSysctlDIsAFindingNotASilence)
   EXPECT_NE(r.out.find("run as root to see it all"), std::string::npos) << r.out;
 
   // Readable again: no finding.
-  fs::permissions(
-    m_root / "run/sysctl.d", fs::perms::others_read | fs::perms::others_exec, fs::perm_options::add);
+  fs::permissions(m_root / "run/sysctl.d",
+                  fs::perms::owner_all | fs::perms::others_read | fs::perms::others_exec,
+                  fs::perm_options::add);
   fs::permissions(m_root / "run/sysctl.d/99-z.conf", fs::perms::others_read, fs::perm_options::add);
   const RunResult ok = run(argv);
   ASSERT_EQ(ok.exit_code, 0) << ok.err;

@@ -320,6 +320,7 @@ TEST_F(PlanLiveTest, StuckClientWithTimestampsOffNeedsTheFixFirstOrIsBlocked)
   const std::uint64_t recycled_filled = counter(pair.client, "TcpExtTWRecycled");
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   const json churn = run_client(pair.client, pair.server_v4, 200, /*close_first=*/true);
+  // RSTs since the fill began: the fill's and the churn's (a RST during the churn ends a TIME_WAIT).
   const std::uint64_t fill_rsts = counter(pair.server, "TcpOutRsts") - fill_rsts_before;
   EXPECT_EQ(churn.at("ok"), 200) << churn.dump();
   EXPECT_EQ(churn.at("eaddrnotavail"), 0) << churn.dump();

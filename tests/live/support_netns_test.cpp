@@ -100,10 +100,12 @@ TEST(NetnsSupport, LinkNamespacesCarriesTcpAndGoesWithEitherNamespace)
   }
   // b and c are gone: the end left in a (whose peer was moved into b) and the one left in d
   // (whose peer c made) go with them. Namespace teardown runs in the kernel's background, so
-  // wait for it (bounded: 5 s).
+  // wait for it, bounded by the clock (30 s: one kernel work queue serves every namespace teardown,
+  // and parallel tests load it).
   bool a_gone = false;
   bool d_gone = false;
-  for (int i = 0; i < 100 && !(a_gone && d_gone); ++i) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!(a_gone && d_gone) && std::chrono::steady_clock::now() < deadline) {
     a_gone = a.run({ "ip", "link", "show", "dev", "eth0" }).exit_code != 0;
     d_gone = d.run({ "ip", "link", "show", "dev", "eth0" }).exit_code != 0;
     if (!(a_gone && d_gone)) {
