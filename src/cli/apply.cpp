@@ -505,6 +505,13 @@ void run_rollback(const RollbackArgs& args, int& exit_code)
   exit_code = 0;
 }
 
+// Whether the last apply has not finished (interrupted, or still running): then there is no
+// settled state to judge drift against, in the text or the JSON.
+bool unfinished(const StatusReport& r)
+{
+  return r.condition == "interrupted" || r.condition == "in progress";
+}
+
 nlohmann::json status_to_json(const StatusReport& r)
 {
   nlohmann::json keys = nlohmann::json::array();
@@ -543,9 +550,7 @@ nlohmann::json status_to_json(const StatusReport& r)
            { "state_dir", r.state_dir.string() },
            { "condition", r.condition },
            // null while an apply is unfinished: there is no settled state to judge drift against
-           { "drifted",
-             r.condition == "interrupted" || r.condition == "in progress" ? nlohmann::json(nullptr)
-                                                                          : nlohmann::json(r.drifted) },
+           { "drifted", unfinished(r) ? nlohmann::json(nullptr) : nlohmann::json(r.drifted) },
            { "apply", apply },
            { "keys", keys },
            { "files", files },
@@ -555,7 +560,7 @@ nlohmann::json status_to_json(const StatusReport& r)
 std::string status_to_text(const StatusReport& r)
 {
   std::string out = "state dir: " + r.state_dir.string() + "\n";
-  const bool unsettled = r.condition == "interrupted" || r.condition == "in progress";
+  const bool unsettled = unfinished(r);
   if (!r.has_journal) {
     out += "last apply: none\n";
   } else {

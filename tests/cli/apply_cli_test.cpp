@@ -415,24 +415,19 @@ TEST_F(ApplyCliTest, SameHostIdSameDecisionEveryRun)
   // Over a few ids at 50%, each id gets the same answer twice.
   for (int i = 0; i < 6; ++i) {
     const std::string id = "host-" + std::to_string(i);
-    const auto a = tw_in("apply",
-                         { "--yes",
-                           "--canary",
-                           "--canary-percent",
-                           "50",
-                           "--host-id",
-                           id,
-                           "--plan",
-                           (m_tmp / "missing.json").string() });
-    const auto b = tw_in("apply",
-                         { "--yes",
-                           "--canary",
-                           "--canary-percent",
-                           "50",
-                           "--host-id",
-                           id,
-                           "--plan",
-                           (m_tmp / "missing.json").string() });
+    const auto decide = [&] {
+      return tw_in("apply",
+                   { "--yes",
+                     "--canary",
+                     "--canary-percent",
+                     "50",
+                     "--host-id",
+                     id,
+                     "--plan",
+                     (m_tmp / "missing.json").string() });
+    };
+    const auto a = decide();
+    const auto b = decide();
     // Selected hosts go on to read the (missing) plan and fail; others stop with exit 0.
     EXPECT_EQ(a.exit_code, b.exit_code) << id;
     EXPECT_EQ(a.out.find("not in the canary cohort") != std::string::npos, a.exit_code == 0)
