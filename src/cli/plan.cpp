@@ -16,6 +16,7 @@
 #include "sysctld/resolver.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
+#include "util/json_strict.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -49,14 +50,7 @@ struct PlanArgs
 
 Facts recorded_facts(const std::string& path)
 {
-  const std::string text = read_file_or_throw(path);
-  nlohmann::json doc;
-  try {
-    doc = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(path, std::string("not valid JSON: ") + e.what());
-  }
-  return facts_from_json(doc, path);
+  return facts_from_json(parse_json_strict(read_file_or_throw(path), path), path);
 }
 
 // What sysctl.d under --root means for this plan: runtime values that differ from what wins at

@@ -2,6 +2,7 @@
 
 #include "report/census_json.hpp"
 #include "util/error.hpp"
+#include "util/json_strict.hpp"
 #include "util/strings.hpp"
 #include "util/sysctl_key.hpp"
 #include "util/version.hpp"
@@ -228,21 +229,6 @@ public:
 private:
   std::string m_source;
 };
-
-std::string byte_position(const std::string& text, std::size_t byte)
-{
-  std::size_t line = 1;
-  std::size_t col = 1;
-  for (std::size_t i = 0; i < text.size() && i + 1 < byte; ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      col = 1;
-    } else {
-      ++col;
-    }
-  }
-  return std::to_string(line) + ":" + std::to_string(col);
-}
 
 } // namespace
 
@@ -668,13 +654,7 @@ Plan plan_from_json(const json& doc, const std::string& source)
 
 Plan plan_from_json_text(const std::string& text, const std::string& source)
 {
-  json doc;
-  try {
-    doc = json::parse(text);
-  } catch (const json::parse_error& e) {
-    throw Error(source + ":" + byte_position(text, e.byte), std::string("not valid JSON: ") + e.what());
-  }
-  return plan_from_json(doc, source);
+  return plan_from_json(parse_json_strict(text, source), source);
 }
 
 } // namespace tw
