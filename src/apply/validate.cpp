@@ -1,6 +1,7 @@
 #include "apply/validate.hpp"
 
 #include "facts/sysctl_reader.hpp"
+#include "model/sysctl.hpp"
 #include "util/strings.hpp"
 
 namespace tw {
@@ -36,6 +37,10 @@ std::vector<std::string> validate_changes(const std::vector<ProposedChange>& cha
     }
     if (trim(change.proposed).empty()) {
       problems.push_back(change.key + ": proposed value is empty");
+    } else if (const auto refused = kernel_value_problem(change.key, change.proposed);
+               refused && !has_control_char(change.proposed)) {
+      problems.push_back(change.key + " = \"" + normalize_space(change.proposed) + "\": " + *refused +
+                         "; the kernel would refuse it (EINVAL)");
     }
   }
   return problems;

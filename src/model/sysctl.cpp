@@ -2,6 +2,8 @@
 
 #include "util/strings.hpp"
 
+#include <algorithm>
+
 namespace tw {
 
 const char* to_string(ReadStatus status)
@@ -31,6 +33,53 @@ std::optional<PortRange> parse_port_range(const std::string& text)
     return std::nullopt;
   }
   return PortRange{ static_cast<std::uint32_t>(*low), static_cast<std::uint32_t>(*high) };
+}
+
+const std::vector<KeyRange>& kernel_ranges()
+{
+  static const std::vector<KeyRange> k_ranges = {
+    { "net.ipv4.tcp_tw_reuse", 0, 2, "kernel" },
+    { "net.ipv4.tcp_timestamps", 0, 2, "kernel" },
+    { "net.ipv4.tcp_tw_reuse_delay", 1, 60000, "kernel" },
+    { "net.ipv4.tcp_syncookies", 0, 2, "kernel" },
+    { "net.ipv4.tcp_max_tw_buckets", 0, 2147483647, "kernel" },
+    { "net.ipv4.ip_local_port_range", 1, 65535, "kernel" },
+  };
+  return k_ranges;
+}
+
+std::optional<std::string> kernel_value_problem(const std::string& key, const std::string& value)
+{
+  const auto range = std::find_if(
+    kernel_ranges().begin(), kernel_ranges().end(), [&](const KeyRange& r) { return r.key == key; });
+  if (range == kernel_ranges().end()) {
+    return std::nullopt;
+  }
+  const std::string span = std::to_string(range->min) + ".." + std::to_string(range->max);
+  const auto fields = split_ws(value);
+  for (const auto field : fields) {
+    const auto n = parse_int(field);
+    if (!n) {
+      return "\"" + std::string(field) + "\" is not a whole number (the kernel accepts " + span + ")";
+    }
+    if (*n < range->min || *n > range->max) {
+      return std::string(field) + " is outside the kernel's range " + span;
+    }
+  }
+  if (key == "net.ipv4.ip_local_port_range") {
+    const auto ports = parse_port_range(value);
+    if (!ports) {
+      return "expected two port numbers, `low high`";
+    }
+    if (ports->low > ports->high) {
+      return "the low port " + std::to_string(ports->low) + " is above the high port " +
+             std::to_string(ports->high) + " (written `low high`, e.g. \"" + std::to_string(ports->high) +
+             " " + std::to_string(ports->low) + "\")";
+    }
+  } else if (fields.size() != 1) {
+    return "expected one whole number (the kernel accepts " + span + ")";
+  }
+  return std::nullopt;
 }
 
 std::optional<std::vector<PortRange>> parse_port_list(const std::string& text)

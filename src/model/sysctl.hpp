@@ -48,6 +48,24 @@ std::optional<PortRange> parse_port_range(const std::string& text);
 // "1000-1010,2000" (ip_local_reserved_ports) into ranges; nullopt when malformed. Empty text is {}.
 std::optional<std::vector<PortRange>> parse_port_list(const std::string& text);
 
+// A value range the kernel (or a policy) accepts for one key.
+struct KeyRange
+{
+  std::string key;
+  std::int64_t min = 0;
+  std::int64_t max = 0;
+  std::string source; // where the range comes from ("kernel", or the policy file)
+};
+
+// What the kernel accepts for the keys the advisor changes or checks (ip-sysctl.rst,
+// KERNEL-NOTES.md): each number of the value must lie in the key's range.
+const std::vector<KeyRange>& kernel_ranges();
+
+// Why the kernel would refuse writing value to key (EINVAL): a number outside kernel_ranges(), an
+// ip_local_port_range that is not two ports or whose low port is above its high one. nullopt when
+// the kernel accepts it, or the key is not one whose rules are known here.
+std::optional<std::string> kernel_value_problem(const std::string& key, const std::string& value);
+
 // The sysctls read from one network namespace, keyed by dotted name.
 struct Sysctls
 {

@@ -176,6 +176,14 @@ void check_value(const Entry& e, const std::string& key, const CheckOptions& opt
                 e.line,
                 key,
                 key + " = " + value + ": expected two port numbers 1..65535, `low high`" });
+    } else if (range->low > range->high) {
+      out.add({ "bad-value",
+                Severity::error,
+                e.file,
+                e.line,
+                key,
+                key + " = " + value + ": " + kernel_value_problem(key, value).value_or("inverted") +
+                  "; the kernel refuses it (EINVAL)" });
     }
   }
   if (key == k_reserved && !parse_port_list(value)) {
@@ -626,21 +634,6 @@ void check_precedence(const BootResolution& res, const ProposedFile& p, Collecto
 }
 
 } // namespace
-
-const std::vector<KeyRange>& kernel_ranges()
-{
-  // Kernel ranges (Documentation/networking/ip-sysctl.rst, KERNEL-NOTES.md) until the policy's
-  // guardrails can be read from src/config; these are what the kernel accepts, not advice.
-  static const std::vector<KeyRange> k_ranges = {
-    { "net.ipv4.tcp_tw_reuse", 0, 2, "kernel" },
-    { "net.ipv4.tcp_timestamps", 0, 2, "kernel" },
-    { "net.ipv4.tcp_tw_reuse_delay", 1, 60000, "kernel" },
-    { "net.ipv4.tcp_syncookies", 0, 2, "kernel" },
-    { "net.ipv4.tcp_max_tw_buckets", 0, 2147483647, "kernel" },
-    { "net.ipv4.ip_local_port_range", 1, 65535, "kernel" },
-  };
-  return k_ranges;
-}
 
 std::size_t CheckReport::errors() const
 {

@@ -33,19 +33,6 @@ KernelView proc_kernel_view(const std::filesystem::path& proc);
 // Local ports of LISTEN sockets in /proc/net/tcp or /proc/net/tcp6 text, sorted and unique.
 std::vector<std::uint16_t> parse_proc_net_tcp_listeners(std::string_view text);
 
-// A value range the kernel accepts for one key.
-struct KeyRange
-{
-  std::string key;
-  std::int64_t min = 0;
-  std::int64_t max = 0;
-  std::string source; // where the range comes from ("kernel", or the policy file)
-};
-
-// Kernel ranges for the keys the advisor cares about. Kept here until the policy's guardrails
-// (src/config) can be read; each comes from Documentation/networking/ip-sysctl.rst / KERNEL-NOTES.md.
-const std::vector<KeyRange>& kernel_ranges();
-
 // The fewest ports an ip_local_port_range may hold before `check` calls it absurdly narrow.
 inline constexpr std::uint32_t k_min_port_range = 1024;
 

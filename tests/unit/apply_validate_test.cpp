@@ -47,6 +47,22 @@ TEST(ApplyValidate, RefusesTraversalAndUnknownKeys)
   EXPECT_TRUE(mentions(validate_changes({ { "kernel.panic", "0", "1" } }, k_allowed), "not among the keys"));
 }
 
+// The kernel refuses these with EINVAL; apply must refuse them before it changes anything.
+TEST(ApplyValidate, RefusesValuesTheKernelRefuses)
+{
+  const auto inverted =
+    validate_changes({ { "net.ipv4.ip_local_port_range", "32768 60999", "65535 1024" } }, k_allowed);
+  ASSERT_EQ(inverted.size(), 1u);
+  EXPECT_TRUE(mentions(inverted, "the low port 65535 is above the high port 1024"));
+  EXPECT_TRUE(mentions(inverted, "e.g. \"1024 65535\""));
+  EXPECT_TRUE(mentions(inverted, "the kernel would refuse it (EINVAL)"));
+  EXPECT_TRUE(mentions(validate_changes({ { "net.ipv4.ip_local_port_range", "", "1024" } }, k_allowed),
+                       "expected two port numbers"));
+  EXPECT_TRUE(mentions(validate_changes({ { "net.ipv4.tcp_tw_reuse", "2", "3" } }, k_allowed),
+                       "3 is outside the kernel's range 0..2"));
+  EXPECT_TRUE(validate_changes({ { "net.ipv4.ip_local_port_range", "", "40000 40000" } }, k_allowed).empty());
+}
+
 TEST(ApplyValidate, RefusesEmptyLongAndDuplicate)
 {
   EXPECT_TRUE(mentions(validate_changes({ { "net.ipv4.tcp_tw_reuse", "2", " " } }, k_allowed), "empty"));
