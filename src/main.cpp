@@ -2,6 +2,7 @@
 #include "cli/commands.hpp"
 #include "cli/validators.hpp"
 #include "util/error.hpp"
+#include "util/strings.hpp"
 #include "util/version.hpp"
 
 #include <CLI/CLI.hpp>
@@ -51,25 +52,6 @@ std::string unknown_command(const CLI::App& app, int argc, char** argv)
   return {};
 }
 
-// Edit distance between two short words (insertions, deletions, substitutions).
-std::size_t edit_distance(const std::string& a, const std::string& b)
-{
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) {
-    row[j] = j;
-  }
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t up = row[j];
-      row[j] = std::min({ row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0U : 1U) });
-      diagonal = up;
-    }
-  }
-  return row[b.size()];
-}
-
 // "unexpected argument(s): --fromat json (did you mean --format?)", in the order typed; CLI11's own
 // message lists them backwards.
 std::string unexpected_arguments(const CLI::App& command, const std::vector<std::string>& extras)
@@ -88,7 +70,7 @@ std::string unexpected_arguments(const CLI::App& command, const std::vector<std:
     std::size_t best_distance = 3; // at most two edits away
     for (const CLI::Option* option : command.get_options()) {
       for (const auto& name : option->get_lnames()) {
-        const std::size_t d = edit_distance(typed, name);
+        const std::size_t d = tw::edit_distance(typed, name);
         if (d < best_distance) {
           best_distance = d;
           best = name;

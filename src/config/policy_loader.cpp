@@ -1,7 +1,9 @@
 // Policies: thresholds, guardrails, prerequisite fixes, watch and canary defaults, as data.
 #include "config/loader.hpp"
 #include "config/yaml_strict.hpp"
+#include "model/counters.hpp"
 #include "util/error.hpp"
+#include "util/strings.hpp"
 #include "util/sysctl_key.hpp"
 
 #include <algorithm>
@@ -149,6 +151,16 @@ public:
                    "watch rule '" + r.id + "' counter: '" + r.counter +
                      "' is not Prefix.Name (e.g. TcpExt.PAWSActive)");
       }
+      const auto& known = known_counter_names();
+      if (std::find(known.begin(), known.end(), r.counter) == known.end()) {
+        const auto near = closest_word(r.counter, known, 3);
+        m_doc.fail(item["counter"],
+                   "watch rule '" + r.id + "' counter: '" + r.counter + "' is not a kernel counter" +
+                     (near ? " (did you mean " + *near + "?)" : "") +
+                     "; a rule names a Tcp.* counter of /proc/net/snmp or a TcpExt.* counter of "
+                     "/proc/net/netstat, e.g. Tcp.AttemptFails, TcpExt.PAWSActive, TcpExt.TCPSynRetrans. "
+                     "A counter that does not exist would never be judged");
+      }
       r.max_rise_per_second =
         m_doc.real(item["max_rise_per_second"], "watch rule '" + r.id + "' max_rise_per_second", 0.0, 1e9);
       r.description = m_doc.string(item["description"], "watch rule '" + r.id + "' description");
@@ -240,6 +252,13 @@ Policy load_policy_file(const std::filesystem::path& file)
     r.integer(w, policy.watch_duration_seconds, 0, 86400);
     if (const YAML::Node rules = w["rules"]) {
       policy.watch_rules = r.watch_rules(rules);
+      if (policy.watch_rules.empty() && policy.watch_duration_seconds.value > 0) {
+        doc.fail(rules,
+                 "watch rules: empty, but duration_seconds asks every apply to watch for " +
+                   std::to_string(policy.watch_duration_seconds.value) +
+                   " s; a watch without rules would judge nothing and always pass. Add rules, or set "
+                   "duration_seconds to 0");
+      }
     }
   }
   if (const YAML::Node c = root["canary"]) {

@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace tw {
 
@@ -28,5 +29,8 @@ struct CounterRates
   // The rate when both readings had the counter.
   std::optional<double> rate(const std::string& name) const;
 };
+
+// Every Tcp.* and TcpExt.* counter name a policy's watch rule may name, as Counters keys them.
+const std::vector<std::string>& known_counter_names();
 
 } // namespace tw

@@ -36,4 +36,12 @@ std::string printable(std::string_view s);
 // characters the shell leaves alone, else in single quotes.
 std::string shell_word(std::string_view word);
 
+// Edit distance between two short words (insertions, deletions, substitutions).
+std::size_t edit_distance(std::string_view a, std::string_view b);
+
+// The candidate closest to word, when it is at most max_edits away (a typo); nullopt otherwise.
+std::optional<std::string> closest_word(std::string_view word,
+                                        const std::vector<std::string>& candidates,
+                                        std::size_t max_edits = 2);
+
 } // namespace tw

@@ -211,6 +211,40 @@ TEST_F(ConfigTest, RemovedWatchIntervalIsRefusedSayingWhatChanged)
   EXPECT_NE(e.find("duration_seconds now sets the watch"), std::string::npos) << e;
 }
 
+// A typo in a watch rule's counter would never be judged: a watch that should roll back passes.
+TEST_F(ConfigTest, UnknownWatchCounterIsRefusedWithADidYouMean)
+{
+  const std::string rule =
+    "    - id: attempt-fails\n      counter: Tcp.AttemptFail\n      max_rise_per_second: 5\n"
+    "      description: d\n      rationale: r\n";
+  const auto p = write("policies/x.yaml", k_head + "watch:\n  rules:\n" + rule);
+  const std::string e = policy_error(p);
+  EXPECT_NE(e.find("x.yaml:7:16"), std::string::npos) << e;
+  EXPECT_NE(e.find("'Tcp.AttemptFail' is not a kernel counter (did you mean Tcp.AttemptFails?)"),
+            std::string::npos)
+    << e;
+  EXPECT_NE(e.find("TcpExt.* counter of /proc/net/netstat"), std::string::npos) << e;
+  // Every counter the shipped policy watches is known.
+  const auto good =
+    write("policies/y.yaml",
+          k_head + "watch:\n  rules:\n    - id: paws\n      counter: TcpExt.PAWSActive\n"
+                   "      max_rise_per_second: 1\n      description: d\n      rationale: r\n");
+  EXPECT_EQ(policy_error(good), "");
+}
+
+TEST_F(ConfigTest, EmptyWatchRulesAreRefusedWhenThePolicyAsksForAWatch)
+{
+  const std::string duration = "  duration_seconds:\n    value: 300\n    description: d\n    rationale: r\n";
+  const auto p = write("policies/x.yaml", k_head + "watch:\n" + duration + "  rules: []\n");
+  const std::string e = policy_error(p);
+  EXPECT_NE(e.find("x.yaml:9:10"), std::string::npos) << e;
+  EXPECT_NE(e.find("a watch without rules would judge nothing"), std::string::npos) << e;
+  // No watch asked for by the policy: rules: [] loads (apply refuses it only when it would watch).
+  const auto q = write("policies/y.yaml", k_head + "watch:\n  rules: []\n");
+  EXPECT_EQ(policy_error(q), "");
+  EXPECT_TRUE(config::load_policy_file(q).watch_rules.empty());
+}
+
 TEST_F(ConfigTest, ExhaustionTimeWaitShareZeroIsRefused)
 {
   const auto p = write("policies/x.yaml",
