@@ -269,38 +269,67 @@ Dir open_state_dir(const std::filesystem::path& path, bool tighten)
   return current;
 }
 
-StateLock::StateLock(const Dir& state_dir, const std::string& command)
+FileLock::FileLock(const Dir& dir,
+                   std::string name,
+                   const std::string& command,
+                   const std::string& what,
+                   bool remove_on_release)
+  : m_name(std::move(name))
+  , m_remove(remove_on_release)
 {
-  const auto what = state_dir.name_path("lock");
-  m_fd = ::openat(state_dir.fd(), "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (m_fd < 0) {
-    throw Error(what, errno_step("open", errno));
-  }
-  // A reader probing the lock (plan, status: state_lock_held) holds it shared for an instant; a few
-  // short retries keep that from refusing an apply. A real holder is still refused within ~1 s.
-  int locked = ::flock(m_fd, LOCK_EX | LOCK_NB);
-  for (int attempt = 0; locked != 0 && errno == EWOULDBLOCK && attempt < 10; ++attempt) {
-    ::usleep(100000);
-    locked = ::flock(m_fd, LOCK_EX | LOCK_NB);
-  }
-  if (locked != 0) {
-    const int err = errno;
-    std::string holder;
-    try {
-      ::lseek(m_fd, 0, SEEK_SET);
-      holder = std::string(trim(read_all(m_fd, what)));
-    } catch (const Error&) {
-      holder.clear();
+  const auto path = dir.name_path(m_name);
+  for (int reopen = 0;; ++reopen) {
+    m_fd = ::openat(dir.fd(), m_name.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (m_fd < 0) {
+      throw Error(path, errno_step("open", errno));
+    }
+    // A reader probing the lock (plan, status: lock_holder) holds it shared for an instant; a few
+    // short retries keep that from refusing an apply. A real holder is still refused within ~1 s.
+    int locked = ::flock(m_fd, LOCK_EX | LOCK_NB);
+    for (int attempt = 0; locked != 0 && errno == EWOULDBLOCK && attempt < 10; ++attempt) {
+      ::usleep(100000);
+      locked = ::flock(m_fd, LOCK_EX | LOCK_NB);
+    }
+    if (locked != 0) {
+      const int err = errno;
+      std::string holder;
+      try {
+        ::lseek(m_fd, 0, SEEK_SET);
+        holder = std::string(trim(read_all(m_fd, path)));
+      } catch (const Error&) {
+        holder.clear();
+      }
+      ::close(m_fd);
+      m_fd = -1;
+      if (err == EWOULDBLOCK) {
+        throw Error(what,
+                    "another tw-advisor apply or rollback holds " + path + " (" +
+                      (holder.empty() ? std::string("holder not recorded yet") : printable(holder)) +
+                      "); wait for it to finish");
+      }
+      throw Error(path, errno_step("flock", err));
+    }
+    if (!m_remove) {
+      break;
+    }
+    // A releasing holder unlinks the file before it closes it: a lock taken on an unlinked (or
+    // replaced) file protects nothing, so take it again on the file the name holds now.
+    struct stat held
+    {};
+    struct stat named
+    {};
+    if (::fstat(m_fd, &held) == 0 && ::fstatat(dir.fd(), m_name.c_str(), &named, AT_SYMLINK_NOFOLLOW) == 0 &&
+        held.st_dev == named.st_dev && held.st_ino == named.st_ino) {
+      break;
     }
     ::close(m_fd);
     m_fd = -1;
-    if (err == EWOULDBLOCK) {
-      throw Error(state_dir.path().string(),
-                  "another tw-advisor apply or rollback holds " + what + " (" +
-                    (holder.empty() ? std::string("holder not recorded yet") : printable(holder)) +
-                    "); wait for it to finish");
+    if (reopen >= 100) {
+      throw Error(path, "the lock file keeps being replaced; is another program removing it?");
     }
-    throw Error(what, errno_step("flock", err));
+  }
+  if (m_remove) {
+    m_dir_fd = ::fcntl(dir.fd(), F_DUPFD_CLOEXEC, 0);
   }
   std::time_t now = std::time(nullptr);
   char when[32];
@@ -314,22 +343,48 @@ StateLock::StateLock(const Dir& state_dir, const std::string& command)
   }
 }
 
-StateLock::~StateLock()
+FileLock::~FileLock()
 {
-  if (m_fd >= 0) {
-    ::close(m_fd);
+  if (m_fd < 0) {
+    return;
   }
+  // Unlinked while still held, so nobody can take the lock on this name and then lose it to us.
+  if (m_remove && m_dir_fd >= 0) {
+    ::unlinkat(m_dir_fd, m_name.c_str(), 0);
+  }
+  if (m_dir_fd >= 0) {
+    ::close(m_dir_fd);
+  }
+  ::close(m_fd);
+}
+
+StateLock::StateLock(const Dir& state_dir, const std::string& command)
+  : FileLock(state_dir, "lock", command, state_dir.path().string(), false)
+{
+}
+
+std::optional<std::string> lock_holder(const Dir& dir, const std::string& name)
+{
+  const int fd = ::openat(dir.fd(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    return std::nullopt;
+  }
+  const bool held = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  std::optional<std::string> holder;
+  if (held) {
+    try {
+      holder = printable(trim(read_all(fd, dir.name_path(name))));
+    } catch (const Error&) {
+      holder = "";
+    }
+  }
+  ::close(fd);
+  return holder;
 }
 
 bool state_lock_held(const Dir& state_dir)
 {
-  const int fd = ::openat(state_dir.fd(), "lock", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) {
-    return false;
-  }
-  const bool held = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
-  ::close(fd);
-  return held;
+  return lock_holder(state_dir, "lock").has_value();
 }
 
 } // namespace tw

@@ -73,21 +73,42 @@ void remove_file_durably(const Dir& dir, const std::string& name);
 // that group or others can only read (0755) is chmod-ed to 0700 when tighten (apply, rollback).
 Dir open_state_dir(const std::filesystem::path& path, bool tighten = true);
 
-// The exclusive per-state-dir lock: one apply or rollback at a time. Released when destroyed or
-// when the process dies (flock), so a killed apply never leaves a stale lock behind.
-class StateLock
+// An exclusive flock on a file: released when destroyed or when the process dies, so a killed
+// apply never leaves a lock held.
+class FileLock
 {
 public:
-  // Takes the lock on "lock" in state_dir without waiting; throws tw::Error naming the holder's
-  // pid and command line when another process holds it. command is recorded for the next one.
-  StateLock(const Dir& state_dir, const std::string& command);
-  ~StateLock();
-  StateLock(const StateLock&) = delete;
-  StateLock& operator=(const StateLock&) = delete;
+  // Takes the lock on name in dir (created 0600, never through a symlink) without waiting beyond
+  // about a second; throws tw::Error about `what` naming the holder's pid and command line when
+  // another process holds it. command is recorded in the file for the next one. With
+  // remove_on_release the file is unlinked when the lock is released, so no lock file is left.
+  FileLock(const Dir& dir,
+           std::string name,
+           const std::string& command,
+           const std::string& what,
+           bool remove_on_release);
+  ~FileLock();
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
 
 private:
   int m_fd = -1;
+  int m_dir_fd = -1; // for the unlink at release
+  std::string m_name;
+  bool m_remove = false;
 };
+
+// The exclusive per-state-dir lock ("lock" in the state dir): one apply or rollback per journal.
+class StateLock : public FileLock
+{
+public:
+  // Takes the lock without waiting; throws tw::Error naming the holder when another process has it.
+  StateLock(const Dir& state_dir, const std::string& command);
+};
+
+// What the holder of dir/name's lock recorded ("pid N, command: ..., since ...") when a process
+// holds it right now; nullopt when nobody does (or the file does not exist).
+std::optional<std::string> lock_holder(const Dir& dir, const std::string& name);
 
 // True when some process holds the state dir's lock right now (an apply in progress).
 bool state_lock_held(const Dir& state_dir);

@@ -3,12 +3,17 @@
 #include "apply/failpoint.hpp"
 #include "apply/runtime_writer.hpp"
 #include "apply/sha256.hpp"
+#include "apply/target_lock.hpp"
+#include "facts/host.hpp"
 #include "facts/sysctl_reader.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
 #include "util/version.hpp"
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <fcntl.h>
@@ -46,6 +51,26 @@ std::string printable_block(const std::string& bytes)
     }
   }
   return out;
+}
+
+// The settings apply writes for these changes: each key with its new value.
+Settings updates_of(const std::vector<JournalChange>& changes)
+{
+  Settings updates;
+  for (const auto& c : changes) {
+    updates.emplace_back(c.key, c.new_value);
+  }
+  return updates;
+}
+
+// True when every update is already in settings with the same value.
+bool settings_hold(const Settings& settings, const Settings& updates)
+{
+  return std::all_of(updates.begin(), updates.end(), [&](const auto& update) {
+    return std::any_of(settings.begin(), settings.end(), [&](const auto& s) {
+      return s.first == update.first && same_sysctl_value(s.second, update.second);
+    });
+  });
 }
 
 std::string temp_name_for(const std::string& name)
@@ -126,16 +151,6 @@ bool interrupt_requested()
   return g_interrupt_signal != 0;
 }
 
-std::uint64_t current_netns_inode()
-{
-  struct stat st
-  {};
-  if (::stat("/proc/self/ns/net", &st) != 0) {
-    return 0;
-  }
-  return static_cast<std::uint64_t>(st.st_ino);
-}
-
 Applier::Applier(ApplyRequest request)
   : m_request(std::move(request))
 {
@@ -155,10 +170,21 @@ Applier::Applier(ApplyRequest request)
           "): apply needs root in this network namespace and a writable /proc/sys; nothing was changed");
     }
   }
+  // Two applies on one target must never interleave, whatever their state dirs: the network
+  // namespace (runtime keys) and the root (files) are locked first, for the whole apply.
+  m_target_locks = std::make_unique<TargetLocks>(
+    m_request.lock_dir,
+    std::vector<LockTarget>{ runtime_target(m_request.proc_sys), root_target(m_request.root) },
+    m_request.command);
+  open_existing_state_dir();
+}
+
+void Applier::open_existing_state_dir()
+{
   const auto path = resolve_state_dir(m_request.root, m_request.state_dir);
   std::error_code ec;
-  if (m_request.changes.empty() && !std::filesystem::exists(std::filesystem::symlink_status(path, ec))) {
-    return; // nothing to do and nothing was ever applied here: no apply to wait for, no journal
+  if (!std::filesystem::exists(std::filesystem::symlink_status(path, ec))) {
+    return; // nothing was ever applied here: made at execute(), when there is something to journal
   }
   m_state_dir = std::make_unique<Dir>(open_state_dir(path));
   m_lock = std::make_unique<StateLock>(*m_state_dir, m_request.command);
@@ -181,6 +207,7 @@ void Applier::prepare()
   }
   m_changes.clear();
   m_already_applied = false;
+  m_persist_only = false;
   std::vector<std::string> drift;
   bool all_at_target = true;
   for (const auto& change : req.changes) {
@@ -196,20 +223,14 @@ void Applier::prepare()
         "cannot be written (" + errno_text(errno) +
           "): apply needs root in this network namespace and a writable /proc/sys; nothing was changed");
     }
-    if (req.check_current && !same_sysctl_value(now.value, change.current)) {
-      drift.push_back(change.key + " is \"" + now.value + "\" but the plan saw \"" + change.current + "\"");
-    }
+    // A key already at its target is not drift, whatever the plan saw: it is where the plan leads.
     if (!same_sysctl_value(now.value, change.proposed)) {
       all_at_target = false;
+      if (req.check_current && !same_sysctl_value(now.value, change.current)) {
+        drift.push_back(change.key + " is \"" + now.value + "\" but the plan saw \"" + change.current + "\"");
+      }
     }
     m_changes.push_back({ change.key, now.value, normalize_space(change.proposed) });
-  }
-  // The same reviewed plan run again (a config-management loop): every key already holds its
-  // target, so there is nothing to do. This is success, not drift.
-  if (!req.changes.empty() && all_at_target) {
-    m_already_applied = true;
-    m_prepared = true;
-    return;
   }
   if (!drift.empty()) {
     throw Error("plan " + req.plan_source,
@@ -217,14 +238,10 @@ void Applier::prepare()
                   "); nothing was changed: make a new plan and review it");
   }
   m_file.reset();
+  bool persisted = true; // the generated file already sets every key to its target
   if (req.persist) {
     const auto dir_path = under_root(req.root, k_sysctld_dir);
     const Dir dir = Dir::open(dir_path);
-    if (::faccessat(dir.fd(), ".", W_OK, AT_EACCESS) != 0) {
-      throw Error(dir_path.string(),
-                  "cannot write here (" + errno_text(errno) +
-                    "); nothing was changed. Fix it, or pass --no-persist to change the runtime only");
-    }
     JournalFile file;
     file.dir = k_sysctld_dir;
     file.name = req.file_name;
@@ -240,15 +257,8 @@ void Applier::prepare()
       }
       previous = *parsed;
     }
-    Settings updates;
-    for (const auto& c : m_changes) {
-      updates.emplace_back(c.key, c.new_value);
-    }
-    const auto settings = merge_settings(previous, updates);
-    // The header's time and apply id are filled at execute(); the content here is for review.
-    file.after.mode = 0644;
-    file.after.bytes = render_generated_file(
-      { k_version, "(at apply)", req.plan_source, req.plan_sha256, "(at apply)" }, settings);
+    const auto settings = merge_settings(previous, updates_of(m_changes));
+    persisted = file.before.has_value() && settings_hold(previous, updates_of(m_changes));
     if (req.override_check) {
       const auto overridden = req.override_check(req.root, req.file_name, settings);
       if (!overridden.empty()) {
@@ -264,18 +274,44 @@ void Applier::prepare()
     } else {
       m_notes.push_back("the boot-order check was skipped: no sysctl.d resolver in this build");
     }
-    m_file = std::move(file);
+    if (!(all_at_target && persisted)) {
+      if (::faccessat(dir.fd(), ".", W_OK, AT_EACCESS) != 0) {
+        throw Error(dir_path.string(),
+                    "cannot write here (" + errno_text(errno) +
+                      "); nothing was changed. Fix it, or pass --no-persist to change the runtime only");
+      }
+      // The header's time and apply id are filled at execute(); the content here is for review.
+      file.after.mode = 0644;
+      file.after.bytes = render_generated_file(
+        { k_version, "(at apply)", req.plan_source, req.plan_sha256, "(at apply)" }, settings);
+      m_file = std::move(file);
+    }
+  }
+  // The same reviewed plan run again (a config-management loop): "already applied" only when the
+  // runtime holds every target AND (when persisting) the generated file sets them, so a deleted
+  // file or values set by hand are persisted now instead of being reported as converged.
+  if (!req.changes.empty() && all_at_target) {
+    m_already_applied = persisted;
+    m_persist_only = !persisted;
   }
   m_prepared = true;
 }
 
 ApplyOutcome Applier::execute(ApplyObserver& observer)
 {
-  if (!m_prepared || !m_state_dir || m_already_applied) {
-    throw Error("apply", "internal: execute() without a prepared change and a state dir");
+  if (!m_prepared || m_already_applied) {
+    throw Error("apply", "internal: execute() without a prepared change");
   }
   const auto& req = m_request;
   ApplyOutcome outcome;
+  if (!m_state_dir) {
+    open_existing_state_dir(); // another apply may have made it meanwhile (another target)
+  }
+  if (!m_state_dir) {
+    m_state_dir =
+      std::make_unique<Dir>(open_state_dir(resolve_state_dir(m_request.root, m_request.state_dir)));
+    m_lock = std::make_unique<StateLock>(*m_state_dir, m_request.command);
+  }
 
   // Baseline rates for the watch, before anything changes.
   std::map<std::string, double> baseline;
@@ -284,14 +320,27 @@ ApplyOutcome Applier::execute(ApplyObserver& observer)
     if (!req.watch.read_counters) {
       throw Error("watch", "internal: no counter reader");
     }
+    if (req.watch.thresholds.empty()) {
+      throw Error("watch", "no watch rules: a watch would judge nothing; nothing was changed");
+    }
+    const Counters before = req.watch.read_counters();
+    if (!before.available) {
+      throw Error("health counters", before.error + "; cannot watch, nothing was changed");
+    }
+    // A rule whose counter this kernel does not report would never be judged: the watch would pass
+    // whatever happens.
+    for (const auto& t : req.watch.thresholds) {
+      if (!before.get(t.counter)) {
+        throw Error("watch rule " + t.rule_id,
+                    "counter " + t.counter +
+                      " is not reported by this kernel (/proc/net/snmp, /proc/net/netstat); it could "
+                      "never be judged. Nothing was changed");
+      }
+    }
     const auto base_window = std::min(req.watch.baseline, watch_seconds);
     if (base_window.count() > 0) {
       observer.step("measuring the baseline of the health counters for " +
                     std::to_string(base_window.count()) + " s");
-      const Counters before = req.watch.read_counters();
-      if (!before.available) {
-        throw Error("health counters", before.error + "; cannot watch, nothing was changed");
-      }
       const auto t0 = std::chrono::steady_clock::now();
       if (!sleep_interruptibly(base_window)) {
         throw Error("apply", interrupt_reason() + " before any change; nothing was changed");
@@ -329,13 +378,9 @@ ApplyOutcome Applier::execute(ApplyObserver& observer)
     JournalFile file = *m_file;
     const auto before =
       file.before ? parse_generated_settings(file.before->bytes) : std::optional<Settings>(Settings{});
-    Settings updates;
-    for (const auto& c : m_changes) {
-      updates.emplace_back(c.key, c.new_value);
-    }
     file.after.bytes =
       render_generated_file({ k_version, journal.created_at, req.plan_source, req.plan_sha256, journal.id },
-                            merge_settings(before ? *before : Settings{}, updates));
+                            merge_settings(before ? *before : Settings{}, updates_of(m_changes)));
     journal.files.push_back(std::move(file));
   }
   outcome.journal_id = journal.id;
@@ -548,20 +593,26 @@ std::optional<std::string> interrupted_apply_note(const std::filesystem::path& r
   }
 }
 
-RollbackOutcome rollback_last_apply(const std::filesystem::path& root,
-                                    const std::filesystem::path& state_dir,
-                                    const std::string& command,
-                                    ApplyObserver& observer)
+RollbackOutcome rollback_last_apply(const Target& target, const std::string& command, ApplyObserver& observer)
 {
   RollbackOutcome out;
-  const auto path = resolve_state_dir(root, state_dir);
+  const auto& root = target.root;
+  const auto path = resolve_state_dir(root, target.state_dir);
   std::error_code ec;
   if (!std::filesystem::exists(std::filesystem::symlink_status(path, ec))) {
     return out; // nothing was ever applied here; do not create the directory just to say so
   }
+  const TargetLocks locks(target.lock_dir, { runtime_target(target.proc_sys), root_target(root) }, command);
   const Dir dir = open_state_dir(path);
   const StateLock lock(dir, command);
-  auto journal = load_journal(dir);
+  std::optional<Journal> journal;
+  try {
+    journal = load_journal(dir);
+  } catch (const Error& e) {
+    throw Error(e.subject(),
+                e.reason() + "; rollback cannot trust it and changed nothing. `tw-advisor status` shows "
+                             "what it can still read of the snapshot and how to restore by hand");
+  }
   if (!journal) {
     return out;
   }
@@ -577,6 +628,15 @@ RollbackOutcome rollback_last_apply(const std::filesystem::path& root,
     throw Error(dir.name_path(k_journal_name),
                 "the last apply ran with --root " + journal->root + ", not " + root_now +
                   "; run rollback with the same --root");
+  }
+  // Rollback writes only below the /proc/sys of the namespace it runs in: a journal that names
+  // another tree (edited, or copied from elsewhere) would make it write there and report success.
+  if (std::filesystem::path(journal->proc_sys).lexically_normal() != target.proc_sys.lexically_normal()) {
+    throw Error(dir.name_path(k_journal_name),
+                "records its runtime keys under " + printable(journal->proc_sys) +
+                  ", but rollback writes only below " + target.proc_sys.string() +
+                  " (this network namespace's); the journal was edited or comes from elsewhere: nothing was "
+                  "changed");
   }
   const auto ns = current_netns_inode();
   if (journal->netns_inode != 0 && ns != 0 && journal->netns_inode != ns) {
@@ -597,41 +657,175 @@ RollbackOutcome rollback_last_apply(const std::filesystem::path& root,
   return out;
 }
 
-StatusReport read_status(const std::filesystem::path& root,
-                         const std::filesystem::path& state_dir,
-                         const BootLookup& boot_lookup)
+const char* to_string(StatusCondition condition)
 {
-  StatusReport report;
-  report.state_dir = resolve_state_dir(root, state_dir);
-  std::error_code ec;
-  if (!std::filesystem::exists(std::filesystem::symlink_status(report.state_dir, ec))) {
-    report.condition = "none";
-    report.notes.push_back("no state directory " + report.state_dir.string() +
-                           ": nothing was ever applied here");
-    return report;
+  switch (condition) {
+    case StatusCondition::none:
+      return "none";
+    case StatusCondition::done:
+      return "done";
+    case StatusCondition::rolled_back:
+      return "rolled back";
+    case StatusCondition::interrupted:
+      return "interrupted";
+    case StatusCondition::in_progress:
+      return "in progress";
+    case StatusCondition::damaged:
+      return "damaged";
   }
-  const Dir dir = open_state_dir(report.state_dir, false); // status only reads
-  const auto journal = load_journal(dir);
+  return "none";
+}
+
+namespace {
+
+// What an apply holding a lock on this target or state dir recorded, when one does right now.
+std::optional<std::string> apply_holding(const Target& target, const std::optional<Dir>& state_dir)
+{
+  if (state_dir) {
+    if (const auto holder = lock_holder(*state_dir, "lock")) {
+      return "the state dir: " + (holder->empty() ? std::string("holder not recorded yet") : *holder);
+    }
+  }
+  try {
+    return target_lock_holder(target.lock_dir, { runtime_target(target.proc_sys), root_target(target.root) });
+  } catch (const Error&) {
+    return std::nullopt; // a root that cannot be stat-ed is reported elsewhere
+  }
+}
+
+// "0644".
+std::string octal_mode(mode_t mode)
+{
+  return fmt::format("{:04o}", static_cast<unsigned>(mode & 07777));
+}
+
+// What a damaged journal still tells (its snapshot) and the steps to restore by hand.
+void recovery_steps(const JournalSalvage& salvage, const Target& target, StatusReport& report)
+{
+  auto& steps = report.recovery;
+  if (salvage.changes.empty()) {
+    steps.push_back("no snapshot value can be read from the journal: the values before the apply are "
+                    "unknown; compare the keys in " +
+                    (std::filesystem::path(k_sysctld_dir) / k_generated_file_name).string() +
+                    " with what the host should have (configuration management, another host)");
+  }
+  for (const auto& c : salvage.changes) {
+    KeyStatus k;
+    k.key = c.key;
+    k.old_value = c.old_value;
+    k.new_value = c.new_value;
+    const auto now = read_sysctl(target.proc_sys, c.key);
+    if (now.status == ReadStatus::ok) {
+      k.runtime = now.value;
+    } else {
+      k.runtime_note = now.detail;
+    }
+    if (k.runtime && same_sysctl_value(*k.runtime, c.old_value)) {
+      steps.push_back(c.key + " already holds its value from before the apply (" + c.old_value + ")");
+    } else {
+      steps.push_back("sysctl -w " + c.key + "=" + shell_word(c.old_value) +
+                      "   (the value before the apply; now " + (k.runtime ? *k.runtime : "unreadable") + ")");
+    }
+    report.keys.push_back(std::move(k));
+  }
+  for (const auto& f : salvage.files) {
+    const auto path = under_root(target.root, std::filesystem::path(f.dir) / f.name).string();
+    if (f.state == SalvagedFile::State::absent_before) {
+      steps.push_back("rm " + shell_word(path) + "   (it did not exist before the apply)");
+    } else if (f.state == SalvagedFile::State::known) {
+      std::string block;
+      for (const auto line : split(f.before.bytes, '\n')) {
+        block += "\n      | " + printable(line);
+      }
+      steps.push_back("write back " + path + " as it was before the apply (" +
+                      std::to_string(f.before.bytes.size()) + " bytes, mode " + octal_mode(f.before.mode) +
+                      "):" + block);
+    } else {
+      steps.push_back("the previous content of " + path +
+                      " cannot be read from the journal: remove the keys above from it by hand");
+    }
+  }
+  if (salvage.truncated) {
+    steps.push_back("the journal is cut short: more keys or files than listed here may have been changed");
+  }
+  steps.push_back("then move the damaged journal aside (mv " +
+                  shell_word((report.state_dir / k_journal_name).string()) + " " +
+                  shell_word((report.state_dir / k_journal_name).string() + ".damaged") +
+                  ") so that apply can run again");
+}
+
+} // namespace
+
+StatusReport read_status(const Target& target, const BootLookup& boot_lookup)
+{
+  const auto& root = target.root;
+  StatusReport report;
+  report.state_dir = resolve_state_dir(root, target.state_dir);
+  std::error_code ec;
+  std::optional<Dir> dir;
+  if (std::filesystem::exists(std::filesystem::symlink_status(report.state_dir, ec))) {
+    dir.emplace(open_state_dir(report.state_dir, false)); // status only reads
+  }
+  std::optional<Journal> journal;
+  if (dir) {
+    try {
+      journal = load_journal(*dir);
+    } catch (const Error& e) {
+      std::string bytes;
+      try {
+        if (const auto file = read_file_at(*dir, k_journal_name)) {
+          bytes = file->bytes;
+        }
+      } catch (const Error&) {
+        bytes.clear(); // unreadable: nothing to salvage
+      }
+      // A journal of another format is not damaged: the version that wrote it reads it.
+      const auto doc = nlohmann::json::parse(bytes, nullptr, false);
+      if (doc.is_object() && doc.contains("format_version") && doc["format_version"].is_number_integer() &&
+          doc["format_version"].get<std::int64_t>() != k_journal_format_version) {
+        throw;
+      }
+      report.condition = StatusCondition::damaged;
+      report.journal_error = e.what();
+      recovery_steps(salvage_journal(bytes), target, report);
+      return report;
+    }
+  }
+  // An apply holds the lock before it writes its journal (at its prompt, during the baseline): the
+  // journal on disk is then the previous apply's, and its final state is not the host's.
+  const auto holder = apply_holding(target, dir);
   if (!journal) {
-    report.condition = "none";
-    report.notes.push_back("no journal in " + report.state_dir.string() + ": nothing was ever applied here");
+    report.notes.push_back(
+      dir ? "no journal in " + report.state_dir.string() + ": nothing was ever applied here"
+          : "no state directory " + report.state_dir.string() + ": nothing was ever applied here");
+    if (holder) {
+      report.condition = StatusCondition::in_progress;
+      report.notes.push_back("an apply is in progress and has not written its journal yet (it is at its "
+                             "confirmation prompt or measuring the baseline): " +
+                             *holder);
+    }
     return report;
   }
   report.has_journal = true;
   report.journal = *journal;
-  const bool held = state_lock_held(dir);
   switch (journal->state) {
     case JournalState::done:
-      report.condition = "done";
+      report.condition = holder ? StatusCondition::in_progress : StatusCondition::done;
       break;
     case JournalState::rolled_back:
-      report.condition = "rolled back";
+      report.condition = holder ? StatusCondition::in_progress : StatusCondition::rolled_back;
       break;
     default:
-      report.condition = held ? "in progress" : "interrupted";
+      report.condition = holder ? StatusCondition::in_progress : StatusCondition::interrupted;
       break;
   }
-  if (report.condition == "interrupted") {
+  if (holder && is_final(journal->state)) {
+    report.notes.push_back("an apply is in progress and has not written its journal yet (it is at its "
+                           "confirmation prompt or measuring the baseline); what follows is the apply "
+                           "before it (" +
+                           std::string(to_string(journal->state)) + "): " + *holder);
+  }
+  if (report.condition == StatusCondition::interrupted) {
     report.notes.push_back("the last apply stopped in state " + std::string(to_string(journal->state)) +
                            "; run `tw-advisor rollback` to restore the previous state");
   }
@@ -639,6 +833,13 @@ StatusReport read_status(const std::filesystem::path& root,
   if (journal->netns_inode != 0 && ns != 0 && journal->netns_inode != ns) {
     report.notes.push_back("the last apply ran in network namespace " + std::to_string(journal->netns_inode) +
                            ", this is " + std::to_string(ns) + ": runtime values below are this namespace's");
+  }
+  if (std::filesystem::path(journal->proc_sys).lexically_normal() != target.proc_sys.lexically_normal()) {
+    report.notes.push_back("the journal records its runtime keys under " + printable(journal->proc_sys) +
+                           ", not " + target.proc_sys.string() +
+                           " (edited, or from elsewhere): rollback refuses it; runtime values below are read "
+                           "from " +
+                           target.proc_sys.string());
   }
   const bool applied = journal->state == JournalState::done;
   const bool restored = journal->state == JournalState::rolled_back;
@@ -698,7 +899,7 @@ StatusReport read_status(const std::filesystem::path& root,
     k.key = c.key;
     k.old_value = c.old_value;
     k.new_value = c.new_value;
-    const auto now = read_sysctl(journal->proc_sys, c.key);
+    const auto now = read_sysctl(target.proc_sys, c.key);
     if (now.status == ReadStatus::ok) {
       k.runtime = now.value;
     } else {

@@ -3,6 +3,7 @@
 #include "apply/durable_fs.hpp"
 #include "apply/journal.hpp"
 #include "apply/sysctld_writer.hpp"
+#include "apply/target_lock.hpp"
 #include "apply/validate.hpp"
 #include "apply/watch.hpp"
 #include "model/counters.hpp"
@@ -66,6 +67,7 @@ struct ApplyRequest
   std::filesystem::path root = "/";
   std::filesystem::path state_dir; // empty: k_default_state_dir under root
   std::filesystem::path proc_sys = "/proc/sys";
+  std::filesystem::path lock_dir = k_target_lock_dir; // the per-target locks (TargetLocks)
   bool persist = true;
   std::string file_name = k_generated_file_name;
   std::optional<JournalCanary> canary;
@@ -114,16 +116,15 @@ void install_interrupt_handlers();
 // True once one of those signals arrived.
 bool interrupt_requested();
 
-// The inode of the calling process's network namespace (0 when unreadable).
-std::uint64_t current_netns_inode();
-
 // One apply, in order: the constructor opens the state dir and takes the lock; prepare() validates
 // and reads the host; execute() journals, writes, verifies, watches, persists. Any failure after the
 // journal is written rolls everything back before execute() throws.
 class Applier
 {
 public:
-  // Opens the state dir safely and takes its lock; refuses while an interrupted apply awaits rollback.
+  // Locks the targets (network namespace, root), then opens the state dir when it exists and takes
+  // its lock; refuses while an interrupted apply awaits rollback. A missing state dir is made at
+  // execute(), so an apply that writes nothing leaves nothing behind.
   explicit Applier(ApplyRequest request);
   ~Applier();
   Applier(const Applier&) = delete;
@@ -139,16 +140,22 @@ public:
   const std::optional<JournalFile>& file() const { return m_file; }
   // Caveats found by prepare(), for the operator.
   const std::vector<std::string>& notes() const { return m_notes; }
-  // True when prepare() found every key already at its target: nothing to do, exit 0 (idempotent).
+  // True when prepare() found every key already at its target and (when persisting) the generated
+  // file already setting them: nothing to do, exit 0 (idempotent).
   bool already_applied() const { return m_already_applied; }
+  // True when the runtime already holds every target but the generated file does not (deleted, or
+  // the keys were set by hand): execute() persists them, journaled like any apply.
+  bool persist_only() const { return m_persist_only; }
 
   // Applies what prepare() found. Throws tw::Error (after rolling back) on failure.
   ApplyOutcome execute(ApplyObserver& observer);
 
 private:
+  void open_existing_state_dir();
   void undo_or_throw(Journal& journal, const std::string& reason, ApplyObserver& observer);
 
   ApplyRequest m_request;
+  std::unique_ptr<TargetLocks> m_target_locks;
   std::unique_ptr<Dir> m_state_dir;
   std::unique_ptr<StateLock> m_lock;
   std::vector<JournalChange> m_changes;
@@ -156,6 +163,7 @@ private:
   std::vector<std::string> m_notes;
   bool m_prepared = false;
   bool m_already_applied = false;
+  bool m_persist_only = false;
   std::size_t m_keys_written = 0;
 };
 
@@ -186,11 +194,21 @@ struct RollbackOutcome
   Journal journal;
 };
 
-// `tw-advisor rollback`: takes the lock, loads the journal and undoes the last apply (finishing an
-// interrupted one). Throws tw::Error when the journal belongs to another root or network
-// namespace, or when something could not be restored.
-RollbackOutcome rollback_last_apply(const std::filesystem::path& root,
-                                    const std::filesystem::path& state_dir,
+// What a rollback or status works on: the files under root, the journal in state_dir, the runtime
+// keys below proc_sys (the binary's is always /proc/sys of its network namespace), and the lock dir.
+struct Target
+{
+  std::filesystem::path root = "/";
+  std::filesystem::path state_dir; // empty: k_default_state_dir under root
+  std::filesystem::path proc_sys = "/proc/sys";
+  std::filesystem::path lock_dir = k_target_lock_dir;
+};
+
+// `tw-advisor rollback`: takes the target locks and the state dir's, loads the journal and undoes
+// the last apply (finishing an interrupted one). Throws tw::Error when the journal belongs to
+// another root, network namespace or /proc/sys (it writes only below target.proc_sys), when it is
+// damaged, or when something could not be restored.
+RollbackOutcome rollback_last_apply(const Target& target,
                                     const std::string& command,
                                     ApplyObserver& observer);
 
@@ -217,6 +235,20 @@ struct FileStatus
   bool temp_left = false;        // a temp file of an interrupted apply is still there
 };
 
+// Where the last apply stands, as status reports it.
+enum class StatusCondition
+{
+  none,        // nothing was ever applied with this state dir
+  done,        // applied and persisted
+  rolled_back, // undone
+  interrupted, // an apply stopped half-way (killed): rollback finishes it
+  in_progress, // an apply holds the lock now (perhaps before writing its journal)
+  damaged,     // the journal cannot be read: restore by hand (StatusReport::recovery)
+};
+
+// "none", "done", "rolled back", "interrupted", "in progress", "damaged".
+const char* to_string(StatusCondition condition);
+
 // `tw-advisor status`: the last apply, its condition and the drift between runtime, journal and
 // the persisted configuration.
 struct StatusReport
@@ -224,16 +256,17 @@ struct StatusReport
   std::filesystem::path state_dir;
   bool has_journal = false;
   Journal journal;
-  std::string condition; // "done", "rolled back", "interrupted", "in progress", "none"
+  StatusCondition condition = StatusCondition::none;
   std::vector<KeyStatus> keys;
   std::vector<FileStatus> files;
   std::vector<std::string> notes;
-  bool drifted = false; // any key or file disagrees with the journal's final state
+  bool drifted = false;              // any key or file disagrees with the journal's final state
+  std::string journal_error;         // "damaged": why the journal could not be read
+  std::vector<std::string> recovery; // "damaged": how to restore by hand, one step a line
 };
 
-// Reads the state (takes no lock; never writes).
-StatusReport read_status(const std::filesystem::path& root,
-                         const std::filesystem::path& state_dir,
-                         const BootLookup& boot_lookup);
+// Reads the state (takes no lock; never writes). A damaged journal is a condition, not an error:
+// the report then says what it could still read of the snapshot and how to restore by hand.
+StatusReport read_status(const Target& target, const BootLookup& boot_lookup);
 
 } // namespace tw

@@ -2,6 +2,7 @@
 
 #include "apply/sha256.hpp"
 #include "util/error.hpp"
+#include "util/json_strict.hpp"
 
 #include <array>
 #include <ctime>
@@ -262,6 +263,112 @@ Journal journal_from_json(const nlohmann::json& json, const std::string& source)
   }
 }
 
+namespace {
+
+// The complete elements of the array that follows "name": in text (which may be cut short), each
+// parsed on its own; an element cut by the end of text is left out.
+std::vector<nlohmann::json> complete_elements(std::string_view text, std::string_view name)
+{
+  std::vector<nlohmann::json> out;
+  const auto at = text.find("\"" + std::string(name) + "\"");
+  if (at == std::string_view::npos) {
+    return out;
+  }
+  auto pos = text.find('[', at);
+  if (pos == std::string_view::npos) {
+    return out;
+  }
+  int depth = 0;
+  bool in_string = false;
+  std::size_t start = 0;
+  for (++pos; pos < text.size(); ++pos) {
+    const char c = text[pos];
+    if (in_string) {
+      if (c == '\\') {
+        ++pos;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (depth++ == 0) {
+        start = pos;
+      }
+    } else if (c == '}' || c == ']') {
+      if (depth == 0) {
+        break; // the end of the array
+      }
+      if (--depth == 0) {
+        auto element = nlohmann::json::parse(text.substr(start, pos - start + 1), nullptr, false);
+        if (!element.is_discarded()) {
+          out.push_back(std::move(element));
+        }
+      }
+    }
+  }
+  return out;
+}
+
+std::string string_member(const nlohmann::json& object, const char* name)
+{
+  if (object.is_object() && object.contains(name) && object[name].is_string()) {
+    return object[name].get<std::string>();
+  }
+  return {};
+}
+
+} // namespace
+
+JournalSalvage salvage_journal(std::string_view bytes)
+{
+  JournalSalvage out;
+  std::vector<nlohmann::json> changes;
+  std::vector<nlohmann::json> files;
+  const auto whole = nlohmann::json::parse(bytes, nullptr, false);
+  if (whole.is_object()) {
+    for (const char* name : { "changes", "files" }) {
+      if (whole.contains(name) && whole[name].is_array()) {
+        auto& into = std::string(name) == "changes" ? changes : files;
+        into.assign(whole[name].begin(), whole[name].end());
+      }
+    }
+  } else {
+    out.truncated = true;
+    changes = complete_elements(bytes, "changes");
+    files = complete_elements(bytes, "files");
+  }
+  for (const auto& c : changes) {
+    const auto key = string_member(c, "key");
+    const bool has_old = c.is_object() && c.contains("old") && c["old"].is_string();
+    if (!key.empty() && has_old) {
+      out.changes.push_back({ key, c["old"].get<std::string>(), string_member(c, "new") });
+    }
+  }
+  for (const auto& f : files) {
+    SalvagedFile file;
+    file.dir = string_member(f, "dir");
+    file.name = string_member(f, "name");
+    if (file.dir.empty() || file.name.empty() || !f.contains("before")) {
+      continue;
+    }
+    if (f["before"].is_null()) {
+      file.state = SalvagedFile::State::absent_before;
+    } else {
+      try {
+        file.before = content_from_json(f["before"], "journal");
+        file.state = SalvagedFile::State::known;
+      } catch (const std::exception&) {
+        file.state = SalvagedFile::State::unknown; // a bad checksum or encoding: not to be trusted
+      }
+    }
+    out.files.push_back(std::move(file));
+  }
+  return out;
+}
+
 void save_journal(const Dir& state_dir, const Journal& journal)
 {
   std::string text;
@@ -280,13 +387,7 @@ std::optional<Journal> load_journal(const Dir& state_dir)
     return std::nullopt;
   }
   const auto source = state_dir.name_path(k_journal_name);
-  nlohmann::json json;
-  try {
-    json = nlohmann::json::parse(file->bytes);
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(source, std::string("not valid JSON: ") + e.what());
-  }
-  return journal_from_json(json, source);
+  return journal_from_json(parse_json_strict(file->bytes, source), source);
 }
 
 void advance_journal(const Dir& state_dir, Journal& journal, JournalState state, const std::string& note)

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tw {
@@ -102,6 +103,33 @@ nlohmann::json journal_to_json(const Journal& journal);
 // Parses a journal; throws tw::Error naming source and the problem for a malformed document or a
 // format_version this build does not know.
 Journal journal_from_json(const nlohmann::json& json, const std::string& source);
+
+// A file of a damaged journal, as far as it can still be read.
+struct SalvagedFile
+{
+  enum class State
+  {
+    absent_before, // the snapshot says the file did not exist
+    known,         // the snapshot's bytes decode and match their sha256
+    unknown,       // the snapshot cannot be read
+  };
+  std::string dir;
+  std::string name;
+  State state = State::unknown;
+  FileContent before; // when known
+};
+
+// What can still be read of a journal that journal_from_json refuses (cut short by a full disk,
+// edited, a checksum that fails): the complete change and file entries, nothing guessed.
+struct JournalSalvage
+{
+  std::vector<JournalChange> changes;
+  std::vector<SalvagedFile> files;
+  bool truncated = false; // not even valid JSON: entries after the cut are missing
+};
+
+// Reads what it can of a damaged journal's bytes (for `status` to say how to restore by hand).
+JournalSalvage salvage_journal(std::string_view bytes);
 
 // Writes the journal atomically (temp file, fsync, rename, fsync of the directory) as journal.json.
 void save_journal(const Dir& state_dir, const Journal& journal);

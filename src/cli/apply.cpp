@@ -14,6 +14,8 @@
 #include "config/loader.hpp"
 #include "facts/counters.hpp"
 #include "facts/gather.hpp"
+#include "facts/host.hpp"
+#include "facts/sysctl_reader.hpp"
 #include "policy/engine.hpp"
 #include "report/plan_json.hpp"
 #include "sysctld/resolver.hpp"
@@ -30,7 +32,6 @@
 #include <iostream>
 #include <memory>
 #include <string>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 namespace tw::cli {
@@ -108,17 +109,6 @@ std::string format_percent(double percent)
     out.pop_back();
   }
   return out;
-}
-
-// This host's name as the plan's facts record it (uname nodename).
-std::string this_hostname()
-{
-  struct utsname uts
-  {};
-  if (::uname(&uts) != 0) {
-    return "";
-  }
-  return uts.nodename;
 }
 
 // Prints steps on stdout (one line each, flushed: other programs follow them) and the watch as a
@@ -320,8 +310,16 @@ void apply_steps(const ApplyArgs& args, ApplyReport& report)
     watch = std::chrono::seconds(policy.watch_duration_seconds.value); // the site's default
   }
 
+  if (watch && watch->count() > 0 && policy.watch_rules.empty()) {
+    throw Error("policy " + policy.source,
+                "has no watch rules, but this apply would watch for " + format_duration(*watch) +
+                  ": a watch without rules judges nothing and always passes. Add watch.rules to the policy, "
+                  "or apply with --watch 0; nothing was changed");
+  }
+
   ApplyRequest request;
   request.root = root;
+  request.proc_sys = proc_sys_dir();
   request.state_dir = args.state_dir;
   request.persist = !args.no_persist;
   request.canary = canary;
@@ -342,7 +340,7 @@ void apply_steps(const ApplyArgs& args, ApplyReport& report)
   if (!args.plan_file.empty()) {
     const auto reviewed = read_plan_file(args.plan_file);
     if (const auto mismatch =
-          host_mismatch(reviewed.hostname, reviewed.netns, this_hostname(), current_netns_inode())) {
+          host_mismatch(reviewed.hostname, reviewed.netns, current_hostname(), current_netns_inode())) {
       if (!args.ignore_host_mismatch) {
         throw Error("plan " + args.plan_file,
                     *mismatch + "; nothing was changed: make the plan where it is applied, or pass "
@@ -402,7 +400,12 @@ void apply_steps(const ApplyArgs& args, ApplyReport& report)
     report.exit_code = 0;
     return;
   }
-  say("tw-advisor apply: " + std::to_string(applier.changes().size()) + " change(s)");
+  if (applier.persist_only()) {
+    say("tw-advisor apply: the runtime already holds every value, but " + std::string(k_sysctld_dir) + "/" +
+        k_generated_file_name + " does not set them (deleted, or set by hand): persisting them");
+  } else {
+    say("tw-advisor apply: " + std::to_string(applier.changes().size()) + " change(s)");
+  }
   for (std::size_t i = 0; i < applier.changes().size(); ++i) {
     const auto& c = applier.changes()[i];
     say("  " + c.key + ": " + c.old_value + " -> " + c.new_value +
@@ -491,7 +494,8 @@ void run_rollback(const RollbackArgs& args, int& exit_code)
 {
   install_interrupt_handlers(); // a signal must not stop a rollback half-way; it finishes first
   PrintObserver observer;
-  const auto out = rollback_last_apply(args.root, args.state_dir, own_command_line(), observer);
+  const auto out =
+    rollback_last_apply(Target{ args.root, args.state_dir, proc_sys_dir() }, own_command_line(), observer);
   const auto dir = resolve_state_dir(args.root, args.state_dir);
   if (!out.had_journal) {
     say("nothing to roll back: no apply is recorded in " + dir.string());
@@ -509,7 +513,7 @@ void run_rollback(const RollbackArgs& args, int& exit_code)
 // settled state to judge drift against, in the text or the JSON.
 bool unfinished(const StatusReport& r)
 {
-  return r.condition == "interrupted" || r.condition == "in progress";
+  return r.condition == StatusCondition::interrupted || r.condition == StatusCondition::in_progress;
 }
 
 nlohmann::json status_to_json(const StatusReport& r)
@@ -548,23 +552,46 @@ nlohmann::json status_to_json(const StatusReport& r)
   }
   return { { "format_version", 1 },
            { "state_dir", r.state_dir.string() },
-           { "condition", r.condition },
+           { "condition", to_string(r.condition) },
            // null while an apply is unfinished: there is no settled state to judge drift against
-           { "drifted", unfinished(r) ? nlohmann::json(nullptr) : nlohmann::json(r.drifted) },
+           { "drifted",
+             unfinished(r) || r.condition == StatusCondition::damaged ? nlohmann::json(nullptr)
+                                                                      : nlohmann::json(r.drifted) },
            { "apply", apply },
            { "keys", keys },
            { "files", files },
-           { "notes", r.notes } };
+           { "notes", r.notes },
+           // "damaged": why the journal cannot be read, and how to restore by hand
+           { "journal_error",
+             r.journal_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.journal_error) },
+           { "recovery", r.recovery } };
 }
 
 std::string status_to_text(const StatusReport& r)
 {
   std::string out = "state dir: " + r.state_dir.string() + "\n";
   const bool unsettled = unfinished(r);
+  if (r.condition == StatusCondition::damaged) {
+    out += "last apply: unknown: the journal is damaged (" + r.journal_error + ")\n";
+    out += "  rollback refuses a damaged journal. What it still tells:\n";
+    for (const auto& k : r.keys) {
+      out += "  " + k.key + ": before " + k.old_value + ", applied " +
+             (k.new_value.empty() ? "?" : k.new_value) + ", runtime now " +
+             (k.runtime ? *k.runtime : "unreadable (" + k.runtime_note + ")") + "\n";
+    }
+    out += "Restore by hand:\n";
+    for (std::size_t i = 0; i < r.recovery.size(); ++i) {
+      out += "  " + std::to_string(i + 1) + ". " + r.recovery[i] + "\n";
+    }
+    for (const auto& n : r.notes) {
+      out += "note: " + n + "\n";
+    }
+    return out;
+  }
   if (!r.has_journal) {
     out += "last apply: none\n";
   } else {
-    out += "last apply: " + r.journal.id + ": " + r.condition + " (journal state " +
+    out += "last apply: " + r.journal.id + ": " + to_string(r.condition) + " (journal state " +
            to_string(r.journal.state) + ", updated " + r.journal.updated_at + ")\n";
     out += "  plan: " + r.journal.plan_source + " (sha256 " + r.journal.plan_sha256 + ")\n";
     if (!r.journal.reason.empty()) {
@@ -603,7 +630,8 @@ std::string status_to_text(const StatusReport& r)
   if (unsettled) {
     // Drift is measured against a finished apply or rollback; an unfinished one has no settled
     // state to compare with, and "none" would read as "consistent".
-    out += "drift: not judged against the journal: the last apply is " + r.condition + "\n";
+    out += "drift: not judged against the journal: the last apply is " + std::string(to_string(r.condition)) +
+           "\n";
   } else {
     out += std::string("drift: ") + (r.drifted ? "yes" : "none") + "\n";
   }
@@ -615,7 +643,7 @@ std::string status_to_text(const StatusReport& r)
 
 void run_status(const StatusArgs& args, int& exit_code)
 {
-  auto report = read_status(args.root, args.state_dir, boot_settings);
+  auto report = read_status(Target{ args.root, args.state_dir, proc_sys_dir() }, boot_settings);
   for (auto& note : report.notes) {
     // The engine's hints name the plain command; echo the options this status was given.
     note = with_rollback_command(std::move(note), args.root, args.state_dir);
@@ -623,7 +651,8 @@ void run_status(const StatusArgs& args, int& exit_code)
   const std::string out =
     args.format == "json" ? status_to_json(report).dump(2) + "\n" : status_to_text(report);
   std::fputs(out.c_str(), stdout);
-  const bool attention = report.condition == "interrupted" || report.drifted;
+  const bool attention = report.condition == StatusCondition::interrupted ||
+                         report.condition == StatusCondition::damaged || report.drifted;
   exit_code = args.detailed_exitcode && attention ? k_exit_status_attention : 0;
 }
 
@@ -697,7 +726,9 @@ void add_apply_commands(CLI::App& app, int& exit_code)
                  "(default: the shipped policies/default.yaml)")
     ->type_name("PATH");
   apply->footer(
-    "Steps, each durable before the next: take the lock (one apply per state dir); write the journal\n"
+    "Steps, each durable before the next: take the locks (one apply or rollback at a time per network\n"
+    "namespace and per --root, in /run/lock/tw-advisor, whatever the --state-dir; and the state dir's); "
+    "write the journal\n"
     "with the snapshot (old runtime values, exact previous bytes of every file to be written) and fsync\n"
     "it; write each key to /proc/sys and read it back; watch (if any); write "
     "/etc/sysctl.d/90-tw-advisor.conf\n"
@@ -717,7 +748,9 @@ void add_apply_commands(CLI::App& app, int& exit_code)
     "  tw-advisor rollback                      back to exactly how it was\n\n"
     "A --plan is refused when its verdict is not helps but it lists changes (edited by hand), and when\n"
     "it was made on another host name or network namespace (--ignore-host-mismatch overrides that).\n"
-    "Re-running the same plan once applied is \"already applied\", exit 0. An apply interrupted earlier\n"
+    "Re-running the same plan once applied is \"already applied\", exit 0, only when the runtime AND the\n"
+    "generated file hold every value; when the file was deleted (or the keys were set by hand) apply\n"
+    "persists them, journaled like any apply. An apply interrupted earlier\n"
     "(see status) makes apply refuse until `tw-advisor rollback` (with the same --root/--state-dir) ran.\n\n"
     "Exit codes: 0 applied, already applied, nothing to do, or not in the canary cohort; 1 error (nothing\n"
     "changed, or everything rolled back; the message says which), another apply holds the lock, an\n"
@@ -726,7 +759,8 @@ void add_apply_commands(CLI::App& app, int& exit_code)
     "--format json outcomes: applied, already-applied, nothing-to-do, not-selected, declined,\n"
     "rolled-back-by-watch, error.\n"
     "Test hook: TW_ADVISOR_FAILPOINT=after-journal|mid-runtime|after-runtime|mid-persist|after-persist\n"
-    "SIGKILLs the process at that step. Details: doc/apply.md.");
+    "SIGKILLs the process at that step; TW_ADVISOR_PROC_SYS=DIR makes apply, rollback and status use DIR\n"
+    "instead of /proc/sys (the CLI tests' fake tree). Details: doc/apply.md.");
   apply->callback([apply_args, &exit_code] { run_apply(*apply_args, exit_code); });
 
   auto rollback_args = std::make_shared<RollbackArgs>();
@@ -737,7 +771,9 @@ void add_apply_commands(CLI::App& app, int& exit_code)
     "Also finishes undoing an apply that was interrupted or killed at any step.");
   add_root_options(rollback, rollback_args->root, rollback_args->state_dir);
   rollback->footer(
-    "Run it in the same network namespace and with the same --root as the apply.\n"
+    "Run it in the same network namespace and with the same --root as the apply. It writes only below\n"
+    "/proc/sys of its own namespace and refuses a journal that names another tree or is damaged\n"
+    "(`tw-advisor status` then says how to restore by hand).\n"
     "A key or the generated file changed by someone since the apply is still restored to its pre-apply\n"
     "value; rollback prints a warning naming each one and what it held (nothing is lost silently).\n"
     "Only the last apply can be rolled back; a second rollback says there is nothing to do.\n"
@@ -756,9 +792,14 @@ void add_apply_commands(CLI::App& app, int& exit_code)
                    status_args->detailed_exitcode,
                    "Exit 2 when the last apply was interrupted or anything drifted (for monitoring)");
   add_root_options(status, status_args->root, status_args->state_dir);
-  status->footer("\"interrupted\" means an apply was killed: run `tw-advisor rollback`.\n"
-                 "Exit codes: 0 status printed (drift or not; with --detailed-exitcode: nothing to report);\n"
-                 "1 error; 2 (only with --detailed-exitcode) interrupted, or drift found.");
+  status->footer(
+    "Conditions: done, rolled back, none; \"interrupted\" means an apply was killed: run\n"
+    "`tw-advisor rollback`. \"in progress\" means an apply holds the lock of this state dir, network\n"
+    "namespace or root now, perhaps still at its prompt before its journal exists. \"damaged\" means the\n"
+    "journal cannot be read (cut short, edited): rollback refuses it, and status lists the snapshot\n"
+    "values it can still read and the steps to restore by hand.\n"
+    "Exit codes: 0 status printed (drift or not; with --detailed-exitcode: nothing to report);\n"
+    "1 error; 2 (only with --detailed-exitcode) interrupted, damaged, or drift found.");
   status->callback([status_args, &exit_code] { run_status(*status_args, exit_code); });
 }
 

@@ -22,6 +22,19 @@ std::optional<std::uint64_t> namespace_inode(const std::filesystem::path& ns_lin
   return static_cast<std::uint64_t>(st.st_ino);
 }
 
+std::uint64_t current_netns_inode()
+{
+  int error = 0;
+  return namespace_inode("/proc/self/ns/net", error).value_or(0);
+}
+
+std::string current_hostname()
+{
+  struct utsname uts
+  {};
+  return ::uname(&uts) == 0 ? std::string(uts.nodename) : std::string();
+}
+
 HostInfo read_host_info(const std::filesystem::path& proc_root, std::vector<std::string>& notes)
 {
   HostInfo host;

@@ -14,6 +14,12 @@ namespace tw {
 // (the same number `ip netns identify` and `lsns` show). nullopt with errno_out when unreadable.
 std::optional<std::uint64_t> namespace_inode(const std::filesystem::path& ns_link, int& errno_out);
 
+// The inode of the calling process's network namespace (0 when unreadable).
+std::uint64_t current_netns_inode();
+
+// This host's name as uname reports it (nodename); empty when uname fails.
+std::string current_hostname();
+
 // Kernel release (uname), hostname and network namespace inode of the calling process, read
 // below proc_root. Problems are returned as findings in `notes`, never thrown.
 HostInfo read_host_info(const std::filesystem::path& proc_root, std::vector<std::string>& notes);

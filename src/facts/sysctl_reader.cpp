@@ -6,6 +6,7 @@
 #include "util/sysctl_key.hpp"
 
 #include <cerrno>
+#include <cstdlib>
 
 namespace tw {
 
@@ -42,6 +43,12 @@ std::optional<std::filesystem::path> sysctl_path(const std::filesystem::path& pr
     path /= std::string(part);
   }
   return path;
+}
+
+std::filesystem::path proc_sys_dir()
+{
+  const char* hook = std::getenv("TW_ADVISOR_PROC_SYS");
+  return hook != nullptr && *hook != '\0' ? std::filesystem::path(hook) : std::filesystem::path("/proc/sys");
 }
 
 SysctlValue read_sysctl(const std::filesystem::path& proc_sys, const std::string& key)

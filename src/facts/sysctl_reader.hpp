@@ -16,6 +16,10 @@ const std::vector<std::string>& default_sysctl_keys();
 std::optional<std::filesystem::path> sysctl_path(const std::filesystem::path& proc_sys,
                                                  const std::string& key);
 
+// The /proc/sys this process reads and writes: /proc/sys, or the tree named by the test hook
+// TW_ADVISOR_PROC_SYS (the CLI tests run apply, rollback and status against a fake tree with it).
+std::filesystem::path proc_sys_dir();
+
 // Reads one key below proc_sys (normally /proc/sys). ENOENT is `absent`, EACCES/EPERM `denied`.
 SysctlValue read_sysctl(const std::filesystem::path& proc_sys, const std::string& key);
 

@@ -44,10 +44,11 @@ protected:
     return { std::istreambuf_iterator<char>(in), {} };
   }
 
+  // The binary with the fake /proc/sys tree as its /proc/sys (the TW_ADVISOR_PROC_SYS test hook).
   RunResult tw(std::vector<std::string> argv) const
   {
     argv.insert(argv.begin(), m_bin);
-    return run(argv);
+    return run(argv, { "TW_ADVISOR_PROC_SYS=" + (m_tmp / "proc").string() });
   }
   std::vector<std::string> dirs() const
   {
@@ -69,7 +70,7 @@ protected:
 
   // A journal as an apply killed in `state` leaves it, pointing at the fake /proc/sys tree, so
   // status and rollback run for real without touching the kernel.
-  void write_interrupted_journal(JournalState state)
+  void write_interrupted_journal(JournalState state, const std::string& proc_sys = "proc")
   {
     put(m_tmp / "proc/net/ipv4/tcp_tw_reuse", "1\n");
     put(m_tmp / "root/etc/sysctl.d/.90-tw-advisor.conf.tw-advisor-tmp", "half-written");
@@ -82,7 +83,7 @@ protected:
     j.created_at = j.updated_at = "2026-11-24T21:00:00Z";
     j.state = state;
     j.root = fs::absolute(m_tmp / "root").lexically_normal().string();
-    j.proc_sys = (m_tmp / "proc").string();
+    j.proc_sys = (m_tmp / proc_sys).string();
     j.netns_inode = 0;
     j.plan_source = "/tmp/plan.json";
     j.plan_sha256 = "00";
@@ -532,6 +533,64 @@ TEST_F(ApplyCliTest, UnsafeStateDirIsRefused)
   const auto link = tw_in("rollback");
   EXPECT_EQ(link.exit_code, 1);
   EXPECT_NE(link.err.find("symbolic link"), std::string::npos) << link.err;
+}
+
+TEST_F(ApplyCliTest, RollbackWritesOnlyBelowItsOwnProcSysWhateverTheJournalSays)
+{
+  fs::create_directories(m_tmp / "elsewhere/net/ipv4");
+  put(m_tmp / "elsewhere/net/ipv4/tcp_tw_reuse", "1\n");
+  write_interrupted_journal(JournalState::done, "elsewhere"); // edited to point at another tree
+  const auto rb = tw_in("rollback");
+  EXPECT_EQ(rb.exit_code, 1) << rb.out;
+  EXPECT_NE(rb.err.find("rollback writes only below " + (m_tmp / "proc").string()), std::string::npos)
+    << rb.err;
+  EXPECT_NE(rb.err.find("nothing was changed"), std::string::npos) << rb.err;
+  EXPECT_EQ(get(m_tmp / "elsewhere/net/ipv4/tcp_tw_reuse"), "1\n");
+  EXPECT_EQ(get(m_tmp / "proc/net/ipv4/tcp_tw_reuse"), "1\n");
+  EXPECT_EQ(nlohmann::json::parse(get(m_tmp / "state/journal.json"))["state"], "done");
+}
+
+TEST_F(ApplyCliTest, DamagedJournalIsAttentionWithStepsToRestoreByHand)
+{
+  write_interrupted_journal(JournalState::done);
+  const auto whole = get(m_tmp / "state/journal.json");
+  put(m_tmp / "state/journal.json", whole.substr(0, whole.find("\"files\"") + 30));
+  const auto plain = tw_in("status");
+  EXPECT_EQ(plain.exit_code, 0) << plain.err;
+  EXPECT_NE(plain.out.find("the journal is damaged"), std::string::npos) << plain.out;
+  EXPECT_NE(plain.out.find("Restore by hand:"), std::string::npos) << plain.out;
+  EXPECT_NE(plain.out.find("1. sysctl -w net.ipv4.tcp_tw_reuse=2"), std::string::npos) << plain.out;
+  const auto detailed = tw_in("status", { "--detailed-exitcode" });
+  EXPECT_EQ(detailed.exit_code, 2) << detailed.out << detailed.err;
+  const auto json = tw_in("status", { "--format", "json" });
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  const auto doc = nlohmann::json::parse(json.out);
+  EXPECT_EQ(doc["condition"], "damaged");
+  EXPECT_TRUE(doc["drifted"].is_null());
+  EXPECT_EQ(doc["keys"][0]["old"], "2");
+  EXPECT_EQ(doc["keys"][0]["runtime"], "1");
+  ASSERT_TRUE(doc["recovery"].is_array());
+  EXPECT_NE(doc["recovery"][0].get<std::string>().find("sysctl -w net.ipv4.tcp_tw_reuse=2"),
+            std::string::npos);
+  const auto rb = tw_in("rollback");
+  EXPECT_EQ(rb.exit_code, 1);
+  EXPECT_NE(rb.err.find("`tw-advisor status` shows"), std::string::npos) << rb.err;
+  EXPECT_EQ(get(m_tmp / "proc/net/ipv4/tcp_tw_reuse"), "1\n");
+}
+
+TEST_F(ApplyCliTest, PlanWithADuplicatedMemberIsRefused)
+{
+  const auto plan = write_plan("irrelevant", {});
+  auto text = get(plan);
+  // The last "changes" would win in a lenient reader and slip a change past the review.
+  text.insert(text.rfind('}'),
+              ",\n  \"changes\": [{\"key\": \"" + std::string(k_fake_key) +
+                "\", \"current\": \"0\", \"target\": \"1\", \"reason\": \"r\"}]\n");
+  put(plan, text);
+  const auto r = tw_in("apply", { "--plan", plan.string(), "--yes" });
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.err.find("member /changes appears twice"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(m_tmp / "state"));
 }
 
 } // namespace

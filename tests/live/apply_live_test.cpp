@@ -634,5 +634,101 @@ TEST_F(ApplyLiveTest, FreshPlanFromRealPortPressureIsAppliedAndRolledBack)
   srv.stop();
 }
 
+// The lock covers the namespace and the root, not the state dir: a second apply with its own
+// --state-dir would otherwise run beside the first, and rolling both back would leave the file and
+// the runtime disagreeing. status meanwhile says an apply is in progress, though no journal exists.
+TEST_F(ApplyLiveTest, AnotherStateDirCannotApplyBesideARunningApply)
+{
+  const auto before = state();
+  BackgroundProcess first(m_ns->exec_argv(apply_argv({ "--watch", "3s" })));
+  ASSERT_TRUE(first.wait_for_output("measuring the baseline", std::chrono::seconds(20))) << first.output();
+  const auto status = tool("status", { "--format", "json" });
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_EQ(nlohmann::json::parse(status.out)["condition"], "in progress") << status.out;
+  const auto second = m_ns->run({ m_bin,
+                                  "apply",
+                                  "--plan",
+                                  (m_tmp / "plan.json").string(),
+                                  "--yes",
+                                  "--root",
+                                  (m_tmp / "root").string(),
+                                  "--state-dir",
+                                  (m_tmp / "state-2").string() });
+  EXPECT_EQ(second.exit_code, 1) << second.out;
+  EXPECT_NE(second.err.find("network namespace"), std::string::npos) << second.err;
+  EXPECT_NE(second.err.find("--watch 3s"), std::string::npos) << second.err; // the holder's command
+  EXPECT_FALSE(fs::exists(m_tmp / "state-2/journal.json"));
+  ASSERT_TRUE(first.wait_for_output("applied (journal", std::chrono::seconds(30))) << first.output();
+  EXPECT_EQ(first.stop(), 0);
+  // The namespace's lock file goes with the lock: nothing is left in /run/lock/tw-advisor.
+  struct stat ns
+  {};
+  ASSERT_EQ(::stat(("/run/netns/" + m_ns->name()).c_str(), &ns), 0);
+  EXPECT_FALSE(fs::exists("/run/lock/tw-advisor/netns-" + std::to_string(ns.st_ino) + ".lock"));
+  EXPECT_EQ(tool("rollback").exit_code, 0);
+  EXPECT_EQ(state(), before);
+}
+
+// "Already applied" means runtime and boot configuration both hold the plan: a deleted generated
+// file is written again (journaled), never reported as converged.
+TEST_F(ApplyLiveTest, DeletedGeneratedFileIsPersistedAgain)
+{
+  const auto before = state();
+  const auto first = apply();
+  ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
+  const auto applied = state();
+  fs::remove(m_tmp / "root/etc/sysctl.d/90-tw-advisor.conf");
+  const auto again = apply({ "--format", "json" });
+  ASSERT_EQ(again.exit_code, 0) << again.out << again.err;
+  EXPECT_EQ(nlohmann::json::parse(again.out)["outcome"], "applied") << again.out;
+  EXPECT_NE(again.err.find("does not set them"), std::string::npos) << again.err;
+  const auto rewritten = state();
+  EXPECT_EQ(rewritten.runtime, applied.runtime);
+  ASSERT_EQ(rewritten.sysctld.count("90-tw-advisor.conf"), 1u);
+  EXPECT_NE(rewritten.sysctld.at("90-tw-advisor.conf").bytes.find("net.ipv4.tcp_tw_reuse = 1"),
+            std::string::npos);
+  const auto third = apply({ "--format", "json" });
+  ASSERT_EQ(third.exit_code, 0) << third.err;
+  EXPECT_EQ(nlohmann::json::parse(third.out)["outcome"], "already-applied") << third.out;
+  // Undo the persist-only apply, then the first one: back to the start.
+  EXPECT_EQ(tool("rollback").exit_code, 0);
+  EXPECT_EQ(state().sysctld.count("90-tw-advisor.conf"), 0u);
+  EXPECT_EQ(m_ns->get_sysctl(k_reuse), "1");
+  m_ns->set_sysctl(k_reuse, "0");
+  m_ns->set_sysctl(k_range, "40000 40999");
+  EXPECT_EQ(state(), before);
+}
+
+// The kernel refuses an inverted range with EINVAL; apply refuses it first, before any write.
+TEST_F(ApplyLiveTest, InvertedPortRangeIsRefusedBeforeAnyWrite)
+{
+  write_plan({ { k_range, "40000 40999", "65535 1024" } });
+  const auto before = state();
+  const auto r = apply();
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.err.find("the low port 65535 is above the high port 1024"), std::string::npos) << r.err;
+  EXPECT_EQ(state(), before);
+  EXPECT_FALSE(fs::exists(m_tmp / "state"));
+}
+
+// A policy whose watch names a counter that does not exist (a typo) would pass every watch.
+TEST_F(ApplyLiveTest, PolicyWatchingAMisspelledCounterIsRefused)
+{
+  std::ofstream(m_tmp / "typo.yaml")
+    << "id: typo\ndescription: d\nrationale: r\n"
+       "guardrails:\n"
+       "  - id: reuse\n    key: net.ipv4.tcp_tw_reuse\n    min: 0\n    max: 2\n"
+       "    description: d\n    rationale: r\n"
+       "watch:\n  rules:\n    - id: fails\n      counter: Tcp.AttemptFail\n"
+       "      max_rise_per_second: 24\n      description: d\n      rationale: r\n";
+  write_plan({ { k_reuse, "0", "1" } });
+  const auto before = state();
+  const auto r = apply({ "--watch", "2s", "--policy", (m_tmp / "typo.yaml").string() });
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.err.find("typo.yaml:14:16"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("did you mean Tcp.AttemptFails?"), std::string::npos) << r.err;
+  EXPECT_EQ(state(), before);
+}
+
 } // namespace
 } // namespace tw::test

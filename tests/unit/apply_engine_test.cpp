@@ -1,10 +1,13 @@
 // The whole apply / rollback / status cycle against a fake /proc/sys tree and a temp --root:
 // the same code the binary runs, minus the kernel (the live tests add the kernel).
 #include "apply/engine.hpp"
+#include "apply/journal.hpp"
 #include "util/error.hpp"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <unistd.h>
@@ -63,8 +66,15 @@ protected:
     r.root = m_base / "root";
     r.state_dir = m_base / "state";
     r.proc_sys = m_base / "proc";
+    r.lock_dir = m_base / "locks";
     r.command = "test";
     return r;
+  }
+
+  // What rollback and status work on: the same fake tree as request().
+  Target target() const
+  {
+    return Target{ m_base / "root", m_base / "state", m_base / "proc", m_base / "locks" };
   }
 
   std::filesystem::path m_base;
@@ -88,22 +98,22 @@ TEST_F(ApplyEngineTest, AppliesPersistsAndRollsBackExactly)
   EXPECT_NE(written.find("net.ipv4.tcp_tw_reuse = 1\n"), std::string::npos) << written;
   EXPECT_NE(written.find("feed"), std::string::npos) << written;
 
-  auto status = read_status(m_base / "root", m_base / "state", {});
-  EXPECT_EQ(status.condition, "done");
+  auto status = read_status(target(), {});
+  EXPECT_STREQ(to_string(status.condition), "done");
   EXPECT_FALSE(status.drifted);
 
-  const auto rb = rollback_last_apply(m_base / "root", m_base / "state", "rollback", m_obs);
+  const auto rb = rollback_last_apply(target(), "rollback", m_obs);
   EXPECT_TRUE(rb.had_journal);
   EXPECT_EQ(rb.previous_state, "done");
   EXPECT_EQ(get("proc/net/ipv4/tcp_tw_reuse"), "2\n");
   EXPECT_EQ(get("proc/net/ipv4/ip_local_port_range"), "32768 60999\n");
   EXPECT_EQ(sysctld(), before);
 
-  status = read_status(m_base / "root", m_base / "state", {});
-  EXPECT_EQ(status.condition, "rolled back");
+  status = read_status(target(), {});
+  EXPECT_STREQ(to_string(status.condition), "rolled back");
   EXPECT_FALSE(status.drifted);
   // A second rollback has nothing left to do.
-  EXPECT_TRUE(rollback_last_apply(m_base / "root", m_base / "state", "rollback", m_obs).already_final);
+  EXPECT_TRUE(rollback_last_apply(target(), "rollback", m_obs).already_final);
 }
 
 TEST_F(ApplyEngineTest, SecondApplyKeepsFirstKeysAndRollbackRestoresFirstFile)
@@ -127,7 +137,7 @@ TEST_F(ApplyEngineTest, SecondApplyKeepsFirstKeysAndRollbackRestoresFirstFile)
   const auto both = get("root/etc/sysctl.d/90-tw-advisor.conf");
   EXPECT_NE(both.find("net.ipv4.tcp_tw_reuse = 1"), std::string::npos) << both;
   EXPECT_NE(both.find("net.ipv4.ip_local_port_range = 10240 65535"), std::string::npos) << both;
-  rollback_last_apply(m_base / "root", m_base / "state", "rollback", m_obs);
+  rollback_last_apply(target(), "rollback", m_obs);
   EXPECT_EQ(sysctld(), after_first);
   EXPECT_EQ(get("proc/net/ipv4/tcp_tw_reuse"), "1\n");
 }
@@ -199,7 +209,7 @@ TEST_F(ApplyEngineTest, InterruptedJournalErrorEchoesTheRollbackCommand)
   const auto note = interrupted_apply_note(m_base / "root", m_base / "state");
   ASSERT_TRUE(note.has_value());
   EXPECT_NE(note->find("interrupted in state runtime-applied"), std::string::npos) << *note;
-  rollback_last_apply(m_base / "root", m_base / "state", "rollback", m_obs);
+  rollback_last_apply(target(), "rollback", m_obs);
   EXPECT_FALSE(interrupted_apply_note(m_base / "root", m_base / "state").has_value());
   EXPECT_FALSE(interrupted_apply_note(m_base / "root", m_base / "no-such-state").has_value());
 }
@@ -237,8 +247,8 @@ TEST_F(ApplyEngineTest, FailureAfterFirstKeyRestoresIt)
   }
   EXPECT_EQ(get("proc/net/ipv4/tcp_tw_reuse"), "2\n");
   EXPECT_FALSE(std::filesystem::exists(m_base / "root/etc/sysctl.d/90-tw-advisor.conf"));
-  const auto status = read_status(m_base / "root", m_base / "state", {});
-  EXPECT_EQ(status.condition, "rolled back");
+  const auto status = read_status(target(), {});
+  EXPECT_STREQ(to_string(status.condition), "rolled back");
 }
 
 TEST_F(ApplyEngineTest, InterruptedJournalBlocksTheNextApplyUntilRollback)
@@ -256,9 +266,9 @@ TEST_F(ApplyEngineTest, InterruptedJournalBlocksTheNextApplyUntilRollback)
     save_journal(state, j);
   }
   put("root/etc/sysctl.d/.90-tw-advisor.conf.tw-advisor-tmp", "half");
-  EXPECT_EQ(read_status(m_base / "root", m_base / "state", {}).condition, "interrupted");
+  EXPECT_STREQ(to_string(read_status(target(), {}).condition), "interrupted");
   EXPECT_THROW(Applier a(request()), Error);
-  rollback_last_apply(m_base / "root", m_base / "state", "rollback", m_obs);
+  rollback_last_apply(target(), "rollback", m_obs);
   EXPECT_EQ(sysctld(),
             (std::map<std::string, std::string>{ { "10-base.conf", "net.ipv4.tcp_fin_timeout = 30\n" } }));
   EXPECT_EQ(get("proc/net/ipv4/tcp_tw_reuse"), "2\n");
@@ -325,6 +335,231 @@ TEST_F(ApplyEngineTest, TrippedWatchRollsBack)
   EXPECT_EQ(get("proc/net/ipv4/tcp_tw_reuse"), "2\n");
   EXPECT_EQ(sysctld(), before);
   EXPECT_FALSE(m_obs.samples.empty());
+}
+
+// A config-management loop must not report "ok" while the setting is gone at the next boot: with
+// the generated file deleted, the same plan persists again (journaled), and rollback undoes that.
+TEST_F(ApplyEngineTest, DeletedGeneratedFileIsPersistedAgainNotAlreadyApplied)
+{
+  {
+    Applier a(request());
+    a.prepare();
+    a.execute(m_obs);
+  }
+  std::filesystem::remove(m_base / "root/etc/sysctl.d/90-tw-advisor.conf");
+  const auto without_file = sysctld();
+  {
+    Applier again(request());
+    again.prepare();
+    EXPECT_FALSE(again.already_applied());
+    EXPECT_TRUE(again.persist_only());
+    ASSERT_TRUE(again.file().has_value());
+    EXPECT_FALSE(again.file()->before.has_value());
+    again.execute(m_obs);
+  }
+  const auto written = get("root/etc/sysctl.d/90-tw-advisor.conf");
+  EXPECT_NE(written.find("net.ipv4.tcp_tw_reuse = 1\n"), std::string::npos) << written;
+  EXPECT_NE(written.find("net.ipv4.ip_local_port_range = 10240 65535\n"), std::string::npos) << written;
+  EXPECT_STREQ(to_string(read_status(target(), {}).condition), "done");
+  {
+    Applier third(request()); // now both hold: converged
+    third.prepare();
+    EXPECT_TRUE(third.already_applied());
+  }
+  rollback_last_apply(target(), "rollback", m_obs);
+  EXPECT_EQ(sysctld(), without_file); // the persist-only apply is undone: the file is gone again
+  EXPECT_EQ(get("proc/net/ipv4/tcp_tw_reuse"), "1\n"); // it was 1 before that apply
+}
+
+TEST_F(ApplyEngineTest, KeysSetByHandWithoutAFileArePersistedAndAnUnpersistedNoOpLeavesNothing)
+{
+  put("proc/net/ipv4/tcp_tw_reuse", "1\n");
+  put("proc/net/ipv4/ip_local_port_range", "10240\t65535\n");
+  auto runtime_only = request();
+  runtime_only.persist = false;
+  {
+    Applier a(runtime_only);
+    a.prepare();
+    EXPECT_TRUE(a.already_applied());
+  }
+  // Nothing was journaled, so nothing may be left behind: no state dir, no lock file.
+  EXPECT_FALSE(std::filesystem::exists(m_base / "state"));
+  EXPECT_TRUE(std::filesystem::is_empty(m_base / "locks"));
+  {
+    Applier a(request());
+    a.prepare();
+    EXPECT_FALSE(a.already_applied());
+    EXPECT_TRUE(a.persist_only());
+    a.execute(m_obs);
+  }
+  EXPECT_NE(get("root/etc/sysctl.d/90-tw-advisor.conf").find("net.ipv4.tcp_tw_reuse = 1\n"),
+            std::string::npos);
+  EXPECT_TRUE(std::filesystem::exists(m_base / "state/journal.json"));
+  EXPECT_TRUE(std::filesystem::is_empty(m_base / "locks"));
+}
+
+// The lock covers the target (network namespace or /proc/sys tree, and the root), not the state
+// dir: a second apply with another --state-dir is refused while the first runs.
+TEST_F(ApplyEngineTest, AnotherStateDirOnTheSameTargetIsRefusedWhileAnApplyRuns)
+{
+  auto other = request();
+  other.state_dir = m_base / "state-2";
+  {
+    Applier first(request());
+    first.prepare();
+    try {
+      Applier second(other);
+      FAIL() << "a second apply on the same target ran with another state dir";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("another tw-advisor apply or rollback holds"), std::string::npos)
+        << e.what();
+      EXPECT_NE(std::string(e.what()).find("command: test"), std::string::npos) << e.what();
+    }
+    // A different root and /proc/sys tree is another target: not refused.
+    std::filesystem::create_directories(m_base / "root-2/etc/sysctl.d");
+    std::filesystem::create_directories(m_base / "proc-2");
+    auto elsewhere = other;
+    elsewhere.root = m_base / "root-2";
+    elsewhere.proc_sys = m_base / "proc-2";
+    EXPECT_NO_THROW(Applier third(elsewhere));
+    first.execute(m_obs);
+  }
+  EXPECT_TRUE(std::filesystem::is_empty(m_base / "locks"));
+  Applier after(other); // released: the next one may run
+  after.prepare();
+  EXPECT_TRUE(after.already_applied());
+}
+
+TEST_F(ApplyEngineTest, RollbackRefusesAJournalThatPointsAtAnotherProcSys)
+{
+  {
+    Applier a(request());
+    a.prepare();
+    a.execute(m_obs);
+  }
+  std::filesystem::create_directories(m_base / "elsewhere/net/ipv4");
+  put("elsewhere/net/ipv4/tcp_tw_reuse", "1\n");
+  put("elsewhere/net/ipv4/ip_local_port_range", "10240 65535\n");
+  {
+    const Dir state = open_state_dir(m_base / "state");
+    auto j = *load_journal(state);
+    j.proc_sys = (m_base / "elsewhere").string();
+    save_journal(state, j);
+  }
+  try {
+    rollback_last_apply(target(), "rollback", m_obs);
+    FAIL() << "rollback trusted the journal's proc_sys";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("rollback writes only below " + (m_base / "proc").string()),
+              std::string::npos)
+      << e.what();
+  }
+  EXPECT_EQ(get("elsewhere/net/ipv4/tcp_tw_reuse"), "1\n"); // nothing written there
+  EXPECT_EQ(get("proc/net/ipv4/tcp_tw_reuse"), "1\n");      // nor here: refused whole
+  const auto notes = read_status(target(), {}).notes;
+  EXPECT_TRUE(std::any_of(notes.begin(), notes.end(), [](const std::string& n) {
+    return n.find("rollback refuses it") != std::string::npos;
+  }));
+}
+
+TEST_F(ApplyEngineTest, StatusSaysInProgressWhileAnApplyWaitsBeforeItsJournal)
+{
+  {
+    Applier fresh(request()); // no state dir yet: only the target locks say it runs
+    fresh.prepare();
+    const auto status = read_status(target(), {});
+    EXPECT_STREQ(to_string(status.condition), "in progress");
+    ASSERT_FALSE(status.notes.empty());
+    EXPECT_NE(status.notes.back().find("has not written its journal yet"), std::string::npos)
+      << status.notes.back();
+    fresh.execute(m_obs);
+  }
+  rollback_last_apply(target(), "rollback", m_obs);
+  EXPECT_STREQ(to_string(read_status(target(), {}).condition), "rolled back");
+  {
+    Applier next(request()); // at its prompt: the journal on disk is the previous, final one
+    next.prepare();
+    const auto status = read_status(target(), {});
+    EXPECT_STREQ(to_string(status.condition), "in progress");
+    EXPECT_NE(status.notes.front().find("what follows is the apply before it (rolled-back)"),
+              std::string::npos)
+      << status.notes.front();
+  }
+  EXPECT_STREQ(to_string(read_status(target(), {}).condition), "rolled back");
+}
+
+TEST_F(ApplyEngineTest, DamagedJournalIsAConditionWithStepsToRestoreByHand)
+{
+  {
+    Applier a(request());
+    a.prepare();
+    a.execute(m_obs);
+  }
+  const auto whole = get("state/journal.json");
+  // Cut short (a full disk, a crash of the file system): the changes come early in the document.
+  const auto files_at = whole.find("\"files\"");
+  ASSERT_NE(files_at, std::string::npos);
+  put("state/journal.json", whole.substr(0, files_at + 40));
+  auto status = read_status(target(), {});
+  EXPECT_STREQ(to_string(status.condition), "damaged");
+  EXPECT_NE(status.journal_error.find("not valid JSON"), std::string::npos) << status.journal_error;
+  ASSERT_EQ(status.keys.size(), 2u);
+  EXPECT_EQ(status.keys[0].old_value, "2");
+  EXPECT_EQ(status.keys[1].old_value, "32768 60999");
+  std::string steps;
+  for (const auto& line : status.recovery) {
+    steps += line + "\n";
+  }
+  EXPECT_NE(steps.find("sysctl -w net.ipv4.tcp_tw_reuse=2"), std::string::npos) << steps;
+  EXPECT_NE(steps.find("sysctl -w net.ipv4.ip_local_port_range='32768 60999'"), std::string::npos) << steps;
+  EXPECT_NE(steps.find("cut short"), std::string::npos) << steps;
+  EXPECT_NE(steps.find("journal.json.damaged"), std::string::npos) << steps;
+  try {
+    rollback_last_apply(target(), "rollback", m_obs);
+    FAIL() << "rollback used a damaged journal";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("`tw-advisor status` shows"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(get("proc/net/ipv4/tcp_tw_reuse"), "1\n");
+
+  // A file snapshot whose checksum fails: valid JSON, but that file's previous content is unknown.
+  auto doc = nlohmann::json::parse(whole);
+  doc["files"][0]["after"]["sha256"] = "00";
+  put("state/journal.json", doc.dump(2));
+  status = read_status(target(), {});
+  EXPECT_STREQ(to_string(status.condition), "damaged");
+  steps.clear();
+  for (const auto& line : status.recovery) {
+    steps += line + "\n";
+  }
+  EXPECT_NE(steps.find("rm "), std::string::npos) << steps; // before: the file did not exist
+  EXPECT_EQ(steps.find("cut short"), std::string::npos) << steps;
+}
+
+TEST_F(ApplyEngineTest, AWatchedCounterThisKernelLacksIsRefusedBeforeAnyChange)
+{
+  auto r = request();
+  r.watch.duration = std::chrono::seconds(1);
+  r.watch.baseline = std::chrono::seconds(0);
+  r.watch.thresholds = { { "TcpExt.NoSuchCounter", 1.0, "typo" } };
+  r.watch.read_counters = [] {
+    Counters c;
+    c.available = true;
+    c.values["Tcp.AttemptFails"] = 0;
+    return c;
+  };
+  Applier a(r);
+  a.prepare();
+  try {
+    a.execute(m_obs);
+    FAIL() << "watched a counter that does not exist";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("TcpExt.NoSuchCounter is not reported by this kernel"),
+              std::string::npos)
+      << e.what();
+  }
+  EXPECT_EQ(get("proc/net/ipv4/tcp_tw_reuse"), "2\n");
+  EXPECT_FALSE(std::filesystem::exists(m_base / "state/journal.json"));
 }
 
 } // namespace

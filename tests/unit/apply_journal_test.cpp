@@ -124,6 +124,38 @@ TEST_F(ApplyJournalTest, RefusesDamagedDocuments)
   EXPECT_THROW(journal_from_json(json, "j.json"), Error);
 }
 
+TEST_F(ApplyJournalTest, RefusesADuplicatedMember)
+{
+  const Dir dir = open_state_dir(m_dir);
+  save_journal(dir, sample());
+  auto text = journal_to_json(sample()).dump(2);
+  // A second "state" member: which one rollback would trust cannot be told, so neither is.
+  text.insert(text.find('{') + 1, "\n  \"state\": \"rolled-back\",");
+  write_file_atomically(dir, k_journal_name, "journal.json.tmp", text, 0600);
+  try {
+    load_journal(dir);
+    FAIL() << "a journal with a duplicated member was read";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("member /state appears twice"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(ApplyJournalTest, SalvageReadsCompleteEntriesOfACutJournal)
+{
+  const auto text = journal_to_json(sample()).dump(2);
+  const auto whole = salvage_journal(text);
+  EXPECT_FALSE(whole.truncated);
+  ASSERT_EQ(whole.changes.size(), sample().changes.size());
+  EXPECT_EQ(whole.changes[0].old_value, sample().changes[0].old_value);
+  ASSERT_EQ(whole.files.size(), 1u);
+  const auto cut = salvage_journal(text.substr(0, text.find("\"files\"") + 20));
+  EXPECT_TRUE(cut.truncated);
+  EXPECT_EQ(cut.changes.size(), sample().changes.size());
+  EXPECT_TRUE(cut.files.empty()); // cut inside the first file entry: nothing guessed
+  EXPECT_TRUE(salvage_journal("").changes.empty());
+  EXPECT_TRUE(salvage_journal("{\"changes\": [{\"key\": \"a\", \"new\": \"1\", \"ol").changes.empty());
+}
+
 TEST_F(ApplyJournalTest, AdvanceRecordsHistory)
 {
   const Dir dir = open_state_dir(m_dir);
