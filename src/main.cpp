@@ -114,7 +114,9 @@ int run(int argc, char** argv)
   tw::cli::add_census_command(app, exit_code);
   tw::cli::add_plan_command(app, exit_code);
   tw::cli::add_check_command(app, exit_code);
-  tw::cli::add_apply_commands(app, exit_code);
+  tw::cli::add_apply_command(app, exit_code);
+  tw::cli::add_rollback_command(app, exit_code);
+  tw::cli::add_status_command(app, exit_code);
   tw::cli::add_docs_commands(app, exit_code);
   tw::cli::refuse_empty_values(app);
 

@@ -10,11 +10,6 @@
 
 namespace tw {
 
-bool same_sysctl_value(const std::string& a, const std::string& b)
-{
-  return normalize_space(a) == normalize_space(b);
-}
-
 RuntimeWrite write_runtime_key(const std::filesystem::path& proc_sys,
                                const std::string& key,
                                const std::string& value)

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "model/sysctl.hpp"
+
 #include <filesystem>
 #include <string>
 
@@ -20,8 +22,5 @@ struct RuntimeWrite
 RuntimeWrite write_runtime_key(const std::filesystem::path& proc_sys,
                                const std::string& key,
                                const std::string& value);
-
-// True when a and b are the same sysctl value once whitespace runs are folded ("1 2" == "1\t2\n").
-bool same_sysctl_value(const std::string& a, const std::string& b);
 
 } // namespace tw

@@ -11,8 +11,12 @@ void add_census_command(CLI::App& app, int& exit_code);
 void add_plan_command(CLI::App& app, int& exit_code);
 // `check`: the sysctl.d pre-check hook.
 void add_check_command(CLI::App& app, int& exit_code);
-// `apply`, `rollback`, `status`: the safe writer.
-void add_apply_commands(CLI::App& app, int& exit_code);
+// `apply`: the safe writer.
+void add_apply_command(CLI::App& app, int& exit_code);
+// `rollback`: undoes the last apply.
+void add_rollback_command(CLI::App& app, int& exit_code);
+// `status`: the last apply and drift since.
+void add_status_command(CLI::App& app, int& exit_code);
 // `completion bash` and the hidden `manpage`, generated from the commands registered before it.
 void add_docs_commands(CLI::App& app, int& exit_code);
 

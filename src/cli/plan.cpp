@@ -71,7 +71,7 @@ void add_boot_findings(const std::filesystem::path& root, const Facts& facts, Pl
     f.summary = d.message;
     // The line of the first loader whose boot value differs from the runtime one.
     for (const auto& b : d.boots) {
-      if (b.source && b.boot && !sysctld::values_equal(*b.boot, d.runtime)) {
+      if (b.source && b.boot && !same_sysctl_value(*b.boot, d.runtime)) {
         f.evidence = { { "line", static_cast<double>(b.source->line) } };
         break;
       }

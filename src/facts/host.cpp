@@ -1,6 +1,8 @@
 #include "facts/host.hpp"
 
 #include "util/error.hpp"
+#include "util/fs.hpp"
+#include "util/strings.hpp"
 
 #include <cerrno>
 #include <sys/stat.h>
@@ -33,6 +35,21 @@ std::string current_hostname()
   struct utsname uts
   {};
   return ::uname(&uts) == 0 ? std::string(uts.nodename) : std::string();
+}
+
+std::string current_command_line()
+{
+  const auto read = read_file("/proc/self/cmdline");
+  if (!read.content) {
+    return "tw-advisor";
+  }
+  std::string out;
+  for (const auto part : split(*read.content, '\0')) {
+    if (!part.empty()) {
+      out += (out.empty() ? "" : " ") + printable(part);
+    }
+  }
+  return out;
 }
 
 HostInfo read_host_info(const std::filesystem::path& proc_root, std::vector<std::string>& notes)

@@ -20,6 +20,10 @@ std::uint64_t current_netns_inode();
 // This host's name as uname reports it (nodename); empty when uname fails.
 std::string current_hostname();
 
+// This process's command line (/proc/self/cmdline), words joined by spaces, control characters
+// escaped; "tw-advisor" when unreadable. Recorded in locks and journals.
+std::string current_command_line();
+
 // Kernel release (uname), hostname and network namespace inode of the calling process, read
 // below proc_root. Problems are returned as findings in `notes`, never thrown.
 HostInfo read_host_info(const std::filesystem::path& proc_root, std::vector<std::string>& notes);

@@ -35,6 +35,23 @@ std::optional<PortRange> parse_port_range(const std::string& text)
   return PortRange{ static_cast<std::uint32_t>(*low), static_cast<std::uint32_t>(*high) };
 }
 
+bool same_sysctl_value(std::string_view a, std::string_view b)
+{
+  const auto fa = split_ws(a);
+  const auto fb = split_ws(b);
+  if (fa.size() != fb.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < fa.size(); ++i) {
+    const auto ia = parse_int(fa[i]);
+    const auto ib = parse_int(fb[i]);
+    if (ia && ib ? *ia != *ib : fa[i] != fb[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
 const std::vector<KeyRange>& kernel_ranges()
 {
   static const std::vector<KeyRange> k_ranges = {

@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tw {
@@ -47,6 +48,11 @@ std::optional<PortRange> parse_port_range(const std::string& text);
 
 // "1000-1010,2000" (ip_local_reserved_ports) into ranges; nullopt when malformed. Empty text is {}.
 std::optional<std::vector<PortRange>> parse_port_list(const std::string& text);
+
+// Whether two sysctl values are the same to the kernel: whitespace folded, and each field compared
+// as a number when both are whole numbers ("01" is 1, as /proc/sys reads it back), else as text.
+// One rule for apply's read-back, status drift and boot drift alike.
+bool same_sysctl_value(std::string_view a, std::string_view b);
 
 // A value range the kernel (or a policy) accepts for one key.
 struct KeyRange

@@ -546,7 +546,7 @@ void check_precedence(const BootResolution& res, const ProposedFile& p, Collecto
       }
       const auto o = res.outcome(key);
       if (o.winner && !o.winner->glob && o.winner->file != e.file &&
-          !values_equal(*o.winner->value, *e.value)) {
+          !same_sysctl_value(*o.winner->value, *e.value)) {
         beaten.push_back(key + " = " + *o.winner->value + " at " + at(*o.winner));
       }
     }
@@ -590,7 +590,7 @@ void check_precedence(const BootResolution& res, const ProposedFile& p, Collecto
       continue;
     }
     if (o.winner->file != e.file) {
-      if (!values_equal(*o.winner->value, *e.value)) {
+      if (!same_sysctl_value(*o.winner->value, *e.value)) {
         out.add({ "overridden",
                   Severity::error,
                   e.file,
@@ -619,7 +619,7 @@ void check_precedence(const BootResolution& res, const ProposedFile& p, Collecto
       continue;
     }
     for (const auto& other : o.assignments) {
-      if (other.file != e.file && !other.glob && other.value && !values_equal(*other.value, *e.value)) {
+      if (other.file != e.file && !other.glob && other.value && !same_sysctl_value(*other.value, *e.value)) {
         out.add({ "overrides",
                   Severity::warning,
                   e.file,

@@ -452,23 +452,6 @@ std::vector<Entry> BootResolution::globs() const
   return out;
 }
 
-bool values_equal(const std::string& a, const std::string& b)
-{
-  const auto fa = split_ws(a);
-  const auto fb = split_ws(b);
-  if (fa.size() != fb.size()) {
-    return false;
-  }
-  for (std::size_t i = 0; i < fa.size(); ++i) {
-    const auto ia = parse_int(fa[i]);
-    const auto ib = parse_int(fb[i]);
-    if (ia && ib ? *ia != *ib : fa[i] != fb[i]) {
-      return false;
-    }
-  }
-  return true;
-}
-
 std::vector<Placement> check_placement(const fs::path& root,
                                        Loader loader,
                                        const fs::path& dest,
@@ -541,7 +524,7 @@ std::vector<LoaderDrift> boot_drift(const Sysctls& runtime, const std::vector<Bo
       if (o.winner && o.winner->value) {
         b.boot = normalize_space(*o.winner->value);
         b.source = o.winner;
-        drifts = drifts || !values_equal(value.value, *o.winner->value);
+        drifts = drifts || !same_sysctl_value(value.value, *o.winner->value);
       }
       d.boots.push_back(std::move(b));
     }
@@ -557,7 +540,7 @@ std::vector<LoaderDrift> boot_drift(const Sysctls& runtime, const std::vector<Bo
              b.source->line == first.source->line;
     });
     const bool same_value = std::all_of(d.boots.begin(), d.boots.end(), [&](const LoaderBoot& b) {
-      return b.boot && first.boot && values_equal(*b.boot, *first.boot);
+      return b.boot && first.boot && same_sysctl_value(*b.boot, *first.boot);
     });
     d.message = key + " is " + value.value + " now but ";
     if (same_line) {

@@ -107,9 +107,6 @@ BootResolution resolve(const std::filesystem::path& root,
                        Loader loader,
                        const std::vector<ProposedFile>& proposed = {});
 
-// Whether two sysctl values are the same once whitespace is folded and numbers compared as numbers.
-bool values_equal(const std::string& a, const std::string& b);
-
 // Whether a file installed at dest would set key at boot, and if not, what beats it.
 struct Placement
 {

@@ -297,7 +297,7 @@ protected:
         const std::string old = it == before.end() ? "" : it->second;
         if (o.winner && o.winner->value) {
           ++predicted_changes;
-          EXPECT_TRUE(sysctld::values_equal(value, *o.winner->value))
+          EXPECT_TRUE(same_sysctl_value(value, *o.winner->value))
             << key << ": the loader left " << value << ", the resolver predicted " << *o.winner->value
             << " from " << o.winner->file << ":" << o.winner->line;
         } else {

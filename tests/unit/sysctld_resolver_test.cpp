@@ -103,7 +103,7 @@ TEST(SysctldResolver, SeparatorsAndIgnoreFailureSurviveResolution)
     EXPECT_EQ(res.boot_value("net.ipv4.conf.tw/0.accept_local"), "1");
     EXPECT_EQ(res.boot_value("net.ipv4.tcp_syncookies"), "2");
     EXPECT_EQ(res.boot_value("net.ipv4.tcp_max_tw_buckets"), "8000");
-    EXPECT_TRUE(values_equal(res.boot_value("net.ipv4.ip_local_port_range").value_or(""), "40000 40999"));
+    EXPECT_TRUE(same_sysctl_value(res.boot_value("net.ipv4.ip_local_port_range").value_or(""), "40000 40999"));
     const auto recycle = res.outcome("net.ipv4.tcp_tw_recycle");
     ASSERT_TRUE(recycle.winner.has_value());
     EXPECT_TRUE(recycle.winner->ignore_failure);
@@ -246,10 +246,10 @@ TEST(SysctldResolver, BootDriftNamesTheWinningFile)
 
 TEST(SysctldResolver, ValuesCompareAsTheKernelShowsThem)
 {
-  EXPECT_TRUE(values_equal("32768\t60999", "32768 60999"));
-  EXPECT_TRUE(values_equal("01", "1"));
-  EXPECT_FALSE(values_equal("1", "2"));
-  EXPECT_FALSE(values_equal("1 2", "1"));
+  EXPECT_TRUE(same_sysctl_value("32768\t60999", "32768 60999"));
+  EXPECT_TRUE(same_sysctl_value("01", "1"));
+  EXPECT_FALSE(same_sysctl_value("1", "2"));
+  EXPECT_FALSE(same_sysctl_value("1 2", "1"));
 }
 
 TEST(SysctldResolver, MissingRootIsAnEmptyConfiguration)

@@ -1,0 +1,194 @@
+#include "apply/request.hpp"
+
+#include "apply/canary.hpp"
+#include "apply/duration.hpp"
+#include "apply/sha256.hpp"
+#include "facts/counters.hpp"
+#include "facts/host.hpp"
+#include "report/plan_json.hpp"
+#include "sysctld/resolver.hpp"
+#include "util/error.hpp"
+#include "util/fs.hpp"
+#include "util/strings.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+
+namespace tw {
+
+namespace {
+
+// "50", "12.5", "0.25": a percentage as a person writes it (at most two decimals, no trailing zeros).
+std::string percent_text(double percent)
+{
+  std::string out = fmt::format("{:.2f}", std::round(percent * 100.0) / 100.0);
+  while (out.find('.') != std::string::npos && (out.back() == '0' || out.back() == '.')) {
+    out.pop_back();
+  }
+  return out;
+}
+
+} // namespace
+
+CanaryChoice choose_canary(const Policy& policy, std::optional<double> percent, const std::string& host_id)
+{
+  const double p = percent.value_or(static_cast<double>(policy.canary_percent.value));
+  const auto bucket = canary_bucket(host_id);
+  const auto threshold = canary_threshold(p);
+  CanaryChoice out;
+  out.selected = bucket < threshold;
+  out.canary = JournalCanary{ host_id, p, bucket };
+  out.reason = out.selected ? "in the canary cohort: bucket " + std::to_string(bucket) + " < " +
+                                std::to_string(threshold) + " (" + percent_text(p) + "%)"
+                            : "not in the canary cohort: this host's bucket is " + std::to_string(bucket) +
+                                ", " + percent_text(p) + "% selects buckets below " +
+                                std::to_string(threshold) + " (of 10000); nothing was changed";
+  return out;
+}
+
+std::optional<std::chrono::seconds> choose_watch(const Policy& policy,
+                                                 std::optional<std::chrono::seconds> given,
+                                                 bool canary)
+{
+  if (given) {
+    return given;
+  }
+  if (canary) {
+    return std::chrono::seconds(policy.canary_watch_seconds.value);
+  }
+  if (policy.watch_duration_seconds.value > 0) {
+    return std::chrono::seconds(policy.watch_duration_seconds.value); // the site's default
+  }
+  return std::nullopt;
+}
+
+PlanToApply reviewed_plan(const std::filesystem::path& path)
+{
+  const std::string bytes = read_file_or_throw(path);
+  PlanToApply out;
+  out.sha256 = sha256_hex(bytes);
+  out.source = std::filesystem::absolute(path).string();
+  Verdict verdict = Verdict::insufficient_evidence;
+  try {
+    const Plan plan = plan_from_json_text(bytes, path.string());
+    verdict = plan.verdict;
+    out.source_nat = plan.finding("source-nat") != nullptr;
+    for (const auto& c : plan.changes) {
+      out.changes.push_back({ c.key, c.current, c.target });
+      out.reasons.push_back(c.reason);
+    }
+  } catch (const Error& e) {
+    throw Error(e.subject(), e.reason() + "; nothing was changed");
+  }
+  if (const auto problem = verdict_problem(verdict, out.changes.size())) {
+    throw Error("plan " + path.string(), *problem + "; nothing was changed");
+  }
+  // Where the plan was made (the strict reader checked the document; these are optional there).
+  const auto doc = nlohmann::json::parse(bytes, nullptr, false);
+  if (doc.is_object() && doc.contains("facts") && doc["facts"].is_object()) {
+    const auto& facts = doc["facts"];
+    if (facts.contains("hostname") && facts["hostname"].is_string()) {
+      out.hostname = facts["hostname"].get<std::string>();
+    }
+    if (facts.contains("netns") && facts["netns"].is_number_unsigned()) {
+      out.netns = facts["netns"].get<std::uint64_t>();
+    }
+  }
+  return out;
+}
+
+PlanToApply computed_plan(const Plan& plan, const std::string& plan_sha256)
+{
+  PlanToApply out;
+  out.source_nat = plan.finding("source-nat") != nullptr;
+  for (const auto& c : plan.changes) {
+    out.changes.push_back({ c.key, c.current, c.target });
+    out.reasons.push_back(c.reason);
+  }
+  out.source = "computed (verdict " + std::string(to_string(plan.verdict)) + ")";
+  out.sha256 = plan_sha256;
+  return out;
+}
+
+std::optional<std::string> plan_host_mismatch(const PlanToApply& plan)
+{
+  return host_mismatch(plan.hostname, plan.netns, current_hostname(), current_netns_inode());
+}
+
+ApplyRequest make_request(const Policy& policy, const PlanToApply& plan, const RequestOptions& options)
+{
+  if (options.watch.count() > 0 && policy.watch_rules.empty()) {
+    throw Error("policy " + policy.source,
+                "has no watch rules, but this apply would watch for " + format_duration(options.watch) +
+                  ": a watch without rules judges nothing and always passes. Add watch.rules to the policy, "
+                  "or apply with --watch 0; nothing was changed");
+  }
+  ApplyRequest request;
+  request.root = options.root;
+  request.proc_sys = options.proc_sys;
+  request.state_dir = options.state_dir;
+  request.persist = options.persist;
+  request.canary = options.canary;
+  request.command = options.command;
+  request.rollback_hint = options.rollback_hint;
+  for (const auto& g : policy.guardrails) {
+    request.allowed_keys.insert(g.key);
+  }
+  request.override_check =
+    [](const std::filesystem::path& root, const std::string& name, const Settings& settings) {
+      return sysctld::overrides_at_boot(root, std::filesystem::path(k_sysctld_dir) / name, settings);
+    };
+  request.watch.duration = options.watch;
+  for (const auto& rule : policy.watch_rules) {
+    request.watch.thresholds.push_back({ rule.counter, rule.max_rise_per_second, rule.id });
+  }
+  request.watch.read_counters = [] { return read_counters("/proc"); };
+  request.changes = plan.changes;
+  // A fresh plan was read a moment ago (any difference is a race); a reviewed one must still hold.
+  request.check_current = true;
+  request.plan_source = plan.source;
+  request.plan_sha256 = plan.sha256;
+  // Guardrails: the value ranges the policy allows, checked before anything is touched.
+  for (const auto& c : request.changes) {
+    if (request.allowed_keys.count(c.key) != 0 && !has_control_char(c.proposed) &&
+        !policy.allows(c.key, c.proposed)) {
+      throw Error("plan " + request.plan_source,
+                  c.key + " = \"" + printable(c.proposed) + "\" is outside what policy " + policy.id +
+                    " allows; nothing was changed");
+    }
+  }
+  return request;
+}
+
+std::optional<std::string> unwatched_nat_warning(const PlanToApply& plan,
+                                                 std::chrono::seconds watch,
+                                                 bool canary)
+{
+  if (!plan.source_nat || watch.count() > 0) {
+    return std::nullopt;
+  }
+  // Where reuse can hurt (reused tuples colliding behind SNAT), an unwatched change is the risk.
+  return std::string(
+           "the plan found source NAT in the path (finding source-nat), where reused ports can make "
+           "connects stall, and nothing watches this change: ") +
+         (canary ? "drop --watch 0 to keep the canary's watch" : "prefer --canary, or add --watch 5m");
+}
+
+std::map<std::string, BootSetting> boot_settings(const std::filesystem::path& root,
+                                                 const std::vector<std::string>& keys)
+{
+  const auto resolution = sysctld::resolve(root, sysctld::boot_loader(root));
+  std::map<std::string, BootSetting> out;
+  for (const auto& key : keys) {
+    const auto outcome = resolution.outcome(key);
+    if (outcome.winner && outcome.winner->value) {
+      out[key] = { *outcome.winner->value,
+                   outcome.winner->file + ":" + std::to_string(outcome.winner->line) };
+    }
+  }
+  return out;
+}
+
+} // namespace tw

@@ -1,0 +1,65 @@
+#include "cli/apply_common.hpp"
+
+#include <fmt/format.h>
+
+#include <unistd.h>
+
+namespace tw::cli {
+
+StepPrinter::StepPrinter(bool json_stdout)
+  : m_out(json_stdout ? stderr : stdout)
+{
+}
+
+void StepPrinter::say(const std::string& line)
+{
+  end_progress();
+  std::fputs((line + "\n").c_str(), m_out);
+  std::fflush(m_out);
+}
+
+void StepPrinter::end_progress()
+{
+  if (m_progress) {
+    std::fputs("\n", stderr);
+    m_progress = false;
+  }
+}
+
+void StepPrinter::step(const std::string& message)
+{
+  say("  " + message);
+}
+
+void StepPrinter::watch_sample(const WatchSample& sample, std::chrono::seconds total)
+{
+  if (::isatty(STDERR_FILENO) == 0) {
+    return;
+  }
+  std::string line = fmt::format("\r  watching {}/{} s",
+                                 static_cast<long long>(sample.elapsed_seconds),
+                                 static_cast<long long>(total.count()));
+  for (const auto& [counter, rise] : sample.rise) {
+    line += fmt::format("  {} {:+.2f}/s", counter, rise);
+  }
+  line += fmt::format("  reused {}\x1b[K", sample.reused);
+  std::fputs(line.c_str(), stderr);
+  std::fflush(stderr);
+  m_progress = true;
+}
+
+void add_root_options(CLI::App* cmd, std::string& root, std::string& state_dir)
+{
+  cmd
+    ->add_option("--root",
+                 root,
+                 "Treat DIR as / for files (/etc/sysctl.d, /etc/machine-id, the state dir); "
+                 "runtime keys are always /proc/sys of this network namespace")
+    ->type_name("DIR");
+  cmd
+    ->add_option(
+      "--state-dir", state_dir, "Journal and lock directory (default /var/lib/tw-advisor under --root)")
+    ->type_name("DIR");
+}
+
+} // namespace tw::cli

@@ -1,0 +1,39 @@
+#pragma once
+
+#include "apply/engine.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <string>
+
+namespace tw::cli {
+
+// Where apply and rollback print: one line per step on stdout (flushed, so other programs can
+// follow them), or on stderr when stdout carries the JSON document; the watch as a progress line
+// on stderr when that is a terminal.
+class StepPrinter : public ApplyObserver
+{
+public:
+  // json_stdout: stdout is reserved for one JSON document.
+  explicit StepPrinter(bool json_stdout);
+
+  // Prints one line.
+  void say(const std::string& line);
+  // Ends a progress line, if one is showing.
+  void end_progress();
+  // The stream the lines go to (for a prompt).
+  std::FILE* stream() const { return m_out; }
+
+  void step(const std::string& message) override;
+  void watch_sample(const WatchSample& sample, std::chrono::seconds total) override;
+
+private:
+  std::FILE* m_out;
+  bool m_progress = false;
+};
+
+// --root and --state-dir, as apply, rollback and status take them.
+void add_root_options(CLI::App* cmd, std::string& root, std::string& state_dir);
+
+} // namespace tw::cli
