@@ -369,8 +369,18 @@ SocketRole CensusAggregator::classify_why(const SockRecord& rec, UnknownWhy& why
     why = UnknownWhy::listener_in_range;
     return SocketRole::unknown;
   }
-  if (exact || !in_range) {
+  if (exact) {
     return SocketRole::inbound;
+  }
+  if (!in_range) {
+    // A port connect() would not pick today is inbound only when a service listens on it. Without
+    // one it may be outbound from before a range change (within the last 60 s), a listener that
+    // has gone, or a client that bind()s fixed ports: nothing here tells which.
+    if (l.any_port[rec.local_port]) {
+      return SocketRole::inbound;
+    }
+    why = UnknownWhy::outside_range;
+    return SocketRole::unknown;
   }
   const bool loopback = is_loopback_address(rec.family, rec.remote) || rec.ifindex == k_loopback_ifindex;
   if (loopback && port_in_range(rec.remote_port) && !l.matches(rec.family, rec.remote, rec.remote_port)) {
@@ -412,6 +422,11 @@ void CensusAggregator::add_socket(const SockRecord& rec)
           ++m_unknown_listener_in_range;
         } else if (why == UnknownWhy::loopback_both_ends) {
           ++m_unknown_loopback;
+        } else if (why == UnknownWhy::outside_range) {
+          ++m_census.time_wait.outside_range;
+          if (m_options.port_range->contains(rec.local_port)) {
+            ++m_outside_range_reserved;
+          }
         }
         break;
     }
@@ -534,6 +549,20 @@ SocketCensus CensusAggregator::finish()
     c.notes.push_back(std::to_string(m_unknown_loopback) +
                       " loopback TIME_WAIT sockets have both ports in the ephemeral range and no listener on "
                       "either: counted as unknown");
+  }
+  if (const std::uint64_t outside = c.time_wait.outside_range; outside > 0) {
+    const PortRange& r = *m_options.port_range;
+    const std::string range = std::to_string(r.low) + "-" + std::to_string(r.high);
+    std::string where = "outside the current ip_local_port_range " + range;
+    if (m_outside_range_reserved == outside) {
+      where = "reserved (ip_local_reserved_ports) inside the current ip_local_port_range " + range;
+    } else if (m_outside_range_reserved > 0) {
+      where += " (" + std::to_string(m_outside_range_reserved) + " of them reserved inside it)";
+    }
+    c.notes.push_back(std::to_string(outside) + " TIME_WAIT sockets have a local port " + where +
+                      " and no listener on it: the range (or the reserved ports) changed within the last "
+                      "60 s, a listener has gone, or a client bind()s fixed ports; counted as unknown, not "
+                      "inbound, and left out of port pressure");
   }
   if (m_unknown_no_range > 0) {
     c.notes.push_back(std::to_string(m_unknown_no_range) +

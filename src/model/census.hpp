@@ -38,6 +38,10 @@ struct TimeWaitRoles
   std::uint64_t outbound = 0; // we called connect(): tw_reuse can matter
   std::uint64_t inbound = 0;  // we accepted: tw_reuse never applies
   std::uint64_t unknown = 0;  // the evidence does not tell (loopback both ends, ambiguous ports)
+  // Of unknown: the local port is one connect() would not pick today (outside ip_local_port_range,
+  // or reserved) and nothing listens on it: the range changed within the last 60 s, a listener
+  // has gone, or a client bind()s fixed ports. Never inbound without a listener to show it.
+  std::uint64_t outside_range = 0;
 };
 
 // One destination group: (local address, remote address, remote port) of outbound sockets.

@@ -90,6 +90,13 @@ void irrelevant(const Analysis& a, Plan& plan)
   const std::uint64_t tw = r.outbound + r.inbound + r.unknown;
   const std::string unknown_clause = std::to_string(r.unknown) + " of " + std::to_string(tw) +
                                      " TIME_WAIT sockets could not be told inbound or outbound";
+  // Ports outside the range with no listener are the one cause the census counts apart: say it.
+  const std::string outside_clause =
+    r.outside_range == 0
+      ? std::string()
+      : std::to_string(r.outside_range) +
+          " of them on a local port outside the current ip_local_port_range with no "
+          "listener: the range changed within the last 60 s, or clients bind() fixed ports";
   const bool unknown_dominates = r.unknown > 0 && r.unknown >= r.inbound + r.outbound;
   if (tw == 0) {
     plan.reasons.push_back("No TIME_WAIT sockets in this network namespace (TCP sockets seen: " +
@@ -97,9 +104,11 @@ void irrelevant(const Analysis& a, Plan& plan)
   } else if (unknown_dominates) {
     // Lead with what is not known: a verdict over a few classified sockets must not hide the rest.
     plan.reasons.push_back(unknown_clause +
-                           " (loopback both ends, a service listening inside the ephemeral "
-                           "range, or bind()-ing clients); of the rest, " +
-                           std::to_string(r.outbound) + " outbound and " + std::to_string(r.inbound) +
+                           (outside_clause.empty() ? " (loopback both ends, a service listening inside the "
+                                                     "ephemeral range, or bind()-ing clients)"
+                                                   : " (" + outside_clause + ")") +
+                           "; of the rest, " + std::to_string(r.outbound) + " outbound and " +
+                           std::to_string(r.inbound) +
                            " inbound, and no destination group shows TIME_WAIT pressure.");
   } else if (r.outbound == 0 && r.inbound > 0) {
     plan.reasons.push_back(
@@ -137,7 +146,8 @@ void irrelevant(const Analysis& a, Plan& plan)
                            " TIME_WAIT sockets are inbound, which tcp_tw_reuse never touches.");
   }
   if (r.unknown > 0 && !unknown_dominates && r.outbound > 0) {
-    plan.reasons.push_back(unknown_clause + " and are left out of the TIME_WAIT pressure.");
+    plan.reasons.push_back(unknown_clause + (outside_clause.empty() ? "" : " (" + outside_clause + ")") +
+                           " and are left out of the TIME_WAIT pressure.");
   }
   if (a.tw_reuse && plan.reasons.size() < 3) {
     plan.reasons.push_back(k_tw_reuse + " = " + std::to_string(*a.tw_reuse) + " (" +

@@ -85,11 +85,32 @@ void role_findings(const Analysis& a, std::vector<Finding>& out)
     Finding f{ "time-wait-role-unknown", Severity::info, {}, {}, {} };
     f.evidence = { { "unknown", as_double(r.unknown) },
                    { "inbound", as_double(r.inbound) },
-                   { "outbound", as_double(r.outbound) } };
+                   { "outbound", as_double(r.outbound) },
+                   { "outside_range", as_double(r.outside_range) } };
     f.summary = std::to_string(r.unknown) +
                 " TIME_WAIT sockets could not be told inbound or outbound (loopback both ends, a service "
-                "listening inside the ephemeral range, or no port range)";
+                "listening inside the ephemeral range, a port outside the current range with no listener, "
+                "or no port range)";
     f.rationale = "the advisor reports unknown rather than guess; such sockets are left out of port pressure";
+    out.push_back(std::move(f));
+  }
+  if (r.outside_range > 0) {
+    Finding f{ "time-wait-outside-range", Severity::info, {}, {}, {} };
+    f.evidence = { { "outside_range", as_double(r.outside_range) }, { "unknown", as_double(r.unknown) } };
+    std::string range = "the current ip_local_port_range";
+    if (a.port_range) {
+      range += " (" + std::to_string(a.port_range->low) + "-" + std::to_string(a.port_range->high) + ")";
+      f.evidence["range_low"] = a.port_range->low;
+      f.evidence["range_high"] = a.port_range->high;
+    }
+    f.summary =
+      std::to_string(r.outside_range) + " TIME_WAIT sockets have a local port outside " + range +
+      " (or reserved) with no listener on it: the range was changed within the last 60 s, a "
+      "listener has gone, or clients bind() fixed ports; counted as unknown, not in today's pressure";
+    f.rationale =
+      "a port connect() would not pick today says only that the socket is older than the range or "
+      "that its port was bound; without a listener nothing shows this host accepted it, and "
+      "TIME_WAIT from before a range change holds no port connect() can pick now";
     out.push_back(std::move(f));
   }
 }

@@ -18,7 +18,8 @@ nlohmann::json census_to_json(const SocketCensus& census)
   j["listeners"] = census.listeners;
   j["time_wait"] = { { "outbound", census.time_wait.outbound },
                      { "inbound", census.time_wait.inbound },
-                     { "unknown", census.time_wait.unknown } };
+                     { "unknown", census.time_wait.unknown },
+                     { "outside_range", census.time_wait.outside_range } };
   if (census.port_range) {
     j["port_range"] = { { "low", census.port_range->low }, { "high", census.port_range->high } };
   } else {

@@ -45,9 +45,14 @@ std::string census_to_text(const SocketCensus& c)
   out += format("  inbound   %llu (%s)  we accepted: tcp_tw_reuse never applies\n",
                 static_cast<unsigned long long>(c.time_wait.inbound),
                 percent_of(c.time_wait.inbound, tw_total).c_str());
-  out += format("  unknown   %llu (%s)  the evidence does not tell\n",
+  out += format("  unknown   %llu (%s)  the evidence does not tell",
                 static_cast<unsigned long long>(c.time_wait.unknown),
                 percent_of(c.time_wait.unknown, tw_total).c_str());
+  if (c.time_wait.outside_range > 0) {
+    out += format(" (%llu of them outside the current port range, no listener: see notes)",
+                  static_cast<unsigned long long>(c.time_wait.outside_range));
+  }
+  out += "\n";
 
   out += "\nSource ports by destination (outbound, busiest first)";
   if (c.port_range) {

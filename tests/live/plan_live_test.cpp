@@ -416,5 +416,35 @@ TEST_F(PlanLiveTest, StuckClientBehindSnatWarnsWithTheEvidence)
   EXPECT_EQ(p["facts"]["nat"]["nat_rules_present"], true) << p["facts"]["nat"].dump();
 }
 
+// The range moved within the last minute: the client's outbound TIME_WAIT from before is outside
+// it. The plan must not call it inbound ("this host accepted") and must say the range changed.
+TEST_F(PlanLiveTest, RangeMovedWithinTheMinuteIsNotCalledInbound)
+{
+  HostPair pair("twjplrng");
+  narrow_client(pair);
+  auto server = start_server(pair.server, pair.server_v4, /*close_first=*/false);
+  const json c = run_client(pair.client, pair.server_v4, 300, /*close_first=*/true);
+  EXPECT_EQ(c.at("ok"), 300) << c.dump();
+  pair.client.set_sysctl("net.ipv4.ip_local_port_range", "41000 41999");
+
+  const json p = plan(pair.client, { "--profile", "api-client" });
+  EXPECT_EQ(p.at("verdict"), "irrelevant") << reasons(p);
+  EXPECT_EQ(p["sockets"]["time_wait"]["inbound"], 0) << p["sockets"].dump();
+  EXPECT_GE(p["sockets"]["time_wait"]["outside_range"].get<int>(), 250) << p["sockets"].dump();
+  EXPECT_EQ(reasons(p).find("accepted"), std::string::npos) << reasons(p);
+  EXPECT_NE(reasons(p).find("outside the current ip_local_port_range"), std::string::npos) << reasons(p);
+  bool found = false;
+  for (const auto& f : p.at("findings")) {
+    EXPECT_NE(f.at("id"), "inbound-time-wait") << f.dump();
+    found =
+      found || (f.at("id") == "time-wait-outside-range" &&
+                f.at("summary").get<std::string>().find("changed within the last 60 s") != std::string::npos);
+  }
+  EXPECT_TRUE(found) << p["findings"].dump(2);
+  for (const auto& a : p.at("advice")) {
+    EXPECT_NE(a.at("id"), "inbound-only") << a.dump();
+  }
+}
+
 } // namespace
 } // namespace tw::test

@@ -18,7 +18,7 @@ SocketCensus sample()
   c.states[static_cast<std::size_t>(TcpState::fin_wait2)] = 7;
   c.total = 1239;
   c.listeners = 2;
-  c.time_wait = { 1000, 150, 50 };
+  c.time_wait = { 1000, 150, 50, 0 };
   c.port_range = PortRange{ 40000, 40999 };
   c.usable_ports = 1000;
   DestGroup v4;
