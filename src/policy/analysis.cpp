@@ -80,6 +80,26 @@ std::string reuse_delay_text(const Sysctls& sysctls)
   return "after " + key + " ms (unreadable here: " + unreadable_text(sysctls, key) + ")";
 }
 
+double reusable_share(std::int64_t delay_ms)
+{
+  const std::int64_t left = std::clamp<std::int64_t>(k_time_wait_ms - delay_ms, 0, k_time_wait_ms);
+  return static_cast<double>(left) / static_cast<double>(k_time_wait_ms);
+}
+
+std::string relief_text(const Analysis& a, std::uint64_t time_wait)
+{
+  if (!a.planned_delay_ms) {
+    return {};
+  }
+  const double share = reusable_share(*a.planned_delay_ms);
+  const auto reusable = static_cast<std::uint64_t>(std::llround(static_cast<double>(time_wait) * share));
+  const std::string delay = a.delay_absent
+                              ? "the pre-6.14 reuse delay of about 1 s"
+                              : "tcp_tw_reuse_delay " + std::to_string(*a.planned_delay_ms) + " ms";
+  return "; with " + delay + ", " + percent(share) + " of each socket's 60 s is reusable: about " +
+         std::to_string(reusable) + " of them at a time";
+}
+
 std::string number(double value)
 {
   char buf[64];
@@ -122,6 +142,20 @@ Analysis analyse(const Facts& facts, const Profile& profile, const Policy& polic
     a.reserved_counted = true; // nothing reserved: nothing to count
   }
   a.time_wait_total = c.states[static_cast<std::size_t>(TcpState::time_wait)];
+
+  const std::string delay_key = "net.ipv4.tcp_tw_reuse_delay";
+  const SysctlValue* delay = s.find(delay_key);
+  a.delay_absent = delay != nullptr && delay->status == ReadStatus::absent;
+  if (a.delay_absent) {
+    a.reuse_delay_ms = k_default_reuse_delay_ms; // before 6.14: about 1 s after the peer's last TSval
+  } else {
+    a.reuse_delay_ms = s.get_int(delay_key);
+  }
+  a.delay_useless = a.reuse_delay_ms && *a.reuse_delay_ms >= k_time_wait_ms;
+  a.delay_fixable = a.delay_useless && policy.propose_prerequisite_fixes.value &&
+                    policy.allows(delay_key, std::to_string(k_default_reuse_delay_ms));
+  a.planned_delay_ms =
+    a.delay_fixable ? std::optional<std::int64_t>(k_default_reuse_delay_ms) : a.reuse_delay_ms;
 
   if (!c.available) {
     a.missing.push_back("socket census unavailable" +

@@ -12,9 +12,11 @@ namespace {
 using policy::Analysis;
 using policy::group_name;
 using policy::GroupView;
+using policy::k_default_reuse_delay_ms;
 
 const std::string k_tw_reuse = "net.ipv4.tcp_tw_reuse";
 const std::string k_timestamps = "net.ipv4.tcp_timestamps";
+const std::string k_delay = "net.ipv4.tcp_tw_reuse_delay";
 
 std::string tw_reuse_meaning(std::int64_t v)
 {
@@ -156,18 +158,38 @@ void irrelevant(const Analysis& a, Plan& plan)
   }
 }
 
+// "60000 ms leaves no part of the 60 s TIME_WAIT reusable" for a delay as long as TIME_WAIT.
+std::string useless_delay_text(const Analysis& a)
+{
+  return k_delay + " = " + std::to_string(*a.reuse_delay_ms) +
+         " ms leaves no part of the 60 s TIME_WAIT reusable";
+}
+
+// When connect() may take over a TIME_WAIT port once the plan's changes are in.
+std::string planned_delay_text(const Analysis& a)
+{
+  if (a.delay_fixable) {
+    return std::to_string(k_default_reuse_delay_ms) + " ms after close (" + k_delay +
+           ", as the plan sets it)";
+  }
+  return policy::reuse_delay_text(a.facts.sysctls);
+}
+
 void would_help(const Analysis& a, Plan& plan)
 {
   const bool ts_off = *a.timestamps == 0;
+  const bool delay_off = a.delay_useless;
   const bool need_tw = !a.uncovered.empty();
   const Policy& po = a.policy;
   std::vector<std::string> blockers;
 
   plan.reasons.push_back(pressure_line(a));
   std::string coverage = coverage_line(a);
-  if (!need_tw && ts_off) {
+  if (!need_tw && (ts_off || delay_off)) {
     coverage.pop_back();
-    coverage += ", but " + k_timestamps + " = 0 makes it a no-op.";
+    coverage += ", but " + (ts_off ? k_timestamps + " = 0 makes it a no-op" : std::string()) +
+                (ts_off && delay_off ? " and " : "") + (delay_off ? useless_delay_text(a) : std::string()) +
+                ".";
   }
   plan.reasons.push_back(coverage);
 
@@ -188,6 +210,23 @@ void would_help(const Analysis& a, Plan& plan)
                                                                 "(propose_prerequisite_fixes: false)"));
     }
   }
+  if (delay_off) {
+    const std::string target = std::to_string(k_default_reuse_delay_ms);
+    if (a.delay_fixable) {
+      plan.changes.push_back({ k_delay,
+                               a.facts.sysctls.get(k_delay).value_or(std::to_string(*a.reuse_delay_ms)),
+                               target,
+                               "prerequisite: a TIME_WAIT port becomes reusable this long after close and "
+                               "TIME_WAIT lasts 60 s, so " +
+                                 std::to_string(*a.reuse_delay_ms) + " ms leaves tcp_tw_reuse nothing; " +
+                                 target + " ms is the kernel default" });
+    } else {
+      blockers.push_back(useless_delay_text(a) + ", making tcp_tw_reuse a no-op, and policy " + po.id +
+                         (po.propose_prerequisite_fixes.value
+                            ? " does not allow setting it to " + target
+                            : " does not propose prerequisite fixes (propose_prerequisite_fixes: false)"));
+    }
+  }
   if (need_tw) {
     const Guardrail* g = po.guardrail_for(k_tw_reuse);
     Prerequisite p{ "policy", PrereqStatus::ok, {} };
@@ -199,8 +238,10 @@ void would_help(const Analysis& a, Plan& plan)
       std::string reason =
         *a.tw_reuse == 2 ? "2 reuses only loopback traffic; " + group_name(*top.group) + " is not loopback"
                          : "let connect() take over TIME_WAIT ports";
+      // With timestamps off, the TIME_WAIT there is never reused (the timestamps reason says so).
       reason += " (" + std::to_string(top.group->time_wait) + " of " + std::to_string(top.usable) +
-                " ports in TIME_WAIT there)";
+                " ports in TIME_WAIT there" + (ts_off ? "" : policy::relief_text(a, top.group->time_wait)) +
+                ")";
       plan.changes.push_back({ k_tw_reuse, current, "1", reason });
     } else {
       p.status = PrereqStatus::fail;
@@ -215,7 +256,8 @@ void would_help(const Analysis& a, Plan& plan)
   for (const auto& p : plan.prerequisites) {
     // tcp_timestamps = 0 on this host is fixable (above); a failing peer is not.
     const bool host_timestamps_off = p.id == "tcp_timestamps" && ts_off;
-    if (p.status == PrereqStatus::fail && !host_timestamps_off && p.id != "policy") {
+    const bool delay_handled = p.id == "tw_reuse_delay" && delay_off; // fixed or blocked above
+    if (p.status == PrereqStatus::fail && !host_timestamps_off && !delay_handled && p.id != "policy") {
       blockers.push_back(p.id + ": " + p.detail);
     }
   }
@@ -248,8 +290,17 @@ void would_help(const Analysis& a, Plan& plan)
       "sockets already there were made without timestamps (tw_ts_recent_stamp = 0) and are "
       "never reused: relief comes only as they expire, within 60 s; new ones become "
       "reusable " +
-      policy::reuse_delay_text(a.facts.sysctls) + ".");
-  } else if (a.nat_possible) {
+      planned_delay_text(a) + ".");
+  }
+  if (delay_off) {
+    plan.reasons.push_back(useless_delay_text(a) +
+                           ": reuse would start only as each socket expires anyway, so the plan sets it to " +
+                           std::to_string(k_default_reuse_delay_ms) + " ms (the kernel default) first.");
+  }
+  if (ts_off) {
+    return; // the timestamps line above says what matters most
+  }
+  if (a.nat_possible) {
     plan.reasons.push_back(a.nat_evidence
                              ? "Source NAT is in the path: reused tuples can be dropped by the peer's PAWS "
                                "check; apply with --canary."
@@ -258,10 +309,9 @@ void would_help(const Analysis& a, Plan& plan)
   } else if (const Prerequisite* ts = plan.prerequisite("tcp_timestamps");
              ts && ts->status == PrereqStatus::warn) {
     plan.reasons.push_back("Caveat: " + ts->detail + ".");
-  } else {
+  } else if (!delay_off) {
     plan.reasons.push_back("Timestamps are on (" + k_timestamps + " = " + std::to_string(*a.timestamps) +
-                           "), so connect() can take over a TIME_WAIT port " +
-                           policy::reuse_delay_text(a.facts.sysctls) + ".");
+                           "), so connect() can take over a TIME_WAIT port " + planned_delay_text(a) + ".");
   }
 }
 

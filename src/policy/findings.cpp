@@ -2,6 +2,7 @@
 #include "policy/analysis.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 
 namespace tw::policy {
@@ -24,6 +25,14 @@ void pressure_findings(const Analysis& a, std::vector<Finding>& out)
     Finding f{ "port-pressure", Severity::warn, {}, group_evidence(top), {} };
     f.evidence["groups_pressured"] = as_double(a.pressured.size());
     f.evidence["threshold"] = a.time_wait_pressure;
+    if (a.planned_delay_ms && a.timestamps && *a.timestamps != 0) {
+      // What reuse can free at a time: the part of each socket's 60 s after the reuse delay (with
+      // timestamps off none of it, which the timestamps-off finding says).
+      const double share = reusable_share(*a.planned_delay_ms);
+      f.evidence["reuse_delay_ms"] = static_cast<double>(*a.planned_delay_ms);
+      f.evidence["reusable_share"] = share;
+      f.evidence["reusable_time_wait"] = std::round(static_cast<double>(top.group->time_wait) * share);
+    }
     f.summary =
       "outbound TIME_WAIT holds " + std::to_string(top.group->time_wait) + " of " +
       std::to_string(top.usable) + " usable ports (" + percent(top.time_wait_share) + ") towards " +

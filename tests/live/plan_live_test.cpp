@@ -446,5 +446,47 @@ TEST_F(PlanLiveTest, RangeMovedWithinTheMinuteIsNotCalledInbound)
   }
 }
 
+// tcp_tw_reuse_delay = 60000 ms: reuse would start only when TIME_WAIT ends anyway. The plan
+// proposes the delay back to 1000 ms before tcp_tw_reuse; measured here, tcp_tw_reuse = 1 alone
+// leaves the client stuck, and the delay change unsticks it.
+TEST_F(PlanLiveTest, DelayAsLongAsTimeWaitIsProposedFirstAndIsWhatUnsticks)
+{
+  HostPair pair("twjdelay");
+  narrow_client(pair);
+  if (pair.client.run({ "sysctl", "-n", "net.ipv4.tcp_tw_reuse_delay" }).exit_code != 0) {
+    GTEST_SKIP() << "net.ipv4.tcp_tw_reuse_delay needs Linux 6.14 or later";
+  }
+  pair.client.set_sysctl("net.ipv4.tcp_tw_reuse_delay", "60000");
+  auto server = start_server(pair.server, pair.server_v4, /*close_first=*/false);
+  const json stuck = run_client(pair.client, pair.server_v4, 1100, /*close_first=*/true);
+  EXPECT_GT(stuck.at("eaddrnotavail").get<int>(), 0) << stuck.dump();
+
+  const json p = plan(pair.client, { "--profile", "api-client" });
+  EXPECT_EQ(p.at("verdict"), "helps") << reasons(p);
+  ASSERT_EQ(p.at("changes").size(), 2u) << p["changes"].dump();
+  EXPECT_EQ(p["changes"][0]["key"], "net.ipv4.tcp_tw_reuse_delay");
+  EXPECT_EQ(p["changes"][0]["current"], "60000");
+  EXPECT_EQ(p["changes"][0]["target"], "1000");
+  EXPECT_EQ(p["changes"][1]["key"], "net.ipv4.tcp_tw_reuse");
+  const json* delay = prerequisite(p, "tw_reuse_delay");
+  ASSERT_NE(delay, nullptr);
+  EXPECT_EQ((*delay)["status"], "fail") << delay->dump();
+
+  // What the plan avoids: tcp_tw_reuse = 1 alone recycles nothing while the delay is 60 s.
+  const std::uint64_t recycled_before = counter(pair.client, "TcpExtTWRecycled");
+  pair.client.set_sysctl("net.ipv4.tcp_tw_reuse", "1");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  const json alone = run_client(pair.client, pair.server_v4, 50, /*close_first=*/true);
+  EXPECT_EQ(counter(pair.client, "TcpExtTWRecycled"), recycled_before) << alone.dump();
+  EXPECT_GT(alone.at("eaddrnotavail").get<int>(), 0) << alone.dump();
+
+  // The delay change as well: connects work again by taking over TIME_WAIT ports.
+  pair.client.set_sysctl("net.ipv4.tcp_tw_reuse_delay", p["changes"][0]["target"].get<std::string>());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  const json after = run_client(pair.client, pair.server_v4, 100, /*close_first=*/true);
+  EXPECT_EQ(after.at("eaddrnotavail"), 0) << after.dump();
+  EXPECT_GE(counter(pair.client, "TcpExtTWRecycled"), recycled_before + 90) << after.dump();
+}
+
 } // namespace
 } // namespace tw::test

@@ -335,6 +335,92 @@ TEST(PolicyVerdict, NeverProposesRecycleTimestampsOffOrNarrowing)
   EXPECT_GE(changes_seen, 4);
 }
 
+// TIME_WAIT lasts 60 s: a tcp_tw_reuse_delay of 60000 ms makes a port reusable only when its
+// socket expires anyway, so tcp_tw_reuse=1 alone would change nothing.
+TEST(PolicyVerdict, DelayAsLongAsTimeWaitIsFixedFirstWhenThePolicyAllows)
+{
+  Facts f = stuck_client();
+  set_sysctl(f, "net.ipv4.tcp_tw_reuse_delay", "60000");
+  const Plan p = plan_of(f);
+  EXPECT_EQ(p.verdict, Verdict::helps) << all_reasons(p);
+  ASSERT_EQ(p.changes.size(), 2u) << all_reasons(p);
+  EXPECT_EQ(p.changes[0].key, "net.ipv4.tcp_tw_reuse_delay");
+  EXPECT_EQ(p.changes[0].current, "60000");
+  EXPECT_EQ(p.changes[0].target, "1000");
+  EXPECT_EQ(p.changes[1].key, "net.ipv4.tcp_tw_reuse");
+  EXPECT_EQ(p.changes[1].target, "1");
+  ASSERT_NE(p.prerequisite("tw_reuse_delay"), nullptr);
+  EXPECT_EQ(p.prerequisite("tw_reuse_delay")->status, PrereqStatus::fail);
+  EXPECT_NE(p.prerequisite("tw_reuse_delay")->detail.find("sets it to 1000"), std::string::npos)
+    << p.prerequisite("tw_reuse_delay")->detail;
+  EXPECT_NE(all_reasons(p).find("60000 ms"), std::string::npos) << all_reasons(p);
+}
+
+TEST(PolicyVerdict, DelayAsLongAsTimeWaitBlocksWithoutPrerequisiteFixes)
+{
+  Facts f = stuck_client();
+  set_sysctl(f, "net.ipv4.tcp_tw_reuse_delay", "60000");
+  Policy policy;
+  policy.id = "strict";
+  policy.propose_prerequisite_fixes.value = false;
+  const Plan p = plan_of(f, policy);
+  EXPECT_EQ(p.verdict, Verdict::blocked) << all_reasons(p);
+  EXPECT_TRUE(p.changes.empty());
+  EXPECT_NE(all_reasons(p).find("Blocked: net.ipv4.tcp_tw_reuse_delay = 60000"), std::string::npos)
+    << all_reasons(p);
+  ASSERT_NE(p.prerequisite("tw_reuse_delay"), nullptr);
+  EXPECT_EQ(p.prerequisite("tw_reuse_delay")->status, PrereqStatus::fail);
+}
+
+TEST(PolicyVerdict, DelayAsLongAsTimeWaitBlocksWhenThePolicyHasNoGuardrailForIt)
+{
+  Facts f = stuck_client();
+  set_sysctl(f, "net.ipv4.tcp_tw_reuse_delay", "60000");
+  Policy policy;
+  policy.id = "no-delay";
+  std::erase_if(policy.guardrails, [](const Guardrail& g) { return g.key == "net.ipv4.tcp_tw_reuse_delay"; });
+  const Plan p = plan_of(f, policy);
+  EXPECT_EQ(p.verdict, Verdict::blocked) << all_reasons(p);
+  EXPECT_TRUE(p.changes.empty());
+  EXPECT_NE(all_reasons(p).find("does not allow"), std::string::npos) << all_reasons(p);
+}
+
+TEST(PolicyVerdict, DelayAsLongAsTimeWaitWithReuseAlreadyOnNeedsOnlyTheDelay)
+{
+  Facts f = stuck_client();
+  set_sysctl(f, "net.ipv4.tcp_tw_reuse", "1");
+  set_sysctl(f, "net.ipv4.tcp_tw_reuse_delay", "60000");
+  const Plan p = plan_of(f);
+  EXPECT_EQ(p.verdict, Verdict::helps) << all_reasons(p);
+  ASSERT_EQ(p.changes.size(), 1u);
+  EXPECT_EQ(p.changes[0].key, "net.ipv4.tcp_tw_reuse_delay");
+  EXPECT_EQ(p.changes[0].target, "1000");
+}
+
+// A delay that leaves part of the 60 s reusable scales the relief the plan states.
+TEST(PolicyVerdict, SlowDelayScalesTheStatedRelief)
+{
+  Facts f = stuck_client();
+  set_sysctl(f, "net.ipv4.tcp_tw_reuse_delay", "45000");
+  const Plan p = plan_of(f);
+  EXPECT_EQ(p.verdict, Verdict::helps) << all_reasons(p);
+  ASSERT_EQ(p.changes.size(), 1u);
+  const Change& c = p.changes[0];
+  EXPECT_EQ(c.key, "net.ipv4.tcp_tw_reuse");
+  // 15 s of each socket's 60 s is reusable: about a quarter of the 1000 TIME_WAIT ports at a time.
+  EXPECT_NE(c.reason.find("25%"), std::string::npos) << c.reason;
+  EXPECT_NE(c.reason.find("about 250 of them"), std::string::npos) << c.reason;
+  ASSERT_NE(p.finding("port-pressure"), nullptr);
+  EXPECT_DOUBLE_EQ(p.finding("port-pressure")->evidence.at("reusable_share"), 0.25);
+  EXPECT_DOUBLE_EQ(p.finding("port-pressure")->evidence.at("reusable_time_wait"), 250);
+
+  set_sysctl(f, "net.ipv4.tcp_tw_reuse_delay", "1000");
+  const Plan q = plan_of(f);
+  ASSERT_EQ(q.changes.size(), 1u);
+  EXPECT_NE(q.changes[0].reason.find("about 983 of them"), std::string::npos) << q.changes[0].reason;
+  EXPECT_NEAR(q.finding("port-pressure")->evidence.at("reusable_share"), 59.0 / 60.0, 1e-12);
+}
+
 TEST(PolicyVerdict, SameInputSamePlan)
 {
   const Facts f = stuck_client();
