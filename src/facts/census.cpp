@@ -72,6 +72,7 @@ struct GroupEntry
   std::uint32_t time_wait = 0;
   std::uint32_t established = 0;     // outbound ESTABLISHED with tcp_info
   std::uint32_t with_timestamps = 0; // of which TCPI_OPT_TIMESTAMPS
+  std::uint32_t v4_mapped = 0;       // of in_use: AF_INET6 sockets with IPv4-mapped addresses
   std::uint32_t error = 0;           // space-saving over-estimate: in_use and time_wait may exceed
                                      // the truth by this much (0: exact)
   bool loopback = false;
@@ -456,6 +457,9 @@ void CensusAggregator::add_socket(const SockRecord& rec)
   if (tw) {
     ++e->time_wait;
   }
+  if (rec.v4_mapped) {
+    ++e->v4_mapped;
+  }
   if (sampled) {
     ++e->established;
     if (negotiated) {
@@ -532,6 +536,7 @@ SocketCensus CensusAggregator::finish()
     d.loopback = e.loopback;
     d.outbound_established = e.established;
     d.with_timestamps = e.with_timestamps;
+    d.v4_mapped = e.v4_mapped;
     if (e.error > 0) {
       c.notes.push_back("group " + d.local + " -> " + d.remote + ":" + std::to_string(d.remote_port) +
                         " entered the group table after its cap: its in_use and time_wait may be "

@@ -43,7 +43,7 @@ std::string group_name(const DestGroup& group)
 {
   const bool v6 = group.family == AF_INET6;
   return group.local + " -> " + (v6 ? "[" + group.remote + "]" : group.remote) + ":" +
-         std::to_string(group.remote_port);
+         std::to_string(group.remote_port) + v4_mapped_note(group);
 }
 
 std::uint64_t timestamp_sample(const Policy& policy)
@@ -177,6 +177,7 @@ Analysis analyse(const Facts& facts, const Profile& profile, const Policy& polic
       v.usable > 0 && (v.time_wait_share >= a.time_wait_pressure ||
                        (v.exhausted && v.time_wait_share >= policy.exhaustion_time_wait_share.value));
     v.covered = a.tw_reuse && covers(*a.tw_reuse, g);
+    v.reuse_works = v.covered && a.timestamps && *a.timestamps != 0 && !a.delay_useless;
     a.groups.push_back(v);
   }
   for (const auto& v : a.groups) {

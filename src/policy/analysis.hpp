@@ -28,6 +28,9 @@ struct GroupView
   bool exhausted = false;       // in_use_share >= policy exhaustion
   bool pressured = false;       // tw_reuse would free a meaningful part of the range
   bool covered = false;         // the current tcp_tw_reuse applies to this group
+  // covered, and reuse can work as things are (timestamps on, a delay that leaves time): connect()
+  // takes over this group's TIME_WAIT ports rather than failing with EADDRNOTAVAIL
+  bool reuse_works = false;
 };
 
 // What the live outbound connections of one pressured group say about its peer and timestamps.
@@ -95,7 +98,8 @@ Analysis analyse(const Facts& facts, const Profile& profile, const Policy& polic
 // "a.b.c: denied (Permission denied)" style text for an unreadable sysctl, or "not read".
 std::string unreadable_text(const Sysctls& sysctls, const std::string& key);
 
-// "198.18.0.1 -> 198.18.0.2:8080" ("[fd00::1]:8080" for IPv6).
+// "198.18.0.1 -> 198.18.0.2:8080" ("[fd00::1]:8080" for IPv6), with " (AF_INET6 sockets, v4-mapped)"
+// when the group's sockets are IPv4-mapped AF_INET6 ones.
 std::string group_name(const DestGroup& group);
 
 // What the live sample of a group says about its peer, under the policy's thresholds.

@@ -39,13 +39,18 @@ std::string pressure_line(const Analysis& a)
                      std::to_string(top.usable) + " usable ports (" + percent(top.time_wait_share) +
                      ") towards " + group_name(*top.group) + " (TIME_WAIT pressure threshold " +
                      percent(a.time_wait_pressure) + ")";
-  if (top.exhausted && top.group->in_use >= top.usable) {
-    line += "; with " + std::to_string(top.group->in_use) +
-            " ports in use, connect() there fails with EADDRNOTAVAIL";
-  } else if (top.exhausted) {
+  // No counter records EADDRNOTAVAIL, so a full group is an inference from the counts. Where the
+  // current tcp_tw_reuse covers the group and can work, connect() takes over its TIME_WAIT ports
+  // instead of failing: nothing to infer there.
+  if (top.exhausted && !top.reuse_works && top.group->in_use >= top.usable) {
+    line += "; with " + std::to_string(top.group->in_use) + " of " + std::to_string(top.usable) +
+            " ports in use, none is left: connect() there is likely failing with EADDRNOTAVAIL (inferred "
+            "from the counts; no counter records it)";
+  } else if (top.exhausted && !top.reuse_works) {
     line += "; with " + std::to_string(top.group->in_use) + " ports in use (" +
             std::to_string(top.usable - top.group->in_use) +
-            " left), connect() there is about to fail with EADDRNOTAVAIL";
+            " left), connect() there would fail with EADDRNOTAVAIL once they are taken (inferred from the "
+            "counts)";
   }
   if (a.pressured.size() > 1) {
     line += "; " + std::to_string(a.pressured.size() - 1) + " more group(s) under TIME_WAIT pressure";

@@ -48,10 +48,17 @@ void pressure_findings(const Analysis& a, std::vector<Finding>& out)
       continue;
     }
     Finding f{ "ports-exhausted", Severity::critical, {}, group_evidence(v), {} };
-    f.summary = "connect() towards " + group_name(*v.group) +
-                " is at or near EADDRNOTAVAIL: " + std::to_string(v.group->in_use) + " of " +
-                std::to_string(v.usable) + " usable ports in use, " + std::to_string(v.group->time_wait) +
-                " of them in TIME_WAIT";
+    const std::string counts = std::to_string(v.group->in_use) + " of " + std::to_string(v.usable) +
+                               " usable ports in use, " + std::to_string(v.group->time_wait) +
+                               " of them in TIME_WAIT";
+    if (v.reuse_works) {
+      f.severity = Severity::warn;
+      f.summary = "ports towards " + group_name(*v.group) + " are (nearly) all in use: " + counts +
+                  ", which the current tcp_tw_reuse lets connect() take over";
+    } else {
+      f.summary = "connect() towards " + group_name(*v.group) +
+                  " is at or near EADDRNOTAVAIL (inferred from the counts): " + counts;
+    }
     f.rationale = "port exhaustion fails connect() with EADDRNOTAVAIL and increments no counter: the socket "
                   "census is the only evidence";
     out.push_back(std::move(f));

@@ -38,6 +38,7 @@ nlohmann::json census_to_json(const SocketCensus& census)
         { "usable", g.usable },
         { "pressure", g.pressure },
         { "loopback", g.loopback },
+        { "v4_mapped", g.v4_mapped },
         { "timestamps",
           { { "outbound_established", g.outbound_established }, { "negotiated", g.with_timestamps } } } });
   }

@@ -67,7 +67,7 @@ std::string census_to_text(const SocketCensus& c)
   } else {
     out += format("  %-44s %-46s %9s %9s %8s\n", "local", "remote", "in use", "TIME_WAIT", "pressure");
     for (const auto& g : c.groups) {
-      const auto remote = endpoint(g.family, g.remote, g.remote_port);
+      const auto remote = endpoint(g.family, g.remote, g.remote_port) + v4_mapped_note(g);
       const std::string ts = g.outbound_established == 0
                                ? std::string()
                                : format("  timestamps %llu/%llu",

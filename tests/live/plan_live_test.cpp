@@ -446,6 +446,36 @@ TEST_F(PlanLiveTest, RangeMovedWithinTheMinuteIsNotCalledInbound)
   }
 }
 
+// AF_INET6 sockets to ::ffff:127.0.0.1 fill a 1000-port range. tcp_tw_reuse = 2 (a new namespace's
+// default) covers them: no EADDRNOTAVAIL is claimed, and the group, printed as 127.0.0.1, says
+// its sockets are AF_INET6.
+TEST_F(PlanLiveTest, V4MappedLoopbackClientUnderReuseTwoIsCoveredAndNamedAsAfInet6)
+{
+  Netns ns("twjmap");
+  ns.set_sysctl("net.ipv4.ip_local_port_range", "40000 40999");
+  ASSERT_EQ(ns.get_sysctl("net.ipv4.tcp_tw_reuse"), "2");
+  auto server = start_server(ns, "127.0.0.1", /*close_first=*/false);
+  const json c = run_client(ns, "::ffff:127.0.0.1", 1000, /*close_first=*/true);
+  EXPECT_GE(c.at("ok").get<int>(), 990) << c.dump();
+  const auto ss = ns.run_ok({ "ss", "-tan", "-6", "state", "time-wait" });
+  EXPECT_NE(ss.out.find("[::ffff:127.0.0.1]"), std::string::npos) << "expected AF_INET6 sockets: " << ss.out;
+
+  const json p = plan(ns);
+  EXPECT_EQ(p.at("verdict"), "already-enabled") << reasons(p);
+  EXPECT_EQ(reasons(p).find("EADDRNOTAVAIL"), std::string::npos) << reasons(p);
+  EXPECT_NE(reasons(p).find("127.0.0.1:8080 (AF_INET6 sockets, v4-mapped)"), std::string::npos) << reasons(p);
+  const json* g = nullptr;
+  for (const auto& x : p["sockets"]["groups"]) {
+    if (x["remote"] == "127.0.0.1" && x["remote_port"] == 8080) {
+      g = &x;
+    }
+  }
+  ASSERT_NE(g, nullptr) << p["sockets"].dump();
+  EXPECT_EQ((*g)["family"], "ipv4");
+  EXPECT_TRUE((*g)["loopback"].get<bool>());
+  EXPECT_EQ((*g)["v4_mapped"], (*g)["in_use"]) << g->dump();
+}
+
 // tcp_tw_reuse_delay = 60000 ms: reuse would start only when TIME_WAIT ends anyway. The plan
 // proposes the delay back to 1000 ms before tcp_tw_reuse; measured here, tcp_tw_reuse = 1 alone
 // leaves the client stuck, and the delay change unsticks it.

@@ -505,5 +505,26 @@ TEST(CensusFormat, PrintsAddresses)
             "fd00:198:18:1::2");
 }
 
+// AF_INET6 sockets with IPv4-mapped addresses fold into the IPv4 group of the same addresses,
+// and the group says how many of its sockets are AF_INET6 (only the AF_INET6 dump sees them).
+TEST(CensusGroups, V4MappedSocketsAreCountedInTheirIpv4Group)
+{
+  CensusAggregator a(options());
+  for (std::uint16_t p = 40000; p < 40030; ++p) {
+    auto r = rec("127.0.0.1", p, "127.0.0.1", 8080, TcpState::time_wait);
+    r.v4_mapped = p < 40020; // 20 from an AF_INET6 client, 10 from an AF_INET one
+    a.add_socket(r);
+  }
+  a.add_socket(rec("198.18.0.1", 40000, "198.18.0.2", 80, TcpState::time_wait));
+  const auto c = a.finish();
+  ASSERT_EQ(c.groups.size(), 2U);
+  EXPECT_EQ(c.groups[0].remote, "127.0.0.1");
+  EXPECT_EQ(c.groups[0].family, AF_INET);
+  EXPECT_EQ(c.groups[0].in_use, 30U);
+  EXPECT_EQ(c.groups[0].v4_mapped, 20U);
+  EXPECT_TRUE(c.groups[0].loopback);
+  EXPECT_EQ(c.groups[1].v4_mapped, 0U);
+}
+
 } // namespace
 } // namespace tw

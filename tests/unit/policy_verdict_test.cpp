@@ -421,6 +421,60 @@ TEST(PolicyVerdict, SlowDelayScalesTheStatedRelief)
   EXPECT_NEAR(q.finding("port-pressure")->evidence.at("reusable_share"), 59.0 / 60.0, 1e-12);
 }
 
+// No counter records EADDRNOTAVAIL: a full group is an inference from the counts, and says so.
+TEST(PolicyVerdict, ExhaustionIsWordedAsAnInferenceFromTheCounts)
+{
+  const Plan p = plan_of(stuck_client()); // 1000 of 1000 ports in use
+  EXPECT_EQ(all_reasons(p).find("connect() there fails with"), std::string::npos) << all_reasons(p);
+  EXPECT_NE(all_reasons(p).find("connect() there is likely failing with EADDRNOTAVAIL (inferred from the "
+                                "counts; no counter records it)"),
+            std::string::npos)
+    << all_reasons(p);
+
+  Facts near = base_facts();
+  set_port_range(near, 40000, 40999);
+  add_group(near, "198.18.1.1", "198.18.1.2", 8080, 970, 900);
+  const Plan q = plan_of(near);
+  EXPECT_EQ(all_reasons(q).find("is about to fail"), std::string::npos) << all_reasons(q);
+  EXPECT_NE(all_reasons(q).find("30 left), connect() there would fail with EADDRNOTAVAIL once they are "
+                                "taken (inferred from the counts)"),
+            std::string::npos)
+    << all_reasons(q);
+}
+
+// A group the current tcp_tw_reuse already covers does not run out while its TIME_WAIT is
+// reusable: no EADDRNOTAVAIL inference there (the case: loopback under value 2).
+TEST(PolicyVerdict, NoExhaustionInferenceWhereTheCurrentReuseCoversTheGroup)
+{
+  Facts f = base_facts();
+  set_port_range(f, 40000, 40999);
+  set_sysctl(f, "net.ipv4.tcp_tw_reuse", "2");
+  add_group(f, "127.0.0.1", "127.0.0.1", 8080, 1000, 1000, true);
+  const Plan p = plan_of(f);
+  EXPECT_EQ(p.verdict, Verdict::already_enabled) << all_reasons(p);
+  EXPECT_EQ(all_reasons(p).find("EADDRNOTAVAIL"), std::string::npos) << all_reasons(p);
+
+  // The same group with reuse off is not covered: the inference stands.
+  set_sysctl(f, "net.ipv4.tcp_tw_reuse", "0");
+  EXPECT_NE(all_reasons(plan_of(f)).find("EADDRNOTAVAIL"), std::string::npos);
+}
+
+// The case: AF_INET6 sockets to ::ffff:127.0.0.1, grouped as 127.0.0.1. Value 2 covers them
+// (tcp_twsk_unique() treats ::ffff:127.x as loopback), and the reasons say they are AF_INET6.
+TEST(PolicyVerdict, V4MappedLoopbackGroupSaysItsSocketsAreAfInet6)
+{
+  Facts f = base_facts();
+  set_port_range(f, 40000, 40999);
+  set_sysctl(f, "net.ipv4.tcp_tw_reuse", "2");
+  add_group(f, "127.0.0.1", "127.0.0.1", 8080, 1000, 1000, true);
+  f.sockets.groups.back().v4_mapped = 1000;
+  const Plan p = plan_of(f);
+  EXPECT_EQ(p.verdict, Verdict::already_enabled) << all_reasons(p);
+  EXPECT_NE(p.reasons[0].find("127.0.0.1 -> 127.0.0.1:8080 (AF_INET6 sockets, v4-mapped)"), std::string::npos)
+    << p.reasons[0];
+  EXPECT_EQ(all_reasons(p).find("EADDRNOTAVAIL"), std::string::npos) << all_reasons(p);
+}
+
 TEST(PolicyVerdict, SameInputSamePlan)
 {
   const Facts f = stuck_client();
