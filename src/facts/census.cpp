@@ -72,6 +72,7 @@ struct GroupEntry
   std::uint32_t time_wait = 0;
   std::uint32_t established = 0;     // outbound ESTABLISHED with tcp_info
   std::uint32_t with_timestamps = 0; // of which TCPI_OPT_TIMESTAMPS
+  std::uint32_t v4_mapped = 0;       // of in_use: AF_INET6 sockets with IPv4-mapped addresses
   std::uint32_t error = 0;           // space-saving over-estimate: in_use and time_wait may exceed
                                      // the truth by this much (0: exact)
   bool loopback = false;
@@ -369,8 +370,18 @@ SocketRole CensusAggregator::classify_why(const SockRecord& rec, UnknownWhy& why
     why = UnknownWhy::listener_in_range;
     return SocketRole::unknown;
   }
-  if (exact || !in_range) {
+  if (exact) {
     return SocketRole::inbound;
+  }
+  if (!in_range) {
+    // A port connect() would not pick today is inbound only when a service listens on it. Without
+    // one it may be outbound from before a range change (within the last 60 s), a listener that
+    // has gone, or a client that bind()s fixed ports: nothing here tells which.
+    if (l.any_port[rec.local_port]) {
+      return SocketRole::inbound;
+    }
+    why = UnknownWhy::outside_range;
+    return SocketRole::unknown;
   }
   const bool loopback = is_loopback_address(rec.family, rec.remote) || rec.ifindex == k_loopback_ifindex;
   if (loopback && port_in_range(rec.remote_port) && !l.matches(rec.family, rec.remote, rec.remote_port)) {
@@ -412,6 +423,11 @@ void CensusAggregator::add_socket(const SockRecord& rec)
           ++m_unknown_listener_in_range;
         } else if (why == UnknownWhy::loopback_both_ends) {
           ++m_unknown_loopback;
+        } else if (why == UnknownWhy::outside_range) {
+          ++m_census.time_wait.outside_range;
+          if (m_options.port_range->contains(rec.local_port)) {
+            ++m_outside_range_reserved;
+          }
         }
         break;
     }
@@ -440,6 +456,9 @@ void CensusAggregator::add_socket(const SockRecord& rec)
   ++e->in_use;
   if (tw) {
     ++e->time_wait;
+  }
+  if (rec.v4_mapped) {
+    ++e->v4_mapped;
   }
   if (sampled) {
     ++e->established;
@@ -517,6 +536,7 @@ SocketCensus CensusAggregator::finish()
     d.loopback = e.loopback;
     d.outbound_established = e.established;
     d.with_timestamps = e.with_timestamps;
+    d.v4_mapped = e.v4_mapped;
     if (e.error > 0) {
       c.notes.push_back("group " + d.local + " -> " + d.remote + ":" + std::to_string(d.remote_port) +
                         " entered the group table after its cap: its in_use and time_wait may be "
@@ -534,6 +554,20 @@ SocketCensus CensusAggregator::finish()
     c.notes.push_back(std::to_string(m_unknown_loopback) +
                       " loopback TIME_WAIT sockets have both ports in the ephemeral range and no listener on "
                       "either: counted as unknown");
+  }
+  if (const std::uint64_t outside = c.time_wait.outside_range; outside > 0) {
+    const PortRange& r = *m_options.port_range;
+    const std::string range = std::to_string(r.low) + "-" + std::to_string(r.high);
+    std::string where = "outside the current ip_local_port_range " + range;
+    if (m_outside_range_reserved == outside) {
+      where = "reserved (ip_local_reserved_ports) inside the current ip_local_port_range " + range;
+    } else if (m_outside_range_reserved > 0) {
+      where += " (" + std::to_string(m_outside_range_reserved) + " of them reserved inside it)";
+    }
+    c.notes.push_back(std::to_string(outside) + " TIME_WAIT sockets have a local port " + where +
+                      " and no listener on it: the range (or the reserved ports) changed within the last "
+                      "60 s, a listener has gone, or a client bind()s fixed ports; counted as unknown, not "
+                      "inbound, and left out of port pressure");
   }
   if (m_unknown_no_range > 0) {
     c.notes.push_back(std::to_string(m_unknown_no_range) +

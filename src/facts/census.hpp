@@ -67,6 +67,7 @@ private:
     no_range,
     listener_in_range,
     loopback_both_ends,
+    outside_range,
   };
   SocketRole classify_why(const SockRecord& rec, UnknownWhy& why) const;
   bool port_in_range(std::uint16_t port) const;
@@ -79,6 +80,7 @@ private:
   std::uint64_t m_unknown_no_range = 0;
   std::uint64_t m_unknown_listener_in_range = 0;
   std::uint64_t m_unknown_loopback = 0;
+  std::uint64_t m_outside_range_reserved = 0; // of time_wait.outside_range: inside the range, but reserved
   std::uint64_t m_other_states = 0;
   std::uint64_t m_folded = 0;
 };

@@ -72,6 +72,7 @@ void decode_one(const nlmsghdr* nlh, SockRecord& rec)
   if (rec.family == AF_INET6 && is_v4_mapped(rec.local) &&
       (is_v4_mapped(rec.remote) || is_zero_address(rec.remote))) {
     rec.family = AF_INET;
+    rec.v4_mapped = true;
     unmap(rec.local);
     unmap(rec.remote);
   }

@@ -22,6 +22,7 @@ struct SockRecord
   std::array<std::uint8_t, 16> remote{}; // network byte order; IPv4 uses the first 4 bytes
   bool has_tcp_info = false;             // INET_DIAG_INFO was present (never for TIME_WAIT)
   std::uint8_t tcpi_options = 0;         // tcp_info.tcpi_options when has_tcp_info
+  bool v4_mapped = false;                // an AF_INET6 socket with IPv4-mapped addresses, normalised
 };
 
 // True for the all-zero address (a wildcard bind, or an unset peer).

@@ -11,6 +11,18 @@ const char* tcp_state_name(std::size_t state)
   return state < k_names.size() ? k_names[state] : "unknown";
 }
 
+std::string v4_mapped_note(const DestGroup& group)
+{
+  if (group.v4_mapped == 0) {
+    return {};
+  }
+  if (group.v4_mapped >= group.in_use) {
+    return " (AF_INET6 sockets, v4-mapped)";
+  }
+  return " (" + std::to_string(group.v4_mapped) + " of " + std::to_string(group.in_use) +
+         " sockets AF_INET6, v4-mapped)";
+}
+
 std::optional<double> TimestampShare::share() const
 {
   if (outbound_established == 0) {

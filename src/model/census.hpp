@@ -38,6 +38,10 @@ struct TimeWaitRoles
   std::uint64_t outbound = 0; // we called connect(): tw_reuse can matter
   std::uint64_t inbound = 0;  // we accepted: tw_reuse never applies
   std::uint64_t unknown = 0;  // the evidence does not tell (loopback both ends, ambiguous ports)
+  // Of unknown: the local port is one connect() would not pick today (outside ip_local_port_range,
+  // or reserved) and nothing listens on it: the range changed within the last 60 s, a listener
+  // has gone, or a client bind()s fixed ports. Never inbound without a listener to show it.
+  std::uint64_t outside_range = 0;
 };
 
 // One destination group: (local address, remote address, remote port) of outbound sockets.
@@ -56,7 +60,14 @@ struct DestGroup
   // negotiated timestamps: the peer's agreement is per destination, not per host.
   std::uint64_t outbound_established = 0;
   std::uint64_t with_timestamps = 0;
+  // Of in_use, the AF_INET6 sockets with IPv4-mapped addresses (::ffff:a.b.c.d) folded into this
+  // IPv4 group: only the AF_INET6 dump sees them, whatever the printed address says.
+  std::uint64_t v4_mapped = 0;
 };
+
+// " (AF_INET6 sockets, v4-mapped)" or " (12 of 30 sockets AF_INET6, v4-mapped)" for a group holding
+// IPv4-mapped AF_INET6 sockets; empty for a group without any.
+std::string v4_mapped_note(const DestGroup& group);
 
 // How many live outbound connections negotiated TCP timestamps (tcpi_options).
 struct TimestampShare

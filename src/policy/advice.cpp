@@ -2,10 +2,72 @@
 #include "policy/analysis.hpp"
 
 #include <cmath>
+#include <map>
+#include <optional>
 #include <set>
 #include <string>
+#include <sys/socket.h>
+#include <tuple>
 
 namespace tw::policy {
+
+namespace {
+
+// IP_BIND_ADDRESS_NO_PORT advice, only where the census suggests bind(): several local addresses
+// towards one destination mean the client picks its source address, which takes a bind() (the
+// route alone gives one source per destination). Without such evidence there is no advice: a
+// client that only connect()s already gets its port where tcp_tw_reuse applies.
+std::optional<Advice> bind_advice(const Analysis& a)
+{
+  struct Destination
+  {
+    const DestGroup* first = nullptr; // the group that names it (busiest first: census order)
+    std::set<std::string> locals;
+  };
+  std::map<std::tuple<int, std::string, std::uint16_t>, Destination> by_destination;
+  for (const auto& v : a.groups) {
+    const DestGroup& g = *v.group;
+    Destination& d = by_destination[{ g.family, g.remote, g.remote_port }];
+    if (d.first == nullptr) {
+      d.first = &g;
+    }
+    d.locals.insert(g.local);
+  }
+  const Destination* best = nullptr;
+  for (const auto& [key, d] : by_destination) {
+    if (d.locals.size() >= 2 && (best == nullptr || d.locals.size() > best->locals.size())) {
+      best = &d;
+    }
+  }
+  if (best == nullptr) {
+    return std::nullopt;
+  }
+  const DestGroup& g = *best->first;
+  const std::string remote =
+    (g.family == AF_INET6 ? "[" + g.remote + "]" : g.remote) + ":" + std::to_string(g.remote_port);
+  std::string examples;
+  for (const auto& l : best->locals) {
+    examples += (examples.empty() ? "" : ", ") + l;
+    if (examples.size() > 60) {
+      examples += ", ...";
+      break;
+    }
+  }
+  Advice x{ "bind-address-no-port", {}, {}, {} };
+  x.text =
+    std::to_string(best->locals.size()) + " source addresses connect to " + remote + " (" + examples +
+    "), which suggests the client bind()s its source address: set IP_BIND_ADDRESS_NO_PORT before "
+    "bind() so the port is chosen at connect(), where tcp_tw_reuse applies; a bind() to port 0 takes "
+    "its port in bind(), which never reuses TIME_WAIT and fails with EADDRINUSE when the range is full";
+  x.rationale = "bind() never consults tcp_tw_reuse (inet_csk_get_port), and connect() skips ports a bind() "
+                "took; IP_BIND_ADDRESS_NO_PORT leaves the port to connect() (__inet_hash_connect), which can "
+                "take over a TIME_WAIT port";
+  x.evidence = { { "local_addresses", as_double(best->locals.size()) },
+                 { "groups_pressured", as_double(a.pressured.size()) } };
+  return x;
+}
+
+} // namespace
 
 std::vector<Advice> advice(const Analysis& a, Verdict verdict)
 {
@@ -71,19 +133,9 @@ std::vector<Advice> advice(const Analysis& a, Verdict verdict)
                    { "usable_ports", as_double(a.usable_ports) } };
     out.push_back(std::move(x));
 
-    std::set<std::string> locals;
-    for (const auto& v : a.groups) {
-      locals.insert(v.group->local);
+    if (auto y = bind_advice(a)) {
+      out.push_back(std::move(*y));
     }
-    Advice y{ "bind-address-no-port", {}, {}, {} };
-    y.text =
-      "If the client bind()s a source address before connect(), set IP_BIND_ADDRESS_NO_PORT so the port "
-      "is picked per destination at connect() time";
-    y.rationale = "bind() without it reserves a port for every destination at once, exhausting the range "
-                  "much sooner";
-    y.evidence = { { "local_addresses", as_double(locals.size()) },
-                   { "groups_pressured", as_double(a.pressured.size()) } };
-    out.push_back(std::move(y));
 
     if (a.port_range && static_cast<std::int64_t>(a.port_range->size()) < a.policy.narrow_port_range.value) {
       Advice z{ "widen-port-range", {}, {}, {} };

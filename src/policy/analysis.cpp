@@ -43,7 +43,7 @@ std::string group_name(const DestGroup& group)
 {
   const bool v6 = group.family == AF_INET6;
   return group.local + " -> " + (v6 ? "[" + group.remote + "]" : group.remote) + ":" +
-         std::to_string(group.remote_port);
+         std::to_string(group.remote_port) + v4_mapped_note(group);
 }
 
 std::uint64_t timestamp_sample(const Policy& policy)
@@ -78,6 +78,26 @@ std::string reuse_delay_text(const Sysctls& sysctls)
     return std::to_string(*delay) + " ms after close (" + key + ")";
   }
   return "after " + key + " ms (unreadable here: " + unreadable_text(sysctls, key) + ")";
+}
+
+double reusable_share(std::int64_t delay_ms)
+{
+  const std::int64_t left = std::clamp<std::int64_t>(k_time_wait_ms - delay_ms, 0, k_time_wait_ms);
+  return static_cast<double>(left) / static_cast<double>(k_time_wait_ms);
+}
+
+std::string relief_text(const Analysis& a, std::uint64_t time_wait)
+{
+  if (!a.planned_delay_ms) {
+    return {};
+  }
+  const double share = reusable_share(*a.planned_delay_ms);
+  const auto reusable = static_cast<std::uint64_t>(std::llround(static_cast<double>(time_wait) * share));
+  const std::string delay = a.delay_absent
+                              ? "the pre-6.14 reuse delay of about 1 s"
+                              : "tcp_tw_reuse_delay " + std::to_string(*a.planned_delay_ms) + " ms";
+  return "; with " + delay + ", " + percent(share) + " of each socket's 60 s is reusable: about " +
+         std::to_string(reusable) + " of them at a time";
 }
 
 std::string number(double value)
@@ -123,6 +143,20 @@ Analysis analyse(const Facts& facts, const Profile& profile, const Policy& polic
   }
   a.time_wait_total = c.states[static_cast<std::size_t>(TcpState::time_wait)];
 
+  const std::string delay_key = "net.ipv4.tcp_tw_reuse_delay";
+  const SysctlValue* delay = s.find(delay_key);
+  a.delay_absent = delay != nullptr && delay->status == ReadStatus::absent;
+  if (a.delay_absent) {
+    a.reuse_delay_ms = k_default_reuse_delay_ms; // before 6.14: about 1 s after the peer's last TSval
+  } else {
+    a.reuse_delay_ms = s.get_int(delay_key);
+  }
+  a.delay_useless = a.reuse_delay_ms && *a.reuse_delay_ms >= k_time_wait_ms;
+  a.delay_fixable = a.delay_useless && policy.propose_prerequisite_fixes.value &&
+                    policy.allows(delay_key, std::to_string(k_default_reuse_delay_ms));
+  a.planned_delay_ms =
+    a.delay_fixable ? std::optional<std::int64_t>(k_default_reuse_delay_ms) : a.reuse_delay_ms;
+
   if (!c.available) {
     a.missing.push_back("socket census unavailable" +
                         (c.error.empty() ? std::string() : " (" + c.error + ")"));
@@ -143,6 +177,7 @@ Analysis analyse(const Facts& facts, const Profile& profile, const Policy& polic
       v.usable > 0 && (v.time_wait_share >= a.time_wait_pressure ||
                        (v.exhausted && v.time_wait_share >= policy.exhaustion_time_wait_share.value));
     v.covered = a.tw_reuse && covers(*a.tw_reuse, g);
+    v.reuse_works = v.covered && a.timestamps && *a.timestamps != 0 && !a.delay_useless;
     a.groups.push_back(v);
   }
   for (const auto& v : a.groups) {

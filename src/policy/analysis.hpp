@@ -13,6 +13,11 @@
 
 namespace tw::policy {
 
+// TCP_TIMEWAIT_LEN: a TIME_WAIT socket lasts 60 s, hard-coded (not tcp_fin_timeout).
+inline constexpr std::int64_t k_time_wait_ms = 60000;
+// The kernel default of net.ipv4.tcp_tw_reuse_delay (6.14+), and about the fixed wait before it.
+inline constexpr std::int64_t k_default_reuse_delay_ms = 1000;
+
 // A destination group with its shares worked out against the thresholds.
 struct GroupView
 {
@@ -23,6 +28,9 @@ struct GroupView
   bool exhausted = false;       // in_use_share >= policy exhaustion
   bool pressured = false;       // tw_reuse would free a meaningful part of the range
   bool covered = false;         // the current tcp_tw_reuse applies to this group
+  // covered, and reuse can work as things are (timestamps on, a delay that leaves time): connect()
+  // takes over this group's TIME_WAIT ports rather than failing with EADDRNOTAVAIL
+  bool reuse_works = false;
 };
 
 // What the live outbound connections of one pressured group say about its peer and timestamps.
@@ -59,6 +67,15 @@ struct Analysis
   std::uint64_t usable_ports = 0;      // range less reserved ports
   std::uint64_t time_wait_total = 0;   // TIME_WAIT sockets in the dump (both families)
 
+  // How long after close a TIME_WAIT port becomes reusable: tcp_tw_reuse_delay, or about 1 s
+  // before 6.14 (absent); nullopt when unreadable.
+  std::optional<std::int64_t> reuse_delay_ms;
+  bool delay_absent = false;  // no tcp_tw_reuse_delay (kernel before 6.14)
+  bool delay_useless = false; // reuse_delay_ms >= 60 s: reuse would start as the socket expires anyway
+  bool delay_fixable = false; // delay_useless, and the policy lets the plan set the kernel default
+  // The delay in force once the plan's own changes are applied (the fix, when the plan makes it).
+  std::optional<std::int64_t> planned_delay_ms;
+
   std::vector<GroupView> groups;           // census groups in census order
   std::vector<const GroupView*> pressured; // the groups under pressure, worst first
   std::vector<const GroupView*> uncovered; // pressured groups the current tw_reuse misses
@@ -81,7 +98,8 @@ Analysis analyse(const Facts& facts, const Profile& profile, const Policy& polic
 // "a.b.c: denied (Permission denied)" style text for an unreadable sysctl, or "not read".
 std::string unreadable_text(const Sysctls& sysctls, const std::string& key);
 
-// "198.18.0.1 -> 198.18.0.2:8080" ("[fd00::1]:8080" for IPv6).
+// "198.18.0.1 -> 198.18.0.2:8080" ("[fd00::1]:8080" for IPv6), with " (AF_INET6 sockets, v4-mapped)"
+// when the group's sockets are IPv4-mapped AF_INET6 ones.
 std::string group_name(const DestGroup& group);
 
 // What the live sample of a group says about its peer, under the policy's thresholds.
@@ -95,6 +113,14 @@ std::uint64_t timestamp_sample(const Policy& policy);
 
 // "1000 ms after close (net.ipv4.tcp_tw_reuse_delay)", or the pre-6.14 "about 1 s" when absent.
 std::string reuse_delay_text(const Sysctls& sysctls);
+
+// The share of a TIME_WAIT socket's 60 s during which connect() may take its port over, for a
+// reuse delay in ms: (60 s - delay) / 60 s, 0 when the delay is as long as TIME_WAIT.
+double reusable_share(std::int64_t delay_ms);
+
+// "; with tcp_tw_reuse_delay 1000 ms, 98% of each socket's 60 s is reusable: about 983 of them at
+// a time" for a group's TIME_WAIT count under the planned delay; empty when the delay is unknown.
+std::string relief_text(const Analysis& a, std::uint64_t time_wait);
 
 // A count as a double, for evidence maps.
 inline double as_double(std::uint64_t n)

@@ -12,9 +12,11 @@ namespace {
 using policy::Analysis;
 using policy::group_name;
 using policy::GroupView;
+using policy::k_default_reuse_delay_ms;
 
 const std::string k_tw_reuse = "net.ipv4.tcp_tw_reuse";
 const std::string k_timestamps = "net.ipv4.tcp_timestamps";
+const std::string k_delay = "net.ipv4.tcp_tw_reuse_delay";
 
 std::string tw_reuse_meaning(std::int64_t v)
 {
@@ -37,13 +39,18 @@ std::string pressure_line(const Analysis& a)
                      std::to_string(top.usable) + " usable ports (" + percent(top.time_wait_share) +
                      ") towards " + group_name(*top.group) + " (TIME_WAIT pressure threshold " +
                      percent(a.time_wait_pressure) + ")";
-  if (top.exhausted && top.group->in_use >= top.usable) {
-    line += "; with " + std::to_string(top.group->in_use) +
-            " ports in use, connect() there fails with EADDRNOTAVAIL";
-  } else if (top.exhausted) {
+  // No counter records EADDRNOTAVAIL, so a full group is an inference from the counts. Where the
+  // current tcp_tw_reuse covers the group and can work, connect() takes over its TIME_WAIT ports
+  // instead of failing: nothing to infer there.
+  if (top.exhausted && !top.reuse_works && top.group->in_use >= top.usable) {
+    line += "; with " + std::to_string(top.group->in_use) + " of " + std::to_string(top.usable) +
+            " ports in use, none is left: connect() there is likely failing with EADDRNOTAVAIL (inferred "
+            "from the counts; no counter records it)";
+  } else if (top.exhausted && !top.reuse_works) {
     line += "; with " + std::to_string(top.group->in_use) + " ports in use (" +
             std::to_string(top.usable - top.group->in_use) +
-            " left), connect() there is about to fail with EADDRNOTAVAIL";
+            " left), connect() there would fail with EADDRNOTAVAIL once they are taken (inferred from the "
+            "counts)";
   }
   if (a.pressured.size() > 1) {
     line += "; " + std::to_string(a.pressured.size() - 1) + " more group(s) under TIME_WAIT pressure";
@@ -90,6 +97,13 @@ void irrelevant(const Analysis& a, Plan& plan)
   const std::uint64_t tw = r.outbound + r.inbound + r.unknown;
   const std::string unknown_clause = std::to_string(r.unknown) + " of " + std::to_string(tw) +
                                      " TIME_WAIT sockets could not be told inbound or outbound";
+  // Ports outside the range with no listener are the one cause the census counts apart: say it.
+  const std::string outside_clause =
+    r.outside_range == 0
+      ? std::string()
+      : std::to_string(r.outside_range) +
+          " of them on a local port outside the current ip_local_port_range with no "
+          "listener: the range changed within the last 60 s, or clients bind() fixed ports";
   const bool unknown_dominates = r.unknown > 0 && r.unknown >= r.inbound + r.outbound;
   if (tw == 0) {
     plan.reasons.push_back("No TIME_WAIT sockets in this network namespace (TCP sockets seen: " +
@@ -97,9 +111,11 @@ void irrelevant(const Analysis& a, Plan& plan)
   } else if (unknown_dominates) {
     // Lead with what is not known: a verdict over a few classified sockets must not hide the rest.
     plan.reasons.push_back(unknown_clause +
-                           " (loopback both ends, a service listening inside the ephemeral "
-                           "range, or bind()-ing clients); of the rest, " +
-                           std::to_string(r.outbound) + " outbound and " + std::to_string(r.inbound) +
+                           (outside_clause.empty() ? " (loopback both ends, a service listening inside the "
+                                                     "ephemeral range, or bind()-ing clients)"
+                                                   : " (" + outside_clause + ")") +
+                           "; of the rest, " + std::to_string(r.outbound) + " outbound and " +
+                           std::to_string(r.inbound) +
                            " inbound, and no destination group shows TIME_WAIT pressure.");
   } else if (r.outbound == 0 && r.inbound > 0) {
     plan.reasons.push_back(
@@ -137,7 +153,8 @@ void irrelevant(const Analysis& a, Plan& plan)
                            " TIME_WAIT sockets are inbound, which tcp_tw_reuse never touches.");
   }
   if (r.unknown > 0 && !unknown_dominates && r.outbound > 0) {
-    plan.reasons.push_back(unknown_clause + " and are left out of the TIME_WAIT pressure.");
+    plan.reasons.push_back(unknown_clause + (outside_clause.empty() ? "" : " (" + outside_clause + ")") +
+                           " and are left out of the TIME_WAIT pressure.");
   }
   if (a.tw_reuse && plan.reasons.size() < 3) {
     plan.reasons.push_back(k_tw_reuse + " = " + std::to_string(*a.tw_reuse) + " (" +
@@ -146,18 +163,38 @@ void irrelevant(const Analysis& a, Plan& plan)
   }
 }
 
+// "60000 ms leaves no part of the 60 s TIME_WAIT reusable" for a delay as long as TIME_WAIT.
+std::string useless_delay_text(const Analysis& a)
+{
+  return k_delay + " = " + std::to_string(*a.reuse_delay_ms) +
+         " ms leaves no part of the 60 s TIME_WAIT reusable";
+}
+
+// When connect() may take over a TIME_WAIT port once the plan's changes are in.
+std::string planned_delay_text(const Analysis& a)
+{
+  if (a.delay_fixable) {
+    return std::to_string(k_default_reuse_delay_ms) + " ms after close (" + k_delay +
+           ", as the plan sets it)";
+  }
+  return policy::reuse_delay_text(a.facts.sysctls);
+}
+
 void would_help(const Analysis& a, Plan& plan)
 {
   const bool ts_off = *a.timestamps == 0;
+  const bool delay_off = a.delay_useless;
   const bool need_tw = !a.uncovered.empty();
   const Policy& po = a.policy;
   std::vector<std::string> blockers;
 
   plan.reasons.push_back(pressure_line(a));
   std::string coverage = coverage_line(a);
-  if (!need_tw && ts_off) {
+  if (!need_tw && (ts_off || delay_off)) {
     coverage.pop_back();
-    coverage += ", but " + k_timestamps + " = 0 makes it a no-op.";
+    coverage += ", but " + (ts_off ? k_timestamps + " = 0 makes it a no-op" : std::string()) +
+                (ts_off && delay_off ? " and " : "") + (delay_off ? useless_delay_text(a) : std::string()) +
+                ".";
   }
   plan.reasons.push_back(coverage);
 
@@ -178,6 +215,23 @@ void would_help(const Analysis& a, Plan& plan)
                                                                 "(propose_prerequisite_fixes: false)"));
     }
   }
+  if (delay_off) {
+    const std::string target = std::to_string(k_default_reuse_delay_ms);
+    if (a.delay_fixable) {
+      plan.changes.push_back({ k_delay,
+                               a.facts.sysctls.get(k_delay).value_or(std::to_string(*a.reuse_delay_ms)),
+                               target,
+                               "prerequisite: a TIME_WAIT port becomes reusable this long after close and "
+                               "TIME_WAIT lasts 60 s, so " +
+                                 std::to_string(*a.reuse_delay_ms) + " ms leaves tcp_tw_reuse nothing; " +
+                                 target + " ms is the kernel default" });
+    } else {
+      blockers.push_back(useless_delay_text(a) + ", making tcp_tw_reuse a no-op, and policy " + po.id +
+                         (po.propose_prerequisite_fixes.value
+                            ? " does not allow setting it to " + target
+                            : " does not propose prerequisite fixes (propose_prerequisite_fixes: false)"));
+    }
+  }
   if (need_tw) {
     const Guardrail* g = po.guardrail_for(k_tw_reuse);
     Prerequisite p{ "policy", PrereqStatus::ok, {} };
@@ -189,8 +243,10 @@ void would_help(const Analysis& a, Plan& plan)
       std::string reason =
         *a.tw_reuse == 2 ? "2 reuses only loopback traffic; " + group_name(*top.group) + " is not loopback"
                          : "let connect() take over TIME_WAIT ports";
+      // With timestamps off, the TIME_WAIT there is never reused (the timestamps reason says so).
       reason += " (" + std::to_string(top.group->time_wait) + " of " + std::to_string(top.usable) +
-                " ports in TIME_WAIT there)";
+                " ports in TIME_WAIT there" + (ts_off ? "" : policy::relief_text(a, top.group->time_wait)) +
+                ")";
       plan.changes.push_back({ k_tw_reuse, current, "1", reason });
     } else {
       p.status = PrereqStatus::fail;
@@ -205,7 +261,8 @@ void would_help(const Analysis& a, Plan& plan)
   for (const auto& p : plan.prerequisites) {
     // tcp_timestamps = 0 on this host is fixable (above); a failing peer is not.
     const bool host_timestamps_off = p.id == "tcp_timestamps" && ts_off;
-    if (p.status == PrereqStatus::fail && !host_timestamps_off && p.id != "policy") {
+    const bool delay_handled = p.id == "tw_reuse_delay" && delay_off; // fixed or blocked above
+    if (p.status == PrereqStatus::fail && !host_timestamps_off && !delay_handled && p.id != "policy") {
       blockers.push_back(p.id + ": " + p.detail);
     }
   }
@@ -238,8 +295,17 @@ void would_help(const Analysis& a, Plan& plan)
       "sockets already there were made without timestamps (tw_ts_recent_stamp = 0) and are "
       "never reused: relief comes only as they expire, within 60 s; new ones become "
       "reusable " +
-      policy::reuse_delay_text(a.facts.sysctls) + ".");
-  } else if (a.nat_possible) {
+      planned_delay_text(a) + ".");
+  }
+  if (delay_off) {
+    plan.reasons.push_back(useless_delay_text(a) +
+                           ": reuse would start only as each socket expires anyway, so the plan sets it to " +
+                           std::to_string(k_default_reuse_delay_ms) + " ms (the kernel default) first.");
+  }
+  if (ts_off) {
+    return; // the timestamps line above says what matters most
+  }
+  if (a.nat_possible) {
     plan.reasons.push_back(a.nat_evidence
                              ? "Source NAT is in the path: reused tuples can be dropped by the peer's PAWS "
                                "check; apply with --canary."
@@ -248,10 +314,9 @@ void would_help(const Analysis& a, Plan& plan)
   } else if (const Prerequisite* ts = plan.prerequisite("tcp_timestamps");
              ts && ts->status == PrereqStatus::warn) {
     plan.reasons.push_back("Caveat: " + ts->detail + ".");
-  } else {
+  } else if (!delay_off) {
     plan.reasons.push_back("Timestamps are on (" + k_timestamps + " = " + std::to_string(*a.timestamps) +
-                           "), so connect() can take over a TIME_WAIT port " +
-                           policy::reuse_delay_text(a.facts.sysctls) + ".");
+                           "), so connect() can take over a TIME_WAIT port " + planned_delay_text(a) + ".");
   }
 }
 

@@ -2,6 +2,7 @@
 #include "policy/analysis.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 
 namespace tw::policy {
@@ -24,6 +25,14 @@ void pressure_findings(const Analysis& a, std::vector<Finding>& out)
     Finding f{ "port-pressure", Severity::warn, {}, group_evidence(top), {} };
     f.evidence["groups_pressured"] = as_double(a.pressured.size());
     f.evidence["threshold"] = a.time_wait_pressure;
+    if (a.planned_delay_ms && a.timestamps && *a.timestamps != 0) {
+      // What reuse can free at a time: the part of each socket's 60 s after the reuse delay (with
+      // timestamps off none of it, which the timestamps-off finding says).
+      const double share = reusable_share(*a.planned_delay_ms);
+      f.evidence["reuse_delay_ms"] = static_cast<double>(*a.planned_delay_ms);
+      f.evidence["reusable_share"] = share;
+      f.evidence["reusable_time_wait"] = std::round(static_cast<double>(top.group->time_wait) * share);
+    }
     f.summary =
       "outbound TIME_WAIT holds " + std::to_string(top.group->time_wait) + " of " +
       std::to_string(top.usable) + " usable ports (" + percent(top.time_wait_share) + ") towards " +
@@ -39,10 +48,17 @@ void pressure_findings(const Analysis& a, std::vector<Finding>& out)
       continue;
     }
     Finding f{ "ports-exhausted", Severity::critical, {}, group_evidence(v), {} };
-    f.summary = "connect() towards " + group_name(*v.group) +
-                " is at or near EADDRNOTAVAIL: " + std::to_string(v.group->in_use) + " of " +
-                std::to_string(v.usable) + " usable ports in use, " + std::to_string(v.group->time_wait) +
-                " of them in TIME_WAIT";
+    const std::string counts = std::to_string(v.group->in_use) + " of " + std::to_string(v.usable) +
+                               " usable ports in use, " + std::to_string(v.group->time_wait) +
+                               " of them in TIME_WAIT";
+    if (v.reuse_works) {
+      f.severity = Severity::warn;
+      f.summary = "ports towards " + group_name(*v.group) + " are (nearly) all in use: " + counts +
+                  ", which the current tcp_tw_reuse lets connect() take over";
+    } else {
+      f.summary = "connect() towards " + group_name(*v.group) +
+                  " is at or near EADDRNOTAVAIL (inferred from the counts): " + counts;
+    }
     f.rationale = "port exhaustion fails connect() with EADDRNOTAVAIL and increments no counter: the socket "
                   "census is the only evidence";
     out.push_back(std::move(f));
@@ -85,11 +101,32 @@ void role_findings(const Analysis& a, std::vector<Finding>& out)
     Finding f{ "time-wait-role-unknown", Severity::info, {}, {}, {} };
     f.evidence = { { "unknown", as_double(r.unknown) },
                    { "inbound", as_double(r.inbound) },
-                   { "outbound", as_double(r.outbound) } };
+                   { "outbound", as_double(r.outbound) },
+                   { "outside_range", as_double(r.outside_range) } };
     f.summary = std::to_string(r.unknown) +
                 " TIME_WAIT sockets could not be told inbound or outbound (loopback both ends, a service "
-                "listening inside the ephemeral range, or no port range)";
+                "listening inside the ephemeral range, a port outside the current range with no listener, "
+                "or no port range)";
     f.rationale = "the advisor reports unknown rather than guess; such sockets are left out of port pressure";
+    out.push_back(std::move(f));
+  }
+  if (r.outside_range > 0) {
+    Finding f{ "time-wait-outside-range", Severity::info, {}, {}, {} };
+    f.evidence = { { "outside_range", as_double(r.outside_range) }, { "unknown", as_double(r.unknown) } };
+    std::string range = "the current ip_local_port_range";
+    if (a.port_range) {
+      range += " (" + std::to_string(a.port_range->low) + "-" + std::to_string(a.port_range->high) + ")";
+      f.evidence["range_low"] = a.port_range->low;
+      f.evidence["range_high"] = a.port_range->high;
+    }
+    f.summary =
+      std::to_string(r.outside_range) + " TIME_WAIT sockets have a local port outside " + range +
+      " (or reserved) with no listener on it: the range was changed within the last 60 s, a "
+      "listener has gone, or clients bind() fixed ports; counted as unknown, not in today's pressure";
+    f.rationale =
+      "a port connect() would not pick today says only that the socket is older than the range or "
+      "that its port was bound; without a listener nothing shows this host accepted it, and "
+      "TIME_WAIT from before a range change holds no port connect() can pick now";
     out.push_back(std::move(f));
   }
 }

@@ -108,8 +108,10 @@ struct Policy
   Setting<bool> propose_prerequisite_fixes{
     "propose_prerequisite_fixes",
     true,
-    "Whether the plan may set net.ipv4.tcp_timestamps to 1 when it is 0",
-    "Timestamps are on by default; turning them off disables tw_reuse and PAWS."
+    "Whether the plan may set net.ipv4.tcp_timestamps to 1 when it is 0, and net.ipv4.tcp_tw_reuse_delay "
+    "to the kernel default 1000 ms when it is 60000",
+    "Timestamps are on by default; turning them off disables tw_reuse and PAWS. A reuse delay as long as "
+    "TIME_WAIT makes tw_reuse a no-op too."
   };
 
   // guardrails: the only keys the plan may change (and `check` accepts), with value ranges
@@ -131,7 +133,7 @@ struct Policy
       1,
       60000,
       "tcp_tw_reuse_delay may be 1..60000 ms (the kernel's range)",
-      "Kernels since 6.14 have it." },
+      "Kernels since 6.14 have it; the plan sets it to 1000 only when 60000 leaves no reusable time." },
     { "allow-port-range",
       "net.ipv4.ip_local_port_range",
       1024,

@@ -163,6 +163,25 @@ Prerequisite delay_prerequisite(const Analysis& a)
       unreadable_text(a.facts.sysctls, key) + ": how soon a TIME_WAIT port becomes reusable is unknown";
     return p;
   }
+  if (a.delay_useless) {
+    // The kernel checks the delay against the socket's entry into TIME_WAIT; the timer ends the
+    // socket at 60 s, so a delay that long leaves tcp_tw_reuse nothing to take over.
+    p.status = PrereqStatus::fail;
+    p.detail = key + " = " + std::to_string(*delay) +
+               " ms: a TIME_WAIT port would become reusable only as its socket expires, so no part of the "
+               "60 s TIME_WAIT is reusable and tcp_tw_reuse frees nothing";
+    const std::string target = std::to_string(k_default_reuse_delay_ms);
+    if (a.delay_fixable) {
+      // Without pressure the plan proposes nothing, so it only says what a plan would do.
+      p.detail += a.pressured.empty() ? " (policy " + a.policy.id + " lets a plan set it to " + target + ")"
+                                      : " (the plan sets it to " + target + " first)";
+    } else if (!a.policy.propose_prerequisite_fixes.value) {
+      p.detail += " (policy " + a.policy.id + " does not propose prerequisite fixes)";
+    } else {
+      p.detail += " (policy " + a.policy.id + " does not allow setting it to " + target + ")";
+    }
+    return p;
+  }
   p.detail =
     key + " = " + std::to_string(*delay) + " ms: a TIME_WAIT port becomes reusable that long after close";
   if (*delay >= a.policy.slow_tw_reuse_delay_ms.value) {

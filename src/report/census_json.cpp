@@ -18,7 +18,8 @@ nlohmann::json census_to_json(const SocketCensus& census)
   j["listeners"] = census.listeners;
   j["time_wait"] = { { "outbound", census.time_wait.outbound },
                      { "inbound", census.time_wait.inbound },
-                     { "unknown", census.time_wait.unknown } };
+                     { "unknown", census.time_wait.unknown },
+                     { "outside_range", census.time_wait.outside_range } };
   if (census.port_range) {
     j["port_range"] = { { "low", census.port_range->low }, { "high", census.port_range->high } };
   } else {
@@ -37,6 +38,7 @@ nlohmann::json census_to_json(const SocketCensus& census)
         { "usable", g.usable },
         { "pressure", g.pressure },
         { "loopback", g.loopback },
+        { "v4_mapped", g.v4_mapped },
         { "timestamps",
           { { "outbound_established", g.outbound_established }, { "negotiated", g.with_timestamps } } } });
   }

@@ -45,9 +45,14 @@ std::string census_to_text(const SocketCensus& c)
   out += format("  inbound   %llu (%s)  we accepted: tcp_tw_reuse never applies\n",
                 static_cast<unsigned long long>(c.time_wait.inbound),
                 percent_of(c.time_wait.inbound, tw_total).c_str());
-  out += format("  unknown   %llu (%s)  the evidence does not tell\n",
+  out += format("  unknown   %llu (%s)  the evidence does not tell",
                 static_cast<unsigned long long>(c.time_wait.unknown),
                 percent_of(c.time_wait.unknown, tw_total).c_str());
+  if (c.time_wait.outside_range > 0) {
+    out += format(" (%llu of them outside the current port range, no listener: see notes)",
+                  static_cast<unsigned long long>(c.time_wait.outside_range));
+  }
+  out += "\n";
 
   out += "\nSource ports by destination (outbound, busiest first)";
   if (c.port_range) {
@@ -62,7 +67,7 @@ std::string census_to_text(const SocketCensus& c)
   } else {
     out += format("  %-44s %-46s %9s %9s %8s\n", "local", "remote", "in use", "TIME_WAIT", "pressure");
     for (const auto& g : c.groups) {
-      const auto remote = endpoint(g.family, g.remote, g.remote_port);
+      const auto remote = endpoint(g.family, g.remote, g.remote_port) + v4_mapped_note(g);
       const std::string ts = g.outbound_established == 0
                                ? std::string()
                                : format("  timestamps %llu/%llu",

@@ -3,6 +3,7 @@
 #include "util/strings.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <unistd.h>
 
@@ -97,17 +98,20 @@ std::string pad(const std::string& s, std::size_t width)
 }
 
 // The proposed change that fixes a failing prerequisite: the change to the sysctl it is named
-// after (tcp_timestamps -> net.ipv4.tcp_timestamps), or nullptr.
+// after (tcp_timestamps -> net.ipv4.tcp_timestamps, tw_reuse_delay -> net.ipv4.tcp_tw_reuse_delay),
+// or nullptr.
 const Change* fixing_change(const Plan& plan, const Prerequisite& p)
 {
   if (p.status != PrereqStatus::fail) {
     return nullptr;
   }
-  const std::string suffix = "." + p.id;
-  for (const auto& c : plan.changes) {
-    if (c.key.size() > suffix.size() &&
-        c.key.compare(c.key.size() - suffix.size(), suffix.size(), suffix) == 0) {
-      return &c;
+  const std::array<std::string, 2> suffixes = { "." + p.id, ".tcp_" + p.id };
+  for (const auto& suffix : suffixes) {
+    for (const auto& c : plan.changes) {
+      if (c.key.size() > suffix.size() &&
+          c.key.compare(c.key.size() - suffix.size(), suffix.size(), suffix) == 0) {
+        return &c;
+      }
     }
   }
   return nullptr;

@@ -243,6 +243,44 @@ TEST_F(CensusLive, ListenerInsideEphemeralRangeIsUnknownWithANote)
   server->stop();
 }
 
+// Outbound TIME_WAIT made in one range, then the range moved: the sockets' ports are outside the
+// current range with no listener. Nothing shows this host accepted them: unknown, with a note that
+// the range changed, and in no destination group's pressure.
+TEST_F(CensusLive, RangeMovedAfterOutboundTimeWaitMakesItUnknownNotInbound)
+{
+  HostPair hp("twjrange");
+  hp.client.set_sysctl("net.ipv4.ip_local_port_range", "40000 40999");
+  auto server =
+    start_server(hp.server, { "--bind", hp.server_v4, "--port", "8083", "--timeout-ms", "60000" });
+  const auto res =
+    run_client(hp.client, { "--connect", hp.server_v4, "--port", "8083", "--count", "300", "--close-first" });
+  EXPECT_EQ(res.at("ok"), 300);
+  settle(hp);
+  const json before = census(hp.client);
+  const auto made = before["time_wait"]["outbound"].get<long>();
+  EXPECT_GE(made, 270) << before.dump();
+
+  hp.client.set_sysctl("net.ipv4.ip_local_port_range", "50000 50999");
+  const json c = census(hp.client);
+  EXPECT_EQ(c["port_range"]["low"], 50000);
+  EXPECT_EQ(c["time_wait"]["inbound"], 0) << c.dump(2);
+  EXPECT_EQ(c["time_wait"]["outbound"], 0) << c.dump(2);
+  // The same sockets (a few may expire or be reset in between, none is made).
+  EXPECT_GE(c["time_wait"]["unknown"].get<long>(), made - 5) << c.dump(2);
+  EXPECT_LE(c["time_wait"]["unknown"].get<long>(), made) << c.dump(2);
+  EXPECT_EQ(c["time_wait"]["outside_range"], c["time_wait"]["unknown"]) << c.dump(2);
+  EXPECT_EQ(find_group(c, hp.server_v4, 8083), nullptr)
+    << "unknown sockets count towards no group: " << c.dump(2);
+  bool noted = false;
+  for (const auto& n : c["notes"]) {
+    const auto text = n.get<std::string>();
+    noted = noted || (text.find("outside the current ip_local_port_range 50000-50999") != std::string::npos &&
+                      text.find("changed within the last 60 s") != std::string::npos);
+  }
+  EXPECT_TRUE(noted) << c["notes"].dump();
+  server->stop();
+}
+
 // Held outbound connections: tcp_info says whether timestamps were negotiated, per peer.
 TEST_F(CensusLive, TimestampShareFollowsWhatThePeerNegotiated)
 {

@@ -416,5 +416,107 @@ TEST_F(PlanLiveTest, StuckClientBehindSnatWarnsWithTheEvidence)
   EXPECT_EQ(p["facts"]["nat"]["nat_rules_present"], true) << p["facts"]["nat"].dump();
 }
 
+// The range moved within the last minute: the client's outbound TIME_WAIT from before is outside
+// it. The plan must not call it inbound ("this host accepted") and must say the range changed.
+TEST_F(PlanLiveTest, RangeMovedWithinTheMinuteIsNotCalledInbound)
+{
+  HostPair pair("twjplrng");
+  narrow_client(pair);
+  auto server = start_server(pair.server, pair.server_v4, /*close_first=*/false);
+  const json c = run_client(pair.client, pair.server_v4, 300, /*close_first=*/true);
+  EXPECT_EQ(c.at("ok"), 300) << c.dump();
+  pair.client.set_sysctl("net.ipv4.ip_local_port_range", "41000 41999");
+
+  const json p = plan(pair.client, { "--profile", "api-client" });
+  EXPECT_EQ(p.at("verdict"), "irrelevant") << reasons(p);
+  EXPECT_EQ(p["sockets"]["time_wait"]["inbound"], 0) << p["sockets"].dump();
+  EXPECT_GE(p["sockets"]["time_wait"]["outside_range"].get<int>(), 250) << p["sockets"].dump();
+  EXPECT_EQ(reasons(p).find("accepted"), std::string::npos) << reasons(p);
+  EXPECT_NE(reasons(p).find("outside the current ip_local_port_range"), std::string::npos) << reasons(p);
+  bool found = false;
+  for (const auto& f : p.at("findings")) {
+    EXPECT_NE(f.at("id"), "inbound-time-wait") << f.dump();
+    found =
+      found || (f.at("id") == "time-wait-outside-range" &&
+                f.at("summary").get<std::string>().find("changed within the last 60 s") != std::string::npos);
+  }
+  EXPECT_TRUE(found) << p["findings"].dump(2);
+  for (const auto& a : p.at("advice")) {
+    EXPECT_NE(a.at("id"), "inbound-only") << a.dump();
+  }
+}
+
+// AF_INET6 sockets to ::ffff:127.0.0.1 fill a 1000-port range. tcp_tw_reuse = 2 (a new namespace's
+// default) covers them: no EADDRNOTAVAIL is claimed, and the group, printed as 127.0.0.1, says
+// its sockets are AF_INET6.
+TEST_F(PlanLiveTest, V4MappedLoopbackClientUnderReuseTwoIsCoveredAndNamedAsAfInet6)
+{
+  Netns ns("twjmap");
+  ns.set_sysctl("net.ipv4.ip_local_port_range", "40000 40999");
+  ASSERT_EQ(ns.get_sysctl("net.ipv4.tcp_tw_reuse"), "2");
+  auto server = start_server(ns, "127.0.0.1", /*close_first=*/false);
+  const json c = run_client(ns, "::ffff:127.0.0.1", 1000, /*close_first=*/true);
+  EXPECT_GE(c.at("ok").get<int>(), 990) << c.dump();
+  const auto ss = ns.run_ok({ "ss", "-tan", "-6", "state", "time-wait" });
+  EXPECT_NE(ss.out.find("[::ffff:127.0.0.1]"), std::string::npos) << "expected AF_INET6 sockets: " << ss.out;
+
+  const json p = plan(ns);
+  EXPECT_EQ(p.at("verdict"), "already-enabled") << reasons(p);
+  EXPECT_EQ(reasons(p).find("EADDRNOTAVAIL"), std::string::npos) << reasons(p);
+  EXPECT_NE(reasons(p).find("127.0.0.1:8080 (AF_INET6 sockets, v4-mapped)"), std::string::npos) << reasons(p);
+  const json* g = nullptr;
+  for (const auto& x : p["sockets"]["groups"]) {
+    if (x["remote"] == "127.0.0.1" && x["remote_port"] == 8080) {
+      g = &x;
+    }
+  }
+  ASSERT_NE(g, nullptr) << p["sockets"].dump();
+  EXPECT_EQ((*g)["family"], "ipv4");
+  EXPECT_TRUE((*g)["loopback"].get<bool>());
+  EXPECT_EQ((*g)["v4_mapped"], (*g)["in_use"]) << g->dump();
+}
+
+// tcp_tw_reuse_delay = 60000 ms: reuse would start only when TIME_WAIT ends anyway. The plan
+// proposes the delay back to 1000 ms before tcp_tw_reuse; measured here, tcp_tw_reuse = 1 alone
+// leaves the client stuck, and the delay change unsticks it.
+TEST_F(PlanLiveTest, DelayAsLongAsTimeWaitIsProposedFirstAndIsWhatUnsticks)
+{
+  HostPair pair("twjdelay");
+  narrow_client(pair);
+  if (pair.client.run({ "sysctl", "-n", "net.ipv4.tcp_tw_reuse_delay" }).exit_code != 0) {
+    GTEST_SKIP() << "net.ipv4.tcp_tw_reuse_delay needs Linux 6.14 or later";
+  }
+  pair.client.set_sysctl("net.ipv4.tcp_tw_reuse_delay", "60000");
+  auto server = start_server(pair.server, pair.server_v4, /*close_first=*/false);
+  const json stuck = run_client(pair.client, pair.server_v4, 1100, /*close_first=*/true);
+  EXPECT_GT(stuck.at("eaddrnotavail").get<int>(), 0) << stuck.dump();
+
+  const json p = plan(pair.client, { "--profile", "api-client" });
+  EXPECT_EQ(p.at("verdict"), "helps") << reasons(p);
+  ASSERT_EQ(p.at("changes").size(), 2u) << p["changes"].dump();
+  EXPECT_EQ(p["changes"][0]["key"], "net.ipv4.tcp_tw_reuse_delay");
+  EXPECT_EQ(p["changes"][0]["current"], "60000");
+  EXPECT_EQ(p["changes"][0]["target"], "1000");
+  EXPECT_EQ(p["changes"][1]["key"], "net.ipv4.tcp_tw_reuse");
+  const json* delay = prerequisite(p, "tw_reuse_delay");
+  ASSERT_NE(delay, nullptr);
+  EXPECT_EQ((*delay)["status"], "fail") << delay->dump();
+
+  // What the plan avoids: tcp_tw_reuse = 1 alone recycles nothing while the delay is 60 s.
+  const std::uint64_t recycled_before = counter(pair.client, "TcpExtTWRecycled");
+  pair.client.set_sysctl("net.ipv4.tcp_tw_reuse", "1");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  const json alone = run_client(pair.client, pair.server_v4, 50, /*close_first=*/true);
+  EXPECT_EQ(counter(pair.client, "TcpExtTWRecycled"), recycled_before) << alone.dump();
+  EXPECT_GT(alone.at("eaddrnotavail").get<int>(), 0) << alone.dump();
+
+  // The delay change as well: connects work again by taking over TIME_WAIT ports.
+  pair.client.set_sysctl("net.ipv4.tcp_tw_reuse_delay", p["changes"][0]["target"].get<std::string>());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  const json after = run_client(pair.client, pair.server_v4, 100, /*close_first=*/true);
+  EXPECT_EQ(after.at("eaddrnotavail"), 0) << after.dump();
+  EXPECT_GE(counter(pair.client, "TcpExtTWRecycled"), recycled_before + 90) << after.dump();
+}
+
 } // namespace
 } // namespace tw::test

@@ -63,14 +63,49 @@ TEST(CensusClassify, ListeningPortOnSameOrWildcardAddressIsInbound)
   EXPECT_EQ(a.classify(rec("fd00::1", 9000, "fd00::2", 50002, TcpState::time_wait)), SocketRole::inbound);
 }
 
-TEST(CensusClassify, PortOutsideRangeIsInboundEvenWhenTheListenerIsGone)
+// Outside the current range with nothing listening: nothing shows this host accepted it. The
+// range may have moved within the last 60 s (outbound TIME_WAIT from before), a listener may be
+// gone, or a client bind()s fixed ports: unknown, counted apart, and kept out of the groups.
+TEST(CensusClassify, PortOutsideRangeWithoutListenerIsUnknownAndNoted)
 {
   CensusAggregator a(options());
-  EXPECT_EQ(a.classify(rec("10.0.0.1", 8080, "10.0.0.2", 51000, TcpState::time_wait)), SocketRole::inbound);
-  EXPECT_EQ(a.classify(rec("10.0.0.1", 32767, "10.0.0.2", 51000, TcpState::time_wait)), SocketRole::inbound);
+  EXPECT_EQ(a.classify(rec("10.0.0.1", 8080, "10.0.0.2", 51000, TcpState::time_wait)), SocketRole::unknown);
+  EXPECT_EQ(a.classify(rec("10.0.0.1", 32767, "10.0.0.2", 51000, TcpState::time_wait)), SocketRole::unknown);
   EXPECT_EQ(a.classify(rec("10.0.0.1", 32768, "10.0.0.2", 51000, TcpState::time_wait)), SocketRole::outbound);
   EXPECT_EQ(a.classify(rec("10.0.0.1", 60999, "10.0.0.2", 80, TcpState::time_wait)), SocketRole::outbound);
-  EXPECT_EQ(a.classify(rec("10.0.0.1", 61000, "10.0.0.2", 80, TcpState::time_wait)), SocketRole::inbound);
+  EXPECT_EQ(a.classify(rec("10.0.0.1", 61000, "10.0.0.2", 80, TcpState::time_wait)), SocketRole::unknown);
+  // Outbound TIME_WAIT of a range 20000-20999 that was moved to the current 32768-60999.
+  for (std::uint16_t p = 20000; p < 20300; ++p) {
+    a.add_socket(rec("10.0.0.1", p, "10.0.0.2", 443, TcpState::time_wait));
+  }
+  a.add_socket(rec("10.0.0.1", 20300, "10.0.0.2", 443, TcpState::established)); // live: no TIME_WAIT count
+  const auto c = a.finish();
+  EXPECT_EQ(c.time_wait.unknown, 300U);
+  EXPECT_EQ(c.time_wait.outside_range, 300U);
+  EXPECT_EQ(c.time_wait.inbound, 0U);
+  EXPECT_EQ(c.time_wait.outbound, 0U);
+  EXPECT_TRUE(c.groups.empty()) << "sockets of unknown role must not count towards any group's pressure";
+  bool noted = false;
+  for (const auto& n : c.notes) {
+    noted = noted || (n.find("300 TIME_WAIT sockets") != std::string::npos &&
+                      n.find("outside the current ip_local_port_range 32768-60999") != std::string::npos &&
+                      n.find("changed within the last 60 s") != std::string::npos);
+  }
+  EXPECT_TRUE(noted) << ::testing::PrintToString(c.notes);
+}
+
+TEST(CensusClassify, PortOutsideRangeWithAListenerOnThePortIsInbound)
+{
+  CensusAggregator a(options());
+  a.add_listener(listener("0.0.0.0", 8080));
+  a.add_listener(listener("10.0.0.5", 9090));
+  a.add_socket(rec("10.0.0.1", 8080, "10.0.0.2", 51000, TcpState::time_wait));
+  // A listener on the port at another address still shows a service on that port.
+  a.add_socket(rec("10.0.0.1", 9090, "10.0.0.2", 51001, TcpState::time_wait));
+  const auto c = a.finish();
+  EXPECT_EQ(c.time_wait.inbound, 2U);
+  EXPECT_EQ(c.time_wait.unknown, 0U);
+  EXPECT_EQ(c.time_wait.outside_range, 0U);
 }
 
 TEST(CensusClassify, ListenerInsideEphemeralRangeIsUnknownAndNoted)
@@ -135,7 +170,8 @@ TEST(CensusPressure, CountsTimeWaitAndLiveStatesAgainstUsablePorts)
     a.add_socket(rec("10.0.0.1", p, "10.0.0.2", 443, TcpState::established));
   }
   a.add_socket(rec("10.0.0.1", 40600, "10.0.0.2", 443, TcpState::syn_sent));
-  // A reserved port is never picked by connect(): outside the ephemeral set, so inbound.
+  // A reserved port is never picked by connect() today, but nothing listens on it either (the
+  // reservation may be newer than the socket): unknown, outside the ports connect() picks.
   a.add_socket(rec("10.0.0.1", 40050, "10.0.0.2", 443, TcpState::time_wait));
   const auto c = a.finish();
   EXPECT_EQ(c.usable_ports, 900U);
@@ -145,7 +181,9 @@ TEST(CensusPressure, CountsTimeWaitAndLiveStatesAgainstUsablePorts)
   EXPECT_EQ(c.groups[0].usable, 900U);
   EXPECT_DOUBLE_EQ(c.groups[0].pressure, 401.0 / 900.0);
   EXPECT_EQ(c.time_wait.outbound, 300U);
-  EXPECT_EQ(c.time_wait.inbound, 1U);
+  EXPECT_EQ(c.time_wait.inbound, 0U);
+  EXPECT_EQ(c.time_wait.unknown, 1U);
+  EXPECT_EQ(c.time_wait.outside_range, 1U);
   EXPECT_EQ(c.states[static_cast<std::size_t>(TcpState::established)], 100U);
   EXPECT_EQ(c.total, 402U);
 }
@@ -465,6 +503,27 @@ TEST(CensusFormat, PrintsAddresses)
   EXPECT_EQ(format_address(AF_INET, rec("198.18.1.2", 1, "0.0.0.0", 0, TcpState::close).local), "198.18.1.2");
   EXPECT_EQ(format_address(AF_INET6, rec("fd00:198:18:1::2", 1, "::", 0, TcpState::close).local),
             "fd00:198:18:1::2");
+}
+
+// AF_INET6 sockets with IPv4-mapped addresses fold into the IPv4 group of the same addresses,
+// and the group says how many of its sockets are AF_INET6 (only the AF_INET6 dump sees them).
+TEST(CensusGroups, V4MappedSocketsAreCountedInTheirIpv4Group)
+{
+  CensusAggregator a(options());
+  for (std::uint16_t p = 40000; p < 40030; ++p) {
+    auto r = rec("127.0.0.1", p, "127.0.0.1", 8080, TcpState::time_wait);
+    r.v4_mapped = p < 40020; // 20 from an AF_INET6 client, 10 from an AF_INET one
+    a.add_socket(r);
+  }
+  a.add_socket(rec("198.18.0.1", 40000, "198.18.0.2", 80, TcpState::time_wait));
+  const auto c = a.finish();
+  ASSERT_EQ(c.groups.size(), 2U);
+  EXPECT_EQ(c.groups[0].remote, "127.0.0.1");
+  EXPECT_EQ(c.groups[0].family, AF_INET);
+  EXPECT_EQ(c.groups[0].in_use, 30U);
+  EXPECT_EQ(c.groups[0].v4_mapped, 20U);
+  EXPECT_TRUE(c.groups[0].loopback);
+  EXPECT_EQ(c.groups[1].v4_mapped, 0U);
 }
 
 } // namespace

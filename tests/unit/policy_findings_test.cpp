@@ -128,7 +128,7 @@ TEST(PolicyAdvice, ConnectionRateArithmeticFromTheRealRange)
   EXPECT_DOUBLE_EQ(y->evidence.at("connections_per_second"), 15.0);
 }
 
-TEST(PolicyAdvice, PressureBringsPoolingMoreDestinationsAndBindNoPort)
+TEST(PolicyAdvice, PressureBringsPoolingAndMoreDestinations)
 {
   Facts f = base_facts();
   set_port_range(f, 40000, 40999);
@@ -137,9 +137,43 @@ TEST(PolicyAdvice, PressureBringsPoolingMoreDestinationsAndBindNoPort)
   ASSERT_NE(p.advice_for("connection-reuse"), nullptr);
   EXPECT_NE(p.advice_for("connection-reuse")->text.find("198.18.1.2:8080"), std::string::npos);
   EXPECT_NE(p.advice_for("more-destinations"), nullptr);
-  EXPECT_NE(p.advice_for("bind-address-no-port"), nullptr);
   EXPECT_NE(p.advice_for("widen-port-range"), nullptr);
   EXPECT_EQ(p.advice_for("inbound-only"), nullptr);
+}
+
+// One source address towards the destination is what connect() alone gives: nothing suggests the
+// client bind()s, so no IP_BIND_ADDRESS_NO_PORT advice.
+TEST(PolicyAdvice, NoBindAdviceWithoutEvidenceOfBind)
+{
+  Facts f = base_facts();
+  set_port_range(f, 40000, 40999);
+  add_group(f, "198.18.1.1", "198.18.1.2", 8080, 1000, 1000);
+  // Another source address, but towards another destination: routing can explain that.
+  add_group(f, "198.18.3.1", "198.18.3.2", 8080, 10, 10);
+  const Plan p = plan_of(f);
+  EXPECT_EQ(p.verdict, Verdict::helps);
+  EXPECT_EQ(p.advice_for("bind-address-no-port"), nullptr);
+}
+
+// Several source addresses towards one destination: the client chooses its source, i.e. bind()s.
+TEST(PolicyAdvice, SeveralSourceAddressesTowardsOneDestinationBringTheBindAdvice)
+{
+  Facts f = base_facts();
+  set_port_range(f, 40000, 40999);
+  add_group(f, "198.18.1.1", "198.18.1.2", 8080, 1000, 1000);
+  add_group(f, "198.18.1.3", "198.18.1.2", 8080, 600, 600);
+  add_group(f, "198.18.1.4", "198.18.1.2", 8080, 200, 200);
+  const Plan p = plan_of(f);
+  const Advice* a = p.advice_for("bind-address-no-port");
+  ASSERT_NE(a, nullptr);
+  EXPECT_NE(a->text.find("3 source addresses"), std::string::npos) << a->text;
+  EXPECT_NE(a->text.find("198.18.1.2:8080"), std::string::npos) << a->text;
+  EXPECT_NE(a->text.find("set IP_BIND_ADDRESS_NO_PORT before bind() so the port is chosen at connect(), "
+                         "where tcp_tw_reuse applies"),
+            std::string::npos)
+    << a->text;
+  EXPECT_NE(a->text.find("never reuses TIME_WAIT and fails with EADDRINUSE"), std::string::npos) << a->text;
+  EXPECT_EQ(a->evidence.at("local_addresses"), 3);
 }
 
 TEST(PolicyAdvice, NoOutboundNoClientAdvice)

@@ -188,6 +188,29 @@ TEST(PolicyPrerequisites, ReuseDelayPresentAbsentSlowAndDenied)
   EXPECT_EQ(prereq(plan_of(f), "tw_reuse_delay").status, PrereqStatus::warn);
 }
 
+TEST(PolicyPrerequisites, ReuseDelayAsLongAsTimeWaitFails)
+{
+  Facts f = base_facts();
+  set_sysctl(f, "net.ipv4.tcp_tw_reuse_delay", "60000");
+  // Without pressure the plan proposes nothing: the detail says only what a plan would do.
+  const Prerequisite quiet = prereq(plan_of(f), "tw_reuse_delay");
+  EXPECT_EQ(quiet.status, PrereqStatus::fail);
+  EXPECT_NE(quiet.detail.find("lets a plan set it to 1000"), std::string::npos) << quiet.detail;
+
+  add_group(f, "198.18.1.1", "198.18.1.2", 80, 28232, 28000);
+  const Prerequisite p = prereq(plan_of(f), "tw_reuse_delay");
+  EXPECT_EQ(p.status, PrereqStatus::fail);
+  EXPECT_NE(p.detail.find("no part of the 60 s TIME_WAIT is reusable"), std::string::npos) << p.detail;
+  EXPECT_NE(p.detail.find("the plan sets it to 1000 first"), std::string::npos) << p.detail;
+
+  Policy strict;
+  strict.id = "strict";
+  strict.propose_prerequisite_fixes.value = false;
+  const Prerequisite q = prereq(plan_of(f, strict), "tw_reuse_delay");
+  EXPECT_EQ(q.status, PrereqStatus::fail);
+  EXPECT_NE(q.detail.find("policy strict"), std::string::npos) << q.detail;
+}
+
 TEST(PolicyPrerequisites, PortRangeOkNarrowLowAndInverted)
 {
   Facts f = base_facts();

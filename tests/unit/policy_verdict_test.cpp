@@ -335,6 +335,146 @@ TEST(PolicyVerdict, NeverProposesRecycleTimestampsOffOrNarrowing)
   EXPECT_GE(changes_seen, 4);
 }
 
+// TIME_WAIT lasts 60 s: a tcp_tw_reuse_delay of 60000 ms makes a port reusable only when its
+// socket expires anyway, so tcp_tw_reuse=1 alone would change nothing.
+TEST(PolicyVerdict, DelayAsLongAsTimeWaitIsFixedFirstWhenThePolicyAllows)
+{
+  Facts f = stuck_client();
+  set_sysctl(f, "net.ipv4.tcp_tw_reuse_delay", "60000");
+  const Plan p = plan_of(f);
+  EXPECT_EQ(p.verdict, Verdict::helps) << all_reasons(p);
+  ASSERT_EQ(p.changes.size(), 2u) << all_reasons(p);
+  EXPECT_EQ(p.changes[0].key, "net.ipv4.tcp_tw_reuse_delay");
+  EXPECT_EQ(p.changes[0].current, "60000");
+  EXPECT_EQ(p.changes[0].target, "1000");
+  EXPECT_EQ(p.changes[1].key, "net.ipv4.tcp_tw_reuse");
+  EXPECT_EQ(p.changes[1].target, "1");
+  ASSERT_NE(p.prerequisite("tw_reuse_delay"), nullptr);
+  EXPECT_EQ(p.prerequisite("tw_reuse_delay")->status, PrereqStatus::fail);
+  EXPECT_NE(p.prerequisite("tw_reuse_delay")->detail.find("sets it to 1000"), std::string::npos)
+    << p.prerequisite("tw_reuse_delay")->detail;
+  EXPECT_NE(all_reasons(p).find("60000 ms"), std::string::npos) << all_reasons(p);
+}
+
+TEST(PolicyVerdict, DelayAsLongAsTimeWaitBlocksWithoutPrerequisiteFixes)
+{
+  Facts f = stuck_client();
+  set_sysctl(f, "net.ipv4.tcp_tw_reuse_delay", "60000");
+  Policy policy;
+  policy.id = "strict";
+  policy.propose_prerequisite_fixes.value = false;
+  const Plan p = plan_of(f, policy);
+  EXPECT_EQ(p.verdict, Verdict::blocked) << all_reasons(p);
+  EXPECT_TRUE(p.changes.empty());
+  EXPECT_NE(all_reasons(p).find("Blocked: net.ipv4.tcp_tw_reuse_delay = 60000"), std::string::npos)
+    << all_reasons(p);
+  ASSERT_NE(p.prerequisite("tw_reuse_delay"), nullptr);
+  EXPECT_EQ(p.prerequisite("tw_reuse_delay")->status, PrereqStatus::fail);
+}
+
+TEST(PolicyVerdict, DelayAsLongAsTimeWaitBlocksWhenThePolicyHasNoGuardrailForIt)
+{
+  Facts f = stuck_client();
+  set_sysctl(f, "net.ipv4.tcp_tw_reuse_delay", "60000");
+  Policy policy;
+  policy.id = "no-delay";
+  std::erase_if(policy.guardrails, [](const Guardrail& g) { return g.key == "net.ipv4.tcp_tw_reuse_delay"; });
+  const Plan p = plan_of(f, policy);
+  EXPECT_EQ(p.verdict, Verdict::blocked) << all_reasons(p);
+  EXPECT_TRUE(p.changes.empty());
+  EXPECT_NE(all_reasons(p).find("does not allow"), std::string::npos) << all_reasons(p);
+}
+
+TEST(PolicyVerdict, DelayAsLongAsTimeWaitWithReuseAlreadyOnNeedsOnlyTheDelay)
+{
+  Facts f = stuck_client();
+  set_sysctl(f, "net.ipv4.tcp_tw_reuse", "1");
+  set_sysctl(f, "net.ipv4.tcp_tw_reuse_delay", "60000");
+  const Plan p = plan_of(f);
+  EXPECT_EQ(p.verdict, Verdict::helps) << all_reasons(p);
+  ASSERT_EQ(p.changes.size(), 1u);
+  EXPECT_EQ(p.changes[0].key, "net.ipv4.tcp_tw_reuse_delay");
+  EXPECT_EQ(p.changes[0].target, "1000");
+}
+
+// A delay that leaves part of the 60 s reusable scales the relief the plan states.
+TEST(PolicyVerdict, SlowDelayScalesTheStatedRelief)
+{
+  Facts f = stuck_client();
+  set_sysctl(f, "net.ipv4.tcp_tw_reuse_delay", "45000");
+  const Plan p = plan_of(f);
+  EXPECT_EQ(p.verdict, Verdict::helps) << all_reasons(p);
+  ASSERT_EQ(p.changes.size(), 1u);
+  const Change& c = p.changes[0];
+  EXPECT_EQ(c.key, "net.ipv4.tcp_tw_reuse");
+  // 15 s of each socket's 60 s is reusable: about a quarter of the 1000 TIME_WAIT ports at a time.
+  EXPECT_NE(c.reason.find("25%"), std::string::npos) << c.reason;
+  EXPECT_NE(c.reason.find("about 250 of them"), std::string::npos) << c.reason;
+  ASSERT_NE(p.finding("port-pressure"), nullptr);
+  EXPECT_DOUBLE_EQ(p.finding("port-pressure")->evidence.at("reusable_share"), 0.25);
+  EXPECT_DOUBLE_EQ(p.finding("port-pressure")->evidence.at("reusable_time_wait"), 250);
+
+  set_sysctl(f, "net.ipv4.tcp_tw_reuse_delay", "1000");
+  const Plan q = plan_of(f);
+  ASSERT_EQ(q.changes.size(), 1u);
+  EXPECT_NE(q.changes[0].reason.find("about 983 of them"), std::string::npos) << q.changes[0].reason;
+  EXPECT_NEAR(q.finding("port-pressure")->evidence.at("reusable_share"), 59.0 / 60.0, 1e-12);
+}
+
+// No counter records EADDRNOTAVAIL: a full group is an inference from the counts, and says so.
+TEST(PolicyVerdict, ExhaustionIsWordedAsAnInferenceFromTheCounts)
+{
+  const Plan p = plan_of(stuck_client()); // 1000 of 1000 ports in use
+  EXPECT_EQ(all_reasons(p).find("connect() there fails with"), std::string::npos) << all_reasons(p);
+  EXPECT_NE(all_reasons(p).find("connect() there is likely failing with EADDRNOTAVAIL (inferred from the "
+                                "counts; no counter records it)"),
+            std::string::npos)
+    << all_reasons(p);
+
+  Facts near = base_facts();
+  set_port_range(near, 40000, 40999);
+  add_group(near, "198.18.1.1", "198.18.1.2", 8080, 970, 900);
+  const Plan q = plan_of(near);
+  EXPECT_EQ(all_reasons(q).find("is about to fail"), std::string::npos) << all_reasons(q);
+  EXPECT_NE(all_reasons(q).find("30 left), connect() there would fail with EADDRNOTAVAIL once they are "
+                                "taken (inferred from the counts)"),
+            std::string::npos)
+    << all_reasons(q);
+}
+
+// A group the current tcp_tw_reuse already covers does not run out while its TIME_WAIT is
+// reusable: no EADDRNOTAVAIL inference there (the case: loopback under value 2).
+TEST(PolicyVerdict, NoExhaustionInferenceWhereTheCurrentReuseCoversTheGroup)
+{
+  Facts f = base_facts();
+  set_port_range(f, 40000, 40999);
+  set_sysctl(f, "net.ipv4.tcp_tw_reuse", "2");
+  add_group(f, "127.0.0.1", "127.0.0.1", 8080, 1000, 1000, true);
+  const Plan p = plan_of(f);
+  EXPECT_EQ(p.verdict, Verdict::already_enabled) << all_reasons(p);
+  EXPECT_EQ(all_reasons(p).find("EADDRNOTAVAIL"), std::string::npos) << all_reasons(p);
+
+  // The same group with reuse off is not covered: the inference stands.
+  set_sysctl(f, "net.ipv4.tcp_tw_reuse", "0");
+  EXPECT_NE(all_reasons(plan_of(f)).find("EADDRNOTAVAIL"), std::string::npos);
+}
+
+// The case: AF_INET6 sockets to ::ffff:127.0.0.1, grouped as 127.0.0.1. Value 2 covers them
+// (tcp_twsk_unique() treats ::ffff:127.x as loopback), and the reasons say they are AF_INET6.
+TEST(PolicyVerdict, V4MappedLoopbackGroupSaysItsSocketsAreAfInet6)
+{
+  Facts f = base_facts();
+  set_port_range(f, 40000, 40999);
+  set_sysctl(f, "net.ipv4.tcp_tw_reuse", "2");
+  add_group(f, "127.0.0.1", "127.0.0.1", 8080, 1000, 1000, true);
+  f.sockets.groups.back().v4_mapped = 1000;
+  const Plan p = plan_of(f);
+  EXPECT_EQ(p.verdict, Verdict::already_enabled) << all_reasons(p);
+  EXPECT_NE(p.reasons[0].find("127.0.0.1 -> 127.0.0.1:8080 (AF_INET6 sockets, v4-mapped)"), std::string::npos)
+    << p.reasons[0];
+  EXPECT_EQ(all_reasons(p).find("EADDRNOTAVAIL"), std::string::npos) << all_reasons(p);
+}
+
 TEST(PolicyVerdict, SameInputSamePlan)
 {
   const Facts f = stuck_client();

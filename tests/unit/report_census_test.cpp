@@ -18,7 +18,7 @@ SocketCensus sample()
   c.states[static_cast<std::size_t>(TcpState::fin_wait2)] = 7;
   c.total = 1239;
   c.listeners = 2;
-  c.time_wait = { 1000, 150, 50 };
+  c.time_wait = { 1000, 150, 50, 0 };
   c.port_range = PortRange{ 40000, 40999 };
   c.usable_ports = 1000;
   DestGroup v4;
@@ -138,6 +138,49 @@ TEST(CensusText, SaysWhenThereIsNothingOutbound)
   const auto t = census_to_text(c);
   EXPECT_NE(t.find("(no outbound connections)"), std::string::npos) << t;
   EXPECT_NE(t.find("none to look at"), std::string::npos) << t;
+}
+
+// A group of AF_INET6 sockets to ::ffff:127.0.0.1 is printed as 127.0.0.1, and says its sockets are
+// AF_INET6 (which dump sees them); so does a TIME_WAIT count outside the current range.
+SocketCensus mapped_sample()
+{
+  SocketCensus c = sample();
+  c.time_wait = { 1000, 150, 50, 40 };
+  DestGroup m;
+  m.family = AF_INET;
+  m.local = "127.0.0.1";
+  m.remote = "127.0.0.1";
+  m.remote_port = 8080;
+  m.in_use = 30;
+  m.time_wait = 30;
+  m.usable = 1000;
+  m.pressure = 0.03;
+  m.loopback = true;
+  m.v4_mapped = 30;
+  DestGroup mixed = m;
+  mixed.remote_port = 8081;
+  mixed.v4_mapped = 12;
+  c.groups = { c.groups[0], m, mixed };
+  return c;
+}
+
+TEST(CensusJson, GroupsCountTheirV4MappedSocketsAndTimeWaitCountsOutsideRange)
+{
+  const auto j = census_to_json(mapped_sample());
+  EXPECT_EQ(j["groups"][0]["v4_mapped"], 0);
+  EXPECT_EQ(j["groups"][1]["family"], "ipv4");
+  EXPECT_EQ(j["groups"][1]["v4_mapped"], 30);
+  EXPECT_EQ(j["groups"][2]["v4_mapped"], 12);
+  EXPECT_EQ(j["time_wait"]["outside_range"], 40);
+}
+
+TEST(CensusText, SaysWhichGroupsHoldV4MappedSocketsAndCountsOutsideRange)
+{
+  const auto t = census_to_text(mapped_sample());
+  EXPECT_NE(t.find("127.0.0.1:8080 (AF_INET6 sockets, v4-mapped)"), std::string::npos) << t;
+  EXPECT_NE(t.find("127.0.0.1:8081 (12 of 30 sockets AF_INET6, v4-mapped)"), std::string::npos) << t;
+  EXPECT_EQ(t.find("198.18.1.2:8080 ("), std::string::npos) << t;
+  EXPECT_NE(t.find("40 of them outside the current port range"), std::string::npos) << t;
 }
 
 } // namespace

@@ -66,7 +66,8 @@ TEST(ReportPlanJson, HasTheDocumentedFields)
                    { "current", "0" },
                    { "target", "1" },
                    { "reason", p.changes[0].reason } }));
-  EXPECT_EQ(j["sockets"]["time_wait"], (json{ { "outbound", 1000 }, { "inbound", 3 }, { "unknown", 0 } }));
+  EXPECT_EQ(j["sockets"]["time_wait"],
+            (json{ { "outbound", 1000 }, { "inbound", 3 }, { "unknown", 0 }, { "outside_range", 0 } }));
   EXPECT_EQ(j["facts"]["sysctls"]["net.ipv4.ip_local_port_range"]["value"], "40000 40999");
   EXPECT_EQ(j["facts"]["sysctls"]["net.ipv4.tcp_tw_recycle"]["status"], "absent");
   EXPECT_EQ(j["facts"]["kernel"], "6.8.0-test");

@@ -61,6 +61,21 @@ TEST(ReportPlanText, TimestampsOffWithFixFirst)
   expect_golden("unit-timestamps-off.txt", t);
 }
 
+TEST(ReportPlanText, DelayAsLongAsTimeWaitSaysWhichChangeFixesIt)
+{
+  Facts f = base_facts();
+  set_port_range(f, 40000, 40999);
+  set_sysctl(f, "net.ipv4.tcp_tw_reuse_delay", "60000");
+  add_group(f, "198.18.1.1", "198.18.1.2", 8080, 1000, 1000);
+  const std::string t = text_of(f);
+  const auto fail = t.find("fail  tw_reuse_delay");
+  ASSERT_NE(fail, std::string::npos) << t;
+  const auto fixed = t.find("-> fixed by the proposed change net.ipv4.tcp_tw_reuse_delay = 1000");
+  ASSERT_NE(fixed, std::string::npos) << t;
+  EXPECT_EQ(t.find('\n', fail), t.rfind('\n', fixed)) << "on the line after the prerequisite: " << t;
+  EXPECT_LT(t.find("net.ipv4.tcp_tw_reuse_delay  60000"), t.find("net.ipv4.tcp_tw_reuse        0")) << t;
+}
+
 TEST(ReportPlanText, FailingPrerequisiteThePlanDoesNotFixIsNotAnnotated)
 {
   Facts f = base_facts();
