@@ -5,14 +5,13 @@
 #include "apply/sha256.hpp"
 #include "facts/counters.hpp"
 #include "facts/host.hpp"
-#include "report/plan_json.hpp"
+#include "reader/plan_reader.hpp"
 #include "sysctld/resolver.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <cmath>
 
@@ -70,32 +69,22 @@ PlanToApply reviewed_plan(const std::filesystem::path& path)
   PlanToApply out;
   out.sha256 = sha256_hex(bytes);
   out.source = std::filesystem::absolute(path).string();
-  Verdict verdict = Verdict::insufficient_evidence;
+  PlanDocument doc;
   try {
-    const Plan plan = plan_from_json_text(bytes, path.string());
-    verdict = plan.verdict;
-    out.source_nat = plan.finding("source-nat") != nullptr;
-    for (const auto& c : plan.changes) {
-      out.changes.push_back({ c.key, c.current, c.target });
-      out.reasons.push_back(c.reason);
-    }
+    doc = plan_document_from_json_text(bytes, path.string());
   } catch (const Error& e) {
     throw Error(e.subject(), e.reason() + "; nothing was changed");
   }
-  if (const auto problem = verdict_problem(verdict, out.changes.size())) {
+  out.source_nat = doc.plan.finding("source-nat") != nullptr;
+  for (const auto& c : doc.plan.changes) {
+    out.changes.push_back({ c.key, c.current, c.target });
+    out.reasons.push_back(c.reason);
+  }
+  if (const auto problem = verdict_problem(doc.plan.verdict, out.changes.size())) {
     throw Error("plan " + path.string(), *problem + "; nothing was changed");
   }
-  // Where the plan was made (the strict reader checked the document; these are optional there).
-  const auto doc = nlohmann::json::parse(bytes, nullptr, false);
-  if (doc.is_object() && doc.contains("facts") && doc["facts"].is_object()) {
-    const auto& facts = doc["facts"];
-    if (facts.contains("hostname") && facts["hostname"].is_string()) {
-      out.hostname = facts["hostname"].get<std::string>();
-    }
-    if (facts.contains("netns") && facts["netns"].is_number_unsigned()) {
-      out.netns = facts["netns"].get<std::uint64_t>();
-    }
-  }
+  out.hostname = doc.hostname;
+  out.netns = doc.netns;
   return out;
 }
 

@@ -11,6 +11,7 @@
 #include "config/loader.hpp"
 #include "facts/gather.hpp"
 #include "policy/engine.hpp"
+#include "reader/plan_reader.hpp"
 #include "report/plan_json.hpp"
 #include "report/plan_text.hpp"
 #include "sysctld/resolver.hpp"

@@ -9,6 +9,9 @@
 
 namespace tw {
 
+// The version of the plan document (doc/plan-schema.md) that report/ writes and reader/ accepts.
+inline constexpr int k_plan_schema_version = 1;
+
 // The answer to "will net.ipv4.tcp_tw_reuse help here?": exactly one of these.
 enum class Verdict
 {

@@ -2,6 +2,7 @@
 // tests/data/plan/record-facts.sh from real namespaces) so the text report is compared to golden
 // files: verdicts, exit codes, --out, --root, strict profile errors.
 // TW_UPDATE_GOLDEN=1 rewrites the golden files.
+#include "reader/plan_reader.hpp"
 #include "report/plan_json.hpp"
 #include "support/process.hpp"
 

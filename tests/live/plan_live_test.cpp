@@ -3,6 +3,7 @@
 // and the done-when of the plan issue: the change plan proposes, written by hand inside the client
 // namespace, lets the stuck client connect again and TcpExt.TWRecycled rises.
 #include "apply/sysctld_writer.hpp"
+#include "reader/plan_reader.hpp"
 #include "report/plan_json.hpp"
 #include "support/netns.hpp"
 #include "util/strings.hpp"

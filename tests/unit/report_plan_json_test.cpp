@@ -1,6 +1,7 @@
-// The JSON plan document: schema, round trips (plan and recorded facts), strict reading.
+// The JSON plan document as written: its fields, their order, valid UTF-8.
 #include "policy/engine.hpp"
 #include "policy_facts.hpp"
+#include "reader/plan_reader.hpp"
 #include "report/plan_json.hpp"
 #include "util/error.hpp"
 
@@ -28,16 +29,6 @@ Facts stuck_client()
   rates.per_second = { { "Tcp.ActiveOpens", 450.5 } };
   f.rates = rates;
   return f;
-}
-
-std::string error_of(const json& doc)
-{
-  try {
-    plan_from_json(doc, "plan.json");
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 TEST(ReportPlanJson, HasTheDocumentedFields)
@@ -87,113 +78,6 @@ TEST(ReportPlanJson, HasTheDocumentedFields)
   EXPECT_TRUE(found);
 }
 
-TEST(ReportPlanJson, PlanRoundTripsThroughText)
-{
-  const Facts f = stuck_client();
-  const Plan p = make_plan(f, Profile{}, Policy{});
-  const std::string text = plan_to_json(p, f).dump(2);
-  EXPECT_EQ(plan_from_json_text(text, "plan.json"), p);
-}
-
-TEST(ReportPlanJson, RecordedFactsGiveTheSamePlan)
-{
-  for (Facts f : { stuck_client(), base_facts() }) {
-    const Plan p = make_plan(f, Profile{}, Policy{});
-    const json doc = json::parse(plan_to_json(p, f).dump());
-    const Facts back = facts_from_json(doc, "rec.json");
-    EXPECT_EQ(make_plan(back, Profile{}, Policy{}), p);
-    EXPECT_EQ(back.sockets.groups.size(), f.sockets.groups.size());
-    EXPECT_EQ(back.sysctls.values.size(), f.sysctls.values.size());
-    EXPECT_EQ(back.rates.has_value(), f.rates.has_value());
-  }
-}
-
-TEST(ReportPlanJson, StrictReadingNamesThePath)
-{
-  const Facts f = stuck_client();
-  const json good = plan_to_json(make_plan(f, Profile{}, Policy{}), f);
-  EXPECT_EQ(error_of(good), "");
-
-  json j = good;
-  j["schema_version"] = 2;
-  EXPECT_NE(error_of(j).find("plan.json: /schema_version: expected 1, got 2"), std::string::npos)
-    << error_of(j);
-
-  j = good;
-  j.erase("changes");
-  EXPECT_NE(error_of(j).find("missing field \"changes\""), std::string::npos) << error_of(j);
-
-  j = good;
-  j["changes"][1]["target"] = 1;
-  EXPECT_NE(error_of(j).find("/changes/1/target: expected a string, got number"), std::string::npos)
-    << error_of(j);
-
-  j = good;
-  j["changes"][0]["key"] = "net.ipv4/../../etc";
-  EXPECT_NE(error_of(j).find("/changes/0/key"), std::string::npos) << error_of(j);
-
-  j = good;
-  j["changes"][0]["target"] = "1\nkernel.panic=1";
-  EXPECT_NE(error_of(j).find("/changes/0/target: control character"), std::string::npos) << error_of(j);
-
-  j = good;
-  j["changes"][0]["extra"] = "x";
-  EXPECT_NE(error_of(j).find("/changes/0/extra: unknown field"), std::string::npos) << error_of(j);
-
-  j = good;
-  j["changes"][1]["key"] = j["changes"][0]["key"];
-  EXPECT_NE(error_of(j).find("appears twice"), std::string::npos) << error_of(j);
-
-  j = good;
-  j["verdict"] = "maybe";
-  EXPECT_NE(error_of(j).find("/verdict"), std::string::npos) << error_of(j);
-
-  j = good;
-  j["findings"][0]["evidence"]["x"] = "many";
-  EXPECT_NE(error_of(j).find("/findings/0/evidence/x: expected a number"), std::string::npos) << error_of(j);
-
-  j = good;
-  j["surprise"] = true;
-  EXPECT_NE(error_of(j).find("plan.json: /surprise: unknown field"), std::string::npos) << error_of(j);
-
-  EXPECT_NE(error_of(json::array()).find("expected an object"), std::string::npos);
-}
-
-TEST(ReportPlanJson, SyntaxErrorNamesLineAndColumn)
-{
-  try {
-    plan_from_json_text("{\n  \"schema_version\": 1,\n  \"verdict\": helps\n}\n", "/tmp/p.json");
-    FAIL() << "accepted broken JSON";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("/tmp/p.json:3:"), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find("not valid JSON"), std::string::npos) << e.what();
-  }
-}
-
-TEST(ReportPlanJson, RecordedFactsErrorsNameThePath)
-{
-  const Facts f = stuck_client();
-  json doc = plan_to_json(make_plan(f, Profile{}, Policy{}), f);
-  doc["sockets"]["groups"][0]["family"] = "ipx";
-  try {
-    facts_from_json(doc, "rec.json");
-    FAIL() << "accepted a bad family";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("rec.json: /sockets/groups/0/family"), std::string::npos)
-      << e.what();
-  }
-}
-
-std::string recorded_error(const json& doc)
-{
-  try {
-    facts_from_json(doc, "rec.json");
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
 TEST(ReportPlanJson, KeysReadTopDownWithTheSchemaVersionFirst)
 {
   const Facts f = stuck_client();
@@ -218,44 +102,6 @@ TEST(ReportPlanJson, NonUtf8HostnameNeverMakesTheDocumentFail)
   EXPECT_EQ(back["facts"]["hostname"], "bad\xEF\xBF\xBD\xEF\xBF\xBDhost");
   EXPECT_EQ(valid_utf8("caf\xC3\xA9"), "caf\xC3\xA9");           // valid UTF-8 is kept
   EXPECT_EQ(valid_utf8("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD"); // overlong '/' is not
-}
-
-TEST(ReportPlanJson, RecordedFactsAreRangeChecked)
-{
-  const Facts f = stuck_client();
-  const json good = json(plan_to_json(make_plan(f, Profile{}, Policy{}), f));
-  EXPECT_EQ(recorded_error(good), "");
-
-  json doc = good;
-  doc["sockets"]["port_range"]["high"] = 70000; // would narrow to another port
-  EXPECT_NE(recorded_error(doc).find("/sockets/port_range/high: out of range 0..65535"), std::string::npos)
-    << recorded_error(doc);
-  doc = good;
-  doc["sockets"]["groups"][0]["time_wait"] = 1001; // more than in_use 1000: would underflow
-  EXPECT_NE(recorded_error(doc).find("/sockets/groups/0/time_wait: 1001 is more than in_use 1000"),
-            std::string::npos)
-    << recorded_error(doc);
-  doc = good;
-  doc["sockets"]["usable_ports"] = 5000;
-  EXPECT_NE(recorded_error(doc).find("/sockets/usable_ports"), std::string::npos) << recorded_error(doc);
-  doc = good;
-  doc["sockets"]["groups"][0]["timestamps"] = { { "outbound_established", 2 }, { "negotiated", 3 } };
-  EXPECT_NE(recorded_error(doc).find("/sockets/groups/0/timestamps/negotiated"), std::string::npos)
-    << recorded_error(doc);
-}
-
-TEST(ReportPlanJson, PerGroupTimestampsAreReadAndMayBeAbsent)
-{
-  Facts f = stuck_client();
-  set_group_timestamps(f, 20, 0);
-  json doc = json(plan_to_json(make_plan(f, Profile{}, Policy{}), f));
-  Facts back = facts_from_json(doc, "rec.json");
-  ASSERT_EQ(back.sockets.groups.size(), 1u);
-  EXPECT_EQ(back.sockets.groups[0].outbound_established, 20u);
-  EXPECT_EQ(back.sockets.groups[0].with_timestamps, 0u);
-  doc["sockets"]["groups"][0].erase("timestamps"); // a recording from before the field existed
-  back = facts_from_json(doc, "rec.json");
-  EXPECT_EQ(back.sockets.groups[0].outbound_established, 0u);
 }
 
 } // namespace

@@ -1,0 +1,505 @@
+#include "reader/plan_reader.hpp"
+
+#include "util/error.hpp"
+#include "util/json_strict.hpp"
+#include "util/strings.hpp"
+#include "util/sysctl_key.hpp"
+
+#include <cmath>
+#include <set>
+#include <sys/socket.h>
+
+namespace tw {
+
+namespace {
+
+using nlohmann::json;
+
+// Strict reading of a JSON document: every error names the source and the JSON path.
+class Reader
+{
+public:
+  explicit Reader(std::string source)
+    : m_source(std::move(source))
+  {
+  }
+
+  [[noreturn]] void fail(const std::string& path, const std::string& why) const
+  {
+    throw Error(m_source + ": " + (path.empty() ? "/" : path), why);
+  }
+
+  const json& field(const json& obj, const std::string& path, const char* name) const
+  {
+    const auto it = obj.find(name);
+    if (it == obj.end()) {
+      fail(path, std::string("missing field \"") + name + "\"");
+    }
+    return *it;
+  }
+
+  void object(const json& j, const std::string& path) const
+  {
+    if (!j.is_object()) {
+      fail(path, std::string("expected an object, got ") + j.type_name());
+    }
+  }
+
+  void array(const json& j, const std::string& path) const
+  {
+    if (!j.is_array()) {
+      fail(path, std::string("expected an array, got ") + j.type_name());
+    }
+  }
+
+  void only(const json& obj, const std::string& path, std::initializer_list<const char*> allowed) const
+  {
+    object(obj, path);
+    for (const auto& [k, v] : obj.items()) {
+      bool known = false;
+      for (const char* a : allowed) {
+        known = known || k == a;
+      }
+      if (!known) {
+        fail(path + "/" + k, "unknown field");
+      }
+    }
+  }
+
+  std::string text(const json& obj, const std::string& path, const char* name, bool allow_empty = true) const
+  {
+    const json& j = field(obj, path, name);
+    const std::string p = path + "/" + name;
+    if (!j.is_string()) {
+      fail(p, std::string("expected a string, got ") + j.type_name());
+    }
+    const auto& s = j.get_ref<const std::string&>();
+    if (has_control_char(s)) {
+      fail(p, "control character in \"" + printable(s) + "\"");
+    }
+    if (!allow_empty && s.empty()) {
+      fail(p, "must not be empty");
+    }
+    return s;
+  }
+
+  std::string text_or_null(const json& obj, const std::string& path, const char* name) const
+  {
+    const auto it = obj.find(name);
+    if (it == obj.end() || it->is_null()) {
+      return {};
+    }
+    return text(obj, path, name);
+  }
+
+  std::uint64_t count(const json& obj, const std::string& path, const char* name) const
+  {
+    const json& j = field(obj, path, name);
+    if (!j.is_number_unsigned() && !(j.is_number_integer() && j.get<std::int64_t>() >= 0)) {
+      fail(path + "/" + name, std::string("expected a whole number >= 0, got ") + j.dump());
+    }
+    return j.get<std::uint64_t>();
+  }
+
+  double real(const json& j, const std::string& path) const
+  {
+    if (!j.is_number()) {
+      fail(path, std::string("expected a number, got ") + j.type_name());
+    }
+    return j.get<double>();
+  }
+
+  bool flag(const json& obj, const std::string& path, const char* name) const
+  {
+    const json& j = field(obj, path, name);
+    if (!j.is_boolean()) {
+      fail(path + "/" + name, std::string("expected true or false, got ") + j.type_name());
+    }
+    return j.get<bool>();
+  }
+
+  std::vector<std::string> strings(const json& j, const std::string& path) const
+  {
+    array(j, path);
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < j.size(); ++i) {
+      const std::string p = path + "/" + std::to_string(i);
+      if (!j[i].is_string()) {
+        fail(p, std::string("expected a string, got ") + j[i].type_name());
+      }
+      out.push_back(j[i].get<std::string>());
+    }
+    return out;
+  }
+
+  Evidence evidence(const json& j, const std::string& path) const
+  {
+    object(j, path);
+    Evidence out;
+    for (const auto& [k, v] : j.items()) {
+      out[k] = real(v, path + "/" + k);
+    }
+    return out;
+  }
+
+private:
+  std::string m_source;
+};
+
+} // namespace
+
+SocketCensus census_from_json(const json& s, const std::string& source)
+{
+  const Reader r(source);
+  const std::string at = "/sockets";
+  r.object(s, at);
+  SocketCensus c;
+  c.available = r.flag(s, at, "available");
+  c.error = r.text_or_null(s, at, "error");
+  const json& states = r.field(s, at, "states");
+  r.object(states, at + "/states");
+  for (std::size_t i = 1; i < k_tcp_state_slots; ++i) {
+    if (states.contains(tcp_state_name(i))) {
+      c.states[i] = r.count(states, at + "/states", tcp_state_name(i));
+    }
+  }
+  c.total = r.count(s, at, "total");
+  c.listeners = r.count(s, at, "listeners");
+  const json& tw = r.field(s, at, "time_wait");
+  r.object(tw, at + "/time_wait");
+  c.time_wait.outbound = r.count(tw, at + "/time_wait", "outbound");
+  c.time_wait.inbound = r.count(tw, at + "/time_wait", "inbound");
+  c.time_wait.unknown = r.count(tw, at + "/time_wait", "unknown");
+  // Recordings made before it existed have none: the unknown count holds them all then.
+  if (tw.contains("outside_range")) {
+    c.time_wait.outside_range = r.count(tw, at + "/time_wait", "outside_range");
+    if (c.time_wait.outside_range > c.time_wait.unknown) {
+      r.fail(at + "/time_wait/outside_range",
+             std::to_string(c.time_wait.outside_range) + " is more than unknown " +
+               std::to_string(c.time_wait.unknown) + " (they are part of the unknown sockets)");
+    }
+  }
+  if (c.time_wait.outbound + c.time_wait.inbound + c.time_wait.unknown < c.time_wait.outbound) {
+    r.fail(at + "/time_wait", "counts overflow");
+  }
+  const json& range = r.field(s, at, "port_range");
+  if (!range.is_null()) {
+    r.object(range, at + "/port_range");
+    const std::uint64_t low = r.count(range, at + "/port_range", "low");
+    const std::uint64_t high = r.count(range, at + "/port_range", "high");
+    if (low > 65535) {
+      r.fail(at + "/port_range/low", "out of range 0..65535: " + std::to_string(low));
+    }
+    if (high > 65535) {
+      r.fail(at + "/port_range/high", "out of range 0..65535: " + std::to_string(high));
+    }
+    c.port_range = PortRange{ static_cast<std::uint32_t>(low), static_cast<std::uint32_t>(high) };
+  }
+  c.usable_ports = r.count(s, at, "usable_ports");
+  if (c.usable_ports > 65536 || (c.port_range && c.usable_ports > c.port_range->size())) {
+    r.fail(at + "/usable_ports",
+           std::to_string(c.usable_ports) + " is more than the port range holds" +
+             (c.port_range ? " (" + std::to_string(c.port_range->size()) + ")" : std::string()));
+  }
+  const json& groups = r.field(s, at, "groups");
+  r.array(groups, at + "/groups");
+  for (std::size_t i = 0; i < groups.size(); ++i) {
+    const std::string p = at + "/groups/" + std::to_string(i);
+    const json& g = groups[i];
+    r.object(g, p);
+    DestGroup d;
+    const std::string family = r.text(g, p, "family");
+    if (family != "ipv4" && family != "ipv6") {
+      r.fail(p + "/family", "expected \"ipv4\" or \"ipv6\", got \"" + family + "\"");
+    }
+    d.family = family == "ipv6" ? AF_INET6 : AF_INET;
+    d.local = r.text(g, p, "local");
+    d.remote = r.text(g, p, "remote");
+    const std::uint64_t port = r.count(g, p, "remote_port");
+    if (port > 65535) {
+      r.fail(p + "/remote_port", "out of range 0..65535");
+    }
+    d.remote_port = static_cast<std::uint16_t>(port);
+    d.in_use = r.count(g, p, "in_use");
+    d.time_wait = r.count(g, p, "time_wait");
+    d.usable = r.count(g, p, "usable");
+    if (d.in_use > 65536) {
+      r.fail(p + "/in_use", std::to_string(d.in_use) + " is more than 65536 ports");
+    }
+    if (d.time_wait > d.in_use) {
+      r.fail(p + "/time_wait",
+             std::to_string(d.time_wait) + " is more than in_use " + std::to_string(d.in_use) +
+               " (TIME_WAIT ports are part of the ports in use)");
+    }
+    if (d.usable > 65536) {
+      r.fail(p + "/usable", std::to_string(d.usable) + " is more than 65536 ports");
+    }
+    d.pressure = r.real(r.field(g, p, "pressure"), p + "/pressure");
+    if (!(d.pressure >= 0.0 && d.pressure <= 1.0)) {
+      r.fail(p + "/pressure", "out of range 0..1");
+    }
+    d.loopback = r.flag(g, p, "loopback");
+    if (g.contains("v4_mapped")) { // absent in recordings made before it existed
+      d.v4_mapped = r.count(g, p, "v4_mapped");
+      if (d.v4_mapped > d.in_use) {
+        r.fail(p + "/v4_mapped",
+               std::to_string(d.v4_mapped) + " is more than in_use " + std::to_string(d.in_use));
+      }
+    }
+    // Per-group timestamp evidence; recordings made before it existed have none (no sample).
+    if (const auto ts = g.find("timestamps"); ts != g.end() && !ts->is_null()) {
+      const std::string tp = p + "/timestamps";
+      r.object(*ts, tp);
+      d.outbound_established = r.count(*ts, tp, "outbound_established");
+      d.with_timestamps = r.count(*ts, tp, "negotiated");
+      if (d.with_timestamps > d.outbound_established) {
+        r.fail(tp + "/negotiated",
+               std::to_string(d.with_timestamps) + " is more than outbound_established " +
+                 std::to_string(d.outbound_established));
+      }
+    }
+    c.groups.push_back(std::move(d));
+  }
+  c.group_count = r.count(s, at, "group_count");
+  c.groups_truncated = r.flag(s, at, "groups_truncated");
+  const json& ts = r.field(s, at, "timestamps");
+  r.object(ts, at + "/timestamps");
+  c.timestamps.outbound_established = r.count(ts, at + "/timestamps", "outbound_established");
+  c.timestamps.with_timestamps = r.count(ts, at + "/timestamps", "negotiated");
+  if (c.timestamps.with_timestamps > c.timestamps.outbound_established) {
+    r.fail(at + "/timestamps/negotiated",
+           std::to_string(c.timestamps.with_timestamps) + " is more than outbound_established " +
+             std::to_string(c.timestamps.outbound_established));
+  }
+  if (s.contains("notes")) {
+    c.notes = r.strings(s["notes"], at + "/notes");
+  }
+  return c;
+}
+
+Facts facts_from_json(const json& doc, const std::string& source)
+{
+  const Reader r(source);
+  r.object(doc, "");
+  Facts f;
+  f.sockets = census_from_json(r.field(doc, "", "sockets"), source);
+  const json& j = r.field(doc, "", "facts");
+  const std::string at = "/facts";
+  r.object(j, at);
+  f.host.kernel_release = r.text(j, at, "kernel");
+  f.host.hostname = r.text(j, at, "hostname");
+  f.host.netns_inode = r.count(j, at, "netns");
+  const json& sysctls = r.field(j, at, "sysctls");
+  r.object(sysctls, at + "/sysctls");
+  for (const auto& [key, v] : sysctls.items()) {
+    const std::string p = at + "/sysctls/" + key;
+    r.object(v, p);
+    SysctlValue s;
+    s.key = key;
+    const std::string status = r.text(v, p, "status");
+    if (status == "ok") {
+      s.status = ReadStatus::ok;
+      s.value = normalize_space(r.text(v, p, "value"));
+    } else if (status == "absent") {
+      s.status = ReadStatus::absent;
+    } else if (status == "denied") {
+      s.status = ReadStatus::denied;
+    } else if (status == "error") {
+      s.status = ReadStatus::error;
+    } else {
+      r.fail(p + "/status", "expected ok, absent, denied or error, got \"" + status + "\"");
+    }
+    s.detail = r.text_or_null(v, p, "detail");
+    f.sysctls.values[key] = std::move(s);
+  }
+  const json& counters = r.field(j, at, "counters");
+  r.object(counters, at + "/counters");
+  f.counters.available = r.flag(counters, at + "/counters", "available");
+  f.counters.error = r.text_or_null(counters, at + "/counters", "error");
+  const json& values = r.field(counters, at + "/counters", "values");
+  r.object(values, at + "/counters/values");
+  for (const auto& [k, v] : values.items()) {
+    f.counters.values[k] = r.count(values, at + "/counters/values", k.c_str());
+  }
+  if (j.contains("rates") && !j["rates"].is_null()) {
+    const json& rates = j["rates"];
+    const std::string p = at + "/rates";
+    r.object(rates, p);
+    CounterRates cr;
+    cr.interval_seconds = r.real(r.field(rates, p, "interval_seconds"), p + "/interval_seconds");
+    const json& per_second = r.field(rates, p, "per_second");
+    r.object(per_second, p + "/per_second");
+    for (const auto& [k, v] : per_second.items()) {
+      cr.per_second[k] = r.real(v, p + "/per_second/" + k);
+    }
+    if (rates.contains("delta")) {
+      r.object(rates["delta"], p + "/delta");
+      for (const auto& [k, v] : rates["delta"].items()) {
+        cr.delta[k] = r.count(rates["delta"], p + "/delta", k.c_str());
+      }
+    }
+    f.rates = cr;
+  }
+  const json& nat = r.field(j, at, "nat");
+  const std::string np = at + "/nat";
+  r.object(nat, np);
+  f.nat.conntrack_available = r.flag(nat, np, "conntrack_available");
+  f.nat.conntrack_note = r.text_or_null(nat, np, "conntrack_note");
+  f.nat.entries_scanned = r.count(nat, np, "entries_scanned");
+  f.nat.snat_entries = r.count(nat, np, "snat_entries");
+  f.nat.dnat_entries = r.count(nat, np, "dnat_entries");
+  f.nat.cap = r.count(nat, np, "cap");
+  f.nat.cap_hit = r.flag(nat, np, "cap_hit");
+  const json& present = r.field(nat, np, "nat_rules_present");
+  if (!present.is_null()) {
+    f.nat.nat_rules_present = r.flag(nat, np, "nat_rules_present");
+  }
+  f.nat.nat_rules = r.strings(r.field(nat, np, "nat_rules"), np + "/nat_rules");
+  f.nat.random_fully = r.flag(nat, np, "random_fully");
+  f.nat.nat_rules_note = r.text_or_null(nat, np, "nat_rules_note");
+  return f;
+}
+
+Plan plan_from_json(const json& doc, const std::string& source)
+{
+  const Reader r(source);
+  r.only(doc,
+         "",
+         { "schema_version",
+           "generator",
+           "verdict",
+           "reasons",
+           "missing",
+           "profile",
+           "policy",
+           "prerequisites",
+           "changes",
+           "findings",
+           "advice",
+           "sockets",
+           "facts" });
+  const json& version = r.field(doc, "", "schema_version");
+  if (!version.is_number_integer() || version.get<std::int64_t>() != k_plan_schema_version) {
+    r.fail("/schema_version",
+           "expected " + std::to_string(k_plan_schema_version) + ", got " + version.dump() +
+             " (a plan from another version of tw-advisor: re-run plan)");
+  }
+  Plan plan;
+  const std::string verdict = r.text(doc, "", "verdict");
+  const auto v = verdict_from_string(verdict);
+  if (!v) {
+    r.fail("/verdict",
+           "\"" + verdict +
+             "\" is not one of helps, irrelevant, already-enabled, blocked, "
+             "insufficient-evidence");
+  }
+  plan.verdict = *v;
+  plan.reasons = r.strings(r.field(doc, "", "reasons"), "/reasons");
+  if (doc.contains("missing")) {
+    plan.missing = r.strings(doc["missing"], "/missing");
+  }
+  plan.profile_id = r.text(doc, "", "profile");
+  plan.policy_id = r.text(doc, "", "policy");
+
+  const json& prereqs = r.field(doc, "", "prerequisites");
+  r.array(prereqs, "/prerequisites");
+  for (std::size_t i = 0; i < prereqs.size(); ++i) {
+    const std::string p = "/prerequisites/" + std::to_string(i);
+    r.only(prereqs[i], p, { "id", "status", "detail" });
+    Prerequisite x;
+    x.id = r.text(prereqs[i], p, "id", false);
+    const std::string status = r.text(prereqs[i], p, "status");
+    const auto st = prereq_status_from_string(status);
+    if (!st) {
+      r.fail(p + "/status", "\"" + status + "\" is not one of ok, warn, fail");
+    }
+    x.status = *st;
+    x.detail = r.text(prereqs[i], p, "detail");
+    plan.prerequisites.push_back(std::move(x));
+  }
+
+  const json& changes = r.field(doc, "", "changes");
+  r.array(changes, "/changes");
+  std::set<std::string> keys;
+  for (std::size_t i = 0; i < changes.size(); ++i) {
+    const std::string p = "/changes/" + std::to_string(i);
+    r.only(changes[i], p, { "key", "current", "target", "reason" });
+    Change c;
+    c.key = r.text(changes[i], p, "key", false);
+    if (!is_valid_sysctl_key(c.key)) {
+      r.fail(p + "/key", "\"" + printable(c.key) + "\" is not a dotted sysctl name");
+    }
+    if (!keys.insert(c.key).second) {
+      r.fail(p + "/key", c.key + " appears twice");
+    }
+    c.current = r.text(changes[i], p, "current");
+    c.target = r.text(changes[i], p, "target", false);
+    if (c.target != normalize_space(c.target)) {
+      r.fail(p + "/target", "\"" + c.target + "\" is not whitespace-normalised as /proc/sys shows values");
+    }
+    c.reason = r.text(changes[i], p, "reason");
+    plan.changes.push_back(std::move(c));
+  }
+
+  const json& findings = r.field(doc, "", "findings");
+  r.array(findings, "/findings");
+  for (std::size_t i = 0; i < findings.size(); ++i) {
+    const std::string p = "/findings/" + std::to_string(i);
+    r.only(findings[i], p, { "id", "severity", "summary", "evidence", "rationale" });
+    Finding f;
+    f.id = r.text(findings[i], p, "id", false);
+    const std::string sev = r.text(findings[i], p, "severity");
+    const auto s = severity_from_string(sev);
+    if (!s) {
+      r.fail(p + "/severity", "\"" + sev + "\" is not one of info, warn, critical");
+    }
+    f.severity = *s;
+    f.summary = r.text(findings[i], p, "summary");
+    f.evidence = r.evidence(r.field(findings[i], p, "evidence"), p + "/evidence");
+    f.rationale = r.text(findings[i], p, "rationale");
+    plan.findings.push_back(std::move(f));
+  }
+
+  const json& advice = r.field(doc, "", "advice");
+  r.array(advice, "/advice");
+  for (std::size_t i = 0; i < advice.size(); ++i) {
+    const std::string p = "/advice/" + std::to_string(i);
+    r.only(advice[i], p, { "id", "text", "rationale", "evidence" });
+    Advice a;
+    a.id = r.text(advice[i], p, "id", false);
+    a.text = r.text(advice[i], p, "text");
+    a.rationale = r.text(advice[i], p, "rationale");
+    a.evidence = r.evidence(r.field(advice[i], p, "evidence"), p + "/evidence");
+    plan.advice.push_back(std::move(a));
+  }
+  r.object(r.field(doc, "", "sockets"), "/sockets");
+  r.object(r.field(doc, "", "facts"), "/facts");
+  return plan;
+}
+
+PlanDocument plan_document_from_json_text(const std::string& text, const std::string& source)
+{
+  const json doc = parse_json_strict(text, source);
+  PlanDocument out;
+  out.plan = plan_from_json(doc, source);
+  // Where the plan was made: optional (a hand-written plan may not say), typed when present.
+  const Reader r(source);
+  const json& facts = doc["facts"];
+  if (const auto host = facts.find("hostname"); host != facts.end()) {
+    if (!host->is_string()) {
+      r.fail("/facts/hostname", std::string("expected a string, got ") + host->type_name());
+    }
+    out.hostname = host->get<std::string>();
+  }
+  if (facts.contains("netns")) {
+    out.netns = r.count(facts, "/facts", "netns");
+  }
+  return out;
+}
+
+Plan plan_from_json_text(const std::string& text, const std::string& source)
+{
+  return plan_from_json(parse_json_strict(text, source), source);
+}
+
+} // namespace tw

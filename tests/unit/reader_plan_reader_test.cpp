@@ -1,0 +1,230 @@
+// Reading plan documents back: round trips (plan and recorded facts) and strict reading.
+#include "policy/engine.hpp"
+#include "policy_facts.hpp"
+#include "reader/plan_reader.hpp"
+#include "report/plan_json.hpp"
+#include "util/error.hpp"
+
+#include <gtest/gtest.h>
+
+namespace tw::test {
+namespace {
+
+using nlohmann::json;
+
+Facts stuck_client()
+{
+  Facts f = base_facts();
+  set_port_range(f, 40000, 40999);
+  set_sysctl(f, "net.ipv4.tcp_timestamps", "0");
+  add_group(f, "198.18.1.1", "198.18.1.2", 8080, 1000, 1000);
+  add_inbound(f, 3);
+  set_timestamp_share(f, 20, 19);
+  f.nat.nat_rules_present = true;
+  f.nat.nat_rules = { "nft ip nat postrouting: snat random-fully" };
+  f.nat.random_fully = true;
+  CounterRates rates;
+  rates.interval_seconds = 2;
+  rates.delta = { { "Tcp.ActiveOpens", 900 } };
+  rates.per_second = { { "Tcp.ActiveOpens", 450.5 } };
+  f.rates = rates;
+  return f;
+}
+
+std::string error_of(const json& doc)
+{
+  try {
+    plan_from_json(doc, "plan.json");
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(ReaderPlanReader, PlanRoundTripsThroughText)
+{
+  const Facts f = stuck_client();
+  const Plan p = make_plan(f, Profile{}, Policy{});
+  const std::string text = plan_to_json(p, f).dump(2);
+  EXPECT_EQ(plan_from_json_text(text, "plan.json"), p);
+}
+
+TEST(ReaderPlanReader, RecordedFactsGiveTheSamePlan)
+{
+  for (Facts f : { stuck_client(), base_facts() }) {
+    const Plan p = make_plan(f, Profile{}, Policy{});
+    const json doc = json::parse(plan_to_json(p, f).dump());
+    const Facts back = facts_from_json(doc, "rec.json");
+    EXPECT_EQ(make_plan(back, Profile{}, Policy{}), p);
+    EXPECT_EQ(back.sockets.groups.size(), f.sockets.groups.size());
+    EXPECT_EQ(back.sysctls.values.size(), f.sysctls.values.size());
+    EXPECT_EQ(back.rates.has_value(), f.rates.has_value());
+  }
+}
+
+TEST(ReaderPlanReader, StrictReadingNamesThePath)
+{
+  const Facts f = stuck_client();
+  const json good = plan_to_json(make_plan(f, Profile{}, Policy{}), f);
+  EXPECT_EQ(error_of(good), "");
+
+  json j = good;
+  j["schema_version"] = 2;
+  EXPECT_NE(error_of(j).find("plan.json: /schema_version: expected 1, got 2"), std::string::npos)
+    << error_of(j);
+
+  j = good;
+  j.erase("changes");
+  EXPECT_NE(error_of(j).find("missing field \"changes\""), std::string::npos) << error_of(j);
+
+  j = good;
+  j["changes"][1]["target"] = 1;
+  EXPECT_NE(error_of(j).find("/changes/1/target: expected a string, got number"), std::string::npos)
+    << error_of(j);
+
+  j = good;
+  j["changes"][0]["key"] = "net.ipv4/../../etc";
+  EXPECT_NE(error_of(j).find("/changes/0/key"), std::string::npos) << error_of(j);
+
+  j = good;
+  j["changes"][0]["target"] = "1\nkernel.panic=1";
+  EXPECT_NE(error_of(j).find("/changes/0/target: control character"), std::string::npos) << error_of(j);
+
+  j = good;
+  j["changes"][0]["extra"] = "x";
+  EXPECT_NE(error_of(j).find("/changes/0/extra: unknown field"), std::string::npos) << error_of(j);
+
+  j = good;
+  j["changes"][1]["key"] = j["changes"][0]["key"];
+  EXPECT_NE(error_of(j).find("appears twice"), std::string::npos) << error_of(j);
+
+  j = good;
+  j["verdict"] = "maybe";
+  EXPECT_NE(error_of(j).find("/verdict"), std::string::npos) << error_of(j);
+
+  j = good;
+  j["findings"][0]["evidence"]["x"] = "many";
+  EXPECT_NE(error_of(j).find("/findings/0/evidence/x: expected a number"), std::string::npos) << error_of(j);
+
+  j = good;
+  j["surprise"] = true;
+  EXPECT_NE(error_of(j).find("plan.json: /surprise: unknown field"), std::string::npos) << error_of(j);
+
+  EXPECT_NE(error_of(json::array()).find("expected an object"), std::string::npos);
+}
+
+TEST(ReaderPlanReader, SyntaxErrorNamesLineAndColumn)
+{
+  try {
+    plan_from_json_text("{\n  \"schema_version\": 1,\n  \"verdict\": helps\n}\n", "/tmp/p.json");
+    FAIL() << "accepted broken JSON";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("/tmp/p.json:3:"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("not valid JSON"), std::string::npos) << e.what();
+  }
+}
+
+TEST(ReaderPlanReader, RecordedFactsErrorsNameThePath)
+{
+  const Facts f = stuck_client();
+  json doc = plan_to_json(make_plan(f, Profile{}, Policy{}), f);
+  doc["sockets"]["groups"][0]["family"] = "ipx";
+  try {
+    facts_from_json(doc, "rec.json");
+    FAIL() << "accepted a bad family";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("rec.json: /sockets/groups/0/family"), std::string::npos)
+      << e.what();
+  }
+}
+
+std::string recorded_error(const json& doc)
+{
+  try {
+    facts_from_json(doc, "rec.json");
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(ReaderPlanReader, RecordedFactsAreRangeChecked)
+{
+  const Facts f = stuck_client();
+  const json good = json(plan_to_json(make_plan(f, Profile{}, Policy{}), f));
+  EXPECT_EQ(recorded_error(good), "");
+
+  json doc = good;
+  doc["sockets"]["port_range"]["high"] = 70000; // would narrow to another port
+  EXPECT_NE(recorded_error(doc).find("/sockets/port_range/high: out of range 0..65535"), std::string::npos)
+    << recorded_error(doc);
+  doc = good;
+  doc["sockets"]["groups"][0]["time_wait"] = 1001; // more than in_use 1000: would underflow
+  EXPECT_NE(recorded_error(doc).find("/sockets/groups/0/time_wait: 1001 is more than in_use 1000"),
+            std::string::npos)
+    << recorded_error(doc);
+  doc = good;
+  doc["sockets"]["usable_ports"] = 5000;
+  EXPECT_NE(recorded_error(doc).find("/sockets/usable_ports"), std::string::npos) << recorded_error(doc);
+  doc = good;
+  doc["sockets"]["groups"][0]["timestamps"] = { { "outbound_established", 2 }, { "negotiated", 3 } };
+  EXPECT_NE(recorded_error(doc).find("/sockets/groups/0/timestamps/negotiated"), std::string::npos)
+    << recorded_error(doc);
+}
+
+TEST(ReaderPlanReader, PerGroupTimestampsAreReadAndMayBeAbsent)
+{
+  Facts f = stuck_client();
+  set_group_timestamps(f, 20, 0);
+  json doc = json(plan_to_json(make_plan(f, Profile{}, Policy{}), f));
+  Facts back = facts_from_json(doc, "rec.json");
+  ASSERT_EQ(back.sockets.groups.size(), 1u);
+  EXPECT_EQ(back.sockets.groups[0].outbound_established, 20u);
+  EXPECT_EQ(back.sockets.groups[0].with_timestamps, 0u);
+  doc["sockets"]["groups"][0].erase("timestamps"); // a recording from before the field existed
+  back = facts_from_json(doc, "rec.json");
+  EXPECT_EQ(back.sockets.groups[0].outbound_established, 0u);
+}
+
+TEST(ReaderPlanReader, NewerCensusCountsRoundTripAndAreChecked)
+{
+  Facts f = stuck_client();
+  f.sockets.time_wait.unknown = 7;
+  f.sockets.time_wait.outside_range = 5;
+  f.sockets.groups.front().v4_mapped = 3;
+  const Plan p = make_plan(f, Profile{}, Policy{});
+  auto doc = json::parse(plan_to_json(p, f).dump());
+  const Facts back = facts_from_json(doc, "rec.json");
+  EXPECT_EQ(back.sockets.time_wait.outside_range, 5u);
+  EXPECT_EQ(back.sockets.groups.front().v4_mapped, 3u);
+  doc["sockets"]["time_wait"]["outside_range"] = 8; // more than unknown
+  try {
+    facts_from_json(doc, "rec.json");
+    FAIL() << "outside_range above unknown was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("/sockets/time_wait/outside_range"), std::string::npos) << e.what();
+  }
+}
+
+TEST(ReaderPlanReader, PlanDocumentSaysWhereThePlanWasMade)
+{
+  Facts f = stuck_client();
+  f.host.hostname = "web-1";
+  f.host.netns_inode = 4026531840;
+  const Plan p = make_plan(f, Profile{}, Policy{});
+  const auto doc = plan_document_from_json_text(plan_to_json(p, f).dump(), "plan.json");
+  EXPECT_EQ(doc.plan, p);
+  EXPECT_EQ(doc.hostname, "web-1");
+  EXPECT_EQ(doc.netns, 4026531840u);
+  auto bad = json::parse(plan_to_json(p, f).dump());
+  bad["facts"]["netns"] = "4026531840";
+  try {
+    plan_document_from_json_text(bad.dump(), "plan.json");
+    FAIL() << "a netns that is not a number was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("/facts/netns"), std::string::npos) << e.what();
+  }
+}
+
+} // namespace
+} // namespace tw::test
