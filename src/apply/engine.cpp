@@ -571,8 +571,8 @@ std::vector<std::string> undo_journal(const Dir& state_dir,
   return problems;
 }
 
-std::optional<std::string> interrupted_apply_note(const std::filesystem::path& root,
-                                                  const std::filesystem::path& state_dir)
+std::optional<InterruptedApply> find_interrupted_apply(const std::filesystem::path& root,
+                                                       const std::filesystem::path& state_dir)
 {
   const auto path = resolve_state_dir(root, state_dir);
   std::error_code ec;
@@ -585,9 +585,7 @@ std::optional<std::string> interrupted_apply_note(const std::filesystem::path& r
     if (!journal || is_final(journal->state) || state_lock_held(dir)) {
       return std::nullopt;
     }
-    return "an apply (" + journal->id + ") was interrupted in state " +
-           std::string(to_string(journal->state)) + " (journal " + dir.name_path(k_journal_name) +
-           "): apply refuses until `tw-advisor rollback` runs";
+    return InterruptedApply{ journal->id, to_string(journal->state), dir.name_path(k_journal_name) };
   } catch (const Error&) {
     return std::nullopt; // unreadable: plan is not the place to diagnose the state dir
   }

@@ -1,12 +1,13 @@
 #pragma once
 
-#include "apply/durable_fs.hpp"
 #include "apply/journal.hpp"
 #include "apply/sysctld_writer.hpp"
 #include "apply/target_lock.hpp"
 #include "apply/validate.hpp"
 #include "apply/watch.hpp"
+#include "model/boot.hpp"
 #include "model/counters.hpp"
+#include "util/durable_fs.hpp"
 
 #include <chrono>
 #include <filesystem>
@@ -179,11 +180,11 @@ std::vector<std::string> undo_journal(const Dir& state_dir,
                                       ApplyObserver& observer,
                                       std::size_t keys_written = static_cast<std::size_t>(-1));
 
-// A one-line note when the state dir (under root) holds an apply that was interrupted and awaits
-// `tw-advisor rollback`; nullopt otherwise (no state dir, no journal, finished, or still running).
-// Reads only, takes no lock: cheap enough for `plan` to call.
-std::optional<std::string> interrupted_apply_note(const std::filesystem::path& root,
-                                                  const std::filesystem::path& state_dir);
+// The apply that was interrupted and awaits `tw-advisor rollback`, when the state dir (under root)
+// holds one; nullopt otherwise (no state dir, no journal, finished, or still running). Reads only,
+// takes no lock: cheap enough for `plan` to call.
+std::optional<InterruptedApply> find_interrupted_apply(const std::filesystem::path& root,
+                                                       const std::filesystem::path& state_dir);
 
 // What `tw-advisor rollback` did.
 struct RollbackOutcome

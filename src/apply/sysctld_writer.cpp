@@ -48,22 +48,4 @@ std::optional<Settings> parse_generated_settings(std::string_view text)
   return out;
 }
 
-Settings merge_settings(const Settings& previous, const Settings& updates)
-{
-  Settings out = previous;
-  for (const auto& [key, value] : updates) {
-    bool found = false;
-    for (auto& entry : out) {
-      if (entry.first == key) {
-        entry.second = value;
-        found = true;
-      }
-    }
-    if (!found) {
-      out.emplace_back(key, value);
-    }
-  }
-  return out;
-}
-
 } // namespace tw

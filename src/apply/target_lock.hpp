@@ -1,6 +1,6 @@
 #pragma once
 
-#include "apply/durable_fs.hpp"
+#include "util/durable_fs.hpp"
 
 #include <filesystem>
 #include <memory>

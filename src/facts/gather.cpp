@@ -1,5 +1,6 @@
 #include "facts/gather.hpp"
 
+#include "facts/boot.hpp"
 #include "facts/census.hpp"
 #include "facts/host.hpp"
 #include "facts/sysctl_reader.hpp"
@@ -80,6 +81,11 @@ Facts gather_facts(const GatherOptions& options)
                 ms_since(start),
                 facts.sockets.available ? "" : ", unavailable: ",
                 facts.sockets.error);
+  if (options.read_boot) {
+    start = std::chrono::steady_clock::now();
+    facts.boot = read_boot_facts(options.root, options.state_dir, facts.sysctls, options.boot_keys);
+    spdlog::debug("gather: sysctl.d and apply state {} ms", ms_since(start));
+  }
   return facts;
 }
 

@@ -18,6 +18,11 @@ struct GatherOptions
   double sample_seconds = 0.0;                           // > 0: read the counters twice and give rates
   std::uint64_t conntrack_cap = k_default_conntrack_cap; // most conntrack entries looked at
   SleepFn sleep = sleep_for_real;                        // how the sampler waits (tests inject)
+  // Also read the boot configuration and the apply state (plan does; apply's own plan needs not):
+  bool read_boot = false;
+  std::filesystem::path root = "/";   // the tree whose sysctl.d is read
+  std::filesystem::path state_dir;    // apply's state dir (empty: the default under root)
+  std::vector<std::string> boot_keys; // the keys a plan may propose (the policy's guardrails)
 };
 
 // Everything observed about the calling network namespace. Per-item problems are recorded in

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "model/boot.hpp"
 #include "model/census.hpp"
 #include "model/counters.hpp"
 #include "model/nat.hpp"
@@ -29,6 +30,7 @@ struct Facts
   Counters counters;
   std::optional<CounterRates> rates; // with --sample
   NatEvidence nat;
+  std::optional<BootFacts> boot; // sysctl.d and apply state (nullopt: not read, e.g. an old recording)
 };
 
 } // namespace tw

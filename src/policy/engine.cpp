@@ -2,6 +2,7 @@
 #include "policy/engine.hpp"
 
 #include "policy/analysis.hpp"
+#include "policy/boot.hpp"
 
 #include <string>
 
@@ -352,6 +353,9 @@ Plan make_plan(const Facts& facts, const Profile& profile, const Policy& policy)
     }
   }
   plan.advice = policy::advice(a, plan.verdict);
+  if (facts.boot) {
+    policy::add_boot_findings(*facts.boot, plan);
+  }
   return plan;
 }
 

@@ -357,6 +357,47 @@ Facts facts_from_json(const json& doc, const std::string& source)
   f.nat.nat_rules = r.strings(r.field(nat, np, "nat_rules"), np + "/nat_rules");
   f.nat.random_fully = r.flag(nat, np, "random_fully");
   f.nat.nat_rules_note = r.text_or_null(nat, np, "nat_rules_note");
+  if (j.contains("boot")) { // what sysctl.d and the apply state said, when the plan read them
+    const json& b = j["boot"];
+    const std::string bp = at + "/boot";
+    r.object(b, bp);
+    BootFacts boot;
+    boot.loader = r.text(b, bp, "loader");
+    const json& drift = r.field(b, bp, "drift");
+    r.array(drift, bp + "/drift");
+    for (std::size_t i = 0; i < drift.size(); ++i) {
+      const std::string p = bp + "/drift/" + std::to_string(i);
+      r.object(drift[i], p);
+      BootDrift d{ r.text(drift[i], p, "key"), r.text(drift[i], p, "message"), std::nullopt };
+      if (!r.field(drift[i], p, "line").is_null()) {
+        d.line = r.count(drift[i], p, "line");
+      }
+      boot.drift.push_back(std::move(d));
+    }
+    boot.unreadable = r.strings(r.field(b, bp, "unreadable"), bp + "/unreadable");
+    boot.generated_file = r.text(b, bp, "generated_file");
+    const json& generated = r.field(b, bp, "generated");
+    r.array(generated, bp + "/generated");
+    for (std::size_t i = 0; i < generated.size(); ++i) {
+      const std::string p = bp + "/generated/" + std::to_string(i);
+      r.object(generated[i], p);
+      boot.generated.emplace_back(r.text(generated[i], p, "key"), r.text(generated[i], p, "value"));
+    }
+    const json& overridden = r.field(b, bp, "overridden");
+    r.object(overridden, bp + "/overridden");
+    for (const auto& [key, why] : overridden.items()) {
+      boot.overridden[key] = r.text(overridden, bp + "/overridden", key.c_str());
+    }
+    const json& interrupted = r.field(b, bp, "interrupted");
+    if (!interrupted.is_null()) {
+      const std::string p = bp + "/interrupted";
+      r.object(interrupted, p);
+      boot.interrupted = InterruptedApply{ r.text(interrupted, p, "id"),
+                                           r.text(interrupted, p, "state"),
+                                           r.text(interrupted, p, "journal") };
+    }
+    f.boot = std::move(boot);
+  }
   return f;
 }
 

@@ -159,6 +159,32 @@ ordered_json facts_to_json(const Facts& facts)
                { "nat_rules", n.nat_rules },
                { "random_fully", n.random_fully },
                { "nat_rules_note", nullable(n.nat_rules_note) } };
+  if (facts.boot) { // absent when not read (a replay of a recording made without it)
+    const BootFacts& b = *facts.boot;
+    ordered_json drift = ordered_json::array();
+    for (const auto& d : b.drift) {
+      drift.push_back({ { "key", d.key },
+                        { "message", d.message },
+                        { "line", d.line ? ordered_json(*d.line) : ordered_json(nullptr) } });
+    }
+    ordered_json generated = ordered_json::array();
+    for (const auto& [key, value] : b.generated) {
+      generated.push_back({ { "key", key }, { "value", value } });
+    }
+    ordered_json interrupted = nullptr;
+    if (b.interrupted) {
+      interrupted = { { "id", b.interrupted->id },
+                      { "state", b.interrupted->state },
+                      { "journal", b.interrupted->journal } };
+    }
+    j["boot"] = { { "loader", b.loader },
+                  { "drift", std::move(drift) },
+                  { "unreadable", b.unreadable },
+                  { "generated_file", b.generated_file },
+                  { "generated", std::move(generated) },
+                  { "overridden", b.overridden },
+                  { "interrupted", std::move(interrupted) } };
+  }
   make_valid_utf8(j);
   return j;
 }

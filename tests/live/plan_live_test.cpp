@@ -219,7 +219,17 @@ TEST_F(PlanLiveTest, StuckApiClientHelpsAndTheProposedChangeUnsticksIt)
                                                            "net.ipv4.tcp_tw_reuse = 0") != std::string::npos);
   }
   EXPECT_TRUE(named) << overridden["findings"].dump(2);
+  // The saved plan records what sysctl.d said: judged again from the recording (the admin's file
+  // gone by then), it gives the same verdict, reasons, changes and findings, boot ones included.
+  const fs::path recording = m_root.path() / "overridden.json";
+  const json recorded = plan(pair.client, { "--profile", "api-client", "--out", recording.string() });
   fs::remove(m_root.path() / "etc/sysctl.d/99-admin.conf");
+  const json replayed = plan(pair.client, { "--profile", "api-client", "--facts", recording.string() });
+  EXPECT_EQ(replayed["verdict"], recorded["verdict"]);
+  EXPECT_EQ(replayed["reasons"], recorded["reasons"]);
+  EXPECT_EQ(replayed["changes"], recorded["changes"]);
+  EXPECT_EQ(replayed["findings"], recorded["findings"]);
+  EXPECT_NE(replayed["findings"].dump().find("persist-overridden"), std::string::npos) << replayed.dump(2);
 
   // apply rewrites its file with an earlier apply's settings too: an override of one of those
   // blocks it just the same, and plan says so although it proposes only tcp_tw_reuse.
@@ -431,7 +441,13 @@ TEST_F(PlanLiveTest, RangeMovedWithinTheMinuteIsNotCalledInbound)
   const json p = plan(pair.client, { "--profile", "api-client" });
   EXPECT_EQ(p.at("verdict"), "irrelevant") << reasons(p);
   EXPECT_EQ(p["sockets"]["time_wait"]["inbound"], 0) << p["sockets"].dump();
-  EXPECT_GE(p["sockets"]["time_wait"]["outside_range"].get<int>(), 250) << p["sockets"].dump();
+  // Every TIME_WAIT socket here is one of the client's, from before the move: all of them are
+  // outside the range (a few may have been ended by a server RST or still be closing on a loaded
+  // machine, so the count is bounded loosely from below and exactly against the unknown ones).
+  EXPECT_EQ(p["sockets"]["time_wait"]["outbound"], 0) << p["sockets"].dump();
+  EXPECT_EQ(p["sockets"]["time_wait"]["outside_range"], p["sockets"]["time_wait"]["unknown"])
+    << p["sockets"].dump();
+  EXPECT_GE(p["sockets"]["time_wait"]["outside_range"].get<int>(), 200) << p["sockets"].dump();
   EXPECT_EQ(reasons(p).find("accepted"), std::string::npos) << reasons(p);
   EXPECT_NE(reasons(p).find("outside the current ip_local_port_range"), std::string::npos) << reasons(p);
   bool found = false;

@@ -206,12 +206,13 @@ TEST_F(ApplyEngineTest, InterruptedJournalErrorEchoesTheRollbackCommand)
               std::string::npos)
       << e.what();
   }
-  const auto note = interrupted_apply_note(m_base / "root", m_base / "state");
-  ASSERT_TRUE(note.has_value());
-  EXPECT_NE(note->find("interrupted in state runtime-applied"), std::string::npos) << *note;
+  const auto found = find_interrupted_apply(m_base / "root", m_base / "state");
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->state, "runtime-applied");
+  EXPECT_EQ(found->journal, (m_base / "state/journal.json").string());
   rollback_last_apply(target(), "rollback", m_obs);
-  EXPECT_FALSE(interrupted_apply_note(m_base / "root", m_base / "state").has_value());
-  EXPECT_FALSE(interrupted_apply_note(m_base / "root", m_base / "no-such-state").has_value());
+  EXPECT_FALSE(find_interrupted_apply(m_base / "root", m_base / "state").has_value());
+  EXPECT_FALSE(find_interrupted_apply(m_base / "root", m_base / "no-such-state").has_value());
 }
 
 TEST_F(ApplyEngineTest, RefusedPlanLeavesNoStateDirBehind)

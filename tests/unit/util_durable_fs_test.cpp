@@ -1,4 +1,4 @@
-#include "apply/durable_fs.hpp"
+#include "util/durable_fs.hpp"
 #include "util/error.hpp"
 
 #include <gtest/gtest.h>

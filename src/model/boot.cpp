@@ -1,0 +1,23 @@
+#include "model/boot.hpp"
+
+namespace tw {
+
+Settings merge_settings(const Settings& existing, const Settings& updates)
+{
+  Settings out = existing;
+  for (const auto& [key, value] : updates) {
+    bool found = false;
+    for (auto& entry : out) {
+      if (entry.first == key) {
+        entry.second = value;
+        found = true;
+      }
+    }
+    if (!found) {
+      out.emplace_back(key, value);
+    }
+  }
+  return out;
+}
+
+} // namespace tw

@@ -1,0 +1,51 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace tw {
+
+// key = value settings in file order (a sysctl.d file's assignments).
+using Settings = std::vector<std::pair<std::string, std::string>>;
+
+// existing with every key of updates set to its new value (kept in place) and new keys appended:
+// what the generated sysctl.d file holds after an apply of updates. One rule for plan's
+// prediction and apply's write, so an earlier apply's keys are never dropped by either.
+Settings merge_settings(const Settings& existing, const Settings& updates);
+
+// A key whose running value differs from what the boot configuration sets.
+struct BootDrift
+{
+  std::string key;
+  std::string message;               // "K is R now but F:L sets B at boot under both loaders"
+  std::optional<std::uint64_t> line; // the line of the drifting loader's assignment
+};
+
+// An apply that stopped half-way (killed, crashed) and awaits `tw-advisor rollback`.
+struct InterruptedApply
+{
+  std::string id;      // the journal id
+  std::string state;   // the journal state it stopped in
+  std::string journal; // the journal's path
+};
+
+// What the boot configuration (sysctl.d under --root) and the apply state directory say, as read
+// when the plan was made. Recorded in the plan's facts, so a replay judges the same.
+struct BootFacts
+{
+  std::string loader; // the loader this host boots with: "systemd-sysctl" or "procps"
+  std::vector<BootDrift> drift;
+  std::vector<std::string> unreadable; // "PATH (reason)": what the loaders read but this run could not
+  std::string generated_file;          // /etc/sysctl.d/90-tw-advisor.conf, as on the host
+  Settings generated;                  // what that file sets now (an earlier apply); empty when absent
+  // For each key a plan may propose (the policy's guardrail keys, and those in the generated file):
+  // why a generated file would not win at boot for it (another file:line and loader).
+  std::map<std::string, std::string> overridden;
+  std::optional<InterruptedApply> interrupted;
+};
+
+} // namespace tw

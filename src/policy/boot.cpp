@@ -1,0 +1,112 @@
+// The rules over the boot configuration and the apply state (BootFacts): what a plan must say
+// about sysctl.d drift, unreadable configuration, a generated file that would not win at boot,
+// and an apply that never finished.
+#include "policy/boot.hpp"
+
+#include <map>
+
+namespace tw::policy {
+
+namespace {
+
+void drift_findings(const BootFacts& boot, Plan& plan)
+{
+  for (const auto& d : boot.drift) {
+    Finding f;
+    f.id = "boot-drift";
+    f.severity = Severity::warn;
+    f.summary = d.message;
+    if (d.line) {
+      f.evidence = { { "line", static_cast<double>(*d.line) } };
+    }
+    f.rationale = "a runtime value that no winning sysctl.d file holds is lost at the next boot, and a boot "
+                  "value that differs will come back; this host boots with " +
+                  boot.loader;
+    plan.findings.push_back(std::move(f));
+  }
+}
+
+void unreadable_finding(const BootFacts& boot, Plan& plan)
+{
+  if (boot.unreadable.empty()) {
+    return;
+  }
+  std::string listed;
+  for (const auto& u : boot.unreadable) {
+    listed += (listed.empty() ? "" : ", ") + u;
+  }
+  Finding f;
+  f.id = "sysctld-unreadable";
+  f.severity = Severity::warn;
+  f.summary =
+    "cannot read " + listed + ": what sysctl.d sets at boot is incomplete (run as root to see it all)";
+  f.evidence = { { "paths", static_cast<double>(boot.unreadable.size()) } };
+  f.rationale = "a loader running as root at boot reads these files; a value set there may undo a runtime "
+                "change or be the drift an operator is looking for";
+  plan.findings.push_back(std::move(f));
+}
+
+// apply persists the changes in the generated file (what an earlier apply left there plus these
+// changes) and refuses when another file would override any of it at boot: say so now.
+void persist_findings(const BootFacts& boot, Plan& plan)
+{
+  Settings updates;
+  for (const auto& c : plan.changes) {
+    updates.emplace_back(c.key, c.target);
+  }
+  if (updates.empty()) {
+    return;
+  }
+  std::map<std::string, std::string> refused; // by key, as apply names them
+  for (const auto& [key, value] : merge_settings(boot.generated, updates)) {
+    if (const auto it = boot.overridden.find(key); it != boot.overridden.end()) {
+      refused.emplace(key, it->second);
+    }
+  }
+  for (const auto& [key, why] : refused) {
+    Finding f;
+    f.id = "persist-overridden";
+    f.severity = Severity::warn;
+    f.summary = "apply would refuse to persist " + key + " in " + boot.generated_file + ": " + why +
+                "; change that file first, or apply with --no-persist (runtime only, lost at reboot)";
+    f.rationale =
+      "a generated file that another file overrides at boot would leave the next boot undoing the "
+      "change; apply refuses rather than persist something that does not hold";
+    plan.findings.push_back(std::move(f));
+  }
+}
+
+// An apply that was interrupted (crash, kill, power loss) leaves its journal behind; apply refuses
+// until rollback has run, and the runtime values may be half-changed. Said before anything else.
+void interrupted_finding(const BootFacts& boot, Plan& plan)
+{
+  if (!boot.interrupted) {
+    return;
+  }
+  const auto& i = *boot.interrupted;
+  Finding f;
+  f.id = "apply-interrupted";
+  f.severity = Severity::critical;
+  f.summary = "an apply (" + i.id + ") was interrupted in state " + i.state + " (journal " + i.journal +
+              "): apply refuses until `tw-advisor rollback` runs";
+  f.rationale =
+    "the values read now may be a half-applied change: `tw-advisor rollback` restores the snapshot, "
+    "then plan again";
+  plan.reasons.insert(
+    plan.reasons.begin(),
+    "An earlier apply never finished: the values read now may be half-applied, and apply refuses "
+    "until `tw-advisor rollback` has run (finding apply-interrupted).");
+  plan.findings.insert(plan.findings.begin(), std::move(f));
+}
+
+} // namespace
+
+void add_boot_findings(const BootFacts& boot, Plan& plan)
+{
+  drift_findings(boot, plan);
+  unreadable_finding(boot, plan);
+  persist_findings(boot, plan);
+  interrupted_finding(boot, plan);
+}
+
+} // namespace tw::policy

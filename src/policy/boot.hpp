@@ -1,0 +1,14 @@
+#pragma once
+
+#include "model/boot.hpp"
+#include "model/plan.hpp"
+
+namespace tw::policy {
+
+// Adds to plan what the boot configuration and the apply state mean for it: boot-drift,
+// sysctld-unreadable, persist-overridden (over the generated file's settings after the plan's
+// changes, as apply would write them) and apply-interrupted (first, with the first reason).
+// Commands are named plainly (`tw-advisor rollback`); the CLI adds its --root/--state-dir.
+void add_boot_findings(const BootFacts& boot, Plan& plan);
+
+} // namespace tw::policy
