@@ -6,8 +6,8 @@
 #include "cli/commands.hpp"
 #include "config/data_dir.hpp"
 #include "config/loader.hpp"
-#include "facts/sock_diag.hpp"
-#include "model/census.hpp"
+#include "facts/kernel_view.hpp"
+#include "report/check.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 
@@ -28,14 +28,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using sysctld::escape_text;
-using sysctld::Severity;
-
-// An input problem that makes the answer incomplete or impossible: named path and cause.
-struct InputError
-{
-  std::string path;
-  std::string cause;
-};
 
 struct CheckArgs
 {
@@ -60,143 +52,6 @@ Policy load_check_policy(const std::string& path, std::string& note)
     note = std::string("built-in policy (") + e.what() + ")";
     return Policy{};
   }
-}
-
-// Listening TCP ports of this network namespace from sock_diag (both families); nullopt on failure.
-std::optional<std::vector<std::uint16_t>> listening_ports(std::string& note)
-{
-  SockDiag diag;
-  if (!diag.ok()) {
-    note = diag.step() + ": " + errno_text(diag.error());
-    return std::nullopt;
-  }
-  std::set<std::uint16_t> ports;
-  for (const int family : { AF_INET, AF_INET6 }) {
-    const auto r = diag.dump_tcp(family,
-                                 state_bit(static_cast<unsigned>(TcpState::listen)),
-                                 false,
-                                 [&](const SockRecord& rec) { ports.insert(rec.local_port); });
-    if (!r.ok && family == AF_INET) {
-      note = r.step + ": " + errno_text(r.error);
-      return std::nullopt;
-    }
-  }
-  note = "LISTEN sockets from NETLINK_SOCK_DIAG";
-  return std::vector<std::uint16_t>(ports.begin(), ports.end());
-}
-
-std::string text_report(const std::vector<sysctld::ProposedFile>& files,
-                        const std::vector<bool>& assumed,
-                        const sysctld::CheckReport& report,
-                        const sysctld::KernelView& kernel,
-                        const std::string& root,
-                        const std::vector<InputError>& errors)
-{
-  std::string out;
-  for (std::size_t i = 0; i < files.size(); ++i) {
-    if (assumed[i]) {
-      out += "note: " + escape_text(files[i].display) + " is checked as " + files[i].dest.string() +
-             " (give --dest PATH to say where it is installed)\n";
-    }
-  }
-  if (!kernel.listening) {
-    out += "note: listening ports unknown (" + kernel.listening_note +
-           "); the port range was not checked against them\n";
-  }
-  for (const auto& f : report.findings) {
-    std::string where = f.file.empty() ? "tw-advisor" : f.file;
-    if (f.line > 0) {
-      where += ":" + std::to_string(f.line);
-    }
-    out +=
-      escape_text(where) + ": " + to_string(f.severity) + ": " + escape_text(f.message) + " [" + f.id + "]\n";
-  }
-  std::string names;
-  for (const auto& f : files) {
-    names += (names.empty() ? "" : ", ") + escape_text(f.display) + " -> " + escape_text(f.dest.string());
-  }
-  if (!errors.empty()) {
-    out += "check: INCOMPLETE: " + std::to_string(errors.size()) +
-           " configuration path(s) the loaders read could not be read (see stderr), so what wins at boot "
-           "is unknown; " +
-           std::to_string(report.errors()) + " error(s), " + std::to_string(report.warnings()) +
-           " warning(s) found in what could be read, in " + names + " (root " + escape_text(root) + ")\n";
-  } else if (report.errors() > 0) {
-    out += "check: " + std::to_string(report.errors()) + " error(s), " + std::to_string(report.warnings()) +
-           " warning(s) in " + names + " (root " + escape_text(root) + "): do not install\n";
-  } else {
-    out += "check: OK, " + std::to_string(report.warnings()) + " warning(s) in " + names + " (root " +
-           escape_text(root) + ")\n";
-  }
-  return out;
-}
-
-nlohmann::json errors_json(const std::vector<InputError>& errors)
-{
-  auto out = nlohmann::json::array();
-  for (const auto& e : errors) {
-    out.push_back({ { "path", escape_text(e.path) }, { "cause", escape_text(e.cause) } });
-  }
-  return out;
-}
-
-nlohmann::json json_report(const std::vector<sysctld::ProposedFile>& files,
-                           const std::vector<bool>& assumed,
-                           const sysctld::CheckReport& report,
-                           const sysctld::KernelView& kernel,
-                           const std::string& root,
-                           const std::vector<InputError>& errors,
-                           int exit_code)
-{
-  nlohmann::json j;
-  j["schema_version"] = 2;
-  j["root"] = escape_text(root);
-  j["files"] = nlohmann::json::array();
-  for (std::size_t i = 0; i < files.size(); ++i) {
-    j["files"].push_back({ { "file", escape_text(files[i].display) },
-                           { "dest", escape_text(files[i].dest.string()) },
-                           { "dest_assumed", assumed[i] } });
-  }
-  j["findings"] = nlohmann::json::array();
-  for (const auto& f : report.findings) {
-    nlohmann::json item;
-    item["id"] = f.id;
-    item["severity"] = to_string(f.severity);
-    item["file"] = f.file.empty() ? nlohmann::json() : nlohmann::json(escape_text(f.file));
-    item["line"] = f.line == 0 ? nlohmann::json() : nlohmann::json(f.line);
-    item["key"] = f.key.empty() ? nlohmann::json() : nlohmann::json(escape_text(f.key));
-    item["message"] = escape_text(f.message);
-    j["findings"].push_back(item);
-  }
-  j["error_count"] = report.errors(); // schema 2: "errors" is now the input-error array
-  j["warnings"] = report.warnings();
-  j["listening_ports_checked"] = kernel.listening.has_value();
-  j["errors"] = errors_json(errors);
-  j["complete"] = errors.empty();
-  j["exit_code"] = exit_code;
-  return j;
-}
-
-// The JSON printed for an input error that stopped the check before any finding (exit 1): every
-// field of a full report, so a consumer never meets a missing key.
-nlohmann::json json_input_error(const CheckArgs& args, const InputError& error)
-{
-  nlohmann::json j;
-  j["schema_version"] = 2;
-  j["root"] = escape_text(args.root);
-  j["files"] = nlohmann::json::array();
-  for (const auto& file : args.files) {
-    j["files"].push_back(
-      { { "file", escape_text(file) }, { "dest", nullptr }, { "dest_assumed", args.dest.empty() } });
-  }
-  j["findings"] = nlohmann::json::array();
-  j["error_count"] = 0;
-  j["warnings"] = 0;
-  j["listening_ports_checked"] = false;
-  j["errors"] = errors_json({ error });
-  j["complete"] = false;
-  j["exit_code"] = 1;
-  return j;
 }
 
 void run_check_command(const CheckArgs& args, int& exit_code)
@@ -227,17 +82,7 @@ void run_check_command(const CheckArgs& args, int& exit_code)
     files.push_back(std::move(p));
     assumed.push_back(guessed);
   }
-  sysctld::KernelView kernel = sysctld::proc_kernel_view(args.proc);
-  if (args.proc == "/proc") {
-    std::string note;
-    auto ports = listening_ports(note);
-    if (ports) {
-      kernel.listening = std::move(ports);
-      kernel.listening_note = note;
-    } else {
-      kernel.listening_note = note + "; " + kernel.listening_note;
-    }
-  }
+  const sysctld::KernelView kernel = read_live_kernel_view(args.proc);
   std::string policy_note;
   const Policy policy = load_check_policy(args.policy, policy_note);
   sysctld::CheckOptions options;
@@ -263,13 +108,12 @@ void run_check_command(const CheckArgs& args, int& exit_code)
       stderr, "tw-advisor: error: %s: %s\n", escape_text(e.path).c_str(), escape_text(e.cause).c_str());
   }
   exit_code = !errors.empty() ? 1 : report.errors() > 0 ? 2 : 0;
-  if (args.format == "json") {
-    std::fputs(
-      (json_report(files, assumed, report, kernel, args.root, errors, exit_code).dump(2) + "\n").c_str(),
-      stdout);
-  } else {
-    std::fputs(text_report(files, assumed, report, kernel, args.root, errors).c_str(), stdout);
-  }
+  const CheckOutcome outcome{
+    files, assumed, report, kernel.listening.has_value(), kernel.listening_note, args.root, errors, exit_code
+  };
+  const std::string out =
+    args.format == "json" ? check_to_json(outcome).dump(2) + "\n" : check_to_text(outcome);
+  std::fputs(out.c_str(), stdout);
 }
 
 // With --format json an input error still prints one JSON object (and the usual stderr line).
@@ -283,7 +127,11 @@ void run_check_or_report(const CheckArgs& args, int& exit_code)
     run_check_command(args, exit_code);
   } catch (const Error& e) {
     std::fprintf(stderr, "tw-advisor: error: %s\n", escape_text(e.what()).c_str());
-    std::fputs((json_input_error(args, { e.subject(), e.reason() }).dump(2) + "\n").c_str(), stdout);
+    std::fputs(
+      (check_input_error_json(args.root, args.files, args.dest.empty(), { e.subject(), e.reason() }).dump(2) +
+       "\n")
+        .c_str(),
+      stdout);
     exit_code = 1;
   }
 }

@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <glob.h>
 #include <map>
 #include <set>
 #include <tuple>
@@ -677,103 +676,6 @@ CheckReport run_check(const std::vector<ProposedFile>& proposed,
   report.findings = out.finish(loaders.size());
   report.unreadable = std::move(unreadable);
   return report;
-}
-
-std::vector<std::uint16_t> parse_proc_net_tcp_listeners(std::string_view text)
-{
-  std::set<std::uint16_t> ports;
-  for (const auto line : split(text, '\n')) {
-    const auto fields = split_ws(line);
-    // "sl local_address rem_address st ...": st 0A is TCP_LISTEN.
-    if (fields.size() < 4 || fields[3] != "0A") {
-      continue;
-    }
-    const auto colon = fields[1].rfind(':');
-    if (colon == std::string_view::npos) {
-      continue;
-    }
-    const auto hex = fields[1].substr(colon + 1);
-    std::uint32_t port = 0;
-    bool ok = !hex.empty() && hex.size() <= 4;
-    for (const char c : hex) {
-      const int d = c >= '0' && c <= '9'   ? c - '0'
-                    : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                    : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                                           : -1;
-      if (d < 0) {
-        ok = false;
-        break;
-      }
-      port = port * 16 + static_cast<std::uint32_t>(d);
-    }
-    if (ok) {
-      ports.insert(static_cast<std::uint16_t>(port));
-    }
-  }
-  return { ports.begin(), ports.end() };
-}
-
-KernelView proc_kernel_view(const fs::path& proc)
-{
-  KernelView view;
-  const fs::path sys = proc / "sys";
-  view.read = [sys](const std::string& key) {
-    SysctlValue v;
-    v.key = key;
-    const auto rel = key_to_path(key);
-    if (rel.find("..") != std::string::npos) {
-      v.status = ReadStatus::error;
-      v.detail = "not a valid sysctl name";
-      return v;
-    }
-    const auto result = read_file(sys / rel);
-    if (result.content) {
-      v.status = ReadStatus::ok;
-      v.value = normalize_space(*result.content);
-      return v;
-    }
-    v.error = result.error;
-    v.detail = (sys / rel).string() + ": " + errno_text(result.error);
-    v.status = result.error == ENOENT                              ? ReadStatus::absent
-               : (result.error == EACCES || result.error == EPERM) ? ReadStatus::denied
-                                                                   : ReadStatus::error;
-    return v;
-  };
-  view.expand = [sys](const std::string& pattern) {
-    std::vector<std::string> out;
-    const auto full = (sys / key_to_path(pattern)).string();
-    glob_t g{};
-    if (::glob(full.c_str(), 0, nullptr, &g) == 0) {
-      const auto prefix = sys.string();
-      for (std::size_t i = 0; i < g.gl_pathc; ++i) {
-        const std::string path = g.gl_pathv[i];
-        if (const auto k = normalize_key(path.substr(prefix.size())).key) {
-          out.push_back(*k);
-        }
-      }
-    }
-    ::globfree(&g);
-    return out;
-  };
-  std::vector<std::uint16_t> ports;
-  bool any = false;
-  for (const char* name : { "net/tcp", "net/tcp6" }) {
-    const auto r = read_file(proc / name);
-    if (r.content) {
-      any = true;
-      const auto p = parse_proc_net_tcp_listeners(*r.content);
-      ports.insert(ports.end(), p.begin(), p.end());
-    }
-  }
-  if (any) {
-    std::sort(ports.begin(), ports.end());
-    ports.erase(std::unique(ports.begin(), ports.end()), ports.end());
-    view.listening = ports;
-    view.listening_note = "from " + (proc / "net/tcp").string() + " and tcp6";
-  } else {
-    view.listening_note = "could not read " + (proc / "net/tcp").string();
-  }
-  return view;
 }
 
 fs::path infer_dest(const fs::path& file, const fs::path& root, bool& assumed)

@@ -27,12 +27,6 @@ struct KernelView
   std::string listening_note;
 };
 
-// A KernelView over a /proc tree: proc/sys for keys, proc/net/tcp{,6} for listeners.
-KernelView proc_kernel_view(const std::filesystem::path& proc);
-
-// Local ports of LISTEN sockets in /proc/net/tcp or /proc/net/tcp6 text, sorted and unique.
-std::vector<std::uint16_t> parse_proc_net_tcp_listeners(std::string_view text);
-
 // The fewest ports an ip_local_port_range may hold before `check` calls it absurdly narrow.
 inline constexpr std::uint32_t k_min_port_range = 1024;
 

@@ -1,0 +1,160 @@
+#include "facts/kernel_view.hpp"
+
+#include "facts/sock_diag.hpp"
+#include "model/census.hpp"
+#include "util/error.hpp"
+#include "util/fs.hpp"
+#include "util/strings.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <glob.h>
+#include <set>
+#include <sys/socket.h>
+
+namespace tw {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Listening TCP ports of this network namespace from sock_diag (both families); nullopt on failure.
+std::optional<std::vector<std::uint16_t>> sock_diag_listeners(std::string& note)
+{
+  SockDiag diag;
+  if (!diag.ok()) {
+    note = diag.step() + ": " + errno_text(diag.error());
+    return std::nullopt;
+  }
+  std::set<std::uint16_t> ports;
+  for (const int family : { AF_INET, AF_INET6 }) {
+    const auto r = diag.dump_tcp(family,
+                                 state_bit(static_cast<unsigned>(TcpState::listen)),
+                                 false,
+                                 [&](const SockRecord& rec) { ports.insert(rec.local_port); });
+    if (!r.ok && family == AF_INET) {
+      note = r.step + ": " + errno_text(r.error);
+      return std::nullopt;
+    }
+  }
+  note = "LISTEN sockets from NETLINK_SOCK_DIAG";
+  return std::vector<std::uint16_t>(ports.begin(), ports.end());
+}
+
+} // namespace
+
+std::vector<std::uint16_t> parse_proc_net_tcp_listeners(std::string_view text)
+{
+  std::set<std::uint16_t> ports;
+  for (const auto line : split(text, '\n')) {
+    const auto fields = split_ws(line);
+    // "sl local_address rem_address st ...": st 0A is TCP_LISTEN.
+    if (fields.size() < 4 || fields[3] != "0A") {
+      continue;
+    }
+    const auto colon = fields[1].rfind(':');
+    if (colon == std::string_view::npos) {
+      continue;
+    }
+    const auto hex = fields[1].substr(colon + 1);
+    std::uint32_t port = 0;
+    bool ok = !hex.empty() && hex.size() <= 4;
+    for (const char c : hex) {
+      const int d = c >= '0' && c <= '9'   ? c - '0'
+                    : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                    : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                           : -1;
+      if (d < 0) {
+        ok = false;
+        break;
+      }
+      port = port * 16 + static_cast<std::uint32_t>(d);
+    }
+    if (ok) {
+      ports.insert(static_cast<std::uint16_t>(port));
+    }
+  }
+  return { ports.begin(), ports.end() };
+}
+
+sysctld::KernelView read_kernel_view(const fs::path& proc)
+{
+  sysctld::KernelView view;
+  const fs::path sys = proc / "sys";
+  view.read = [sys](const std::string& key) {
+    SysctlValue v;
+    v.key = key;
+    const auto rel = sysctld::key_to_path(key);
+    if (rel.find("..") != std::string::npos) {
+      v.status = ReadStatus::error;
+      v.detail = "not a valid sysctl name";
+      return v;
+    }
+    const auto result = read_file(sys / rel);
+    if (result.content) {
+      v.status = ReadStatus::ok;
+      v.value = normalize_space(*result.content);
+      return v;
+    }
+    v.error = result.error;
+    v.detail = (sys / rel).string() + ": " + errno_text(result.error);
+    v.status = result.error == ENOENT                              ? ReadStatus::absent
+               : (result.error == EACCES || result.error == EPERM) ? ReadStatus::denied
+                                                                   : ReadStatus::error;
+    return v;
+  };
+  view.expand = [sys](const std::string& pattern) {
+    std::vector<std::string> out;
+    const auto full = (sys / sysctld::key_to_path(pattern)).string();
+    glob_t g{};
+    if (::glob(full.c_str(), 0, nullptr, &g) == 0) {
+      const auto prefix = sys.string();
+      for (std::size_t i = 0; i < g.gl_pathc; ++i) {
+        const std::string path = g.gl_pathv[i];
+        if (const auto k = sysctld::normalize_key(path.substr(prefix.size())).key) {
+          out.push_back(*k);
+        }
+      }
+    }
+    ::globfree(&g);
+    return out;
+  };
+  std::vector<std::uint16_t> ports;
+  bool any = false;
+  for (const char* name : { "net/tcp", "net/tcp6" }) {
+    const auto r = read_file(proc / name);
+    if (r.content) {
+      any = true;
+      const auto p = parse_proc_net_tcp_listeners(*r.content);
+      ports.insert(ports.end(), p.begin(), p.end());
+    }
+  }
+  if (any) {
+    std::sort(ports.begin(), ports.end());
+    ports.erase(std::unique(ports.begin(), ports.end()), ports.end());
+    view.listening = ports;
+    view.listening_note = "from " + (proc / "net/tcp").string() + " and tcp6";
+  } else {
+    view.listening_note = "could not read " + (proc / "net/tcp").string();
+  }
+  return view;
+}
+
+sysctld::KernelView read_live_kernel_view(const fs::path& proc)
+{
+  sysctld::KernelView view = read_kernel_view(proc);
+  if (proc != "/proc") {
+    return view; // a recorded tree: its net/tcp is all there is
+  }
+  // As ss does: sock_diag first, /proc/net/tcp when netlink cannot be used.
+  std::string note;
+  if (auto ports = sock_diag_listeners(note)) {
+    view.listening = std::move(ports);
+    view.listening_note = note;
+  } else {
+    view.listening_note = note + "; " + view.listening_note;
+  }
+  return view;
+}
+
+} // namespace tw
