@@ -133,7 +133,7 @@ ApplyRequest make_request(const Policy& policy, const PlanToApply& plan, const R
   for (const auto& rule : policy.watch_rules) {
     request.watch.thresholds.push_back({ rule.counter, rule.max_rise_per_second, rule.id });
   }
-  request.watch.read_counters = [] { return read_counters("/proc"); };
+  request.watch.read_counters = [] { return read_counters(); };
   request.changes = plan.changes;
   // A fresh plan was read a moment ago (any difference is a race); a reviewed one must still hold.
   request.check_current = true;

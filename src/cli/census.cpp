@@ -4,7 +4,6 @@
 
 #include "cli/commands.hpp"
 #include "cli/validators.hpp"
-#include "facts/sysctl_reader.hpp"
 #include "report/census_json.hpp"
 #include "report/census_text.hpp"
 #include "util/error.hpp"
@@ -26,9 +25,7 @@ struct CensusArgs
 
 void run_census(const CensusArgs& args, int& exit_code)
 {
-  const Sysctls sysctls =
-    read_sysctls("/proc/sys", { "net.ipv4.ip_local_port_range", "net.ipv4.ip_local_reserved_ports" });
-  CensusOptions options = census_options_from(sysctls);
+  CensusOptions options = live_census_options();
   options.top_n = args.top;
   options.want_timestamps = !args.no_timestamps;
   const SocketCensus census = take_census(options);

@@ -2,6 +2,7 @@
 // pure; take_census only wires SockDiag (the one file with netlink calls) to the aggregator.
 #include "facts/census.hpp"
 
+#include "facts/sysctl_reader.hpp"
 #include "util/error.hpp"
 
 #include <algorithm>
@@ -262,6 +263,12 @@ std::string format_address(int family, const std::array<std::uint8_t, 16>& addr)
     return "?";
   }
   return buf;
+}
+
+CensusOptions live_census_options()
+{
+  return census_options_from(
+    read_sysctls(proc_sys_dir(), { "net.ipv4.ip_local_port_range", "net.ipv4.ip_local_reserved_ports" }));
 }
 
 CensusOptions census_options_from(const Sysctls& sysctls)

@@ -28,6 +28,9 @@ struct CensusOptions
 // Options from the sysctls of this namespace (port range and reserved ports), with notes.
 CensusOptions census_options_from(const Sysctls& sysctls);
 
+// The census options of the calling network namespace: its port range and reserved ports.
+CensusOptions live_census_options();
+
 // Who opened a socket, by the rules in KERNEL-NOTES.md.
 enum class SocketRole
 {
