@@ -691,6 +691,22 @@ std::optional<std::string> apply_holding(const Target& target, const std::option
   }
 }
 
+// A journaled key with its runtime value now (or why it cannot be read).
+KeyStatus key_status(const JournalChange& change, const std::filesystem::path& proc_sys)
+{
+  KeyStatus k;
+  k.key = change.key;
+  k.old_value = change.old_value;
+  k.new_value = change.new_value;
+  const auto now = read_sysctl(proc_sys, change.key);
+  if (now.status == ReadStatus::ok) {
+    k.runtime = now.value;
+  } else {
+    k.runtime_note = now.detail;
+  }
+  return k;
+}
+
 // "0644".
 std::string octal_mode(mode_t mode)
 {
@@ -708,16 +724,7 @@ void recovery_steps(const JournalSalvage& salvage, const Target& target, StatusR
                     " with what the host should have (configuration management, another host)");
   }
   for (const auto& c : salvage.changes) {
-    KeyStatus k;
-    k.key = c.key;
-    k.old_value = c.old_value;
-    k.new_value = c.new_value;
-    const auto now = read_sysctl(target.proc_sys, c.key);
-    if (now.status == ReadStatus::ok) {
-      k.runtime = now.value;
-    } else {
-      k.runtime_note = now.detail;
-    }
+    KeyStatus k = key_status(c, target.proc_sys);
     if (k.runtime && same_sysctl_value(*k.runtime, c.old_value)) {
       steps.push_back(c.key + " already holds its value from before the apply (" + c.old_value + ")");
     } else {
@@ -893,16 +900,7 @@ StatusReport read_status(const Target& target, const BootLookup& boot_lookup)
     report.notes.push_back("boot drift not checked: no sysctl.d resolver in this build");
   }
   for (const auto& c : journal->changes) {
-    KeyStatus k;
-    k.key = c.key;
-    k.old_value = c.old_value;
-    k.new_value = c.new_value;
-    const auto now = read_sysctl(target.proc_sys, c.key);
-    if (now.status == ReadStatus::ok) {
-      k.runtime = now.value;
-    } else {
-      k.runtime_note = now.detail;
-    }
+    KeyStatus k = key_status(c, target.proc_sys);
     if (const auto it = persisted.find(c.key); it != persisted.end()) {
       k.persisted = it->second;
     }
