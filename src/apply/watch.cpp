@@ -1,6 +1,6 @@
 #include "apply/watch.hpp"
 
-#include <cstdio>
+#include <fmt/format.h>
 
 namespace tw {
 
@@ -43,18 +43,15 @@ WatchSample evaluate_watch(const Counters& start,
       static_cast<double>(*d) / seconds - (base == baseline_per_second.end() ? 0.0 : base->second);
     out.rise[t.counter] = rise;
     if (!out.trip && rise > t.max_rise_per_second) {
-      char text[256];
-      std::snprintf(text,
-                    sizeof(text),
-                    "%s rose by %.2f/s over the pre-apply baseline (limit %.2f/s%s%s): %llu more in %.0f s",
-                    t.counter.c_str(),
-                    rise,
-                    t.max_rise_per_second,
-                    t.rule_id.empty() ? "" : ", rule ",
-                    t.rule_id.c_str(),
-                    static_cast<unsigned long long>(*d),
-                    elapsed_seconds);
-      out.trip = text;
+      out.trip = fmt::format(
+        "{} rose by {:.2f}/s over the pre-apply baseline (limit {:.2f}/s{}{}): {} more in {:.0f} s",
+        t.counter,
+        rise,
+        t.max_rise_per_second,
+        t.rule_id.empty() ? "" : ", rule ",
+        t.rule_id,
+        *d,
+        elapsed_seconds);
     }
   }
   return out;

@@ -3,6 +3,8 @@
 #include "util/fs.hpp"
 #include "util/strings.hpp"
 
+#include <fmt/format.h>
+
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -168,9 +170,7 @@ double StrictDoc::real(const YAML::Node& node, std::string_view what, double min
     fail(node, std::string(what) + ": expected a number, got " + scalar_text(node));
   }
   if (v < min || v > max) {
-    char buf[96];
-    std::snprintf(buf, sizeof(buf), "%g is out of range %g..%g", v, min, max);
-    fail(node, std::string(what) + ": " + buf);
+    fail(node, fmt::format("{}: {:g} is out of range {:g}..{:g}", what, v, min, max));
   }
   return v;
 }

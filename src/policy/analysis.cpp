@@ -1,8 +1,9 @@
 #include "policy/analysis.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <string>
 #include <sys/socket.h>
 
@@ -102,13 +103,10 @@ std::string relief_text(const Analysis& a, std::uint64_t time_wait)
 
 std::string number(double value)
 {
-  char buf[64];
   if (std::fabs(value - std::round(value)) < 1e-9 && std::fabs(value) < 1e15) {
-    std::snprintf(buf, sizeof(buf), "%.0f", value);
-  } else {
-    std::snprintf(buf, sizeof(buf), "%.3g", value);
+    return fmt::format("{:.0f}", value);
   }
-  return buf;
+  return fmt::format("{:.3g}", value);
 }
 
 Analysis analyse(const Facts& facts, const Profile& profile, const Policy& policy)

@@ -2,20 +2,16 @@
 
 #include "util/percent.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
-#include <cstdio>
+#include <string_view>
 #include <sys/socket.h>
+#include <vector>
 
 namespace tw {
 
 namespace {
-
-std::string format(const char* fmt, auto... args)
-{
-  char buf[512];
-  const int n = std::snprintf(buf, sizeof(buf), fmt, args...);
-  return n < 0 ? std::string() : std::string(buf, std::min(static_cast<std::size_t>(n), sizeof(buf) - 1));
-}
 
 std::string endpoint(int family, const std::string& addr, unsigned port)
 {
@@ -30,70 +26,86 @@ std::string census_to_text(const SocketCensus& c)
     return "Socket census unavailable: " + c.error + "\n";
   }
   std::string out;
-  out += format("TCP sockets: %llu", static_cast<unsigned long long>(c.total));
-  out += format(" (%llu listening ports)\n", static_cast<unsigned long long>(c.listeners));
+  out += fmt::format("TCP sockets: {}", static_cast<unsigned long long>(c.total));
+  out += fmt::format(" ({} listening ports)\n", static_cast<unsigned long long>(c.listeners));
   for (std::size_t s = 1; s < k_tcp_state_slots; ++s) {
     if (c.states[s] != 0) {
-      out += format("  %-14s %llu\n", tcp_state_name(s), static_cast<unsigned long long>(c.states[s]));
+      out += fmt::format("  {:<14} {}\n", tcp_state_name(s), static_cast<unsigned long long>(c.states[s]));
     }
   }
   const auto tw_total = c.time_wait.outbound + c.time_wait.inbound + c.time_wait.unknown;
-  out += format("\nTIME_WAIT by role (%llu):\n", static_cast<unsigned long long>(tw_total));
-  out += format("  outbound  %llu (%s)  we connected: tcp_tw_reuse can free these ports\n",
-                static_cast<unsigned long long>(c.time_wait.outbound),
-                percent_of(c.time_wait.outbound, tw_total).c_str());
-  out += format("  inbound   %llu (%s)  we accepted: tcp_tw_reuse never applies\n",
-                static_cast<unsigned long long>(c.time_wait.inbound),
-                percent_of(c.time_wait.inbound, tw_total).c_str());
-  out += format("  unknown   %llu (%s)  the evidence does not tell",
-                static_cast<unsigned long long>(c.time_wait.unknown),
-                percent_of(c.time_wait.unknown, tw_total).c_str());
+  out += fmt::format("\nTIME_WAIT by role ({}):\n", static_cast<unsigned long long>(tw_total));
+  out += fmt::format("  outbound  {} ({})  we connected: tcp_tw_reuse can free these ports\n",
+                     static_cast<unsigned long long>(c.time_wait.outbound),
+                     percent_of(c.time_wait.outbound, tw_total).c_str());
+  out += fmt::format("  inbound   {} ({})  we accepted: tcp_tw_reuse never applies\n",
+                     static_cast<unsigned long long>(c.time_wait.inbound),
+                     percent_of(c.time_wait.inbound, tw_total).c_str());
+  out += fmt::format("  unknown   {} ({})  the evidence does not tell",
+                     static_cast<unsigned long long>(c.time_wait.unknown),
+                     percent_of(c.time_wait.unknown, tw_total).c_str());
   if (c.time_wait.outside_range > 0) {
-    out += format(" (%llu of them outside the current port range, no listener: see notes)",
-                  static_cast<unsigned long long>(c.time_wait.outside_range));
+    out += fmt::format(" ({} of them outside the current port range, no listener: see notes)",
+                       static_cast<unsigned long long>(c.time_wait.outside_range));
   }
   out += "\n";
 
   out += "\nSource ports by destination (outbound, busiest first)";
   if (c.port_range) {
-    out += format(": range %u-%u, %llu usable",
-                  c.port_range->low,
-                  c.port_range->high,
-                  static_cast<unsigned long long>(c.usable_ports));
+    out += fmt::format(": range {}-{}, {} usable",
+                       c.port_range->low,
+                       c.port_range->high,
+                       static_cast<unsigned long long>(c.usable_ports));
   }
   out += "\n";
   if (c.groups.empty()) {
     out += "  (no outbound connections)\n";
   } else {
-    out += format("  %-44s %-46s %9s %9s %8s\n", "local", "remote", "in use", "TIME_WAIT", "pressure");
+    // Column widths come from the rows themselves: IPv4 tables stay narrow, IPv6 rows still align.
+    std::vector<std::string> remotes;
+    std::size_t local_width = std::string_view("local").size();
+    std::size_t remote_width = std::string_view("remote").size();
     for (const auto& g : c.groups) {
-      const auto remote = endpoint(g.family, g.remote, g.remote_port) + v4_mapped_note(g);
+      remotes.push_back(endpoint(g.family, g.remote, g.remote_port) + v4_mapped_note(g));
+      local_width = std::max(local_width, g.local.size());
+      remote_width = std::max(remote_width, remotes.back().size());
+    }
+    out += fmt::format("  {:<{}} {:<{}} {:>9} {:>9} {:>8}\n",
+                       "local",
+                       local_width,
+                       "remote",
+                       remote_width,
+                       "in use",
+                       "TIME_WAIT",
+                       "pressure");
+    for (std::size_t i = 0; i < c.groups.size(); ++i) {
+      const auto& g = c.groups[i];
       const std::string ts = g.outbound_established == 0
                                ? std::string()
-                               : format("  timestamps %llu/%llu",
-                                        static_cast<unsigned long long>(g.with_timestamps),
-                                        static_cast<unsigned long long>(g.outbound_established));
-      out += format("  %-44s %-46s %9llu %9llu %7.1f%%%s%s\n",
-                    g.local.c_str(),
-                    remote.c_str(),
-                    static_cast<unsigned long long>(g.in_use),
-                    static_cast<unsigned long long>(g.time_wait),
-                    100.0 * g.pressure,
-                    g.loopback ? "  loopback" : "",
-                    ts.c_str());
+                               : fmt::format("  timestamps {}/{}", g.with_timestamps, g.outbound_established);
+      out += fmt::format("  {:<{}} {:<{}} {:>9} {:>9} {:>7.1f}%{}{}\n",
+                         g.local,
+                         local_width,
+                         remotes[i],
+                         remote_width,
+                         g.in_use,
+                         g.time_wait,
+                         100.0 * g.pressure,
+                         g.loopback ? "  loopback" : "",
+                         ts);
     }
     if (c.group_count > c.groups.size()) {
-      out +=
-        format("  ... %llu more groups\n", static_cast<unsigned long long>(c.group_count - c.groups.size()));
+      out += fmt::format("  ... {} more groups\n",
+                         static_cast<unsigned long long>(c.group_count - c.groups.size()));
     }
   }
 
   out += "\nTCP timestamps on outbound established connections: ";
   if (const auto share = c.timestamps.share()) {
-    out += format("%llu of %llu negotiated (%.0f%%)\n",
-                  static_cast<unsigned long long>(c.timestamps.with_timestamps),
-                  static_cast<unsigned long long>(c.timestamps.outbound_established),
-                  100.0 * *share);
+    out += fmt::format("{} of {} negotiated ({:.0f}%)\n",
+                       static_cast<unsigned long long>(c.timestamps.with_timestamps),
+                       static_cast<unsigned long long>(c.timestamps.outbound_established),
+                       100.0 * *share);
   } else {
     out += "none to look at\n";
   }

@@ -2,7 +2,8 @@
 
 #include "util/strings.hpp"
 
-#include <cstdio>
+#include <fmt/format.h>
+
 #include <fnmatch.h>
 #include <map>
 
@@ -95,9 +96,7 @@ std::string escape_text(std::string_view s)
       i += n;
       continue;
     }
-    char buf[8];
-    std::snprintf(buf, sizeof(buf), "\\x%02x", static_cast<unsigned>(u));
-    out += buf;
+    out += fmt::format("\\x{:02x}", static_cast<unsigned>(u));
     ++i;
   }
   return out;

@@ -3,6 +3,8 @@
 #include "util/error.hpp"
 #include "util/strings.hpp"
 
+#include <fmt/format.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <ctime>
@@ -252,8 +254,7 @@ Dir open_state_dir(const std::filesystem::path& path, bool tighten)
                 "owned by uid " + std::to_string(st.st_uid) + ", not by this user (uid " +
                   std::to_string(::geteuid()) + "); refusing a state directory another user controls");
   }
-  char mode[8];
-  std::snprintf(mode, sizeof(mode), "%04o", st.st_mode & 07777);
+  const std::string mode = fmt::format("{:04o}", st.st_mode & 07777);
   if ((st.st_mode & 022) != 0) {
     // Others could already have planted a journal: refuse rather than trust or repair it.
     throw Error(absolute.string(),

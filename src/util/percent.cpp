@@ -1,20 +1,18 @@
 #include "util/percent.hpp"
 
+#include <fmt/format.h>
+
 #include <cmath>
-#include <cstdio>
 
 namespace tw {
 
 std::string percent(double share)
 {
   const double pct = share * 100.0;
-  char buf[32];
   if (pct > 0.0 && pct < 1.0) {
-    std::snprintf(buf, sizeof(buf), "%.1f%%", pct);
-  } else {
-    std::snprintf(buf, sizeof(buf), "%.0f%%", std::floor(pct + 0.5));
+    return fmt::format("{:.1f}%", pct);
   }
-  return buf;
+  return fmt::format("{:.0f}%", std::floor(pct + 0.5));
 }
 
 std::string percent_of(std::uint64_t part, std::uint64_t whole)

@@ -1,8 +1,9 @@
 #include "util/strings.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <charconv>
-#include <cstdio>
 
 namespace tw {
 
@@ -119,9 +120,7 @@ std::string printable(std::string_view s)
   for (const char c : s) {
     const auto u = static_cast<unsigned char>(c);
     if (u < 0x20 || u == 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\x%02x", u);
-      out += buf;
+      out += fmt::format("\\x{:02x}", u);
     } else {
       out += c;
     }
