@@ -1,10 +1,8 @@
 // `tw-advisor apply`: the only command that changes the host. It parses the options, builds the
 // request (apply/request.hpp), shows it, asks, and runs the applier (apply/engine.hpp), which
 // journals every step so that no failure or kill leaves a host half-changed (doc/apply.md).
-#include "apply/canary.hpp"
 #include "apply/duration.hpp"
-#include "apply/engine.hpp"
-#include "apply/request.hpp"
+#include "apply/session.hpp"
 #include "apply/sha256.hpp"
 #include "cli/apply_common.hpp"
 #include "cli/commands.hpp"
@@ -21,7 +19,6 @@
 #include "util/strings.hpp"
 
 #include <cstdio>
-#include <iostream>
 #include <memory>
 #include <string>
 #include <unistd.h>
@@ -29,8 +26,6 @@
 namespace tw::cli {
 
 namespace {
-
-constexpr int k_exit_watch_rolled_back = 3;
 
 struct ApplyArgs
 {
@@ -50,29 +45,9 @@ struct ApplyArgs
   bool host_id_given = false; // --host-id was on the command line (an empty value is an error)
 };
 
-bool confirm(StepPrinter& out, const std::string& question)
-{
-  std::fputs((question + " [y/N] ").c_str(), out.stream());
-  std::fflush(out.stream());
-  std::string answer;
-  if (!std::getline(std::cin, answer)) {
-    return false;
-  }
-  const auto a = trim(answer);
-  return a == "y" || a == "Y" || a == "yes";
-}
-
-void finish(ApplyReport& report, StepPrinter& out, std::string outcome, int exit_code, std::string reason)
-{
-  report.outcome = std::move(outcome);
-  report.exit_code = exit_code;
-  report.reason = std::move(reason);
-  out.say(report.reason);
-}
-
 // The plan to apply: the reviewed --plan file (refused when made elsewhere, unless told), or one
 // made now from this host's facts.
-PlanToApply plan_for(const ApplyArgs& args, const Policy& policy, StepPrinter& out)
+PlanToApply plan_for(const ApplyArgs& args, const Policy& policy, ApplyUi& out)
 {
   if (args.plan_file.empty()) {
     const Facts facts = gather_facts(GatherOptions{});
@@ -91,7 +66,7 @@ PlanToApply plan_for(const ApplyArgs& args, const Policy& policy, StepPrinter& o
   return plan;
 }
 
-void apply_steps(const ApplyArgs& args, ApplyReport& report, StepPrinter& out)
+void apply_steps(const ApplyArgs& args, ApplyReport& report, StepPrinter& ui)
 {
   install_interrupt_handlers();
   // Before anything is created (the state dir and its lock live under root by default).
@@ -100,145 +75,55 @@ void apply_steps(const ApplyArgs& args, ApplyReport& report, StepPrinter& out)
     throw Error("--root " + args.root,
                 (root_ec ? root_ec.message() : std::string("not a directory")) + "; nothing was changed");
   }
-  const Policy policy = load_policy_arg(args.policy);
-  const std::filesystem::path root = args.root;
-  const std::string rollback_hint = rollback_command(args.root, args.state_dir);
-  report.journal = (resolve_state_dir(root, args.state_dir) / k_journal_name).string();
-
-  std::optional<std::chrono::seconds> watch;
+  ApplyInvocation in;
+  in.policy = load_policy_arg(args.policy);
   if (!args.watch.empty()) {
-    watch = parse_duration(args.watch);
-    if (!watch) {
+    in.watch = parse_duration(args.watch);
+    if (!in.watch) {
       throw Error("--watch " + printable(args.watch), "not a duration: use 0, 90s, 5m or 1h (at most 24h)");
     }
   }
   if (args.host_id_given && trim(args.host_id).empty()) {
     throw Error("--host-id", "empty: give the host's id, or leave the option out to use /etc/machine-id");
   }
-
-  RequestOptions options;
-  options.root = root;
-  options.state_dir = args.state_dir;
-  options.proc_sys = proc_sys_dir();
-  options.persist = !args.no_persist;
-  options.command = current_command_line();
-  options.rollback_hint = rollback_hint;
-  // Canary first: a host outside the cohort must not even compute a plan.
-  if (args.canary) {
-    const auto choice =
-      choose_canary(policy, args.canary_percent, args.host_id_given ? args.host_id : read_host_id(root));
-    if (!choice.selected) {
-      finish(report, out, "not-selected", 0, choice.reason);
-      return;
-    }
-    out.say(choice.reason);
-    options.canary = choice.canary;
-  }
-  options.watch = choose_watch(policy, watch, args.canary).value_or(std::chrono::seconds(0));
-
-  const PlanToApply plan = plan_for(args, policy, out);
-  // The lock and the journal come before any "nothing to do": an apply still running (its watch)
-  // or an interrupted one awaiting rollback must not be reported as a converged host.
-  Applier applier(make_request(policy, plan, options));
-  if (plan.changes.empty()) {
-    finish(report,
-           out,
-           "nothing-to-do",
-           0,
-           "the plan proposes no changes (" + plan.source + "): nothing to apply");
-    return;
-  }
-  applier.prepare();
-  report.changes = applier.changes();
-  if (applier.already_applied()) {
-    finish(report,
-           out,
-           "already-applied",
-           0,
-           "already applied: every key already holds the plan's value (" + plan.source +
-             "); nothing was changed");
-    return;
-  }
-  if (applier.persist_only()) {
-    out.say("tw-advisor apply: the runtime already holds every value, but " + std::string(k_sysctld_dir) +
-            "/" + k_generated_file_name + " does not set them (deleted, or set by hand): persisting them");
-  } else {
-    out.say("tw-advisor apply: " + std::to_string(applier.changes().size()) + " change(s)");
-  }
-  for (std::size_t i = 0; i < applier.changes().size(); ++i) {
-    const auto& c = applier.changes()[i];
-    out.say("  " + c.key + ": " + c.old_value + " -> " + c.new_value +
-            (i < plan.reasons.size() ? "  (" + plan.reasons[i] + ")" : ""));
-  }
-  if (applier.file()) {
-    const auto& f = *applier.file();
-    out.say("  persist: " + (std::filesystem::path(f.dir) / f.name).string() +
-            (f.before ? " (rewritten)" : " (new file)") + (root == "/" ? "" : " under " + root.string()));
-  } else {
-    out.say("  persist: no (--no-persist): the change is lost at reboot");
-  }
-  if (options.watch.count() > 0) {
-    out.say("  watch: " + format_duration(options.watch) +
-            ", rolled back automatically when a health counter rises");
-  } else if (const auto warning = unwatched_nat_warning(plan, options.watch, args.canary)) {
-    report.warnings.push_back(*warning);
-    out.say("  warning: " + *warning);
-  }
-  for (const auto& note : applier.notes()) {
-    out.say("  note: " + note);
-  }
-  if (!args.yes) {
-    if (::isatty(STDIN_FILENO) == 0) {
-      throw Error("apply", "no terminal to confirm on and --yes not given; nothing was changed");
-    }
-    if (!confirm(out, "Apply these changes?")) {
-      finish(report, out, "declined", 1, "declined: nothing changed");
-      return;
-    }
-  }
-  const auto outcome = applier.execute(out);
-  out.end_progress();
-  if (outcome.result == ApplyResult::watch_rolled_back) {
-    report.outcome = "rolled-back-by-watch";
-    report.exit_code = k_exit_watch_rolled_back;
-    report.reason = outcome.reason;
-    out.say("rolled back by the watch: " + outcome.reason);
-    out.say("runtime values and " + std::string(k_sysctld_dir) + " are as they were before (journal " +
-            outcome.journal_id + ")");
-    return;
-  }
-  if (options.watch.count() > 0) {
-    report.reason = outcome.reused > 0 ? std::to_string(outcome.reused) +
-                                           " TIME_WAIT tuples reused (TWRecycled): reuse is happening"
-                                       : std::string("no TIME_WAIT reuse seen (TWRecycled did not move)");
-    out.say("watch passed: " + report.reason);
-  }
-  out.say("applied (journal " + outcome.journal_id + "); undo with `" + rollback_hint + "`");
-  report.outcome = "applied";
-  report.exit_code = 0;
+  in.options.root = args.root;
+  in.options.state_dir = args.state_dir;
+  in.options.proc_sys = proc_sys_dir();
+  in.options.persist = !args.no_persist;
+  in.options.command = current_command_line();
+  in.options.rollback_hint = rollback_command(args.root, args.state_dir);
+  in.canary = args.canary;
+  in.canary_percent = args.canary_percent;
+  in.host_id = args.host_id;
+  in.yes = args.yes;
+  in.interactive = ::isatty(STDIN_FILENO) != 0;
+  in.plan = [&] { return plan_for(args, in.policy, ui); };
+  run_apply_session(in, ui, report);
+  ui.end_progress();
 }
 
 void run_apply(const ApplyArgs& args, int& exit_code)
 {
   const bool json = args.format == "json";
-  StepPrinter out(json);
+  StepPrinter ui(json);
   ApplyReport report;
-  try {
-    apply_steps(args, report, out);
-  } catch (const Error& e) {
+  // With --format json, stdout holds exactly one document, on success and on error alike.
+  const auto print_json = [&] {
     if (json) {
-      report.outcome = "error";
-      report.exit_code = 1;
-      report.reason = e.what();
       std::fputs((apply_report_to_json(report).dump(2) + "\n").c_str(), stdout);
       std::fflush(stdout);
     }
+  };
+  try {
+    apply_steps(args, report, ui);
+  } catch (const Error& e) {
+    report.outcome = "error";
+    report.exit_code = 1;
+    report.reason = e.what();
+    print_json();
     throw; // main prints it on stderr and exits 1
   }
-  if (json) {
-    std::fputs((apply_report_to_json(report).dump(2) + "\n").c_str(), stdout);
-    std::fflush(stdout);
-  }
+  print_json();
   exit_code = report.exit_code;
 }
 

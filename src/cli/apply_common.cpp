@@ -1,7 +1,11 @@
 #include "cli/apply_common.hpp"
 
+#include "report/apply_report.hpp"
+#include "util/strings.hpp"
+
 #include <fmt/format.h>
 
+#include <iostream>
 #include <unistd.h>
 
 namespace tw::cli {
@@ -16,6 +20,25 @@ void StepPrinter::say(const std::string& line)
   end_progress();
   std::fputs((line + "\n").c_str(), m_out);
   std::fflush(m_out);
+}
+
+bool StepPrinter::confirm(const std::string& question)
+{
+  std::fputs((question + " [y/N] ").c_str(), m_out);
+  std::fflush(m_out);
+  std::string answer;
+  if (!std::getline(std::cin, answer)) {
+    return false;
+  }
+  const auto a = trim(answer);
+  return a == "y" || a == "Y" || a == "yes";
+}
+
+void StepPrinter::preview(const ApplyPreview& preview)
+{
+  for (const auto& line : apply_preview_lines(preview)) {
+    say(line);
+  }
 }
 
 void StepPrinter::end_progress()

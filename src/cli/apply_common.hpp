@@ -1,6 +1,6 @@
 #pragma once
 
-#include "apply/engine.hpp"
+#include "apply/session.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -9,17 +9,21 @@
 
 namespace tw::cli {
 
-// Where apply and rollback print: one line per step on stdout (flushed, so other programs can
-// follow them), or on stderr when stdout carries the JSON document; the watch as a progress line
-// on stderr when that is a terminal.
-class StepPrinter : public ApplyObserver
+// Where apply and rollback talk to the operator: one line per step on stdout (flushed, so other
+// programs can follow them), or on stderr when stdout carries the JSON document; the watch as a
+// progress line on stderr when that is a terminal; the question on the same stream as the lines.
+class StepPrinter : public ApplyUi
 {
 public:
   // json_stdout: stdout is reserved for one JSON document.
   explicit StepPrinter(bool json_stdout);
 
   // Prints one line.
-  void say(const std::string& line);
+  void say(const std::string& line) override;
+  // Asks on the terminal (stdin); true for y, Y or yes.
+  bool confirm(const std::string& question) override;
+  // Prints the preview's lines.
+  void preview(const ApplyPreview& preview) override;
   // Ends a progress line, if one is showing.
   void end_progress();
   // The stream the lines go to (for a prompt).

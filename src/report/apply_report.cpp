@@ -1,6 +1,43 @@
 #include "report/apply_report.hpp"
 
+#include "apply/duration.hpp"
+#include "apply/engine.hpp"
+
 namespace tw {
+
+std::vector<std::string> apply_preview_lines(const ApplyPreview& p)
+{
+  std::vector<std::string> out;
+  if (p.persist_only) {
+    out.push_back("tw-advisor apply: the runtime already holds every value, but " +
+                  std::string(k_sysctld_dir) + "/" + k_generated_file_name +
+                  " does not set them (deleted, or set by hand): persisting them");
+  } else {
+    out.push_back("tw-advisor apply: " + std::to_string(p.changes.size()) + " change(s)");
+  }
+  for (std::size_t i = 0; i < p.changes.size(); ++i) {
+    const auto& c = p.changes[i];
+    out.push_back("  " + c.key + ": " + c.old_value + " -> " + c.new_value +
+                  (i < p.reasons.size() ? "  (" + p.reasons[i] + ")" : ""));
+  }
+  if (p.file) {
+    out.push_back("  persist: " + (std::filesystem::path(p.file->dir) / p.file->name).string() +
+                  (p.file->before ? " (rewritten)" : " (new file)") +
+                  (p.root == "/" ? "" : " under " + p.root.string()));
+  } else {
+    out.push_back("  persist: no (--no-persist): the change is lost at reboot");
+  }
+  if (p.watch.count() > 0) {
+    out.push_back("  watch: " + format_duration(p.watch) +
+                  ", rolled back automatically when a health counter rises");
+  } else if (p.warning) {
+    out.push_back("  warning: " + *p.warning);
+  }
+  for (const auto& note : p.notes) {
+    out.push_back("  note: " + note);
+  }
+  return out;
+}
 
 nlohmann::json apply_report_to_json(const ApplyReport& r)
 {

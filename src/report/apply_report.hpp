@@ -1,25 +1,20 @@
 #pragma once
 
-#include "apply/journal.hpp"
+#include "apply/session.hpp"
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
+#include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace tw {
 
-// What one apply ended with: the outcome automation keys on, and the exit code in every format.
-struct ApplyReport
-{
-  // applied | already-applied | nothing-to-do | not-selected | declined | rolled-back-by-watch | error
-  std::string outcome = "error";
-  int exit_code = 1;
-  std::vector<JournalChange> changes; // with the host's values as read before the apply
-  std::string reason;
-  std::string journal;               // the journal path this apply uses
-  std::vector<std::string> warnings; // what the operator should have read before confirming
-};
+// The lines apply prints before it asks: the changes with their reasons, where it persists, the
+// watch (or the warning that nothing watches), notes.
+std::vector<std::string> apply_preview_lines(const ApplyPreview& preview);
 
 // `apply --format json` (doc/apply.md): format_version 1, outcome, exit_code, changes, reason,
 // journal (null when unknown), warnings.
