@@ -50,7 +50,7 @@ Policy load_check_policy(const std::string& path, std::string& note)
     return config::load_policy({}, config::default_data_dir());
   } catch (const Error& e) {
     note = std::string("built-in policy (") + e.what() + ")";
-    return Policy{};
+    return config::builtin_policy();
   }
 }
 

@@ -68,7 +68,7 @@ Policy load_policy_arg(const std::string& arg)
   }
   const auto dir = data_dir_for(false);
   if (!dir) {
-    return Policy{};
+    return config::builtin_policy();
   }
   return config::load_policy("", *dir);
 }

@@ -16,6 +16,10 @@ Profile load_profile_file(const std::filesystem::path& file);
 // '/' or a .yaml/.yml suffix is a path.
 Profile load_profile(const std::string& name_or_path, const std::filesystem::path& data_dir);
 
+// The built-in policy: policies/default.yaml as embedded in the binary at build time, so the
+// binary needs no data dir for it and its values exist once.
+const Policy& builtin_policy();
+
 // Loads one policy file strictly; fields left out keep the built-in defaults.
 Policy load_policy_file(const std::filesystem::path& file);
 

@@ -1,4 +1,5 @@
 // Policies: thresholds, guardrails, prerequisite fixes, watch and canary defaults, as data.
+#include "config/default_policy.hpp"
 #include "config/loader.hpp"
 #include "config/yaml_strict.hpp"
 #include "model/counters.hpp"
@@ -35,8 +36,10 @@ bool valid_counter(const std::string& name)
 class PolicyReader
 {
 public:
-  explicit PolicyReader(const StrictDoc& doc)
+  // complete: every setting must be given (the built-in policy); else a missing one keeps its value.
+  PolicyReader(const StrictDoc& doc, bool complete)
     : m_doc(doc)
+    , m_complete(complete)
   {
   }
 
@@ -46,6 +49,9 @@ public:
   {
     const YAML::Node node = group[s.id];
     if (!node) {
+      if (m_complete) {
+        m_doc.fail(group, "'" + s.id + "' is missing: the built-in policy must set every value");
+      }
       return; // keeps the built-in default
     }
     const std::string what = "'" + s.id + "'";
@@ -172,30 +178,33 @@ public:
 
 private:
   const StrictDoc& m_doc;
+  bool m_complete = false;
 };
 
-} // namespace
-
-Policy load_policy_file(const std::filesystem::path& file)
+// Reads doc over base: fields left out keep base's values (unless complete, when they are errors).
+Policy read_policy(const StrictDoc& doc, Policy policy, bool complete)
 {
-  StrictDoc doc(file);
   const YAML::Node& root = doc.root();
   doc.expect_fields(
     root,
     "policy",
     { "id", "description", "rationale", "thresholds", "fixes", "guardrails", "watch", "canary" });
+  if (complete) {
+    for (const char* section : { "thresholds", "fixes", "guardrails", "watch", "canary" }) {
+      doc.require(root, section, "policy");
+    }
+  }
   doc.require(root, "id", "policy");
   doc.require(root, "description", "policy");
   doc.require(root, "rationale", "policy");
-  Policy policy;
   policy.id = doc.string(root["id"], "policy id");
   if (!valid_id(policy.id)) {
     doc.fail(root["id"], "policy id: '" + policy.id + "' must be lower-case letters, digits, '-' or '_'");
   }
   policy.description = doc.string(root["description"], "policy description");
   policy.rationale = doc.string(root["rationale"], "policy rationale");
-  policy.source = file.string();
-  PolicyReader r(doc);
+  policy.source = doc.file().string();
+  PolicyReader r(doc, complete);
 
   if (const YAML::Node t = root["thresholds"]) {
     if (t.IsMap() && t["pressure"]) {
@@ -267,6 +276,23 @@ Policy load_policy_file(const std::filesystem::path& file)
     r.integer(c, policy.canary_watch_seconds, 0, 86400);
   }
   return policy;
+}
+
+} // namespace
+
+const Policy& builtin_policy()
+{
+  // policies/default.yaml, embedded at build time: its values exist once, in that file.
+  static const Policy policy = [] {
+    const StrictDoc doc("built-in policy (policies/default.yaml)", std::string(k_default_policy_yaml));
+    return read_policy(doc, Policy{}, true);
+  }();
+  return policy;
+}
+
+Policy load_policy_file(const std::filesystem::path& file)
+{
+  return read_policy(StrictDoc(file), builtin_policy(), false);
 }
 
 Policy load_policy(const std::string& path, const std::filesystem::path& data_dir)

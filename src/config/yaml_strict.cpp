@@ -47,9 +47,13 @@ std::string scalar_text(const YAML::Node& node)
 } // namespace
 
 StrictDoc::StrictDoc(std::filesystem::path file)
-  : m_file(std::move(file))
+  : StrictDoc(file, read_file_or_throw(file))
 {
-  const std::string text = read_file_or_throw(m_file);
+}
+
+StrictDoc::StrictDoc(std::filesystem::path name, const std::string& text)
+  : m_file(std::move(name))
+{
   try {
     m_root = YAML::Load(text);
   } catch (const YAML::Exception& e) {

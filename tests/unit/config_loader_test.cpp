@@ -64,7 +64,7 @@ const std::string k_head = "id: t\ndescription: d\nrationale: r\n";
 TEST_F(ConfigTest, ShippedDefaultPolicyMatchesTheBuiltInOne)
 {
   const Policy file = config::load_policy_file(k_source / "policies" / "default.yaml");
-  const Policy builtin;
+  const Policy& builtin = config::builtin_policy();
   EXPECT_EQ(file.id, "default");
   EXPECT_EQ(file.time_wait_pressure.value, builtin.time_wait_pressure.value);
   EXPECT_EQ(file.peer_refusal_share.value, builtin.peer_refusal_share.value);
@@ -326,7 +326,7 @@ TEST_F(ConfigTest, PartialPolicyKeepsDefaults)
   const Policy policy = config::load_policy_file(p);
   EXPECT_EQ(policy.id, "strict");
   EXPECT_FALSE(policy.propose_prerequisite_fixes.value);
-  EXPECT_DOUBLE_EQ(policy.time_wait_pressure.value, Policy{}.time_wait_pressure.value);
+  EXPECT_DOUBLE_EQ(policy.time_wait_pressure.value, config::builtin_policy().time_wait_pressure.value);
   EXPECT_EQ(policy.source, p.string());
 }
 

@@ -1,4 +1,5 @@
 // Findings and advice: stable ids, the numbers as evidence, and advice tied to that evidence.
+#include "config/loader.hpp"
 #include "policy/engine.hpp"
 #include "policy_facts.hpp"
 
@@ -11,7 +12,7 @@ namespace {
 
 Plan plan_of(const Facts& f, const Profile& profile = Profile{})
 {
-  return make_plan(f, profile, Policy{});
+  return make_plan(f, profile, config::builtin_policy());
 }
 
 TEST(PolicyFindings, EveryFindingHasIdEvidenceAndRationale)

@@ -1,4 +1,5 @@
 // Every prerequisite outcome (ok / warn / fail) with the numbers in its detail.
+#include "config/loader.hpp"
 #include "policy/engine.hpp"
 #include "policy_facts.hpp"
 
@@ -19,7 +20,7 @@ Prerequisite prereq(const Plan& p, const std::string& id)
   return *found;
 }
 
-Plan plan_of(const Facts& f, const Policy& policy = Policy{})
+Plan plan_of(const Facts& f, const Policy& policy = config::builtin_policy())
 {
   return make_plan(f, Profile{}, policy);
 }
@@ -203,7 +204,7 @@ TEST(PolicyPrerequisites, ReuseDelayAsLongAsTimeWaitFails)
   EXPECT_NE(p.detail.find("no part of the 60 s TIME_WAIT is reusable"), std::string::npos) << p.detail;
   EXPECT_NE(p.detail.find("the plan sets it to 1000 first"), std::string::npos) << p.detail;
 
-  Policy strict;
+  Policy strict = config::builtin_policy();
   strict.id = "strict";
   strict.propose_prerequisite_fixes.value = false;
   const Prerequisite q = prereq(plan_of(f, strict), "tw_reuse_delay");

@@ -1,4 +1,5 @@
 // The verdict rules of issue 3 on in-memory facts, including the subtle kernel cases.
+#include "config/loader.hpp"
 #include "policy/engine.hpp"
 #include "policy_facts.hpp"
 
@@ -9,7 +10,9 @@
 namespace tw::test {
 namespace {
 
-Plan plan_of(const Facts& f, const Policy& policy = Policy{}, const Profile& profile = Profile{})
+Plan plan_of(const Facts& f,
+             const Policy& policy = config::builtin_policy(),
+             const Profile& profile = Profile{})
 {
   return make_plan(f, profile, policy);
 }
@@ -175,7 +178,7 @@ TEST(PolicyVerdict, TimestampsOffWithoutFixesIsBlocked)
 {
   Facts f = stuck_client();
   set_sysctl(f, "net.ipv4.tcp_timestamps", "0");
-  Policy policy;
+  Policy policy = config::builtin_policy();
   policy.id = "strict";
   policy.propose_prerequisite_fixes.value = false;
   const Plan p = plan_of(f, policy);
@@ -199,7 +202,7 @@ TEST(PolicyVerdict, TimestampsOffWithReuseAlreadyOnNeedsOnlyTheFix)
 
 TEST(PolicyVerdict, PolicyThatForbidsTheKeyBlocks)
 {
-  Policy policy;
+  Policy policy = config::builtin_policy();
   policy.id = "frozen";
   policy.guardrails.clear();
   const Plan p = plan_of(stuck_client(), policy);
@@ -306,7 +309,7 @@ TEST(PolicyVerdict, ProfileThresholdOverridesThePolicy)
   Profile client;
   client.id = "api-client";
   client.time_wait_pressure = Setting<double>{ "time_wait_pressure", 0.3, "", "" };
-  const Plan p = plan_of(f, Policy{}, client);
+  const Plan p = plan_of(f, config::builtin_policy(), client);
   EXPECT_EQ(p.verdict, Verdict::helps);
   EXPECT_EQ(p.profile_id, "api-client");
   EXPECT_NE(p.reasons[0].find("threshold 30%"), std::string::npos) << p.reasons[0];
@@ -360,7 +363,7 @@ TEST(PolicyVerdict, DelayAsLongAsTimeWaitBlocksWithoutPrerequisiteFixes)
 {
   Facts f = stuck_client();
   set_sysctl(f, "net.ipv4.tcp_tw_reuse_delay", "60000");
-  Policy policy;
+  Policy policy = config::builtin_policy();
   policy.id = "strict";
   policy.propose_prerequisite_fixes.value = false;
   const Plan p = plan_of(f, policy);
@@ -376,7 +379,7 @@ TEST(PolicyVerdict, DelayAsLongAsTimeWaitBlocksWhenThePolicyHasNoGuardrailForIt)
 {
   Facts f = stuck_client();
   set_sysctl(f, "net.ipv4.tcp_tw_reuse_delay", "60000");
-  Policy policy;
+  Policy policy = config::builtin_policy();
   policy.id = "no-delay";
   std::erase_if(policy.guardrails, [](const Guardrail& g) { return g.key == "net.ipv4.tcp_tw_reuse_delay"; });
   const Plan p = plan_of(f, policy);

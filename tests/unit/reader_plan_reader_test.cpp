@@ -1,4 +1,5 @@
 // Reading plan documents back: round trips (plan and recorded facts) and strict reading.
+#include "config/loader.hpp"
 #include "policy/engine.hpp"
 #include "policy_facts.hpp"
 #include "reader/plan_reader.hpp"
@@ -44,7 +45,7 @@ std::string error_of(const json& doc)
 TEST(ReaderPlanReader, PlanRoundTripsThroughText)
 {
   const Facts f = stuck_client();
-  const Plan p = make_plan(f, Profile{}, Policy{});
+  const Plan p = make_plan(f, Profile{}, config::builtin_policy());
   const std::string text = plan_to_json(p, f).dump(2);
   EXPECT_EQ(plan_from_json_text(text, "plan.json"), p);
 }
@@ -52,10 +53,10 @@ TEST(ReaderPlanReader, PlanRoundTripsThroughText)
 TEST(ReaderPlanReader, RecordedFactsGiveTheSamePlan)
 {
   for (Facts f : { stuck_client(), base_facts() }) {
-    const Plan p = make_plan(f, Profile{}, Policy{});
+    const Plan p = make_plan(f, Profile{}, config::builtin_policy());
     const json doc = json::parse(plan_to_json(p, f).dump());
     const Facts back = facts_from_json(doc, "rec.json");
-    EXPECT_EQ(make_plan(back, Profile{}, Policy{}), p);
+    EXPECT_EQ(make_plan(back, Profile{}, config::builtin_policy()), p);
     EXPECT_EQ(back.sockets.groups.size(), f.sockets.groups.size());
     EXPECT_EQ(back.sysctls.values.size(), f.sysctls.values.size());
     EXPECT_EQ(back.rates.has_value(), f.rates.has_value());
@@ -65,7 +66,7 @@ TEST(ReaderPlanReader, RecordedFactsGiveTheSamePlan)
 TEST(ReaderPlanReader, StrictReadingNamesThePath)
 {
   const Facts f = stuck_client();
-  const json good = plan_to_json(make_plan(f, Profile{}, Policy{}), f);
+  const json good = plan_to_json(make_plan(f, Profile{}, config::builtin_policy()), f);
   EXPECT_EQ(error_of(good), "");
 
   json j = good;
@@ -127,7 +128,7 @@ TEST(ReaderPlanReader, SyntaxErrorNamesLineAndColumn)
 TEST(ReaderPlanReader, RecordedFactsErrorsNameThePath)
 {
   const Facts f = stuck_client();
-  json doc = plan_to_json(make_plan(f, Profile{}, Policy{}), f);
+  json doc = plan_to_json(make_plan(f, Profile{}, config::builtin_policy()), f);
   doc["sockets"]["groups"][0]["family"] = "ipx";
   try {
     facts_from_json(doc, "rec.json");
@@ -151,7 +152,7 @@ std::string recorded_error(const json& doc)
 TEST(ReaderPlanReader, RecordedFactsAreRangeChecked)
 {
   const Facts f = stuck_client();
-  const json good = json(plan_to_json(make_plan(f, Profile{}, Policy{}), f));
+  const json good = json(plan_to_json(make_plan(f, Profile{}, config::builtin_policy()), f));
   EXPECT_EQ(recorded_error(good), "");
 
   json doc = good;
@@ -176,7 +177,7 @@ TEST(ReaderPlanReader, PerGroupTimestampsAreReadAndMayBeAbsent)
 {
   Facts f = stuck_client();
   set_group_timestamps(f, 20, 0);
-  json doc = json(plan_to_json(make_plan(f, Profile{}, Policy{}), f));
+  json doc = json(plan_to_json(make_plan(f, Profile{}, config::builtin_policy()), f));
   Facts back = facts_from_json(doc, "rec.json");
   ASSERT_EQ(back.sockets.groups.size(), 1u);
   EXPECT_EQ(back.sockets.groups[0].outbound_established, 20u);
@@ -192,7 +193,7 @@ TEST(ReaderPlanReader, NewerCensusCountsRoundTripAndAreChecked)
   f.sockets.time_wait.unknown = 7;
   f.sockets.time_wait.outside_range = 5;
   f.sockets.groups.front().v4_mapped = 3;
-  const Plan p = make_plan(f, Profile{}, Policy{});
+  const Plan p = make_plan(f, Profile{}, config::builtin_policy());
   auto doc = json::parse(plan_to_json(p, f).dump());
   const Facts back = facts_from_json(doc, "rec.json");
   EXPECT_EQ(back.sockets.time_wait.outside_range, 5u);
@@ -211,7 +212,7 @@ TEST(ReaderPlanReader, PlanDocumentSaysWhereThePlanWasMade)
   Facts f = stuck_client();
   f.host.hostname = "web-1";
   f.host.netns_inode = 4026531840;
-  const Plan p = make_plan(f, Profile{}, Policy{});
+  const Plan p = make_plan(f, Profile{}, config::builtin_policy());
   const auto doc = plan_document_from_json_text(plan_to_json(p, f).dump(), "plan.json");
   EXPECT_EQ(doc.plan, p);
   EXPECT_EQ(doc.hostname, "web-1");

@@ -1,4 +1,5 @@
 // The JSON plan document as written: its fields, their order, valid UTF-8.
+#include "config/loader.hpp"
 #include "policy/engine.hpp"
 #include "policy_facts.hpp"
 #include "reader/plan_reader.hpp"
@@ -34,7 +35,7 @@ Facts stuck_client()
 TEST(ReportPlanJson, HasTheDocumentedFields)
 {
   const Facts f = stuck_client();
-  const Plan p = make_plan(f, Profile{}, Policy{});
+  const Plan p = make_plan(f, Profile{}, config::builtin_policy());
   const json j = plan_to_json(p, f);
   EXPECT_EQ(j.at("schema_version"), 1);
   EXPECT_EQ(j.at("verdict"), "helps");
@@ -81,7 +82,7 @@ TEST(ReportPlanJson, HasTheDocumentedFields)
 TEST(ReportPlanJson, KeysReadTopDownWithTheSchemaVersionFirst)
 {
   const Facts f = stuck_client();
-  const nlohmann::ordered_json doc = plan_to_json(make_plan(f, Profile{}, Policy{}), f);
+  const nlohmann::ordered_json doc = plan_to_json(make_plan(f, Profile{}, config::builtin_policy()), f);
   std::vector<std::string> keys;
   for (const auto& [k, v] : doc.items()) {
     keys.push_back(k);
@@ -97,7 +98,8 @@ TEST(ReportPlanJson, NonUtf8HostnameNeverMakesTheDocumentFail)
 {
   Facts f = stuck_client();
   f.host.hostname = std::string("bad\xff\xfehost");
-  const std::string text = plan_to_json(make_plan(f, Profile{}, Policy{}), f).dump(); // must not throw
+  const std::string text =
+    plan_to_json(make_plan(f, Profile{}, config::builtin_policy()), f).dump(); // must not throw
   const json back = json::parse(text);
   EXPECT_EQ(back["facts"]["hostname"], "bad\xEF\xBF\xBD\xEF\xBF\xBDhost");
   EXPECT_EQ(valid_utf8("caf\xC3\xA9"), "caf\xC3\xA9");           // valid UTF-8 is kept

@@ -1,4 +1,5 @@
 // The text report against golden files (tests/data/plan/golden; TW_UPDATE_GOLDEN=1 rewrites them).
+#include "config/loader.hpp"
 #include "policy/engine.hpp"
 #include "policy_facts.hpp"
 #include "report/plan_text.hpp"
@@ -29,7 +30,9 @@ void expect_golden(const std::string& name, const std::string& actual)
   EXPECT_EQ(actual, expected.str()) << "golden " << path << " differs (TW_UPDATE_GOLDEN=1 rewrites it)";
 }
 
-std::string text_of(const Facts& f, const Policy& policy = Policy{}, const Profile& profile = Profile{})
+std::string text_of(const Facts& f,
+                    const Policy& policy = config::builtin_policy(),
+                    const Profile& profile = Profile{})
 {
   return plan_to_text(make_plan(f, profile, policy));
 }
@@ -82,7 +85,7 @@ TEST(ReportPlanText, FailingPrerequisiteThePlanDoesNotFixIsNotAnnotated)
   set_sysctl(f, "net.ipv4.tcp_timestamps", "0");
   add_group(f, "198.18.1.1", "198.18.1.2", 8080, 1000, 1000);
   set_port_range(f, 40000, 40999);
-  Policy strict;
+  Policy strict = config::builtin_policy();
   strict.id = "strict";
   strict.propose_prerequisite_fixes.value = false;
   const std::string t = text_of(f, strict);
@@ -95,7 +98,7 @@ TEST(ReportPlanText, SavedPlanNamesTheFileInTheNextStep)
   Facts f = base_facts();
   set_port_range(f, 40000, 40999);
   add_group(f, "198.18.1.1", "198.18.1.2", 8080, 1000, 1000);
-  const Plan p = make_plan(f, Profile{}, Policy{});
+  const Plan p = make_plan(f, Profile{}, config::builtin_policy());
   const std::string t = plan_to_text(p, PlanTextOptions{ false, "/tmp/my plan.json" });
   EXPECT_NE(t.find("Saved to /tmp/my plan.json. Next: review it, then `tw-advisor apply --plan '/tmp/my "
                    "plan.json'`"),
@@ -105,7 +108,7 @@ TEST(ReportPlanText, SavedPlanNamesTheFileInTheNextStep)
 
   Facts quiet = base_facts();
   const std::string none =
-    plan_to_text(make_plan(quiet, Profile{}, Policy{}), PlanTextOptions{ false, "p.json" });
+    plan_to_text(make_plan(quiet, Profile{}, config::builtin_policy()), PlanTextOptions{ false, "p.json" });
   EXPECT_NE(none.find("Saved to p.json. Nothing to apply."), std::string::npos) << none;
 }
 
@@ -116,7 +119,7 @@ TEST(ReportPlanText, WebServerInboundIrrelevant)
   add_inbound(f, 4200);
   Profile web;
   web.id = "web-server";
-  expect_golden("unit-inbound.txt", text_of(f, Policy{}, web));
+  expect_golden("unit-inbound.txt", text_of(f, config::builtin_policy(), web));
 }
 
 TEST(ReportPlanText, BlockedByPolicy)
@@ -124,7 +127,7 @@ TEST(ReportPlanText, BlockedByPolicy)
   Facts f = base_facts();
   set_sysctl(f, "net.ipv4.tcp_timestamps", "0");
   add_group(f, "fd00:198:18:1::1", "fd00:198:18:1::2", 443, 28000, 27000, false, AF_INET6);
-  Policy strict;
+  Policy strict = config::builtin_policy();
   strict.id = "strict";
   strict.propose_prerequisite_fixes.value = false;
   expect_golden("unit-blocked.txt", text_of(f, strict));
@@ -141,7 +144,7 @@ TEST(ReportPlanText, InsufficientEvidence)
 TEST(ReportPlanText, ColourOnlyWhenAsked)
 {
   Facts f = base_facts();
-  const Plan p = make_plan(f, Profile{}, Policy{});
+  const Plan p = make_plan(f, Profile{}, config::builtin_policy());
   EXPECT_EQ(plan_to_text(p).find('\033'), std::string::npos);
   EXPECT_NE(plan_to_text(p, PlanTextOptions{ true, "" }).find("\033[1;32mIRRELEVANT"), std::string::npos);
 }

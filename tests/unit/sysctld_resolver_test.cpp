@@ -103,7 +103,8 @@ TEST(SysctldResolver, SeparatorsAndIgnoreFailureSurviveResolution)
     EXPECT_EQ(res.boot_value("net.ipv4.conf.tw/0.accept_local"), "1");
     EXPECT_EQ(res.boot_value("net.ipv4.tcp_syncookies"), "2");
     EXPECT_EQ(res.boot_value("net.ipv4.tcp_max_tw_buckets"), "8000");
-    EXPECT_TRUE(same_sysctl_value(res.boot_value("net.ipv4.ip_local_port_range").value_or(""), "40000 40999"));
+    EXPECT_TRUE(
+      same_sysctl_value(res.boot_value("net.ipv4.ip_local_port_range").value_or(""), "40000 40999"));
     const auto recycle = res.outcome("net.ipv4.tcp_tw_recycle");
     ASSERT_TRUE(recycle.winner.has_value());
     EXPECT_TRUE(recycle.winner->ignore_failure);
