@@ -3,6 +3,7 @@
 #include "config/loader.hpp"
 #include "config/yaml_strict.hpp"
 #include "model/counters.hpp"
+#include "model/sysctl.hpp"
 #include "util/error.hpp"
 #include "util/strings.hpp"
 #include "util/sysctl_key.hpp"
@@ -121,7 +122,7 @@ public:
                    "guardrail '" + g.id + "': max " + std::to_string(g.max) + " is below min " +
                      std::to_string(g.min));
       }
-      if (g.key == "net.ipv4.tcp_timestamps" && g.min < 1) {
+      if (g.key == k_timestamps && g.min < 1) {
         m_doc.fail(item["min"],
                    "guardrail '" + g.id +
                      "' min: tcp_timestamps=0 makes tcp_tw_reuse a no-op and removes PAWS; the "

@@ -267,8 +267,7 @@ std::string format_address(int family, const std::array<std::uint8_t, 16>& addr)
 
 CensusOptions live_census_options()
 {
-  return census_options_from(
-    read_sysctls(proc_sys_dir(), { "net.ipv4.ip_local_port_range", "net.ipv4.ip_local_reserved_ports" }));
+  return census_options_from(read_sysctls(proc_sys_dir(), { k_port_range, k_reserved_ports }));
 }
 
 CensusOptions census_options_from(const Sysctls& sysctls)
@@ -276,7 +275,7 @@ CensusOptions census_options_from(const Sysctls& sysctls)
   CensusOptions o;
   o.port_range = sysctls.local_port_range();
   if (!o.port_range) {
-    const auto* v = sysctls.find("net.ipv4.ip_local_port_range");
+    const auto* v = sysctls.find(k_port_range);
     o.notes.push_back("net.ipv4.ip_local_port_range could not be read (" +
                       (v != nullptr
                          ? std::string(to_string(v->status)) + (v->detail.empty() ? "" : ": " + v->detail)
@@ -285,7 +284,7 @@ CensusOptions census_options_from(const Sysctls& sysctls)
   }
   if (auto reserved = sysctls.reserved_ports()) {
     o.reserved_ports = std::move(*reserved);
-  } else if (const auto* v = sysctls.find("net.ipv4.ip_local_reserved_ports"); v != nullptr) {
+  } else if (const auto* v = sysctls.find(k_reserved_ports); v != nullptr) {
     if (v->status == ReadStatus::ok) {
       o.notes.push_back("net.ipv4.ip_local_reserved_ports has an unparsable value \"" + v->value +
                         "\": reserved ports are ignored, usable ports may be overstated");

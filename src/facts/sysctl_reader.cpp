@@ -13,11 +13,11 @@ namespace tw {
 const std::vector<std::string>& default_sysctl_keys()
 {
   static const std::vector<std::string> k_keys = {
-    "net.ipv4.tcp_tw_reuse",
-    "net.ipv4.tcp_tw_reuse_delay",
-    "net.ipv4.tcp_timestamps",
-    "net.ipv4.ip_local_port_range",
-    "net.ipv4.ip_local_reserved_ports",
+    k_tw_reuse,
+    k_tw_reuse_delay,
+    k_timestamps,
+    k_port_range,
+    k_reserved_ports,
     "net.ipv4.tcp_max_tw_buckets",
     "net.ipv4.tcp_fin_timeout",
     "net.ipv4.ip_forward",

@@ -55,12 +55,12 @@ bool same_sysctl_value(std::string_view a, std::string_view b)
 const std::vector<KeyRange>& kernel_ranges()
 {
   static const std::vector<KeyRange> k_ranges = {
-    { "net.ipv4.tcp_tw_reuse", 0, 2, "kernel" },
-    { "net.ipv4.tcp_timestamps", 0, 2, "kernel" },
-    { "net.ipv4.tcp_tw_reuse_delay", 1, 60000, "kernel" },
+    { k_tw_reuse, 0, 2, "kernel" },
+    { k_timestamps, 0, 2, "kernel" },
+    { k_tw_reuse_delay, 1, 60000, "kernel" },
     { "net.ipv4.tcp_syncookies", 0, 2, "kernel" },
     { "net.ipv4.tcp_max_tw_buckets", 0, 2147483647, "kernel" },
-    { "net.ipv4.ip_local_port_range", 1, 65535, "kernel" },
+    { k_port_range, 1, 65535, "kernel" },
   };
   return k_ranges;
 }
@@ -83,7 +83,7 @@ std::optional<std::string> kernel_value_problem(const std::string& key, const st
       return std::string(field) + " is outside the kernel's range " + span;
     }
   }
-  if (key == "net.ipv4.ip_local_port_range") {
+  if (key == k_port_range) {
     const auto ports = parse_port_range(value);
     if (!ports) {
       return "expected two port numbers, `low high`";
@@ -145,13 +145,13 @@ std::optional<std::int64_t> Sysctls::get_int(const std::string& key) const
 
 std::optional<PortRange> Sysctls::local_port_range() const
 {
-  const auto text = get("net.ipv4.ip_local_port_range");
+  const auto text = get(k_port_range);
   return text ? parse_port_range(*text) : std::nullopt;
 }
 
 std::optional<std::vector<PortRange>> Sysctls::reserved_ports() const
 {
-  const auto text = get("net.ipv4.ip_local_reserved_ports");
+  const auto text = get(k_reserved_ports);
   return text ? parse_port_list(*text) : std::nullopt;
 }
 

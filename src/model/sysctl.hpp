@@ -49,6 +49,13 @@ std::optional<PortRange> parse_port_range(const std::string& text);
 // "1000-1010,2000" (ip_local_reserved_ports) into ranges; nullopt when malformed. Empty text is {}.
 std::optional<std::vector<PortRange>> parse_port_list(const std::string& text);
 
+// The sysctls the advisor judges and may change, by their dotted names.
+inline const std::string k_tw_reuse = "net.ipv4.tcp_tw_reuse";
+inline const std::string k_tw_reuse_delay = "net.ipv4.tcp_tw_reuse_delay";
+inline const std::string k_timestamps = "net.ipv4.tcp_timestamps";
+inline const std::string k_port_range = "net.ipv4.ip_local_port_range";
+inline const std::string k_reserved_ports = "net.ipv4.ip_local_reserved_ports";
+
 // Whether two sysctl values are the same to the kernel: whitespace folded, and each field compared
 // as a number when both are whole numbers ("01" is 1, as /proc/sys reads it back), else as text.
 // One rule for apply's read-back, status drift and boot drift alike.

@@ -70,7 +70,7 @@ std::string peer_sample_text(const DestGroup& group)
 
 std::string reuse_delay_text(const Sysctls& sysctls)
 {
-  const std::string key = "net.ipv4.tcp_tw_reuse_delay";
+  const std::string key = k_tw_reuse_delay;
   const SysctlValue* v = sysctls.find(key);
   if (v != nullptr && v->status == ReadStatus::absent) {
     return "about 1 s after the peer's last timestamp (no " + key + " before Linux 6.14)";
@@ -117,8 +117,8 @@ Analysis analyse(const Facts& facts, const Profile& profile, const Policy& polic
   const Sysctls& s = facts.sysctls;
   const SocketCensus& c = facts.sockets;
 
-  a.tw_reuse = s.get_int("net.ipv4.tcp_tw_reuse");
-  a.timestamps = s.get_int("net.ipv4.tcp_timestamps");
+  a.tw_reuse = s.get_int(k_tw_reuse);
+  a.timestamps = s.get_int(k_timestamps);
   a.port_range = s.local_port_range();
   if (!a.port_range && c.port_range) {
     a.port_range = c.port_range;
@@ -141,7 +141,7 @@ Analysis analyse(const Facts& facts, const Profile& profile, const Policy& polic
   }
   a.time_wait_total = c.states[static_cast<std::size_t>(TcpState::time_wait)];
 
-  const std::string delay_key = "net.ipv4.tcp_tw_reuse_delay";
+  const std::string delay_key = k_tw_reuse_delay;
   const SysctlValue* delay = s.find(delay_key);
   a.delay_absent = delay != nullptr && delay->status == ReadStatus::absent;
   if (a.delay_absent) {
@@ -159,7 +159,7 @@ Analysis analyse(const Facts& facts, const Profile& profile, const Policy& polic
     a.missing.push_back("socket census unavailable" +
                         (c.error.empty() ? std::string() : " (" + c.error + ")"));
   } else if (!a.port_range) {
-    a.missing.push_back(unreadable_text(s, "net.ipv4.ip_local_port_range") +
+    a.missing.push_back(unreadable_text(s, k_port_range) +
                         ": TIME_WAIT roles and port pressure cannot be told without the ephemeral range");
   }
 

@@ -15,10 +15,6 @@ using policy::group_name;
 using policy::GroupView;
 using policy::k_default_reuse_delay_ms;
 
-const std::string k_tw_reuse = "net.ipv4.tcp_tw_reuse";
-const std::string k_timestamps = "net.ipv4.tcp_timestamps";
-const std::string k_delay = "net.ipv4.tcp_tw_reuse_delay";
-
 std::string tw_reuse_meaning(std::int64_t v)
 {
   switch (v) {
@@ -167,7 +163,7 @@ void irrelevant(const Analysis& a, Plan& plan)
 // "60000 ms leaves no part of the 60 s TIME_WAIT reusable" for a delay as long as TIME_WAIT.
 std::string useless_delay_text(const Analysis& a)
 {
-  return k_delay + " = " + std::to_string(*a.reuse_delay_ms) +
+  return k_tw_reuse_delay + " = " + std::to_string(*a.reuse_delay_ms) +
          " ms leaves no part of the 60 s TIME_WAIT reusable";
 }
 
@@ -175,7 +171,7 @@ std::string useless_delay_text(const Analysis& a)
 std::string planned_delay_text(const Analysis& a)
 {
   if (a.delay_fixable) {
-    return std::to_string(k_default_reuse_delay_ms) + " ms after close (" + k_delay +
+    return std::to_string(k_default_reuse_delay_ms) + " ms after close (" + k_tw_reuse_delay +
            ", as the plan sets it)";
   }
   return policy::reuse_delay_text(a.facts.sysctls);
@@ -219,13 +215,14 @@ void would_help(const Analysis& a, Plan& plan)
   if (delay_off) {
     const std::string target = std::to_string(k_default_reuse_delay_ms);
     if (a.delay_fixable) {
-      plan.changes.push_back({ k_delay,
-                               a.facts.sysctls.get(k_delay).value_or(std::to_string(*a.reuse_delay_ms)),
-                               target,
-                               "prerequisite: a TIME_WAIT port becomes reusable this long after close and "
-                               "TIME_WAIT lasts 60 s, so " +
-                                 std::to_string(*a.reuse_delay_ms) + " ms leaves tcp_tw_reuse nothing; " +
-                                 target + " ms is the kernel default" });
+      plan.changes.push_back(
+        { k_tw_reuse_delay,
+          a.facts.sysctls.get(k_tw_reuse_delay).value_or(std::to_string(*a.reuse_delay_ms)),
+          target,
+          "prerequisite: a TIME_WAIT port becomes reusable this long after close and "
+          "TIME_WAIT lasts 60 s, so " +
+            std::to_string(*a.reuse_delay_ms) + " ms leaves tcp_tw_reuse nothing; " + target +
+            " ms is the kernel default" });
     } else {
       blockers.push_back(useless_delay_text(a) + ", making tcp_tw_reuse a no-op, and policy " + po.id +
                          (po.propose_prerequisite_fixes.value

@@ -13,7 +13,7 @@ Prerequisite timestamps_prerequisite(const Analysis& a)
   Prerequisite p{ "tcp_timestamps", PrereqStatus::ok, {} };
   if (!a.timestamps) {
     p.status = PrereqStatus::warn;
-    p.detail = unreadable_text(a.facts.sysctls, "net.ipv4.tcp_timestamps") +
+    p.detail = unreadable_text(a.facts.sysctls, k_timestamps) +
                ": cannot tell whether TIME_WAIT sockets carry timestamps";
     return p;
   }
@@ -21,7 +21,7 @@ Prerequisite timestamps_prerequisite(const Analysis& a)
     p.status = PrereqStatus::fail;
     p.detail = "net.ipv4.tcp_timestamps = 0: no connection carries timestamps, so no TIME_WAIT port can "
                "be reused and tcp_tw_reuse is a no-op";
-    if (a.policy.propose_prerequisite_fixes.value && a.policy.allows("net.ipv4.tcp_timestamps", "1")) {
+    if (a.policy.propose_prerequisite_fixes.value && a.policy.allows(k_timestamps, "1")) {
       p.detail += " (the plan sets it to 1 first)";
     } else {
       p.detail += " (policy " + a.policy.id + " does not allow setting it to 1)";
@@ -149,7 +149,7 @@ Prerequisite nat_prerequisite(const Analysis& a)
 Prerequisite delay_prerequisite(const Analysis& a)
 {
   Prerequisite p{ "tw_reuse_delay", PrereqStatus::ok, {} };
-  const std::string key = "net.ipv4.tcp_tw_reuse_delay";
+  const std::string key = k_tw_reuse_delay;
   const SysctlValue* v = a.facts.sysctls.find(key);
   if (v != nullptr && v->status == ReadStatus::absent) {
     p.detail = key + " absent (kernel before 6.14): a TIME_WAIT port becomes reusable about 1 s after the "
@@ -195,7 +195,7 @@ Prerequisite delay_prerequisite(const Analysis& a)
 Prerequisite port_range_prerequisite(const Analysis& a)
 {
   Prerequisite p{ "port_range", PrereqStatus::ok, {} };
-  const std::string key = "net.ipv4.ip_local_port_range";
+  const std::string key = k_port_range;
   if (!a.port_range) {
     p.status = PrereqStatus::warn;
     p.detail = unreadable_text(a.facts.sysctls, key);
@@ -224,7 +224,7 @@ Prerequisite port_range_prerequisite(const Analysis& a)
 Prerequisite reserved_prerequisite(const Analysis& a)
 {
   Prerequisite p{ "reserved_ports", PrereqStatus::ok, {} };
-  const std::string key = "net.ipv4.ip_local_reserved_ports";
+  const std::string key = k_reserved_ports;
   if (!a.reserved) {
     p.status = PrereqStatus::warn;
     p.detail = unreadable_text(a.facts.sysctls, key) + ": usable ports may be overstated";

@@ -16,10 +16,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string k_tw_reuse = "net.ipv4.tcp_tw_reuse";
-const std::string k_timestamps = "net.ipv4.tcp_timestamps";
-const std::string k_port_range = "net.ipv4.ip_local_port_range";
-const std::string k_reserved = "net.ipv4.ip_local_reserved_ports";
 const std::string k_tw_recycle = "net.ipv4.tcp_tw_recycle";
 
 std::string at(const Entry& e)
@@ -185,7 +181,7 @@ void check_value(const Entry& e, const std::string& key, const CheckOptions& opt
                   "; the kernel refuses it (EINVAL)" });
     }
   }
-  if (key == k_reserved && !parse_port_list(value)) {
+  if (key == k_reserved_ports && !parse_port_list(value)) {
     out.add({ "bad-value",
               Severity::error,
               e.file,
@@ -368,7 +364,7 @@ void check_merged(const BootResolution& res,
   }
 
   const auto range_m = merged_value(res, k_port_range, kernel);
-  const auto reserved_m = merged_value(res, k_reserved, kernel);
+  const auto reserved_m = merged_value(res, k_reserved_ports, kernel);
   if (!range_m.entry && !reserved_m.entry) {
     return; // no file sets either: nothing the configuration decides
   }
@@ -470,7 +466,7 @@ void check_merged(const BootResolution& res,
       }
       out.add(merged_problem("reserved-outside-range",
                              { &reserved_m, &range_m },
-                             k_reserved,
+                             k_reserved_ports,
                              "ip_local_reserved_ports " + list + " lie outside ip_local_port_range " +
                                normalize_space(*range_m.value) +
                                ": reserving them protects nothing (the range never hands them out); a stale "
