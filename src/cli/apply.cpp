@@ -80,7 +80,8 @@ void apply_steps(const ApplyArgs& args, ApplyReport& report, StepPrinter& ui)
   if (!args.watch.empty()) {
     in.watch = parse_duration(args.watch);
     if (!in.watch) {
-      throw Error("--watch " + printable(args.watch), "not a duration: use 0, 90s, 5m or 1h (at most 24h)");
+      throw Error("--watch " + printable(args.watch),
+                  "not a duration: use 0, 90s, 5m, 1m30s or 1h (at most 24h)");
     }
   }
   if (args.host_id_given && trim(args.host_id).empty()) {
@@ -160,7 +161,7 @@ void add_apply_command(CLI::App& app, int& exit_code)
     ->add_option("--watch",
                  apply_args->watch,
                  "Watch the health counters this long after the runtime change and roll back when one rises: "
-                 "0, 90s, 5m, 1h (default 0; with --canary the policy's canary window)")
+                 "0, 90s, 5m, 1m30s, 1h (default 0; with --canary the policy's canary window)")
     ->type_name("DURATION");
   apply->add_flag(
     "--no-persist", apply_args->no_persist, "Change the runtime only; write nothing to /etc/sysctl.d");

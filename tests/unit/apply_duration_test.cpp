@@ -30,7 +30,12 @@ TEST(Duration, RefusesJunk)
                            "25h",
                            "99999999999999999999",
                            "1441m",
-                           "m5" }) {
+                           "m5",
+                           "30s1m",
+                           "1m1m",
+                           "1h1h",
+                           "1h1441m",
+                           "h" }) {
     EXPECT_FALSE(parse_duration(bad).has_value()) << bad;
   }
 }
@@ -41,6 +46,17 @@ TEST(Duration, FormatsBack)
   EXPECT_EQ(format_duration(std::chrono::seconds(90)), "1m30s");
   EXPECT_EQ(format_duration(std::chrono::seconds(300)), "5m");
   EXPECT_EQ(format_duration(std::chrono::seconds(3661)), "1h1m1s");
+}
+
+// What format_duration writes reads back: "1m30s", "1h1m1s".
+TEST(Duration, CompoundDurationsReadBack)
+{
+  EXPECT_EQ(parse_duration("1m30s"), std::chrono::seconds(90));
+  EXPECT_EQ(parse_duration("1h30m"), std::chrono::seconds(5400));
+  EXPECT_EQ(parse_duration("23h59m59s"), std::chrono::seconds(86399));
+  for (const std::int64_t s : { 0, 1, 59, 60, 61, 3599, 3600, 3661, 86400 }) {
+    EXPECT_EQ(parse_duration(format_duration(std::chrono::seconds(s))), std::chrono::seconds(s)) << s;
+  }
 }
 
 } // namespace
