@@ -558,8 +558,13 @@ SocketCensus CensusAggregator::finish()
 
 SocketCensus take_census(const CensusOptions& options)
 {
-  CensusAggregator agg(options);
   SockDiag diag;
+  return take_census(options, diag);
+}
+
+SocketCensus take_census(const CensusOptions& options, SockDiag& diag)
+{
+  CensusAggregator agg(options);
   if (!diag.ok()) {
     SocketCensus failed;
     failed.error = diag.step() + ": " + errno_text(diag.error());

@@ -93,4 +93,7 @@ std::string format_address(int family, const std::array<std::uint8_t, 16>& addr)
 // every other state, per family. OS failures are values: available=false and error say why.
 SocketCensus take_census(const CensusOptions& options);
 
+// The same census through diag: a SockDiag that records its dumps, or one that replays a recording.
+SocketCensus take_census(const CensusOptions& options, SockDiag& diag);
+
 } // namespace tw
