@@ -4,6 +4,7 @@
 #include "facts/census.hpp"
 #include "facts/dump_file.hpp"
 #include "facts/sock_diag.hpp"
+#include "netlink_bytes.hpp"
 #include "util/error.hpp"
 
 #include <gtest/gtest.h>
@@ -33,7 +34,7 @@ constexpr std::uint32_t k_listen = state_bit(static_cast<unsigned>(TcpState::lis
 constexpr std::uint32_t k_others =
   (state_bit(static_cast<unsigned>(k_tcp_state_slots)) - 1) & ~k_listen & ~state_bit(0);
 
-// Netlink reply bytes as the kernel lays them out.
+// The replies of one dump: netlink messages of one sequence number.
 class Replies
 {
 public:
@@ -50,63 +51,35 @@ public:
                 std::uint16_t dport,
                 int options = -1)
   {
-    inet_diag_msg m{};
-    m.idiag_family = static_cast<std::uint8_t>(family);
-    m.idiag_state = state;
-    m.id.idiag_sport = htons(sport);
-    m.id.idiag_dport = htons(dport);
-    EXPECT_EQ(inet_pton(family, src, m.id.idiag_src), 1);
-    EXPECT_EQ(inet_pton(family, dst, m.id.idiag_dst), 1);
+    const inet_diag_msg m = test::diag(family, state, src, sport, dst, dport);
     std::vector<std::uint8_t> attrs;
     if (options >= 0) {
       tcp_info ti{};
       ti.tcpi_options = static_cast<std::uint8_t>(options);
-      constexpr std::size_t k_hdr = sizeof(nlattr); // 4, already aligned
-      nlattr a{};
-      a.nla_len = static_cast<std::uint16_t>(k_hdr + sizeof(ti));
-      a.nla_type = INET_DIAG_INFO;
-      attrs.resize((k_hdr + sizeof(ti) + 3) & ~std::size_t{ 3 });
-      std::memcpy(attrs.data(), &a, sizeof(a));
-      std::memcpy(attrs.data() + k_hdr, &ti, sizeof(ti));
+      attrs = test::attr(INET_DIAG_INFO, &ti, sizeof(ti));
     }
-    return message(SOCK_DIAG_BY_FAMILY, &m, sizeof(m), attrs);
+    m_bytes.message(SOCK_DIAG_BY_FAMILY, &m, sizeof(m), m_seq, NLM_F_MULTI, attrs);
+    return *this;
   }
   Replies& done()
   {
     const int code = 0;
-    return message(NLMSG_DONE, &code, sizeof(code));
+    m_bytes.message(NLMSG_DONE, &code, sizeof(code), m_seq);
+    return *this;
   }
   Replies& error(int errnum)
   {
     nlmsgerr e{};
     e.error = -errnum;
-    return message(NLMSG_ERROR, &e, sizeof(e));
+    m_bytes.message(NLMSG_ERROR, &e, sizeof(e), m_seq);
+    return *this;
   }
-  const std::vector<std::uint8_t>& bytes() const { return m_data; }
+  const std::vector<std::uint8_t>& bytes() const { return m_bytes.bytes(); }
   std::uint32_t seq() const { return m_seq; }
 
 private:
-  Replies& message(std::uint16_t type,
-                   const void* payload,
-                   std::size_t len,
-                   const std::vector<std::uint8_t>& attrs = {})
-  {
-    nlmsghdr h{};
-    h.nlmsg_len = static_cast<std::uint32_t>(NLMSG_LENGTH(NLMSG_ALIGN(len) + attrs.size()));
-    h.nlmsg_type = type;
-    h.nlmsg_flags = NLM_F_MULTI;
-    h.nlmsg_seq = m_seq;
-    h.nlmsg_pid = 4242;
-    const auto* hp = reinterpret_cast<const std::uint8_t*>(&h);
-    m_data.insert(m_data.end(), hp, hp + sizeof(h));
-    const auto* pp = static_cast<const std::uint8_t*>(payload);
-    m_data.insert(m_data.end(), pp, pp + len);
-    m_data.resize(NLMSG_ALIGN(m_data.size()), 0);
-    m_data.insert(m_data.end(), attrs.begin(), attrs.end());
-    return *this;
-  }
   std::uint32_t m_seq;
-  std::vector<std::uint8_t> m_data;
+  test::Bytes m_bytes;
 };
 
 Sysctls port_sysctls(const std::string& range, const std::string& reserved)
