@@ -4,6 +4,8 @@
 
 #include "cli/commands.hpp"
 #include "cli/validators.hpp"
+#include "facts/dump_file.hpp"
+#include "facts/sock_diag.hpp"
 #include "report/census_json.hpp"
 #include "report/census_text.hpp"
 #include "util/error.hpp"
@@ -21,17 +23,56 @@ struct CensusArgs
   std::string format = "text";
   std::size_t top = 20;
   bool no_timestamps = false;
+  std::string dump_file; // record the raw sock_diag replies here
+  std::string from_dump; // decode this recording instead of asking the kernel
 };
+
+// The census from a recording: its own sysctls and tcp_info choice, so the replay is the census
+// the recording run printed, on any host.
+SocketCensus replay_census(const CensusArgs& args)
+{
+  DumpFileReader recording(args.from_dump);
+  CensusOptions options = census_options_from(recording.sysctls());
+  options.top_n = args.top;
+  options.want_timestamps = recording.timestamps();
+  SockDiag diag(recording);
+  SocketCensus census = take_census(options, diag);
+  if (!census.available) {
+    throw Error("socket census from a recording", census.error);
+  }
+  if (!recording.at_end()) {
+    throw Error("replaying " + args.from_dump,
+                "the recording holds more than the census's dumps (made by another version, or damaged)");
+  }
+  return census;
+}
+
+SocketCensus live_census(const CensusArgs& args)
+{
+  const Sysctls sysctls = read_census_sysctls();
+  CensusOptions options = census_options_from(sysctls);
+  options.top_n = args.top;
+  options.want_timestamps = !args.no_timestamps;
+  if (args.dump_file.empty()) {
+    SocketCensus census = take_census(options);
+    if (!census.available) {
+      throw Error("socket census over NETLINK_SOCK_DIAG", census.error);
+    }
+    return census;
+  }
+  DumpFileWriter recorder(args.dump_file, sysctls, options.want_timestamps);
+  SockDiag diag(recorder);
+  SocketCensus census = take_census(options, diag);
+  if (!census.available) {
+    throw Error("socket census over NETLINK_SOCK_DIAG", census.error); // the recording is discarded
+  }
+  recorder.commit();
+  return census;
+}
 
 void run_census(const CensusArgs& args, int& exit_code)
 {
-  CensusOptions options = live_census_options();
-  options.top_n = args.top;
-  options.want_timestamps = !args.no_timestamps;
-  const SocketCensus census = take_census(options);
-  if (!census.available) {
-    throw Error("socket census over NETLINK_SOCK_DIAG", census.error);
-  }
+  const SocketCensus census = args.from_dump.empty() ? live_census(args) : replay_census(args);
   const std::string out =
     args.format == "json" ? census_to_json(census).dump(2) + "\n" : census_to_text(census);
   std::fputs(out.c_str(), stdout);
@@ -54,9 +95,22 @@ void add_census_command(CLI::App& app, int& exit_code)
       args->top,
       "Destination groups to show: the top N by pressure plus the top N by TIME_WAIT (busiest first)")
     ->check(number_range(1, 100000));
-  cmd->add_flag("--no-timestamps",
-                args->no_timestamps,
-                "Do not ask for tcp_info (faster on huge hosts; no timestamp share then)");
+  auto* no_timestamps =
+    cmd->add_flag("--no-timestamps",
+                  args->no_timestamps,
+                  "Do not ask for tcp_info (faster on huge hosts; no timestamp share then)");
+  auto* dump_file = cmd->add_option("--dump-file",
+                                    args->dump_file,
+                                    "Also record the raw sock_diag replies and the port sysctls to FILE, "
+                                    "for --from-dump (like `ss -D FILE`)");
+  dump_file->type_name("FILE");
+  cmd
+    ->add_option("--from-dump",
+                 args->from_dump,
+                 "Take the census from a recording made with --dump-file instead of the kernel")
+    ->type_name("FILE")
+    ->excludes(dump_file)
+    ->excludes(no_timestamps);
   cmd->footer("Roles of TIME_WAIT sockets (whoever closes first holds TIME_WAIT for 60 s):\n"
               "  outbound  this host called connect(); the local port is ephemeral (inside\n"
               "            net.ipv4.ip_local_port_range) and nothing listens on it. Only these can be\n"
@@ -74,7 +128,16 @@ void add_census_command(CLI::App& app, int& exit_code)
               "The timestamp share counts outbound ESTABLISHED connections that negotiated TCP\n"
               "timestamps: tcp_tw_reuse can only reuse a TIME_WAIT port whose connection had them.\n\n"
               "Only the calling network namespace is counted: run it inside a container's netns\n"
-              "(`ip netns exec`, `nsenter -n`) to see that container. JSON fields: doc/census.md.\n"
+              "(`ip netns exec`, `nsenter -n`) to see that container. JSON fields: doc/census.md.\n\n"
+              "Recording and replaying: --dump-file FILE writes what this census saw: the\n"
+              "ip_local_port_range and ip_local_reserved_ports values and, for each of its four dumps,\n"
+              "exactly the bytes the kernel returned. --from-dump FILE decodes that instead of asking\n"
+              "the kernel, with the recorded sysctls (not this host's) and the recorded --no-timestamps\n"
+              "choice, and prints the same census the recording run printed: attach it to a bug report,\n"
+              "or study a busy host elsewhere. The file is written only when the census succeeds, with\n"
+              "mode 0600 (it lists every connection's addresses). Format: doc/census.md.\n"
+              "  tw-advisor census --dump-file /tmp/host1.twdump\n"
+              "  tw-advisor census --from-dump /tmp/host1.twdump --format json\n"
               "Exit codes: 0 census printed, 1 error (the step and the errno text are named).");
   cmd->callback([args, &exit_code] { run_census(*args, exit_code); });
 }

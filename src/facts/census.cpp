@@ -265,9 +265,14 @@ std::string format_address(int family, const std::array<std::uint8_t, 16>& addr)
   return buf;
 }
 
+Sysctls read_census_sysctls()
+{
+  return read_sysctls(proc_sys_dir(), { k_port_range, k_reserved_ports });
+}
+
 CensusOptions live_census_options()
 {
-  return census_options_from(read_sysctls(proc_sys_dir(), { k_port_range, k_reserved_ports }));
+  return census_options_from(read_census_sysctls());
 }
 
 CensusOptions census_options_from(const Sysctls& sysctls)
@@ -598,8 +603,13 @@ SocketCensus CensusAggregator::finish()
 
 SocketCensus take_census(const CensusOptions& options)
 {
-  CensusAggregator agg(options);
   SockDiag diag;
+  return take_census(options, diag);
+}
+
+SocketCensus take_census(const CensusOptions& options, SockDiag& diag)
+{
+  CensusAggregator agg(options);
   if (!diag.ok()) {
     SocketCensus failed;
     failed.error = diag.step() + ": " + errno_text(diag.error());

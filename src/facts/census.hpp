@@ -28,6 +28,10 @@ struct CensusOptions
 // Options from the sysctls of this namespace (port range and reserved ports), with notes.
 CensusOptions census_options_from(const Sysctls& sysctls);
 
+// The sysctls a census needs, read in the calling network namespace: the port range and the
+// reserved ports (a recording keeps them, so its replay is self-contained).
+Sysctls read_census_sysctls();
+
 // The census options of the calling network namespace: its port range and reserved ports.
 CensusOptions live_census_options();
 
@@ -97,5 +101,8 @@ std::string format_address(int family, const std::array<std::uint8_t, 16>& addr)
 // Takes the census of the calling network namespace: LISTEN dumps first, then one dump of
 // every other state, per family. OS failures are values: available=false and error say why.
 SocketCensus take_census(const CensusOptions& options);
+
+// The same census through diag: a SockDiag that records its dumps, or one that replays a recording.
+SocketCensus take_census(const CensusOptions& options, SockDiag& diag);
 
 } // namespace tw

@@ -9,6 +9,7 @@
 // glibc's netinet/in.h (pulled in by libnl) must come before the kernel's linux/in.h.
 // clang-format off
 #include <netinet/in.h>
+#include <netlink/attr.h>
 #include <netlink/errno.h>
 #include <netlink/msg.h>
 #include <netlink/netfilter/ct.h>
@@ -24,61 +25,78 @@
 #include <linux/netfilter/nfnetlink_conntrack.h>
 // clang-format on
 
+#include <array>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 
 namespace tw {
 namespace {
 
-constexpr std::uint16_t k_nla_type_mask = 0x3fff; // strips NLA_F_NESTED and NLA_F_NET_BYTEORDER
-constexpr std::size_t k_nla_header = 4;
+constexpr int k_nla_header = static_cast<int>(sizeof(nlattr)); // NLA_HDRLEN: 4, already aligned
 
-// One netlink attribute inside a byte range: its type and payload.
-struct Attr
+// The attribute at the start of a 4-byte aligned range (netlink keeps every attribute aligned).
+const nlattr* first_attr(std::span<const std::uint8_t> bytes)
 {
-  std::uint16_t type = 0;
-  std::span<const std::uint8_t> payload;
-};
-
-// Walks the attributes of a range; false (with error) when a length runs past the end.
-bool walk_attrs(std::span<const std::uint8_t> bytes, std::vector<Attr>& out, std::string& error)
-{
-  std::size_t offset = 0;
-  while (offset + k_nla_header <= bytes.size()) {
-    std::uint16_t len = 0;
-    std::uint16_t type = 0;
-    std::memcpy(&len, bytes.data() + offset, sizeof len);
-    std::memcpy(&type, bytes.data() + offset + 2, sizeof type);
-    if (len < k_nla_header || offset + len > bytes.size()) {
-      error = "netlink attribute at byte " + std::to_string(offset) + " has length " + std::to_string(len) +
-              " but only " + std::to_string(bytes.size() - offset) + " bytes remain";
-      return false;
-    }
-    out.push_back(Attr{ static_cast<std::uint16_t>(type & k_nla_type_mask),
-                        bytes.subspan(offset + k_nla_header, len - k_nla_header) });
-    offset += (static_cast<std::size_t>(len) + 3U) & ~std::size_t{ 3 };
-  }
-  return true;
+  return reinterpret_cast<const nlattr*>(bytes.data());
 }
 
-std::string attr_string(const Attr& attr)
+// nla_parse (and libnl's iterators) stop silently at an attribute whose length is below its
+// header or runs past the end. Walks the range the same way first, so malformed input is refused
+// with the offset and lengths instead of being taken as a shorter message. Fewer than 4 bytes
+// left at the end are not an attribute and are ignored, as nla_parse ignores them.
+bool check_attrs(std::span<const std::uint8_t> bytes, std::string& error)
 {
-  std::string s(reinterpret_cast<const char*>(attr.payload.data()), attr.payload.size());
-  if (const auto nul = s.find('\0'); nul != std::string::npos) {
-    s.resize(nul);
+  const nlattr* head = first_attr(bytes);
+  const nlattr* pos = head;
+  int remaining = static_cast<int>(bytes.size());
+  while (nla_ok(pos, remaining) != 0) {
+    pos = nla_next(pos, &remaining);
   }
-  return s;
+  if (remaining < k_nla_header) {
+    return true;
+  }
+  const auto offset = static_cast<std::size_t>(reinterpret_cast<const std::uint8_t*>(pos) - bytes.data());
+  error = "netlink attribute at byte " + std::to_string(offset) + " has length " +
+          std::to_string(pos->nla_len) + " but only " + std::to_string(remaining) + " bytes remain";
+  return false;
 }
 
-std::optional<std::uint32_t> attr_be32(const Attr& attr)
+// Indexes the attributes of a range by type (types above max are ignored; of repeated types the
+// last one counts, as in nla_parse). False with error when the range is malformed.
+template<std::size_t N>
+bool parse_attrs(std::span<const std::uint8_t> bytes, std::array<nlattr*, N>& table, std::string& error)
 {
-  if (attr.payload.size() < 4) {
+  table.fill(nullptr);
+  if (!check_attrs(bytes, error)) {
+    return false;
+  }
+  // No policy: lengths are checked where a value is read, so a short value is "absent", not a
+  // malformed rule. nla_parse only reads through the pointer it is given.
+  auto* head = const_cast<nlattr*>(first_attr(bytes));
+  return nla_parse(table.data(), static_cast<int>(N - 1), head, static_cast<int>(bytes.size()), nullptr) == 0;
+}
+
+std::span<const std::uint8_t> attr_payload(const nlattr* attr)
+{
+  return { static_cast<const std::uint8_t*>(nla_data(attr)), static_cast<std::size_t>(nla_len(attr)) };
+}
+
+// A string attribute up to its NUL (or its whole payload when the NUL is missing).
+std::string attr_string(const nlattr* attr)
+{
+  const auto* text = static_cast<const char*>(nla_data(attr));
+  return { text, strnlen(text, static_cast<std::size_t>(nla_len(attr))) };
+}
+
+// A 32-bit attribute in network byte order (nf_tables sends its numbers so); nullopt when short.
+std::optional<std::uint32_t> attr_be32(const nlattr* attr)
+{
+  if (attr == nullptr || nla_len(attr) < static_cast<int>(sizeof(std::uint32_t))) {
     return std::nullopt;
   }
-  const auto* p = attr.payload.data();
-  return (std::uint32_t{ p[0] } << 24U) | (std::uint32_t{ p[1] } << 16U) | (std::uint32_t{ p[2] } << 8U) |
-         std::uint32_t{ p[3] };
+  return ntohl(nla_get_u32(attr));
 }
 
 std::uint32_t host_u32_at(std::span<const std::uint8_t> bytes, std::size_t offset)
@@ -92,47 +110,52 @@ std::uint32_t host_u32_at(std::span<const std::uint8_t> bytes, std::size_t offse
 
 bool decode_expr(std::span<const std::uint8_t> elem, std::uint8_t family, NftExpr& expr, std::string& error)
 {
-  std::vector<Attr> attrs;
-  if (!walk_attrs(elem, attrs, error)) {
+  std::array<nlattr*, NFTA_EXPR_MAX + 1> attrs{};
+  if (!parse_attrs(elem, attrs, error)) {
     return false;
   }
-  std::span<const std::uint8_t> data;
-  for (const Attr& a : attrs) {
-    if (a.type == NFTA_EXPR_NAME) {
-      expr.name = attr_string(a);
-    } else if (a.type == NFTA_EXPR_DATA) {
-      data = a.payload;
-    }
+  if (const nlattr* name = attrs[NFTA_EXPR_NAME]) {
+    expr.name = attr_string(name);
   }
   if (expr.name != "nat" && expr.name != "masq" && expr.name != "target") {
     return true; // only these carry NAT; the rest need not be decoded
   }
-  std::vector<Attr> fields;
-  if (!walk_attrs(data, fields, error)) {
-    return false;
+  std::span<const std::uint8_t> data;
+  if (const nlattr* d = attrs[NFTA_EXPR_DATA]) {
+    data = attr_payload(d);
   }
-  std::uint32_t target_rev = 0;
-  std::span<const std::uint8_t> target_info;
-  for (const Attr& a : fields) {
-    if (expr.name == "nat" && a.type == NFTA_NAT_TYPE) {
-      expr.nat_type = attr_be32(a);
-    } else if ((expr.name == "nat" && a.type == NFTA_NAT_FLAGS) ||
-               (expr.name == "masq" && a.type == NFTA_MASQ_FLAGS)) {
-      expr.flags = attr_be32(a).value_or(0);
-    } else if (expr.name == "target" && a.type == NFTA_TARGET_NAME) {
-      expr.target_name = attr_string(a);
-    } else if (expr.name == "target" && a.type == NFTA_TARGET_REV) {
-      target_rev = attr_be32(a).value_or(0);
-    } else if (expr.name == "target" && a.type == NFTA_TARGET_INFO) {
-      target_info = a.payload;
+  if (expr.name == "nat") {
+    std::array<nlattr*, NFTA_NAT_MAX + 1> nat{};
+    if (!parse_attrs(data, nat, error)) {
+      return false;
     }
-  }
-  if (expr.name == "target" && !target_info.empty()) {
-    // xt target info is in host byte order. IPv4 revision 0 of SNAT/MASQUERADE uses
-    // nf_nat_ipv4_multi_range_compat (rangesize, then the range's flags); everything newer
-    // uses nf_nat_range*, whose first field is the flags.
-    const bool compat = family == NFPROTO_IPV4 && target_rev == 0;
-    expr.flags = host_u32_at(target_info, compat ? 4 : 0);
+    expr.nat_type = attr_be32(nat[NFTA_NAT_TYPE]);
+    expr.flags = attr_be32(nat[NFTA_NAT_FLAGS]).value_or(0);
+  } else if (expr.name == "masq") {
+    std::array<nlattr*, NFTA_MASQ_MAX + 1> masq{};
+    if (!parse_attrs(data, masq, error)) {
+      return false;
+    }
+    expr.flags = attr_be32(masq[NFTA_MASQ_FLAGS]).value_or(0);
+  } else {
+    std::array<nlattr*, NFTA_TARGET_MAX + 1> target{};
+    if (!parse_attrs(data, target, error)) {
+      return false;
+    }
+    if (const nlattr* name = target[NFTA_TARGET_NAME]) {
+      expr.target_name = attr_string(name);
+    }
+    const std::uint32_t target_rev = attr_be32(target[NFTA_TARGET_REV]).value_or(0);
+    const std::span<const std::uint8_t> target_info = target[NFTA_TARGET_INFO] != nullptr
+                                                        ? attr_payload(target[NFTA_TARGET_INFO])
+                                                        : std::span<const std::uint8_t>{};
+    if (!target_info.empty()) {
+      // xt target info is in host byte order. IPv4 revision 0 of SNAT/MASQUERADE uses
+      // nf_nat_ipv4_multi_range_compat (rangesize, then the range's flags); everything newer
+      // uses nf_nat_range*, whose first field is the flags.
+      const bool compat = family == NFPROTO_IPV4 && target_rev == 0;
+      expr.flags = host_u32_at(target_info, compat ? 4 : 0);
+    }
   }
   return true;
 }
@@ -193,32 +216,48 @@ std::optional<NftRule> decode_nft_rule(std::span<const std::uint8_t> attrs,
                                        std::uint8_t family,
                                        std::string& error)
 {
+  if (reinterpret_cast<std::uintptr_t>(attrs.data()) % NLA_ALIGNTO != 0) {
+    // Netlink delivers attributes 4-byte aligned; a caller's unaligned copy is realigned first.
+    std::vector<std::uint32_t> aligned((attrs.size() + 3) / 4);
+    if (!attrs.empty()) {
+      std::memcpy(aligned.data(), attrs.data(), attrs.size());
+    }
+    return decode_nft_rule(
+      std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(aligned.data()), attrs.size()),
+      family,
+      error);
+  }
   NftRule rule;
   rule.family = family;
-  std::vector<Attr> top;
-  if (!walk_attrs(attrs, top, error)) {
+  std::array<nlattr*, NFTA_RULE_MAX + 1> top{};
+  if (!parse_attrs(attrs, top, error)) {
     return std::nullopt;
   }
-  for (const Attr& a : top) {
-    if (a.type == NFTA_RULE_TABLE) {
-      rule.table = attr_string(a);
-    } else if (a.type == NFTA_RULE_CHAIN) {
-      rule.chain = attr_string(a);
-    } else if (a.type == NFTA_RULE_EXPRESSIONS) {
-      std::vector<Attr> elems;
-      if (!walk_attrs(a.payload, elems, error)) {
+  if (const nlattr* table = top[NFTA_RULE_TABLE]) {
+    rule.table = attr_string(table);
+  }
+  if (const nlattr* chain = top[NFTA_RULE_CHAIN]) {
+    rule.chain = attr_string(chain);
+  }
+  if (const nlattr* list = top[NFTA_RULE_EXPRESSIONS]) {
+    // A list of NFTA_LIST_ELEM, one per expression: every element has the same type, so it is
+    // iterated rather than indexed.
+    const std::span<const std::uint8_t> elems = attr_payload(list);
+    if (!check_attrs(elems, error)) {
+      return std::nullopt;
+    }
+    const nlattr* elem = nullptr;
+    int remaining = 0;
+    nla_for_each_attr(elem, first_attr(elems), static_cast<int>(elems.size()), remaining)
+    {
+      if (nla_type(elem) != NFTA_LIST_ELEM) {
+        continue;
+      }
+      NftExpr expr;
+      if (!decode_expr(attr_payload(elem), family, expr, error)) {
         return std::nullopt;
       }
-      for (const Attr& elem : elems) {
-        if (elem.type != NFTA_LIST_ELEM) {
-          continue;
-        }
-        NftExpr expr;
-        if (!decode_expr(elem.payload, family, expr, error)) {
-          return std::nullopt;
-        }
-        rule.exprs.push_back(std::move(expr));
-      }
+      rule.exprs.push_back(std::move(expr));
     }
   }
   return rule;

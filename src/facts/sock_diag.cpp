@@ -2,6 +2,8 @@
 // reused receive buffer (libnl's default nl_recvmsgs would allocate an nl_msg per message).
 #include "facts/sock_diag.hpp"
 
+#include "facts/dump_file.hpp"
+
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
@@ -104,7 +106,8 @@ struct DumpContext
   const SockVisitor* visit = nullptr;
   std::vector<std::uint8_t>* buffer = nullptr;
   DumpResult* result = nullptr;
-  std::exception_ptr failure; // thrown by the visitor, caught before it reaches libnl
+  DumpFileWriter* recorder = nullptr; // gets every reply byte from the kernel, when recording
+  std::exception_ptr failure;         // thrown by the visitor, caught before it reaches libnl
 };
 
 // Turns an exception caught in the receive hook into the dump's failure.
@@ -192,6 +195,13 @@ int receive_dump(DumpContext& ctx)
     }
     if (from.nl_pid != 0) {
       continue; // not from the kernel
+    }
+    if (ctx.recorder != nullptr) {
+      if (const int err = ctx.recorder->append(ctx.buffer->data(), static_cast<std::size_t>(n)); err != 0) {
+        res.step = "writing the recording " + ctx.recorder->temp_path().string();
+        res.error = err;
+        return -NLE_FAILURE;
+      }
     }
     const auto d = decode_sock_diag(ctx.buffer->data(), static_cast<std::size_t>(n), ctx.seq, *ctx.visit);
     res.messages += d.messages;
@@ -292,6 +302,8 @@ struct SockDiag::Impl
   nl_sock* sock = nullptr;
   nl_cb* cb = nullptr;
   std::vector<std::uint8_t> buffer;
+  DumpFileWriter* recorder = nullptr;  // live dumps are also recorded here
+  DumpFileReader* recording = nullptr; // no socket: dumps are replayed from here
 };
 
 SockDiag::SockDiag()
@@ -338,6 +350,19 @@ SockDiag::SockDiag()
   m_impl->buffer.resize(k_recv_buffer);
 }
 
+SockDiag::SockDiag(DumpFileWriter& recorder)
+  : SockDiag()
+{
+  m_impl->recorder = &recorder;
+}
+
+SockDiag::SockDiag(DumpFileReader& recording)
+  : m_impl(std::make_unique<Impl>())
+{
+  m_impl->recording = &recording;
+  m_impl->buffer.resize(k_recv_buffer);
+}
+
 SockDiag::~SockDiag()
 {
   if (m_impl->cb != nullptr) {
@@ -356,6 +381,9 @@ DumpResult SockDiag::dump_tcp(int family, std::uint32_t states, bool want_info, 
     res.step = m_step;
     res.error = m_error;
     return res;
+  }
+  if (m_impl->recording != nullptr) {
+    return replay_dump(family, states, want_info, visit);
   }
   inet_diag_req_v2 req{};
   req.sdiag_family = static_cast<std::uint8_t>(family);
@@ -386,12 +414,21 @@ DumpResult SockDiag::dump_tcp(int family, std::uint32_t states, bool want_info, 
     return res;
   }
 
+  if (m_impl->recorder != nullptr) {
+    if (const int err = m_impl->recorder->begin_dump({ family, states, want_info }, seq); err != 0) {
+      res.step = "writing the recording " + m_impl->recorder->temp_path().string() + " (" + fam + ")";
+      res.error = err;
+      return res;
+    }
+  }
+
   DumpContext ctx;
   ctx.fd = nl_socket_get_fd(m_impl->sock);
   ctx.seq = seq;
   ctx.visit = &visit;
   ctx.buffer = &m_impl->buffer;
   ctx.result = &res;
+  ctx.recorder = m_impl->recorder;
   int rc = 0;
   {
     const DumpScope scope(ctx);
@@ -404,8 +441,92 @@ DumpResult SockDiag::dump_tcp(int family, std::uint32_t states, bool want_info, 
     res.step = "nl_recvmsgs (" + std::string(nl_geterror(rc)) + ")";
     res.error = EIO;
   }
+  if (m_impl->recorder != nullptr) {
+    if (const int err = m_impl->recorder->end_dump(); err != 0 && res.error == 0) {
+      res.ok = false;
+      res.step = "writing the recording " + m_impl->recorder->temp_path().string();
+      res.error = err;
+    }
+  }
   if (!res.ok && !res.step.empty()) {
     res.step += " (" + fam + ")";
+  }
+  return res;
+}
+
+// Decodes one recorded section exactly as receive_dump decodes the kernel's replies: the same
+// decoder, sequence number, buffer size and accounting, so a replay gives the census the live run
+// gave. The section is streamed through the reused buffer; a message cut by a buffer boundary is
+// carried over to the next fill.
+DumpResult SockDiag::replay_dump(int family, std::uint32_t states, bool want_info, const SockVisitor& visit)
+{
+  DumpResult res;
+  DumpFileReader& recording = *m_impl->recording;
+  const std::string where = "replaying " + recording.path().string();
+  const DumpRequest asked{ family, states, want_info };
+  RecordedDump section;
+  std::string why;
+  if (!recording.next_dump(section, why)) {
+    res.step =
+      where + ": " + (why.empty() ? "the recording ends before the dump of " + describe(asked) : why);
+    res.error = EBADMSG;
+    return res;
+  }
+  if (!(section.request == asked)) {
+    res.step = where + ": the recording's next dump is " + describe(section.request) +
+               ", the census asks for " + describe(asked) + " (recorded by another version of the census?)";
+    res.error = EBADMSG;
+    return res;
+  }
+  std::vector<std::uint8_t>& buffer = m_impl->buffer;
+  std::size_t filled = 0;
+  try {
+    for (;;) {
+      int err = 0;
+      const std::size_t got = recording.read(buffer.data() + filled, buffer.size() - filled, err);
+      if (err != 0) {
+        res.step = where + ": the recorded dump is cut off";
+        res.error = err;
+        break;
+      }
+      filled += got;
+      const auto d = decode_sock_diag(buffer.data(), filled, section.seq, visit);
+      res.messages += d.messages;
+      res.skipped += d.skipped;
+      res.interrupted = res.interrupted || d.interrupted;
+      if (d.error != 0) {
+        res.step = "sock_diag dump";
+        res.error = d.error;
+        break;
+      }
+      if (d.done) {
+        res.ok = true;
+        break;
+      }
+      if (got == 0) {
+        // The section ended without NLMSG_DONE: the recording is damaged (a live dump that
+        // failed is never committed). A last cut-off message is counted as a skipped reply.
+        res.skipped += d.trailing > 0 ? 1U : 0U;
+        res.step = where + ": the recorded dump ends before NLMSG_DONE";
+        res.error = EBADMSG;
+        break;
+      }
+      // Keep the cut-off message (if any) for the next fill.
+      const std::size_t used = filled - d.trailing;
+      if (used == 0 && filled == buffer.size()) {
+        res.step = where + ": a recorded message does not fit in " + std::to_string(buffer.size()) +
+                   " bytes, or its length is malformed";
+        res.error = EBADMSG;
+        break;
+      }
+      std::memmove(buffer.data(), buffer.data() + used, d.trailing);
+      filled = d.trailing;
+    }
+  } catch (...) {
+    report_failure(std::current_exception(), res);
+  }
+  if (!res.ok && !res.step.empty()) {
+    res.step += " (" + std::string(family_name(family)) + ")";
   }
   return res;
 }

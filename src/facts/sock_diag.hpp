@@ -78,12 +78,23 @@ struct DumpResult
   std::uint64_t skipped = 0;
 };
 
+class DumpFileWriter;
+class DumpFileReader;
+
 // A NETLINK_SOCK_DIAG socket (libnl-3), reused for several dumps. Not thread-safe.
+// It can also record every dump's raw replies, or replay a recording instead of asking the kernel
+// (doc/census.md, "Recording and replaying a census"): callers cannot tell a replay from a dump.
 class SockDiag
 {
 public:
   // Opens and connects the socket; on failure ok() is false and error()/step() say why.
   SockDiag();
+  // As SockDiag(), and every dump's request and raw reply bytes also go to recorder, which must
+  // outlive this object.
+  explicit SockDiag(DumpFileWriter& recorder);
+  // No socket: each dump_tcp decodes the recording's next section, which must be the same
+  // request; recording must outlive this object.
+  explicit SockDiag(DumpFileReader& recording);
   ~SockDiag();
   SockDiag(const SockDiag&) = delete;
   SockDiag& operator=(const SockDiag&) = delete;
@@ -102,6 +113,8 @@ public:
   DumpResult dump_tcp(int family, std::uint32_t states, bool want_info, const SockVisitor& visit);
 
 private:
+  DumpResult replay_dump(int family, std::uint32_t states, bool want_info, const SockVisitor& visit);
+
   struct Impl;
   std::unique_ptr<Impl> m_impl;
   std::string m_step;

@@ -393,5 +393,83 @@ TEST_F(CensusLive, StateCountsAgreeWithSs)
   server->stop();
 }
 
+// A recording made while real sockets exist (outbound TIME_WAIT over IPv4 and IPv6, held
+// ESTABLISHED connections with tcp_info, a reserved port range) replays to exactly the census the
+// live run printed: in another namespace without those sockets, and after the recording
+// namespace's own sysctls changed, since the recording carries its sysctls along.
+TEST_F(CensusLive, RecordingReplaysToExactlyTheLiveCensus)
+{
+  struct RecordingDir
+  {
+    std::string path;
+    RecordingDir()
+    {
+      char tmpl[] = "/tmp/twl-census-rec.XXXXXX";
+      path = ::mkdtemp(tmpl) != nullptr ? tmpl : "";
+    }
+    ~RecordingDir()
+    {
+      if (!path.empty()) {
+        ::unlink((path + "/client.twdump").c_str());
+        ::rmdir(path.c_str());
+      }
+    }
+  } dir;
+  ASSERT_FALSE(dir.path.empty());
+  const std::string rec = dir.path + "/client.twdump";
+  const std::string bin = required_env("TW_ADVISOR_BIN");
+
+  HostPair hp("twlrec");
+  hp.client.set_sysctl("net.ipv4.ip_local_port_range", "41000 41999");
+  hp.client.set_sysctl("net.ipv4.ip_local_reserved_ports", "41500-41509");
+  auto server = start_server(hp.server, { "--bind", "::", "--port", "8084", "--timeout-ms", "60000" });
+  EXPECT_EQ(
+    run_client(hp.client, { "--connect", hp.server_v4, "--port", "8084", "--count", "100", "--close-first" })
+      .at("ok"),
+    100);
+  EXPECT_EQ(
+    run_client(hp.client, { "--connect", hp.server_v6, "--port", "8084", "--count", "50", "--close-first" })
+      .at("ok"),
+    50);
+  BackgroundProcess held(hp.client.exec_argv({ required_env("TW_LOADGEN_BIN"),
+                                               "client",
+                                               "--connect",
+                                               hp.server_v6,
+                                               "--port",
+                                               "8084",
+                                               "--count",
+                                               "3",
+                                               "--hold",
+                                               "3",
+                                               "--hold-ms",
+                                               "30000" }));
+  ASSERT_TRUE(held.wait_for_output("holding", std::chrono::seconds(20))) << held.output();
+  settle(hp);
+
+  const auto live = hp.client.run({ bin, "census", "--dump-file", rec, "--format", "json", "--top", "50" });
+  ASSERT_EQ(live.exit_code, 0) << live.err;
+  const json c = json::parse(live.out);
+  EXPECT_GE(c["time_wait"]["outbound"].get<long>(), 135) << c.dump(2);
+  EXPECT_EQ(c["usable_ports"], 990);
+  EXPECT_EQ(c["states"]["established"], 3);
+  EXPECT_EQ(c["timestamps"]["negotiated"], 3);
+  ASSERT_NE(find_group(c, hp.server_v4, 8084), nullptr) << c.dump(2);
+  ASSERT_NE(find_group(c, hp.server_v6, 8084), nullptr) << c.dump(2);
+
+  // Where none of these sockets exist: only the recording speaks.
+  const auto elsewhere =
+    hp.server.run({ bin, "census", "--from-dump", rec, "--format", "json", "--top", "50" });
+  ASSERT_EQ(elsewhere.exit_code, 0) << elsewhere.err;
+  EXPECT_EQ(elsewhere.out, live.out);
+
+  // The recording namespace's sysctls change; the replay keeps the recorded ones.
+  hp.client.set_sysctl("net.ipv4.ip_local_port_range", "50000 50999");
+  hp.client.set_sysctl("net.ipv4.ip_local_reserved_ports", "50500-50509");
+  const auto later = hp.client.run({ bin, "census", "--from-dump", rec, "--format", "json", "--top", "50" });
+  ASSERT_EQ(later.exit_code, 0) << later.err;
+  EXPECT_EQ(later.out, live.out);
+  server->stop();
+}
+
 } // namespace
 } // namespace tw::test

@@ -27,6 +27,19 @@ TEST(Sha256, KnownVectors)
             "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
   EXPECT_EQ(sha256_hex(std::string(1000, 'a')),
             "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3");
+  // FIPS 180-4's long vector, and bytes of every value (NULs inside the view are data).
+  EXPECT_EQ(sha256_hex(std::string(1000000, 'a')),
+            "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  std::string all_bytes;
+  for (int round = 0; round < 300; ++round) {
+    for (int b = 0; b < 256; ++b) {
+      all_bytes.push_back(static_cast<char>(b));
+    }
+  }
+  EXPECT_EQ(sha256_hex(all_bytes), "f8b0585eb91f58c007a5634362c9f90d8543822c113f702523bc7b73408a9392");
+  const auto raw = sha256("abc");
+  EXPECT_EQ(raw[0], 0xbaU);
+  EXPECT_EQ(raw[31], 0xadU);
 }
 
 TEST(Canary, BucketIsStableAndInRange)
@@ -41,6 +54,13 @@ TEST(Canary, BucketIsStableAndInRange)
   EXPECT_EQ(canary_bucket("0123456789abcdef0123456789abcdef"),
             canary_bucket("0123456789abcdef0123456789abcdef"));
   EXPECT_NE(canary_bucket("a"), canary_bucket("b"));
+  // The buckets themselves, computed independently (Python's hashlib): first 8 bytes of
+  // SHA-256("tw-advisor-canary:" + id), big-endian, modulo 10000. Any change of the hash
+  // implementation must keep every host in its cohort.
+  EXPECT_EQ(canary_bucket("0123456789abcdef0123456789abcdef"), 8852U);
+  EXPECT_EQ(canary_bucket("a"), 9888U);
+  EXPECT_EQ(canary_bucket("b"), 7882U);
+  EXPECT_EQ(canary_bucket(""), 1781U);
 }
 
 TEST(Canary, ThresholdEdges)

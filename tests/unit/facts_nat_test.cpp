@@ -197,6 +197,82 @@ TEST(FactsNatRules, TruncatedAttributesAreRefusedNotOverread)
   }
 }
 
+// Raw attribute bytes whose length field says len, whatever the payload really holds.
+Bytes raw_attr(std::uint16_t len, std::uint16_t type, const Bytes& payload)
+{
+  Bytes out(4);
+  std::memcpy(out.data(), &len, 2);
+  std::memcpy(out.data() + 2, &type, 2);
+  out.insert(out.end(), payload.begin(), payload.end());
+  return out;
+}
+
+TEST(FactsNatRules, MalformedNestedAttributesAreRefusedWithTheirOffset)
+{
+  // Inside a nat expression's data: an attribute claiming 64 bytes where 8 remain. The outer
+  // lengths are all consistent, so only a check at every level finds it.
+  const Bytes bad_data =
+    cat({ attr(NFTA_NAT_TYPE, be32(NFT_NAT_SNAT)), raw_attr(64, NFTA_NAT_FLAGS, Bytes(4, 0)) });
+  std::string error;
+  EXPECT_FALSE(
+    decode_nft_rule(rule("nat", "post", { expr("nat", bad_data) }), NFPROTO_IPV4, error).has_value());
+  EXPECT_EQ(error, "netlink attribute at byte 8 has length 64 but only 8 bytes remain");
+
+  // In the expression list: an element whose length is below the attribute header.
+  const Bytes bad_list =
+    cat({ attr(NFTA_RULE_TABLE, str("nat")),
+          attr(NFTA_RULE_EXPRESSIONS | k_nested,
+               cat({ expr("masq", Bytes{}), raw_attr(2, NFTA_LIST_ELEM, Bytes(4, 0)) })) });
+  error.clear();
+  EXPECT_FALSE(decode_nft_rule(bad_list, NFPROTO_IPV4, error).has_value());
+  EXPECT_NE(error.find("has length 2"), std::string::npos) << error;
+
+  // Inside one element: the expression's name attribute runs past its element.
+  const Bytes bad_elem =
+    cat({ attr(NFTA_RULE_EXPRESSIONS | k_nested,
+               attr(NFTA_LIST_ELEM | k_nested, raw_attr(40, NFTA_EXPR_NAME, str("nat")))) });
+  error.clear();
+  EXPECT_FALSE(decode_nft_rule(bad_elem, NFPROTO_IPV4, error).has_value());
+  EXPECT_EQ(error, "netlink attribute at byte 0 has length 40 but only 8 bytes remain");
+}
+
+TEST(FactsNatRules, ShortValuesAndTrailingBytesAreNotErrors)
+{
+  // A 2-byte NFTA_NAT_TYPE is no type at all (the rule is not source NAT), not a malformed rule.
+  const Bytes short_type = rule("nat", "post", { expr("nat", attr(NFTA_NAT_TYPE, Bytes{ 0, 1 })) });
+  std::string error;
+  const auto decoded = decode_nft_rule(short_type, NFPROTO_IPV4, error);
+  ASSERT_TRUE(decoded.has_value()) << error;
+  ASSERT_EQ(decoded->exprs.size(), 1U);
+  EXPECT_FALSE(decoded->exprs[0].nat_type.has_value());
+  EXPECT_FALSE(classify_nft_rule(*decoded).source_nat);
+
+  // Fewer than 4 bytes after the last attribute cannot be an attribute: ignored, as the kernel's
+  // own parser ignores them. A string without its NUL ends at its payload.
+  Bytes tail = cat({ attr(NFTA_RULE_TABLE, Bytes{ 'n', 'a', 't', 'x' }),
+                     attr(NFTA_RULE_CHAIN, str("post")),
+                     attr(NFTA_RULE_EXPRESSIONS | k_nested, expr("masq", Bytes{})) });
+  tail.insert(tail.end(), { 7, 7, 7 });
+  error.clear();
+  const auto t = decode_nft_rule(tail, NFPROTO_IPV4, error);
+  ASSERT_TRUE(t.has_value()) << error;
+  EXPECT_EQ(t->table, "natx");
+  EXPECT_EQ(classify_nft_rule(*t).description, "nft ip natx post: masquerade");
+}
+
+TEST(FactsNatRules, UnalignedInputDecodesTheSame)
+{
+  const Bytes whole =
+    rule("nat", "post", { expr("masq", attr(NFTA_MASQ_FLAGS, be32(NF_NAT_RANGE_PROTO_RANDOM_FULLY))) });
+  Bytes shifted(1, 0xee);
+  shifted.insert(shifted.end(), whole.begin(), whole.end());
+  std::string error;
+  const auto d =
+    decode_nft_rule(std::span<const std::uint8_t>(shifted.data() + 1, whole.size()), NFPROTO_IPV4, error);
+  ASSERT_TRUE(d.has_value()) << error;
+  EXPECT_EQ(classify_nft_rule(*d).description, "nft ip nat post: masquerade fully-random");
+}
+
 TEST(FactsNatRules, LegacyNatTableListed)
 {
   EXPECT_TRUE(legacy_nat_table_listed("filter\nnat\nmangle\n"));
