@@ -1,6 +1,7 @@
 #pragma once
 
 #include "apply/journal.hpp"
+#include "apply/signals.hpp"
 #include "apply/sysctld_writer.hpp"
 #include "apply/target_lock.hpp"
 #include "apply/validate.hpp"
@@ -109,13 +110,6 @@ public:
 // The state directory for root and an optional --state-dir.
 std::filesystem::path resolve_state_dir(const std::filesystem::path& root,
                                         const std::filesystem::path& state_dir);
-
-// Installs SIGINT/SIGTERM/SIGHUP handlers that ask a running apply to stop and roll back, and
-// ignores SIGPIPE so a closed output pipe never stops an apply half-way.
-void install_interrupt_handlers();
-
-// True once one of those signals arrived.
-bool interrupt_requested();
 
 // One apply, in order: the constructor opens the state dir and takes the lock; prepare() validates
 // and reads the host; execute() journals, writes, verifies, watches, persists. Any failure after the

@@ -3,7 +3,7 @@
 #include "apply/engine.hpp"
 #include "apply/validate.hpp"
 #include "model/plan.hpp"
-#include "policy/policy.hpp"
+#include "model/policy.hpp"
 
 #include <chrono>
 #include <cstdint>

@@ -2,7 +2,7 @@
 
 #include "apply/engine.hpp"
 #include "apply/request.hpp"
-#include "policy/policy.hpp"
+#include "model/policy.hpp"
 
 #include <chrono>
 #include <filesystem>

@@ -1,7 +1,7 @@
 #pragma once
 
-#include "policy/policy.hpp"
-#include "policy/profile.hpp"
+#include "model/policy.hpp"
+#include "model/profile.hpp"
 
 #include <filesystem>
 #include <string>

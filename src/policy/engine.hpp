@@ -2,8 +2,8 @@
 
 #include "model/facts.hpp"
 #include "model/plan.hpp"
-#include "policy/policy.hpp"
-#include "policy/profile.hpp"
+#include "model/policy.hpp"
+#include "model/profile.hpp"
 
 namespace tw {
 

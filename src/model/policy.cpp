@@ -1,6 +1,6 @@
-#include "policy/policy.hpp"
+#include "model/policy.hpp"
 
-#include "policy/profile.hpp"
+#include "model/profile.hpp"
 #include "util/strings.hpp"
 
 namespace tw {

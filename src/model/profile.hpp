@@ -1,6 +1,6 @@
 #pragma once
 
-#include "policy/policy.hpp"
+#include "model/policy.hpp"
 
 #include <optional>
 #include <string>
