@@ -17,7 +17,7 @@ std::optional<std::chrono::seconds> parse_duration(std::string_view text)
                           : std::nullopt;
   }
   std::uint64_t total = 0;
-  std::uint64_t previous_unit = 3600 * 60; // larger than any unit
+  std::uint64_t previous_unit = std::uint64_t{ 3600 } * 60; // larger than any unit
   while (!text.empty()) {
     const auto unit_at = text.find_first_of("hms");
     if (unit_at == std::string_view::npos || unit_at == 0) {

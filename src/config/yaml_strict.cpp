@@ -46,7 +46,7 @@ std::string scalar_text(const YAML::Node& node)
 
 } // namespace
 
-StrictDoc::StrictDoc(std::filesystem::path file)
+StrictDoc::StrictDoc(const std::filesystem::path& file)
   : StrictDoc(file, read_file_or_throw(file))
 {
 }

@@ -17,7 +17,7 @@ class StrictDoc
 {
 public:
   // Parses the file; a syntax error or an unreadable file is a tw::Error naming it.
-  explicit StrictDoc(std::filesystem::path file);
+  explicit StrictDoc(const std::filesystem::path& file);
   // Parses text that came from name (e.g. a document embedded in the binary).
   StrictDoc(std::filesystem::path name, const std::string& text);
 
