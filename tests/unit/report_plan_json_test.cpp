@@ -13,25 +13,6 @@ namespace {
 
 using nlohmann::json;
 
-Facts stuck_client()
-{
-  Facts f = base_facts();
-  set_port_range(f, 40000, 40999);
-  set_sysctl(f, "net.ipv4.tcp_timestamps", "0");
-  add_group(f, "198.18.1.1", "198.18.1.2", 8080, 1000, 1000);
-  add_inbound(f, 3);
-  set_timestamp_share(f, 20, 19);
-  f.nat.nat_rules_present = true;
-  f.nat.nat_rules = { "nft ip nat postrouting: snat random-fully" };
-  f.nat.random_fully = true;
-  CounterRates rates;
-  rates.interval_seconds = 2;
-  rates.delta = { { "Tcp.ActiveOpens", 900 } };
-  rates.per_second = { { "Tcp.ActiveOpens", 450.5 } };
-  f.rates = rates;
-  return f;
-}
-
 TEST(ReportPlanJson, HasTheDocumentedFields)
 {
   const Facts f = stuck_client();
