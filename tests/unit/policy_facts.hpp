@@ -126,7 +126,7 @@ inline void set_group_timestamps(Facts& f, std::uint64_t established, std::uint6
 
 // A client stuck at the end of a 1000-port range towards one destination, timestamps off, behind
 // source NAT, with rates: a plan document that exercises every part of the schema.
-inline Facts stuck_client()
+inline Facts stuck_client_behind_nat()
 {
   Facts f = base_facts();
   set_port_range(f, 40000, 40999);

@@ -25,7 +25,7 @@ std::string error_of(const json& doc)
 
 TEST(ReaderPlanReader, PlanRoundTripsThroughText)
 {
-  const Facts f = stuck_client();
+  const Facts f = stuck_client_behind_nat();
   const Plan p = make_plan(f, Profile{}, config::builtin_policy());
   const std::string text = plan_to_json(p, f).dump(2);
   EXPECT_EQ(plan_from_json_text(text, "plan.json"), p);
@@ -33,7 +33,7 @@ TEST(ReaderPlanReader, PlanRoundTripsThroughText)
 
 TEST(ReaderPlanReader, RecordedFactsGiveTheSamePlan)
 {
-  for (Facts f : { stuck_client(), base_facts() }) {
+  for (Facts f : { stuck_client_behind_nat(), base_facts() }) {
     const Plan p = make_plan(f, Profile{}, config::builtin_policy());
     const json doc = json::parse(plan_to_json(p, f).dump());
     const Facts back = facts_from_json(doc, "rec.json");
@@ -46,7 +46,7 @@ TEST(ReaderPlanReader, RecordedFactsGiveTheSamePlan)
 
 TEST(ReaderPlanReader, StrictReadingNamesThePath)
 {
-  const Facts f = stuck_client();
+  const Facts f = stuck_client_behind_nat();
   const json good = plan_to_json(make_plan(f, Profile{}, config::builtin_policy()), f);
   EXPECT_EQ(error_of(good), "");
 
@@ -108,7 +108,7 @@ TEST(ReaderPlanReader, SyntaxErrorNamesLineAndColumn)
 
 TEST(ReaderPlanReader, RecordedFactsErrorsNameThePath)
 {
-  const Facts f = stuck_client();
+  const Facts f = stuck_client_behind_nat();
   json doc = plan_to_json(make_plan(f, Profile{}, config::builtin_policy()), f);
   doc["sockets"]["groups"][0]["family"] = "ipx";
   try {
@@ -132,7 +132,7 @@ std::string recorded_error(const json& doc)
 
 TEST(ReaderPlanReader, RecordedFactsAreRangeChecked)
 {
-  const Facts f = stuck_client();
+  const Facts f = stuck_client_behind_nat();
   const json good = json(plan_to_json(make_plan(f, Profile{}, config::builtin_policy()), f));
   EXPECT_EQ(recorded_error(good), "");
 
@@ -156,7 +156,7 @@ TEST(ReaderPlanReader, RecordedFactsAreRangeChecked)
 
 TEST(ReaderPlanReader, PerGroupTimestampsAreReadAndMayBeAbsent)
 {
-  Facts f = stuck_client();
+  Facts f = stuck_client_behind_nat();
   set_group_timestamps(f, 20, 0);
   json doc = json(plan_to_json(make_plan(f, Profile{}, config::builtin_policy()), f));
   Facts back = facts_from_json(doc, "rec.json");
@@ -170,7 +170,7 @@ TEST(ReaderPlanReader, PerGroupTimestampsAreReadAndMayBeAbsent)
 
 TEST(ReaderPlanReader, NewerCensusCountsRoundTripAndAreChecked)
 {
-  Facts f = stuck_client();
+  Facts f = stuck_client_behind_nat();
   f.sockets.time_wait.unknown = 7;
   f.sockets.time_wait.outside_range = 5;
   f.sockets.groups.front().v4_mapped = 3;
@@ -190,7 +190,7 @@ TEST(ReaderPlanReader, NewerCensusCountsRoundTripAndAreChecked)
 
 TEST(ReaderPlanReader, PlanDocumentSaysWhereThePlanWasMade)
 {
-  Facts f = stuck_client();
+  Facts f = stuck_client_behind_nat();
   f.host.hostname = "web-1";
   f.host.netns_inode = 4026531840;
   const Plan p = make_plan(f, Profile{}, config::builtin_policy());

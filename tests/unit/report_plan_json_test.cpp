@@ -15,7 +15,7 @@ using nlohmann::json;
 
 TEST(ReportPlanJson, HasTheDocumentedFields)
 {
-  const Facts f = stuck_client();
+  const Facts f = stuck_client_behind_nat();
   const Plan p = make_plan(f, Profile{}, config::builtin_policy());
   const json j = plan_to_json(p, f);
   EXPECT_EQ(j.at("schema_version"), 1);
@@ -62,7 +62,7 @@ TEST(ReportPlanJson, HasTheDocumentedFields)
 
 TEST(ReportPlanJson, KeysReadTopDownWithTheSchemaVersionFirst)
 {
-  const Facts f = stuck_client();
+  const Facts f = stuck_client_behind_nat();
   const nlohmann::ordered_json doc = plan_to_json(make_plan(f, Profile{}, config::builtin_policy()), f);
   std::vector<std::string> keys;
   for (const auto& [k, v] : doc.items()) {
@@ -77,7 +77,7 @@ TEST(ReportPlanJson, KeysReadTopDownWithTheSchemaVersionFirst)
 
 TEST(ReportPlanJson, NonUtf8HostnameNeverMakesTheDocumentFail)
 {
-  Facts f = stuck_client();
+  Facts f = stuck_client_behind_nat();
   f.host.hostname = std::string("bad\xff\xfehost");
   const std::string text =
     plan_to_json(make_plan(f, Profile{}, config::builtin_policy()), f).dump(); // must not throw
