@@ -1,5 +1,7 @@
 #include "model/census.hpp"
 
+#include <sys/socket.h>
+
 namespace tw {
 
 const char* tcp_state_name(std::size_t state)
@@ -9,6 +11,11 @@ const char* tcp_state_name(std::size_t state)
     "unconnected", "close-wait",  "last-ack", "listen",   "closing",    "syn-recv-mini",
   };
   return state < k_names.size() ? k_names[state] : "unknown";
+}
+
+std::string endpoint_text(int family, const std::string& address, unsigned port)
+{
+  return (family == AF_INET6 ? "[" + address + "]" : address) + ":" + std::to_string(port);
 }
 
 std::string v4_mapped_note(const DestGroup& group)

@@ -65,6 +65,9 @@ struct DestGroup
   std::uint64_t v4_mapped = 0;
 };
 
+// "198.18.0.1:8080", or "[fd00::1]:8080" for AF_INET6: an address and port as ss prints them.
+std::string endpoint_text(int family, const std::string& address, unsigned port);
+
 // " (AF_INET6 sockets, v4-mapped)" or " (12 of 30 sockets AF_INET6, v4-mapped)" for a group holding
 // IPv4-mapped AF_INET6 sockets; empty for a group without any.
 std::string v4_mapped_note(const DestGroup& group);

@@ -11,15 +11,6 @@
 
 namespace tw {
 
-namespace {
-
-std::string endpoint(int family, const std::string& addr, unsigned port)
-{
-  return (family == AF_INET6 ? "[" + addr + "]" : addr) + ":" + std::to_string(port);
-}
-
-} // namespace
-
 std::string census_to_text(const SocketCensus& c)
 {
   if (!c.available) {
@@ -66,7 +57,7 @@ std::string census_to_text(const SocketCensus& c)
     std::size_t local_width = std::string_view("local").size();
     std::size_t remote_width = std::string_view("remote").size();
     for (const auto& g : c.groups) {
-      remotes.push_back(endpoint(g.family, g.remote, g.remote_port) + v4_mapped_note(g));
+      remotes.push_back(endpoint_text(g.family, g.remote, g.remote_port) + v4_mapped_note(g));
       local_width = std::max(local_width, g.local.size());
       remote_width = std::max(remote_width, remotes.back().size());
     }

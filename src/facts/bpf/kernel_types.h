@@ -1,0 +1,123 @@
+/* The few kernel types the probe reads, declared by hand so the build does not depend on the
+ * kernel of the machine that builds it. Every struct is relocatable (CO-RE): libbpf finds each
+ * field by name in the running kernel's BTF (/sys/kernel/btf/vmlinux) at load time, so only the
+ * fields read are listed and their order and offsets here do not matter. Fields that sit in
+ * anonymous unions in the kernel are listed directly: libbpf looks through anonymous members.
+ * x86-64 only: the syscall arguments are read from struct pt_regs by their x86-64 names. */
+#ifndef TW_KERNEL_TYPES_H
+#define TW_KERNEL_TYPES_H
+
+typedef unsigned char __u8;
+typedef unsigned short __u16;
+typedef unsigned int __u32;
+typedef unsigned long long __u64;
+typedef signed char __s8;
+typedef short __s16;
+typedef int __s32;
+typedef long long __s64;
+typedef __u16 __be16;
+typedef __u32 __be32;
+typedef __u32 __wsum;
+typedef __u16 __sum16;
+typedef _Bool bool;
+#define true 1
+#define false 0
+
+/* The UAPI constants the programs use (stable kernel ABI). */
+enum {
+  BPF_ANY = 0,
+  BPF_NOEXIST = 1,
+  BPF_MAP_TYPE_HASH = 1,
+  BPF_MAP_TYPE_ARRAY = 2,
+  BPF_MAP_TYPE_PERCPU_ARRAY = 6,
+  BPF_MAP_TYPE_LRU_HASH = 9,
+};
+
+#pragma clang attribute push(__attribute__((preserve_access_index)), apply_to = record)
+
+struct pt_regs {
+  unsigned long di;
+  unsigned long si;
+  unsigned long dx;
+  unsigned long orig_ax;
+};
+
+struct ns_common {
+  unsigned int inum;
+};
+
+struct net {
+  struct ns_common ns;
+  __u64 net_cookie;
+};
+
+typedef struct {
+  struct net *net;
+} possible_net_t;
+
+struct in6_addr {
+  union {
+    __u8 u6_addr8[16];
+    __be32 u6_addr32[4];
+  } in6_u;
+};
+
+struct sock_common {
+  __be32 skc_daddr;
+  __be32 skc_rcv_saddr;
+  __be16 skc_dport;
+  __u16 skc_num;
+  unsigned short skc_family;
+  possible_net_t skc_net;
+  struct in6_addr skc_v6_daddr;
+  struct in6_addr skc_v6_rcv_saddr;
+};
+
+struct sock {
+  struct sock_common __sk_common;
+  __u16 sk_type;
+  __u16 sk_protocol;
+};
+
+struct inet_sock {
+  struct sock sk;
+  __be16 inet_sport;
+};
+
+struct socket {
+  short type;
+  struct sock *sk;
+};
+
+struct inode {
+  unsigned short i_mode;
+};
+
+struct file {
+  struct inode *f_inode;
+  void *private_data;
+};
+
+struct fdtable {
+  unsigned int max_fds;
+  struct file **fd;
+};
+
+struct files_struct {
+  struct fdtable *fdt;
+};
+
+struct nsproxy {
+  struct net *net_ns;
+};
+
+struct task_struct {
+  int pid;
+  int tgid;
+  struct nsproxy *nsproxy;
+  struct files_struct *files;
+};
+
+#pragma clang attribute pop
+
+#endif

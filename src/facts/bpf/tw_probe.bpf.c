@@ -1,0 +1,403 @@
+/* tw-advisor's evidence probe: what happens to connect() and bind() and to TIME_WAIT tuples.
+ * tp_btf programs only (fentry/fexit are refused and kprobes absent on kernels we run):
+ *  - sys_enter/sys_exit: connect() results and time, bind(port 0) EADDRINUSE, on TCP sockets;
+ *  - sock:inet_sock_set_state: tuples entering TIME_WAIT, and handshakes that reuse one.
+ * Counted per network namespace (filtered by netns cookie), destination and process. */
+#include "kernel_types.h"
+#include "probe_abi.h"
+
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#define AF_INET 2
+#define AF_INET6 10
+#define IPPROTO_TCP 6
+#define SOCK_STREAM 1
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define NR_connect 42
+#define NR_bind 49
+#define TCP_ESTABLISHED 1
+#define TCP_SYN_SENT 2
+#define TCP_FIN_WAIT2 5
+#define TCP_CLOSE 7
+#define TCP_CLOSING 11
+#define TIME_WAIT_NS (60ULL * 1000000000ULL) /* TCP_TIMEWAIT_LEN */
+
+/* 0: every namespace; else only sockets of the namespace with this cookie. Set before load. */
+const volatile __u64 filter_netns_cookie = 0;
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, TW_PROBE_MAX_EVENTS);
+  __type(key, struct tw_probe_key);
+  __type(value, struct tw_probe_counts);
+} events SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, TW_PROBE_MAX_LATENCY);
+  __type(key, struct tw_probe_latency_key);
+  __type(value, struct tw_probe_latency);
+} latency SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, TW_PROBE_MAX_TIME_WAIT);
+  __type(key, struct tw_probe_tuple);
+  __type(value, __u64);
+} time_wait SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, TW_PROBE_MAX_INFLIGHT);
+  __type(key, __u64);
+  __type(value, __u64);
+} inflight SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, TW_STAT_SLOTS);
+  __type(key, __u32);
+  __type(value, __u64);
+} stats SEC(".maps");
+
+/* All zero: the first value of a new histogram (too big for the 512-byte BPF stack). */
+struct tw_probe_latency zero_latency = {};
+
+struct sockaddr_any {
+  __u16 family;
+  __be16 port;
+  union {
+    __be32 v4;
+    struct {
+      __u32 flowinfo;
+      __u8 v6[16];
+    } in6;
+  };
+};
+
+static __always_inline void count_stat(__u32 index)
+{
+  __u64 *v = bpf_map_lookup_elem(&stats, &index);
+  if (v)
+    __sync_fetch_and_add(v, 1);
+}
+
+/* The TCP socket behind fd in the current task, or NULL (not a socket, not TCP). */
+static __always_inline struct sock *tcp_sock_of_fd(long fd)
+{
+  struct task_struct *task = bpf_get_current_task_btf();
+  struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+  if (!fdt || fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
+    return 0;
+  struct file **fds = BPF_CORE_READ(fdt, fd);
+  struct file *file = 0;
+  if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
+    return 0;
+  if ((BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+    return 0;
+  struct socket *sock = BPF_CORE_READ(file, private_data);
+  if (!sock || BPF_CORE_READ(sock, type) != SOCK_STREAM)
+    return 0;
+  struct sock *sk = BPF_CORE_READ(sock, sk);
+  if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+    return 0;
+  return sk;
+}
+
+static __always_inline __u64 netns_cookie_of(const struct sock *sk)
+{
+  return BPF_CORE_READ(sk, __sk_common.skc_net.net, net_cookie);
+}
+
+static __always_inline bool wanted(__u64 cookie)
+{
+  return filter_netns_cookie == 0 || cookie == filter_netns_cookie;
+}
+
+static __always_inline bool is_v4_mapped(const __u8 *a)
+{
+  for (int i = 0; i < 10; i++)
+    if (a[i])
+      return false;
+  return a[10] == 0xff && a[11] == 0xff;
+}
+
+/* Copies a sockaddr's address into the key form: IPv4 and v4-mapped IPv6 as 4 bytes, family 2.
+ * Returns false for other families. *mapped tells a v4-mapped one. */
+static __always_inline bool key_address(const struct sockaddr_any *sa, __u8 *addr, __u8 *family,
+                                        bool *mapped)
+{
+  *mapped = false;
+  if (sa->family == AF_INET) {
+    __builtin_memcpy(addr, &sa->v4, 4);
+    *family = AF_INET;
+    return true;
+  }
+  if (sa->family == AF_INET6) {
+    if (is_v4_mapped(sa->in6.v6)) {
+      __builtin_memcpy(addr, &sa->in6.v6[12], 4);
+      *family = AF_INET;
+      *mapped = true;
+    } else {
+      __builtin_memcpy(addr, sa->in6.v6, 16);
+      *family = AF_INET6;
+    }
+    return true;
+  }
+  return false;
+}
+
+static __always_inline struct tw_probe_counts *row(const struct tw_probe_key *key, bool with_process)
+{
+  struct tw_probe_counts *v = bpf_map_lookup_elem(&events, key);
+  if (v)
+    return v;
+  struct tw_probe_counts zero = {};
+  if (with_process) {
+    zero.cgroup_id = bpf_get_current_cgroup_id();
+    bpf_get_current_comm(zero.comm, sizeof(zero.comm));
+  }
+  if (bpf_map_update_elem(&events, key, &zero, BPF_NOEXIST) && bpf_map_lookup_elem(&events, key) == 0) {
+    count_stat(TW_STAT_DROPPED);
+    return 0;
+  }
+  return bpf_map_lookup_elem(&events, key);
+}
+
+static __always_inline __u32 log2_u64(__u64 v)
+{
+  __u32 r = 0;
+  if (v >> 32) { v >>= 32; r += 32; }
+  if (v >> 16) { v >>= 16; r += 16; }
+  if (v >> 8) { v >>= 8; r += 8; }
+  if (v >> 4) { v >>= 4; r += 4; }
+  if (v >> 2) { v >>= 2; r += 2; }
+  if (v >> 1) { r += 1; }
+  return r;
+}
+
+/* Log-linear bucket of a duration in microseconds: 0..3 exact, then 4 per power of two. */
+static __always_inline __u32 latency_bucket(__u64 us)
+{
+  if (us < 4)
+    return (__u32)us;
+  __u32 e = log2_u64(us);
+  __u32 b = 4 * (e - 1) + (__u32)((us >> (e - 2)) & 3);
+  return b < TW_LATENCY_BUCKETS ? b : TW_LATENCY_BUCKETS - 1;
+}
+
+static __always_inline void record_latency(const struct tw_probe_key *k, __u64 ns)
+{
+  struct tw_probe_latency_key lk = {};
+  lk.netns_cookie = k->netns_cookie;
+  __builtin_memcpy(lk.addr, k->addr, 16);
+  lk.port = k->port;
+  lk.family = k->family;
+  struct tw_probe_latency *h = bpf_map_lookup_elem(&latency, &lk);
+  if (!h) {
+    bpf_map_update_elem(&latency, &lk, &zero_latency, BPF_NOEXIST);
+    h = bpf_map_lookup_elem(&latency, &lk);
+    if (!h) {
+      count_stat(TW_STAT_DROPPED);
+      return;
+    }
+  }
+  __u32 b = latency_bucket(ns / 1000);
+  /* the verifier needs the bound on this register; clang drops a plain mask it can prove */
+  asm volatile("%0 &= 127" : "+r"(b));
+  __sync_fetch_and_add(&h->buckets[b], 1);
+}
+
+static __always_inline __u32 error_slot(long err)
+{
+  switch (err) {
+    case 110: return TW_ERR_ETIMEDOUT;
+    case 111: return TW_ERR_ECONNREFUSED;
+    case 101: return TW_ERR_ENETUNREACH;
+    case 113: return TW_ERR_EHOSTUNREACH;
+    case 104: return TW_ERR_ECONNRESET;
+    case 13: return TW_ERR_EACCES;
+    case 1: return TW_ERR_EPERM;
+    case 4: return TW_ERR_EINTR;
+    case 98: return TW_ERR_EADDRINUSE;
+    default: return TW_ERR_OTHER;
+  }
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(tw_sys_enter, struct pt_regs *regs, long id)
+{
+  if (id != NR_connect)
+    return 0;
+  __u64 tid = bpf_get_current_pid_tgid();
+  __u64 now = bpf_ktime_get_ns();
+  bpf_map_update_elem(&inflight, &tid, &now, BPF_ANY);
+  return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(tw_sys_exit, struct pt_regs *regs, long ret)
+{
+  long nr = BPF_CORE_READ(regs, orig_ax);
+  if (nr != NR_connect && nr != NR_bind)
+    return 0;
+  __u64 tid = bpf_get_current_pid_tgid();
+  __u64 started = 0;
+  if (nr == NR_connect) {
+    __u64 *s = bpf_map_lookup_elem(&inflight, &tid);
+    if (s) {
+      started = *s;
+      bpf_map_delete_elem(&inflight, &tid);
+    }
+    /* EALREADY and EISCONN answer a repeated connect() on a non-blocking socket: not attempts. */
+    if (ret == -114 || ret == -106)
+      return 0;
+  } else if (ret != -98) {
+    return 0; /* bind(): only EADDRINUSE matters */
+  }
+  struct sock *sk = tcp_sock_of_fd((long)BPF_CORE_READ(regs, di));
+  if (!sk)
+    return 0;
+  __u64 cookie = netns_cookie_of(sk);
+  if (!wanted(cookie))
+    return 0;
+
+  struct sockaddr_any sa = {};
+  void *uaddr = (void *)BPF_CORE_READ(regs, si);
+  if (bpf_probe_read_user(&sa, sizeof(sa), uaddr)) {
+    /* a short sockaddr_in at the end of a mapping: read just that */
+    if (bpf_probe_read_user(&sa, 8, uaddr)) {
+      count_stat(TW_STAT_UNREADABLE);
+      return 0;
+    }
+  }
+  struct tw_probe_key key = {};
+  bool mapped = false;
+  if (!key_address(&sa, key.addr, &key.family, &mapped))
+    return 0;
+  key.netns_cookie = cookie;
+  key.tgid = (__u32)(tid >> 32);
+
+  if (nr == NR_bind) {
+    if (sa.port != 0)
+      return 0; /* a fixed port in use is a configuration error, not exhaustion */
+    key.kind = TW_KIND_BIND;
+    struct tw_probe_counts *v = row(&key, true);
+    if (v) {
+      __sync_fetch_and_add(&v->eaddrinuse, 1);
+      if (mapped)
+        __sync_fetch_and_add(&v->v4_mapped, 1);
+    }
+    return 0;
+  }
+
+  key.port = bpf_ntohs(sa.port);
+  key.kind = TW_KIND_CONNECT;
+  struct tw_probe_counts *v = row(&key, true);
+  if (!v)
+    return 0;
+  if (ret == 0 || ret == -115)
+    __sync_fetch_and_add(&v->ok, 1);
+  else if (ret == -99)
+    __sync_fetch_and_add(&v->eaddrnotavail, 1);
+  else {
+    __u32 slot = error_slot(-ret);
+    if (slot < TW_ERR_SLOTS)
+      __sync_fetch_and_add(&v->errors[slot], 1);
+  }
+  if (mapped)
+    __sync_fetch_and_add(&v->v4_mapped, 1);
+  if (started) {
+    key.tgid = 0;
+    record_latency(&key, bpf_ktime_get_ns() - started);
+  }
+  return 0;
+}
+
+/* The socket's 4-tuple in key form. Local port from inet_sport: on current kernels skc_num is
+ * already 0 when a socket leaves for TIME_WAIT. Returns false for sockets not tracked. */
+static __always_inline bool tuple_of(const struct sock *sk, struct tw_probe_tuple *t)
+{
+  __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+  if (family == AF_INET) {
+    __be32 s = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+    __be32 d = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+    __builtin_memcpy(t->saddr, &s, 4);
+    __builtin_memcpy(t->daddr, &d, 4);
+    t->family = AF_INET;
+  } else if (family == AF_INET6) {
+    struct in6_addr s = BPF_CORE_READ(sk, __sk_common.skc_v6_rcv_saddr);
+    struct in6_addr d = BPF_CORE_READ(sk, __sk_common.skc_v6_daddr);
+    if (is_v4_mapped(d.in6_u.u6_addr8)) {
+      __builtin_memcpy(t->saddr, &s.in6_u.u6_addr8[12], 4);
+      __builtin_memcpy(t->daddr, &d.in6_u.u6_addr8[12], 4);
+      t->family = AF_INET;
+    } else {
+      __builtin_memcpy(t->saddr, s.in6_u.u6_addr8, 16);
+      __builtin_memcpy(t->daddr, d.in6_u.u6_addr8, 16);
+      t->family = AF_INET6;
+    }
+  } else {
+    return false;
+  }
+  t->sport = bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)sk, inet_sport));
+  t->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+  return true;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(tw_set_state, const struct sock *sk, const int oldstate, const int newstate)
+{
+  if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+    return 0;
+  bool entering_time_wait = newstate == TCP_CLOSE && (oldstate == TCP_FIN_WAIT2 || oldstate == TCP_CLOSING);
+  bool handshake_end = oldstate == TCP_SYN_SENT && (newstate == TCP_ESTABLISHED || newstate == TCP_CLOSE);
+  if (!entering_time_wait && !handshake_end)
+    return 0;
+  __u64 cookie = netns_cookie_of(sk);
+  if (!wanted(cookie))
+    return 0;
+  struct tw_probe_tuple t = {};
+  if (!tuple_of(sk, &t))
+    return 0;
+  t.netns_cookie = cookie;
+  __u64 now = bpf_ktime_get_ns();
+  if (entering_time_wait) {
+    /* tcp_time_wait() then tcp_done(): the active closer's tuple now sits in TIME_WAIT */
+    bpf_map_update_elem(&time_wait, &t, &now, BPF_ANY);
+    count_stat(TW_STAT_TIME_WAIT_SEEN);
+    return 0;
+  }
+  if (t.sport == 0)
+    return 0; /* closed before a port was chosen (connect() failed early) */
+  struct tw_probe_key key = {};
+  key.netns_cookie = cookie;
+  __builtin_memcpy(key.addr, t.daddr, 16);
+  key.port = t.dport;
+  key.family = t.family;
+  key.kind = TW_KIND_HANDSHAKE;
+  struct tw_probe_counts *v = row(&key, false);
+  if (!v)
+    return 0;
+  bool ok = newstate == TCP_ESTABLISHED;
+  if (ok)
+    __sync_fetch_and_add(&v->ok, 1);
+  else
+    __sync_fetch_and_add(&v->failed, 1);
+  __u64 *when = bpf_map_lookup_elem(&time_wait, &t);
+  if (when) {
+    if (now - *when < TIME_WAIT_NS) {
+      __sync_fetch_and_add(&v->recycled, 1);
+      if (!ok)
+        __sync_fetch_and_add(&v->recycled_failed, 1);
+    }
+    bpf_map_delete_elem(&time_wait, &t);
+  }
+  return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

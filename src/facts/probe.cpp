@@ -1,0 +1,371 @@
+// The evidence probe's loader and reader. The BPF side is facts/bpf/tw_probe.bpf.c; the build
+// embeds it through a generated libbpf skeleton, so the binary is all a user installs.
+#include "facts/probe.hpp"
+
+#include "facts/bpf/probe_abi.h"
+#include "facts/census.hpp"
+#include "model/census.hpp"
+
+#include <linux/types.h>
+#include <spdlog/spdlog.h>
+
+#include <bpf/libbpf.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wold-style-cast"
+#pragma GCC diagnostic ignored "-Wsign-conversion"
+#pragma GCC diagnostic ignored "-Wconversion"
+#pragma GCC diagnostic ignored "-Wpedantic"
+#pragma GCC diagnostic ignored "-Wuseless-cast"
+#include "facts/tw_probe.skel.h"
+#pragma GCC diagnostic pop
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <system_error>
+#include <tuple>
+#include <utility>
+
+namespace tw {
+
+namespace {
+
+// libbpf's messages: the last warning explains a failed load; everything goes to -v.
+std::mutex g_libbpf_mutex;
+std::string g_libbpf_last; // guarded by g_libbpf_mutex
+
+int libbpf_print(enum libbpf_print_level level, const char* format, va_list args)
+{
+  std::array<char, 512> line{};
+  std::vsnprintf(line.data(), line.size(), format, args);
+  std::string text(line.data());
+  while (!text.empty() && text.back() == '\n') {
+    text.pop_back();
+  }
+  if (level == LIBBPF_DEBUG) {
+    spdlog::trace("libbpf: {}", text);
+    return 0;
+  }
+  spdlog::debug("libbpf: {}", text);
+  const std::lock_guard<std::mutex> lock(g_libbpf_mutex);
+  g_libbpf_last = text;
+  return 0;
+}
+
+constexpr std::array<const char*, TW_ERR_SLOTS> k_error_names = {
+  "ETIMEDOUT", "ECONNREFUSED", "ENETUNREACH", "EHOSTUNREACH", "ECONNRESET",
+  "EACCES",    "EPERM",        "EINTR",       "EADDRINUSE",   "other",
+};
+
+std::array<std::uint8_t, 16> address_bytes(const __u8 (&addr)[16])
+{
+  std::array<std::uint8_t, 16> out{};
+  std::copy(std::begin(addr), std::end(addr), out.begin());
+  return out;
+}
+
+int family_of(__u8 family)
+{
+  return family == AF_INET6 ? AF_INET6 : AF_INET;
+}
+
+const char* family_name(__u8 family)
+{
+  return family == AF_INET6 ? "ipv6" : "ipv4";
+}
+
+// The cgroup v2 path of a live process ("/system.slice/app.service"), or "" when gone.
+std::string cgroup_of(std::uint32_t pid)
+{
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cgroup");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("0::", 0) == 0) {
+      return line.substr(3);
+    }
+  }
+  return {};
+}
+
+std::string comm_of(const char (&comm)[16])
+{
+  return std::string(comm, strnlen(comm, sizeof(comm)));
+}
+
+// Most failures first, then most calls, then pid: a stable order for output and tests.
+void sort_processes(std::vector<SymptomProcess>& processes)
+{
+  std::sort(processes.begin(), processes.end(), [](const SymptomProcess& a, const SymptomProcess& b) {
+    return std::tuple(a.eaddrnotavail + a.eaddrinuse, a.connects, b.pid) >
+           std::tuple(b.eaddrnotavail + b.eaddrinuse, b.connects, a.pid);
+  });
+}
+
+// Every (key, value) of a BPF hash map.
+template<typename Key, typename Value>
+std::vector<std::pair<Key, Value>> read_map(const struct bpf_map* map)
+{
+  std::vector<std::pair<Key, Value>> rows;
+  Key key{};
+  Key next{};
+  const Key* previous = nullptr;
+  while (bpf_map__get_next_key(map, previous, &next, sizeof(Key)) == 0) {
+    Value value{};
+    if (bpf_map__lookup_elem(map, &next, sizeof(Key), &value, sizeof(Value), 0) == 0) {
+      rows.emplace_back(next, value);
+    }
+    key = next;
+    previous = &key;
+  }
+  return rows;
+}
+
+} // namespace
+
+struct EvidenceProbe::Loaded
+{
+  tw_probe* skeleton = nullptr;
+  std::uint64_t cookie = 0;
+  std::chrono::steady_clock::time_point since;
+
+  ~Loaded()
+  {
+    if (skeleton != nullptr) {
+      tw_probe::destroy(skeleton);
+    }
+  }
+};
+
+std::uint64_t current_netns_cookie()
+{
+  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return 0;
+  }
+  std::uint64_t cookie = 0;
+  socklen_t length = sizeof(cookie);
+  if (::getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &length) != 0) {
+    cookie = 0;
+  }
+  ::close(fd);
+  return cookie;
+}
+
+std::optional<double> latency_percentile(const std::uint32_t* buckets, std::size_t count, double quantile)
+{
+  std::uint64_t total = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    total += buckets[i];
+  }
+  if (total == 0) {
+    return std::nullopt;
+  }
+  // The smallest bucket whose cumulative count reaches the quantile's rank.
+  const auto rank = static_cast<std::uint64_t>(std::ceil(quantile * static_cast<double>(total)));
+  std::uint64_t seen = 0;
+  std::size_t b = 0;
+  for (; b < count; ++b) {
+    seen += buckets[b];
+    if (seen >= std::max<std::uint64_t>(rank, 1)) {
+      break;
+    }
+  }
+  if (b < 4) {
+    return static_cast<double>(b + 1); // 0..3 us: one bucket each, upper bound b + 1
+  }
+  // Bucket b covers [(4 + sub) << (e - 2), (5 + sub) << (e - 2)) with e = b / 4 + 1, sub = b % 4.
+  const std::size_t e = b / 4 + 1;
+  const std::size_t sub = b % 4;
+  return std::ldexp(static_cast<double>(5 + sub), static_cast<int>(e) - 2);
+}
+
+EvidenceProbe::EvidenceProbe(const ProbeOptions& options)
+{
+  if (!options.enabled) {
+    reason_ = "--no-probe";
+    return;
+  }
+  std::error_code ec;
+  if (!std::filesystem::exists("/sys/kernel/btf/vmlinux", ec)) {
+    reason_ = "the kernel has no BTF (/sys/kernel/btf/vmlinux is absent; CONFIG_DEBUG_INFO_BTF)";
+    return;
+  }
+  const std::uint64_t cookie = options.netns_cookie != 0 ? options.netns_cookie : current_netns_cookie();
+  if (cookie == 0) {
+    reason_ = "the kernel does not name network namespaces by cookie (SO_NETNS_COOKIE, Linux 5.14+)";
+    return;
+  }
+  libbpf_set_print(libbpf_print);
+  const auto start = std::chrono::steady_clock::now();
+  auto loaded = std::make_unique<Loaded>();
+  loaded->cookie = cookie;
+  loaded->skeleton = tw_probe::open();
+  if (loaded->skeleton == nullptr) {
+    reason_ = std::string("the probe could not be opened (") + std::strerror(errno) + ")";
+    return;
+  }
+  loaded->skeleton->rodata->filter_netns_cookie = cookie;
+  if (const int err = tw_probe::load(loaded->skeleton); err != 0) {
+    if (err == -EPERM || err == -EACCES) {
+      reason_ =
+        "the probe needs root, or CAP_BPF and CAP_PERFMON (loading it: " + std::string(std::strerror(-err)) +
+        ")";
+    } else {
+      const std::lock_guard<std::mutex> lock(g_libbpf_mutex);
+      reason_ = "the kernel refused the probe (" + std::string(std::strerror(-err)) +
+                (g_libbpf_last.empty() ? "" : ": " + g_libbpf_last) + ")";
+    }
+    return;
+  }
+  if (const int err = tw_probe::attach(loaded->skeleton); err != 0) {
+    reason_ = "the probe could not attach to its tracepoints (" + std::string(std::strerror(-err)) + ")";
+    return;
+  }
+  loaded->since = std::chrono::steady_clock::now();
+  load_ms_ = std::chrono::duration<double, std::milli>(loaded->since - start).count();
+  reason_ = "BPF probe on connect(), bind() and TCP state changes in this network namespace";
+  spdlog::debug("probe: loaded and attached in {:.1f} ms, netns cookie {}", load_ms_, cookie);
+  loaded_ = std::move(loaded);
+}
+
+EvidenceProbe::~EvidenceProbe() = default;
+
+bool EvidenceProbe::attached() const
+{
+  return loaded_ != nullptr;
+}
+
+const std::string& EvidenceProbe::reason() const
+{
+  return reason_;
+}
+
+double EvidenceProbe::load_ms() const
+{
+  return load_ms_;
+}
+
+SymptomEvidence EvidenceProbe::collect(double window_seconds) const
+{
+  if (!loaded_) {
+    return counters_evidence(reason_);
+  }
+  SymptomEvidence evidence;
+  evidence.source = EvidenceSource::probe;
+  evidence.reason = reason_;
+  evidence.window_seconds = window_seconds;
+  const tw_probe* skel = loaded_->skeleton;
+
+  // Destinations and local addresses by (family, address bytes, port).
+  using Where = std::tuple<int, std::array<std::uint8_t, 16>, std::uint16_t>;
+  std::map<Where, SymptomDestination> destinations;
+  std::map<Where, SymptomBindFailure> binds;
+  std::map<std::uint32_t, std::string> cgroups; // pid -> path, read once per process
+  const auto process = [&cgroups](const tw_probe_key& key, const tw_probe_counts& counts) {
+    SymptomProcess p;
+    p.pid = key.tgid;
+    p.comm = comm_of(counts.comm);
+    p.cgroup_id = counts.cgroup_id;
+    auto [it, fresh] = cgroups.try_emplace(key.tgid);
+    if (fresh) {
+      it->second = cgroup_of(key.tgid);
+    }
+    p.cgroup = it->second;
+    return p;
+  };
+  for (const auto& [key, counts] : read_map<tw_probe_key, tw_probe_counts>(skel->maps.events)) {
+    const int family = family_of(key.family);
+    const auto addr = address_bytes(key.addr);
+    const Where where{ family, addr, key.port };
+    if (key.kind == TW_KIND_BIND) {
+      SymptomBindFailure& b = binds[Where{ family, addr, 0 }];
+      b.local = format_address(family, addr);
+      b.family = family_name(key.family);
+      b.count += counts.eaddrinuse;
+      SymptomProcess p = process(key, counts);
+      p.eaddrinuse = counts.eaddrinuse;
+      b.processes.push_back(std::move(p));
+      continue;
+    }
+    SymptomDestination& d = destinations[where];
+    d.destination = endpoint_text(family, format_address(family, addr), key.port);
+    d.family = family_name(key.family);
+    if (key.kind == TW_KIND_HANDSHAKE) {
+      d.handshakes_ok += counts.ok;
+      d.handshakes_failed += counts.failed;
+      d.recycled += counts.recycled;
+      d.recycled_failed += counts.recycled_failed;
+      continue;
+    }
+    d.connect_ok += counts.ok;
+    d.connect_eaddrnotavail += counts.eaddrnotavail;
+    d.v4_mapped += counts.v4_mapped;
+    std::uint64_t calls = counts.ok + counts.eaddrnotavail;
+    for (std::size_t i = 0; i < k_error_names.size(); ++i) {
+      if (counts.errors[i] > 0) {
+        d.connect_errors[k_error_names[i]] += counts.errors[i];
+        calls += counts.errors[i];
+      }
+    }
+    SymptomProcess p = process(key, counts);
+    p.connects = calls;
+    p.eaddrnotavail = counts.eaddrnotavail;
+    d.processes.push_back(std::move(p));
+  }
+  for (const auto& [key, histogram] : read_map<tw_probe_latency_key, tw_probe_latency>(skel->maps.latency)) {
+    const auto it = destinations.find(Where{ family_of(key.family), address_bytes(key.addr), key.port });
+    if (it == destinations.end()) {
+      continue;
+    }
+    it->second.connect_us_p50 = latency_percentile(histogram.buckets, TW_LATENCY_BUCKETS, 0.50);
+    it->second.connect_us_p99 = latency_percentile(histogram.buckets, TW_LATENCY_BUCKETS, 0.99);
+  }
+  for (auto& [where, d] : destinations) {
+    sort_processes(d.processes);
+    evidence.destinations.push_back(std::move(d));
+  }
+  std::stable_sort(evidence.destinations.begin(),
+                   evidence.destinations.end(),
+                   [](const SymptomDestination& a, const SymptomDestination& b) {
+                     return std::pair(a.connect_eaddrnotavail, a.connect_ok + a.handshakes_ok) >
+                            std::pair(b.connect_eaddrnotavail, b.connect_ok + b.handshakes_ok);
+                   });
+  for (auto& [where, b] : binds) {
+    sort_processes(b.processes);
+    evidence.bind_eaddrinuse.push_back(std::move(b));
+  }
+  std::stable_sort(
+    evidence.bind_eaddrinuse.begin(),
+    evidence.bind_eaddrinuse.end(),
+    [](const SymptomBindFailure& a, const SymptomBindFailure& b) { return a.count > b.count; });
+
+  for (std::uint32_t index = 0; index < TW_STAT_SLOTS; ++index) {
+    __u64 value = 0;
+    if (bpf_map__lookup_elem(skel->maps.stats, &index, sizeof(index), &value, sizeof(value), 0) != 0) {
+      continue;
+    }
+    if (index == TW_STAT_DROPPED) {
+      evidence.dropped = value;
+    } else if (index == TW_STAT_TIME_WAIT_SEEN) {
+      evidence.time_wait_seen = value;
+    }
+  }
+  // The tuple map is an LRU of TW_PROBE_MAX_TIME_WAIT: once more tuples entered TIME_WAIT, the
+  // oldest were pushed out, perhaps within their 60 s, so recycled is then a lower bound.
+  evidence.time_wait_capped = evidence.time_wait_seen > TW_PROBE_MAX_TIME_WAIT;
+  return evidence;
+}
+
+} // namespace tw

@@ -1,0 +1,55 @@
+#pragma once
+
+#include "model/symptoms.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace tw {
+
+// How the evidence probe is asked for.
+struct ProbeOptions
+{
+  bool enabled = true;            // false: --no-probe
+  std::uint64_t netns_cookie = 0; // count only this network namespace (0: the caller's)
+};
+
+// The BPF evidence probe (facts/bpf/tw_probe.bpf.c): while attached it counts connect() results
+// and time, bind(port 0) EADDRINUSE, and handshakes that recycle a TIME_WAIT tuple, for one
+// network namespace. Starting it never throws: without privileges (root, or CAP_BPF and
+// CAP_PERFMON), without kernel BTF, or when disabled, attached() is false and reason() says why.
+class EvidenceProbe
+{
+public:
+  // Loads and attaches the probe (about 0.1 s); detached when destroyed.
+  explicit EvidenceProbe(const ProbeOptions& options);
+  ~EvidenceProbe();
+  EvidenceProbe(const EvidenceProbe&) = delete;
+  EvidenceProbe& operator=(const EvidenceProbe&) = delete;
+
+  bool attached() const;
+  // Why the probe is not attached ("--no-probe", "no CAP_BPF ..."), or what it watches.
+  const std::string& reason() const;
+  // Milliseconds that loading and attaching took (0 when not attached).
+  double load_ms() const;
+
+  // What the probe counted since it was attached, as evidence over window_seconds. Without the
+  // probe: source counters, the reason, no destinations.
+  SymptomEvidence collect(double window_seconds) const;
+
+private:
+  struct Loaded;
+  std::unique_ptr<Loaded> loaded_;
+  std::string reason_;
+  double load_ms_ = 0.0;
+};
+
+// The network namespace cookie of the caller (SO_NETNS_COOKIE, Linux 5.14+); 0 when unknown.
+std::uint64_t current_netns_cookie();
+
+// The percentile (0..1) of a log-linear connect() time histogram (facts/bpf/probe_abi.h) as the
+// upper bound of its bucket in microseconds; nullopt for an empty histogram.
+std::optional<double> latency_percentile(const std::uint32_t* buckets, std::size_t count, double quantile);
+
+} // namespace tw
