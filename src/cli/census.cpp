@@ -3,13 +3,17 @@
 #include "facts/census.hpp"
 
 #include "cli/commands.hpp"
+#include "cli/hints.hpp"
 #include "cli/validators.hpp"
 #include "facts/dump_file.hpp"
+#include "facts/probe.hpp"
 #include "facts/sock_diag.hpp"
 #include "report/census_json.hpp"
 #include "report/census_text.hpp"
+#include "report/evidence_text.hpp"
 #include "util/error.hpp"
 
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -25,7 +29,25 @@ struct CensusArgs
   bool no_timestamps = false;
   std::string dump_file; // record the raw sock_diag replies here
   std::string from_dump; // decode this recording instead of asking the kernel
+  double sample = 0.0;   // > 0: attach the evidence probe for this many seconds first
+  bool no_probe = false;
 };
+
+// Without a live window (no --sample, or a recording) there is no symptom evidence.
+constexpr const char* k_no_window = "symptom evidence needs a live window: --sample N";
+
+// The symptom evidence over --sample seconds (before the census, so the census shows the sockets
+// as they are at its end), or why there is none.
+SymptomEvidence watch_symptoms(const CensusArgs& args)
+{
+  if (args.sample <= 0.0) {
+    return counters_evidence(k_no_window);
+  }
+  const EvidenceProbe probe(ProbeOptions{ !args.no_probe, 0 });
+  window_sleeper(probe.attached() ? "watching connect() and bind()" : "waiting (no probe)")(
+    std::chrono::milliseconds(static_cast<long long>(args.sample * 1000.0)));
+  return probe.collect(args.sample);
+}
 
 // The census from a recording: its own sysctls and tcp_info choice, so the replay is the census
 // the recording run printed, on any host.
@@ -72,9 +94,18 @@ SocketCensus live_census(const CensusArgs& args)
 
 void run_census(const CensusArgs& args, int& exit_code)
 {
-  const SocketCensus census = args.from_dump.empty() ? live_census(args) : replay_census(args);
-  const std::string out =
-    args.format == "json" ? census_to_json(census).dump(2) + "\n" : census_to_text(census);
+  const bool live = args.from_dump.empty();
+  const SymptomEvidence evidence = live ? watch_symptoms(args) : counters_evidence(k_no_window);
+  const SocketCensus census = live ? live_census(args) : replay_census(args);
+  std::string out;
+  if (args.format == "json") {
+    nlohmann::json j = census_to_json(census);
+    j["evidence"] = evidence_to_json(evidence);
+    out = j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  } else {
+    out =
+      census_to_text(census) + evidence_to_text(evidence, args.top) + "\n" + evidence_line(evidence) + "\n";
+  }
   std::fputs(out.c_str(), stdout);
   exit_code = 0;
 }
@@ -111,6 +142,12 @@ void add_census_command(CLI::App& app, int& exit_code)
     ->type_name("FILE")
     ->excludes(dump_file)
     ->excludes(no_timestamps);
+  auto* sample = cmd->add_option("--sample",
+                                 args->sample,
+                                 "First watch SECONDS with the BPF evidence probe (root, or CAP_BPF and\n"
+                                 "CAP_PERFMON): failed connect() and bind(), recycled TIME_WAIT, by process");
+  sample->check(number_range(0.0, 3600.0))->excludes("--from-dump");
+  cmd->add_flag("--no-probe", args->no_probe, "With --sample: do not load the probe (counters only)");
   cmd->footer("Roles of TIME_WAIT sockets (whoever closes first holds TIME_WAIT for 60 s):\n"
               "  outbound  this host called connect(); the local port is ephemeral (inside\n"
               "            net.ipv4.ip_local_port_range) and nothing listens on it. Only these can be\n"

@@ -2,8 +2,15 @@
 
 #include "util/strings.hpp"
 
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <system_error>
+#include <thread>
+#include <unistd.h>
 
 namespace tw::cli {
 
@@ -32,6 +39,25 @@ std::string with_rollback_command(std::string note, const std::string& root, con
     note.replace(at, plain.size(), "`" + rollback_command(root, state_dir) + "`");
   }
   return note;
+}
+
+SleepFn window_sleeper(std::string what)
+{
+  if (::isatty(STDERR_FILENO) == 0) {
+    return sleep_for_real;
+  }
+  return [what = std::move(what)](std::chrono::milliseconds duration) {
+    using namespace std::chrono;
+    const auto start = steady_clock::now();
+    const auto end = start + duration;
+    const auto total = duration_cast<seconds>(duration + milliseconds(999)).count();
+    for (auto now = start; now < end; now = steady_clock::now()) {
+      const auto done = duration_cast<seconds>(now - start).count();
+      std::fputs(fmt::format("\rtw-advisor: {} {}/{} s\x1b[K", what, done, total).c_str(), stderr);
+      std::this_thread::sleep_for(std::min<steady_clock::duration>(seconds(1), end - now));
+    }
+    std::fputs("\r\x1b[K", stderr);
+  };
 }
 
 } // namespace tw::cli

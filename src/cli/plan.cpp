@@ -35,6 +35,7 @@ struct PlanArgs
   std::string root = "/";
   std::string state_dir; // empty: /var/lib/tw-advisor under root
   double sample = 0.0;
+  bool no_probe = false;
   std::string profile;
   std::string policy;
   std::string facts; // hidden: recorded facts instead of live ones (golden tests, offline review)
@@ -77,6 +78,8 @@ void run_plan(const PlanArgs& args, int& exit_code)
   } else {
     GatherOptions options;
     options.sample_seconds = args.sample;
+    options.probe = !args.no_probe;
+    options.sleep = window_sleeper("watching the counters and connect()");
     options.read_boot = true;
     options.root = args.root;
     options.state_dir = args.state_dir;
@@ -105,9 +108,10 @@ void run_plan(const PlanArgs& args, int& exit_code)
   if (!args.out.empty()) {
     write_plan_file(args.out, json_text);
   }
-  const std::string text = args.format == "json"
-                             ? json_text
-                             : plan_to_text(plan, PlanTextOptions{ colour_wanted_on_stdout(), args.out });
+  const std::string text =
+    args.format == "json"
+      ? json_text
+      : plan_to_text(plan, PlanTextOptions{ colour_wanted_on_stdout(), args.out, &facts.evidence });
   std::fputs(text.c_str(), stdout);
   std::fflush(stdout);
   exit_code = args.detailed_exitcode && !plan.changes.empty() ? 2 : 0;
@@ -148,8 +152,12 @@ void add_plan_command(CLI::App& app, int& exit_code)
   cmd
     ->add_option("--sample",
                  args->sample,
-                 "Read the counters twice, SECONDS apart, to report rates (connections/s, TWRecycled/s)")
+                 "Watch SECONDS: rates from the counters (connections/s, TWRecycled/s) and, as root, the\n"
+                 "BPF probe's failed connect()/bind() and recycled TIME_WAIT (doc/probe.md)")
     ->check(number_range(0.0, 3600.0));
+  cmd->add_flag("--no-probe",
+                args->no_probe,
+                "Do not load the BPF evidence probe during --sample; judge from the counters only");
   cmd->add_option("--profile",
                   args->profile,
                   "Host intent: default, web-server, api-client, proxy, container-node, or a PATH to a YAML "
@@ -180,7 +188,7 @@ void add_plan_command(CLI::App& app, int& exit_code)
     "takes at most usable ports / 60 s new connections per second (28232 / 60 = 470 by default).\n\n"
     "Examples:\n"
     "  tw-advisor plan                                   what an operator reads\n"
-    "  tw-advisor plan --profile api-client --sample 5   with rates over 5 s\n"
+    "  tw-advisor plan --profile api-client --sample 5   watch 5 s: rates, failed connects\n"
     "  tw-advisor plan --out plan.json && tw-advisor apply --plan plan.json\n"
     "  ip netns exec NS tw-advisor plan                  judge one network namespace (each is separate)\n\n"
     "Exit codes: 0 the plan was made (whatever the verdict); 1 error (named, with file:line:column for\n"

@@ -3,12 +3,14 @@
 #include "facts/boot.hpp"
 #include "facts/census.hpp"
 #include "facts/host.hpp"
+#include "facts/probe.hpp"
 #include "facts/sysctl_reader.hpp"
 
 #include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <cstddef>
+#include <optional>
 
 namespace tw {
 
@@ -50,10 +52,19 @@ Facts gather_facts(const GatherOptions& options)
   start = std::chrono::steady_clock::now();
   const ReadCountersFn read = [&options]() { return read_counters(options.proc_root); };
   if (options.sample_seconds > 0.0) {
+    // The probe watches exactly the counters' window, and is detached before the census.
+    std::optional<EvidenceProbe> probe;
+    if (options.probe) {
+      probe.emplace(ProbeOptions{});
+      spdlog::debug("probe: {} ({:.1f} ms)", probe->reason(), probe->load_ms());
+    }
     spdlog::debug("counters: sampling over {} s", options.sample_seconds);
     facts.rates = sample_counters(read, options.sample_seconds, options.sleep, facts.counters);
+    facts.evidence = probe ? probe->collect(options.sample_seconds) : counters_evidence("--no-probe");
   } else {
     facts.counters = read();
+    facts.evidence =
+      counters_evidence(options.probe ? "symptom evidence needs a live window: --sample N" : "--no-probe");
   }
   spdlog::debug("counters: {} values{}{}, {:.1f} ms",
                 facts.counters.values.size(),

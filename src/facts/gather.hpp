@@ -18,6 +18,9 @@ struct GatherOptions
   double sample_seconds = 0.0;                           // > 0: read the counters twice and give rates
   std::uint64_t conntrack_cap = k_default_conntrack_cap; // most conntrack entries looked at
   SleepFn sleep = sleep_for_real;                        // how the sampler waits (tests inject)
+  // Attach the BPF evidence probe for the sample window (false: --no-probe, or a caller that
+  // needs no symptom evidence).
+  bool probe = false;
   // Also read the boot configuration and the apply state (plan does; apply's own plan needs not):
   bool read_boot = false;
   std::filesystem::path root = "/";   // the tree whose sysctl.d is read

@@ -4,6 +4,7 @@
 #include "model/census.hpp"
 #include "model/counters.hpp"
 #include "model/nat.hpp"
+#include "model/symptoms.hpp"
 #include "model/sysctl.hpp"
 
 #include <cstdint>
@@ -31,6 +32,7 @@ struct Facts
   std::optional<CounterRates> rates; // with --sample
   NatEvidence nat;
   std::optional<BootFacts> boot; // sysctl.d and apply state (nullopt: not read, e.g. an old recording)
+  SymptomEvidence evidence;      // the symptom measured by the probe, or why it was not
 };
 
 } // namespace tw

@@ -277,12 +277,99 @@ SocketCensus census_from_json(const json& s, const std::string& source)
   return c;
 }
 
+SymptomEvidence evidence_from_json(const json& j, const std::string& source)
+{
+  const Reader r(source);
+  const std::string at = "/evidence";
+  r.object(j, at);
+  SymptomEvidence e;
+  const std::string name = r.text(j, at, "source");
+  const auto src = evidence_source_from_string(name);
+  if (!src) {
+    r.fail(at + "/source", "expected \"probe\" or \"counters\", got \"" + printable(name) + "\"");
+  }
+  e.source = *src;
+  e.reason = r.text(j, at, "reason");
+  e.window_seconds = r.real(r.field(j, at, "window_seconds"), at + "/window_seconds");
+  e.dropped = r.count(j, at, "dropped");
+  e.time_wait_seen = r.count(j, at, "time_wait_seen");
+  e.time_wait_capped = r.flag(j, at, "time_wait_capped");
+  const auto processes = [&r](const json& list, const std::string& path) {
+    r.array(list, path);
+    std::vector<SymptomProcess> out;
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const std::string p = path + "/" + std::to_string(i);
+      r.object(list[i], p);
+      SymptomProcess proc;
+      const std::uint64_t pid = r.count(list[i], p, "pid");
+      if (pid > 0xffffffffU) {
+        r.fail(p + "/pid", "out of range: " + std::to_string(pid));
+      }
+      proc.pid = static_cast<std::uint32_t>(pid);
+      proc.comm = r.text(list[i], p, "comm");
+      proc.cgroup = r.text_or_null(list[i], p, "cgroup");
+      proc.cgroup_id = r.count(list[i], p, "cgroup_id");
+      proc.connects = r.count(list[i], p, "connects");
+      proc.eaddrnotavail = r.count(list[i], p, "eaddrnotavail");
+      proc.eaddrinuse = r.count(list[i], p, "eaddrinuse");
+      out.push_back(std::move(proc));
+    }
+    return out;
+  };
+  const auto latency = [&r](const json& obj, const std::string& path, const char* key) {
+    const json& v = r.field(obj, path, key);
+    return v.is_null() ? std::optional<double>() : std::optional<double>(r.real(v, path + "/" + key));
+  };
+  const json& destinations = r.field(j, at, "destinations");
+  r.array(destinations, at + "/destinations");
+  for (std::size_t i = 0; i < destinations.size(); ++i) {
+    const json& dj = destinations[i];
+    const std::string p = at + "/destinations/" + std::to_string(i);
+    r.object(dj, p);
+    SymptomDestination d;
+    d.destination = r.text(dj, p, "destination", false);
+    d.family = r.text(dj, p, "family");
+    d.connect_ok = r.count(dj, p, "connect_ok");
+    d.connect_eaddrnotavail = r.count(dj, p, "connect_eaddrnotavail");
+    const json& errors = r.field(dj, p, "connect_errors");
+    r.object(errors, p + "/connect_errors");
+    for (const auto& [errno_name, n] : errors.items()) {
+      d.connect_errors[errno_name] = r.count(errors, p + "/connect_errors", errno_name.c_str());
+    }
+    d.v4_mapped = r.count(dj, p, "v4_mapped");
+    d.handshakes_ok = r.count(dj, p, "handshakes_ok");
+    d.handshakes_failed = r.count(dj, p, "handshakes_failed");
+    d.recycled = r.count(dj, p, "recycled");
+    d.recycled_failed = r.count(dj, p, "recycled_failed");
+    d.connect_us_p50 = latency(dj, p, "connect_us_p50");
+    d.connect_us_p99 = latency(dj, p, "connect_us_p99");
+    d.processes = processes(r.field(dj, p, "processes"), p + "/processes");
+    e.destinations.push_back(std::move(d));
+  }
+  const json& binds = r.field(j, at, "bind_eaddrinuse");
+  r.array(binds, at + "/bind_eaddrinuse");
+  for (std::size_t i = 0; i < binds.size(); ++i) {
+    const std::string p = at + "/bind_eaddrinuse/" + std::to_string(i);
+    r.object(binds[i], p);
+    SymptomBindFailure b;
+    b.local = r.text(binds[i], p, "local", false);
+    b.family = r.text(binds[i], p, "family");
+    b.count = r.count(binds[i], p, "count");
+    b.processes = processes(r.field(binds[i], p, "processes"), p + "/processes");
+    e.bind_eaddrinuse.push_back(std::move(b));
+  }
+  return e;
+}
+
 Facts facts_from_json(const json& doc, const std::string& source)
 {
   const Reader r(source);
   r.object(doc, "");
   Facts f;
   f.sockets = census_from_json(r.field(doc, "", "sockets"), source);
+  // A plan written before the probe existed has no evidence: counters only, as it was judged.
+  f.evidence = doc.contains("evidence") ? evidence_from_json(doc["evidence"], source)
+                                        : counters_evidence("not recorded in this plan");
   const json& j = r.field(doc, "", "facts");
   const std::string at = "/facts";
   r.object(j, at);
@@ -418,6 +505,7 @@ Plan plan_from_json(const json& doc, const std::string& source)
            "findings",
            "advice",
            "sockets",
+           "evidence",
            "facts" });
   const json& version = r.field(doc, "", "schema_version");
   if (!version.is_number_integer() || version.get<std::int64_t>() != k_plan_schema_version) {

@@ -4,6 +4,61 @@
 
 namespace tw {
 
+namespace {
+
+nlohmann::json processes_json(const std::vector<SymptomProcess>& processes)
+{
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& p : processes) {
+    out.push_back({ { "pid", p.pid },
+                    { "comm", p.comm },
+                    { "cgroup", p.cgroup.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.cgroup) },
+                    { "cgroup_id", p.cgroup_id },
+                    { "connects", p.connects },
+                    { "eaddrnotavail", p.eaddrnotavail },
+                    { "eaddrinuse", p.eaddrinuse } });
+  }
+  return out;
+}
+
+nlohmann::json optional_number(const std::optional<double>& v)
+{
+  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
+
+} // namespace
+
+nlohmann::json evidence_to_json(const SymptomEvidence& evidence)
+{
+  nlohmann::json destinations = nlohmann::json::array();
+  for (const auto& d : evidence.destinations) {
+    destinations.push_back({ { "destination", d.destination },
+                             { "family", d.family },
+                             { "connect_ok", d.connect_ok },
+                             { "connect_eaddrnotavail", d.connect_eaddrnotavail },
+                             { "connect_errors", d.connect_errors },
+                             { "v4_mapped", d.v4_mapped },
+                             { "handshakes_ok", d.handshakes_ok },
+                             { "handshakes_failed", d.handshakes_failed },
+                             { "recycled", d.recycled },
+                             { "recycled_failed", d.recycled_failed },
+                             { "connect_us_p50", optional_number(d.connect_us_p50) },
+                             { "connect_us_p99", optional_number(d.connect_us_p99) },
+                             { "processes", processes_json(d.processes) } });
+  }
+  nlohmann::json binds = nlohmann::json::array();
+  for (const auto& b : evidence.bind_eaddrinuse) {
+    binds.push_back({ { "local", b.local },
+                      { "family", b.family },
+                      { "count", b.count },
+                      { "processes", processes_json(b.processes) } });
+  }
+  return { { "source", to_string(evidence.source) },      { "reason", evidence.reason },
+           { "window_seconds", evidence.window_seconds }, { "destinations", std::move(destinations) },
+           { "bind_eaddrinuse", std::move(binds) },       { "dropped", evidence.dropped },
+           { "time_wait_seen", evidence.time_wait_seen }, { "time_wait_capped", evidence.time_wait_capped } };
+}
+
 nlohmann::json census_to_json(const SocketCensus& census)
 {
   nlohmann::json j = nlohmann::json::object();

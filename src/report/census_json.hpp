@@ -1,6 +1,7 @@
 #pragma once
 
 #include "model/census.hpp"
+#include "model/symptoms.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -8,5 +9,9 @@ namespace tw {
 
 // The census as one JSON object; `plan` embeds this exact object as `sockets` (doc/census.md).
 nlohmann::json census_to_json(const SocketCensus& census);
+
+// The symptom evidence as one JSON object; census and plan print it as `evidence`
+// (doc/plan-schema.md).
+nlohmann::json evidence_to_json(const SymptomEvidence& evidence);
 
 } // namespace tw

@@ -228,6 +228,7 @@ ordered_json plan_to_json(const Plan& plan, const Facts& facts)
   j["profile"] = plan.profile_id;
   j["policy"] = plan.policy_id;
   j["sockets"] = ordered_json(census_to_json(facts.sockets));
+  j["evidence"] = ordered_json(evidence_to_json(facts.evidence));
   j["facts"] = facts_to_json(facts);
   make_valid_utf8(j);
   return j;

@@ -1,5 +1,6 @@
 #include "report/plan_text.hpp"
 
+#include "report/evidence_text.hpp"
 #include "util/strings.hpp"
 
 #include <algorithm>
@@ -133,7 +134,11 @@ std::string plan_to_text(const Plan& plan, const PlanTextOptions& options)
   const Painter paint(options.colour);
   std::string out;
   out += paint(verdict_colour(plan.verdict), headline(plan.verdict)) + "\n";
-  out += paint(k_dim, "profile " + plan.profile_id + ", policy " + plan.policy_id) + "\n\n";
+  out += paint(k_dim, "profile " + plan.profile_id + ", policy " + plan.policy_id) + "\n";
+  if (options.evidence != nullptr) {
+    out += paint(k_dim, evidence_line(*options.evidence)) + "\n";
+  }
+  out += "\n";
 
   out += paint(k_bold, "Why") + "\n";
   for (const auto& r : plan.reasons) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "model/plan.hpp"
+#include "model/symptoms.hpp"
 
 #include <string>
 
@@ -9,8 +10,9 @@ namespace tw {
 // How the text report is drawn.
 struct PlanTextOptions
 {
-  bool colour = false;  // ANSI colours (only on a terminal, never with NO_COLOR)
-  std::string saved_to; // the --out file the JSON plan was written to (empty: not saved)
+  bool colour = false;                       // ANSI colours (only on a terminal, never with NO_COLOR)
+  std::string saved_to;                      // the --out file the JSON plan was written to (empty: not saved)
+  const SymptomEvidence* evidence = nullptr; // which evidence the plan used (one line; null: none)
 };
 
 // The plan as an operator reads it at 3 a.m.: the verdict first, why in two or three lines with

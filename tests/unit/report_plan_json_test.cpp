@@ -70,7 +70,7 @@ TEST(ReportPlanJson, KeysReadTopDownWithTheSchemaVersionFirst)
   }
   const std::vector<std::string> want = { "schema_version", "generator",     "verdict",  "reasons", "missing",
                                           "changes",        "prerequisites", "findings", "advice",  "profile",
-                                          "policy",         "sockets",       "facts" };
+                                          "policy",         "sockets",       "evidence", "facts" };
   EXPECT_EQ(keys, want);
   EXPECT_EQ(doc.dump().rfind("{\"schema_version\":1,", 0), 0u) << doc.dump().substr(0, 40);
 }
