@@ -19,6 +19,23 @@ namespace {
 // client that only connect()s already gets its port where tcp_tw_reuse applies.
 std::optional<Advice> bind_advice(const Analysis& a)
 {
+  if (!a.bind_failures.empty()) { // measured by the probe
+    const SymptomBindFailure& b = *a.bind_failures.front();
+    Advice x{ "bind-address-no-port", {}, {}, {} };
+    x.text = "In " + processes_text(b.processes) +
+             ": set IP_BIND_ADDRESS_NO_PORT before bind(), or drop the bind(), so connect() picks the port "
+             "(and shares it across destinations); on Linux 6.3+ IP_LOCAL_PORT_RANGE per socket narrows "
+             "where it looks. bind() to port 0 failed " +
+             std::to_string(b.count) + " times with EADDRINUSE on " + b.local + " in " +
+             number(a.facts.evidence.window_seconds) + " s";
+    x.rationale = "bind() never consults tcp_tw_reuse (inet_csk_get_port); with IP_BIND_ADDRESS_NO_PORT the "
+                  "port is chosen at connect() (__inet_hash_connect), per destination, where TIME_WAIT "
+                  "ports can be taken over";
+    x.evidence = { { "eaddrinuse", as_double(b.count) },
+                   { "processes", as_double(b.processes.size()) },
+                   { "groups_bind_driven", as_double(a.bind_driven.size()) } };
+    return x;
+  }
   struct Destination
   {
     const DestGroup* first = nullptr; // the group that names it (busiest first: census order)
@@ -79,8 +96,10 @@ std::vector<Advice> advice(const Analysis& a, Verdict verdict)
 
   if (a.nat_possible && (verdict == Verdict::helps || verdict == Verdict::already_enabled)) {
     Advice x{ "canary-first", {}, {}, {} };
-    x.text = std::string(a.nat_evidence ? "Source NAT is in the path"
-                                        : "NAT could not be read, so treat source NAT as possible") +
+    const SymptomDestination* failing = recycled_failing(a);
+    x.text = std::string(failing != nullptr ? "Recycled connects failed (measured)"
+                         : a.nat_evidence   ? "Source NAT is in the path"
+                                            : "NAT could not be read, so treat source NAT as possible") +
              ": apply with --canary on a few hosts and watch TcpExt.PAWSActive, "
              "PAWSEstab, TSEcrRejected and TCPSynRetrans (apply --watch does) before rolling out";
     x.rationale = "reused tuples behind SNAT can collide at the peer and be dropped by PAWS";
@@ -96,7 +115,11 @@ std::vector<Advice> advice(const Analysis& a, Verdict verdict)
     x.text = "Reuse connections instead of opening one per request: HTTP keep-alive or a connection pool "
              "towards " +
              group_name(*top->group) + " (" + std::to_string(top->group->time_wait) +
-             " TIME_WAIT sockets there). This is the lasting fix; tcp_tw_reuse only shortens the wait";
+             " TIME_WAIT sockets there" +
+             (top->symptom != nullptr && !top->symptom->processes.empty()
+                ? "; connecting: " + processes_text(top->symptom->processes)
+                : std::string()) +
+             "). This is the lasting fix; tcp_tw_reuse only shortens the wait";
     x.rationale =
       "each closed outbound connection holds its port for 60 s; a pooled connection holds one port "
       "for its whole life";
@@ -145,6 +168,12 @@ std::vector<Advice> advice(const Analysis& a, Verdict verdict)
       z.rationale = "capacity per destination grows with the range";
       z.evidence = { { "ports", a.port_range->size() } };
       out.push_back(std::move(z));
+    }
+  }
+
+  if (!pressure && !a.bind_driven.empty()) { // measured bind() clients: their only pressure
+    if (auto y = bind_advice(a)) {
+      out.push_back(std::move(*y));
     }
   }
 

@@ -178,8 +178,31 @@ Analysis analyse(const Facts& facts, const Profile& profile, const Policy& polic
     v.reuse_works = v.covered && a.timestamps && *a.timestamps != 0 && !a.delay_useless;
     a.groups.push_back(v);
   }
+  a.probed = facts.evidence.source == EvidenceSource::probe;
+  for (auto& v : a.groups) {
+    if (!a.probed) {
+      break;
+    }
+    const DestGroup& g = *v.group;
+    v.symptom = facts.evidence.destination(endpoint_text(g.family, g.remote, g.remote_port));
+    if (!v.pressured || (v.symptom != nullptr && v.symptom->connect_eaddrnotavail > 0)) {
+      continue;
+    }
+    const std::string family = g.family == AF_INET6 ? "ipv6" : "ipv4";
+    const std::string wildcard = g.family == AF_INET6 ? "::" : "0.0.0.0";
+    for (const auto& b : facts.evidence.bind_eaddrinuse) {
+      if (b.family == family && (b.local == g.local || b.local == wildcard)) {
+        v.bind_driven = true;
+        if (std::find(a.bind_failures.begin(), a.bind_failures.end(), &b) == a.bind_failures.end()) {
+          a.bind_failures.push_back(&b);
+        }
+      }
+    }
+  }
   for (const auto& v : a.groups) {
-    if (v.pressured) {
+    if (v.bind_driven) {
+      a.bind_driven.push_back(&v);
+    } else if (v.pressured) {
       a.pressured.push_back(&v);
     }
     if (a.busiest == nullptr || v.time_wait_share > a.busiest->time_wait_share) {
@@ -217,8 +240,61 @@ Analysis analyse(const Facts& facts, const Profile& profile, const Policy& polic
   const bool rules = n.nat_rules_present.value_or(false) && !n.nat_rules.empty();
   a.nat_evidence = rules || n.snat_entries > 0 || (n.nat_rules_present.value_or(false) && n.random_fully);
   a.nat_readable = n.nat_rules_present.has_value() || n.conntrack_available;
-  a.nat_possible = a.nat_evidence || !a.nat_readable;
+  // Recycled connects that failed are the danger NAT poses, measured: canary first whatever NAT says.
+  a.nat_possible = a.nat_evidence || !a.nat_readable || recycled_failing(a) != nullptr;
   return a;
+}
+
+std::string processes_text(const std::vector<SymptomProcess>& processes)
+{
+  const auto one = [](const SymptomProcess& p) { return std::to_string(p.pid) + " (" + p.comm + ")"; };
+  if (processes.empty()) {
+    return "no process recorded";
+  }
+  if (processes.size() == 1) {
+    return "pid " + one(processes.front());
+  }
+  std::string out = "pids " + one(processes[0]);
+  const std::size_t shown = std::min<std::size_t>(processes.size(), 3);
+  for (std::size_t i = 1; i < shown; ++i) {
+    out += (i + 1 == shown && processes.size() == shown ? " and " : ", ") + one(processes[i]);
+  }
+  if (processes.size() > shown) {
+    out += " and " + std::to_string(processes.size() - shown) + " more";
+  }
+  return out;
+}
+
+std::string eaddrnotavail_text(const SymptomDestination& d, double window_seconds)
+{
+  std::vector<SymptomProcess> failing;
+  for (const auto& p : d.processes) {
+    if (p.eaddrnotavail > 0) {
+      failing.push_back(p);
+    }
+  }
+  return std::to_string(d.connect_eaddrnotavail) + " connect() calls failed with EADDRNOTAVAIL in " +
+         number(window_seconds) + " s towards " + d.destination + ", " +
+         (failing.size() == 1 ? "all from " : "from ") + processes_text(failing);
+}
+
+const SymptomDestination* recycled_failing(const Analysis& a)
+{
+  const SymptomDestination* worst = nullptr;
+  for (const auto& d : a.facts.evidence.destinations) {
+    if (d.recycled_failed > 0 && (worst == nullptr || d.recycled_failed > worst->recycled_failed)) {
+      worst = &d;
+    }
+  }
+  return a.probed ? worst : nullptr;
+}
+
+std::string recycled_failed_text(const SymptomDestination& d, double window_seconds)
+{
+  return std::to_string(d.recycled_failed) + " of " + std::to_string(d.recycled) +
+         " connects that reused a TIME_WAIT tuple towards " + d.destination +
+         " failed before ESTABLISHED in " + number(window_seconds) +
+         " s: the peer, or a NAT in between, drops reused tuples (PAWS)";
 }
 
 } // namespace tw::policy

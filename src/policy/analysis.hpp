@@ -15,6 +15,10 @@ namespace tw::policy {
 
 // TCP_TIMEWAIT_LEN: a TIME_WAIT socket lasts 60 s, hard-coded (not tcp_fin_timeout).
 inline constexpr std::int64_t k_time_wait_ms = 60000;
+// connect() slower than this at p99 towards a destination whose ports are this full is the early
+// warning that the port search is growing (measured by the probe).
+inline constexpr double k_slow_connect_us = 1000.0;
+inline constexpr double k_slow_connect_in_use_share = 0.5;
 // The kernel default of net.ipv4.tcp_tw_reuse_delay (6.14+), and about the fixed wait before it.
 inline constexpr std::int64_t k_default_reuse_delay_ms = 1000;
 
@@ -31,6 +35,12 @@ struct GroupView
   // covered, and reuse can work as things are (timestamps on, a delay that leaves time): connect()
   // takes over this group's TIME_WAIT ports rather than failing with EADDRNOTAVAIL
   bool reuse_works = false;
+  // What the evidence probe saw towards this destination (nullptr: no probe, or no connect()).
+  const SymptomDestination* symptom = nullptr;
+  // Pressured, but the probe saw bind() to port 0 fail with EADDRINUSE on this group's local
+  // address and no connect() fail: the client takes its port in bind(), where tcp_tw_reuse never
+  // applies. Such a group is left out of `pressured`.
+  bool bind_driven = false;
 };
 
 // What the live outbound connections of one pressured group say about its peer and timestamps.
@@ -76,10 +86,13 @@ struct Analysis
   // The delay in force once the plan's own changes are applied (the fix, when the plan makes it).
   std::optional<std::int64_t> planned_delay_ms;
 
-  std::vector<GroupView> groups;           // census groups in census order
-  std::vector<const GroupView*> pressured; // the groups under pressure, worst first
-  std::vector<const GroupView*> uncovered; // pressured groups the current tw_reuse misses
-  const GroupView* busiest = nullptr;      // the group with the largest TIME_WAIT share
+  std::vector<GroupView> groups;                        // census groups in census order
+  bool probed = false;                                  // the evidence probe watched a window
+  std::vector<const GroupView*> pressured;              // the groups under pressure, worst first
+  std::vector<const GroupView*> bind_driven;            // pressured by bind() clients (not in pressured)
+  std::vector<const SymptomBindFailure*> bind_failures; // the probe's bind() failures behind them
+  std::vector<const GroupView*> uncovered;              // pressured groups the current tw_reuse misses
+  const GroupView* busiest = nullptr;                   // the group with the largest TIME_WAIT share
   // Peer agreement per pressured group (judged only when this host offers timestamps).
   std::vector<const GroupView*> peer_refused; // pressured groups whose peer refuses timestamps
   std::vector<const GroupView*> peer_unknown; // pressured groups without a large enough live sample
@@ -121,6 +134,21 @@ double reusable_share(std::int64_t delay_ms);
 // "; with tcp_tw_reuse_delay 1000 ms, 98% of each socket's 60 s is reusable: about 983 of them at
 // a time" for a group's TIME_WAIT count under the planned delay; empty when the delay is unknown.
 std::string relief_text(const Analysis& a, std::uint64_t time_wait);
+
+// "212 connect() calls failed with EADDRNOTAVAIL in 5 s towards 198.18.62.1:8080, all from pid
+// 4242 (api-worker)" for a destination the probe saw fail.
+std::string eaddrnotavail_text(const SymptomDestination& d, double window_seconds);
+
+// The destination with the most connects that reused a TIME_WAIT tuple and then failed before
+// ESTABLISHED (the PAWS/SNAT danger, measured), or nullptr.
+const SymptomDestination* recycled_failing(const Analysis& a);
+
+// "9 of 40 connects that reused a TIME_WAIT tuple towards 198.18.0.1:80 failed before ESTABLISHED
+// in 5 s: the peer, or a NAT in between, drops reused tuples (PAWS)".
+std::string recycled_failed_text(const SymptomDestination& d, double window_seconds);
+
+// "pid 4242 (api-worker)", "pids 4242 (api-worker), 4250 (curl) and 3 more".
+std::string processes_text(const std::vector<SymptomProcess>& processes);
 
 // A count as a double, for evidence maps.
 inline double as_double(std::uint64_t n)

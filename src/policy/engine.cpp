@@ -11,9 +11,14 @@ namespace tw {
 namespace {
 
 using policy::Analysis;
+using policy::eaddrnotavail_text;
 using policy::group_name;
 using policy::GroupView;
 using policy::k_default_reuse_delay_ms;
+using policy::number;
+using policy::processes_text;
+using policy::recycled_failed_text;
+using policy::recycled_failing;
 
 std::string tw_reuse_meaning(std::int64_t v)
 {
@@ -102,6 +107,20 @@ void irrelevant(const Analysis& a, Plan& plan)
           " of them on a local port outside the current ip_local_port_range with no "
           "listener: the range changed within the last 60 s, or clients bind() fixed ports";
   const bool unknown_dominates = r.unknown > 0 && r.unknown >= r.inbound + r.outbound;
+  if (!a.bind_driven.empty()) {
+    // Measured: the client takes its port in bind(), which tcp_tw_reuse never helps.
+    const GroupView& g = *a.bind_driven.front();
+    const SymptomBindFailure& b = *a.bind_failures.front();
+    plan.reasons.push_back(
+      "bind() to port 0 failed " + std::to_string(b.count) + " times with EADDRINUSE in " +
+      number(a.facts.evidence.window_seconds) + " s on " + b.local + ", from " + processes_text(b.processes) +
+      ", while " + std::to_string(g.group->time_wait) + " of " + std::to_string(g.usable) +
+      " ports towards " + group_name(*g.group) +
+      " are in TIME_WAIT and no connect() there failed: the client takes its port in bind().");
+    plan.reasons.push_back("tcp_tw_reuse lets only connect() take over a TIME_WAIT port; bind() never does, "
+                           "so changing it would not help (see advice: IP_BIND_ADDRESS_NO_PORT).");
+    return;
+  }
   if (tw == 0) {
     plan.reasons.push_back("No TIME_WAIT sockets in this network namespace (TCP sockets seen: " +
                            std::to_string(c.total) + "): nothing for tcp_tw_reuse to act on.");
@@ -186,6 +205,14 @@ void would_help(const Analysis& a, Plan& plan)
   std::vector<std::string> blockers;
 
   plan.reasons.push_back(pressure_line(a));
+  // The symptom itself, when the probe measured it: it confirms the inference with numbers.
+  for (const auto* v : a.pressured) {
+    if (v->symptom != nullptr && v->symptom->connect_eaddrnotavail > 0) {
+      plan.reasons.push_back("Measured: " + eaddrnotavail_text(*v->symptom, a.facts.evidence.window_seconds) +
+                             ".");
+      break;
+    }
+  }
   std::string coverage = coverage_line(a);
   if (!need_tw && (ts_off || delay_off)) {
     coverage.pop_back();
@@ -277,6 +304,9 @@ void would_help(const Analysis& a, Plan& plan)
   }
   if (plan.changes.empty()) {
     plan.verdict = Verdict::already_enabled;
+    if (const SymptomDestination* d = recycled_failing(a); d != nullptr) {
+      plan.reasons.push_back("Measured: " + recycled_failed_text(*d, a.facts.evidence.window_seconds) + ".");
+    }
     std::string line = "Pressure remains: the lasting fix is the connection model (see advice)";
     if (const auto recycled = a.facts.counters.get("TcpExt.TWRecycled")) {
       line += "; TcpExt.TWRecycled = " + std::to_string(*recycled) + " shows reuse " +
@@ -303,7 +333,10 @@ void would_help(const Analysis& a, Plan& plan)
   if (ts_off) {
     return; // the timestamps line above says what matters most
   }
-  if (a.nat_possible) {
+  if (const SymptomDestination* d = recycled_failing(a); d != nullptr) {
+    plan.reasons.push_back("Measured: " + recycled_failed_text(*d, a.facts.evidence.window_seconds) +
+                           "; apply with --canary.");
+  } else if (a.nat_possible) {
     plan.reasons.push_back(a.nat_evidence
                              ? "Source NAT is in the path: reused tuples can be dropped by the peer's PAWS "
                                "check; apply with --canary."

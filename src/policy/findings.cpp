@@ -330,6 +330,89 @@ void sysctl_findings(const Analysis& a, std::vector<Finding>& out)
   }
 }
 
+// The symptom measured by the evidence probe: failed connect() and bind(), recycled connects that
+// failed, and connect() slowing down as a range fills (the early warning).
+void symptom_findings(const Analysis& a, std::vector<Finding>& out)
+{
+  if (!a.probed) {
+    return;
+  }
+  const SymptomEvidence& e = a.facts.evidence;
+  const double window = e.window_seconds;
+  const SymptomDestination* worst = nullptr;
+  for (const auto& d : e.destinations) {
+    if (d.connect_eaddrnotavail > 0 &&
+        (worst == nullptr || d.connect_eaddrnotavail > worst->connect_eaddrnotavail)) {
+      worst = &d;
+    }
+  }
+  if (worst != nullptr) {
+    Finding f{ "connect-eaddrnotavail", Severity::critical, {}, {}, {} };
+    f.summary = eaddrnotavail_text(*worst, window);
+    f.evidence = { { "eaddrnotavail", as_double(worst->connect_eaddrnotavail) },
+                   { "connect_ok", as_double(worst->connect_ok) },
+                   { "window_seconds", window },
+                   { "eaddrnotavail_total", as_double(e.total_eaddrnotavail()) },
+                   { "processes", as_double(worst->processes.size()) } };
+    f.rationale = "connect() found no free local port towards that destination (the probe counts the "
+                  "errno connect() returned); the program saw \"Cannot assign requested address\"";
+    out.push_back(std::move(f));
+  }
+  if (!e.bind_eaddrinuse.empty()) {
+    const SymptomBindFailure& b = e.bind_eaddrinuse.front();
+    Finding f{ "bind-eaddrinuse", Severity::critical, {}, {}, {} };
+    f.summary = "bind() to port 0 failed " + std::to_string(b.count) + " times with EADDRINUSE in " +
+                number(window) + " s on " + b.local + ", from " + processes_text(b.processes) +
+                ": tcp_tw_reuse does not help a client that bind()s before connect()";
+    f.evidence = { { "eaddrinuse", as_double(b.count) },
+                   { "eaddrinuse_total", as_double(e.total_bind_eaddrinuse()) },
+                   { "window_seconds", window },
+                   { "processes", as_double(b.processes.size()) } };
+    f.rationale = "bind() picks the port itself (inet_csk_get_port) and never takes over a TIME_WAIT port "
+                  "without SO_REUSEADDR; only connect() consults tcp_tw_reuse";
+    out.push_back(std::move(f));
+  }
+  if (const SymptomDestination* d = recycled_failing(a); d != nullptr) {
+    Finding f{ "recycled-connects-failed", Severity::critical, {}, {}, {} };
+    f.summary = recycled_failed_text(*d, window);
+    f.evidence = { { "recycled", as_double(d->recycled) },
+                   { "recycled_failed", as_double(d->recycled_failed) },
+                   { "recycled_failed_total", as_double(e.total_recycled_failed()) },
+                   { "window_seconds", window } };
+    f.rationale = "a reused tuple whose timestamps the peer (or a NAT mixing hosts' tuples) judges old is "
+                  "dropped by PAWS; the connect then times out or is reset";
+    out.push_back(std::move(f));
+  }
+  for (const auto& v : a.groups) {
+    const SymptomDestination* d = v.symptom;
+    if (d == nullptr || !d->connect_us_p99 || *d->connect_us_p99 < k_slow_connect_us ||
+        v.in_use_share < k_slow_connect_in_use_share || d->connect_eaddrnotavail > 0) {
+      continue;
+    }
+    Finding f{ "connect-slow", Severity::warn, {}, group_evidence(v), {} };
+    f.summary = "connect() towards " + d->destination + " takes " + number(*d->connect_us_p99) +
+                " us at p99 (p50 " + number(d->connect_us_p50.value_or(0.0)) + " us) with " +
+                percent(v.in_use_share) + " of its ports in use: the port search slows as the range fills, " +
+                "before connect() fails";
+    f.evidence["connect_us_p50"] = d->connect_us_p50.value_or(0.0);
+    f.evidence["connect_us_p99"] = *d->connect_us_p99;
+    f.rationale = "connect() walks the ephemeral range for a free port (__inet_hash_connect); the fuller the "
+                  "range towards a destination, the longer the walk";
+    out.push_back(std::move(f));
+    break; // the worst group only (census order)
+  }
+  if (e.dropped > 0 || e.time_wait_capped) {
+    Finding f{ "probe-incomplete", Severity::info, {}, {}, {} };
+    f.summary = std::to_string(e.dropped) + " probe events not counted (a map was full)" +
+                (e.time_wait_capped ? "; more tuples entered TIME_WAIT than the probe tracks, so recycled "
+                                      "counts are lower bounds"
+                                    : std::string());
+    f.evidence = { { "dropped", as_double(e.dropped) }, { "time_wait_seen", as_double(e.time_wait_seen) } };
+    f.rationale = "the probe's maps are bounded (doc/probe.md) so it cannot exhaust kernel memory";
+    out.push_back(std::move(f));
+  }
+}
+
 } // namespace
 
 std::vector<Finding> findings(const Analysis& a)
@@ -342,6 +425,7 @@ std::vector<Finding> findings(const Analysis& a)
   counter_findings(a, out);
   sysctl_findings(a, out);
   intent_findings(a, out);
+  symptom_findings(a, out);
   return out;
 }
 
