@@ -13,15 +13,21 @@
 //
 //   tw-loadgen client --connect ADDR --port P --count N [--close-first] [--bind ADDR]
 //                     [--hold N] [--hold-ms MS] [--timeout-ms MS] [--json]
+//                     [--bind-port0] [--interval-ms MS]
 //       Connects N times, one after another. With --close-first it closes right after connect()
 //       (outbound TIME_WAIT here); otherwise it waits (bounded) for the server to close first.
 //       --bind ADDR binds the source address with IP_BIND_ADDRESS_NO_PORT (the port is still
 //       chosen by connect(), from ip_local_port_range). --hold N keeps the first N connections
 //       open (ESTABLISHED); after the loop it prints the result, then "holding" and waits
 //       --hold-ms (default 30000) or SIGTERM before exiting. --timeout-ms bounds the whole loop
-//       (default 60000; one connect at most 5000). Prints one result line:
+//       (default 60000; one connect at most 5000). --bind-port0 makes it a client that bind()s
+//       before connect(): bind() to --bind ADDR (default the wildcard) port 0 without
+//       IP_BIND_ADDRESS_NO_PORT, so bind() picks the port; a bind() that fails with EADDRINUSE is
+//       counted as eaddrinuse. --interval-ms waits MS between attempts (spreads them in time).
+//       Prints one result line:
 //         ok=N eaddrnotavail=N refused=N timeout=N other=N held=N first_error=TEXT
-//       or, with --json, {"ok":N,"eaddrnotavail":N,"refused":N,"timeout":N,"other":N,"held":N,
+//       (with --bind-port0, " eaddrinuse=N" before first_error) or, with --json,
+//       {"ok":N,"eaddrnotavail":N,"refused":N,"timeout":N,"other":N,"held":N,"eaddrinuse":N,
 //       "first_error":"TEXT"}. Exit 0 when the loop ran (whatever the per-connect outcomes),
 //       2 on bad arguments, 1 when the listening/setup step failed.
 #include "gen_args.hpp"
@@ -70,6 +76,8 @@ struct Args
   long hold_ms = 30000;
   long timeout_ms = 60000;
   bool json = false;
+  bool bind_port0 = false;
+  long interval_ms = 0;
 };
 
 constexpr tw::tools::Usage k_usage{
@@ -77,6 +85,7 @@ constexpr tw::tools::Usage k_usage{
   "usage: tw-loadgen server --bind ADDR --port P [--close-first] [--count N] [--timeout-ms MS]\n"
   "       tw-loadgen client --connect ADDR --port P --count N [--close-first] [--bind ADDR]\n"
   "                         [--hold N] [--hold-ms MS] [--timeout-ms MS] [--json]\n"
+  "                         [--bind-port0] [--interval-ms MS]\n"
 };
 
 [[noreturn]] void usage(const std::string& why)
@@ -109,6 +118,10 @@ Args parse(int argc, char** argv)
       a.timeout_ms = r.number(1, 3600000);
     } else if (f == "--json") {
       a.json = true;
+    } else if (f == "--bind-port0") {
+      a.bind_port0 = true;
+    } else if (f == "--interval-ms") {
+      a.interval_ms = r.number(0, 60000);
     } else {
       usage("unknown flag: " + f);
     }
@@ -253,6 +266,7 @@ struct Tally
   long refused = 0;
   long timeout = 0;
   long other = 0;
+  long eaddrinuse = 0; // bind() to port 0 (--bind-port0)
   std::string first_error;
 
   void fail(int err)
@@ -288,9 +302,19 @@ int connect_once(const Args& a,
   }
   if (src != nullptr) {
     const int one = 1;
-    setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+    if (!a.bind_port0) {
+      setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+    }
     if (bind(fd, reinterpret_cast<const sockaddr*>(src), slen) != 0) {
-      t.fail(errno);
+      const int err = errno;
+      if (err == EADDRINUSE && a.bind_port0) {
+        ++t.eaddrinuse;
+        if (t.first_error.empty()) {
+          t.first_error = std::strerror(err);
+        }
+      } else {
+        t.fail(err);
+      }
       close(fd);
       return -1;
     }
@@ -317,7 +341,6 @@ int connect_once(const Args& a,
       return -1;
     }
   }
-  (void)a;
   ++t.ok;
   return fd;
 }
@@ -352,11 +375,18 @@ int run_client(const Args& a)
   if (!a.bind_addr.empty() && !make_addr(a.bind_addr, 0, src, slen)) {
     usage("--bind: not an IPv4 or IPv6 address: " + a.bind_addr);
   }
+  const bool bind_first = !a.bind_addr.empty() || a.bind_port0;
+  if (a.bind_addr.empty() && a.bind_port0) { // the wildcard of the destination's family
+    make_addr(dst.ss_family == AF_INET6 ? "::" : "0.0.0.0", 0, src, slen);
+  }
   const auto deadline = Clock::now() + std::chrono::milliseconds(a.timeout_ms);
   Tally t;
   std::vector<int> held;
   for (long i = 0; i < a.count && g_stop == 0 && ms_left(deadline) > 0; ++i) {
-    const int fd = connect_once(a, dst, dlen, a.bind_addr.empty() ? nullptr : &src, slen, deadline, t);
+    if (i > 0 && a.interval_ms > 0) {
+      usleep(static_cast<useconds_t>(a.interval_ms) * 1000);
+    }
+    const int fd = connect_once(a, dst, dlen, bind_first ? &src : nullptr, slen, deadline, t);
     if (fd < 0) {
       continue;
     }
@@ -371,26 +401,29 @@ int run_client(const Args& a)
   if (a.json) {
     std::printf(
       "{\"ok\":%ld,\"eaddrnotavail\":%ld,\"refused\":%ld,\"timeout\":%ld,\"other\":%ld,\"held\":%zu,"
-      "\"first_error\":\"%s\"}\n",
+      "\"eaddrinuse\":%ld,\"first_error\":\"%s\"}\n",
       t.ok,
       t.eaddrnotavail,
       t.refused,
       t.timeout,
       t.other,
       held.size(),
+      t.eaddrinuse,
       t.first_error.c_str());
   } else {
     std::string fe = t.first_error;
     for (auto& ch : fe) {
       ch = ch == ' ' ? '_' : ch;
     }
-    std::printf("ok=%ld eaddrnotavail=%ld refused=%ld timeout=%ld other=%ld held=%zu first_error=%s\n",
+    const std::string inuse = a.bind_port0 ? " eaddrinuse=" + std::to_string(t.eaddrinuse) : "";
+    std::printf("ok=%ld eaddrnotavail=%ld refused=%ld timeout=%ld other=%ld held=%zu%s first_error=%s\n",
                 t.ok,
                 t.eaddrnotavail,
                 t.refused,
                 t.timeout,
                 t.other,
                 held.size(),
+                inuse.c_str(),
                 fe.empty() ? "-" : fe.c_str());
   }
   std::fflush(stdout);

@@ -1,0 +1,339 @@
+// The BPF evidence probe against a real kernel: real connect() and bind() calls made by
+// tw-loadgen in network namespaces, counted by the probe loaded in this process (exact counts)
+// or by the real binary's `plan --sample` (verdicts). Needs root, as every live test.
+#include "facts/probe.hpp"
+#include "support/netns.hpp"
+#include "util/strings.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unistd.h>
+
+namespace tw::test {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+constexpr const char* k_port = "8080";
+
+class ProbeLiveTest : public ::testing::Test
+{
+protected:
+  void SetUp() override
+  {
+    TW_REQUIRE_NETNS();
+    m_advisor = required_env("TW_ADVISOR_BIN");
+    m_loadgen = required_env("TW_LOADGEN_BIN");
+    m_root = fs::temp_directory_path() / ("twa-probe-live-" + std::to_string(::getpid()) + "-" +
+                                          ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(m_root);
+    fs::permissions(m_root, fs::perms::all & ~fs::perms::group_write & ~fs::perms::others_write);
+  }
+  void TearDown() override
+  {
+    std::error_code ec;
+    fs::remove_all(m_root, ec);
+  }
+
+  // A server in ns on addr:8080 that waits for the client's FIN (TIME_WAIT lands on the client).
+  std::unique_ptr<BackgroundProcess> start_server(const Netns& ns, const std::string& addr)
+  {
+    auto server = std::make_unique<BackgroundProcess>(
+      ns.exec_argv({ m_loadgen, "server", "--bind", addr, "--port", k_port, "--timeout-ms", "170000" }));
+    EXPECT_TRUE(server->wait_for_output("ready", std::chrono::seconds(10))) << server->output();
+    return server;
+  }
+
+  std::vector<std::string> client_argv(const std::string& addr, int count, std::vector<std::string> extra)
+  {
+    std::vector<std::string> argv = { m_loadgen, "client",       "--connect", addr,
+                                      "--port",  k_port,         "--count",   std::to_string(count),
+                                      "--json",  "--timeout-ms", "60000" };
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return argv;
+  }
+
+  // Runs the loadgen client in ns to the end; returns its JSON result line.
+  json run_client(const Netns& ns, const std::string& addr, int count, std::vector<std::string> extra = {})
+  {
+    const RunResult r = ns.run(client_argv(addr, count, std::move(extra)), {}, std::chrono::seconds(90));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    const auto lines = split(trim(r.out), '\n');
+    return json::parse(std::string(lines.front()));
+  }
+
+  // `tw-advisor ARGS --format json` inside ns, as argv_prefix (e.g. setpriv ...) when given.
+  json advisor_json(const Netns& ns, std::vector<std::string> args, std::vector<std::string> prefix = {})
+  {
+    std::vector<std::string> argv = std::move(prefix);
+    argv.push_back(m_advisor);
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.insert(argv.end(), { "--format", "json" });
+    const RunResult r = ns.run(argv, {}, std::chrono::seconds(60));
+    EXPECT_EQ(r.exit_code, 0) << join_argv(argv) << "\n" << r.err;
+    try {
+      return json::parse(r.out);
+    } catch (const json::exception& e) {
+      ADD_FAILURE() << join_argv(argv) << " printed no JSON: " << e.what() << "\n" << r.out << r.err;
+      return json::object();
+    }
+  }
+
+  json plan(const Netns& ns, std::vector<std::string> extra = {}, std::vector<std::string> prefix = {})
+  {
+    std::vector<std::string> args = { "plan", "--root", m_root.string() };
+    args.insert(args.end(), extra.begin(), extra.end());
+    return advisor_json(ns, std::move(args), std::move(prefix));
+  }
+
+  // The netns cookie of ns: what the probe filters on.
+  static std::uint64_t cookie_of(const Netns& ns)
+  {
+    const EnterNetns in(ns);
+    return current_netns_cookie();
+  }
+
+  static std::uint64_t counter(const Netns& ns, const std::string& name)
+  {
+    const RunResult r = ns.run({ "nstat", "-az", name });
+    for (const auto line : split(r.out, '\n')) {
+      const auto f = split_ws(line);
+      if (f.size() >= 2 && f[0] == name) {
+        return parse_uint(f[1]).value_or(0);
+      }
+    }
+    ADD_FAILURE() << "no " << name << " in nstat output: " << r.out << r.err;
+    return 0;
+  }
+
+  static bool has_id(const json& list, const std::string& id)
+  {
+    for (const auto& x : list) {
+      if (x.value("id", "") == id) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  static std::string reasons(const json& p)
+  {
+    std::string s;
+    for (const auto& r : p.value("reasons", json::array())) {
+      s += r.get<std::string>() + "\n";
+    }
+    return s;
+  }
+
+  std::string m_advisor;
+  std::string m_loadgen;
+  fs::path m_root;
+};
+
+TEST_F(ProbeLiveTest, FailedConnectsAreCountedExactlyPerDestinationFamilyAndProcess)
+{
+  HostPair pair("prcount");
+  pair.client.set_sysctl("net.ipv4.ip_local_port_range", "40000 40019"); // 20 ports
+  auto server = start_server(pair.server, "::");                         // IPv4 and IPv6
+  const EvidenceProbe probe(ProbeOptions{ true, cookie_of(pair.client) });
+  ASSERT_TRUE(probe.attached()) << probe.reason();
+
+  // 20 connections held open take every port; the next 7 fail with EADDRNOTAVAIL.
+  const json v4 = run_client(pair.client, pair.server_v4, 27, { "--hold", "20", "--hold-ms", "0" });
+  ASSERT_EQ(v4.at("ok"), 20) << v4.dump();
+  ASSERT_EQ(v4.at("eaddrnotavail"), 7) << v4.dump();
+  const json v6 = run_client(pair.client, pair.server_v6, 3, { "--close-first" });
+  ASSERT_EQ(v6.at("ok"), 3) << v6.dump();
+
+  const SymptomEvidence e = probe.collect(1.0);
+  EXPECT_EQ(e.source, EvidenceSource::probe);
+  EXPECT_EQ(e.dropped, 0u);
+  const SymptomDestination* d4 = e.destination(pair.server_v4 + ":8080");
+  ASSERT_NE(d4, nullptr) << "destinations: " << e.destinations.size();
+  EXPECT_EQ(d4->family, "ipv4");
+  EXPECT_EQ(d4->connect_ok, 20u);
+  EXPECT_EQ(d4->connect_eaddrnotavail, 7u);
+  EXPECT_TRUE(d4->connect_errors.empty());
+  EXPECT_EQ(d4->handshakes_ok, 20u);
+  EXPECT_EQ(d4->handshakes_failed, 0u);
+  ASSERT_TRUE(d4->connect_us_p50.has_value());
+  EXPECT_GT(*d4->connect_us_p99, 0.0);
+  ASSERT_EQ(d4->processes.size(), 1u);
+  EXPECT_EQ(d4->processes[0].comm, "tw-loadgen");
+  EXPECT_GT(d4->processes[0].pid, 0u);
+  EXPECT_EQ(d4->processes[0].connects, 27u);
+  EXPECT_EQ(d4->processes[0].eaddrnotavail, 7u);
+  EXPECT_NE(d4->processes[0].cgroup_id, 0u);
+
+  const SymptomDestination* d6 = e.destination("[" + pair.server_v6 + "]:8080");
+  ASSERT_NE(d6, nullptr);
+  EXPECT_EQ(d6->family, "ipv6");
+  EXPECT_EQ(d6->connect_ok, 3u);
+  EXPECT_EQ(d6->connect_eaddrnotavail, 0u);
+  EXPECT_EQ(e.total_eaddrnotavail(), 7u);
+  EXPECT_TRUE(e.bind_eaddrinuse.empty());
+}
+
+TEST_F(ProbeLiveTest, TrafficInAnotherNamespaceIsNotCounted)
+{
+  HostPair mine("prmine");
+  HostPair other("prother");
+  auto server_mine = start_server(mine.server, mine.server_v4);
+  auto server_other = start_server(other.server, other.server_v4);
+  const EvidenceProbe probe(ProbeOptions{ true, cookie_of(mine.client) });
+  ASSERT_TRUE(probe.attached()) << probe.reason();
+
+  EXPECT_EQ(run_client(other.client, other.server_v4, 25, { "--close-first" }).at("ok"), 25);
+  EXPECT_EQ(run_client(mine.client, mine.server_v4, 4, { "--close-first" }).at("ok"), 4);
+
+  const SymptomEvidence e = probe.collect(1.0);
+  const SymptomDestination* d = e.destination(mine.server_v4 + ":8080");
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(d->connect_ok, 4u);
+  EXPECT_EQ(e.destination(other.server_v4 + ":8080"), nullptr);
+  ASSERT_EQ(e.destinations.size(), 1u) << e.destinations[1].destination;
+}
+
+TEST_F(ProbeLiveTest, RecycledConnectsEqualTheTwRecycledCounter)
+{
+  HostPair pair("prrecyc");
+  pair.client.set_sysctl("net.ipv4.ip_local_port_range", "40000 40049"); // 50 ports
+  pair.client.set_sysctl("net.ipv4.tcp_tw_reuse", "1");
+  auto server = start_server(pair.server, pair.server_v4);
+  const EvidenceProbe probe(ProbeOptions{ true, cookie_of(pair.client) });
+  ASSERT_TRUE(probe.attached()) << probe.reason();
+  const std::uint64_t before = counter(pair.client, "TcpExtTWRecycled");
+
+  // Every port enters TIME_WAIT while the probe watches; after the reuse delay (1 s) the next
+  // connects can only succeed by taking a TIME_WAIT tuple over.
+  EXPECT_EQ(run_client(pair.client, pair.server_v4, 50, { "--close-first" }).at("ok"), 50);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  const json again = run_client(pair.client, pair.server_v4, 30, { "--close-first" });
+  EXPECT_EQ(again.at("ok"), 30) << again.dump();
+  const std::uint64_t recycled = counter(pair.client, "TcpExtTWRecycled") - before;
+
+  const SymptomEvidence e = probe.collect(2.0);
+  const SymptomDestination* d = e.destination(pair.server_v4 + ":8080");
+  ASSERT_NE(d, nullptr);
+  EXPECT_GE(recycled, 30u); // each of the 30 connects took a TIME_WAIT port over
+  EXPECT_EQ(d->recycled, recycled);
+  EXPECT_EQ(d->recycled_failed, 0u);
+  EXPECT_EQ(d->handshakes_ok, 80u);
+  EXPECT_GE(e.time_wait_seen, 80u);
+  EXPECT_FALSE(e.time_wait_capped);
+}
+
+TEST_F(ProbeLiveTest, BindClientAndConnectClientAreToldApartAndJudgedDifferently)
+{
+  HostPair pair("prbind");
+  pair.client.set_sysctl("net.ipv4.ip_local_port_range", "40000 40049"); // 50 ports
+  pair.client.set_sysctl("net.ipv4.tcp_tw_reuse", "0");
+  auto server = start_server(pair.server, pair.server_v4);
+  // Every port towards the server in TIME_WAIT for the next 60 s: the same picture in sock_diag
+  // for both clients below.
+  EXPECT_EQ(run_client(pair.client, pair.server_v4, 50, { "--close-first" }).at("ok"), 50);
+
+  // A client that bind()s to port 0 before connect(): bind() fails with EADDRINUSE.
+  {
+    BackgroundProcess client(pair.client.exec_argv(
+      client_argv(pair.server_v4,
+                  150,
+                  { "--close-first", "--bind-port0", "--interval-ms", "20", "--timeout-ms", "6000" })));
+    const json p = plan(pair.client, { "--sample", "2" });
+    client.stop();
+    const json& e = p.at("evidence");
+    EXPECT_EQ(e.at("source"), "probe") << e.dump();
+    ASSERT_FALSE(e.at("bind_eaddrinuse").empty()) << e.dump();
+    EXPECT_EQ(e["bind_eaddrinuse"][0]["local"], "0.0.0.0");
+    EXPECT_GT(e["bind_eaddrinuse"][0]["count"].get<int>(), 20);
+    EXPECT_EQ(e["bind_eaddrinuse"][0]["processes"][0]["comm"], "tw-loadgen");
+    for (const auto& d : e.at("destinations")) {
+      EXPECT_EQ(d.at("connect_eaddrnotavail"), 0) << d.dump();
+    }
+    EXPECT_EQ(p.at("verdict"), "irrelevant") << reasons(p);
+    EXPECT_NE(reasons(p).find("bind() to port 0 failed"), std::string::npos) << reasons(p);
+    EXPECT_TRUE(p.at("changes").empty()) << p.at("changes").dump();
+    EXPECT_TRUE(has_id(p.at("findings"), "bind-eaddrinuse")) << p.at("findings").dump();
+    EXPECT_TRUE(has_id(p.at("advice"), "bind-address-no-port")) << p.at("advice").dump();
+  }
+
+  // A client that lets connect() pick the port: connect() fails with EADDRNOTAVAIL.
+  {
+    BackgroundProcess client(pair.client.exec_argv(
+      client_argv(pair.server_v4, 150, { "--close-first", "--interval-ms", "20", "--timeout-ms", "6000" })));
+    const json p = plan(pair.client, { "--sample", "2" });
+    client.stop();
+    const json& e = p.at("evidence");
+    EXPECT_EQ(e.at("source"), "probe") << e.dump();
+    EXPECT_TRUE(e.at("bind_eaddrinuse").empty()) << e.dump();
+    ASSERT_FALSE(e.at("destinations").empty()) << e.dump();
+    EXPECT_EQ(e["destinations"][0]["destination"], pair.server_v4 + ":8080");
+    EXPECT_GT(e["destinations"][0]["connect_eaddrnotavail"].get<int>(), 20) << e.dump();
+    EXPECT_EQ(p.at("verdict"), "helps") << reasons(p);
+    EXPECT_NE(reasons(p).find("connect() calls failed with EADDRNOTAVAIL"), std::string::npos) << reasons(p);
+    EXPECT_NE(reasons(p).find("all from pid"), std::string::npos) << reasons(p);
+    EXPECT_TRUE(has_id(p.at("findings"), "connect-eaddrnotavail")) << p.at("findings").dump();
+  }
+}
+
+TEST_F(ProbeLiveTest, WithoutPrivilegesOrWithNoProbeThePlanFallsBackAndSaysWhy)
+{
+  Netns ns("prpriv");
+  const json unprivileged = plan(ns,
+                                 { "--sample", "1" },
+                                 { "setpriv",
+                                   "--reuid=65534",
+                                   "--regid=65534",
+                                   "--clear-groups",
+                                   "--inh-caps=-all",
+                                   "--bounding-set=-all" });
+  EXPECT_EQ(unprivileged["evidence"]["source"], "counters") << unprivileged["evidence"].dump();
+  EXPECT_NE(unprivileged["evidence"]["reason"].get<std::string>().find("CAP_BPF"), std::string::npos)
+    << unprivileged["evidence"].dump();
+
+  const json no_probe = plan(ns, { "--sample", "1", "--no-probe" });
+  EXPECT_EQ(no_probe["evidence"]["source"], "counters");
+  EXPECT_EQ(no_probe["evidence"]["reason"], "--no-probe");
+
+  const json no_window = plan(ns);
+  EXPECT_EQ(no_window["evidence"]["source"], "counters");
+  EXPECT_NE(no_window["evidence"]["reason"].get<std::string>().find("--sample"), std::string::npos);
+
+  const json probed = plan(ns, { "--sample", "1" });
+  EXPECT_EQ(probed["evidence"]["source"], "probe") << probed["evidence"].dump();
+  EXPECT_EQ(probed["evidence"]["window_seconds"], 1);
+
+  // The text says which evidence in one line.
+  const RunResult text =
+    ns.run({ m_advisor, "plan", "--root", m_root.string(), "--sample", "1", "--no-probe" });
+  EXPECT_NE(text.out.find("\nevidence: counters only (--no-probe)\n"), std::string::npos) << text.out;
+}
+
+TEST_F(ProbeLiveTest, CensusWithSampleShowsWhatTheProbeMeasured)
+{
+  HostPair pair("prcensus");
+  pair.client.set_sysctl("net.ipv4.ip_local_port_range", "40000 40009"); // 10 ports
+  auto server = start_server(pair.server, pair.server_v4);
+  BackgroundProcess client(pair.client.exec_argv(
+    client_argv(pair.server_v4,
+                60,
+                { "--hold", "10", "--hold-ms", "5000", "--interval-ms", "20", "--timeout-ms", "6000" })));
+  const json c = advisor_json(pair.client, { "census", "--sample", "2" });
+  client.stop();
+  const json& e = c.at("evidence");
+  EXPECT_EQ(e.at("source"), "probe") << e.dump();
+  ASSERT_FALSE(e.at("destinations").empty()) << e.dump();
+  EXPECT_GT(e["destinations"][0]["connect_eaddrnotavail"].get<int>(), 0) << e.dump();
+  EXPECT_EQ(e["destinations"][0]["processes"][0]["comm"], "tw-loadgen");
+  EXPECT_EQ(c.at("states").at("established"), 10) << c.at("states").dump();
+}
+
+} // namespace
+} // namespace tw::test
