@@ -222,6 +222,8 @@ ApplyOutcome Applier::execute(ApplyObserver& observer)
 
   // Baseline rates for the watch, before anything changes.
   std::map<std::string, double> baseline;
+  SymptomWatch symptoms; // what the probe measures, when there is one
+  const bool probed = static_cast<bool>(req.watch.read_symptoms);
   const auto watch_seconds = req.watch.duration;
   if (watch_seconds.count() > 0) {
     if (!req.watch.read_counters) {
@@ -249,11 +251,17 @@ ApplyOutcome Applier::execute(ApplyObserver& observer)
       observer.step("measuring the baseline of the health counters for " +
                     std::to_string(base_window.count()) + " s");
       const auto t0 = std::chrono::steady_clock::now();
+      const SymptomCounts symptoms_t0 = probed ? req.watch.read_symptoms() : SymptomCounts{};
       if (!sleep_interruptibly(base_window)) {
         throw Error("apply", interrupt_reason() + " before any change; nothing was changed");
       }
       const Counters after = req.watch.read_counters();
       const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      if (probed && secs > 0.0) {
+        const SymptomCounts symptoms_t1 = req.watch.read_symptoms();
+        symptoms.eaddrnotavail_before_per_second =
+          static_cast<double>(symptoms_t1.eaddrnotavail - symptoms_t0.eaddrnotavail) / secs;
+      }
       for (const auto& t : req.watch.thresholds) {
         const auto a = before.get(t.counter);
         const auto b = after.get(t.counter);
@@ -329,8 +337,11 @@ ApplyOutcome Applier::execute(ApplyObserver& observer)
                       journal,
                       JournalState::watching,
                       "watching for " + std::to_string(watch_seconds.count()) + " s");
-      observer.step("watching the health counters for " + std::to_string(watch_seconds.count()) + " s");
+      observer.step("watching the health counters" + std::string(probed ? " and connect() (BPF probe)" : "") +
+                    " for " + std::to_string(watch_seconds.count()) + " s" +
+                    (req.watch.symptoms_note.empty() ? "" : "; " + req.watch.symptoms_note));
       const Counters start = req.watch.read_counters();
+      const SymptomCounts symptoms_start = probed ? req.watch.read_symptoms() : SymptomCounts{};
       if (!start.available) {
         throw Error("health counters", start.error);
       }
@@ -346,7 +357,21 @@ ApplyOutcome Applier::execute(ApplyObserver& observer)
           throw Error("health counters", now.error + " (during the watch)");
         }
         const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        const auto sample = evaluate_watch(start, now, elapsed, baseline, req.watch.thresholds);
+        auto sample = evaluate_watch(start, now, elapsed, baseline, req.watch.thresholds);
+        if (probed) {
+          const SymptomCounts symptoms_now = req.watch.read_symptoms();
+          symptoms.eaddrnotavail_during_per_second =
+            static_cast<double>(symptoms_now.eaddrnotavail - symptoms_start.eaddrnotavail) / elapsed;
+          symptoms.recycled = symptoms_now.recycled - symptoms_start.recycled;
+          symptoms.recycled_failed = symptoms_now.recycled_failed - symptoms_start.recycled_failed;
+          outcome.measured = symptom_summary(symptoms);
+          if (!sample.trip) {
+            sample.trip = symptom_trip(symptoms);
+          }
+          if (!sample.trip && i == watch_seconds.count()) {
+            sample.trip = symptom_final(symptoms);
+          }
+        }
         outcome.reused = sample.reused;
         observer.watch_sample(sample, watch_seconds);
         if (sample.trip) {

@@ -56,6 +56,9 @@ struct WatchConfig
   std::chrono::seconds baseline{ 3 }; // pre-apply sampling for the baseline rates (capped by duration)
   std::vector<WatchThreshold> thresholds;
   CounterReader read_counters;
+  // The evidence probe's running totals (empty: no probe; the watch judges the counters only).
+  std::function<SymptomCounts()> read_symptoms;
+  std::string symptoms_note; // why there is no probe, for the operator (empty with one)
 };
 
 // Everything apply needs; the CLI fills it from the plan, the policy and the flags.
@@ -93,6 +96,7 @@ struct ApplyOutcome
   ApplyResult result = ApplyResult::applied;
   std::string reason;
   std::uint64_t reused = 0; // TWRecycled during the watch
+  std::string measured;     // what the probe measured before and during the watch (empty: no probe)
   std::string journal_id;
 };
 

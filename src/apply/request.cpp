@@ -5,6 +5,7 @@
 #include "apply/sha256.hpp"
 #include "facts/counters.hpp"
 #include "facts/host.hpp"
+#include "facts/probe.hpp"
 #include "reader/plan_reader.hpp"
 #include "sysctld/resolver.hpp"
 #include "util/error.hpp"
@@ -134,6 +135,15 @@ ApplyRequest make_request(const Policy& policy, const PlanToApply& plan, const R
     request.watch.thresholds.push_back({ rule.counter, rule.max_rise_per_second, rule.id });
   }
   request.watch.read_counters = [] { return read_counters(); };
+  if (options.watch.count() > 0) {
+    // Attached now, so it sees the baseline window too; detached when the request goes.
+    auto probe = std::make_shared<const EvidenceProbe>(ProbeOptions{ options.probe, 0 });
+    if (probe->attached()) {
+      request.watch.read_symptoms = [probe] { return symptom_counts(probe->collect(0.0)); };
+    } else {
+      request.watch.symptoms_note = "no probe: " + probe->reason();
+    }
+  }
   request.changes = plan.changes;
   // A fresh plan was read a moment ago (any difference is a race); a reviewed one must still hold.
   request.check_current = true;

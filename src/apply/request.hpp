@@ -64,6 +64,7 @@ struct RequestOptions
   bool persist = true;
   std::optional<JournalCanary> canary;
   std::chrono::seconds watch{ 0 };
+  bool probe = true; // attach the BPF evidence probe for the watch (false: --no-probe)
   std::string command;
   std::string rollback_hint = "tw-advisor rollback";
 };

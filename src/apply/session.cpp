@@ -82,6 +82,9 @@ void run_apply_session(const ApplyInvocation& in, ApplyUi& ui, ApplyReport& repo
     report.exit_code = k_exit_watch_rolled_back;
     report.reason = outcome.reason;
     ui.say("rolled back by the watch: " + outcome.reason);
+    if (!outcome.measured.empty()) {
+      ui.say("measured: " + outcome.measured);
+    }
     ui.say("runtime values and " + std::string(k_sysctld_dir) + " are as they were before (journal " +
            outcome.journal_id + ")");
     return;
@@ -90,6 +93,9 @@ void run_apply_session(const ApplyInvocation& in, ApplyUi& ui, ApplyReport& repo
     report.reason = outcome.reused > 0 ? std::to_string(outcome.reused) +
                                            " TIME_WAIT tuples reused (TWRecycled): reuse is happening"
                                        : std::string("no TIME_WAIT reuse seen (TWRecycled did not move)");
+    if (!outcome.measured.empty()) {
+      report.reason += "; " + outcome.measured;
+    }
     ui.say("watch passed: " + report.reason);
   }
   ui.say("applied (journal " + outcome.journal_id + "); undo with `" + options.rollback_hint + "`");

@@ -57,4 +57,51 @@ WatchSample evaluate_watch(const Counters& start,
   return out;
 }
 
+SymptomCounts symptom_counts(const SymptomEvidence& evidence)
+{
+  SymptomCounts out;
+  for (const auto& d : evidence.destinations) {
+    out.eaddrnotavail += d.connect_eaddrnotavail;
+    out.recycled += d.recycled;
+    out.recycled_failed += d.recycled_failed;
+  }
+  return out;
+}
+
+std::optional<std::string> symptom_trip(const SymptomWatch& watch)
+{
+  if (watch.recycled_failed == 0) {
+    return std::nullopt;
+  }
+  return fmt::format("{} of {} connects that reused a TIME_WAIT tuple failed before ESTABLISHED (BPF probe): "
+                     "the peer, or a NAT in between, drops reused tuples",
+                     watch.recycled_failed,
+                     watch.recycled);
+}
+
+std::optional<std::string> symptom_final(const SymptomWatch& watch)
+{
+  const auto before = watch.eaddrnotavail_before_per_second;
+  if (!before || *before <= 0.0 || watch.eaddrnotavail_during_per_second < *before) {
+    return std::nullopt;
+  }
+  return fmt::format("connect() kept failing with EADDRNOTAVAIL: {:.1f}/s during the watch, {:.1f}/s before "
+                     "the change (BPF probe); the change did not relieve the port pressure",
+                     watch.eaddrnotavail_during_per_second,
+                     *before);
+}
+
+std::string symptom_summary(const SymptomWatch& watch)
+{
+  const std::string before = watch.eaddrnotavail_before_per_second
+                               ? fmt::format("{:.1f}/s before, ", *watch.eaddrnotavail_before_per_second)
+                               : std::string();
+  return fmt::format("connect() EADDRNOTAVAIL {}{:.1f}/s during the watch; {} recycled connects, {} failed "
+                     "(BPF probe)",
+                     before,
+                     watch.eaddrnotavail_during_per_second,
+                     watch.recycled,
+                     watch.recycled_failed);
+}
+
 } // namespace tw

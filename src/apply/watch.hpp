@@ -1,6 +1,7 @@
 #pragma once
 
 #include "model/counters.hpp"
+#include "model/symptoms.hpp"
 
 #include <map>
 #include <optional>
@@ -42,5 +43,36 @@ WatchSample evaluate_watch(const Counters& start,
                            double elapsed_seconds,
                            const std::map<std::string, double>& baseline_per_second,
                            const std::vector<WatchThreshold>& thresholds);
+
+// What the evidence probe has counted since it was attached, reduced to what the watch judges.
+struct SymptomCounts
+{
+  std::uint64_t eaddrnotavail = 0;   // connect() failed for lack of a port (all destinations)
+  std::uint64_t recycled = 0;        // handshakes that took a TIME_WAIT tuple over
+  std::uint64_t recycled_failed = 0; // of which failed before ESTABLISHED (PAWS behind NAT)
+};
+
+// The totals of one probe reading.
+SymptomCounts symptom_counts(const SymptomEvidence& evidence);
+
+// What the probe measured before the change (over the baseline window) and during the watch.
+struct SymptomWatch
+{
+  std::optional<double> eaddrnotavail_before_per_second; // nullopt: no baseline window
+  double eaddrnotavail_during_per_second = 0.0;
+  std::uint64_t recycled = 0;        // during the watch
+  std::uint64_t recycled_failed = 0; // during the watch
+};
+
+// Rolls back while the watch runs: a recycled connect that failed is the danger the change brings
+// (the peer or a NAT drops reused tuples); nullopt while none has.
+std::optional<std::string> symptom_trip(const SymptomWatch& watch);
+
+// At the end of the watch: connect() failing with EADDRNOTAVAIL before the change must have
+// fallen, or the change did not do what it was for; nullopt when it passes.
+std::optional<std::string> symptom_final(const SymptomWatch& watch);
+
+// "connect() EADDRNOTAVAIL 41.5/s before, 0/s during the watch; 120 recycled connects, 0 failed".
+std::string symptom_summary(const SymptomWatch& watch);
 
 } // namespace tw

@@ -36,6 +36,7 @@ struct ApplyArgs
   std::string host_id;
   std::string watch;
   bool no_persist = false;
+  bool no_probe = false;
   std::string root = "/";
   std::string state_dir;
   std::string profile;
@@ -91,6 +92,7 @@ void apply_steps(const ApplyArgs& args, ApplyReport& report, StepPrinter& ui)
   in.options.state_dir = args.state_dir;
   in.options.proc_sys = proc_sys_dir();
   in.options.persist = !args.no_persist;
+  in.options.probe = !args.no_probe;
   in.options.command = current_command_line();
   in.options.rollback_hint = rollback_command(args.root, args.state_dir);
   in.canary = args.canary;
@@ -165,6 +167,10 @@ void add_apply_command(CLI::App& app, int& exit_code)
     ->type_name("DURATION");
   apply->add_flag(
     "--no-persist", apply_args->no_persist, "Change the runtime only; write nothing to /etc/sysctl.d");
+  apply->add_flag("--no-probe",
+                  apply_args->no_probe,
+                  "Watch the counters only: without the BPF probe the watch cannot require connect()\n"
+                  "failures to fall nor roll back on recycled connects that fail (doc/probe.md)");
   apply->add_flag("--ignore-host-mismatch",
                   apply_args->ignore_host_mismatch,
                   "Apply a --plan made on another host name or network namespace (refused by default)");

@@ -283,6 +283,44 @@ TEST_F(ProbeLiveTest, BindClientAndConnectClientAreToldApartAndJudgedDifferently
   }
 }
 
+// apply's watch with the probe: connect() failing before the change, not during the watch, passes
+// and the outcome says what the probe measured before and during.
+TEST_F(ProbeLiveTest, ApplyWatchPassesWhenConnectFailuresFallAndSaysWhatItMeasured)
+{
+  HostPair pair("prapply");
+  pair.client.set_sysctl("net.ipv4.ip_local_port_range", "40000 40049"); // 50 ports
+  pair.client.set_sysctl("net.ipv4.tcp_tw_reuse", "0");
+  auto server = start_server(pair.server, pair.server_v4);
+  EXPECT_EQ(run_client(pair.client, pair.server_v4, 50, { "--close-first" }).at("ok"), 50);
+  // Failing connects every 20 ms for the baseline and the watch (about 7 s).
+  BackgroundProcess client(pair.client.exec_argv(
+    client_argv(pair.server_v4, 600, { "--close-first", "--interval-ms", "20", "--timeout-ms", "15000" })));
+  const RunResult r = pair.client.run({ m_advisor,
+                                        "apply",
+                                        "--yes",
+                                        "--no-persist",
+                                        "--watch",
+                                        "3s",
+                                        "--format",
+                                        "json",
+                                        "--root",
+                                        m_root.string(),
+                                        "--state-dir",
+                                        (m_root / "state").string() },
+                                      {},
+                                      std::chrono::seconds(60));
+  client.stop();
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const json report = json::parse(r.out);
+  EXPECT_EQ(report.at("outcome"), "applied") << report.dump();
+  const std::string reason = report.at("reason");
+  EXPECT_NE(reason.find("connect() EADDRNOTAVAIL"), std::string::npos) << reason;
+  EXPECT_NE(reason.find("/s before"), std::string::npos) << reason;
+  EXPECT_NE(reason.find("(BPF probe)"), std::string::npos) << reason;
+  EXPECT_NE(r.err.find("watching the health counters and connect() (BPF probe)"), std::string::npos) << r.err;
+  EXPECT_EQ(pair.client.get_sysctl("net.ipv4.tcp_tw_reuse"), "1");
+}
+
 TEST_F(ProbeLiveTest, WithoutPrivilegesOrWithNoProbeThePlanFallsBackAndSaysWhy)
 {
   Netns ns("prpriv");

@@ -338,6 +338,85 @@ TEST_F(ApplyEngineTest, TrippedWatchRollsBack)
   EXPECT_FALSE(m_obs.samples.empty());
 }
 
+// The probe's watch: a recycled connect that fails rolls back at once; connect() failures that do
+// not fall over the watch roll back at its end; failures that fall pass, with what was measured.
+TEST_F(ApplyEngineTest, ProbeWatchRollsBackOnFailingRecycledConnects)
+{
+  auto r = request();
+  r.watch.duration = std::chrono::seconds(2);
+  r.watch.baseline = std::chrono::seconds(0);
+  r.watch.thresholds = { { "Tcp.AttemptFails", 1000.0, "test" } };
+  r.watch.read_counters = [] {
+    Counters c;
+    c.available = true;
+    c.values["Tcp.AttemptFails"] = 0;
+    return c;
+  };
+  SymptomCounts seen;
+  r.watch.read_symptoms = [&seen] {
+    const SymptomCounts now = seen;
+    seen.recycled += 10;
+    seen.recycled_failed += 2;
+    return now;
+  };
+  const auto before = sysctld();
+  Applier a(r);
+  a.prepare();
+  const auto outcome = a.execute(m_obs);
+  EXPECT_EQ(outcome.result, ApplyResult::watch_rolled_back);
+  EXPECT_NE(outcome.reason.find("2 of 10 connects that reused a TIME_WAIT tuple failed"), std::string::npos)
+    << outcome.reason;
+  EXPECT_EQ(m_obs.samples.size(), 1u); // tripped at the first sample
+  EXPECT_EQ(get("proc/net/ipv4/tcp_tw_reuse"), "2\n");
+  EXPECT_EQ(sysctld(), before);
+}
+
+// An apply with a 1 s probe watch after a 1 s baseline with 100 connect() failures; then
+// `during_step` more per reading during the watch.
+ApplyOutcome apply_with_failures(const ApplyRequest& base, std::uint64_t during_step, ApplyObserver& obs)
+{
+  ApplyRequest r = base;
+  r.persist = false;
+  r.watch.duration = std::chrono::seconds(1);
+  r.watch.baseline = std::chrono::seconds(1);
+  r.watch.thresholds = { { "Tcp.AttemptFails", 1000.0, "test" } };
+  r.watch.read_counters = [] {
+    Counters c;
+    c.available = true;
+    c.values["Tcp.AttemptFails"] = 0;
+    return c;
+  };
+  auto reading = std::make_shared<int>(0);
+  auto seen = std::make_shared<SymptomCounts>();
+  r.watch.read_symptoms = [seen, reading, during_step] {
+    const SymptomCounts now = *seen;
+    seen->eaddrnotavail += (*reading)++ == 0 ? 100 : during_step;
+    return now;
+  };
+  Applier a(r);
+  a.prepare();
+  return a.execute(obs);
+}
+
+TEST_F(ApplyEngineTest, ProbeWatchPassesWhenConnectFailuresFall)
+{
+  const auto outcome = apply_with_failures(request(), 0, m_obs);
+  EXPECT_EQ(outcome.result, ApplyResult::applied) << outcome.reason;
+  EXPECT_EQ(get("proc/net/ipv4/tcp_tw_reuse"), "1\n");
+  EXPECT_NE(outcome.measured.find("connect() EADDRNOTAVAIL"), std::string::npos) << outcome.measured;
+  EXPECT_NE(outcome.measured.find("/s before, 0.0/s during the watch"), std::string::npos)
+    << outcome.measured;
+}
+
+TEST_F(ApplyEngineTest, ProbeWatchRollsBackWhenConnectFailuresDoNotFall)
+{
+  const auto outcome = apply_with_failures(request(), 500, m_obs);
+  EXPECT_EQ(outcome.result, ApplyResult::watch_rolled_back);
+  EXPECT_NE(outcome.reason.find("connect() kept failing with EADDRNOTAVAIL"), std::string::npos)
+    << outcome.reason;
+  EXPECT_EQ(get("proc/net/ipv4/tcp_tw_reuse"), "2\n");
+}
+
 // A config-management loop must not report "ok" while the setting is gone at the next boot: with
 // the generated file deleted, the same plan persists again (journaled), and rollback undoes that.
 TEST_F(ApplyEngineTest, DeletedGeneratedFileIsPersistedAgainNotAlreadyApplied)
