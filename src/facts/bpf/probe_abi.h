@@ -12,7 +12,6 @@
 #define TW_PROBE_MAX_EVENTS 16384    /* (netns, destination, process) rows; full: stats.dropped */
 #define TW_PROBE_MAX_LATENCY 2048    /* (netns, destination) connect() time histograms */
 #define TW_PROBE_MAX_TIME_WAIT 65536 /* tuples that entered TIME_WAIT (LRU: the oldest go) */
-#define TW_PROBE_MAX_INFLIGHT 16384  /* threads inside connect() (LRU) */
 
 /* connect() errors counted by name; anything else is TW_ERR_OTHER. */
 enum tw_probe_err {

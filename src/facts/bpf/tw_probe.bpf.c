@@ -50,10 +50,14 @@ struct {
   __type(value, __u64);
 } time_wait SEC(".maps");
 
+/* When the current thread's connect() began its port search: tcp_v4_connect/tcp_v6_connect set
+ * SYN_SENT just before inet_hash_connect. Task-local, so neither hashed nor bounded; read back at
+ * sys_exit. No sys_enter program: while attached, each syscall tracepoint makes every system call
+ * on the host take the slow path. */
 struct {
-  __uint(type, BPF_MAP_TYPE_LRU_HASH);
-  __uint(max_entries, TW_PROBE_MAX_INFLIGHT);
-  __type(key, __u64);
+  __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, int);
   __type(value, __u64);
 } inflight SEC(".maps");
 
@@ -228,30 +232,19 @@ static __always_inline __u32 error_slot(long err)
   }
 }
 
-SEC("tp_btf/sys_enter")
-int BPF_PROG(tw_sys_enter, struct pt_regs *regs, long id)
-{
-  if (id != NR_connect)
-    return 0;
-  __u64 tid = bpf_get_current_pid_tgid();
-  __u64 now = bpf_ktime_get_ns();
-  bpf_map_update_elem(&inflight, &tid, &now, BPF_ANY);
-  return 0;
-}
-
 SEC("tp_btf/sys_exit")
 int BPF_PROG(tw_sys_exit, struct pt_regs *regs, long ret)
 {
-  long nr = BPF_CORE_READ(regs, orig_ax);
+  long nr = (long)regs->orig_ax; /* a BTF pointer: a direct load, no helper call on every syscall */
   if (nr != NR_connect && nr != NR_bind)
     return 0;
   __u64 tid = bpf_get_current_pid_tgid();
   __u64 started = 0;
   if (nr == NR_connect) {
-    __u64 *s = bpf_map_lookup_elem(&inflight, &tid);
+    __u64 *s = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
     if (s) {
       started = *s;
-      bpf_map_delete_elem(&inflight, &tid);
+      *s = 0;
     }
     /* EALREADY and EISCONN answer a repeated connect() on a non-blocking socket: not attempts. */
     if (ret == -114 || ret == -106)
@@ -354,6 +347,13 @@ int BPF_PROG(tw_set_state, const struct sock *sk, const int oldstate, const int 
 {
   if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
     return 0;
+  if (oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT) {
+    /* inside connect(), in the caller's context: the port search starts now */
+    __u64 *start = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+    if (start)
+      *start = bpf_ktime_get_ns();
+    return 0;
+  }
   bool entering_time_wait = newstate == TCP_CLOSE && (oldstate == TCP_FIN_WAIT2 || oldstate == TCP_CLOSING);
   bool handshake_end = oldstate == TCP_SYN_SENT && (newstate == TCP_ESTABLISHED || newstate == TCP_CLOSE);
   if (!entering_time_wait && !handshake_end)
