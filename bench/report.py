@@ -11,6 +11,7 @@ Only the standard library: the harness must run on a bare Debian with python3.
 import argparse
 import json
 import statistics
+import re
 import sys
 
 TOOLS = [
@@ -569,8 +570,17 @@ def main():
     print()
     print("\n".join(ct))
     if a.doc:
+        text = document(sizes, stats, rows, meta)
+        # bench/probe's section (the evidence probe's cost) is its own: keep it as it is.
+        try:
+            with open(a.doc) as f:
+                kept = re.search(r"<!-- probe-bench:begin.*?<!-- probe-bench:end -->", f.read(), re.S)
+        except OSError:
+            kept = None
+        if kept:
+            text = text.rstrip("\n") + "\n\n" + kept.group(0) + "\n"
         with open(a.doc, "w") as f:
-            f.write(document(sizes, stats, rows, meta))
+            f.write(text)
         print(f"\nwrote {a.doc}")
 
 

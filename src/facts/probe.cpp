@@ -29,6 +29,7 @@
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -255,6 +256,43 @@ const std::string& EvidenceProbe::reason() const
 double EvidenceProbe::load_ms() const
 {
   return load_ms_;
+}
+
+namespace {
+
+// The "memlock:" line of /proc/self/fdinfo/FD: what the kernel charges for a map or program.
+std::uint64_t memlock_of(int fd)
+{
+  std::ifstream in("/proc/self/fdinfo/" + std::to_string(fd));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("memlock:", 0) == 0) {
+      return std::strtoull(line.c_str() + 8, nullptr, 10);
+    }
+  }
+  return 0;
+}
+
+} // namespace
+
+std::uint64_t EvidenceProbe::kernel_memory_bytes() const
+{
+  if (!loaded_) {
+    return 0;
+  }
+  std::uint64_t total = 0;
+  const struct bpf_object* obj = loaded_->skeleton->obj;
+  const struct bpf_map* map = nullptr;
+  bpf_object__for_each_map(map, obj)
+  {
+    total += memlock_of(bpf_map__fd(map));
+  }
+  struct bpf_program* prog = nullptr;
+  bpf_object__for_each_program(prog, obj)
+  {
+    total += memlock_of(bpf_program__fd(prog));
+  }
+  return total;
 }
 
 SymptomEvidence EvidenceProbe::collect(double window_seconds) const

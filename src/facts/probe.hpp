@@ -33,6 +33,9 @@ public:
   const std::string& reason() const;
   // Milliseconds that loading and attaching took (0 when not attached).
   double load_ms() const;
+  // Kernel memory the probe's maps and programs hold (the memlock the kernel charges, from
+  // /proc/self/fdinfo), in bytes; 0 when not attached.
+  std::uint64_t kernel_memory_bytes() const;
 
   // What the probe counted since it was attached, as evidence over window_seconds. Without the
   // probe: source counters, the reason, no destinations.

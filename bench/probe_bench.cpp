@@ -1,0 +1,246 @@
+// tw-probe-bench: what the BPF evidence probe costs the connect() path (bench/probe runs it in a
+// network namespace of its own). Run as root inside that namespace:
+//
+//   tw-probe-bench [--rounds N] [--seconds S] [--port P]
+//
+// A loopback server thread accepts and closes; one client thread connect()s and closes as fast as
+// it can, in two workloads: "rst" (the client aborts: SO_LINGER 0, no TIME_WAIT anywhere, the
+// probe's connect() path alone) and "time-wait" (the client closes first: every connection also
+// enters TIME_WAIT and, once the range is full, connect() recycles TIME_WAIT tuples, so every
+// probe hook runs). Rounds alternate without and with the probe attached (loaded anew each time,
+// filtering this namespace), S seconds each, and the medians are compared. It also reports the
+// probe's load+attach time (one per attached round) and the kernel memory of its maps and programs.
+// Prints one "key value" line per figure (bench/probe turns them into doc/performance.md's
+// section); exit 0 when measured, 1 when the probe could not attach, 2 on bad arguments.
+#include "facts/probe.hpp"
+
+#include <algorithm>
+#include <arpa/inet.h>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <netinet/in.h>
+#include <optional>
+#include <string>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Args
+{
+  int rounds = 10;
+  double seconds = 1.0;
+  int port = 18080;
+};
+
+[[noreturn]] void usage(const std::string& why)
+{
+  std::fprintf(
+    stderr, "tw-probe-bench: %s\nusage: tw-probe-bench [--rounds N] [--seconds S] [--port P]\n", why.c_str());
+  std::exit(2);
+}
+
+Args parse(int argc, char** argv)
+{
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    const std::string f = argv[i];
+    if (i + 1 >= argc) {
+      usage(f + " needs a value");
+    }
+    const char* v = argv[++i];
+    if (f == "--rounds") {
+      a.rounds = std::atoi(v);
+    } else if (f == "--seconds") {
+      a.seconds = std::atof(v);
+    } else if (f == "--port") {
+      a.port = std::atoi(v);
+    } else {
+      usage("unknown flag " + f);
+    }
+  }
+  if (a.rounds < 1 || a.rounds > 100 || a.seconds <= 0.0 || a.seconds > 60.0 || a.port < 1 ||
+      a.port > 65535) {
+    usage("--rounds 1..100, --seconds (0, 60], --port 1..65535");
+  }
+  return a;
+}
+
+sockaddr_in loopback(int port)
+{
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<std::uint16_t>(port));
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return sa;
+}
+
+// Accepts and closes until stopped (the listening socket is shut down to stop it).
+class Server
+{
+public:
+  explicit Server(int port)
+  {
+    m_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const int one = 1;
+    ::setsockopt(m_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    const sockaddr_in sa = loopback(port);
+    if (m_fd < 0 || ::bind(m_fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) != 0 ||
+        ::listen(m_fd, 4096) != 0) {
+      std::fprintf(stderr, "tw-probe-bench: listen on 127.0.0.1:%d: %s\n", port, std::strerror(errno));
+      std::exit(1);
+    }
+    m_thread = std::thread([this] {
+      while (true) {
+        const int c = ::accept4(m_fd, nullptr, nullptr, SOCK_CLOEXEC);
+        if (c < 0) {
+          if (errno == EINTR || errno == ECONNABORTED) {
+            continue;
+          }
+          return;
+        }
+        // Wait for the client's FIN or RST, so the client side closes first.
+        char buf[64];
+        while (::read(c, buf, sizeof buf) > 0) {
+        }
+        ::close(c);
+      }
+    });
+  }
+  ~Server()
+  {
+    ::shutdown(m_fd, SHUT_RDWR);
+    m_thread.join();
+    ::close(m_fd);
+  }
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+private:
+  int m_fd = -1;
+  std::thread m_thread;
+};
+
+// What one round measured: completed connections per second of wall time, and the CPU time (user +
+// system, of this process: client and server threads, and the probe's programs, which run in their
+// syscalls) per connection, which other work on a shared machine disturbs less.
+struct Round
+{
+  double per_second = 0.0;
+  double cpu_us_per_connect = 0.0;
+};
+
+double cpu_seconds()
+{
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  const auto tv = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  return tv(u.ru_utime) + tv(u.ru_stime);
+}
+
+// Connects and closes for `seconds`.
+Round churn(int port, bool rst, double seconds)
+{
+  const sockaddr_in sa = loopback(port);
+  const auto end =
+    Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  std::uint64_t done = 0;
+  const double cpu0 = cpu_seconds();
+  const auto start = Clock::now();
+  while (Clock::now() < end) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      continue;
+    }
+    if (::connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) == 0) {
+      ++done;
+    }
+    if (rst) {
+      const linger l{ 1, 0 };
+      ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    }
+    ::close(fd);
+  }
+  const double wall = std::chrono::duration<double>(Clock::now() - start).count();
+  const double cpu = cpu_seconds() - cpu0;
+  Round r;
+  r.per_second = static_cast<double>(done) / wall;
+  r.cpu_us_per_connect = done == 0 ? 0.0 : cpu * 1e6 / static_cast<double>(done);
+  return r;
+}
+
+double median(std::vector<double> v)
+{
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+  const Args a = parse(argc, argv);
+  const Server server(a.port);
+  std::vector<double> load_ms;
+  std::uint64_t memory = 0;
+  for (const bool rst : { true, false }) {
+    const char* name = rst ? "rst" : "time-wait";
+    std::vector<double> rate_off;
+    std::vector<double> rate_on;
+    std::vector<double> cpu_off;
+    std::vector<double> cpu_on;
+    // Warm up; for time-wait, long enough to fill the port range, so that every round runs in the
+    // steady state where connect() recycles TIME_WAIT tuples.
+    churn(a.port, rst, rst ? 1.0 : 5.0);
+    for (int r = 0; r < a.rounds; ++r) {
+      // Alternate the order (off-on, on-off, ...) so that a drift over the run cancels out.
+      for (int half = 0; half < 2; ++half) {
+        const bool with_probe = (half == 0) == (r % 2 == 1);
+        std::optional<tw::EvidenceProbe> probe;
+        if (with_probe) {
+          probe.emplace(tw::ProbeOptions{});
+          if (!probe->attached()) {
+            std::fprintf(stderr, "tw-probe-bench: the probe did not attach: %s\n", probe->reason().c_str());
+            return 1;
+          }
+          load_ms.push_back(probe->load_ms());
+          memory = std::max(memory, probe->kernel_memory_bytes());
+        }
+        const Round m = churn(a.port, rst, a.seconds);
+        (with_probe ? rate_on : rate_off).push_back(m.per_second);
+        (with_probe ? cpu_on : cpu_off).push_back(m.cpu_us_per_connect);
+        std::printf("round %s %d %s %.0f/s %.2f us\n",
+                    name,
+                    r + 1,
+                    with_probe ? "with" : "without",
+                    m.per_second,
+                    m.cpu_us_per_connect);
+      }
+    }
+    std::printf("%s_without_per_second %.0f\n", name, median(rate_off));
+    std::printf("%s_with_per_second %.0f\n", name, median(rate_on));
+    std::printf("%s_throughput_ratio %.4f\n", name, median(rate_on) / median(rate_off));
+    std::printf("%s_without_cpu_us %.2f\n", name, median(cpu_off));
+    std::printf("%s_with_cpu_us %.2f\n", name, median(cpu_on));
+    std::printf("%s_cpu_ratio %.4f\n", name, median(cpu_on) / median(cpu_off));
+  }
+  std::printf("rounds %d\nseconds %.1f\n", a.rounds, a.seconds);
+  std::printf("load_ms_median %.1f\nload_ms_min %.1f\nload_ms_max %.1f\n",
+              median(load_ms),
+              *std::min_element(load_ms.begin(), load_ms.end()),
+              *std::max_element(load_ms.begin(), load_ms.end()));
+  std::printf("kernel_memory_bytes %llu\n", static_cast<unsigned long long>(memory));
+  return 0;
+}
