@@ -106,19 +106,6 @@ protected:
     }
   }
 
-  static std::uint64_t counter(const Netns& ns, const std::string& name)
-  {
-    const RunResult r = ns.run({ "nstat", "-az", name });
-    for (const auto line : split(r.out, '\n')) {
-      const auto f = split_ws(line);
-      if (f.size() >= 2 && f[0] == name) {
-        return parse_uint(f[1]).value_or(0);
-      }
-    }
-    ADD_FAILURE() << "no " << name << " in nstat output: " << r.out << r.err;
-    return 0;
-  }
-
   static std::string reasons(const json& p)
   {
     std::string s;
@@ -171,12 +158,12 @@ TEST_F(PlanLiveTest, StuckApiClientHelpsAndTheProposedChangeUnsticksIt)
   HostPair pair("plcli");
   narrow_client(pair);
   auto server = start_server(pair.server, pair.server_v4, /*close_first=*/false);
-  const std::uint64_t rsts_before = counter(pair.server, "TcpOutRsts");
+  const std::uint64_t rsts_before = pair.server.counter("TcpOutRsts");
   const json stuck = run_client(pair.client, pair.server_v4, 1100, /*close_first=*/true);
   // About 1000: the client closes first, so every connection leaves one TIME_WAIT port here.
   // A RST from the server destroys a client socket without TIME_WAIT and frees its port for one
   // more connect (seen: 6 RSTs, 1006 successes under load), so the upper bound counts them.
-  const std::uint64_t rsts = counter(pair.server, "TcpOutRsts") - rsts_before;
+  const std::uint64_t rsts = pair.server.counter("TcpOutRsts") - rsts_before;
   EXPECT_GE(stuck.at("ok").get<std::uint64_t>(), 1000u) << stuck.dump();
   EXPECT_LE(stuck.at("ok").get<std::uint64_t>(), 1005u + rsts) << stuck.dump() << " server RSTs " << rsts;
   EXPECT_GT(stuck.at("eaddrnotavail").get<int>(), 0) << stuck.dump();
@@ -248,7 +235,7 @@ TEST_F(PlanLiveTest, StuckApiClientHelpsAndTheProposedChangeUnsticksIt)
   fs::remove(m_root.path() / "etc/sysctl.d/90-tw-advisor.conf");
 
   // Done-when: write the proposed change by hand inside the client namespace; connects work again.
-  const std::uint64_t recycled_before = counter(pair.client, "TcpExtTWRecycled");
+  const std::uint64_t recycled_before = pair.client.counter("TcpExtTWRecycled");
   for (const auto& change : p["changes"]) {
     pair.client.set_sysctl(change["key"].get<std::string>(), change["target"].get<std::string>());
   }
@@ -256,12 +243,12 @@ TEST_F(PlanLiveTest, StuckApiClientHelpsAndTheProposedChangeUnsticksIt)
   const json after = run_client(pair.client, pair.server_v4, 200, /*close_first=*/true);
   EXPECT_EQ(after.at("ok"), 200) << after.dump();
   EXPECT_EQ(after.at("eaddrnotavail"), 0) << after.dump();
-  const std::uint64_t recycled_after = counter(pair.client, "TcpExtTWRecycled");
+  const std::uint64_t recycled_after = pair.client.counter("TcpExtTWRecycled");
   // Ports freed by the server's RSTs (at any point since the fill: a RST also ends a TIME_WAIT)
   // are taken without recycling, at most one each. A port still closing when the fill ended can
   // free up the same way on a loaded machine, so a few (k_unaccounted) are allowed; without
   // tcp_tw_reuse the count would stay near 0, far below.
-  const std::uint64_t rsts_total = counter(pair.server, "TcpOutRsts") - rsts_before;
+  const std::uint64_t rsts_total = pair.server.counter("TcpOutRsts") - rsts_before;
   EXPECT_GE(recycled_after + rsts_total + k_unaccounted, recycled_before + 200)
     << "TWRecycled " << recycled_before << " -> " << recycled_after << ", server RSTs " << rsts_total;
 
@@ -302,14 +289,14 @@ TEST_F(PlanLiveTest, StuckClientWithTimestampsOffNeedsTheFixFirstOrIsBlocked)
   // The outcome: apply both changes. The TIME_WAIT made without timestamps is never recycled, so
   // connects keep failing until it expires (TIME_WAIT is 60 s); then the ports are free, and the
   // next churn leaves TIME_WAIT with timestamps that tcp_tw_reuse does recycle.
-  const std::uint64_t recycled_before = counter(pair.client, "TcpExtTWRecycled");
+  const std::uint64_t recycled_before = pair.client.counter("TcpExtTWRecycled");
   for (const auto& change : p["changes"]) {
     pair.client.set_sysctl(change["key"].get<std::string>(), change["target"].get<std::string>());
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(1100)); // past tcp_tw_reuse_delay
   const json early = run_client(pair.client, pair.server_v4, 20, /*close_first=*/true);
   EXPECT_EQ(early.at("ok"), 0) << "old TIME_WAIT without timestamps was reused: " << early.dump();
-  EXPECT_EQ(counter(pair.client, "TcpExtTWRecycled"), recycled_before);
+  EXPECT_EQ(pair.client.counter("TcpExtTWRecycled"), recycled_before);
 
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(75);
   json late;
@@ -325,19 +312,19 @@ TEST_F(PlanLiveTest, StuckClientWithTimestampsOffNeedsTheFixFirstOrIsBlocked)
   std::this_thread::sleep_for(std::chrono::seconds(61)); // every port of the old churn is free again
   // Fill the range with TIME_WAIT made with timestamps, wait out tcp_tw_reuse_delay (1000 ms), and
   // churn again: every new connect now takes over a TIME_WAIT port.
-  const std::uint64_t fill_rsts_before = counter(pair.server, "TcpOutRsts");
+  const std::uint64_t fill_rsts_before = pair.server.counter("TcpOutRsts");
   const json fill = run_client(pair.client, pair.server_v4, 1000, /*close_first=*/true);
   EXPECT_EQ(fill.at("ok"), 1000) << fill.dump();
-  const std::uint64_t recycled_filled = counter(pair.client, "TcpExtTWRecycled");
+  const std::uint64_t recycled_filled = pair.client.counter("TcpExtTWRecycled");
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   const json churn = run_client(pair.client, pair.server_v4, 200, /*close_first=*/true);
   // RSTs since the fill began: the fill's and the churn's (a RST during the churn ends a TIME_WAIT).
-  const std::uint64_t fill_rsts = counter(pair.server, "TcpOutRsts") - fill_rsts_before;
+  const std::uint64_t fill_rsts = pair.server.counter("TcpOutRsts") - fill_rsts_before;
   EXPECT_EQ(churn.at("ok"), 200) << churn.dump();
   EXPECT_EQ(churn.at("eaddrnotavail"), 0) << churn.dump();
   // A port whose connection the server reset holds no TIME_WAIT; the next connect takes it without
   // recycling. Every other connect must have recycled one (but k_unaccounted, as above).
-  const std::uint64_t recycled_churn = counter(pair.client, "TcpExtTWRecycled");
+  const std::uint64_t recycled_churn = pair.client.counter("TcpExtTWRecycled");
   EXPECT_GE(recycled_churn + fill_rsts + k_unaccounted, recycled_filled + 200)
     << "TIME_WAIT made with timestamps should be recycled: TWRecycled " << recycled_filled << " -> "
     << recycled_churn << ", server RSTs " << fill_rsts;
@@ -379,14 +366,14 @@ TEST_F(PlanLiveTest, PeerThatRefusesTimestampsIsBlocked)
   EXPECT_NE(detail.find(pair.server_v4 + ":8080"), std::string::npos) << detail;
 
   // And it is right: with tcp_tw_reuse=1 by hand, no TIME_WAIT port towards that peer is recycled.
-  const std::uint64_t recycled_before = counter(pair.client, "TcpExtTWRecycled");
+  const std::uint64_t recycled_before = pair.client.counter("TcpExtTWRecycled");
   pair.client.set_sysctl("net.ipv4.tcp_tw_reuse", "1");
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   const json after = run_client(pair.client, pair.server_v4, 20, /*close_first=*/true);
   // The kernel fact: nothing is recycled. Connects succeed only on ports that held nothing when
   // the plan looked (a server RST during the fill frees a port without TIME_WAIT); the plan's own
   // census of that group says how many those were.
-  EXPECT_EQ(counter(pair.client, "TcpExtTWRecycled"), recycled_before);
+  EXPECT_EQ(pair.client.counter("TcpExtTWRecycled"), recycled_before);
   std::optional<std::int64_t> free_ports;
   for (const auto& g : p["sockets"]["groups"]) {
     if (g["remote"] == pair.server_v4 && g["remote_port"] == 8080) {
@@ -520,11 +507,11 @@ TEST_F(PlanLiveTest, DelayAsLongAsTimeWaitIsProposedFirstAndIsWhatUnsticks)
   EXPECT_EQ((*delay)["status"], "fail") << delay->dump();
 
   // What the plan avoids: tcp_tw_reuse = 1 alone recycles nothing while the delay is 60 s.
-  const std::uint64_t recycled_before = counter(pair.client, "TcpExtTWRecycled");
+  const std::uint64_t recycled_before = pair.client.counter("TcpExtTWRecycled");
   pair.client.set_sysctl("net.ipv4.tcp_tw_reuse", "1");
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   const json alone = run_client(pair.client, pair.server_v4, 50, /*close_first=*/true);
-  EXPECT_EQ(counter(pair.client, "TcpExtTWRecycled"), recycled_before) << alone.dump();
+  EXPECT_EQ(pair.client.counter("TcpExtTWRecycled"), recycled_before) << alone.dump();
   EXPECT_GT(alone.at("eaddrnotavail").get<int>(), 0) << alone.dump();
 
   // The delay change as well: connects work again by taking over TIME_WAIT ports.
@@ -532,7 +519,7 @@ TEST_F(PlanLiveTest, DelayAsLongAsTimeWaitIsProposedFirstAndIsWhatUnsticks)
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   const json after = run_client(pair.client, pair.server_v4, 100, /*close_first=*/true);
   EXPECT_EQ(after.at("eaddrnotavail"), 0) << after.dump();
-  EXPECT_GE(counter(pair.client, "TcpExtTWRecycled"), recycled_before + 90) << after.dump();
+  EXPECT_GE(pair.client.counter("TcpExtTWRecycled"), recycled_before + 90) << after.dump();
 }
 
 } // namespace

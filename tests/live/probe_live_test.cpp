@@ -100,19 +100,6 @@ protected:
     return current_netns_cookie();
   }
 
-  static std::uint64_t counter(const Netns& ns, const std::string& name)
-  {
-    const RunResult r = ns.run({ "nstat", "-az", name });
-    for (const auto line : split(r.out, '\n')) {
-      const auto f = split_ws(line);
-      if (f.size() >= 2 && f[0] == name) {
-        return parse_uint(f[1]).value_or(0);
-      }
-    }
-    ADD_FAILURE() << "no " << name << " in nstat output: " << r.out << r.err;
-    return 0;
-  }
-
   static bool has_id(const json& list, const std::string& id)
   {
     for (const auto& x : list) {
@@ -209,7 +196,7 @@ TEST_F(ProbeLiveTest, RecycledConnectsEqualTheTwRecycledCounter)
   auto server = start_server(pair.server, pair.server_v4);
   const EvidenceProbe probe(ProbeOptions{ true, cookie_of(pair.client) });
   ASSERT_TRUE(probe.attached()) << probe.reason();
-  const std::uint64_t before = counter(pair.client, "TcpExtTWRecycled");
+  const std::uint64_t before = pair.client.counter("TcpExtTWRecycled");
 
   // Every port enters TIME_WAIT while the probe watches; after the reuse delay (1 s) the next
   // connects can only succeed by taking a TIME_WAIT tuple over.
@@ -217,7 +204,7 @@ TEST_F(ProbeLiveTest, RecycledConnectsEqualTheTwRecycledCounter)
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   const json again = run_client(pair.client, pair.server_v4, 30, { "--close-first" });
   EXPECT_EQ(again.at("ok"), 30) << again.dump();
-  const std::uint64_t recycled = counter(pair.client, "TcpExtTWRecycled") - before;
+  const std::uint64_t recycled = pair.client.counter("TcpExtTWRecycled") - before;
 
   const SymptomEvidence e = probe.collect(2.0);
   const SymptomDestination* d = e.destination(pair.server_v4 + ":8080");

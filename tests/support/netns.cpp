@@ -133,6 +133,20 @@ std::string Netns::get_sysctl(const std::string& key) const
   return normalize_space(r.out);
 }
 
+std::uint64_t Netns::counter(const std::string& name) const
+{
+  const RunResult r = run({ "nstat", "-az", name });
+  for (const auto line : split(r.out, '\n')) {
+    const auto f = split_ws(line);
+    if (f.size() >= 2 && f[0] == name) {
+      if (const auto v = parse_uint(f[1])) {
+        return *v;
+      }
+    }
+  }
+  throw std::runtime_error("no " + name + " in `nstat -az " + name + "` in " + m_name + ": " + r.out + r.err);
+}
+
 void Netns::add_address(const std::string& cidr, const std::string& dev) const
 {
   const auto r = tw::test::run({ "ip", "-n", m_name, "addr", "add", cidr, "dev", dev });

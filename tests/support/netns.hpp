@@ -2,6 +2,7 @@
 
 #include "support/process.hpp"
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,9 @@ public:
   void set_sysctl(const std::string& key, const std::string& value) const;
   // Reads a sysctl inside this namespace, whitespace folded.
   std::string get_sysctl(const std::string& key) const;
+  // A kernel counter of this namespace by nstat's name ("TcpExtTWRecycled"), absolute; throws
+  // when nstat does not report it.
+  std::uint64_t counter(const std::string& name) const;
   // Adds one more address (e.g. a SNAT source "198.18.7.3/24") to dev here; throws on failure.
   void add_address(const std::string& cidr, const std::string& dev = "eth0") const;
   // The file `ip netns` pins the namespace to: open it for setns, stat it for the namespace inode.

@@ -81,6 +81,15 @@ protected:
   Collect m_obs;
 };
 
+// Health counters that never move: a watch over them judges only what else it is given.
+Counters quiet_counters()
+{
+  Counters c;
+  c.available = true;
+  c.values["Tcp.AttemptFails"] = 0;
+  return c;
+}
+
 TEST_F(ApplyEngineTest, AppliesPersistsAndRollsBackExactly)
 {
   const auto before = sysctld();
@@ -346,12 +355,7 @@ TEST_F(ApplyEngineTest, ProbeWatchRollsBackOnFailingRecycledConnects)
   r.watch.duration = std::chrono::seconds(2);
   r.watch.baseline = std::chrono::seconds(0);
   r.watch.thresholds = { { "Tcp.AttemptFails", 1000.0, "test" } };
-  r.watch.read_counters = [] {
-    Counters c;
-    c.available = true;
-    c.values["Tcp.AttemptFails"] = 0;
-    return c;
-  };
+  r.watch.read_counters = quiet_counters;
   SymptomCounts seen;
   r.watch.read_symptoms = [&seen] {
     const SymptomCounts now = seen;
@@ -380,12 +384,7 @@ ApplyOutcome apply_with_failures(const ApplyRequest& base, std::uint64_t during_
   r.watch.duration = std::chrono::seconds(1);
   r.watch.baseline = std::chrono::seconds(1);
   r.watch.thresholds = { { "Tcp.AttemptFails", 1000.0, "test" } };
-  r.watch.read_counters = [] {
-    Counters c;
-    c.available = true;
-    c.values["Tcp.AttemptFails"] = 0;
-    return c;
-  };
+  r.watch.read_counters = quiet_counters;
   auto reading = std::make_shared<int>(0);
   auto seen = std::make_shared<SymptomCounts>();
   r.watch.read_symptoms = [seen, reading, during_step] {
@@ -622,12 +621,7 @@ TEST_F(ApplyEngineTest, AWatchedCounterThisKernelLacksIsRefusedBeforeAnyChange)
   r.watch.duration = std::chrono::seconds(1);
   r.watch.baseline = std::chrono::seconds(0);
   r.watch.thresholds = { { "TcpExt.NoSuchCounter", 1.0, "typo" } };
-  r.watch.read_counters = [] {
-    Counters c;
-    c.available = true;
-    c.values["Tcp.AttemptFails"] = 0;
-    return c;
-  };
+  r.watch.read_counters = quiet_counters;
   Applier a(r);
   a.prepare();
   try {

@@ -2,6 +2,7 @@
 // In-memory Facts for the policy engine tests: a healthy default host that each test bends.
 
 #include "model/facts.hpp"
+#include "model/plan.hpp"
 
 #include <algorithm>
 #include <string>
@@ -27,6 +28,16 @@ inline void set_unreadable(Facts& f, const std::string& key, ReadStatus status, 
   v.status = status;
   v.detail = detail;
   f.sysctls.values[key] = v;
+}
+
+// The plan's reasons, one per line, for test messages and searches.
+inline std::string all_reasons(const Plan& p)
+{
+  std::string s;
+  for (const auto& r : p.reasons) {
+    s += r + "\n";
+  }
+  return s;
 }
 
 // A host with kernel defaults except tw_reuse=0, an empty census and no NAT.

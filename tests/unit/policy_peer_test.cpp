@@ -9,15 +9,6 @@
 namespace tw::test {
 namespace {
 
-std::string all_reasons(const Plan& p)
-{
-  std::string s;
-  for (const auto& r : p.reasons) {
-    s += r + "\n";
-  }
-  return s;
-}
-
 // The /tmp/rvx/expA.sh client: 980 TIME_WAIT + 20 held connections fill a 1000-port range.
 Facts peer_facts(std::uint64_t established, std::uint64_t with_ts)
 {

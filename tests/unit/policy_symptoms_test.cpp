@@ -13,15 +13,6 @@
 namespace tw::test {
 namespace {
 
-std::string all_reasons(const Plan& p)
-{
-  std::string s;
-  for (const auto& r : p.reasons) {
-    s += r + "\n";
-  }
-  return s;
-}
-
 const Finding* finding(const Plan& p, const std::string& id)
 {
   for (const auto& f : p.findings) {

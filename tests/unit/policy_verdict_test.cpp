@@ -17,15 +17,6 @@ Plan plan_of(const Facts& f,
   return make_plan(f, profile, policy);
 }
 
-std::string all_reasons(const Plan& p)
-{
-  std::string s;
-  for (const auto& r : p.reasons) {
-    s += r + "\n";
-  }
-  return s;
-}
-
 // The stuck API client of the live test: 1000 ports, all in TIME_WAIT towards one server.
 Facts stuck_client()
 {
