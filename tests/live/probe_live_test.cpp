@@ -217,6 +217,54 @@ TEST_F(ProbeLiveTest, RecycledConnectsEqualTheTwRecycledCounter)
   EXPECT_FALSE(e.time_wait_capped);
 }
 
+// A client that binds fixed ports (SO_REUSEADDR) whose tuples are still in TIME_WAIT, without
+// timestamps: connect() fails with EADDRNOTAVAIL after SYN_SENT, before any SYN. That is a
+// failed connect(), not a handshake, and not a recycled connect that failed.
+TEST_F(ProbeLiveTest, AConnectThatFailsBeforeItsSynIsNotAFailedRecycle)
+{
+  HostPair pair("prfixed");
+  pair.client.set_sysctl("net.ipv4.tcp_timestamps", "0"); // TIME_WAIT here can never be reused
+  pair.client.set_sysctl("net.ipv4.tcp_tw_reuse", "1");
+  auto server = start_server(pair.server, pair.server_v4);
+  const EvidenceProbe probe(ProbeOptions{ true, cookie_of(pair.client) });
+  ASSERT_TRUE(probe.attached()) << probe.reason();
+  const std::string script = "import socket, time, errno\n"
+                             "for rnd in range(2):\n"
+                             "    res = {}\n"
+                             "    for p in range(41000, 41010):\n"
+                             "        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)\n"
+                             "        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+                             "        s.bind(('" +
+                             pair.client_v4 +
+                             "', p))\n"
+                             "        s.settimeout(2)\n"
+                             "        try:\n"
+                             "            s.connect(('" +
+                             pair.server_v4 +
+                             "', 8080))\n"
+                             "            k = 'ok'\n"
+                             "        except OSError as e:\n"
+                             "            k = errno.errorcode.get(e.errno, str(e.errno))\n"
+                             "        res[k] = res.get(k, 0) + 1\n"
+                             "        s.close()\n"
+                             "    print(rnd, sorted(res.items()))\n"
+                             "    time.sleep(0.5)\n";
+  const RunResult r = pair.client.run({ "python3", "-c", script }, {}, std::chrono::seconds(60));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_NE(r.out.find("0 [('ok', 10)]"), std::string::npos) << r.out;
+  ASSERT_NE(r.out.find("1 [('EADDRNOTAVAIL', 10)]"), std::string::npos) << r.out;
+
+  const SymptomEvidence e = probe.collect(2.0);
+  const SymptomDestination* d = e.destination(pair.server_v4 + ":8080");
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(d->connect_ok, 10u);
+  EXPECT_EQ(d->connect_eaddrnotavail, 10u);
+  EXPECT_EQ(d->handshakes_ok, 10u);
+  EXPECT_EQ(d->handshakes_failed, 0u);
+  EXPECT_EQ(d->recycled, 0u);
+  EXPECT_EQ(d->recycled_failed, 0u);
+}
+
 TEST_F(ProbeLiveTest, BindClientAndConnectClientAreToldApartAndJudgedDifferently)
 {
   HostPair pair("prbind");
@@ -304,7 +352,9 @@ TEST_F(ProbeLiveTest, ApplyWatchPassesWhenConnectFailuresFallAndSaysWhatItMeasur
   EXPECT_NE(reason.find("connect() EADDRNOTAVAIL"), std::string::npos) << reason;
   EXPECT_NE(reason.find("/s before"), std::string::npos) << reason;
   EXPECT_NE(reason.find("(BPF probe)"), std::string::npos) << reason;
-  EXPECT_NE(r.err.find("watching the health counters and connect() (BPF probe)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("watching the health counters for 3 s, and connect() and bind() with the BPF probe"),
+            std::string::npos)
+    << r.err;
   EXPECT_EQ(pair.client.get_sysctl("net.ipv4.tcp_tw_reuse"), "1");
 }
 

@@ -80,6 +80,11 @@ struct sock {
   struct sock_common __sk_common;
   __u16 sk_type;
   __u16 sk_protocol;
+  int sk_err;
+};
+
+struct tcp_sock {
+  __u32 segs_out; /* segments sent, the SYN included */
 };
 
 struct inet_sock {
@@ -114,7 +119,12 @@ struct nsproxy {
   struct net *net_ns;
 };
 
+struct thread_info {
+  __u32 status; /* TS_COMPAT while a 32-bit system call runs */
+};
+
 struct task_struct {
+  struct thread_info thread_info;
   int pid;
   int tgid;
   struct nsproxy *nsproxy;

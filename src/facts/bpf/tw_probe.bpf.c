@@ -1,7 +1,9 @@
 /* tw-advisor's evidence probe: what happens to connect() and bind() and to TIME_WAIT tuples.
  * tp_btf programs only (fentry/fexit are refused and kprobes absent on kernels we run):
- *  - sys_enter/sys_exit: connect() results and time, bind(port 0) EADDRINUSE, on TCP sockets;
- *  - sock:inet_sock_set_state: tuples entering TIME_WAIT, and handshakes that reuse one.
+ *  - sys_exit: connect() results and time, bind(port 0) EADDRINUSE, on TCP sockets (64-bit
+ *    system calls only);
+ *  - sock:inet_sock_set_state: the start of connect()'s port search (CLOSE -> SYN_SENT), tuples
+ *    entering TIME_WAIT, and handshakes, with those that reuse a TIME_WAIT tuple.
  * Counted per network namespace (filtered by netns cookie), destination and process. */
 #include "kernel_types.h"
 #include "probe_abi.h"
@@ -23,6 +25,7 @@
 #define TCP_SYN_SENT 2
 #define TCP_FIN_WAIT2 5
 #define TCP_CLOSE 7
+#define TS_COMPAT 0x0002 /* arch/x86/include/asm/thread_info.h */
 #define TCP_CLOSING 11
 #define TIME_WAIT_NS (60ULL * 1000000000ULL) /* TCP_TIMEWAIT_LEN */
 
@@ -54,11 +57,15 @@ struct {
  * SYN_SENT just before inet_hash_connect. Task-local, so neither hashed nor bounded; read back at
  * sys_exit. No sys_enter program: while attached, each syscall tracepoint makes every system call
  * on the host take the slow path. */
+struct connect_start {
+  __u64 ns;         /* bpf_ktime_get_ns() at CLOSE -> SYN_SENT */
+  const void *sk;   /* the socket it was for: sys_exit checks it is the same connect() */
+};
 struct {
   __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
   __uint(map_flags, BPF_F_NO_PREALLOC);
   __type(key, int);
-  __type(value, __u64);
+  __type(value, struct connect_start);
 } inflight SEC(".maps");
 
 struct {
@@ -238,13 +245,20 @@ int BPF_PROG(tw_sys_exit, struct pt_regs *regs, long ret)
   long nr = (long)regs->orig_ax; /* a BTF pointer: a direct load, no helper call on every syscall */
   if (nr != NR_connect && nr != NR_bind)
     return 0;
+  struct task_struct *task = bpf_get_current_task_btf();
+  /* a 32-bit system call numbers differently (42 is pipe() there): not counted */
+  if (task->thread_info.status & TS_COMPAT)
+    return 0;
   __u64 tid = bpf_get_current_pid_tgid();
   __u64 started = 0;
+  const void *started_sk = 0;
   if (nr == NR_connect) {
-    __u64 *s = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
+    struct connect_start *s = bpf_task_storage_get(&inflight, task, 0, 0);
     if (s) {
-      started = *s;
-      *s = 0;
+      started = s->ns;
+      started_sk = s->sk;
+      s->ns = 0;
+      s->sk = 0;
     }
     /* EALREADY and EISCONN answer a repeated connect() on a non-blocking socket: not attempts. */
     if (ret == -114 || ret == -106)
@@ -304,7 +318,7 @@ int BPF_PROG(tw_sys_exit, struct pt_regs *regs, long ret)
   }
   if (mapped)
     __sync_fetch_and_add(&v->v4_mapped, 1);
-  if (started) {
+  if (started && started_sk == (const void *)sk) { /* a start left by sendto(MSG_FASTOPEN) is not this one */
     key.tgid = 0;
     record_latency(&key, bpf_ktime_get_ns() - started);
   }
@@ -349,12 +363,17 @@ int BPF_PROG(tw_set_state, const struct sock *sk, const int oldstate, const int 
     return 0;
   if (oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT) {
     /* inside connect(), in the caller's context: the port search starts now */
-    __u64 *start = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-    if (start)
-      *start = bpf_ktime_get_ns();
+    struct connect_start *start =
+      bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+    if (start) {
+      start->ns = bpf_ktime_get_ns();
+      start->sk = sk;
+    }
     return 0;
   }
-  bool entering_time_wait = newstate == TCP_CLOSE && (oldstate == TCP_FIN_WAIT2 || oldstate == TCP_CLOSING);
+  /* tcp_time_wait() then tcp_done(); a reset (sk_err set) closes without TIME_WAIT */
+  bool entering_time_wait = newstate == TCP_CLOSE && (oldstate == TCP_FIN_WAIT2 || oldstate == TCP_CLOSING) &&
+                            BPF_CORE_READ(sk, sk_err) == 0;
   bool handshake_end = oldstate == TCP_SYN_SENT && (newstate == TCP_ESTABLISHED || newstate == TCP_CLOSE);
   if (!entering_time_wait && !handshake_end)
     return 0;
@@ -374,6 +393,10 @@ int BPF_PROG(tw_set_state, const struct sock *sk, const int oldstate, const int 
   }
   if (t.sport == 0)
     return 0; /* closed before a port was chosen (connect() failed early) */
+  /* No SYN was sent: connect() itself failed after SYN_SENT (e.g. a bound port whose tuple is
+   * still in TIME_WAIT and cannot be reused); not a handshake, and not a recycle. */
+  if (BPF_CORE_READ((const struct tcp_sock *)sk, segs_out) == 0)
+    return 0;
   struct tw_probe_key key = {};
   key.netns_cookie = cookie;
   __builtin_memcpy(key.addr, t.daddr, 16);
