@@ -261,6 +261,8 @@ ApplyOutcome Applier::execute(ApplyObserver& observer)
         const SymptomCounts symptoms_t1 = req.watch.read_symptoms();
         symptoms.eaddrnotavail_before_per_second =
           static_cast<double>(symptoms_t1.eaddrnotavail - symptoms_t0.eaddrnotavail) / secs;
+        symptoms.eaddrinuse_before_per_second =
+          static_cast<double>(symptoms_t1.eaddrinuse - symptoms_t0.eaddrinuse) / secs;
       }
       for (const auto& t : req.watch.thresholds) {
         const auto a = before.get(t.counter);
@@ -337,8 +339,8 @@ ApplyOutcome Applier::execute(ApplyObserver& observer)
                       journal,
                       JournalState::watching,
                       "watching for " + std::to_string(watch_seconds.count()) + " s");
-      observer.step("watching the health counters" + std::string(probed ? " and connect() (BPF probe)" : "") +
-                    " for " + std::to_string(watch_seconds.count()) + " s" +
+      observer.step("watching the health counters for " + std::to_string(watch_seconds.count()) + " s" +
+                    (probed ? ", and connect() and bind() with the BPF probe" : "") +
                     (req.watch.symptoms_note.empty() ? "" : "; " + req.watch.symptoms_note));
       const Counters start = req.watch.read_counters();
       const SymptomCounts symptoms_start = probed ? req.watch.read_symptoms() : SymptomCounts{};
@@ -362,6 +364,8 @@ ApplyOutcome Applier::execute(ApplyObserver& observer)
           const SymptomCounts symptoms_now = req.watch.read_symptoms();
           symptoms.eaddrnotavail_during_per_second =
             static_cast<double>(symptoms_now.eaddrnotavail - symptoms_start.eaddrnotavail) / elapsed;
+          symptoms.eaddrinuse_during_per_second =
+            static_cast<double>(symptoms_now.eaddrinuse - symptoms_start.eaddrinuse) / elapsed;
           symptoms.recycled = symptoms_now.recycled - symptoms_start.recycled;
           symptoms.recycled_failed = symptoms_now.recycled_failed - symptoms_start.recycled_failed;
           outcome.measured = symptom_summary(symptoms);

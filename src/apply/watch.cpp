@@ -65,6 +65,7 @@ SymptomCounts symptom_counts(const SymptomEvidence& evidence)
     out.recycled += d.recycled;
     out.recycled_failed += d.recycled_failed;
   }
+  out.eaddrinuse = evidence.total_bind_eaddrinuse();
   return out;
 }
 
@@ -81,6 +82,14 @@ std::optional<std::string> symptom_trip(const SymptomWatch& watch)
 
 std::optional<std::string> symptom_final(const SymptomWatch& watch)
 {
+  const auto bind_before = watch.eaddrinuse_before_per_second;
+  if (bind_before && *bind_before > 0.0 && watch.eaddrinuse_during_per_second >= *bind_before) {
+    return fmt::format("bind() to port 0 kept failing with EADDRINUSE: {:.1f}/s during the watch, {:.1f}/s "
+                       "before the change (BPF probe); tcp_tw_reuse does not help a client that bind()s "
+                       "before connect() (IP_BIND_ADDRESS_NO_PORT does)",
+                       watch.eaddrinuse_during_per_second,
+                       *bind_before);
+  }
   const auto before = watch.eaddrnotavail_before_per_second;
   if (!before || *before <= 0.0 || watch.eaddrnotavail_during_per_second < *before) {
     return std::nullopt;
@@ -96,10 +105,21 @@ std::string symptom_summary(const SymptomWatch& watch)
   const std::string before = watch.eaddrnotavail_before_per_second
                                ? fmt::format("{:.1f}/s before, ", *watch.eaddrnotavail_before_per_second)
                                : std::string();
-  return fmt::format("connect() EADDRNOTAVAIL {}{:.1f}/s during the watch; {} recycled connects, {} failed "
-                     "(BPF probe)",
+  std::string bind;
+  if (watch.eaddrinuse_during_per_second > 0.0 ||
+      (watch.eaddrinuse_before_per_second && *watch.eaddrinuse_before_per_second > 0.0)) {
+    bind = fmt::format("; bind() EADDRINUSE {}{:.1f}/s during",
+                       watch.eaddrinuse_before_per_second
+                         ? fmt::format("{:.1f}/s before, ", *watch.eaddrinuse_before_per_second)
+                         : std::string(),
+                       watch.eaddrinuse_during_per_second);
+  }
+  // The probe sees a recycle only of TIME_WAIT entered since it attached: TWRecycled counts more.
+  return fmt::format("connect() EADDRNOTAVAIL {}{:.1f}/s during the watch{}; at least {} recycled connects, "
+                     "{} failed (BPF probe)",
                      before,
                      watch.eaddrnotavail_during_per_second,
+                     bind,
                      watch.recycled,
                      watch.recycled_failed);
 }

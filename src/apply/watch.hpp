@@ -48,6 +48,7 @@ WatchSample evaluate_watch(const Counters& start,
 struct SymptomCounts
 {
   std::uint64_t eaddrnotavail = 0;   // connect() failed for lack of a port (all destinations)
+  std::uint64_t eaddrinuse = 0;      // bind() to port 0 failed for lack of a port
   std::uint64_t recycled = 0;        // handshakes that took a TIME_WAIT tuple over
   std::uint64_t recycled_failed = 0; // of which failed before ESTABLISHED (PAWS behind NAT)
 };
@@ -60,6 +61,8 @@ struct SymptomWatch
 {
   std::optional<double> eaddrnotavail_before_per_second; // nullopt: no baseline window
   double eaddrnotavail_during_per_second = 0.0;
+  std::optional<double> eaddrinuse_before_per_second; // bind() to port 0, likewise
+  double eaddrinuse_during_per_second = 0.0;
   std::uint64_t recycled = 0;        // during the watch
   std::uint64_t recycled_failed = 0; // during the watch
 };
@@ -68,8 +71,9 @@ struct SymptomWatch
 // (the peer or a NAT drops reused tuples); nullopt while none has.
 std::optional<std::string> symptom_trip(const SymptomWatch& watch);
 
-// At the end of the watch: connect() failing with EADDRNOTAVAIL before the change must have
-// fallen, or the change did not do what it was for; nullopt when it passes.
+// At the end of the watch: connect() failing with EADDRNOTAVAIL, or bind() to port 0 failing with
+// EADDRINUSE, before the change must have fallen, or the change did not do what it was for;
+// nullopt when it passes.
 std::optional<std::string> symptom_final(const SymptomWatch& watch);
 
 // "connect() EADDRNOTAVAIL 41.5/s before, 0/s during the watch; 120 recycled connects, 0 failed".

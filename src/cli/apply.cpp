@@ -160,10 +160,13 @@ void add_apply_command(CLI::App& app, int& exit_code)
     ->type_name("ID")
     ->each([apply_args](const std::string&) { apply_args->host_id_given = true; });
   apply
-    ->add_option("--watch",
-                 apply_args->watch,
-                 "Watch the health counters this long after the runtime change and roll back when one rises: "
-                 "0, 90s, 5m, 1m30s, 1h (default 0; with --canary the policy's canary window)")
+    ->add_option(
+      "--watch",
+      apply_args->watch,
+      "Watch the health counters this long after the runtime change and roll back when one rises: "
+      "0, 90s, 5m, 1m30s, 1h (default 0; with --canary the policy's canary window). As root the BPF "
+      "probe watches too: connect() EADDRNOTAVAIL and bind() EADDRINUSE must fall, and a "
+      "recycled connect that fails rolls back at once (doc/probe.md)")
     ->type_name("DURATION");
   apply->add_flag(
     "--no-persist", apply_args->no_persist, "Change the runtime only; write nothing to /etc/sysctl.d");

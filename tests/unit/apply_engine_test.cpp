@@ -375,9 +375,12 @@ TEST_F(ApplyEngineTest, ProbeWatchRollsBackOnFailingRecycledConnects)
   EXPECT_EQ(sysctld(), before);
 }
 
-// An apply with a 1 s probe watch after a 1 s baseline with 100 connect() failures; then
-// `during_step` more per reading during the watch.
-ApplyOutcome apply_with_failures(const ApplyRequest& base, std::uint64_t during_step, ApplyObserver& obs)
+// An apply with a 1 s probe watch after a 1 s baseline with 100 connect() failures (bind()
+// failures with `bind`); then `during_step` more per reading during the watch.
+ApplyOutcome apply_with_failures(const ApplyRequest& base,
+                                 std::uint64_t during_step,
+                                 ApplyObserver& obs,
+                                 bool bind = false)
 {
   ApplyRequest r = base;
   r.persist = false;
@@ -387,9 +390,9 @@ ApplyOutcome apply_with_failures(const ApplyRequest& base, std::uint64_t during_
   r.watch.read_counters = quiet_counters;
   auto reading = std::make_shared<int>(0);
   auto seen = std::make_shared<SymptomCounts>();
-  r.watch.read_symptoms = [seen, reading, during_step] {
+  r.watch.read_symptoms = [seen, reading, during_step, bind] {
     const SymptomCounts now = *seen;
-    seen->eaddrnotavail += (*reading)++ == 0 ? 100 : during_step;
+    (bind ? seen->eaddrinuse : seen->eaddrnotavail) += (*reading)++ == 0 ? 100 : during_step;
     return now;
   };
   Applier a(r);
@@ -413,6 +416,18 @@ TEST_F(ApplyEngineTest, ProbeWatchRollsBackWhenConnectFailuresDoNotFall)
   EXPECT_EQ(outcome.result, ApplyResult::watch_rolled_back);
   EXPECT_NE(outcome.reason.find("connect() kept failing with EADDRNOTAVAIL"), std::string::npos)
     << outcome.reason;
+  EXPECT_EQ(get("proc/net/ipv4/tcp_tw_reuse"), "2\n");
+}
+
+// A client that bind()s before connect() is not helped by tcp_tw_reuse: its failures do not fall
+// and the watch says why it rolls back.
+TEST_F(ApplyEngineTest, ProbeWatchRollsBackWhenBindFailuresDoNotFall)
+{
+  const auto outcome = apply_with_failures(request(), 200, m_obs, /*bind=*/true);
+  EXPECT_EQ(outcome.result, ApplyResult::watch_rolled_back);
+  EXPECT_NE(outcome.reason.find("bind() to port 0 kept failing with EADDRINUSE"), std::string::npos)
+    << outcome.reason;
+  EXPECT_NE(outcome.measured.find("bind() EADDRINUSE"), std::string::npos) << outcome.measured;
   EXPECT_EQ(get("proc/net/ipv4/tcp_tw_reuse"), "2\n");
 }
 
