@@ -221,8 +221,7 @@ EvidenceProbe::EvidenceProbe(const ProbeOptions& options)
   if (const int err = tw_probe::load(loaded->skeleton); err != 0) {
     if (err == -EPERM || err == -EACCES) {
       reason_ =
-        "the probe needs root, or CAP_BPF and CAP_PERFMON (loading it: " + std::string(std::strerror(-err)) +
-        ")";
+        "the probe needs root, or CAP_BPF and CAP_PERFMON; loading it: " + std::string(std::strerror(-err));
     } else {
       const std::lock_guard<std::mutex> lock(g_libbpf_mutex);
       reason_ = "the kernel refused the probe (" + std::string(std::strerror(-err)) +

@@ -44,7 +44,14 @@ std::string pressure_line(const Analysis& a)
   // No counter records EADDRNOTAVAIL, so a full group is an inference from the counts. Where the
   // current tcp_tw_reuse covers the group and can work, connect() takes over its TIME_WAIT ports
   // instead of failing: nothing to infer there.
-  if (top.exhausted && !top.reuse_works && top.group->in_use >= top.usable) {
+  const bool measured = top.symptom != nullptr && top.symptom->connect_eaddrnotavail > 0;
+  if (top.exhausted && !top.reuse_works && measured) {
+    line += "; with " + std::to_string(top.group->in_use) + " of " + std::to_string(top.usable) +
+            " ports in use, connect() there fails with EADDRNOTAVAIL (measured, below)";
+  } else if (top.exhausted && !top.reuse_works && a.probed) {
+    line += "; with " + std::to_string(top.group->in_use) + " of " + std::to_string(top.usable) +
+            " ports in use, though the probe saw no connect() there fail in the window";
+  } else if (top.exhausted && !top.reuse_works && top.group->in_use >= top.usable) {
     line += "; with " + std::to_string(top.group->in_use) + " of " + std::to_string(top.usable) +
             " ports in use, none is left: connect() there is likely failing with EADDRNOTAVAIL (inferred "
             "from the counts; no counter records it)";

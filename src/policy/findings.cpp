@@ -55,12 +55,24 @@ void pressure_findings(const Analysis& a, std::vector<Finding>& out)
       f.severity = Severity::warn;
       f.summary = "ports towards " + group_name(*v.group) + " are (nearly) all in use: " + counts +
                   ", which the current tcp_tw_reuse lets connect() take over";
+    } else if (v.bind_driven) {
+      f.summary = "ports towards " + group_name(*v.group) + " are (nearly) all in use: " + counts +
+                  "; the probe saw bind() to port 0 fail there, not connect()";
+    } else if (v.symptom != nullptr && v.symptom->connect_eaddrnotavail > 0) {
+      f.summary = "connect() towards " + group_name(*v.group) +
+                  " fails with EADDRNOTAVAIL (measured: " + std::to_string(v.symptom->connect_eaddrnotavail) +
+                  " in " + number(a.facts.evidence.window_seconds) + " s): " + counts;
+    } else if (a.probed) {
+      f.summary = "ports towards " + group_name(*v.group) + " are (nearly) all in use: " + counts +
+                  "; the probe saw no connect() there fail in the window";
     } else {
       f.summary = "connect() towards " + group_name(*v.group) +
                   " is at or near EADDRNOTAVAIL (inferred from the counts): " + counts;
     }
-    f.rationale = "port exhaustion fails connect() with EADDRNOTAVAIL and increments no counter: the socket "
-                  "census is the only evidence";
+    f.rationale = a.probed ? "port exhaustion fails connect() with EADDRNOTAVAIL (or bind() to port 0 with "
+                             "EADDRINUSE), which the probe counts; no kernel counter does"
+                           : "port exhaustion fails connect() with EADDRNOTAVAIL and increments no counter: "
+                             "the socket census is the only evidence (plan --sample N measures it)";
     out.push_back(std::move(f));
     break; // the busiest one; the census lists the others
   }

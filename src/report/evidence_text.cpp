@@ -96,8 +96,10 @@ std::string evidence_to_text(const SymptomEvidence& e, std::size_t top)
       out +=
         fmt::format("  ... {} more destinations (--top, or --format json)\n", e.destinations.size() - top);
     }
-    out += "  NOTAVAIL: connect() failed with EADDRNOTAVAIL (no free source port);\n"
-           "  RECYCLED: handshakes that reused a TIME_WAIT tuple (n/failed! when some failed)\n";
+    out += "  NOTAVAIL: connect() failed with EADDRNOTAVAIL (no free source port); OTHER: other\n"
+           "  connect() errors (named in --format json); RECYCLED: handshakes that reused a\n"
+           "  TIME_WAIT tuple, N/F! when F of them failed (PAWS: NAT or the peer drops them);\n"
+           "  P50/P99: time from the start of connect()'s port search to its return\n";
   }
   for (const auto& b : e.bind_eaddrinuse) {
     out += fmt::format("bind() to port 0 of {} failed {} times with EADDRINUSE, by {}\n",
