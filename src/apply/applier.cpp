@@ -223,7 +223,8 @@ ApplyOutcome Applier::execute(ApplyObserver& observer)
   // Baseline rates for the watch, before anything changes.
   std::map<std::string, double> baseline;
   SymptomWatch symptoms; // what the probe measures, when there is one
-  const bool probed = static_cast<bool>(req.watch.read_symptoms);
+  SymptomReader probe;   // attached for the baseline and the watch, detached when execute() returns
+  bool probed = false;
   const auto watch_seconds = req.watch.duration;
   if (watch_seconds.count() > 0) {
     if (!req.watch.read_counters) {
@@ -246,19 +247,23 @@ ApplyOutcome Applier::execute(ApplyObserver& observer)
                       "never be judged. Nothing was changed");
       }
     }
+    if (req.watch.attach_symptoms) {
+      probe = req.watch.attach_symptoms();
+    }
+    probed = static_cast<bool>(probe.read);
     const auto base_window = std::min(req.watch.baseline, watch_seconds);
     if (base_window.count() > 0) {
       observer.step("measuring the baseline of the health counters for " +
                     std::to_string(base_window.count()) + " s");
       const auto t0 = std::chrono::steady_clock::now();
-      const SymptomCounts symptoms_t0 = probed ? req.watch.read_symptoms() : SymptomCounts{};
+      const SymptomCounts symptoms_t0 = probed ? probe.read() : SymptomCounts{};
       if (!sleep_interruptibly(base_window)) {
         throw Error("apply", interrupt_reason() + " before any change; nothing was changed");
       }
       const Counters after = req.watch.read_counters();
       const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       if (probed && secs > 0.0) {
-        const SymptomCounts symptoms_t1 = req.watch.read_symptoms();
+        const SymptomCounts symptoms_t1 = probe.read();
         symptoms.eaddrnotavail_before_per_second =
           static_cast<double>(symptoms_t1.eaddrnotavail - symptoms_t0.eaddrnotavail) / secs;
         symptoms.eaddrinuse_before_per_second =
@@ -341,9 +346,9 @@ ApplyOutcome Applier::execute(ApplyObserver& observer)
                       "watching for " + std::to_string(watch_seconds.count()) + " s");
       observer.step("watching the health counters for " + std::to_string(watch_seconds.count()) + " s" +
                     (probed ? ", and connect() and bind() with the BPF probe" : "") +
-                    (req.watch.symptoms_note.empty() ? "" : "; " + req.watch.symptoms_note));
+                    (probe.note.empty() ? "" : "; " + probe.note));
       const Counters start = req.watch.read_counters();
-      const SymptomCounts symptoms_start = probed ? req.watch.read_symptoms() : SymptomCounts{};
+      const SymptomCounts symptoms_start = probed ? probe.read() : SymptomCounts{};
       if (!start.available) {
         throw Error("health counters", start.error);
       }
@@ -361,7 +366,7 @@ ApplyOutcome Applier::execute(ApplyObserver& observer)
         const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         auto sample = evaluate_watch(start, now, elapsed, baseline, req.watch.thresholds);
         if (probed) {
-          const SymptomCounts symptoms_now = req.watch.read_symptoms();
+          const SymptomCounts symptoms_now = probe.read();
           symptoms.eaddrnotavail_during_per_second =
             static_cast<double>(symptoms_now.eaddrnotavail - symptoms_start.eaddrnotavail) / elapsed;
           symptoms.eaddrinuse_during_per_second =

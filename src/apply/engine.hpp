@@ -49,6 +49,15 @@ using BootLookup = std::function<std::map<std::string, BootSetting>(const std::f
 // Reads the health counters of the calling network namespace.
 using CounterReader = std::function<Counters()>;
 
+// The evidence probe while the watch needs it: read() gives its running totals, and the probe stays
+// attached as long as read is held. An empty read means no probe (note says why).
+struct SymptomReader
+{
+  std::function<SymptomCounts()> read;
+  std::string note;
+};
+using SymptomAttach = std::function<SymptomReader()>;
+
 // The watch window: how long, against which thresholds, read how.
 struct WatchConfig
 {
@@ -56,9 +65,8 @@ struct WatchConfig
   std::chrono::seconds baseline{ 3 }; // pre-apply sampling for the baseline rates (capped by duration)
   std::vector<WatchThreshold> thresholds;
   CounterReader read_counters;
-  // The evidence probe's running totals (empty: no probe; the watch judges the counters only).
-  std::function<SymptomCounts()> read_symptoms;
-  std::string symptoms_note; // why there is no probe, for the operator (empty with one)
+  // Attaches the evidence probe for the watch (called right before the baseline; empty: no probe).
+  SymptomAttach attach_symptoms;
 };
 
 // Everything apply needs; the CLI fills it from the plan, the policy and the flags.

@@ -76,7 +76,8 @@ PlanToApply reviewed_plan(const std::filesystem::path& path)
   } catch (const Error& e) {
     throw Error(e.subject(), e.reason() + "; nothing was changed");
   }
-  out.source_nat = doc.plan.finding("source-nat") != nullptr;
+  out.source_nat =
+    doc.plan.finding("source-nat") != nullptr || doc.plan.finding("recycled-connects-failed") != nullptr;
   for (const auto& c : doc.plan.changes) {
     out.changes.push_back({ c.key, c.current, c.target });
     out.reasons.push_back(c.reason);
@@ -92,7 +93,8 @@ PlanToApply reviewed_plan(const std::filesystem::path& path)
 PlanToApply computed_plan(const Plan& plan, const std::string& plan_sha256)
 {
   PlanToApply out;
-  out.source_nat = plan.finding("source-nat") != nullptr;
+  out.source_nat =
+    plan.finding("source-nat") != nullptr || plan.finding("recycled-connects-failed") != nullptr;
   for (const auto& c : plan.changes) {
     out.changes.push_back({ c.key, c.current, c.target });
     out.reasons.push_back(c.reason);
@@ -135,14 +137,15 @@ ApplyRequest make_request(const Policy& policy, const PlanToApply& plan, const R
     request.watch.thresholds.push_back({ rule.counter, rule.max_rise_per_second, rule.id });
   }
   request.watch.read_counters = [] { return read_counters(); };
-  if (options.watch.count() > 0) {
-    // Attached now, so it sees the baseline window too; detached when the request goes.
-    auto probe = std::make_shared<const EvidenceProbe>(ProbeOptions{ options.probe, 0 });
-    if (probe->attached()) {
-      request.watch.read_symptoms = [probe] { return symptom_counts(probe->collect(0.0)); };
-    } else {
-      request.watch.symptoms_note = "no probe: " + probe->reason();
-    }
+  if (options.watch.count() > 0 && options.probe) {
+    // Attached by the applier right before the baseline, detached when its reader goes.
+    request.watch.attach_symptoms = [] {
+      auto probe = std::make_shared<const EvidenceProbe>(ProbeOptions{});
+      if (!probe->attached()) {
+        return SymptomReader{ {}, "no probe: " + probe->reason() };
+      }
+      return SymptomReader{ [probe] { return symptom_counts(probe->collect(0.0)); }, {} };
+    };
   }
   request.changes = plan.changes;
   // A fresh plan was read a moment ago (any difference is a race); a reviewed one must still hold.
@@ -169,9 +172,9 @@ std::optional<std::string> unwatched_nat_warning(const PlanToApply& plan,
     return std::nullopt;
   }
   // Where reuse can hurt (reused tuples colliding behind SNAT), an unwatched change is the risk.
-  return std::string(
-           "the plan found source NAT in the path (finding source-nat), where reused ports can make "
-           "connects stall, and nothing watches this change: ") +
+  return std::string("the plan found source NAT in the path, or measured recycled connects failing "
+                     "(findings source-nat, recycled-connects-failed), where reused ports can make "
+                     "connects stall, and nothing watches this change: ") +
          (canary ? "drop --watch 0 to keep the canary's watch" : "prefer --canary, or add --watch 5m");
 }
 

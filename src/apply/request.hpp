@@ -37,11 +37,11 @@ struct PlanToApply
 {
   std::vector<ProposedChange> changes;
   std::vector<std::string> reasons; // one per change: why
-  bool source_nat = false;          // the plan found source NAT in the path (finding source-nat)
-  std::string source;               // the plan file's absolute path, or "computed (verdict ...)"
-  std::string sha256;               // of the plan file's bytes, or of the computed plan's JSON
-  std::string hostname;             // where a reviewed plan was made (empty: unknown)
-  std::uint64_t netns = 0;          // likewise (0: unknown)
+  bool source_nat = false; // source NAT in the path, seen or measured (source-nat, recycled-connects-failed)
+  std::string source;      // the plan file's absolute path, or "computed (verdict ...)"
+  std::string sha256;      // of the plan file's bytes, or of the computed plan's JSON
+  std::string hostname;    // where a reviewed plan was made (empty: unknown)
+  std::uint64_t netns = 0; // likewise (0: unknown)
 };
 
 // A reviewed plan file (`plan --out`), read strictly; refused (tw::Error, "nothing was changed")

@@ -82,22 +82,27 @@ std::optional<std::string> symptom_trip(const SymptomWatch& watch)
 
 std::optional<std::string> symptom_final(const SymptomWatch& watch)
 {
+  // connect() first: the change is for it. bind() is judged only on a host where no connect()
+  // failed before, so a bind() client beside a relieved connect() client does not undo the change.
+  const auto before = watch.eaddrnotavail_before_per_second;
+  const bool connect_failing = before && *before > 0.0;
+  if (connect_failing && watch.eaddrnotavail_during_per_second >= *before) {
+    return fmt::format(
+      "connect() kept failing with EADDRNOTAVAIL: {:.1f}/s during the watch, {:.1f}/s before "
+      "the change (BPF probe); the change did not relieve the port pressure",
+      watch.eaddrnotavail_during_per_second,
+      *before);
+  }
   const auto bind_before = watch.eaddrinuse_before_per_second;
-  if (bind_before && *bind_before > 0.0 && watch.eaddrinuse_during_per_second >= *bind_before) {
+  if (!connect_failing && bind_before && *bind_before > 0.0 &&
+      watch.eaddrinuse_during_per_second >= *bind_before) {
     return fmt::format("bind() to port 0 kept failing with EADDRINUSE: {:.1f}/s during the watch, {:.1f}/s "
                        "before the change (BPF probe); tcp_tw_reuse does not help a client that bind()s "
                        "before connect() (IP_BIND_ADDRESS_NO_PORT does)",
                        watch.eaddrinuse_during_per_second,
                        *bind_before);
   }
-  const auto before = watch.eaddrnotavail_before_per_second;
-  if (!before || *before <= 0.0 || watch.eaddrnotavail_during_per_second < *before) {
-    return std::nullopt;
-  }
-  return fmt::format("connect() kept failing with EADDRNOTAVAIL: {:.1f}/s during the watch, {:.1f}/s before "
-                     "the change (BPF probe); the change did not relieve the port pressure",
-                     watch.eaddrnotavail_during_per_second,
-                     *before);
+  return std::nullopt;
 }
 
 std::string symptom_summary(const SymptomWatch& watch)

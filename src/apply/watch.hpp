@@ -71,9 +71,9 @@ struct SymptomWatch
 // (the peer or a NAT drops reused tuples); nullopt while none has.
 std::optional<std::string> symptom_trip(const SymptomWatch& watch);
 
-// At the end of the watch: connect() failing with EADDRNOTAVAIL, or bind() to port 0 failing with
-// EADDRINUSE, before the change must have fallen, or the change did not do what it was for;
-// nullopt when it passes.
+// At the end of the watch: connect() failing with EADDRNOTAVAIL before the change must have
+// fallen (or, where no connect() failed, bind() to port 0 failing with EADDRINUSE), or the change
+// did not do what it was for; nullopt when it passes.
 std::optional<std::string> symptom_final(const SymptomWatch& watch);
 
 // "connect() EADDRNOTAVAIL 41.5/s before, 0/s during the watch; 120 recycled connects, 0 failed".

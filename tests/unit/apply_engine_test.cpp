@@ -357,11 +357,14 @@ TEST_F(ApplyEngineTest, ProbeWatchRollsBackOnFailingRecycledConnects)
   r.watch.thresholds = { { "Tcp.AttemptFails", 1000.0, "test" } };
   r.watch.read_counters = quiet_counters;
   SymptomCounts seen;
-  r.watch.read_symptoms = [&seen] {
-    const SymptomCounts now = seen;
-    seen.recycled += 10;
-    seen.recycled_failed += 2;
-    return now;
+  r.watch.attach_symptoms = [&seen] {
+    return SymptomReader{ [&seen] {
+                           const SymptomCounts now = seen;
+                           seen.recycled += 10;
+                           seen.recycled_failed += 2;
+                           return now;
+                         },
+                          {} };
   };
   const auto before = sysctld();
   Applier a(r);
@@ -380,7 +383,8 @@ TEST_F(ApplyEngineTest, ProbeWatchRollsBackOnFailingRecycledConnects)
 ApplyOutcome apply_with_failures(const ApplyRequest& base,
                                  std::uint64_t during_step,
                                  ApplyObserver& obs,
-                                 bool bind = false)
+                                 bool bind = false,
+                                 bool mixed = false)
 {
   ApplyRequest r = base;
   r.persist = false;
@@ -390,10 +394,17 @@ ApplyOutcome apply_with_failures(const ApplyRequest& base,
   r.watch.read_counters = quiet_counters;
   auto reading = std::make_shared<int>(0);
   auto seen = std::make_shared<SymptomCounts>();
-  r.watch.read_symptoms = [seen, reading, during_step, bind] {
-    const SymptomCounts now = *seen;
-    (bind ? seen->eaddrinuse : seen->eaddrnotavail) += (*reading)++ == 0 ? 100 : during_step;
-    return now;
+  r.watch.attach_symptoms = [seen, reading, during_step, bind, mixed] {
+    return SymptomReader{ [seen, reading, during_step, bind, mixed] {
+                           const SymptomCounts now = *seen;
+                           const bool baseline = (*reading)++ == 0;
+                           (bind ? seen->eaddrinuse : seen->eaddrnotavail) += baseline ? 100 : during_step;
+                           if (mixed) { // a bind() client beside: failing alike before and during
+                             seen->eaddrinuse += 100;
+                           }
+                           return now;
+                         },
+                          {} };
   };
   Applier a(r);
   a.prepare();
@@ -429,6 +440,15 @@ TEST_F(ApplyEngineTest, ProbeWatchRollsBackWhenBindFailuresDoNotFall)
     << outcome.reason;
   EXPECT_NE(outcome.measured.find("bind() EADDRINUSE"), std::string::npos) << outcome.measured;
   EXPECT_EQ(get("proc/net/ipv4/tcp_tw_reuse"), "2\n");
+}
+
+// A connect() client relieved beside a bind() client that is not: the change did its job and stays.
+TEST_F(ApplyEngineTest, ProbeWatchKeepsAChangeThatRelievedConnectBesideABindClient)
+{
+  const auto outcome = apply_with_failures(request(), 0, m_obs, /*bind=*/false, /*mixed=*/true);
+  EXPECT_EQ(outcome.result, ApplyResult::applied) << outcome.reason;
+  EXPECT_NE(outcome.measured.find("bind() EADDRINUSE"), std::string::npos) << outcome.measured;
+  EXPECT_EQ(get("proc/net/ipv4/tcp_tw_reuse"), "1\n");
 }
 
 // A config-management loop must not report "ok" while the setting is gone at the next boot: with
