@@ -100,9 +100,16 @@ std::string cgroup_of(std::uint32_t pid)
   return {};
 }
 
+// The task name as printable text: prctl(PR_SET_NAME) allows any byte, and a control character
+// would make the plan that quotes it unreadable by apply --plan.
 std::string comm_of(const char (&comm)[16])
 {
-  return std::string(comm, strnlen(comm, sizeof(comm)));
+  std::string out(comm, strnlen(comm, sizeof(comm)));
+  for (char& c : out) {
+    const auto u = static_cast<unsigned char>(c);
+    c = u < 0x20 || u == 0x7f ? '?' : c;
+  }
+  return out;
 }
 
 // Most failures first, then most calls, then pid: a stable order for output and tests.

@@ -190,8 +190,26 @@ Analysis analyse(const Facts& facts, const Profile& profile, const Policy& polic
     }
     const std::string family = g.family == AF_INET6 ? "ipv6" : "ipv4";
     const std::string wildcard = g.family == AF_INET6 ? "::" : "0.0.0.0";
+    // A process that connect()s there is the one whose bind() fails: when the probe saw any,
+    // the failing bind() must come from one of them (an unrelated bind() client excuses nothing).
+    const auto same_process = [&v](const SymptomBindFailure& b) {
+      if (v.symptom == nullptr || v.symptom->processes.empty()) {
+        return true; // every bind() failed, so it never reached connect(): nothing to compare
+      }
+      for (const auto& connecting : v.symptom->processes) {
+        for (const auto& p : b.processes) {
+          if (connecting.pid == p.pid) {
+            return true;
+          }
+        }
+      }
+      return false;
+    };
     for (const auto& b : facts.evidence.bind_eaddrinuse) {
-      if (b.family == family && (b.local == g.local || b.local == wildcard)) {
+      // A dual-stack socket bound to :: connects to IPv4 destinations through v4-mapped addresses.
+      const bool local =
+        (b.family == family && (b.local == g.local || b.local == wildcard)) || b.local == "::";
+      if (local && same_process(b)) {
         v.bind_driven = true;
         if (std::find(a.bind_failures.begin(), a.bind_failures.end(), &b) == a.bind_failures.end()) {
           a.bind_failures.push_back(&b);

@@ -51,13 +51,13 @@ void pressure_findings(const Analysis& a, std::vector<Finding>& out)
     const std::string counts = std::to_string(v.group->in_use) + " of " + std::to_string(v.usable) +
                                " usable ports in use, " + std::to_string(v.group->time_wait) +
                                " of them in TIME_WAIT";
-    if (v.reuse_works) {
+    if (v.bind_driven) {
+      f.summary = "ports towards " + group_name(*v.group) + " are (nearly) all in use: " + counts +
+                  "; the probe saw bind() to port 0 fail there, not connect()";
+    } else if (v.reuse_works) {
       f.severity = Severity::warn;
       f.summary = "ports towards " + group_name(*v.group) + " are (nearly) all in use: " + counts +
                   ", which the current tcp_tw_reuse lets connect() take over";
-    } else if (v.bind_driven) {
-      f.summary = "ports towards " + group_name(*v.group) + " are (nearly) all in use: " + counts +
-                  "; the probe saw bind() to port 0 fail there, not connect()";
     } else if (v.symptom != nullptr && v.symptom->connect_eaddrnotavail > 0) {
       f.summary = "connect() towards " + group_name(*v.group) +
                   " fails with EADDRNOTAVAIL (measured: " + std::to_string(v.symptom->connect_eaddrnotavail) +

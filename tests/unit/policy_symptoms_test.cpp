@@ -146,6 +146,51 @@ TEST(PolicySymptoms, BindFailuresOnAnotherAddressDoNotExcuseTheGroup)
   EXPECT_EQ(make_plan(f, Profile{}, config::builtin_policy()).verdict, Verdict::irrelevant);
 }
 
+TEST(PolicySymptoms, AnUnrelatedBindClientDoesNotExcuseAConnectClient)
+{
+  // The probe saw connect() towards the group from pid 4242 succeed, and bind() fail in pid 777.
+  Facts f = bind_client();
+  f.evidence.destinations[0].processes = { process(4242, "api-worker", 40, 0) };
+  EXPECT_EQ(make_plan(f, Profile{}, config::builtin_policy()).verdict, Verdict::helps);
+  // The same bind() failures from the process that connects there: a bind() client.
+  f.evidence.destinations[0].processes.push_back(process(777, "legacy-rpc", 40, 0));
+  EXPECT_EQ(make_plan(f, Profile{}, config::builtin_policy()).verdict, Verdict::irrelevant);
+}
+
+TEST(PolicySymptoms, ADualStackBindClientIsRecognisedTowardsIpv4)
+{
+  Facts f = bind_client();
+  f.evidence.bind_eaddrinuse[0].local = "::";
+  f.evidence.bind_eaddrinuse[0].family = "ipv6";
+  EXPECT_EQ(make_plan(f, Profile{}, config::builtin_policy()).verdict, Verdict::irrelevant);
+}
+
+TEST(PolicySymptoms, MixedHostHelpsForTheConnectClientAndNamesTheBindClient)
+{
+  Facts f = bind_client();
+  // A second destination, pressured by a connect() client that fails with EADDRNOTAVAIL.
+  add_group(f, "198.18.62.2", "198.18.63.1", 443, 1000, 1000);
+  f.evidence.destinations.push_back(connect_client().evidence.destinations[0]);
+  f.evidence.destinations.back().destination = "198.18.63.1:443";
+  const Plan p = make_plan(f, Profile{}, config::builtin_policy());
+  EXPECT_EQ(p.verdict, Verdict::helps) << all_reasons(p);
+  EXPECT_NE(all_reasons(p).find("towards 198.18.63.1:443, all from pid 4242 (api-worker)"), std::string::npos)
+    << all_reasons(p);
+  ASSERT_NE(finding(p, "bind-eaddrinuse"), nullptr);
+  const Finding* exhausted = finding(p, "ports-exhausted");
+  ASSERT_NE(exhausted, nullptr);
+
+  // With tw_reuse already on, the bind() client's exhausted group is not said to be taken over.
+  set_sysctl(f, "net.ipv4.tcp_tw_reuse", "1");
+  f.evidence.destinations.pop_back();
+  f.sockets.groups.pop_back();
+  const Plan on = make_plan(f, Profile{}, config::builtin_policy());
+  const Finding* e = finding(on, "ports-exhausted");
+  ASSERT_NE(e, nullptr);
+  EXPECT_NE(e->summary.find("the probe saw bind() to port 0 fail there, not connect()"), std::string::npos)
+    << e->summary;
+}
+
 TEST(PolicySymptoms, RecycledConnectsThatFailMakeNatAMeasuredProblem)
 {
   Facts f = connect_client();
@@ -198,8 +243,25 @@ TEST(PolicySymptoms, SlowConnectOnAFillingRangeIsAnEarlyWarning)
 TEST(PolicySymptoms, EvidenceRoundTripsThroughThePlanDocument)
 {
   Facts f = connect_client();
-  f.evidence.destinations[0].connect_errors = { { "ETIMEDOUT", 3 } };
-  f.evidence.destinations[0].connect_us_p50 = 12;
+  // Every field distinct and non-zero, so a reader that swapped or skipped one would be caught.
+  SymptomDestination& d = f.evidence.destinations[0];
+  d.connect_errors = { { "ETIMEDOUT", 3 }, { "ECONNREFUSED", 4 } };
+  d.v4_mapped = 5;
+  d.handshakes_ok = 6;
+  d.handshakes_failed = 7;
+  d.recycled = 8;
+  d.recycled_failed = 9;
+  d.connect_us_p50 = 12;
+  d.connect_us_p99 = 96;
+  SymptomProcess gone = process(31337, "short-lived", 11, 10);
+  gone.cgroup.clear(); // the process had gone when the probe was read
+  gone.eaddrinuse = 13;
+  d.processes.push_back(gone);
+  SymptomDestination v6;
+  v6.destination = "[fd00::1]:443";
+  v6.family = "ipv6";
+  v6.connect_ok = 14;
+  f.evidence.destinations.push_back(v6);
   f.evidence.bind_eaddrinuse = bind_client().evidence.bind_eaddrinuse;
   f.evidence.dropped = 2;
   f.evidence.time_wait_seen = 70000;
@@ -207,7 +269,8 @@ TEST(PolicySymptoms, EvidenceRoundTripsThroughThePlanDocument)
   const Plan p = make_plan(f, Profile{}, config::builtin_policy());
   const nlohmann::json doc = nlohmann::json::parse(plan_to_json(p, f).dump());
   EXPECT_EQ(doc.at("evidence").at("source"), "probe");
-  EXPECT_EQ(doc["evidence"]["destinations"][0]["connect_us_p99"], nullptr);
+  EXPECT_EQ(doc["evidence"]["destinations"][1]["connect_us_p99"], nullptr);
+  EXPECT_EQ(doc["evidence"]["destinations"][0]["processes"][1]["cgroup"], nullptr);
   const Facts back = facts_from_json(doc, "plan.json");
   EXPECT_EQ(back.evidence, f.evidence);
   EXPECT_EQ(make_plan(back, Profile{}, config::builtin_policy()), p);
@@ -215,6 +278,15 @@ TEST(PolicySymptoms, EvidenceRoundTripsThroughThePlanDocument)
   nlohmann::json bad = doc;
   bad["evidence"]["source"] = "guess";
   EXPECT_THROW(facts_from_json(bad, "plan.json"), Error);
+  bad = doc;
+  bad["evidence"]["destinations"][0]["family"] = "ipx";
+  EXPECT_THROW(facts_from_json(bad, "plan.json"), Error);
+  bad = doc;
+  bad["evidence"]["surprise"] = 1;
+  EXPECT_THROW(facts_from_json(bad, "plan.json"), Error);
+  bad = doc;
+  bad["evidence"] = 42; // apply --plan checks it too
+  EXPECT_THROW(plan_from_json(bad, "plan.json"), Error);
   bad = doc;
   bad["evidence"]["destinations"][0]["connect_eaddrnotavail"] = -1;
   try {
