@@ -281,7 +281,23 @@ SymptomEvidence evidence_from_json(const json& j, const std::string& source)
 {
   const Reader r(source);
   const std::string at = "/evidence";
-  r.object(j, at);
+  r.only(j,
+         at,
+         { "source",
+           "reason",
+           "window_seconds",
+           "destinations",
+           "bind_eaddrinuse",
+           "dropped",
+           "time_wait_seen",
+           "time_wait_capped" });
+  const auto family = [&r](const json& obj, const std::string& path) {
+    std::string f = r.text(obj, path, "family");
+    if (f != "ipv4" && f != "ipv6") {
+      r.fail(path + "/family", "expected \"ipv4\" or \"ipv6\", got \"" + printable(f) + "\"");
+    }
+    return f;
+  };
   SymptomEvidence e;
   const std::string name = r.text(j, at, "source");
   const auto src = evidence_source_from_string(name);
@@ -291,6 +307,9 @@ SymptomEvidence evidence_from_json(const json& j, const std::string& source)
   e.source = *src;
   e.reason = r.text(j, at, "reason");
   e.window_seconds = r.real(r.field(j, at, "window_seconds"), at + "/window_seconds");
+  if (!std::isfinite(e.window_seconds) || e.window_seconds < 0.0) {
+    r.fail(at + "/window_seconds", "expected a number >= 0");
+  }
   e.dropped = r.count(j, at, "dropped");
   e.time_wait_seen = r.count(j, at, "time_wait_seen");
   e.time_wait_capped = r.flag(j, at, "time_wait_capped");
@@ -328,7 +347,7 @@ SymptomEvidence evidence_from_json(const json& j, const std::string& source)
     r.object(dj, p);
     SymptomDestination d;
     d.destination = r.text(dj, p, "destination", false);
-    d.family = r.text(dj, p, "family");
+    d.family = family(dj, p);
     d.connect_ok = r.count(dj, p, "connect_ok");
     d.connect_eaddrnotavail = r.count(dj, p, "connect_eaddrnotavail");
     const json& errors = r.field(dj, p, "connect_errors");
@@ -353,7 +372,7 @@ SymptomEvidence evidence_from_json(const json& j, const std::string& source)
     r.object(binds[i], p);
     SymptomBindFailure b;
     b.local = r.text(binds[i], p, "local", false);
-    b.family = r.text(binds[i], p, "family");
+    b.family = family(binds[i], p);
     b.count = r.count(binds[i], p, "count");
     b.processes = processes(r.field(binds[i], p, "processes"), p + "/processes");
     e.bind_eaddrinuse.push_back(std::move(b));
@@ -603,6 +622,9 @@ Plan plan_from_json(const json& doc, const std::string& source)
   }
   r.object(r.field(doc, "", "sockets"), "/sockets");
   r.object(r.field(doc, "", "facts"), "/facts");
+  if (doc.contains("evidence")) { // optional: plans written before the probe have none
+    (void)evidence_from_json(doc["evidence"], source);
+  }
   return plan;
 }
 
