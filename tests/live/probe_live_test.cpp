@@ -190,7 +190,7 @@ TEST_F(ProbeLiveTest, TrafficInAnotherNamespaceIsNotCounted)
   ASSERT_EQ(e.destinations.size(), 1u) << e.destinations[1].destination;
 }
 
-TEST_F(ProbeLiveTest, RecycledConnectsEqualTheTwRecycledCounter)
+TEST_F(ProbeLiveTest, RecycledConnectsMatchTheTwRecycledCounter)
 {
   HostPair pair("prrecyc");
   pair.client.set_sysctl("net.ipv4.ip_local_port_range", "40000 40049"); // 50 ports
@@ -199,6 +199,7 @@ TEST_F(ProbeLiveTest, RecycledConnectsEqualTheTwRecycledCounter)
   const EvidenceProbe probe(ProbeOptions{ true, cookie_of(pair.client) });
   ASSERT_TRUE(probe.attached()) << probe.reason();
   const std::uint64_t before = pair.client.counter("TcpExtTWRecycled");
+  const std::uint64_t rsts_before = pair.server.counter("TcpOutRsts") + pair.client.counter("TcpOutRsts");
 
   // Every port enters TIME_WAIT while the probe watches; after the reuse delay (1 s) the next
   // connects can only succeed by taking a TIME_WAIT tuple over.
@@ -207,12 +208,18 @@ TEST_F(ProbeLiveTest, RecycledConnectsEqualTheTwRecycledCounter)
   const json again = run_client(pair.client, pair.server_v4, 30, { "--close-first" });
   EXPECT_EQ(again.at("ok"), 30) << again.dump();
   const std::uint64_t recycled = pair.client.counter("TcpExtTWRecycled") - before;
+  // A reset ends a TIME_WAIT early (tcp_rfc1337=0) and frees its port: the next connect on that
+  // tuple is no takeover for the kernel, but the probe, which sees tuples and not the TIME_WAIT
+  // sockets themselves, counts it (seen once in CI: 30 against 29). Allow one per reset.
+  const std::uint64_t rsts =
+    pair.server.counter("TcpOutRsts") + pair.client.counter("TcpOutRsts") - rsts_before;
 
   const SymptomEvidence e = probe.collect(2.0);
   const SymptomDestination* d = e.destination(pair.server_v4 + ":8080");
   ASSERT_NE(d, nullptr);
-  EXPECT_GE(recycled, 30u); // each of the 30 connects took a TIME_WAIT port over
-  EXPECT_EQ(d->recycled, recycled);
+  EXPECT_GE(recycled + rsts, 30u); // each of the 30 connects took a TIME_WAIT port over
+  EXPECT_GE(d->recycled, recycled);
+  EXPECT_LE(d->recycled, recycled + rsts) << "resets: " << rsts;
   EXPECT_EQ(d->recycled_failed, 0u);
   EXPECT_EQ(d->handshakes_ok, 80u);
   EXPECT_GE(e.time_wait_seen, 80u);
