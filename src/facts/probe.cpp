@@ -18,7 +18,9 @@
 #pragma GCC diagnostic ignored "-Wsign-conversion"
 #pragma GCC diagnostic ignored "-Wconversion"
 #pragma GCC diagnostic ignored "-Wpedantic"
+#if !defined(__clang__) // GCC only: clang (and clang-tidy) do not know it
 #pragma GCC diagnostic ignored "-Wuseless-cast"
+#endif
 #include "facts/tw_probe.skel.h"
 #pragma GCC diagnostic pop
 
