@@ -234,23 +234,36 @@ class Fleet:
     def start_sshds(self):
         for h in self.hosts.values():
             # A private mount namespace with an empty /run: sshd's privilege separation dir
-            # (/run/sshd) exists there without creating anything on the machine itself.
+            # (/run/sshd) exists there without creating anything on the machine itself. root's
+            # home there is an empty directory of the run: a simulated host does not run this
+            # machine's dotfiles (a .bashrc whose `pyenv init` waits a minute on a stale lock made
+            # every ssh command hang), and Ansible's ~/.ansible stays in the temp dir.
+            home = h["dir"] / "home"
+            home.mkdir(mode=0o700, exist_ok=True)
             script = ("mount -t tmpfs -o mode=0755 tw-fleet /run && mkdir -m 0755 /run/sshd && "
+                      f"mount --bind {home} /root && "
                       f"exec /usr/sbin/sshd -D -e -f {h['dir'] / 'sshd_config'} "
                       f"-o ListenAddress={h['addr']}")
             h["sshd"] = self.start_bg(["ip", "netns", "exec", h["ns"], "unshare", "--mount",
                                        "--propagation", "private", "sh", "-c", script],
                                       f"sshd-{h['name']}.log")
-        deadline = time.monotonic() + 20
+        # A slow first handshake on a loaded machine is retried, not fatal: one attempt that
+        # hangs past its own timeout is one failed attempt, the deadline is what counts.
+        deadline = time.monotonic() + 45
         for h in self.hosts.values():
+            log = self.tmp / ("sshd-" + h["name"] + ".log")
             while True:
-                res = self.ssh(h, ["true"], check_rc=False, timeout=10)
-                if res.returncode == 0:
-                    break
-                check(h["sshd"].poll() is None,
-                      f"sshd of {h['name']} exited: {(self.tmp / ('sshd-' + h['name'] + '.log')).read_text()}")
+                try:
+                    res = self.ssh(h, ["true"], check_rc=False, timeout=10)
+                    if res.returncode == 0:
+                        break
+                    why = res.stderr
+                except Failure as e:
+                    why = str(e)
+                check(h["sshd"].poll() is None, f"sshd of {h['name']} exited: {log.read_text()}")
                 check(time.monotonic() < deadline,
-                      f"sshd of {h['name']} at {h['addr']} not reachable: {res.stderr}")
+                      f"sshd of {h['name']} at {h['addr']} not reachable: {why}\n"
+                      f"sshd log:\n{log.read_text()[-2000:]}")
                 time.sleep(0.3)
 
     def ssh(self, h, argv, check_rc=True, timeout=30):
