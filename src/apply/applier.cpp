@@ -50,12 +50,6 @@ std::string temp_name_for(const std::string& name)
 
 } // namespace
 
-std::filesystem::path resolve_state_dir(const std::filesystem::path& root,
-                                        const std::filesystem::path& state_dir)
-{
-  return state_dir.empty() ? under_root(root, k_default_state_dir) : state_dir;
-}
-
 Applier::Applier(ApplyRequest request)
   : m_request(std::move(request))
 {

@@ -1,8 +1,8 @@
 #include "apply/canary.hpp"
 
-#include "apply/sha256.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
+#include "util/sha256.hpp"
 #include "util/strings.hpp"
 
 #include <cmath>

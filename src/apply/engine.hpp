@@ -1,13 +1,13 @@
 #pragma once
 
-#include "apply/journal.hpp"
 #include "apply/signals.hpp"
-#include "apply/sysctld_writer.hpp"
 #include "apply/target_lock.hpp"
 #include "apply/validate.hpp"
 #include "apply/watch.hpp"
 #include "model/boot.hpp"
 #include "model/counters.hpp"
+#include "state/journal.hpp"
+#include "sysctld/generated_file.hpp"
 #include "util/durable_fs.hpp"
 
 #include <chrono>
@@ -21,12 +21,6 @@
 #include <vector>
 
 namespace tw {
-
-// The state directory when --state-dir is not given (under --root).
-inline constexpr const char* k_default_state_dir = "/var/lib/tw-advisor";
-
-// The persistent configuration directory apply writes to (under --root).
-inline constexpr const char* k_sysctld_dir = "/etc/sysctl.d";
 
 // For each setting that a file named file_name in /etc/sysctl.d (under root) would NOT win at boot,
 // one clause naming the key, what overrides it (file:line), its value and the loader. Empty: the
@@ -119,10 +113,6 @@ public:
   virtual void watch_sample(const WatchSample& sample, std::chrono::seconds total) = 0;
 };
 
-// The state directory for root and an optional --state-dir.
-std::filesystem::path resolve_state_dir(const std::filesystem::path& root,
-                                        const std::filesystem::path& state_dir);
-
 // One apply, in order: the constructor opens the state dir and takes the lock; prepare() validates
 // and reads the host; execute() journals, writes, verifies, watches, persists. Any failure after the
 // journal is written rolls everything back before execute() throws.
@@ -185,12 +175,6 @@ std::vector<std::string> undo_journal(const Dir& state_dir,
                                       const std::string& reason,
                                       ApplyObserver& observer,
                                       std::size_t keys_written = static_cast<std::size_t>(-1));
-
-// The apply that was interrupted and awaits `tw-advisor rollback`, when the state dir (under root)
-// holds one; nullopt otherwise (no state dir, no journal, finished, or still running). Reads only,
-// takes no lock: cheap enough for `plan` to call.
-std::optional<InterruptedApply> find_interrupted_apply(const std::filesystem::path& root,
-                                                       const std::filesystem::path& state_dir);
 
 // What `tw-advisor rollback` did.
 struct RollbackOutcome

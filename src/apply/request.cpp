@@ -2,7 +2,6 @@
 
 #include "apply/canary.hpp"
 #include "apply/duration.hpp"
-#include "apply/sha256.hpp"
 #include "facts/counters.hpp"
 #include "facts/host.hpp"
 #include "facts/probe.hpp"
@@ -10,6 +9,7 @@
 #include "sysctld/resolver.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
+#include "util/sha256.hpp"
 #include "util/strings.hpp"
 
 #include <fmt/format.h>

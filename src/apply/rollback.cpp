@@ -119,26 +119,6 @@ std::vector<std::string> undo_journal(const Dir& state_dir,
   return problems;
 }
 
-std::optional<InterruptedApply> find_interrupted_apply(const std::filesystem::path& root,
-                                                       const std::filesystem::path& state_dir)
-{
-  const auto path = resolve_state_dir(root, state_dir);
-  std::error_code ec;
-  if (!std::filesystem::is_directory(std::filesystem::symlink_status(path, ec))) {
-    return std::nullopt;
-  }
-  try {
-    const Dir dir = Dir::open(path);
-    const auto journal = load_journal(dir);
-    if (!journal || is_final(journal->state) || state_lock_held(dir)) {
-      return std::nullopt;
-    }
-    return InterruptedApply{ journal->id, to_string(journal->state), dir.name_path(k_journal_name) };
-  } catch (const Error&) {
-    return std::nullopt; // unreadable: plan is not the place to diagnose the state dir
-  }
-}
-
 RollbackOutcome rollback_last_apply(const Target& target, const std::string& command, ApplyObserver& observer)
 {
   RollbackOutcome out;

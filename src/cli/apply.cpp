@@ -3,7 +3,7 @@
 // journals every step so that no failure or kill leaves a host half-changed (doc/apply.md).
 #include "apply/duration.hpp"
 #include "apply/session.hpp"
-#include "apply/sha256.hpp"
+#include "util/sha256.hpp"
 #include "cli/apply_common.hpp"
 #include "cli/commands.hpp"
 #include "cli/hints.hpp"

@@ -1,7 +1,7 @@
 #include "facts/boot.hpp"
 
-#include "apply/engine.hpp"
-#include "apply/sysctld_writer.hpp"
+#include "state/journal.hpp"
+#include "sysctld/generated_file.hpp"
 #include "sysctld/resolver.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"

@@ -1,7 +1,7 @@
 // apply / rollback / status through the real binary, without root and without touching the
 // kernel: everything here either stops before any write (bad flags, canary not selected, bad
 // plans) or works on a fake /proc/sys tree that a hand-made journal points at.
-#include "apply/journal.hpp"
+#include "state/journal.hpp"
 #include "support/process.hpp"
 
 #include <gtest/gtest.h>

@@ -2,10 +2,10 @@
 // TIME_WAIT, an API client exhausting a narrow port range (with timestamps off, and behind SNAT),
 // and the done-when of the plan issue: the change plan proposes, written by hand inside the client
 // namespace, lets the stuck client connect again and TcpExt.TWRecycled rises.
-#include "apply/sysctld_writer.hpp"
 #include "reader/plan_reader.hpp"
 #include "report/plan_json.hpp"
 #include "support/netns.hpp"
+#include "sysctld/generated_file.hpp"
 #include "util/strings.hpp"
 
 #include <gtest/gtest.h>

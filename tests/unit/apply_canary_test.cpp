@@ -1,6 +1,6 @@
 #include "apply/canary.hpp"
-#include "apply/sha256.hpp"
 #include "util/error.hpp"
+#include "util/sha256.hpp"
 
 #include <gtest/gtest.h>
 

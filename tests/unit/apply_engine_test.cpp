@@ -1,7 +1,7 @@
 // The whole apply / rollback / status cycle against a fake /proc/sys tree and a temp --root:
 // the same code the binary runs, minus the kernel (the live tests add the kernel).
 #include "apply/engine.hpp"
-#include "apply/journal.hpp"
+#include "state/journal.hpp"
 #include "util/error.hpp"
 
 #include <gtest/gtest.h>

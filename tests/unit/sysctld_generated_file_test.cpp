@@ -1,4 +1,4 @@
-#include "apply/sysctld_writer.hpp"
+#include "sysctld/generated_file.hpp"
 
 #include <gtest/gtest.h>
 

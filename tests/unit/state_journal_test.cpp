@@ -1,4 +1,4 @@
-#include "apply/journal.hpp"
+#include "state/journal.hpp"
 #include "util/error.hpp"
 
 #include <gtest/gtest.h>

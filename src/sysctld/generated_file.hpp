@@ -10,6 +10,9 @@
 
 namespace tw {
 
+// The persistent configuration directory apply writes to (under --root).
+inline constexpr const char* k_sysctld_dir = "/etc/sysctl.d";
+
 // The file apply writes by default, in /etc/sysctl.d. "90-" sorts after distribution defaults
 // (10-..., 50-...) and before the local-admin convention 99-sysctl.conf, which must keep the last
 // word; apply asks the resolver whether it wins and refuses when something else overrides it.

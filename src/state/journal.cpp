@@ -1,8 +1,9 @@
-#include "apply/journal.hpp"
+#include "state/journal.hpp"
 
-#include "apply/sha256.hpp"
 #include "util/error.hpp"
+#include "util/fs.hpp"
 #include "util/json_strict.hpp"
+#include "util/sha256.hpp"
 
 #include <array>
 #include <ctime>
@@ -396,6 +397,32 @@ void advance_journal(const Dir& state_dir, Journal& journal, JournalState state,
   journal.updated_at = utc_now();
   journal.history.push_back({ to_string(state), journal.updated_at, note });
   save_journal(state_dir, journal);
+}
+
+std::filesystem::path resolve_state_dir(const std::filesystem::path& root,
+                                        const std::filesystem::path& state_dir)
+{
+  return state_dir.empty() ? under_root(root, k_default_state_dir) : state_dir;
+}
+
+std::optional<InterruptedApply> find_interrupted_apply(const std::filesystem::path& root,
+                                                       const std::filesystem::path& state_dir)
+{
+  const auto path = resolve_state_dir(root, state_dir);
+  std::error_code ec;
+  if (!std::filesystem::is_directory(std::filesystem::symlink_status(path, ec))) {
+    return std::nullopt;
+  }
+  try {
+    const Dir dir = Dir::open(path);
+    const auto journal = load_journal(dir);
+    if (!journal || is_final(journal->state) || state_lock_held(dir)) {
+      return std::nullopt;
+    }
+    return InterruptedApply{ journal->id, to_string(journal->state), dir.name_path(k_journal_name) };
+  } catch (const Error&) {
+    return std::nullopt; // unreadable: plan is not the place to diagnose the state dir
+  }
 }
 
 } // namespace tw

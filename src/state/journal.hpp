@@ -1,10 +1,12 @@
 #pragma once
 
+#include "model/boot.hpp"
 #include "util/durable_fs.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -127,6 +129,19 @@ struct JournalSalvage
   std::vector<SalvagedFile> files;
   bool truncated = false; // not even valid JSON: entries after the cut are missing
 };
+
+// The state directory when --state-dir is not given (under --root).
+inline constexpr const char* k_default_state_dir = "/var/lib/tw-advisor";
+
+// The state directory for root and an optional --state-dir.
+std::filesystem::path resolve_state_dir(const std::filesystem::path& root,
+                                        const std::filesystem::path& state_dir);
+
+// The apply that was interrupted and awaits `tw-advisor rollback`, when the state dir (under root)
+// holds one; nullopt otherwise (no state dir, no journal, finished, or still running). Reads only,
+// takes no lock: cheap enough for `plan` to call.
+std::optional<InterruptedApply> find_interrupted_apply(const std::filesystem::path& root,
+                                                       const std::filesystem::path& state_dir);
 
 // Reads what it can of a damaged journal's bytes (for `status` to say how to restore by hand).
 JournalSalvage salvage_journal(std::string_view bytes);

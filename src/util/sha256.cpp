@@ -1,6 +1,6 @@
 // SHA-256 through OpenSSL's EVP interface (libcrypto), which the distribution keeps correct and
 // fast; the digests are identical to the FIPS 180-4 vectors the unit tests pin.
-#include "apply/sha256.hpp"
+#include "util/sha256.hpp"
 
 #include "util/error.hpp"
 
