@@ -3,7 +3,6 @@
 // journals every step so that no failure or kill leaves a host half-changed (doc/apply.md).
 #include "apply/duration.hpp"
 #include "apply/session.hpp"
-#include "util/sha256.hpp"
 #include "cli/apply_common.hpp"
 #include "cli/commands.hpp"
 #include "cli/hints.hpp"
@@ -16,6 +15,8 @@
 #include "report/apply_report.hpp"
 #include "report/plan_json.hpp"
 #include "util/error.hpp"
+#include "util/json_text.hpp"
+#include "util/sha256.hpp"
 #include "util/strings.hpp"
 
 #include <cstdio>
@@ -53,7 +54,7 @@ PlanToApply plan_for(const ApplyArgs& args, const Policy& policy, ApplyUi& out)
   if (args.plan_file.empty()) {
     const Facts facts = gather_facts(GatherOptions{});
     const Plan plan = make_plan(facts, load_profile_arg(args.profile), policy);
-    return computed_plan(plan, sha256_hex(plan_to_json(plan, facts).dump()));
+    return computed_plan(plan, sha256_hex(json_text(plan_to_json(plan, facts), -1)));
   }
   auto plan = reviewed_plan(args.plan_file);
   if (const auto mismatch = plan_host_mismatch(plan)) {
@@ -113,7 +114,7 @@ void run_apply(const ApplyArgs& args, int& exit_code)
   // With --format json, stdout holds exactly one document, on success and on error alike.
   const auto print_json = [&] {
     if (json) {
-      std::fputs((apply_report_to_json(report).dump(2) + "\n").c_str(), stdout);
+      std::fputs((json_text(apply_report_to_json(report)) + "\n").c_str(), stdout);
       std::fflush(stdout);
     }
   };

@@ -12,6 +12,7 @@
 #include "report/census_text.hpp"
 #include "report/evidence_text.hpp"
 #include "util/error.hpp"
+#include "util/json_text.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -101,7 +102,7 @@ void run_census(const CensusArgs& args, int& exit_code)
   if (args.format == "json") {
     nlohmann::json j = census_to_json(census);
     j["evidence"] = evidence_to_json(evidence);
-    out = j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    out = json_text(j) + "\n";
   } else {
     out =
       census_to_text(census) + evidence_to_text(evidence, args.top) + "\n" + evidence_line(evidence) + "\n";

@@ -10,6 +10,7 @@
 #include "report/check.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
+#include "util/json_text.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -112,7 +113,7 @@ void run_check_command(const CheckArgs& args, int& exit_code)
     files, assumed, report, kernel.listening.has_value(), kernel.listening_note, args.root, errors, exit_code
   };
   const std::string out =
-    args.format == "json" ? check_to_json(outcome).dump(2) + "\n" : check_to_text(outcome);
+    args.format == "json" ? json_text(check_to_json(outcome)) + "\n" : check_to_text(outcome);
   std::fputs(out.c_str(), stdout);
 }
 
@@ -127,11 +128,11 @@ void run_check_or_report(const CheckArgs& args, int& exit_code)
     run_check_command(args, exit_code);
   } catch (const Error& e) {
     std::fprintf(stderr, "tw-advisor: error: %s\n", escape_text(e.what()).c_str());
-    std::fputs(
-      (check_input_error_json(args.root, args.files, args.dest.empty(), { e.subject(), e.reason() }).dump(2) +
-       "\n")
-        .c_str(),
-      stdout);
+    std::fputs((json_text(check_input_error_json(
+                  args.root, args.files, args.dest.empty(), { e.subject(), e.reason() })) +
+                "\n")
+                 .c_str(),
+               stdout);
     exit_code = 1;
   }
 }

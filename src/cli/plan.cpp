@@ -16,6 +16,7 @@
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/json_strict.hpp"
+#include "util/json_text.hpp"
 
 #include <cstdio>
 #include <filesystem>
@@ -98,19 +99,17 @@ void run_plan(const PlanArgs& args, int& exit_code)
     finding.summary = with_rollback_command(std::move(finding.summary), args.root, args.state_dir);
   }
 
-  // The JSON document only when it is written or printed; plan_to_json makes every string valid
-  // UTF-8, and the dump replaces anything left rather than throw.
-  std::string json_text;
+  // The JSON document only when it is written or printed.
+  std::string document;
   if (!args.out.empty() || args.format == "json") {
-    json_text =
-      plan_to_json(plan, facts).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    document = json_text(plan_to_json(plan, facts)) + "\n";
   }
   if (!args.out.empty()) {
-    write_plan_file(args.out, json_text);
+    write_plan_file(args.out, document);
   }
   const std::string text =
     args.format == "json"
-      ? json_text
+      ? document
       : plan_to_text(plan, PlanTextOptions{ colour_wanted_on_stdout(), args.out, &facts.evidence });
   std::fputs(text.c_str(), stdout);
   std::fflush(stdout);

@@ -8,6 +8,7 @@
 #include "cli/commands.hpp"
 #include "cli/hints.hpp"
 #include "facts/sysctl_reader.hpp"
+#include "util/json_text.hpp"
 
 #include <cstdio>
 #include <memory>
@@ -35,7 +36,7 @@ void run_status(const StatusArgs& args, int& exit_code)
     note = with_rollback_command(std::move(note), args.root, args.state_dir);
   }
   const std::string out =
-    args.format == "json" ? status_to_json(report).dump(2) + "\n" : status_to_text(report);
+    args.format == "json" ? json_text(status_to_json(report)) + "\n" : status_to_text(report);
   std::fputs(out.c_str(), stdout);
   const bool attention = report.condition == StatusCondition::interrupted ||
                          report.condition == StatusCondition::damaged || report.drifted;

@@ -17,64 +17,6 @@ namespace {
 using nlohmann::json;
 using nlohmann::ordered_json;
 
-// Length of the valid UTF-8 sequence at s[i], or 0 when the bytes there are not one.
-std::size_t utf8_sequence(std::string_view s, std::size_t i)
-{
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char c = byte(i);
-  if (c < 0x80) {
-    return 1;
-  }
-  std::size_t len = 0;
-  unsigned char lo = 0x80;
-  unsigned char hi = 0xBF;
-  if (c >= 0xC2 && c <= 0xDF) {
-    len = 2;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    len = 3;
-    lo = c == 0xE0 ? 0xA0 : 0x80; // no overlong forms
-    hi = c == 0xED ? 0x9F : 0xBF; // no surrogates
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    len = 4;
-    lo = c == 0xF0 ? 0x90 : 0x80;
-    hi = c == 0xF4 ? 0x8F : 0xBF; // nothing above U+10FFFF
-  } else {
-    return 0;
-  }
-  if (i + len > s.size() || byte(i + 1) < lo || byte(i + 1) > hi) {
-    return 0;
-  }
-  for (std::size_t k = 2; k < len; ++k) {
-    if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) {
-      return 0;
-    }
-  }
-  return len;
-}
-
-// Makes every string (and key) in j valid UTF-8, so that dump() cannot throw type_error 316.
-void make_valid_utf8(ordered_json& j)
-{
-  if (j.is_string()) {
-    auto& s = j.get_ref<std::string&>();
-    std::string fixed = valid_utf8(s);
-    if (fixed != s) {
-      s = std::move(fixed);
-    }
-  } else if (j.is_array()) {
-    for (auto& item : j) {
-      make_valid_utf8(item);
-    }
-  } else if (j.is_object()) {
-    ordered_json out = ordered_json::object();
-    for (auto& [k, v] : j.items()) {
-      make_valid_utf8(v);
-      out[valid_utf8(k)] = std::move(v);
-    }
-    j = std::move(out);
-  }
-}
-
 // Integral numbers are written as integers, so evidence reads "1000", not "1000.0".
 ordered_json number_json(double v)
 {
@@ -99,24 +41,6 @@ ordered_json nullable(const std::string& s)
 }
 
 } // namespace
-
-std::string valid_utf8(std::string_view s)
-{
-  std::string out;
-  out.reserve(s.size());
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const std::size_t n = utf8_sequence(s, i);
-    if (n == 0) {
-      out += "\xEF\xBF\xBD"; // U+FFFD REPLACEMENT CHARACTER
-      ++i;
-    } else {
-      out.append(s.substr(i, n));
-      i += n;
-    }
-  }
-  return out;
-}
 
 ordered_json facts_to_json(const Facts& facts)
 {
@@ -185,7 +109,6 @@ ordered_json facts_to_json(const Facts& facts)
                   { "overridden", b.overridden },
                   { "interrupted", std::move(interrupted) } };
   }
-  make_valid_utf8(j);
   return j;
 }
 
@@ -230,7 +153,6 @@ ordered_json plan_to_json(const Plan& plan, const Facts& facts)
   j["sockets"] = ordered_json(census_to_json(facts.sockets));
   j["evidence"] = ordered_json(evidence_to_json(facts.evidence));
   j["facts"] = facts_to_json(facts);
-  make_valid_utf8(j);
   return j;
 }
 

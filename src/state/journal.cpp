@@ -3,6 +3,7 @@
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/json_strict.hpp"
+#include "util/json_text.hpp"
 #include "util/sha256.hpp"
 
 #include <array>
@@ -374,7 +375,7 @@ void save_journal(const Dir& state_dir, const Journal& journal)
 {
   std::string text;
   try {
-    text = journal_to_json(journal).dump(2) + "\n";
+    text = json_text(journal_to_json(journal)) + "\n";
   } catch (const nlohmann::json::exception& e) {
     throw Error(state_dir.name_path(k_journal_name), std::string("cannot encode the journal: ") + e.what());
   }
