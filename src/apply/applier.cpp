@@ -318,8 +318,8 @@ ApplyOutcome Applier::execute(ApplyObserver& observer)
         throw Error("apply", interrupt_reason());
       }
       const auto written = write_runtime_key(req.proc_sys, change.key, change.new_value);
-      if (!written.ok) {
-        throw Error(change.key, written.error);
+      if (!written) {
+        throw Error(change.key, written.failure().message);
       }
       ++m_keys_written;
       observer.step("set " + change.key + " = " + change.new_value + " (was " + change.old_value +

@@ -40,11 +40,11 @@ std::string read_host_id(const std::filesystem::path& root)
 {
   const auto path = under_root(root, "/etc/machine-id");
   const auto read = read_file(path);
-  if (!read.content) {
+  if (!read) {
     throw Error(path.string(),
-                errno_text(read.error) + " (the canary needs a stable host id; pass --host-id ID instead)");
+                errno_text(read.error()) + " (the canary needs a stable host id; pass --host-id ID instead)");
   }
-  std::string id(trim(*read.content));
+  std::string id(trim(*read));
   if (id.empty() || has_control_char(id)) {
     throw Error(path.string(), "empty or not a single printable line; pass --host-id ID instead");
   }

@@ -70,10 +70,10 @@ std::vector<std::string> undo_journal(const Dir& state_dir,
                     it->old_value + "\"");
     }
     const auto written = write_runtime_key(proc_sys, it->key, it->old_value);
-    if (written.ok) {
+    if (written) {
       observer.step("restored " + it->key + " = " + it->old_value);
     } else {
-      problems.push_back(written.error);
+      problems.push_back(written.failure().message);
     }
   }
   for (const auto& file : journal.files) {

@@ -1,20 +1,17 @@
 #pragma once
 
 #include "model/sysctl.hpp"
+#include "util/result.hpp"
 
 #include <filesystem>
 #include <string>
 
 namespace tw {
 
-// The outcome of writing one runtime key: verified, or why not. A value, so the caller decides to
-// roll back with the full picture.
-struct RuntimeWrite
-{
-  bool ok = false;
-  std::string read_back; // the value read after writing, whitespace folded (when readable)
-  std::string error;     // path, step and errno text, or the mismatch, when !ok
-};
+// The outcome of writing one runtime key: the value read back after writing (whitespace folded),
+// or why not (failure().message: path, step and errno text, or the mismatch). A value, so the
+// caller decides to roll back with the full picture.
+using RuntimeWrite = Result<std::string>;
 
 // Writes value to key below proc_sys (always /proc/sys outside unit tests: the kernel is the kernel,
 // --root does not move it), then reads it back and compares with whitespace folded. Keys that

@@ -173,15 +173,14 @@ Counters read_counters(const std::filesystem::path& proc_root)
   for (const Source& source : k_sources) {
     const std::filesystem::path path = proc_root / source.relative;
     const ReadResult read = read_file(path);
-    if (!read.content) {
+    if (!read) {
       // sockstat6 is missing on kernels without IPv6: that is worth a note, not more.
-      add_finding(all, path.string() + ": " + errno_text(read.error));
+      add_finding(all, path.string() + ": " + errno_text(read.error()));
       continue;
     }
     any_read = true;
-    const Counters parsed = source.is_sockstat
-                              ? parse_sockstat(*read.content, source.key_prefix, path.string())
-                              : parse_netstat(*read.content, path.string());
+    const Counters parsed = source.is_sockstat ? parse_sockstat(*read, source.key_prefix, path.string())
+                                               : parse_netstat(*read, path.string());
     if (!parsed.error.empty()) {
       add_finding(all, parsed.error);
     }

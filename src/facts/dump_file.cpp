@@ -6,6 +6,7 @@
 
 #include "util/error.hpp"
 #include "util/strings.hpp"
+#include "util/unique_fd.hpp"
 #include "util/version.hpp"
 
 #include <algorithm>
@@ -178,18 +179,19 @@ DumpFileWriter::DumpFileWriter(std::filesystem::path path, const Sysctls& sysctl
   }
   const std::filesystem::path dir = m_path.has_parent_path() ? m_path.parent_path() : ".";
   std::string name = (dir / ("." + m_path.filename().string() + ".XXXXXX")).string();
-  const int fd = ::mkstemp(name.data()); // O_EXCL, mode 0600
-  if (fd < 0) {
+  UniqueFd fd(::mkstemp(name.data())); // O_EXCL, mode 0600
+  if (!fd.valid()) {
     throw Error(m_path.string(), "creating the recording beside it: " + errno_text(errno));
   }
   m_temp = name;
-  m_file = ::fdopen(fd, "wb");
+  m_file = ::fdopen(fd.get(), "wb");
   if (m_file == nullptr) {
     const int err = errno;
-    ::close(fd);
+    fd.reset();
     ::unlink(m_temp.c_str());
     throw Error(m_temp.string(), "fdopen: " + errno_text(err));
   }
+  fd.release(); // the FILE owns it now
   utsname uts{};
   const std::string kernel = ::uname(&uts) == 0 ? uts.release : "unknown";
   std::string header = std::string(k_magic) + " " + std::to_string(k_dump_format_version) + "\n";

@@ -40,11 +40,11 @@ std::string current_hostname()
 std::string current_command_line()
 {
   const auto read = read_file("/proc/self/cmdline");
-  if (!read.content) {
+  if (!read) {
     return "tw-advisor";
   }
   std::string out;
-  for (const auto part : split(*read.content, '\0')) {
+  for (const auto part : split(*read, '\0')) {
     if (!part.empty()) {
       out += (out.empty() ? "" : " ") + printable(part);
     }

@@ -91,16 +91,16 @@ sysctld::KernelView read_kernel_view(const fs::path& proc)
       return v;
     }
     const auto result = read_file(sys / rel);
-    if (result.content) {
+    if (result) {
       v.status = ReadStatus::ok;
-      v.value = normalize_space(*result.content);
+      v.value = normalize_space(*result);
       return v;
     }
-    v.error = result.error;
-    v.detail = (sys / rel).string() + ": " + errno_text(result.error);
-    v.status = result.error == ENOENT                              ? ReadStatus::absent
-               : (result.error == EACCES || result.error == EPERM) ? ReadStatus::denied
-                                                                   : ReadStatus::error;
+    v.error = result.error();
+    v.detail = (sys / rel).string() + ": " + errno_text(result.error());
+    v.status = result.error() == ENOENT                                ? ReadStatus::absent
+               : (result.error() == EACCES || result.error() == EPERM) ? ReadStatus::denied
+                                                                       : ReadStatus::error;
     return v;
   };
   view.expand = [sys](const std::string& pattern) {
@@ -123,9 +123,9 @@ sysctld::KernelView read_kernel_view(const fs::path& proc)
   bool any = false;
   for (const char* name : { "net/tcp", "net/tcp6" }) {
     const auto r = read_file(proc / name);
-    if (r.content) {
+    if (r) {
       any = true;
-      const auto p = parse_proc_net_tcp_listeners(*r.content);
+      const auto p = parse_proc_net_tcp_listeners(*r);
       ports.insert(ports.end(), p.begin(), p.end());
     }
   }

@@ -504,15 +504,15 @@ void read_nat_rules(NatEvidence& evidence, const std::filesystem::path& proc_roo
   for (const char* name : { "net/ip_tables_names", "net/ip6_tables_names" }) {
     const std::filesystem::path path = proc_root / name;
     const ReadResult read = read_file(path);
-    if (!read.content) {
-      if (read.error != ENOENT) {
+    if (!read) {
+      if (read.error() != ENOENT) {
         legacy_absent = false;
-        notes.push_back(path.string() + ": " + errno_text(read.error));
+        notes.push_back(path.string() + ": " + errno_text(read.error()));
       }
       continue;
     }
     legacy_read = true;
-    if (legacy_nat_table_listed(*read.content)) {
+    if (legacy_nat_table_listed(*read)) {
       legacy_nat = true;
       evidence.nat_rules.push_back("iptables-legacy: " + path.filename().string() +
                                    " lists a nat table (its rules are not read; weaker evidence)");

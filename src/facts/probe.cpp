@@ -22,6 +22,7 @@
 #pragma GCC diagnostic ignored "-Wuseless-cast"
 #endif
 #include "facts/tw_probe.skel.h"
+#include "util/unique_fd.hpp"
 #pragma GCC diagnostic pop
 
 #include <algorithm>
@@ -160,16 +161,15 @@ struct EvidenceProbe::Loaded
 
 std::uint64_t current_netns_cookie()
 {
-  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
+  const UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) {
     return 0;
   }
   std::uint64_t cookie = 0;
   socklen_t length = sizeof(cookie);
-  if (::getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &length) != 0) {
+  if (::getsockopt(fd.get(), SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &length) != 0) {
     cookie = 0;
   }
-  ::close(fd);
   return cookie;
 }
 

@@ -63,16 +63,16 @@ SysctlValue read_sysctl(const std::filesystem::path& proc_sys, const std::string
     return value;
   }
   const auto read = read_file(*path);
-  if (read.content) {
+  if (read) {
     value.status = ReadStatus::ok;
-    value.value = normalize_space(*read.content);
+    value.value = normalize_space(*read);
     return value;
   }
-  value.error = read.error;
-  value.detail = path->string() + ": " + errno_text(read.error);
-  if (read.error == ENOENT) {
+  value.error = read.error();
+  value.detail = path->string() + ": " + errno_text(read.error());
+  if (read.error() == ENOENT) {
     value.status = ReadStatus::absent;
-  } else if (read.error == EACCES || read.error == EPERM) {
+  } else if (read.error() == EACCES || read.error() == EPERM) {
     value.status = ReadStatus::denied;
   } else {
     value.status = ReadStatus::error;

@@ -154,13 +154,13 @@ public:
         content = q->content; // e.g. 99-sysctl.conf -> ../sysctl.conf, with sysctl.conf proposed
       } else {
         auto result = read_file(under_root(m_root, *target));
-        if (result.content) {
-          content = std::move(*result.content);
+        if (result) {
+          content = std::move(*result);
         } else {
           file.unreadable = true;
-          file.read_error = errno_text(result.error);
-          if (result.error != ENOENT) {
-            unreadable.push_back({ path, result.error, file.read_error });
+          file.read_error = errno_text(result.error());
+          if (result.error() != ENOENT) {
+            unreadable.push_back({ path, result.error(), file.read_error });
           }
         }
       }

@@ -1,6 +1,7 @@
 #include "util/durable_fs.hpp"
 
 #include "util/error.hpp"
+#include "util/fs.hpp"
 #include "util/strings.hpp"
 
 #include <fmt/format.h>
@@ -36,23 +37,14 @@ void write_all(int fd, std::string_view data, const std::string& what)
   }
 }
 
+// fd's bytes from its offset to the end, or tw::Error naming what.
 std::string read_all(int fd, const std::string& what)
 {
-  std::string out;
-  char buf[65536];
-  while (true) {
-    const ssize_t n = ::read(fd, buf, sizeof(buf));
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      throw Error(what, errno_step("read", errno));
-    }
-    if (n == 0) {
-      return out;
-    }
-    out.append(buf, static_cast<std::size_t>(n));
+  auto result = read_fd(fd);
+  if (!result) {
+    throw Error(what, errno_step("read", result.error()));
   }
+  return std::move(*result);
 }
 
 } // namespace
@@ -72,33 +64,6 @@ Dir::Dir(int fd, std::filesystem::path path)
 {
 }
 
-Dir::~Dir()
-{
-  if (m_fd >= 0) {
-    ::close(m_fd);
-  }
-}
-
-Dir::Dir(Dir&& other) noexcept
-  : m_fd(other.m_fd)
-  , m_path(std::move(other.m_path))
-{
-  other.m_fd = -1;
-}
-
-Dir& Dir::operator=(Dir&& other) noexcept
-{
-  if (this != &other) {
-    if (m_fd >= 0) {
-      ::close(m_fd);
-    }
-    m_fd = other.m_fd;
-    m_path = std::move(other.m_path);
-    other.m_fd = -1;
-  }
-  return *this;
-}
-
 void fsync_dir(const Dir& dir)
 {
   if (::fsync(dir.fd()) != 0) {
@@ -109,8 +74,8 @@ void fsync_dir(const Dir& dir)
 std::optional<FileContent> read_file_at(const Dir& dir, const std::string& name)
 {
   const auto what = dir.name_path(name);
-  const int fd = ::openat(dir.fd(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) {
+  const UniqueFd fd(::openat(dir.fd(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+  if (!fd.valid()) {
     if (errno == ENOENT) {
       return std::nullopt;
     }
@@ -121,20 +86,12 @@ std::optional<FileContent> read_file_at(const Dir& dir, const std::string& name)
   }
   struct stat st
   {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    const int err = errno;
-    ::close(fd);
-    throw Error(what, S_ISREG(st.st_mode) ? errno_step("fstat", err) : "not a regular file");
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    throw Error(what, S_ISREG(st.st_mode) ? errno_step("fstat", errno) : "not a regular file");
   }
   FileContent out;
   out.mode = st.st_mode & 07777;
-  try {
-    out.bytes = read_all(fd, what);
-  } catch (...) {
-    ::close(fd);
-    throw;
-  }
-  ::close(fd);
+  out.bytes = read_all(fd.get(), what);
   return out;
 }
 
@@ -157,24 +114,24 @@ void write_file_atomically(const Dir& dir,
   if (exists_at(dir, temp_name) && ::unlinkat(dir.fd(), temp_name.c_str(), 0) != 0 && errno != ENOENT) {
     throw Error(temp_what, errno_step("removing a leftover temp file", errno));
   }
-  const int fd =
-    ::openat(dir.fd(), temp_name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-  if (fd < 0) {
+  UniqueFd fd(
+    ::openat(dir.fd(), temp_name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
+  if (!fd.valid()) {
     throw Error(temp_what, errno_step("create", errno));
   }
   try {
-    if (::fchmod(fd, mode) != 0) {
+    if (::fchmod(fd.get(), mode) != 0) {
       throw Error(temp_what, errno_step("fchmod", errno));
     }
-    write_all(fd, content, temp_what);
-    if (::fsync(fd) != 0) {
+    write_all(fd.get(), content, temp_what);
+    if (::fsync(fd.get()) != 0) {
       throw Error(temp_what, errno_step("fsync", errno));
     }
-    if (::close(fd) != 0) {
-      throw Error(temp_what, errno_step("close", errno));
+    if (const int err = fd.close(); err != 0) {
+      throw Error(temp_what, errno_step("close", err));
     }
   } catch (...) {
-    ::close(fd); // harmless EBADF when already closed
+    fd.reset();
     ::unlinkat(dir.fd(), temp_name.c_str(), 0);
     throw;
   }
@@ -280,28 +237,27 @@ FileLock::FileLock(const Dir& dir,
 {
   const auto path = dir.name_path(m_name);
   for (int reopen = 0;; ++reopen) {
-    m_fd = ::openat(dir.fd(), m_name.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (m_fd < 0) {
+    m_fd.reset(::openat(dir.fd(), m_name.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!m_fd.valid()) {
       throw Error(path, errno_step("open", errno));
     }
     // A reader probing the lock (plan, status: lock_holder) holds it shared for an instant; a few
     // short retries keep that from refusing an apply. A real holder is still refused within ~1 s.
-    int locked = ::flock(m_fd, LOCK_EX | LOCK_NB);
+    int locked = ::flock(m_fd.get(), LOCK_EX | LOCK_NB);
     for (int attempt = 0; locked != 0 && errno == EWOULDBLOCK && attempt < 10; ++attempt) {
       ::usleep(100000);
-      locked = ::flock(m_fd, LOCK_EX | LOCK_NB);
+      locked = ::flock(m_fd.get(), LOCK_EX | LOCK_NB);
     }
     if (locked != 0) {
       const int err = errno;
       std::string holder;
       try {
-        ::lseek(m_fd, 0, SEEK_SET);
-        holder = std::string(trim(read_all(m_fd, path)));
+        ::lseek(m_fd.get(), 0, SEEK_SET);
+        holder = std::string(trim(read_all(m_fd.get(), path)));
       } catch (const Error&) {
         holder.clear();
       }
-      ::close(m_fd);
-      m_fd = -1;
+      m_fd.reset();
       if (err == EWOULDBLOCK) {
         throw Error(what,
                     "another tw-advisor apply or rollback holds " + path + " (" +
@@ -319,18 +275,18 @@ FileLock::FileLock(const Dir& dir,
     {};
     struct stat named
     {};
-    if (::fstat(m_fd, &held) == 0 && ::fstatat(dir.fd(), m_name.c_str(), &named, AT_SYMLINK_NOFOLLOW) == 0 &&
+    if (::fstat(m_fd.get(), &held) == 0 &&
+        ::fstatat(dir.fd(), m_name.c_str(), &named, AT_SYMLINK_NOFOLLOW) == 0 &&
         held.st_dev == named.st_dev && held.st_ino == named.st_ino) {
       break;
     }
-    ::close(m_fd);
-    m_fd = -1;
+    m_fd.reset();
     if (reopen >= 100) {
       throw Error(path, "the lock file keeps being replaced; is another program removing it?");
     }
   }
   if (m_remove) {
-    m_dir_fd = ::fcntl(dir.fd(), F_DUPFD_CLOEXEC, 0);
+    m_dir_fd.reset(::fcntl(dir.fd(), F_DUPFD_CLOEXEC, 0));
   }
   std::time_t now = std::time(nullptr);
   char when[32];
@@ -339,24 +295,18 @@ FileLock::FileLock(const Dir& dir,
   std::strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
   const std::string info =
     "pid " + std::to_string(::getpid()) + ", command: " + command + ", since " + when + "\n";
-  if (::ftruncate(m_fd, 0) == 0) {
-    ::pwrite(m_fd, info.data(), info.size(), 0);
+  if (::ftruncate(m_fd.get(), 0) == 0) {
+    ::pwrite(m_fd.get(), info.data(), info.size(), 0);
   }
 }
 
 FileLock::~FileLock()
 {
-  if (m_fd < 0) {
-    return;
+  // Unlinked while still held (the members close after this body), so nobody can take the lock
+  // on this name and then lose it to us.
+  if (m_fd.valid() && m_remove && m_dir_fd.valid()) {
+    ::unlinkat(m_dir_fd.get(), m_name.c_str(), 0);
   }
-  // Unlinked while still held, so nobody can take the lock on this name and then lose it to us.
-  if (m_remove && m_dir_fd >= 0) {
-    ::unlinkat(m_dir_fd, m_name.c_str(), 0);
-  }
-  if (m_dir_fd >= 0) {
-    ::close(m_dir_fd);
-  }
-  ::close(m_fd);
 }
 
 StateLock::StateLock(const Dir& state_dir, const std::string& command)
@@ -366,20 +316,19 @@ StateLock::StateLock(const Dir& state_dir, const std::string& command)
 
 std::optional<std::string> lock_holder(const Dir& dir, const std::string& name)
 {
-  const int fd = ::openat(dir.fd(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) {
+  const UniqueFd fd(::openat(dir.fd(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd.valid()) {
     return std::nullopt;
   }
-  const bool held = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  const bool held = ::flock(fd.get(), LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
   std::optional<std::string> holder;
   if (held) {
     try {
-      holder = printable(trim(read_all(fd, dir.name_path(name))));
+      holder = printable(trim(read_all(fd.get(), dir.name_path(name))));
     } catch (const Error&) {
       holder = "";
     }
   }
-  ::close(fd);
   return holder;
 }
 

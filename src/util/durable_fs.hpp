@@ -1,5 +1,7 @@
 #pragma once
 
+#include "util/unique_fd.hpp"
+
 #include <filesystem>
 #include <functional>
 #include <optional>
@@ -18,21 +20,16 @@ public:
   static Dir open(const std::filesystem::path& path);
   // Takes ownership of an open directory fd.
   Dir(int fd, std::filesystem::path path);
-  ~Dir();
-  Dir(Dir&& other) noexcept;
-  Dir& operator=(Dir&& other) noexcept;
-  Dir(const Dir&) = delete;
-  Dir& operator=(const Dir&) = delete;
 
   // The directory's fd, for *at() calls.
-  int fd() const { return m_fd; }
+  int fd() const { return m_fd.get(); }
   // The path it was opened by, for messages.
   const std::filesystem::path& path() const { return m_path; }
   // path() / name, for messages.
   std::string name_path(const std::string& name) const { return (m_path / name).string(); }
 
 private:
-  int m_fd = -1;
+  UniqueFd m_fd;
   std::filesystem::path m_path;
 };
 
@@ -92,8 +89,8 @@ public:
   FileLock& operator=(const FileLock&) = delete;
 
 private:
-  int m_fd = -1;
-  int m_dir_fd = -1; // for the unlink at release
+  UniqueFd m_fd;
+  UniqueFd m_dir_fd; // for the unlink at release
   std::string m_name;
   bool m_remove = false;
 };

@@ -1,6 +1,7 @@
 #include "util/fs.hpp"
 
 #include "util/error.hpp"
+#include "util/unique_fd.hpp"
 
 #include <cerrno>
 #include <fcntl.h>
@@ -9,12 +10,8 @@
 
 namespace tw {
 
-namespace {
-
-// Reads fd to the end, at most max_bytes (EFBIG beyond); closes fd.
 ReadResult read_fd(int fd, std::size_t max_bytes)
 {
-  ReadResult result;
   std::string content;
   char buf[65536];
   while (true) {
@@ -23,68 +20,55 @@ ReadResult read_fd(int fd, std::size_t max_bytes)
       if (errno == EINTR) {
         continue;
       }
-      result.error = errno;
-      ::close(fd);
-      return result;
+      return Failure{ errno, {} };
     }
     if (n == 0) {
       break;
     }
     if (static_cast<std::size_t>(n) > max_bytes - content.size()) {
-      result.error = EFBIG;
-      ::close(fd);
-      return result;
+      return Failure{ EFBIG, {} };
     }
     content.append(buf, static_cast<std::size_t>(n));
   }
-  ::close(fd);
-  result.content = std::move(content);
-  return result;
+  return content;
 }
-
-} // namespace
 
 ReadResult read_file(const std::filesystem::path& path, std::size_t max_bytes)
 {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    ReadResult result;
-    result.error = errno;
-    return result;
+  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
+    return Failure{ errno, {} };
   }
-  return read_fd(fd, max_bytes);
+  return read_fd(fd.get(), max_bytes);
 }
 
 std::string read_file_or_throw(const std::filesystem::path& path)
 {
   // O_NONBLOCK: opening a FIFO must not wait for a writer before fstat can refuse it.
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) {
+  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+  if (!fd.valid()) {
     throw Error(path.string(), errno_text(errno));
   }
   struct stat st
   {};
-  if (::fstat(fd, &st) != 0) {
-    const int err = errno;
-    ::close(fd);
-    throw Error(path.string(), "fstat: " + errno_text(err));
+  if (::fstat(fd.get(), &st) != 0) {
+    throw Error(path.string(), "fstat: " + errno_text(errno));
   }
   if (!S_ISREG(st.st_mode)) {
-    ::close(fd);
     throw Error(path.string(),
                 S_ISDIR(st.st_mode) ? "is a directory, not a file"
                                     : "not a regular file (a device, FIFO or socket)");
   }
-  auto result = read_fd(fd, k_max_file_bytes);
-  if (!result.content) {
-    if (result.error == EFBIG) {
+  auto result = read_fd(fd.get(), k_max_file_bytes);
+  if (!result) {
+    if (result.error() == EFBIG) {
       throw Error(path.string(),
                   "larger than " + std::to_string(k_max_file_bytes >> 20) +
                     " MiB, the limit for input files");
     }
-    throw Error(path.string(), errno_text(result.error));
+    throw Error(path.string(), errno_text(result.error()));
   }
-  return std::move(*result.content);
+  return std::move(*result);
 }
 
 std::filesystem::path under_root(const std::filesystem::path& root, const std::filesystem::path& absolute)

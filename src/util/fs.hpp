@@ -1,5 +1,7 @@
 #pragma once
 
+#include "util/result.hpp"
+
 #include <cstddef>
 #include <filesystem>
 #include <optional>
@@ -7,16 +9,16 @@
 
 namespace tw {
 
-// The outcome of reading one file: content, or the errno that stopped it.
-struct ReadResult
-{
-  std::optional<std::string> content; // set on success
-  int error = 0;                      // errno when content is empty
-};
+// The outcome of reading one file: its content, or the errno that stopped it (failure().error).
+using ReadResult = Result<std::string>;
 
 // The most read_file takes from one file: inputs (profiles, policies, plans, sysctl.d files, /proc
 // files) are small, and a bound keeps `--profile /dev/zero` from eating memory.
 inline constexpr std::size_t k_max_file_bytes = std::size_t{ 4 } << 20; // 4 MiB
+
+// Reads fd from its offset to the end, at most max_bytes (more gives error EFBIG); does not
+// close it.
+ReadResult read_fd(int fd, std::size_t max_bytes = k_max_file_bytes);
 
 // Reads a whole file (works for /proc files, whose size is reported as 0: the bound is on the bytes
 // actually read, not st_size). More than max_bytes gives error EFBIG.

@@ -212,11 +212,11 @@ protected:
   {
     std::vector<std::string> out;
     const auto trace = read_file(m_tmp / "trace");
-    if (!trace.content) {
+    if (!trace) {
       out.push_back("(no strace output)");
       return out;
     }
-    for (const auto line : split(*trace.content, '\n')) {
+    for (const auto line : split(*trace, '\n')) {
       const auto q1 = line.find('"');
       const auto q2 = q1 == std::string_view::npos ? q1 : line.find('"', q1 + 1);
       if (q2 == std::string_view::npos) {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <unistd.h>
@@ -32,27 +33,28 @@ protected:
 TEST_F(RuntimeWriterTest, WritesAndVerifies)
 {
   const auto w = write_runtime_key(m_root, "net.ipv4.tcp_tw_reuse", "1");
-  EXPECT_TRUE(w.ok) << w.error;
-  EXPECT_EQ(w.read_back, "1");
+  ASSERT_TRUE(w.ok()) << w.failure().message;
+  EXPECT_EQ(*w, "1");
   EXPECT_EQ(content("net/ipv4/tcp_tw_reuse"), "1\n");
 }
 
 TEST_F(RuntimeWriterTest, MissingKeyIsAnErrorValueNamingThePath)
 {
   const auto w = write_runtime_key(m_root, "net.ipv4.tcp_nonexistent", "1");
-  EXPECT_FALSE(w.ok);
-  EXPECT_NE(w.error.find("tcp_nonexistent"), std::string::npos) << w.error;
-  EXPECT_NE(w.error.find("No such file"), std::string::npos) << w.error;
+  ASSERT_FALSE(w.ok());
+  EXPECT_EQ(w.error(), ENOENT);
+  EXPECT_NE(w.failure().message.find("tcp_nonexistent"), std::string::npos) << w.failure().message;
+  EXPECT_NE(w.failure().message.find("No such file"), std::string::npos) << w.failure().message;
   EXPECT_FALSE(std::filesystem::exists(m_root / "net/ipv4/tcp_nonexistent"));
 }
 
 TEST_F(RuntimeWriterTest, NeverOpensTraversalKeysOrControlValues)
 {
-  EXPECT_FALSE(write_runtime_key(m_root / "net", "...outside", "x").ok);
-  EXPECT_FALSE(write_runtime_key(m_root / "net/ipv4", "..", "x").ok);
-  EXPECT_FALSE(write_runtime_key(m_root, "net/../outside", "x").ok);
+  EXPECT_FALSE(write_runtime_key(m_root / "net", "...outside", "x"));
+  EXPECT_FALSE(write_runtime_key(m_root / "net/ipv4", "..", "x"));
+  EXPECT_FALSE(write_runtime_key(m_root, "net/../outside", "x"));
   EXPECT_EQ(content("outside"), "keep\n");
-  EXPECT_FALSE(write_runtime_key(m_root, "net.ipv4.tcp_tw_reuse", "1\nnet.ipv4.x=1").ok);
+  EXPECT_FALSE(write_runtime_key(m_root, "net.ipv4.tcp_tw_reuse", "1\nnet.ipv4.x=1"));
   EXPECT_EQ(content("net/ipv4/tcp_tw_reuse"), "2\n");
 }
 
