@@ -36,7 +36,7 @@ struct CheckArgs
   std::string dest;
   std::string root = "/";
   std::string format = "text";
-  std::string proc = "/proc";
+  std::string proc; // --proc (tests); empty: the running kernel's
   std::string policy;
 };
 
@@ -83,7 +83,8 @@ void run_check_command(const CheckArgs& args, int& exit_code)
     files.push_back(std::move(p));
     assumed.push_back(guessed);
   }
-  const sysctld::KernelView kernel = read_live_kernel_view(args.proc);
+  const sysctld::KernelView kernel =
+    args.proc.empty() ? read_live_kernel_view() : read_live_kernel_view(args.proc);
   std::string policy_note;
   const Policy policy = load_check_policy(args.policy, policy_note);
   sysctld::CheckOptions options;

@@ -18,6 +18,6 @@ sysctld::KernelView read_kernel_view(const std::filesystem::path& proc);
 
 // The same for the running kernel when proc is /proc, with the listeners from sock_diag (falling
 // back to /proc/net/tcp, as ss does, and saying so in listening_note).
-sysctld::KernelView read_live_kernel_view(const std::filesystem::path& proc);
+sysctld::KernelView read_live_kernel_view(const std::filesystem::path& proc = "/proc");
 
 } // namespace tw
