@@ -4,6 +4,7 @@
 #include "apply/duration.hpp"
 #include "facts/counters.hpp"
 #include "facts/host.hpp"
+#include "facts/netns.hpp"
 #include "facts/probe.hpp"
 #include "reader/plan_reader.hpp"
 #include "sysctld/resolver.hpp"
@@ -116,6 +117,13 @@ ApplyRequest make_request(const Policy& policy, const PlanToApply& plan, const R
                 "has no watch rules, but this apply would watch for " + format_duration(options.watch) +
                   ": a watch without rules judges nothing and always passes. Add watch.rules to the policy, "
                   "or apply with --watch 0; nothing was changed");
+  }
+  if (options.persist && options.root == "/") {
+    // /etc/sysctl.d is applied to the host's namespace at boot and never reaches another one: a
+    // file written from inside a container's namespace would change the host at its next boot.
+    if (auto refusal = foreign_netns_persist(identify_netns(current_netns_inode()), host_netns_inode())) {
+      throw Error(refusal->first, refusal->second);
+    }
   }
   ApplyRequest request;
   request.root = options.root;

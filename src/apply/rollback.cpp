@@ -169,7 +169,7 @@ RollbackOutcome rollback_last_apply(const Target& target, const std::string& com
     throw Error(dir.name_path(k_journal_name),
                 "the last apply changed network namespace " + std::to_string(journal->netns_inode) +
                   " but this process is in " + std::to_string(ns) +
-                  "; run rollback inside that namespace (ip netns exec / nsenter -n)");
+                  "; run rollback in that namespace: `tw-advisor rollback --netns NAME|PID`");
   }
   const std::string reason = journal->state == JournalState::done
                                ? "rolled back on request (" + command + ")"

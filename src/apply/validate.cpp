@@ -80,4 +80,19 @@ std::optional<std::string> host_mismatch(const std::string& plan_hostname,
   return out;
 }
 
+std::optional<std::pair<std::string, std::string>> foreign_netns_persist(const NetnsInfo& here,
+                                                                         std::uint64_t host)
+{
+  if (host == 0 || here.inode == 0 || here.inode == host) {
+    return std::nullopt;
+  }
+  return std::make_pair(
+    "network namespace " + here.name + " (" + std::to_string(here.inode) + ")",
+    std::string(
+      "is not the host's: /etc/sysctl.d configures the host's namespace at boot, never this one, so "
+      "apply will not write it from here. Add --no-persist to change this namespace's runtime values "
+      "only, and make them last where the namespace is made (the plan's advice "
+      "persist-in-namespace); nothing was changed"));
+}
+
 } // namespace tw

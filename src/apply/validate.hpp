@@ -1,11 +1,13 @@
 #pragma once
 
+#include "model/netns.hpp"
 #include "model/plan.hpp"
 
 #include <cstdint>
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace tw {
@@ -38,5 +40,12 @@ std::optional<std::string> host_mismatch(const std::string& plan_hostname,
                                          std::uint64_t plan_netns,
                                          const std::string& this_hostname,
                                          std::uint64_t this_netns);
+
+// Why apply must not persist (write the host's /etc/sysctl.d) from the namespace `here`: it is
+// not the host's (host: the host namespace's inode, 0 when unknown). {subject, reason}, or nullopt
+// when it is the host's or either inode is unknown. /etc/sysctl.d configures the host's namespace
+// at boot and never another one.
+std::optional<std::pair<std::string, std::string>> foreign_netns_persist(const NetnsInfo& here,
+                                                                         std::uint64_t host);
 
 } // namespace tw

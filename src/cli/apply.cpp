@@ -6,6 +6,7 @@
 #include "cli/apply_common.hpp"
 #include "cli/commands.hpp"
 #include "cli/hints.hpp"
+#include "cli/netns_args.hpp"
 #include "cli/profile_args.hpp"
 #include "cli/validators.hpp"
 #include "facts/gather.hpp"
@@ -30,6 +31,7 @@ namespace {
 
 struct ApplyArgs
 {
+  std::string netns;
   std::string plan_file;
   bool yes = false;
   bool canary = false;
@@ -108,6 +110,7 @@ void apply_steps(const ApplyArgs& args, ApplyReport& report, StepPrinter& ui)
 
 void run_apply(const ApplyArgs& args, int& exit_code)
 {
+  enter_netns_arg(args.netns);
   const bool json = args.format == "json";
   StepPrinter ui(json);
   ApplyReport report;
@@ -184,7 +187,7 @@ void add_apply_command(CLI::App& app, int& exit_code)
                  "Output format: text, or json (one object on stdout: outcome, exit_code, changes, reason, "
                  "journal; the steps go to stderr)")
     ->check(CLI::IsMember({ "text", "json" }));
-  add_root_options(apply, apply_args->root, apply_args->state_dir);
+  add_root_options(apply, apply_args->root, apply_args->state_dir, apply_args->netns);
   apply->add_option("--profile", apply_args->profile, "Host profile NAME or PATH, for a computed plan")
     ->type_name("NAME|PATH");
   apply

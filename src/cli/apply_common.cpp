@@ -1,5 +1,6 @@
 #include "cli/apply_common.hpp"
 
+#include "cli/netns_args.hpp"
 #include "report/apply_report.hpp"
 #include "util/strings.hpp"
 
@@ -71,8 +72,9 @@ void StepPrinter::watch_sample(const WatchSample& sample, std::chrono::seconds t
   m_progress = true;
 }
 
-void add_root_options(CLI::App* cmd, std::string& root, std::string& state_dir)
+void add_root_options(CLI::App* cmd, std::string& root, std::string& state_dir, std::string& netns)
 {
+  add_netns_option(cmd, netns, "work in (runtime values only when it is not the host's)");
   cmd
     ->add_option("--root",
                  root,

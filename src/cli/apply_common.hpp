@@ -38,6 +38,6 @@ private:
 };
 
 // --root and --state-dir, as apply, rollback and status take them.
-void add_root_options(CLI::App* cmd, std::string& root, std::string& state_dir);
+void add_root_options(CLI::App* cmd, std::string& root, std::string& state_dir, std::string& netns);
 
 } // namespace tw::cli

@@ -4,13 +4,17 @@
 
 #include "cli/commands.hpp"
 #include "cli/hints.hpp"
+#include "cli/netns_args.hpp"
 #include "cli/validators.hpp"
 #include "facts/dump_file.hpp"
+#include "facts/node.hpp"
 #include "facts/probe.hpp"
 #include "facts/sock_diag.hpp"
 #include "report/census_json.hpp"
 #include "report/census_text.hpp"
 #include "report/evidence_text.hpp"
+#include "report/node_json.hpp"
+#include "report/node_text.hpp"
 #include "util/error.hpp"
 #include "util/json_text.hpp"
 
@@ -32,6 +36,8 @@ struct CensusArgs
   std::string from_dump; // decode this recording instead of asking the kernel
   double sample = 0.0;   // > 0: attach the evidence probe for this many seconds first
   bool no_probe = false;
+  std::string netns;
+  bool all_netns = false;
 };
 
 // Without a live window (no --sample, or a recording) there is no symptom evidence.
@@ -95,6 +101,20 @@ SocketCensus live_census(const CensusArgs& args)
 
 void run_census(const CensusArgs& args, int& exit_code)
 {
+  if (args.all_netns) {
+    if (args.sample > 0.0 || !args.dump_file.empty() || !args.from_dump.empty()) {
+      throw Error("--all-netns",
+                  "counts every namespace once, now: it takes no --sample, --dump-file or --from-dump yet");
+    }
+    require_netns_switching("--all-netns");
+    const NodeCensus node = census_node(args.top, !args.no_timestamps);
+    const std::string text =
+      args.format == "json" ? json_text(node_census_to_json(node)) + "\n" : node_census_to_text(node);
+    std::fputs(text.c_str(), stdout);
+    exit_code = 0;
+    return;
+  }
+  enter_netns_arg(args.netns);
   const bool live = args.from_dump.empty();
   const SymptomEvidence evidence = live ? watch_symptoms(args) : counters_evidence(k_no_window);
   const SocketCensus census = live ? live_census(args) : replay_census(args);
@@ -149,6 +169,13 @@ void add_census_command(CLI::App& app, int& exit_code)
                                  "CAP_PERFMON): failed connect() and bind(), recycled TIME_WAIT, by process");
   sample->check(number_range(0.0, 3600.0))->excludes("--from-dump");
   cmd->add_flag("--no-probe", args->no_probe, "With --sample: do not load the probe (counters only)");
+  auto* netns = add_netns_option(cmd, args->netns, "count");
+  cmd
+    ->add_flag("--all-netns",
+               args->all_netns,
+               "Count every network namespace of the host (pods, containers, ip netns), one line each,\n"
+               "the most pressured first. Needs root")
+    ->excludes(netns);
   cmd->footer("Roles of TIME_WAIT sockets (whoever closes first holds TIME_WAIT for 60 s):\n"
               "  outbound  this host called connect(); the local port is ephemeral (inside\n"
               "            net.ipv4.ip_local_port_range) and nothing listens on it. Only these can be\n"
@@ -165,8 +192,8 @@ void add_census_command(CLI::App& app, int& exit_code)
               "connect() is about to fail with EADDRNOTAVAIL for that destination.\n"
               "The timestamp share counts outbound ESTABLISHED connections that negotiated TCP\n"
               "timestamps: tcp_tw_reuse can only reuse a TIME_WAIT port whose connection had them.\n\n"
-              "Only the calling network namespace is counted: run it inside a container's netns\n"
-              "(`ip netns exec`, `nsenter -n`) to see that container. JSON fields: doc/census.md.\n\n"
+              "One network namespace is counted: the calling one, or --netns NAME|PATH|PID (a container:\n"
+              "its PID); --all-netns counts every one (doc/netns.md). JSON fields: doc/census.md.\n\n"
               "The symptom itself: --sample N first watches N seconds with a BPF probe (root, or\n"
               "CAP_BPF and CAP_PERFMON) and then lists connect() by destination (OK, NOTAVAIL =\n"
               "EADDRNOTAVAIL, other errors, RECYCLED TIME_WAIT tuples, p50/p99 time) with the\n"

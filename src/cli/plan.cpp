@@ -3,13 +3,18 @@
 // Changes nothing on the host; --out writes the reviewed plan for `apply --plan`.
 #include "cli/commands.hpp"
 #include "cli/hints.hpp"
+#include "cli/netns_args.hpp"
 #include "cli/profile_args.hpp"
 #include "cli/validators.hpp"
 #include "config/data_dir.hpp"
 #include "config/loader.hpp"
 #include "facts/gather.hpp"
+#include "facts/node.hpp"
 #include "policy/engine.hpp"
+#include "policy/node.hpp"
 #include "reader/plan_reader.hpp"
+#include "report/node_json.hpp"
+#include "report/node_text.hpp"
 #include "report/plan_json.hpp"
 #include "report/plan_text.hpp"
 #include "util/durable_fs.hpp"
@@ -18,6 +23,7 @@
 #include "util/json_strict.hpp"
 #include "util/json_text.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -40,6 +46,8 @@ struct PlanArgs
   std::string profile;
   std::string policy;
   std::string facts; // hidden: recorded facts instead of live ones (golden tests, offline review)
+  std::string netns;
+  bool all_netns = false;
 };
 
 Facts recorded_facts(const std::string& path)
@@ -59,6 +67,27 @@ void write_plan_file(const std::filesystem::path& path, const std::string& text)
   }
 }
 
+// `plan --all-netns`: every namespace judged with the same profile and policy, most urgent first.
+void run_node_plan(const PlanArgs& args,
+                   const GatherOptions& options,
+                   const Profile& profile,
+                   const Policy& policy,
+                   int& exit_code)
+{
+  require_netns_switching("--all-netns");
+  const NodePlan node = policy::make_node_plan(gather_node(options), profile, policy);
+  const std::string text =
+    args.format == "json"
+      ? json_text(node_plan_to_json(node)) + "\n"
+      : node_plan_to_text(node, PlanTextOptions{ colour_wanted_on_stdout(), {}, nullptr });
+  std::fputs(text.c_str(), stdout);
+  std::fflush(stdout);
+  const bool changes = std::any_of(node.namespaces.begin(),
+                                   node.namespaces.end(),
+                                   [](const NamespacePlan& p) { return p.plan && !p.plan->changes.empty(); });
+  exit_code = args.detailed_exitcode && changes ? 2 : 0;
+}
+
 void run_plan(const PlanArgs& args, int& exit_code)
 {
   std::error_code ec;
@@ -70,14 +99,20 @@ void run_plan(const PlanArgs& args, int& exit_code)
                 "is a directory; give the file to write, e.g. --out " +
                   (std::filesystem::path(args.out) / "plan.json").string());
   }
+  if (args.all_netns && (args.sample > 0.0 || !args.out.empty() || !args.facts.empty())) {
+    throw Error("--all-netns",
+                "judges every namespace once, now: it takes no --sample, --out or --facts yet");
+  }
   const Profile profile = load_profile_arg(args.profile);
   const Policy policy = load_policy_arg(args.policy);
+  const auto netns = enter_netns_arg(args.netns);
 
   Facts facts;
   if (!args.facts.empty()) {
     facts = recorded_facts(args.facts); // with the boot facts it recorded, if any
   } else {
     GatherOptions options;
+    options.netns = netns;
     options.sample_seconds = args.sample;
     options.probe = !args.no_probe;
     options.sleep = window_sleeper("watching the counters and connect()");
@@ -86,6 +121,10 @@ void run_plan(const PlanArgs& args, int& exit_code)
     options.state_dir = args.state_dir;
     for (const auto& g : policy.guardrails) {
       options.boot_keys.push_back(g.key);
+    }
+    if (args.all_netns) {
+      run_node_plan(args, options, profile, policy, exit_code);
+      return;
     }
     facts = gather_facts(options);
   }
@@ -163,6 +202,13 @@ void add_plan_command(CLI::App& app, int& exit_code)
                   "profile (doc/profiles.md)");
   cmd->add_option(
     "--policy", args->policy, "PATH to a policy YAML (default: the shipped policies/default.yaml)");
+  auto* netns = add_netns_option(cmd, args->netns, "judge");
+  cmd
+    ->add_flag("--all-netns",
+               args->all_netns,
+               "Judge every network namespace of the host (pods, containers, ip netns): one line each, most\n"
+               "urgent first, then the full plan where tcp_tw_reuse helps or is blocked. Needs root")
+    ->excludes(netns);
   cmd
     ->add_option(
       "--facts", args->facts, "Judge recorded facts (the facts+sockets of a JSON plan) instead of live ones")
@@ -189,7 +235,8 @@ void add_plan_command(CLI::App& app, int& exit_code)
     "  tw-advisor plan                                   what an operator reads\n"
     "  tw-advisor plan --profile api-client --sample 5   watch 5 s: rates, failed connects\n"
     "  tw-advisor plan --out plan.json && tw-advisor apply --plan plan.json\n"
-    "  ip netns exec NS tw-advisor plan                  judge one network namespace (each is separate)\n\n"
+    "  tw-advisor plan --netns NAME|PID                  judge one network namespace (each is separate)\n"
+    "  tw-advisor plan --all-netns                       every namespace: which pod needs it\n\n"
     "Exit codes: 0 the plan was made (whatever the verdict); 1 error (named, with file:line:column for\n"
     "profiles and policies); 2 with --detailed-exitcode when changes are proposed.");
   cmd->callback([args, &exit_code] { run_plan(*args, exit_code); });

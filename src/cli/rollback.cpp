@@ -3,6 +3,7 @@
 #include "apply/engine.hpp"
 #include "cli/apply_common.hpp"
 #include "cli/commands.hpp"
+#include "cli/netns_args.hpp"
 #include "facts/host.hpp"
 #include "facts/sysctl_reader.hpp"
 
@@ -17,10 +18,12 @@ struct RollbackArgs
 {
   std::string root = "/";
   std::string state_dir;
+  std::string netns;
 };
 
 void run_rollback(const RollbackArgs& args, int& exit_code)
 {
+  enter_netns_arg(args.netns);
   install_interrupt_handlers(); // a signal must not stop a rollback half-way; it finishes first
   StepPrinter out(false);
   const auto done =
@@ -48,7 +51,7 @@ void add_rollback_command(CLI::App& app, int& exit_code)
     "Undo the last apply from its journal: every runtime key back to its snapshot value, /etc/sysctl.d\n"
     "back to exactly what it was (files restored byte for byte, added files and temp files removed).\n"
     "Also finishes undoing an apply that was interrupted or killed at any step.");
-  add_root_options(rollback, rollback_args->root, rollback_args->state_dir);
+  add_root_options(rollback, rollback_args->root, rollback_args->state_dir, rollback_args->netns);
   rollback->footer(
     "Run it in the same network namespace and with the same --root as the apply. It writes only below\n"
     "/proc/sys of its own namespace and refuses a journal that names another tree or is damaged\n"

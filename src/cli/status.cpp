@@ -7,6 +7,7 @@
 #include "cli/apply_common.hpp"
 #include "cli/commands.hpp"
 #include "cli/hints.hpp"
+#include "cli/netns_args.hpp"
 #include "facts/sysctl_reader.hpp"
 #include "util/json_text.hpp"
 
@@ -26,10 +27,12 @@ struct StatusArgs
   bool detailed_exitcode = false;
   std::string root = "/";
   std::string state_dir;
+  std::string netns;
 };
 
 void run_status(const StatusArgs& args, int& exit_code)
 {
+  enter_netns_arg(args.netns);
   auto report = read_status(Target{ args.root, args.state_dir, proc_sys_dir() }, boot_settings);
   for (auto& note : report.notes) {
     // The engine's hints name the plain command; echo the options this status was given.
@@ -58,7 +61,7 @@ void add_status_command(CLI::App& app, int& exit_code)
   status->add_flag("--detailed-exitcode",
                    status_args->detailed_exitcode,
                    "Exit 2 when the last apply was interrupted or anything drifted (for monitoring)");
-  add_root_options(status, status_args->root, status_args->state_dir);
+  add_root_options(status, status_args->root, status_args->state_dir, status_args->netns);
   status->footer(
     "Conditions: done, rolled back, none; \"interrupted\" means an apply was killed: run\n"
     "`tw-advisor rollback`. \"in progress\" means an apply holds the lock of this state dir, network\n"

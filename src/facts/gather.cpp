@@ -3,6 +3,7 @@
 #include "facts/boot.hpp"
 #include "facts/census.hpp"
 #include "facts/host.hpp"
+#include "facts/netns.hpp"
 #include "facts/probe.hpp"
 #include "facts/sysctl_reader.hpp"
 
@@ -36,6 +37,9 @@ Facts gather_facts(const GatherOptions& options)
   for (const auto& note : host_notes) {
     spdlog::debug("host: {}", note);
   }
+  const NetnsInfo netns = options.netns ? *options.netns : identify_netns(facts.host.netns_inode);
+  facts.host.netns_kind = to_string(netns.kind);
+  facts.host.netns_name = netns.name;
 
   auto start = std::chrono::steady_clock::now();
   facts.sysctls = read_sysctls(options.proc_root / "sys");
@@ -92,7 +96,9 @@ Facts gather_facts(const GatherOptions& options)
                 ms_since(start),
                 facts.sockets.available ? "" : ", unavailable: ",
                 facts.sockets.error);
-  if (options.read_boot) {
+  // /etc/sysctl.d is the host namespace's boot configuration; an explicit tree is the caller's.
+  const bool boot_applies = netns.kind == NetnsKind::host || options.root != "/" || facts.host.netns_inode == 0;
+  if (options.read_boot && boot_applies) {
     start = std::chrono::steady_clock::now();
     facts.boot = read_boot_facts(options.root, options.state_dir, facts.sysctls, options.boot_keys);
     spdlog::debug("gather: sysctl.d and apply state {} ms", ms_since(start));

@@ -3,9 +3,11 @@
 #include "facts/counters.hpp"
 #include "facts/nat.hpp"
 #include "model/facts.hpp"
+#include "model/netns.hpp"
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +28,10 @@ struct GatherOptions
   std::filesystem::path root = "/";   // the tree whose sysctl.d is read
   std::filesystem::path state_dir;    // apply's state dir (empty: the default under root)
   std::vector<std::string> boot_keys; // the keys a plan may propose (the policy's guardrails)
+  // The namespace being judged, when the caller already knows it (--netns, --all-netns); else it
+  // is identified (host, ip netns name, container, process). The boot configuration is read only
+  // for the host's namespace or an explicit --root tree: /etc/sysctl.d never reaches another one.
+  std::optional<NetnsInfo> netns;
 };
 
 // Everything observed about the calling network namespace. Per-item problems are recorded in

@@ -20,6 +20,10 @@ struct HostInfo
   std::string kernel_release; // uname -r
   std::string hostname;
   std::uint64_t netns_inode = 0; // inode of /proc/self/ns/net (0 when unreadable)
+  // The namespace as an operator knows it (model/netns.hpp): kind "host" (PID 1's), "named",
+  // "container" or "process", and its name; both empty when unknown (older recordings).
+  std::string netns_kind;
+  std::string netns_name;
 };
 
 // Everything observed about one host (one network namespace): the engine's only input from the OS.

@@ -206,10 +206,25 @@ std::vector<Advice> advice(const Analysis& a, Verdict verdict)
     out.push_back(std::move(x));
   }
 
-  if (a.profile.container_netns.value) {
+  const std::string& kind = a.facts.host.netns_kind;
+  if (!kind.empty() && kind != "host" && verdict == Verdict::helps) {
+    Advice x{ "persist-in-namespace", {}, {}, {} };
+    x.text = "This is " + (a.facts.host.netns_name.empty() ? std::string("not the host's namespace")
+                                                           : "namespace " + a.facts.host.netns_name) +
+             ", not the host's: make the change last where the namespace is made. Kubernetes: the pod's "
+             "securityContext.sysctls (tcp_tw_reuse is not in the safe set: the kubelet needs "
+             "--allowed-unsafe-sysctls=net.ipv4.tcp_tw_reuse); Docker: `docker run --sysctl "
+             "net.ipv4.tcp_tw_reuse=1`; a CNI chain: the tuning plugin; `ip netns`: the script that makes it";
+    x.rationale = "sysctl.d files are applied to the host's namespace at boot and never reach another one; "
+                  "a new namespace starts from kernel defaults, so `apply` here changes runtime values only";
+    x.evidence = { { "netns_inode", static_cast<double>(a.facts.host.netns_inode) } };
+    out.push_back(std::move(x));
+  }
+
+  if (a.profile.container_netns.value && (kind.empty() || kind == "host")) {
     Advice x{ "per-netns", {}, {}, {} };
-    x.text = "Containers and pods have their own network namespaces and their own tcp_tw_reuse: run "
-             "`tw-advisor plan` inside each one (nsenter -n -t PID) rather than trusting the host's answer";
+    x.text = "Containers and pods have their own network namespaces and their own tcp_tw_reuse: "
+             "`tw-advisor plan --all-netns` judges every one of them; do not trust the host's answer for them";
     x.rationale =
       "tw_reuse, the port range and the counters are per network namespace; a new namespace starts "
       "from kernel defaults";

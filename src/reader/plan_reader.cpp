@@ -395,6 +395,14 @@ Facts facts_from_json(const json& doc, const std::string& source)
   f.host.kernel_release = r.text(j, at, "kernel");
   f.host.hostname = r.text(j, at, "hostname");
   f.host.netns_inode = r.count(j, at, "netns");
+  if (j.contains("netns_kind")) { // recorded since namespaces are named (--netns, --all-netns)
+    f.host.netns_kind = r.text(j, at, "netns_kind");
+    if (f.host.netns_kind != "host" && f.host.netns_kind != "named" && f.host.netns_kind != "container" &&
+        f.host.netns_kind != "process") {
+      r.fail(at + "/netns_kind", "expected host, named, container or process, got \"" + f.host.netns_kind + "\"");
+    }
+    f.host.netns_name = r.text(j, at, "netns_name");
+  }
   const json& sysctls = r.field(j, at, "sysctls");
   r.object(sysctls, at + "/sysctls");
   for (const auto& [key, v] : sysctls.items()) {

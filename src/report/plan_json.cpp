@@ -48,6 +48,10 @@ ordered_json facts_to_json(const Facts& facts)
   j["kernel"] = facts.host.kernel_release;
   j["hostname"] = facts.host.hostname;
   j["netns"] = facts.host.netns_inode;
+  if (!facts.host.netns_kind.empty()) {
+    j["netns_kind"] = facts.host.netns_kind;
+    j["netns_name"] = facts.host.netns_name;
+  }
   ordered_json sysctls = ordered_json::object();
   for (const auto& [key, v] : facts.sysctls.values) {
     ordered_json s = { { "status", to_string(v.status) } };

@@ -1,0 +1,21 @@
+#pragma once
+
+#include "model/netns.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <optional>
+#include <string>
+
+namespace tw::cli {
+
+// Adds `--netns NAME|PATH|PID` to cmd (what it does there: verb, e.g. "judge").
+CLI::Option* add_netns_option(CLI::App* cmd, std::string& spec, const std::string& verb);
+
+// Enters the namespace --netns names for the rest of the run, before anything is read, so every
+// /proc/sys/net, /proc/net and netlink read (and every write of apply) is that namespace's.
+// nullopt when spec is empty (the namespace the tool was started in). Throws tw::Error naming
+// spec when it is not one, or when entering it is refused.
+std::optional<NetnsInfo> enter_netns_arg(const std::string& spec);
+
+} // namespace tw::cli

@@ -1,0 +1,411 @@
+#include "facts/netns.hpp"
+
+#include "util/error.hpp"
+#include "util/fs.hpp"
+#include "util/strings.hpp"
+
+#include <fmt/format.h>
+#include <linux/nsfs.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <fcntl.h>
+#include <map>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace tw {
+
+namespace {
+
+bool all_digits(std::string_view s)
+{
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+bool is_hex(std::string_view s)
+{
+  return std::all_of(
+    s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+// The 64-hex-digit id at the start of s (after a runtime prefix), or empty.
+std::string container_id(std::string_view s)
+{
+  if (s.size() >= 64 && is_hex(s.substr(0, 64)) && (s.size() == 64 || s[64] == '.')) {
+    return std::string(s.substr(0, 64));
+  }
+  return {};
+}
+
+// The inode of what path names (following the /proc/PID/ns/net magic link); 0 when unreadable.
+std::uint64_t inode_of(const std::filesystem::path& path, int& err)
+{
+  struct stat st
+  {};
+  if (::stat(path.c_str(), &st) != 0) {
+    err = errno;
+    return 0;
+  }
+  err = 0;
+  return st.st_ino;
+}
+
+std::string comm_of(int pid)
+{
+  const auto read = read_file("/proc/" + std::to_string(pid) + "/comm", 256);
+  return read ? printable(trim(*read)) : std::string("?");
+}
+
+// Names info from a member process: its container, pod or unit from the cgroup, else the pid.
+void name_from_process(NetnsInfo& info, bool keep_name)
+{
+  if (info.pid == 0) {
+    return;
+  }
+  info.comm = comm_of(info.pid);
+  const auto cgroup = read_file("/proc/" + std::to_string(info.pid) + "/cgroup", 65536);
+  const CgroupOwner owner = cgroup ? cgroup_owner(*cgroup) : CgroupOwner{};
+  if (!owner.runtime.empty()) {
+    info.container = owner.container;
+    info.pod = owner.pod;
+    info.runtime = owner.runtime;
+  }
+  if (keep_name) {
+    return;
+  }
+  if (!owner.runtime.empty()) {
+    info.kind = NetnsKind::container;
+    const std::string short_id = owner.container.substr(0, 12);
+    info.name =
+      owner.pod.empty() ? owner.runtime + " " + short_id : "pod " + owner.pod + " container " + short_id;
+    return;
+  }
+  info.kind = NetnsKind::process;
+  info.name = "pid " + std::to_string(info.pid) + " (" + info.comm + ")";
+  if (!owner.unit.empty()) {
+    info.name += " " + owner.unit;
+  }
+}
+
+// Checks that fd is a network namespace; throws naming what.
+void check_netns_fd(int fd, const std::string& what)
+{
+  const int type = ::ioctl(fd, NS_GET_NSTYPE);
+  if (type < 0) {
+    throw Error(what,
+                errno == ENOTTY || errno == EINVAL
+                  ? std::string("not a namespace file (nsfs): give an `ip netns` name, a path such as "
+                                "/run/netns/NAME or /proc/PID/ns/net, or a PID")
+                  : "NS_GET_NSTYPE: " + errno_text(errno));
+  }
+  if (type != CLONE_NEWNET) {
+    throw Error(what, "a namespace, but not a network namespace");
+  }
+}
+
+} // namespace
+
+CgroupOwner cgroup_owner(std::string_view cgroup_text)
+{
+  std::string_view path;
+  for (const auto line : split(cgroup_text, '\n')) {
+    if (line.rfind("0::", 0) == 0) {
+      path = line.substr(3);
+      break;
+    }
+    const auto colon = line.find(':', line.find(':') + 1);
+    if (path.empty() && colon != std::string_view::npos) {
+      path = line.substr(colon + 1);
+    }
+  }
+  CgroupOwner out;
+  for (const auto part : split(path, '/')) {
+    if (part.empty()) {
+      continue;
+    }
+    // Pod: kubepods-burstable-pod<uid with _>.slice (systemd driver) or pod<uid> (cgroupfs).
+    const auto pod_at = part.rfind("-pod");
+    if (part.rfind("kubepods", 0) == 0 && pod_at != std::string_view::npos) {
+      std::string uid(part.substr(pod_at + 4));
+      if (const auto dot = uid.find(".slice"); dot != std::string::npos) {
+        uid.erase(dot);
+      }
+      std::replace(uid.begin(), uid.end(), '_', '-');
+      out.pod = uid;
+    } else if (part.rfind("pod", 0) == 0 && part.size() > 3) {
+      out.pod = std::string(part.substr(3));
+    }
+    for (const auto& [prefix, runtime] :
+         { std::pair<std::string_view, const char*>{ "cri-containerd-", "containerd" },
+           { "crio-", "cri-o" },
+           { "docker-", "docker" } }) {
+      if (part.rfind(prefix, 0) == 0) {
+        if (auto id = container_id(part.substr(prefix.size())); !id.empty()) {
+          out.container = std::move(id);
+          out.runtime = runtime;
+        }
+      }
+    }
+    if (out.runtime.empty()) {
+      if (auto id = container_id(part); !id.empty()) {
+        // cgroupfs layouts: /docker/ID, /kubepods/burstable/podUID/ID.
+        out.container = std::move(id);
+        out.runtime = path.find("/docker/") != std::string_view::npos ? "docker" : "containerd";
+        if (path.find("/kubepods") == std::string_view::npos &&
+            path.find("/docker/") == std::string_view::npos) {
+          out.container.clear();
+          out.runtime.clear();
+        }
+      }
+    }
+    if (part.size() > 8 && (part.ends_with(".service") || part.ends_with(".scope"))) {
+      out.unit = std::string(part);
+    }
+  }
+  if (!out.runtime.empty()) {
+    out.unit.clear(); // the container's scope unit says nothing the id does not
+  }
+  return out;
+}
+
+std::uint64_t host_netns_inode()
+{
+  // The host's namespace is init_net, where kernel threads live: kthreadd (PID 2) is in it even
+  // where PID 1 hides its /proc entries (a non-dumpable init). In a PID namespace of its own,
+  // PID 2 is not kthreadd, and PID 1 (the container's init) is the best there is.
+  int err = 0;
+  const auto comm = read_file("/proc/2/comm", 64);
+  if (comm && trim(*comm) == "kthreadd") {
+    if (const auto inode = inode_of("/proc/2/ns/net", err); inode != 0) {
+      return inode;
+    }
+  }
+  return inode_of("/proc/1/ns/net", err);
+}
+
+OpenedNetns open_netns(const std::string& spec)
+{
+  if (spec.empty()) {
+    throw Error("--netns", "empty; give an `ip netns` name, an nsfs path or a PID");
+  }
+  OpenedNetns out;
+  std::filesystem::path path;
+  std::string what = "--netns " + printable(spec);
+  if (all_digits(spec)) {
+    const int pid = std::atoi(spec.c_str());
+    if (::access(("/proc/" + spec).c_str(), F_OK) != 0) {
+      throw Error(what, "no process " + spec + " (it may have exited)");
+    }
+    path = "/proc/" + spec + "/ns/net";
+    out.info.pid = pid;
+  } else if (spec.find('/') != std::string::npos) {
+    path = spec;
+  } else {
+    path = "/run/netns/" + spec;
+    if (::access(path.c_str(), F_OK) != 0) {
+      throw Error(what,
+                  "no network namespace named " + printable(spec) + " (no " + path.string() +
+                    "; `ip netns list` shows the names)");
+    }
+    out.info.kind = NetnsKind::named;
+    out.info.name = spec;
+  }
+  out.fd.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!out.fd.valid()) {
+    throw Error(what,
+                path.string() + ": " + errno_text(errno) +
+                  (errno == EACCES ? " (entering another namespace needs root)" : ""));
+  }
+  check_netns_fd(out.fd.get(), path.string() == spec ? what : what + " (" + path.string() + ")");
+  struct stat st
+  {};
+  if (::fstat(out.fd.get(), &st) != 0) {
+    throw Error(path.string(), "fstat: " + errno_text(errno));
+  }
+  out.info.inode = st.st_ino;
+  out.info.path = path;
+  if (out.info.inode == host_netns_inode()) {
+    out.info.kind = NetnsKind::host;
+    out.info.name = "host";
+  } else if (out.info.kind != NetnsKind::named) {
+    if (out.info.pid == 0) {
+      out.info.kind = NetnsKind::named;
+      out.info.name = path.string();
+    }
+    name_from_process(out.info, out.info.kind == NetnsKind::named);
+  }
+  return out;
+}
+
+std::vector<NetnsInfo> list_netns(std::vector<std::string>& notes)
+{
+  std::map<std::uint64_t, NetnsInfo> found;
+  const std::uint64_t host = host_netns_inode();
+  if (host == 0) {
+    notes.push_back(
+      "the host's namespace is not marked: /proc/2/ns/net (kthreadd) and /proc/1/ns/net are unreadable");
+  }
+
+  // ip netns names first: they win the name.
+  std::error_code ec;
+  for (const auto& dir : { std::filesystem::path("/run/netns") }) {
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+      int err = 0;
+      const auto inode = inode_of(entry.path(), err);
+      if (inode == 0) {
+        continue; // a name being created or deleted right now
+      }
+      auto& info = found[inode];
+      if (info.inode == 0 || entry.path().filename().string() < info.name) {
+        info.inode = inode;
+        info.kind = NetnsKind::named;
+        info.name = entry.path().filename().string();
+        info.path = entry.path();
+      }
+    }
+  }
+
+  // nsfs bind mounts elsewhere (/run/docker/netns/ID, CNI's directories).
+  if (const auto mountinfo = read_file("/proc/self/mountinfo")) {
+    for (const auto line : split(*mountinfo, '\n')) {
+      const auto dash = line.find(" - ");
+      if (dash == std::string_view::npos || line.substr(dash + 3).rfind("nsfs ", 0) != 0) {
+        continue;
+      }
+      const auto fields = split(line.substr(0, dash), ' ');
+      if (fields.size() < 5) {
+        continue;
+      }
+      const std::string mount_point(fields[4]);
+      if (mount_point.find('\\') != std::string::npos) {
+        continue; // escaped characters: not worth decoding for a name
+      }
+      const UniqueFd fd(::open(mount_point.c_str(), O_RDONLY | O_CLOEXEC));
+      if (!fd.valid() || ::ioctl(fd.get(), NS_GET_NSTYPE) != CLONE_NEWNET) {
+        continue;
+      }
+      struct stat st
+      {};
+      if (::fstat(fd.get(), &st) != 0 || found.count(st.st_ino) != 0) {
+        continue;
+      }
+      auto& info = found[st.st_ino];
+      info.inode = st.st_ino;
+      info.kind = NetnsKind::named;
+      info.name = mount_point;
+      info.path = mount_point;
+    }
+  }
+
+  // Every process's namespace; the lowest pid of each names it when nothing above did.
+  std::vector<int> pids;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const auto name = entry.path().filename().string();
+    if (all_digits(name)) {
+      pids.push_back(std::atoi(name.c_str()));
+    }
+  }
+  std::sort(pids.begin(), pids.end());
+  std::size_t unreadable = 0;
+  for (const int pid : pids) {
+    const std::filesystem::path link = "/proc/" + std::to_string(pid) + "/ns/net";
+    int err = 0;
+    const auto inode = inode_of(link, err);
+    if (inode == 0) {
+      unreadable += err == EACCES || err == EPERM ? 1 : 0; // ENOENT, ESRCH: it exited meanwhile
+      continue;
+    }
+    auto& info = found[inode];
+    if (info.inode == 0) {
+      info.inode = inode;
+      info.path = link;
+    }
+    if (info.pid == 0) {
+      info.pid = pid;
+    }
+  }
+  if (unreadable > 0) {
+    notes.push_back(fmt::format("{} process{} namespace unreadable{}",
+                                unreadable,
+                                unreadable == 1 ? "'s" : "es'",
+                                ::geteuid() == 0
+                                  ? " even as root (ptrace protection); a namespace only it holds is missed"
+                                  : ": run as root to see every namespace"));
+  }
+
+  std::vector<NetnsInfo> out;
+  for (auto& [inode, info] : found) {
+    if (inode == host) {
+      info.kind = NetnsKind::host;
+      info.name = "host";
+      info.comm = info.pid != 0 ? comm_of(info.pid) : std::string();
+    } else {
+      const bool has_name = info.kind == NetnsKind::named && !info.name.empty();
+      name_from_process(info, has_name);
+      if (!has_name && info.pid == 0) {
+        continue;
+      }
+    }
+    out.push_back(std::move(info));
+  }
+  std::stable_sort(out.begin(), out.end(), [](const NetnsInfo& a, const NetnsInfo& b) {
+    return (a.kind == NetnsKind::host) > (b.kind == NetnsKind::host);
+  });
+  return out;
+}
+
+NetnsInfo identify_netns(std::uint64_t inode)
+{
+  NetnsInfo info;
+  info.inode = inode;
+  if (inode != 0 && inode == host_netns_inode()) {
+    info.kind = NetnsKind::host;
+    info.name = "host";
+    return info;
+  }
+  std::vector<std::string> notes;
+  for (auto& found : list_netns(notes)) {
+    if (found.inode == inode) {
+      return found;
+    }
+  }
+  info.kind = NetnsKind::process;
+  info.name = "netns " + std::to_string(inode);
+  return info;
+}
+
+NetnsSwitch::NetnsSwitch(int fd, const std::string& what)
+  : m_home(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC))
+{
+  if (!m_home.valid()) {
+    throw Error("/proc/thread-self/ns/net", errno_text(errno));
+  }
+  if (::setns(fd, CLONE_NEWNET) != 0) {
+    throw Error(what,
+                "setns: " + errno_text(errno) +
+                  (errno == EPERM ? " (entering a network namespace needs root: CAP_SYS_ADMIN)" : ""));
+  }
+}
+
+NetnsSwitch::~NetnsSwitch()
+{
+  if (::setns(m_home.get(), CLONE_NEWNET) != 0) {
+    std::fputs("tw-advisor: fatal: cannot return to the original network namespace\n", stderr);
+    std::abort();
+  }
+}
+
+void enter_netns_for_good(int fd, const std::string& what)
+{
+  if (::setns(fd, CLONE_NEWNET) != 0) {
+    throw Error(what,
+                "setns: " + errno_text(errno) +
+                  (errno == EPERM ? " (entering a network namespace needs root: CAP_SYS_ADMIN)" : ""));
+  }
+}
+
+} // namespace tw

@@ -1,0 +1,72 @@
+#pragma once
+
+#include "model/netns.hpp"
+#include "util/unique_fd.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tw {
+
+// The container a process belongs to, read from its /proc/PID/cgroup text.
+struct CgroupOwner
+{
+  std::string runtime;   // "containerd", "cri-o", "docker"; empty when not a container
+  std::string container; // full container id (64 hex digits as the runtimes write it)
+  std::string pod;       // Kubernetes pod UID with dashes, when the path names a pod
+  std::string unit;      // the systemd unit (last *.service or *.scope), when any
+};
+
+// Reads the cgroup v2 line ("0::/path") or, failing that, the first v1 line's path of a
+// /proc/PID/cgroup text: kubepods (systemd and cgroupfs drivers), cri-containerd-ID.scope,
+// crio-ID.scope, docker-ID.scope and /docker/ID. Pure, for tests.
+CgroupOwner cgroup_owner(std::string_view cgroup_text);
+
+// The host's namespace inode (init_net: kthreadd's, else PID 1's); 0 when unreadable.
+std::uint64_t host_netns_inode();
+
+// `--netns SPEC`: a name under /run/netns, a path to an nsfs file (has a '/'), or a PID (digits).
+// Opens it (keeping it alive), checks it is a network namespace and names it. Throws tw::Error
+// naming SPEC: no such name, no such process, not a namespace file, a namespace of another type.
+struct OpenedNetns
+{
+  NetnsInfo info;
+  UniqueFd fd;
+};
+OpenedNetns open_netns(const std::string& spec);
+
+// Every network namespace of the host, deduplicated by inode, sorted host first then by inode:
+// from /run/netns, /proc/*/ns/net and nsfs bind mounts in /proc/self/mountinfo. What vanishes
+// or cannot be read while listing is said in notes, never thrown. Needs root to see every
+// process's namespace.
+std::vector<NetnsInfo> list_netns(std::vector<std::string>& notes);
+
+// How the namespace with this inode is known: host, an ip netns name, else from the first
+// process found in it. Cheap for the host and named namespaces; otherwise one walk of /proc.
+NetnsInfo identify_netns(std::uint64_t inode);
+
+// Moves the calling thread into a network namespace and back. /proc/sys/net, /proc/net and
+// every socket made afterwards belong to the namespace entered (KERNEL-NOTES: setns needs
+// CAP_SYS_ADMIN). The destructor returns to the namespace the thread was in; a failure to
+// return is fatal to the process (nothing after it could be trusted), so it aborts.
+class NetnsSwitch
+{
+public:
+  // Enters fd's namespace; throws tw::Error naming `what` when setns refuses.
+  NetnsSwitch(int fd, const std::string& what);
+  ~NetnsSwitch();
+  NetnsSwitch(const NetnsSwitch&) = delete;
+  NetnsSwitch& operator=(const NetnsSwitch&) = delete;
+
+private:
+  UniqueFd m_home;
+};
+
+// Enters fd's namespace for the rest of the process (`--netns`: one namespace per run).
+void enter_netns_for_good(int fd, const std::string& what);
+
+} // namespace tw

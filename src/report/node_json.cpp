@@ -1,0 +1,74 @@
+#include "report/node_json.hpp"
+
+#include "report/census_json.hpp"
+#include "report/plan_json.hpp"
+#include "util/version.hpp"
+
+namespace tw {
+
+using nlohmann::ordered_json;
+
+ordered_json netns_to_json(const NetnsInfo& ns)
+{
+  const auto nullable = [](const std::string& s) {
+    return s.empty() ? ordered_json(nullptr) : ordered_json(s);
+  };
+  ordered_json j = ordered_json::object();
+  j["inode"] = ns.inode;
+  j["cookie"] = ns.cookie;
+  j["name"] = ns.name;
+  j["kind"] = to_string(ns.kind);
+  j["container"] = nullable(ns.container);
+  j["pod"] = nullable(ns.pod);
+  j["pid"] = ns.pid != 0 ? ordered_json(ns.pid) : ordered_json(nullptr);
+  j["comm"] = nullable(ns.comm);
+  return j;
+}
+
+ordered_json node_plan_to_json(const NodePlan& node)
+{
+  ordered_json j = ordered_json::object();
+  j["schema_version"] = k_node_schema_version;
+  j["kind"] = "node-plan";
+  j["generator"] = std::string("tw-advisor ") + k_version;
+  j["hostname"] = node.hostname;
+  ordered_json namespaces = ordered_json::array();
+  for (const auto& p : node.namespaces) {
+    ordered_json e = ordered_json::object();
+    e["netns"] = netns_to_json(p.netns);
+    if (p.plan && p.facts) {
+      e["plan"] = plan_to_json(*p.plan, *p.facts);
+    } else {
+      e["skipped"] = p.skipped;
+    }
+    namespaces.push_back(std::move(e));
+  }
+  j["namespaces"] = std::move(namespaces);
+  j["notes"] = node.notes;
+  return j;
+}
+
+ordered_json node_census_to_json(const NodeCensus& node)
+{
+  ordered_json j = ordered_json::object();
+  j["schema_version"] = k_node_schema_version;
+  j["kind"] = "node-census";
+  j["generator"] = std::string("tw-advisor ") + k_version;
+  j["hostname"] = node.hostname;
+  ordered_json namespaces = ordered_json::array();
+  for (const auto& c : node.namespaces) {
+    ordered_json e = ordered_json::object();
+    e["netns"] = netns_to_json(c.netns);
+    if (c.census) {
+      e["census"] = ordered_json(census_to_json(*c.census));
+    } else {
+      e["skipped"] = c.skipped;
+    }
+    namespaces.push_back(std::move(e));
+  }
+  j["namespaces"] = std::move(namespaces);
+  j["notes"] = node.notes;
+  return j;
+}
+
+} // namespace tw

@@ -1,0 +1,149 @@
+#include "report/node_text.hpp"
+
+#include "model/census.hpp"
+
+#include <fmt/format.h>
+
+namespace tw {
+
+namespace {
+
+constexpr std::size_t k_width = 80;
+
+std::string kind_note(const NetnsInfo& ns)
+{
+  if (ns.kind == NetnsKind::host) {
+    return "";
+  }
+  return std::string(" (") + to_string(ns.kind) + ")";
+}
+
+std::string ports_text(const NamespacePlan& p)
+{
+  const DestGroup* top = p.top_group();
+  if (top == nullptr || top->usable == 0) {
+    return "-";
+  }
+  return fmt::format("{:.0f}%", top->pressure * 100.0);
+}
+
+std::string detail_line(const NamespacePlan& p)
+{
+  if (!p.plan) {
+    return p.skipped;
+  }
+  std::string out;
+  if (const DestGroup* top = p.top_group(); top != nullptr && top->in_use > 0) {
+    out = endpoint_text(top->family, top->remote, top->remote_port) +
+          fmt::format(" {} of {} ports", top->in_use, top->usable);
+  }
+  if (!p.plan->reasons.empty()) {
+    out += (out.empty() ? "" : ": ") + p.plan->reasons.front();
+  }
+  return out;
+}
+
+} // namespace
+
+std::string fit_width(const std::string& s, std::size_t width)
+{
+  if (s.size() <= width) {
+    return s;
+  }
+  std::size_t cut = width > 3 ? width - 3 : 0;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) {
+    --cut; // never inside a UTF-8 sequence
+  }
+  return s.substr(0, cut) + "...";
+}
+
+std::string node_plan_to_text(const NodePlan& node, const PlanTextOptions& options)
+{
+  std::size_t helps = 0;
+  std::size_t blocked = 0;
+  std::size_t skipped = 0;
+  for (const auto& p : node.namespaces) {
+    if (!p.plan) {
+      ++skipped;
+    } else if (p.plan->verdict == Verdict::helps) {
+      ++helps;
+    } else if (p.plan->verdict == Verdict::blocked) {
+      ++blocked;
+    }
+  }
+  std::string out = fmt::format("tw-advisor plan --all-netns on {}: {} network namespace{}\n",
+                                node.hostname,
+                                node.namespaces.size(),
+                                node.namespaces.size() == 1 ? "" : "s");
+  out += fmt::format("tcp_tw_reuse helps in {}, is blocked in {}", helps, blocked);
+  out += skipped > 0 ? fmt::format("; {} skipped\n\n", skipped) : std::string("\n\n");
+  out += fmt::format("{:<22}{:>5}  {}\n", "VERDICT", "PORTS", "NAMESPACE");
+  for (const auto& p : node.namespaces) {
+    const std::string verdict = p.plan ? to_string(p.plan->verdict) : "skipped";
+    out += fmt::format(
+      "{:<22}{:>5}  {}\n", verdict, p.plan ? ports_text(p) : "", fit_width(p.netns.name, k_width - 29));
+    if (const auto detail = detail_line(p); !detail.empty()) {
+      out += "    " + fit_width(detail, k_width - 4) + "\n";
+    }
+  }
+  for (const auto& note : node.notes) {
+    out += "note: " + note + "\n";
+  }
+  for (const auto& p : node.namespaces) {
+    if (!p.plan || (p.plan->verdict != Verdict::helps && p.plan->verdict != Verdict::blocked)) {
+      continue;
+    }
+    out += "\n" +
+           fit_width(fmt::format("=== {}{}, netns {} ===", p.netns.name, kind_note(p.netns), p.netns.inode),
+                     k_width) +
+           "\n";
+    PlanTextOptions each = options;
+    each.evidence = p.facts ? &p.facts->evidence : nullptr;
+    out += plan_to_text(*p.plan, each);
+  }
+  return out;
+}
+
+std::string node_census_to_text(const NodeCensus& node)
+{
+  std::string out = fmt::format("tw-advisor census --all-netns on {}: {} network namespace{}\n\n",
+                                node.hostname,
+                                node.namespaces.size(),
+                                node.namespaces.size() == 1 ? "" : "s");
+  out += fmt::format("{:>9} {:>9} {:>6}  {}\n", "TIME_WAIT", "OUTBOUND", "PORTS", "NAMESPACE");
+  for (const auto& c : node.namespaces) {
+    if (!c.census) {
+      out += fmt::format("{:>9} {:>9} {:>6}  {}\n", "-", "-", "-", fit_width(c.netns.name, k_width - 28));
+      out += "    skipped: " + fit_width(c.skipped, k_width - 13) + "\n";
+      continue;
+    }
+    const SocketCensus& s = *c.census;
+    const DestGroup* top = nullptr;
+    for (const auto& g : s.groups) {
+      if (top == nullptr || g.pressure > top->pressure) {
+        top = &g;
+      }
+    }
+    out +=
+      fmt::format("{:>9} {:>9} {:>6}  {}\n",
+                  s.states[static_cast<std::size_t>(TcpState::time_wait)],
+                  s.time_wait.outbound,
+                  top != nullptr && top->usable > 0 ? fmt::format("{:.0f}%", top->pressure * 100.0) : "-",
+                  fit_width(c.netns.name, k_width - 28));
+    if (top != nullptr && top->in_use > 0) {
+      out += "    " +
+             fit_width(
+               endpoint_text(top->family, top->remote, top->remote_port) +
+                 fmt::format(
+                   ": {} of {} source ports in use ({} TIME_WAIT)", top->in_use, top->usable, top->time_wait),
+               k_width - 4) +
+             "\n";
+    }
+  }
+  for (const auto& note : node.notes) {
+    out += "note: " + note + "\n";
+  }
+  return out;
+}
+
+} // namespace tw

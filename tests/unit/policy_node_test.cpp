@@ -1,0 +1,164 @@
+// The whole node: every namespace judged alike, the most urgent first, and what each says about
+// making a change last (a container's namespace is not the host's).
+#include "apply/validate.hpp"
+#include "config/loader.hpp"
+#include "facts/netns.hpp"
+#include "policy/engine.hpp"
+#include "policy/node.hpp"
+#include "policy_facts.hpp"
+#include "reader/plan_reader.hpp"
+#include "report/node_json.hpp"
+#include "report/node_text.hpp"
+#include "report/plan_json.hpp"
+#include "util/error.hpp"
+#include "util/json_text.hpp"
+
+#include <gtest/gtest.h>
+
+namespace tw::test {
+namespace {
+
+NetnsInfo netns(std::uint64_t inode, NetnsKind kind, const std::string& name)
+{
+  NetnsInfo n;
+  n.inode = inode;
+  n.kind = kind;
+  n.name = name;
+  return n;
+}
+
+Facts pressured_facts(std::uint64_t inode, const std::string& kind, const std::string& name, std::uint64_t tw)
+{
+  Facts f = base_facts();
+  f.host.netns_inode = inode;
+  f.host.netns_kind = kind;
+  f.host.netns_name = name;
+  set_port_range(f, 40000, 40999);
+  add_group(f, "198.18.0.1", "198.18.0.2", 8080, tw, tw);
+  return f;
+}
+
+bool has_advice(const Plan& plan, const std::string& id)
+{
+  for (const auto& a : plan.advice) {
+    if (a.id == id) {
+      return true;
+    }
+  }
+  return false;
+}
+
+TEST(PolicyNode, MostUrgentFirstThenHighestPressure)
+{
+  NodeFacts node;
+  node.hostname = "node1";
+  Facts quiet = base_facts();
+  quiet.host.netns_kind = "host";
+  quiet.host.netns_name = "host";
+  node.namespaces.push_back({ netns(1, NetnsKind::host, "host"), quiet, {} });
+  node.namespaces.push_back({ netns(2, NetnsKind::named, "gone"), std::nullopt, "gone during the run" });
+  node.namespaces.push_back({ netns(3, NetnsKind::named, "a"), pressured_facts(3, "named", "a", 600), {} });
+  node.namespaces.push_back({ netns(4, NetnsKind::process, "pid 7 (client)"),
+                              pressured_facts(4, "process", "pid 7 (client)", 990),
+                              {} });
+  const NodePlan plan = policy::make_node_plan(node, Profile{}, config::builtin_policy());
+  ASSERT_EQ(plan.namespaces.size(), 4u);
+  EXPECT_EQ(plan.namespaces[0].netns.name, "pid 7 (client)"); // helps, 99%
+  EXPECT_EQ(plan.namespaces[1].netns.name, "a");              // helps, 60%
+  EXPECT_EQ(plan.namespaces[2].netns.name, "host");           // irrelevant
+  EXPECT_EQ(plan.namespaces[3].netns.name, "gone");           // skipped last
+  EXPECT_EQ(plan.namespaces[0].plan->verdict, Verdict::helps);
+  EXPECT_FALSE(plan.namespaces[3].plan.has_value());
+  ASSERT_NE(plan.namespaces[0].top_group(), nullptr);
+  EXPECT_EQ(plan.namespaces[0].top_group()->time_wait, 990u);
+
+  const std::string text = node_plan_to_text(plan);
+  // The summary fits 80 columns (the full plans after it wrap as plan's own text does).
+  const std::string summary = text.substr(0, text.find("\n==="));
+  std::size_t start = 0;
+  while (start < summary.size()) {
+    const auto end = summary.find('\n', start);
+    const auto line = summary.substr(start, end - start);
+    EXPECT_LE(line.size(), 80u) << line;
+    start = end == std::string::npos ? summary.size() : end + 1;
+  }
+  EXPECT_NE(text.find("tcp_tw_reuse helps in 2, is blocked in 0; 1 skipped"), std::string::npos) << text;
+  EXPECT_NE(text.find("=== pid 7 (client) (process), netns 4 ==="), std::string::npos) << text;
+  EXPECT_EQ(text.find("=== host"), std::string::npos) << "only where it helps or is blocked";
+
+  const auto doc = nlohmann::json::parse(json_text(node_plan_to_json(plan)));
+  EXPECT_EQ(doc["schema_version"], 1);
+  EXPECT_EQ(doc["kind"], "node-plan");
+  EXPECT_EQ(doc["namespaces"][0]["netns"]["kind"], "process");
+  EXPECT_EQ(doc["namespaces"][0]["plan"]["verdict"], "helps");
+  EXPECT_EQ(doc["namespaces"][3]["skipped"], "gone during the run");
+  // Each namespace's plan is a whole plan document, readable by apply --plan.
+  const Facts back = facts_from_json(doc["namespaces"][0]["plan"], "node.json");
+  EXPECT_EQ(back.host.netns_kind, "process");
+  EXPECT_EQ(back.host.netns_name, "pid 7 (client)");
+}
+
+TEST(PolicyNode, AContainerNamespaceIsToldHowToMakeItLast)
+{
+  const Facts f = pressured_facts(5, "container", "pod 1234 container abc", 900);
+  const Plan plan = make_plan(f, Profile{}, config::builtin_policy());
+  ASSERT_EQ(plan.verdict, Verdict::helps);
+  EXPECT_TRUE(has_advice(plan, "persist-in-namespace"));
+  Facts host = f;
+  host.host.netns_kind = "host";
+  EXPECT_FALSE(has_advice(make_plan(host, Profile{}, config::builtin_policy()), "persist-in-namespace"));
+  host.host.netns_kind.clear(); // an older recording: unknown, no claim either way
+  EXPECT_FALSE(has_advice(make_plan(host, Profile{}, config::builtin_policy()), "persist-in-namespace"));
+}
+
+TEST(PolicyNode, ApplyRefusesToPersistTheHostsSysctldFromAnotherNamespace)
+{
+  const auto refusal = foreign_netns_persist(netns(5, NetnsKind::container, "docker 0123456789ab"), 1);
+  ASSERT_TRUE(refusal.has_value());
+  EXPECT_NE(refusal->first.find("docker 0123456789ab"), std::string::npos);
+  EXPECT_NE(refusal->second.find("--no-persist"), std::string::npos);
+  EXPECT_FALSE(foreign_netns_persist(netns(1, NetnsKind::host, "host"), 1).has_value());
+  EXPECT_FALSE(foreign_netns_persist(netns(5, NetnsKind::named, "x"), 0).has_value()); // host unknown
+}
+
+TEST(PolicyNode, ReaderRefusesAnUnknownNamespaceKind)
+{
+  const Facts f = pressured_facts(5, "named", "a", 900);
+  auto doc =
+    nlohmann::json::parse(json_text(plan_to_json(make_plan(f, Profile{}, config::builtin_policy()), f)));
+  doc["facts"]["netns_kind"] = "vm";
+  EXPECT_THROW(facts_from_json(doc, "plan.json"), Error);
+}
+
+TEST(FactsNetns, CgroupPathsNameTheContainerAndPod)
+{
+  const std::string id(64, 'a');
+  auto o = cgroup_owner("0::/kubepods.slice/kubepods-burstable.slice/"
+                        "kubepods-burstable-pod1b2c3d4e_0000_1111_2222_333344445555.slice/cri-containerd-" +
+                        id + ".scope\n");
+  EXPECT_EQ(o.runtime, "containerd");
+  EXPECT_EQ(o.container, id);
+  EXPECT_EQ(o.pod, "1b2c3d4e-0000-1111-2222-333344445555");
+  o = cgroup_owner("0::/kubepods/besteffort/pod1b2c3d4e-0000-1111-2222-333344445555/" + id + "\n");
+  EXPECT_EQ(o.runtime, "containerd");
+  EXPECT_EQ(o.pod, "1b2c3d4e-0000-1111-2222-333344445555");
+  o = cgroup_owner("0::/kubepods.slice/kubepods-pod12_34.slice/crio-" + id + ".scope\n");
+  EXPECT_EQ(o.runtime, "cri-o");
+  EXPECT_EQ(o.pod, "12-34");
+  o = cgroup_owner("0::/system.slice/docker-" + id + ".scope\n");
+  EXPECT_EQ(o.runtime, "docker");
+  EXPECT_TRUE(o.pod.empty());
+  o = cgroup_owner("12:pids:/docker/" + id + "\n1:name=systemd:/docker/" + id + "\n");
+  EXPECT_EQ(o.runtime, "docker");
+  EXPECT_EQ(o.container, id);
+  o = cgroup_owner("0::/system.slice/nginx.service\n");
+  EXPECT_TRUE(o.runtime.empty());
+  EXPECT_EQ(o.unit, "nginx.service");
+  o = cgroup_owner("0::/user.slice/user-0.slice/session-3.scope\n");
+  EXPECT_TRUE(o.container.empty());
+  o = cgroup_owner("0::/system.slice/docker-" + std::string(63, 'a') + ".scope\n"); // not an id
+  EXPECT_TRUE(o.runtime.empty());
+}
+
+} // namespace
+} // namespace tw::test
