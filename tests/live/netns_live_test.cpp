@@ -1,0 +1,203 @@
+// The whole node against a real kernel: namespaces made here (named ones, and one held only by a
+// process), real port pressure in two of them, and the real binary's --netns and --all-netns run
+// from this (the host's) namespace. Other namespaces on the machine (other tests) are ignored:
+// the assertions look only at the namespaces this test made, found by inode.
+#include "support/netns.hpp"
+#include "util/strings.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <sys/stat.h>
+#include <vector>
+
+namespace tw::test {
+namespace {
+
+using nlohmann::json;
+
+std::uint64_t inode_of(const std::string& path)
+{
+  struct stat st
+  {};
+  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+  return st.st_ino;
+}
+
+const json* entry_for(const json& node, std::uint64_t inode)
+{
+  for (const auto& e : node.at("namespaces")) {
+    if (e.at("netns").at("inode").get<std::uint64_t>() == inode) {
+      return &e;
+    }
+  }
+  return nullptr;
+}
+
+class NetnsLiveTest : public ::testing::Test
+{
+protected:
+  void SetUp() override
+  {
+    TW_REQUIRE_NETNS();
+    m_advisor = required_env("TW_ADVISOR_BIN");
+    m_loadgen = required_env("TW_LOADGEN_BIN");
+  }
+
+  // The shell that makes a namespace stuck: 1000 ports, tcp_tw_reuse 0, a loopback server, and a
+  // client that closes first until connect() fails for lack of ports (1100 attempts).
+  std::string stuck_script() const
+  {
+    return "ip link set lo up && sysctl -qw net.ipv4.ip_local_port_range='40000 40999' "
+           "net.ipv4.tcp_tw_reuse=0 && { " +
+           m_loadgen +
+           " server --bind 127.0.0.1 --port 8080 --timeout-ms 170000 >/dev/null 2>&1 & } && sleep 0.3 && " +
+           m_loadgen +
+           " client --connect 127.0.0.1 --port 8080 --count 1100 --close-first --json --timeout-ms 60000"
+           " >/dev/null";
+  }
+
+  RunResult advisor(const std::vector<std::string>& args) const
+  {
+    std::vector<std::string> argv = { m_advisor };
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run(argv, {}, {}, std::chrono::seconds(120));
+  }
+
+  std::string m_advisor;
+  std::string m_loadgen;
+};
+
+TEST_F(NetnsLiveTest, AllNetnsFindsThePressureInANamedAndAProcessOnlyNamespace)
+{
+  // Pressure in a named namespace.
+  Netns named("nnpress");
+  const RunResult made = named.run({ "sh", "-c", stuck_script() }, {}, std::chrono::seconds(120));
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  // Pressure in a namespace no name holds: only the process that made it (its pid names it).
+  BackgroundProcess holder(
+    { "unshare", "--net", "sh", "-c", stuck_script() + " && echo loaded $$ && exec sleep 170" });
+  ASSERT_TRUE(holder.wait_for_output("loaded", std::chrono::seconds(90))) << holder.output();
+  const auto words = split_ws(holder.output().substr(holder.output().find("loaded")));
+  ASSERT_GE(words.size(), 2u) << holder.output();
+  const std::string holder_pid(words[1]);
+  // Quiet namespaces judge as nothing to do.
+  std::vector<std::unique_ptr<Netns>> quiet;
+  for (int i = 0; i < 4; ++i) {
+    quiet.push_back(std::make_unique<Netns>("nnquiet"));
+  }
+
+  const RunResult r = advisor({ "plan", "--all-netns", "--format", "json", "--detailed-exitcode" });
+  ASSERT_EQ(r.exit_code, 2) << r.err; // changes proposed in at least one namespace
+  const json node = json::parse(r.out);
+  EXPECT_EQ(node.at("schema_version"), 1);
+  EXPECT_EQ(node.at("kind"), "node-plan");
+
+  const json* a = entry_for(node, inode_of(named.path()));
+  ASSERT_NE(a, nullptr) << r.out.substr(0, 2000);
+  EXPECT_EQ(a->at("netns").at("kind"), "named");
+  EXPECT_EQ(a->at("netns").at("name"), named.name());
+  EXPECT_EQ(a->at("plan").at("verdict"), "helps") << a->at("plan").at("reasons").dump();
+  EXPECT_EQ(a->at("plan").at("facts").at("netns_kind"), "named");
+  EXPECT_GT(a->at("netns").at("cookie").get<std::uint64_t>(), 0u);
+
+  const json* b = entry_for(node, inode_of("/proc/" + holder_pid + "/ns/net"));
+  ASSERT_NE(b, nullptr) << r.out.substr(0, 2000);
+  EXPECT_EQ(b->at("netns").at("kind"), "process");
+  EXPECT_EQ(b->at("netns").at("name"), "pid " + holder_pid + " (sleep)");
+  EXPECT_EQ(b->at("plan").at("verdict"), "helps") << b->at("plan").at("reasons").dump();
+  // Not the host's namespace: the plan says where to make it last instead of sysctl.d.
+  EXPECT_NE(b->at("plan").at("advice").dump().find("persist-in-namespace"), std::string::npos);
+  EXPECT_FALSE(b->at("plan").at("facts").contains("boot")) << "sysctl.d never reaches this namespace";
+
+  for (const auto& q : quiet) {
+    const json* e = entry_for(node, inode_of(q->path()));
+    ASSERT_NE(e, nullptr) << q->name();
+    EXPECT_EQ(e->at("plan").at("verdict"), "irrelevant") << q->name();
+  }
+  const json* host = entry_for(node, inode_of("/proc/self/ns/net"));
+  ASSERT_NE(host, nullptr);
+  EXPECT_EQ(host->at("netns").at("kind"), "host");
+  EXPECT_EQ(host->at("netns").at("name"), "host");
+  EXPECT_EQ(node.at("namespaces").at(0).at("plan").at("verdict"), "helps") << "most urgent first";
+
+  // The text: one line per namespace, the two stuck ones among the helps, and their full plans.
+  const RunResult text = advisor({ "plan", "--all-netns" });
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("helps"), std::string::npos);
+  EXPECT_NE(text.out.find("=== " + named.name() + " (named)"), std::string::npos) << text.out.substr(0, 3000);
+  EXPECT_NE(text.out.find("=== pid " + holder_pid + " (sleep) (process)"), std::string::npos)
+    << text.out.substr(0, 3000);
+
+  // The census of every namespace puts the stuck ones first and shows their pressure.
+  const RunResult census = advisor({ "census", "--all-netns", "--format", "json" });
+  ASSERT_EQ(census.exit_code, 0) << census.err;
+  const json counted = json::parse(census.out);
+  EXPECT_EQ(counted.at("kind"), "node-census");
+  const json* ca = entry_for(counted, inode_of(named.path()));
+  ASSERT_NE(ca, nullptr);
+  ASSERT_FALSE(ca->at("census").at("groups").empty()) << ca->dump().substr(0, 2000);
+  EXPECT_GE(ca->at("census").at("groups").at(0).at("pressure").get<double>(), 0.95);
+
+  // --netns PID judges that one namespace alone, named the same way.
+  const RunResult one = advisor({ "plan", "--netns", holder_pid, "--format", "json" });
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  const json p = json::parse(one.out);
+  EXPECT_EQ(p.at("verdict"), "helps");
+  EXPECT_EQ(p.at("facts").at("netns_kind"), "process");
+  EXPECT_EQ(p.at("facts").at("netns").get<std::uint64_t>(), inode_of("/proc/" + holder_pid + "/ns/net"));
+  const RunResult by_name = advisor({ "census", "--netns", named.name(), "--format", "json" });
+  ASSERT_EQ(by_name.exit_code, 0) << by_name.err;
+  const json alone = json::parse(by_name.out);
+  ASSERT_FALSE(alone.at("groups").empty()) << by_name.out.substr(0, 2000);
+  EXPECT_GE(alone.at("groups").at(0).at("pressure").get<double>(), 0.95);
+  holder.stop();
+}
+
+TEST_F(NetnsLiveTest, BadNamespacesAreClearErrorsNamingThem)
+{
+  const struct
+  {
+    std::string spec;
+    std::string says;
+  } cases[] = {
+    { "twa-no-such-namespace", "no network namespace named twa-no-such-namespace" },
+    { "/etc/hostname", "not a namespace file" },
+    { "/proc/self/ns/uts", "not a network namespace" },
+    { "4194304", "no process 4194304" }, // above pid_max: never a live process
+  };
+  for (const auto& c : cases) {
+    for (const std::string command : { "plan", "census", "status" }) {
+      const RunResult r = advisor({ command, "--netns", c.spec });
+      EXPECT_EQ(r.exit_code, 1) << command << " --netns " << c.spec << "\n" << r.out;
+      EXPECT_NE(r.err.find("--netns " + c.spec), std::string::npos) << r.err;
+      EXPECT_NE(r.err.find(c.says), std::string::npos) << r.err;
+    }
+  }
+  // --netns and --all-netns are one namespace or all of them, not both.
+  const RunResult both = advisor({ "plan", "--all-netns", "--netns", "x" });
+  EXPECT_EQ(both.exit_code, 1);
+  EXPECT_NE(both.err.find("excludes"), std::string::npos) << both.err;
+}
+
+TEST_F(NetnsLiveTest, WithoutRootAllNetnsSaysWhyAndPlanStillWorks)
+{
+  const std::vector<std::string> nobody = { "setpriv",        "--reuid=65534",   "--regid=65534",
+                                            "--clear-groups", "--inh-caps=-all", "--bounding-set=-all" };
+  std::vector<std::string> argv = nobody;
+  argv.insert(argv.end(), { m_advisor, "plan", "--all-netns" });
+  const RunResult r = run(argv, {}, {}, std::chrono::seconds(60));
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.err.find("--all-netns: needs root"), std::string::npos) << r.err;
+  argv = nobody;
+  argv.insert(argv.end(), { m_advisor, "census", "--format", "json" });
+  const RunResult census = run(argv, {}, {}, std::chrono::seconds(60));
+  EXPECT_EQ(census.exit_code, 0) << census.err;
+  EXPECT_TRUE(json::parse(census.out).contains("states")) << census.out.substr(0, 500);
+}
+
+} // namespace
+} // namespace tw::test
