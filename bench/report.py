@@ -571,14 +571,16 @@ def main():
     print("\n".join(ct))
     if a.doc:
         text = document(sizes, stats, rows, meta)
-        # bench/probe's section (the evidence probe's cost) is its own: keep it as it is.
+        # bench/probe's and bench/node's sections are their own: keep them as they are.
         try:
             with open(a.doc) as f:
-                kept = re.search(r"<!-- probe-bench:begin.*?<!-- probe-bench:end -->", f.read(), re.S)
+                old = f.read()
         except OSError:
-            kept = None
-        if kept:
-            text = text.rstrip("\n") + "\n\n" + kept.group(0) + "\n"
+            old = ""
+        for marker in ("probe-bench", "node-bench"):
+            kept = re.search(rf"<!-- {marker}:begin.*?<!-- {marker}:end -->", old, re.S)
+            if kept:
+                text = text.rstrip("\n") + "\n\n" + kept.group(0) + "\n"
         with open(a.doc, "w") as f:
             f.write(text)
         print(f"\nwrote {a.doc}")
