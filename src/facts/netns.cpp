@@ -109,20 +109,15 @@ void check_netns_fd(int fd, const std::string& what)
 
 } // namespace
 
-CgroupOwner cgroup_owner(std::string_view cgroup_text)
+namespace {
+
+// What one cgroup path says: kubepods (systemd and cgroupfs drivers), cri-containerd-ID.scope,
+// crio-ID.scope, docker-ID.scope, /docker/ID, and the last systemd unit.
+CgroupOwner owner_of_path(std::string_view path)
 {
-  std::string_view path;
-  for (const auto line : split(cgroup_text, '\n')) {
-    if (line.rfind("0::", 0) == 0) {
-      path = line.substr(3);
-      break;
-    }
-    const auto colon = line.find(':', line.find(':') + 1);
-    if (path.empty() && colon != std::string_view::npos) {
-      path = line.substr(colon + 1);
-    }
-  }
   CgroupOwner out;
+  const bool kubepods = path.find("/kubepods") != std::string_view::npos;
+  const bool docker_dir = path.find("/docker/") != std::string_view::npos;
   for (const auto part : split(path, '/')) {
     if (part.empty()) {
       continue;
@@ -136,7 +131,7 @@ CgroupOwner cgroup_owner(std::string_view cgroup_text)
       }
       std::replace(uid.begin(), uid.end(), '_', '-');
       out.pod = uid;
-    } else if (part.rfind("pod", 0) == 0 && part.size() > 3) {
+    } else if (kubepods && part.rfind("pod", 0) == 0 && part.size() > 3) {
       out.pod = std::string(part.substr(3));
     }
     for (const auto& [prefix, runtime] :
@@ -150,16 +145,11 @@ CgroupOwner cgroup_owner(std::string_view cgroup_text)
         }
       }
     }
-    if (out.runtime.empty()) {
+    // cgroupfs layouts name the bare id: /docker/ID, /kubepods/burstable/podUID/ID.
+    if (out.runtime.empty() && (kubepods || docker_dir)) {
       if (auto id = container_id(part); !id.empty()) {
-        // cgroupfs layouts: /docker/ID, /kubepods/burstable/podUID/ID.
         out.container = std::move(id);
-        out.runtime = path.find("/docker/") != std::string_view::npos ? "docker" : "containerd";
-        if (path.find("/kubepods") == std::string_view::npos &&
-            path.find("/docker/") == std::string_view::npos) {
-          out.container.clear();
-          out.runtime.clear();
-        }
+        out.runtime = docker_dir ? "docker" : "containerd";
       }
     }
     if (part.size() > 8 && (part.ends_with(".service") || part.ends_with(".scope"))) {
@@ -170,6 +160,39 @@ CgroupOwner cgroup_owner(std::string_view cgroup_text)
     out.unit.clear(); // the container's scope unit says nothing the id does not
   }
   return out;
+}
+
+} // namespace
+
+CgroupOwner cgroup_owner(std::string_view cgroup_text)
+{
+  // The unified (v2) line first, then every v1 controller's: on a hybrid host Docker's cgroupfs
+  // driver names the container only in the v1 hierarchies, and the v2 line says "/".
+  std::vector<std::string_view> paths;
+  for (const auto line : split(cgroup_text, '\n')) {
+    const auto first = line.find(':');
+    const auto second = first == std::string_view::npos ? first : line.find(':', first + 1);
+    if (second == std::string_view::npos) {
+      continue;
+    }
+    const auto path = line.substr(second + 1);
+    if (line.rfind("0::", 0) == 0) {
+      paths.insert(paths.begin(), path);
+    } else {
+      paths.push_back(path);
+    }
+  }
+  CgroupOwner unit_only;
+  for (const auto path : paths) {
+    CgroupOwner owner = owner_of_path(path);
+    if (!owner.runtime.empty()) {
+      return owner;
+    }
+    if (unit_only.unit.empty()) {
+      unit_only.unit = owner.unit;
+    }
+  }
+  return unit_only;
 }
 
 std::uint64_t host_netns_inode()

@@ -21,9 +21,9 @@ struct CgroupOwner
   std::string unit;      // the systemd unit (last *.service or *.scope), when any
 };
 
-// Reads the cgroup v2 line ("0::/path") or, failing that, the first v1 line's path of a
-// /proc/PID/cgroup text: kubepods (systemd and cgroupfs drivers), cri-containerd-ID.scope,
-// crio-ID.scope, docker-ID.scope and /docker/ID. Pure, for tests.
+// Reads a /proc/PID/cgroup text, the v2 line ("0::/path") first, then each v1 controller's (a
+// hybrid host's Docker names its containers only there): kubepods (systemd and cgroupfs
+// drivers), cri-containerd-ID.scope, crio-ID.scope, docker-ID.scope and /docker/ID. Pure.
 CgroupOwner cgroup_owner(std::string_view cgroup_text);
 
 // The host's namespace inode (init_net: kthreadd's, else PID 1's); 0 when unreadable.

@@ -9,9 +9,13 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <vector>
 
 namespace tw::test {
@@ -36,6 +40,43 @@ const json* entry_for(const json& node, std::uint64_t inode)
   }
   return nullptr;
 }
+
+// A cgroup named like a container's (docker-ID.scope) in the cgroup2 hierarchy, holding pid:
+// made for the test, removed after it (the process must have exited by then, or is moved out).
+class FakeContainerCgroup
+{
+public:
+  FakeContainerCgroup(const std::string& leaf, const std::string& pid)
+  {
+    const RunResult mount = run({ "awk", "$9 == \"cgroup2\" { print $5; exit }", "/proc/self/mountinfo" });
+    const std::string root(trim(mount.out));
+    if (root.empty()) {
+      throw std::runtime_error("no cgroup2 hierarchy mounted");
+    }
+    m_parent = root + "/twa-test-" + std::to_string(::getpid());
+    m_leaf = m_parent + "/" + leaf;
+    std::filesystem::create_directories(m_leaf);
+    std::ofstream(m_leaf + "/cgroup.procs") << pid << "\n";
+    m_root = root;
+    m_pid = pid;
+  }
+  ~FakeContainerCgroup()
+  {
+    // Move the process back to the root (it may be gone), then remove both directories.
+    std::ofstream(m_root + "/cgroup.procs") << m_pid << "\n";
+    std::error_code ec;
+    std::filesystem::remove(m_leaf, ec);
+    std::filesystem::remove(m_parent, ec);
+  }
+  FakeContainerCgroup(const FakeContainerCgroup&) = delete;
+  FakeContainerCgroup& operator=(const FakeContainerCgroup&) = delete;
+
+private:
+  std::string m_root;
+  std::string m_parent;
+  std::string m_leaf;
+  std::string m_pid;
+};
 
 class NetnsLiveTest : public ::testing::Test
 {
@@ -84,6 +125,13 @@ TEST_F(NetnsLiveTest, AllNetnsFindsThePressureInANamedAndAProcessOnlyNamespace)
   const auto words = split_ws(holder.output().substr(holder.output().find("loaded")));
   ASSERT_GE(words.size(), 2u) << holder.output();
   const std::string holder_pid(words[1]);
+  // A namespace whose only process sits in a container's cgroup (made here, in the cgroup2
+  // hierarchy, and removed at the end): named as that container.
+  BackgroundProcess boxed({ "unshare", "--net", "sh", "-c", "echo held $$ && exec sleep 170" });
+  ASSERT_TRUE(boxed.wait_for_output("held", std::chrono::seconds(10))) << boxed.output();
+  const std::string boxed_pid(split_ws(boxed.output().substr(boxed.output().find("held"))).at(1));
+  const std::string container_id(64, 'c');
+  FakeContainerCgroup cgroup("docker-" + container_id + ".scope", boxed_pid);
   // Quiet namespaces judge as nothing to do.
   std::vector<std::unique_ptr<Netns>> quiet;
   for (int i = 0; i < 4; ++i) {
@@ -112,6 +160,13 @@ TEST_F(NetnsLiveTest, AllNetnsFindsThePressureInANamedAndAProcessOnlyNamespace)
   // Not the host's namespace: the plan says where to make it last instead of sysctl.d.
   EXPECT_NE(b->at("plan").at("advice").dump().find("persist-in-namespace"), std::string::npos);
   EXPECT_FALSE(b->at("plan").at("facts").contains("boot")) << "sysctl.d never reaches this namespace";
+
+  const json* c = entry_for(node, inode_of("/proc/" + boxed_pid + "/ns/net"));
+  ASSERT_NE(c, nullptr) << r.out.substr(0, 2000);
+  EXPECT_EQ(c->at("netns").at("kind"), "container");
+  EXPECT_EQ(c->at("netns").at("name"), "docker " + container_id.substr(0, 12));
+  EXPECT_EQ(c->at("netns").at("container"), container_id);
+  EXPECT_EQ(c->at("plan").at("verdict"), "irrelevant");
 
   for (const auto& q : quiet) {
     const json* e = entry_for(node, inode_of(q->path()));

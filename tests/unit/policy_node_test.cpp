@@ -151,6 +151,12 @@ TEST(FactsNetns, CgroupPathsNameTheContainerAndPod)
   o = cgroup_owner("12:pids:/docker/" + id + "\n1:name=systemd:/docker/" + id + "\n");
   EXPECT_EQ(o.runtime, "docker");
   EXPECT_EQ(o.container, id);
+  // A hybrid host: the v2 line says "/", Docker's cgroupfs driver names it in v1 only.
+  o = cgroup_owner("4:memory:/docker/" + id + "\n1:name=systemd:/docker/" + id + "\n0::/\n");
+  EXPECT_EQ(o.runtime, "docker");
+  EXPECT_EQ(o.container, id);
+  o = cgroup_owner("4:memory:/process_api/ff9eb0f568caf6fa3ca2203e6eff5816\n0::/\n");
+  EXPECT_TRUE(o.runtime.empty());
   o = cgroup_owner("0::/system.slice/nginx.service\n");
   EXPECT_TRUE(o.runtime.empty());
   EXPECT_EQ(o.unit, "nginx.service");
