@@ -42,6 +42,8 @@ struct PlanToApply
   std::string sha256;      // of the plan file's bytes, or of the computed plan's JSON
   std::string hostname;    // where a reviewed plan was made (empty: unknown)
   std::uint64_t netns = 0; // likewise (0: unknown)
+  std::string netns_kind;  // what that namespace was ("host", "container" ...; empty: unknown)
+  std::string netns_name;
 };
 
 // A reviewed plan file (`plan --out`), read strictly; refused (tw::Error, "nothing was changed")

@@ -95,4 +95,18 @@ std::optional<std::pair<std::string, std::string>> foreign_netns_persist(const N
       "persist-in-namespace); nothing was changed"));
 }
 
+std::optional<std::string> foreign_plan_problem(const std::string& plan_kind,
+                                                const std::string& plan_netns_name,
+                                                const std::string& plan_source,
+                                                const NetnsInfo& here)
+{
+  if (plan_kind.empty() || plan_kind == "host" || here.kind != NetnsKind::host) {
+    return std::nullopt;
+  }
+  return "was made in network namespace " + plan_netns_name + " (" + plan_kind +
+         "), and this is the host's: it judged that namespace's traffic. Apply it there: `tw-advisor apply "
+         "--netns NAME|PID --no-persist --plan " +
+         plan_source + "`; nothing was changed";
+}
+
 } // namespace tw

@@ -48,4 +48,12 @@ std::optional<std::string> host_mismatch(const std::string& plan_hostname,
 std::optional<std::pair<std::string, std::string>> foreign_netns_persist(const NetnsInfo& here,
                                                                          std::uint64_t host);
 
+// Why a plan judged in another kind of namespace (plan_kind: its facts.netns_kind) must not be
+// applied here: one made in a pod's or container's namespace, applied in the host's, would
+// change the host. nullopt when it may (same kind of place, or the plan does not say).
+std::optional<std::string> foreign_plan_problem(const std::string& plan_kind,
+                                                const std::string& plan_netns_name,
+                                                const std::string& plan_source,
+                                                const NetnsInfo& here);
+
 } // namespace tw

@@ -92,12 +92,13 @@ void apply_steps(const ApplyArgs& args, ApplyReport& report, StepPrinter& ui)
     throw Error("--host-id", "empty: give the host's id, or leave the option out to use /etc/machine-id");
   }
   in.options.root = args.root;
-  in.options.state_dir = args.state_dir;
+  const std::string state_dir = state_dir_for_namespace(args.root, args.state_dir);
+  in.options.state_dir = state_dir;
   in.options.proc_sys = proc_sys_dir();
   in.options.persist = !args.no_persist;
   in.options.probe = !args.no_probe;
   in.options.command = current_command_line();
-  in.options.rollback_hint = rollback_command(args.root, args.state_dir);
+  in.options.rollback_hint = rollback_command(args.root, state_dir);
   in.canary = args.canary;
   in.canary_percent = args.canary_percent;
   in.host_id = args.host_id;

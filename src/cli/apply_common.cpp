@@ -74,7 +74,7 @@ void StepPrinter::watch_sample(const WatchSample& sample, std::chrono::seconds t
 
 void add_root_options(CLI::App* cmd, std::string& root, std::string& state_dir, std::string& netns)
 {
-  add_netns_option(cmd, netns, "work in (runtime values only when it is not the host's)");
+  add_netns_option(cmd, netns, "work in");
   cmd
     ->add_option("--root",
                  root,

@@ -173,8 +173,8 @@ void add_census_command(CLI::App& app, int& exit_code)
   cmd
     ->add_flag("--all-netns",
                args->all_netns,
-               "Count every network namespace of the host (pods, containers, ip netns), one line each,\n"
-               "the most pressured first. Needs root")
+               "Count every network namespace (pods, containers,\n"
+               "ip netns), the most pressured first. Root")
     ->excludes(netns);
   cmd->footer("Roles of TIME_WAIT sockets (whoever closes first holds TIME_WAIT for 60 s):\n"
               "  outbound  this host called connect(); the local port is ephemeral (inside\n"

@@ -1,7 +1,10 @@
 #include "cli/netns_args.hpp"
 
+#include "facts/host.hpp"
 #include "facts/netns.hpp"
 #include "facts/probe.hpp"
+#include "state/journal.hpp"
+#include "util/fs.hpp"
 
 namespace tw::cli {
 
@@ -11,8 +14,8 @@ CLI::Option* add_netns_option(CLI::App* cmd, std::string& spec, const std::strin
     ->add_option("--netns",
                  spec,
                  "The network namespace to " + verb +
-                   ": an `ip netns` NAME, a PATH to its nsfs file (/proc/PID/ns/net,\n"
-                   "/run/docker/netns/ID), or the PID of a process inside it (a container's). Needs root")
+                   ": an `ip netns`\nNAME, the PATH of its nsfs file, or the PID of a\n"
+                   "process in it (a container's). Needs root")
     ->type_name("NAME|PATH|PID");
 }
 
@@ -25,6 +28,20 @@ std::optional<NetnsInfo> enter_netns_arg(const std::string& spec)
   enter_netns_for_good(ns.fd.get(), "--netns " + spec);
   ns.info.cookie = current_netns_cookie();
   return ns.info;
+}
+
+std::string state_dir_for_namespace(const std::string& root, const std::string& state_dir)
+{
+  if (!state_dir.empty() || !is_host_tree(root)) {
+    return state_dir;
+  }
+  const auto here = identify_netns(current_netns_inode());
+  if (!here || here->kind == NetnsKind::host) {
+    return state_dir;
+  }
+  return (under_root(root.empty() ? "/" : root, k_default_state_dir) /
+          ("netns-" + std::to_string(here->inode)))
+    .string();
 }
 
 } // namespace tw::cli

@@ -18,4 +18,10 @@ CLI::Option* add_netns_option(CLI::App* cmd, std::string& spec, const std::strin
 // spec when it is not one, or when entering it is refused.
 std::optional<NetnsInfo> enter_netns_arg(const std::string& spec);
 
+// The state dir for this namespace: --state-dir when given; else, in a namespace that is not the
+// host's and with the host's own tree as --root, a directory of its own under the default
+// (/var/lib/tw-advisor/netns-INODE), so that an apply in a pod never replaces the host's journal
+// and each one's rollback stays possible; else empty (the default).
+std::string state_dir_for_namespace(const std::string& root, const std::string& state_dir);
+
 } // namespace tw::cli

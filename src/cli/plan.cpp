@@ -106,6 +106,7 @@ void run_plan(const PlanArgs& args, int& exit_code)
   const Profile profile = load_profile_arg(args.profile);
   const Policy policy = load_policy_arg(args.policy);
   const auto netns = enter_netns_arg(args.netns);
+  const std::string state_dir = state_dir_for_namespace(args.root, args.state_dir);
 
   Facts facts;
   if (!args.facts.empty()) {
@@ -118,7 +119,7 @@ void run_plan(const PlanArgs& args, int& exit_code)
     options.sleep = window_sleeper("watching the counters and connect()");
     options.read_boot = true;
     options.root = args.root;
-    options.state_dir = args.state_dir;
+    options.state_dir = state_dir;
     for (const auto& g : policy.guardrails) {
       options.boot_keys.push_back(g.key);
     }
@@ -132,10 +133,10 @@ void run_plan(const PlanArgs& args, int& exit_code)
   Plan plan = make_plan(facts, profile, policy);
   // The engine names `tw-advisor rollback` plainly; the hint to paste carries this plan's options.
   for (auto& reason : plan.reasons) {
-    reason = with_rollback_command(std::move(reason), args.root, args.state_dir);
+    reason = with_rollback_command(std::move(reason), args.root, state_dir);
   }
   for (auto& finding : plan.findings) {
-    finding.summary = with_rollback_command(std::move(finding.summary), args.root, args.state_dir);
+    finding.summary = with_rollback_command(std::move(finding.summary), args.root, state_dir);
   }
 
   // The JSON document only when it is written or printed.
@@ -206,8 +207,9 @@ void add_plan_command(CLI::App& app, int& exit_code)
   cmd
     ->add_flag("--all-netns",
                args->all_netns,
-               "Judge every network namespace of the host (pods, containers, ip netns): one line each, most\n"
-               "urgent first, then the full plan where tcp_tw_reuse helps or is blocked. Needs root")
+               "Judge every network namespace (pods, containers,\n"
+               "ip netns), most urgent first, then the full plan\n"
+               "where tcp_tw_reuse helps or is blocked. Root")
     ->excludes(netns);
   cmd
     ->add_option(
@@ -235,8 +237,8 @@ void add_plan_command(CLI::App& app, int& exit_code)
     "  tw-advisor plan                                   what an operator reads\n"
     "  tw-advisor plan --profile api-client --sample 5   watch 5 s: rates, failed connects\n"
     "  tw-advisor plan --out plan.json && tw-advisor apply --plan plan.json\n"
-    "  tw-advisor plan --netns NAME|PID                  judge one network namespace (each is separate)\n"
-    "  tw-advisor plan --all-netns                       every namespace: which pod needs it\n\n"
+    "  tw-advisor plan --netns PID                       a container's namespace\n"
+    "  tw-advisor plan --all-netns                       every namespace\n\n"
     "Exit codes: 0 the plan was made (whatever the verdict); 1 error (named, with file:line:column for\n"
     "profiles and policies); 2 with --detailed-exitcode when changes are proposed.");
   cmd->callback([args, &exit_code] { run_plan(*args, exit_code); });

@@ -24,11 +24,12 @@ struct RollbackArgs
 void run_rollback(const RollbackArgs& args, int& exit_code)
 {
   enter_netns_arg(args.netns);
+  const std::string state_dir = state_dir_for_namespace(args.root, args.state_dir);
   install_interrupt_handlers(); // a signal must not stop a rollback half-way; it finishes first
   StepPrinter out(false);
   const auto done =
-    rollback_last_apply(Target{ args.root, args.state_dir, proc_sys_dir() }, current_command_line(), out);
-  const auto dir = resolve_state_dir(args.root, args.state_dir);
+    rollback_last_apply(Target{ args.root, state_dir, proc_sys_dir() }, current_command_line(), out);
+  const auto dir = resolve_state_dir(args.root, state_dir);
   if (!done.had_journal) {
     out.say("nothing to roll back: no apply is recorded in " + dir.string());
   } else if (done.already_final) {

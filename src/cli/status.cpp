@@ -33,10 +33,11 @@ struct StatusArgs
 void run_status(const StatusArgs& args, int& exit_code)
 {
   enter_netns_arg(args.netns);
-  auto report = read_status(Target{ args.root, args.state_dir, proc_sys_dir() }, boot_settings);
+  const std::string state_dir = state_dir_for_namespace(args.root, args.state_dir);
+  auto report = read_status(Target{ args.root, state_dir, proc_sys_dir() }, boot_settings);
   for (auto& note : report.notes) {
     // The engine's hints name the plain command; echo the options this status was given.
-    note = with_rollback_command(std::move(note), args.root, args.state_dir);
+    note = with_rollback_command(std::move(note), args.root, state_dir);
   }
   const std::string out =
     args.format == "json" ? json_text(status_to_json(report)) + "\n" : status_to_text(report);

@@ -37,9 +37,13 @@ Facts gather_facts(const GatherOptions& options)
   for (const auto& note : host_notes) {
     spdlog::debug("host: {}", note);
   }
-  const NetnsInfo netns = options.netns ? *options.netns : identify_netns(facts.host.netns_inode);
-  facts.host.netns_kind = to_string(netns.kind);
-  facts.host.netns_name = netns.name;
+  // Unknown (not root: the host's inode is unreadable) stays unknown: no claim either way.
+  const std::optional<NetnsInfo> netns =
+    options.netns ? options.netns : identify_netns(facts.host.netns_inode);
+  if (netns) {
+    facts.host.netns_kind = to_string(netns->kind);
+    facts.host.netns_name = netns->name;
+  }
 
   auto start = std::chrono::steady_clock::now();
   facts.sysctls = read_sysctls(options.proc_root / "sys");
@@ -97,7 +101,7 @@ Facts gather_facts(const GatherOptions& options)
                 facts.sockets.available ? "" : ", unavailable: ",
                 facts.sockets.error);
   // /etc/sysctl.d is the host namespace's boot configuration; an explicit tree is the caller's.
-  const bool boot_applies = netns.kind == NetnsKind::host || options.root != "/" || facts.host.netns_inode == 0;
+  const bool boot_applies = !netns || netns->kind == NetnsKind::host || !is_host_tree(options.root);
   if (options.read_boot && boot_applies) {
     start = std::chrono::steady_clock::now();
     facts.boot = read_boot_facts(options.root, options.state_dir, facts.sysctls, options.boot_keys);

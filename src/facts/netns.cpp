@@ -70,18 +70,21 @@ void name_from_process(NetnsInfo& info, bool keep_name)
   const auto cgroup = read_file("/proc/" + std::to_string(info.pid) + "/cgroup", 65536);
   const CgroupOwner owner = cgroup ? cgroup_owner(*cgroup) : CgroupOwner{};
   if (!owner.runtime.empty()) {
+    // A container's (or pod's) namespace is one, whatever bind mount also names it (CNI's
+    // /run/netns/cni-UUID, Docker's /run/docker/netns/ID): kind container; the ip netns name,
+    // when there is one, stays its name. A pod is named by its UID (the container found is the
+    // lowest PID's, usually the pause sandbox; the JSON carries it).
     info.container = owner.container;
     info.pod = owner.pod;
     info.runtime = owner.runtime;
-  }
-  if (keep_name) {
+    info.kind = NetnsKind::container;
+    if (!keep_name) {
+      info.name =
+        owner.pod.empty() ? owner.runtime + " " + owner.container.substr(0, 12) : "pod " + owner.pod;
+    }
     return;
   }
-  if (!owner.runtime.empty()) {
-    info.kind = NetnsKind::container;
-    const std::string short_id = owner.container.substr(0, 12);
-    info.name =
-      owner.pod.empty() ? owner.runtime + " " + short_id : "pod " + owner.pod + " container " + short_id;
+  if (keep_name) {
     return;
   }
   info.kind = NetnsKind::process;
@@ -89,6 +92,18 @@ void name_from_process(NetnsInfo& info, bool keep_name)
   if (!owner.unit.empty()) {
     info.name += " " + owner.unit;
   }
+}
+
+// The inode of the network namespace the nsfs file at path is; 0 when it is none (or is gone).
+std::uint64_t netns_inode_at(const std::filesystem::path& path)
+{
+  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  struct stat st
+  {};
+  if (!fd.valid() || ::ioctl(fd.get(), NS_GET_NSTYPE) != CLONE_NEWNET || ::fstat(fd.get(), &st) != 0) {
+    return 0;
+  }
+  return st.st_ino;
 }
 
 // Checks that fd is a network namespace; throws naming what.
@@ -219,12 +234,11 @@ OpenedNetns open_netns(const std::string& spec)
   std::filesystem::path path;
   std::string what = "--netns " + printable(spec);
   if (all_digits(spec)) {
-    const int pid = std::atoi(spec.c_str());
-    if (::access(("/proc/" + spec).c_str(), F_OK) != 0) {
-      throw Error(what, "no process " + spec + " (it may have exited)");
+    const std::string pid = spec.size() > 9 ? spec : std::to_string(std::atoi(spec.c_str())); // "007" is 7
+    if (::access(("/proc/" + pid).c_str(), F_OK) != 0) {
+      throw Error(what, "no process " + pid + " (it may have exited)");
     }
-    path = "/proc/" + spec + "/ns/net";
-    out.info.pid = pid;
+    path = "/proc/" + pid + "/ns/net";
   } else if (spec.find('/') != std::string::npos) {
     path = spec;
   } else {
@@ -234,14 +248,12 @@ OpenedNetns open_netns(const std::string& spec)
                   "no network namespace named " + printable(spec) + " (no " + path.string() +
                     "; `ip netns list` shows the names)");
     }
-    out.info.kind = NetnsKind::named;
-    out.info.name = spec;
   }
   out.fd.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!out.fd.valid()) {
     throw Error(what,
                 path.string() + ": " + errno_text(errno) +
-                  (errno == EACCES ? " (entering another namespace needs root)" : ""));
+                  (errno == EACCES && ::geteuid() != 0 ? " (entering another namespace needs root)" : ""));
   }
   check_netns_fd(out.fd.get(), path.string() == spec ? what : what + " (" + path.string() + ")");
   struct stat st
@@ -249,18 +261,15 @@ OpenedNetns open_netns(const std::string& spec)
   if (::fstat(out.fd.get(), &st) != 0) {
     throw Error(path.string(), "fstat: " + errno_text(errno));
   }
+  // Named as --all-netns names it, whichever way it was given.
+  if (auto known = identify_netns(st.st_ino)) {
+    out.info = std::move(*known);
+  } else {
+    out.info.kind = NetnsKind::named;
+    out.info.name = path.string();
+  }
   out.info.inode = st.st_ino;
   out.info.path = path;
-  if (out.info.inode == host_netns_inode()) {
-    out.info.kind = NetnsKind::host;
-    out.info.name = "host";
-  } else if (out.info.kind != NetnsKind::named) {
-    if (out.info.pid == 0) {
-      out.info.kind = NetnsKind::named;
-      out.info.name = path.string();
-    }
-    name_from_process(out.info, out.info.kind == NetnsKind::named);
-  }
   return out;
 }
 
@@ -273,14 +282,14 @@ std::vector<NetnsInfo> list_netns(std::vector<std::string>& notes)
       "the host's namespace is not marked: /proc/2/ns/net (kthreadd) and /proc/1/ns/net are unreadable");
   }
 
-  // ip netns names first: they win the name.
+  // ip netns names first: they win the name. A leftover file that is no namespace (CNI leaves
+  // empty cni-* files behind) or a name being made or removed right now is passed over.
   std::error_code ec;
   for (const auto& dir : { std::filesystem::path("/run/netns") }) {
     for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-      int err = 0;
-      const auto inode = inode_of(entry.path(), err);
+      const std::uint64_t inode = netns_inode_at(entry.path());
       if (inode == 0) {
-        continue; // a name being created or deleted right now
+        continue;
       }
       auto& info = found[inode];
       if (info.inode == 0 || entry.path().filename().string() < info.name) {
@@ -293,7 +302,11 @@ std::vector<NetnsInfo> list_netns(std::vector<std::string>& notes)
   }
 
   // nsfs bind mounts elsewhere (/run/docker/netns/ID, CNI's directories).
-  if (const auto mountinfo = read_file("/proc/self/mountinfo")) {
+  const auto mountinfo = read_file("/proc/self/mountinfo", std::size_t{ 64 } << 20);
+  if (!mountinfo) {
+    notes.push_back("/proc/self/mountinfo: " + errno_text(mountinfo.error()) +
+                    "; namespaces held only by a bind mount outside /run/netns are missed");
+  } else {
     for (const auto line : split(*mountinfo, '\n')) {
       const auto dash = line.find(" - ");
       if (dash == std::string_view::npos || line.substr(dash + 3).rfind("nsfs ", 0) != 0) {
@@ -307,17 +320,12 @@ std::vector<NetnsInfo> list_netns(std::vector<std::string>& notes)
       if (mount_point.find('\\') != std::string::npos) {
         continue; // escaped characters: not worth decoding for a name
       }
-      const UniqueFd fd(::open(mount_point.c_str(), O_RDONLY | O_CLOEXEC));
-      if (!fd.valid() || ::ioctl(fd.get(), NS_GET_NSTYPE) != CLONE_NEWNET) {
+      const std::uint64_t inode = netns_inode_at(mount_point);
+      if (inode == 0 || found.count(inode) != 0) {
         continue;
       }
-      struct stat st
-      {};
-      if (::fstat(fd.get(), &st) != 0 || found.count(st.st_ino) != 0) {
-        continue;
-      }
-      auto& info = found[st.st_ino];
-      info.inode = st.st_ino;
+      auto& info = found[inode];
+      info.inode = inode;
       info.kind = NetnsKind::named;
       info.name = mount_point;
       info.path = mount_point;
@@ -381,11 +389,15 @@ std::vector<NetnsInfo> list_netns(std::vector<std::string>& notes)
   return out;
 }
 
-NetnsInfo identify_netns(std::uint64_t inode)
+std::optional<NetnsInfo> identify_netns(std::uint64_t inode)
 {
   NetnsInfo info;
   info.inode = inode;
-  if (inode != 0 && inode == host_netns_inode()) {
+  const std::uint64_t host = host_netns_inode();
+  if (host == 0 || inode == 0) {
+    return std::nullopt;
+  }
+  if (inode == host) {
     info.kind = NetnsKind::host;
     info.name = "host";
     return info;
@@ -399,6 +411,24 @@ NetnsInfo identify_netns(std::uint64_t inode)
   info.kind = NetnsKind::process;
   info.name = "netns " + std::to_string(inode);
   return info;
+}
+
+bool is_host_tree(const std::filesystem::path& root)
+{
+  struct stat tree
+  {};
+  if (::stat(root.empty() ? "/" : root.c_str(), &tree) != 0) {
+    return false; // not a directory we can see: it configures nothing
+  }
+  const auto comm = read_file("/proc/2/comm", 64);
+  for (const char* reference : { comm && trim(*comm) == "kthreadd" ? "/proc/2/root" : "/proc/1/root", "/" }) {
+    struct stat host
+    {};
+    if (::stat(reference, &host) == 0) {
+      return host.st_dev == tree.st_dev && host.st_ino == tree.st_ino;
+    }
+  }
+  return true;
 }
 
 NetnsSwitch::NetnsSwitch(int fd, const std::string& what)

@@ -46,8 +46,14 @@ OpenedNetns open_netns(const std::string& spec);
 std::vector<NetnsInfo> list_netns(std::vector<std::string>& notes);
 
 // How the namespace with this inode is known: host, an ip netns name, else from the first
-// process found in it. Cheap for the host and named namespaces; otherwise one walk of /proc.
-NetnsInfo identify_netns(std::uint64_t inode);
+// process found in it; nullopt when the host's own inode cannot be read (not root), so that no
+// claim "this is not the host" is ever made on a guess. One walk of /proc when not the host's.
+std::optional<NetnsInfo> identify_netns(std::uint64_t inode);
+
+// True when root is the host's own file system root (the same directory as init's: kthreadd's
+// /proc/2/root, else /proc/1/root, else this process's /), however it is spelled ("/", "/.",
+// a bind mount of / at /host). Its /etc/sysctl.d configures the host's namespace at boot.
+bool is_host_tree(const std::filesystem::path& root);
 
 // Moves the calling thread into a network namespace and back. /proc/sys/net, /proc/net and
 // every socket made afterwards belong to the namespace entered (KERNEL-NOTES: setns needs

@@ -399,7 +399,8 @@ Facts facts_from_json(const json& doc, const std::string& source)
     f.host.netns_kind = r.text(j, at, "netns_kind");
     if (f.host.netns_kind != "host" && f.host.netns_kind != "named" && f.host.netns_kind != "container" &&
         f.host.netns_kind != "process") {
-      r.fail(at + "/netns_kind", "expected host, named, container or process, got \"" + f.host.netns_kind + "\"");
+      r.fail(at + "/netns_kind",
+             "expected host, named, container or process, got \"" + f.host.netns_kind + "\"");
     }
     f.host.netns_name = r.text(j, at, "netns_name");
   }
@@ -652,6 +653,10 @@ PlanDocument plan_document_from_json_text(const std::string& text, const std::st
   }
   if (facts.contains("netns")) {
     out.netns = r.count(facts, "/facts", "netns");
+  }
+  if (facts.contains("netns_kind")) {
+    out.netns_kind = r.text(facts, "/facts", "netns_kind");
+    out.netns_name = facts.contains("netns_name") ? r.text(facts, "/facts", "netns_name") : std::string();
   }
   return out;
 }

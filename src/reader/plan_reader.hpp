@@ -32,6 +32,8 @@ struct PlanDocument
   Plan plan;
   std::string hostname;
   std::uint64_t netns = 0;
+  std::string netns_kind; // facts.netns_kind ("host", "container" ...); empty when not recorded
+  std::string netns_name;
 };
 
 // Parses text strictly (duplicate members refused), then plan_from_json, then where it was made.

@@ -15,11 +15,13 @@ ordered_json netns_to_json(const NetnsInfo& ns)
   };
   ordered_json j = ordered_json::object();
   j["inode"] = ns.inode;
-  j["cookie"] = ns.cookie;
+  j["cookie"] = ns.cookie != 0 ? ordered_json(ns.cookie) : ordered_json(nullptr); // null: never entered
   j["name"] = ns.name;
   j["kind"] = to_string(ns.kind);
   j["container"] = nullable(ns.container);
   j["pod"] = nullable(ns.pod);
+  j["runtime"] = nullable(ns.runtime);
+  j["path"] = nullable(ns.path);
   j["pid"] = ns.pid != 0 ? ordered_json(ns.pid) : ordered_json(nullptr);
   j["comm"] = nullable(ns.comm);
   return j;

@@ -6,7 +6,8 @@
 
 namespace tw {
 
-// The netns object of the node documents: {inode, cookie, name, kind, container, pod, pid, comm}.
+// The netns object of the node documents: {inode, cookie, name, kind, container, pod, runtime,
+// path, pid, comm}.
 nlohmann::ordered_json netns_to_json(const NetnsInfo& ns);
 
 // `plan --all-netns --format json` (doc/netns.md): {schema_version, kind: "node-plan", generator,

@@ -1,6 +1,7 @@
 #include "report/node_text.hpp"
 
 #include "model/census.hpp"
+#include "util/strings.hpp"
 
 #include <fmt/format.h>
 
@@ -41,6 +42,22 @@ std::string detail_line(const NamespacePlan& p)
     out += (out.empty() ? "" : ": ") + p.plan->reasons.front();
   }
   return out;
+}
+
+// "note: " and the note, wrapped at spaces to width (a word longer than the width stays whole).
+std::string note_lines(const std::string& note, std::size_t width)
+{
+  std::string out;
+  std::string line = "note:";
+  for (const auto word : split(note, ' ')) {
+    if (line.size() + 1 + word.size() > width && line != "note:" && line != "     ") {
+      out += line + "\n";
+      line = "     ";
+    }
+    line += " ";
+    line += word;
+  }
+  return out + line + "\n";
 }
 
 } // namespace
@@ -87,7 +104,7 @@ std::string node_plan_to_text(const NodePlan& node, const PlanTextOptions& optio
     }
   }
   for (const auto& note : node.notes) {
-    out += "note: " + note + "\n";
+    out += note_lines(note, k_width);
   }
   for (const auto& p : node.namespaces) {
     if (!p.plan || (p.plan->verdict != Verdict::helps && p.plan->verdict != Verdict::blocked)) {
@@ -141,7 +158,7 @@ std::string node_census_to_text(const NodeCensus& node)
     }
   }
   for (const auto& note : node.notes) {
-    out += "note: " + note + "\n";
+    out += note_lines(note, k_width);
   }
   return out;
 }

@@ -96,6 +96,10 @@ TEST(PolicyNode, MostUrgentFirstThenHighestPressure)
   const Facts back = facts_from_json(doc["namespaces"][0]["plan"], "node.json");
   EXPECT_EQ(back.host.netns_kind, "process");
   EXPECT_EQ(back.host.netns_name, "pid 7 (client)");
+  // What apply reads of a reviewed plan says where it was judged.
+  const PlanDocument reviewed = plan_document_from_json_text(doc["namespaces"][0]["plan"].dump(), "pod.json");
+  EXPECT_EQ(reviewed.netns_kind, "process");
+  EXPECT_EQ(reviewed.netns_name, "pid 7 (client)");
 }
 
 TEST(PolicyNode, AContainerNamespaceIsToldHowToMakeItLast)
@@ -119,6 +123,19 @@ TEST(PolicyNode, ApplyRefusesToPersistTheHostsSysctldFromAnotherNamespace)
   EXPECT_NE(refusal->second.find("--no-persist"), std::string::npos);
   EXPECT_FALSE(foreign_netns_persist(netns(1, NetnsKind::host, "host"), 1).has_value());
   EXPECT_FALSE(foreign_netns_persist(netns(5, NetnsKind::named, "x"), 0).has_value()); // host unknown
+}
+
+TEST(PolicyNode, APlanFromAPodIsNotAppliedInTheHostsNamespace)
+{
+  const auto problem =
+    foreign_plan_problem("container", "pod 1234", "/root/pod.json", netns(1, NetnsKind::host, "host"));
+  ASSERT_TRUE(problem.has_value());
+  EXPECT_NE(problem->find("--netns NAME|PID --no-persist --plan /root/pod.json"), std::string::npos)
+    << *problem;
+  EXPECT_FALSE(
+    foreign_plan_problem("container", "pod 1234", "p.json", netns(5, NetnsKind::container, "pod 1234")));
+  EXPECT_FALSE(foreign_plan_problem("host", "host", "p.json", netns(1, NetnsKind::host, "host")));
+  EXPECT_FALSE(foreign_plan_problem("", "", "p.json", netns(1, NetnsKind::host, "host"))); // an older plan
 }
 
 TEST(PolicyNode, ReaderRefusesAnUnknownNamespaceKind)
