@@ -79,7 +79,7 @@ void run_node_plan(const PlanArgs& args,
   const std::string text =
     args.format == "json"
       ? json_text(node_plan_to_json(node)) + "\n"
-      : node_plan_to_text(node, PlanTextOptions{ colour_wanted_on_stdout(), {}, nullptr });
+      : node_plan_to_text(node, PlanTextOptions{ colour_wanted_on_stdout(), {}, nullptr, {} });
   std::fputs(text.c_str(), stdout);
   std::fflush(stdout);
   const bool changes = std::any_of(node.namespaces.begin(),
@@ -150,7 +150,11 @@ void run_plan(const PlanArgs& args, int& exit_code)
   const std::string text =
     args.format == "json"
       ? document
-      : plan_to_text(plan, PlanTextOptions{ colour_wanted_on_stdout(), args.out, &facts.evidence });
+      : plan_to_text(plan,
+                     PlanTextOptions{ colour_wanted_on_stdout(),
+                                      args.out,
+                                      &facts.evidence,
+                                      netns && netns->kind != NetnsKind::host ? args.netns : std::string() });
   std::fputs(text.c_str(), stdout);
   std::fflush(stdout);
   exit_code = args.detailed_exitcode && !plan.changes.empty() ? 2 : 0;

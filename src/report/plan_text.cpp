@@ -197,14 +197,19 @@ std::string plan_to_text(const Plan& plan, const PlanTextOptions& options)
   }
 
   out += "\n";
+  // In another namespace the commands must reach it, and apply there changes runtime values only.
+  const std::string judged = options.netns.empty() ? "" : "--netns " + shell_word(options.netns) + " ";
+  const std::string there = options.netns.empty() ? "" : judged + "--no-persist ";
   if (plan.finding("apply-interrupted") != nullptr) {
     out += "Next: roll back the interrupted apply first (see apply-interrupted above), then plan again.\n";
   } else if (!plan.changes.empty() && !options.saved_to.empty()) {
-    out += "Saved to " + options.saved_to + ". Next: review it, then `tw-advisor apply --plan " +
+    out += "Saved to " + options.saved_to + ". Next: review it, then `tw-advisor apply " + there + "--plan " +
            shell_word(options.saved_to) + "`\n(add --canary where source NAT is in the path).\n";
   } else if (!plan.changes.empty()) {
-    out += "Next: save the plan with `tw-advisor plan --out plan.json`, review it, then\n"
-           "`tw-advisor apply --plan plan.json` (add --canary where source NAT is in the path).\n";
+    out += "Next: save the plan with `tw-advisor plan " + judged +
+           "--out plan.json`, review it, then\n"
+           "`tw-advisor apply " +
+           there + "--plan plan.json` (add --canary where source NAT is in the path).\n";
   } else if (!options.saved_to.empty()) {
     out += "Saved to " + options.saved_to + ". Nothing to apply.\n";
   } else {

@@ -13,6 +13,9 @@ struct PlanTextOptions
   bool colour = false;                       // ANSI colours (only on a terminal, never with NO_COLOR)
   std::string saved_to;                      // the --out file the JSON plan was written to (empty: not saved)
   const SymptomEvidence* evidence = nullptr; // which evidence the plan used (one line; null: none)
+  // The --netns value that reaches the namespace judged, when it is not the host's: the "Next:"
+  // commands carry it (and --no-persist on apply). Empty: the namespace the tool runs in.
+  std::string netns;
 };
 
 // The plan as an operator reads it at 3 a.m.: the verdict first, why in two or three lines with

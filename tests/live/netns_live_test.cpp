@@ -186,6 +186,11 @@ TEST_F(NetnsLiveTest, AllNetnsFindsThePressureInANamedAndAProcessOnlyNamespace)
   EXPECT_NE(text.out.find("=== " + named.name() + " (named)"), std::string::npos) << text.out.substr(0, 3000);
   EXPECT_NE(text.out.find("=== pid " + holder_pid + " (sleep) (process)"), std::string::npos)
     << text.out.substr(0, 3000);
+  // Its "Next:" commands reach the namespace again and change runtime values only there.
+  EXPECT_NE(text.out.find("`tw-advisor apply --netns " + named.name() + " --no-persist --plan plan.json`"),
+            std::string::npos)
+    << text.out.substr(0, 3000);
+  EXPECT_NE(text.out.find("`tw-advisor plan --netns " + holder_pid + " --out plan.json`"), std::string::npos);
 
   // The census of every namespace puts the stuck ones first and shows their pressure.
   const RunResult census = advisor({ "census", "--all-netns", "--format", "json" });

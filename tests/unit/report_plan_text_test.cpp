@@ -99,7 +99,7 @@ TEST(ReportPlanText, SavedPlanNamesTheFileInTheNextStep)
   set_port_range(f, 40000, 40999);
   add_group(f, "198.18.1.1", "198.18.1.2", 8080, 1000, 1000);
   const Plan p = make_plan(f, Profile{}, config::builtin_policy());
-  const std::string t = plan_to_text(p, PlanTextOptions{ false, "/tmp/my plan.json" });
+  const std::string t = plan_to_text(p, PlanTextOptions{ false, "/tmp/my plan.json", nullptr, {} });
   EXPECT_NE(t.find("Saved to /tmp/my plan.json. Next: review it, then `tw-advisor apply --plan '/tmp/my "
                    "plan.json'`"),
             std::string::npos)
@@ -107,8 +107,8 @@ TEST(ReportPlanText, SavedPlanNamesTheFileInTheNextStep)
   EXPECT_EQ(t.find("tw-advisor plan --out plan.json"), std::string::npos) << t;
 
   Facts quiet = base_facts();
-  const std::string none =
-    plan_to_text(make_plan(quiet, Profile{}, config::builtin_policy()), PlanTextOptions{ false, "p.json" });
+  const std::string none = plan_to_text(make_plan(quiet, Profile{}, config::builtin_policy()),
+                                        PlanTextOptions{ false, "p.json", nullptr, {} });
   EXPECT_NE(none.find("Saved to p.json. Nothing to apply."), std::string::npos) << none;
 }
 
@@ -146,7 +146,8 @@ TEST(ReportPlanText, ColourOnlyWhenAsked)
   Facts f = base_facts();
   const Plan p = make_plan(f, Profile{}, config::builtin_policy());
   EXPECT_EQ(plan_to_text(p).find('\033'), std::string::npos);
-  EXPECT_NE(plan_to_text(p, PlanTextOptions{ true, "" }).find("\033[1;32mIRRELEVANT"), std::string::npos);
+  EXPECT_NE(plan_to_text(p, PlanTextOptions{ true, "", nullptr, {} }).find("\033[1;32mIRRELEVANT"),
+            std::string::npos);
 }
 
 } // namespace
