@@ -31,6 +31,18 @@ std::uint64_t inode_of(const std::string& path)
   return st.st_ino;
 }
 
+// The word after marker in text ("loaded 1234" -> "1234"); empty when there is none.
+std::string word_after(const std::string& text, const std::string& marker)
+{
+  const auto at = text.find(marker);
+  if (at == std::string::npos) {
+    return {};
+  }
+  const std::string rest = text.substr(at + marker.size()); // owns what the views point into
+  const auto words = split_ws(rest);
+  return words.empty() ? std::string() : std::string(words.front());
+}
+
 const json* entry_for(const json& node, std::uint64_t inode)
 {
   for (const auto& e : node.at("namespaces")) {
@@ -122,14 +134,14 @@ TEST_F(NetnsLiveTest, AllNetnsFindsThePressureInANamedAndAProcessOnlyNamespace)
   BackgroundProcess holder(
     { "unshare", "--net", "sh", "-c", stuck_script() + " && echo loaded $$ && exec sleep 170" });
   ASSERT_TRUE(holder.wait_for_output("loaded", std::chrono::seconds(90))) << holder.output();
-  const auto words = split_ws(holder.output().substr(holder.output().find("loaded")));
-  ASSERT_GE(words.size(), 2u) << holder.output();
-  const std::string holder_pid(words[1]);
+  const std::string holder_pid = word_after(holder.output(), "loaded");
+  ASSERT_FALSE(holder_pid.empty()) << holder.output();
   // A namespace whose only process sits in a container's cgroup (made here, in the cgroup2
   // hierarchy, and removed at the end): named as that container.
   BackgroundProcess boxed({ "unshare", "--net", "sh", "-c", "echo held $$ && exec sleep 170" });
   ASSERT_TRUE(boxed.wait_for_output("held", std::chrono::seconds(10))) << boxed.output();
-  const std::string boxed_pid(split_ws(boxed.output().substr(boxed.output().find("held"))).at(1));
+  const std::string boxed_pid = word_after(boxed.output(), "held");
+  ASSERT_FALSE(boxed_pid.empty()) << boxed.output();
   const std::string container_id(64, 'c');
   FakeContainerCgroup cgroup("docker-" + container_id + ".scope", boxed_pid);
   // Quiet namespaces judge as nothing to do.
