@@ -27,21 +27,26 @@ ordered_json netns_to_json(const NetnsInfo& ns)
   return j;
 }
 
-ordered_json node_plan_to_json(const NodePlan& node)
+namespace {
+
+// The node document around its entries: each entry is {netns, <what>: document} or
+// {netns, skipped}; document(entry) gives the document, or null when the entry was skipped.
+template<class Node, class Document>
+ordered_json node_document(const char* kind, const Node& node, const char* what, const Document& document)
 {
   ordered_json j = ordered_json::object();
   j["schema_version"] = k_node_schema_version;
-  j["kind"] = "node-plan";
+  j["kind"] = kind;
   j["generator"] = std::string("tw-advisor ") + k_version;
   j["hostname"] = node.hostname;
   ordered_json namespaces = ordered_json::array();
-  for (const auto& p : node.namespaces) {
+  for (const auto& entry : node.namespaces) {
     ordered_json e = ordered_json::object();
-    e["netns"] = netns_to_json(p.netns);
-    if (p.plan && p.facts) {
-      e["plan"] = plan_to_json(*p.plan, *p.facts);
+    e["netns"] = netns_to_json(entry.netns);
+    if (ordered_json doc = document(entry); !doc.is_null()) {
+      e[what] = std::move(doc);
     } else {
-      e["skipped"] = p.skipped;
+      e["skipped"] = entry.skipped;
     }
     namespaces.push_back(std::move(e));
   }
@@ -50,27 +55,20 @@ ordered_json node_plan_to_json(const NodePlan& node)
   return j;
 }
 
+} // namespace
+
+ordered_json node_plan_to_json(const NodePlan& node)
+{
+  return node_document("node-plan", node, "plan", [](const NamespacePlan& p) {
+    return p.plan && p.facts ? plan_to_json(*p.plan, *p.facts) : ordered_json(nullptr);
+  });
+}
+
 ordered_json node_census_to_json(const NodeCensus& node)
 {
-  ordered_json j = ordered_json::object();
-  j["schema_version"] = k_node_schema_version;
-  j["kind"] = "node-census";
-  j["generator"] = std::string("tw-advisor ") + k_version;
-  j["hostname"] = node.hostname;
-  ordered_json namespaces = ordered_json::array();
-  for (const auto& c : node.namespaces) {
-    ordered_json e = ordered_json::object();
-    e["netns"] = netns_to_json(c.netns);
-    if (c.census) {
-      e["census"] = ordered_json(census_to_json(*c.census));
-    } else {
-      e["skipped"] = c.skipped;
-    }
-    namespaces.push_back(std::move(e));
-  }
-  j["namespaces"] = std::move(namespaces);
-  j["notes"] = node.notes;
-  return j;
+  return node_document("node-census", node, "census", [](const NamespaceCensus& c) {
+    return c.census ? ordered_json(census_to_json(*c.census)) : ordered_json(nullptr);
+  });
 }
 
 } // namespace tw
