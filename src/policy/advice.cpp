@@ -209,8 +209,9 @@ std::vector<Advice> advice(const Analysis& a, Verdict verdict)
   const std::string& kind = a.facts.host.netns_kind;
   if (!kind.empty() && kind != "host" && verdict == Verdict::helps) {
     Advice x{ "persist-in-namespace", {}, {}, {} };
-    x.text = "This is " + (a.facts.host.netns_name.empty() ? std::string("not the host's namespace")
-                                                           : "namespace " + a.facts.host.netns_name) +
+    x.text = "This is " +
+             (a.facts.host.netns_name.empty() ? std::string("not the host's namespace")
+                                              : "namespace " + a.facts.host.netns_name) +
              ", not the host's: make the change last where the namespace is made. Kubernetes: the pod's "
              "securityContext.sysctls (tcp_tw_reuse is not in the safe set: the kubelet needs "
              "--allowed-unsafe-sysctls=net.ipv4.tcp_tw_reuse); Docker: `docker run --sysctl "
@@ -223,8 +224,9 @@ std::vector<Advice> advice(const Analysis& a, Verdict verdict)
 
   if (a.profile.container_netns.value && (kind.empty() || kind == "host")) {
     Advice x{ "per-netns", {}, {}, {} };
-    x.text = "Containers and pods have their own network namespaces and their own tcp_tw_reuse: "
-             "`tw-advisor plan --all-netns` judges every one of them; do not trust the host's answer for them";
+    x.text =
+      "Containers and pods have their own network namespaces and their own tcp_tw_reuse: "
+      "`tw-advisor plan --all-netns` judges every one of them; do not trust the host's answer for them";
     x.rationale =
       "tw_reuse, the port range and the counters are per network namespace; a new namespace starts "
       "from kernel defaults";
