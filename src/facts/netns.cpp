@@ -1,5 +1,6 @@
 #include "facts/netns.hpp"
 
+#include "facts/host.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
@@ -9,6 +10,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstdlib>
 #include <fcntl.h>
 #include <map>
@@ -20,11 +22,6 @@
 namespace tw {
 
 namespace {
-
-bool all_digits(std::string_view s)
-{
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
 
 bool is_hex(std::string_view s)
 {
@@ -39,19 +36,6 @@ std::string container_id(std::string_view s)
     return std::string(s.substr(0, 64));
   }
   return {};
-}
-
-// The inode of what path names (following the /proc/PID/ns/net magic link); 0 when unreadable.
-std::uint64_t inode_of(const std::filesystem::path& path, int& err)
-{
-  struct stat st
-  {};
-  if (::stat(path.c_str(), &st) != 0) {
-    err = errno;
-    return 0;
-  }
-  err = 0;
-  return st.st_ino;
 }
 
 std::string comm_of(int pid)
@@ -218,11 +202,11 @@ std::uint64_t host_netns_inode()
   int err = 0;
   const auto comm = read_file("/proc/2/comm", 64);
   if (comm && trim(*comm) == "kthreadd") {
-    if (const auto inode = inode_of("/proc/2/ns/net", err); inode != 0) {
-      return inode;
+    if (const auto inode = namespace_inode("/proc/2/ns/net", err)) {
+      return *inode;
     }
   }
-  return inode_of("/proc/1/ns/net", err);
+  return namespace_inode("/proc/1/ns/net", err).value_or(0);
 }
 
 OpenedNetns open_netns(const std::string& spec)
@@ -233,8 +217,8 @@ OpenedNetns open_netns(const std::string& spec)
   OpenedNetns out;
   std::filesystem::path path;
   std::string what = "--netns " + printable(spec);
-  if (all_digits(spec)) {
-    const std::string pid = spec.size() > 9 ? spec : std::to_string(std::atoi(spec.c_str())); // "007" is 7
+  if (const auto number = parse_uint(spec)) {
+    const std::string pid = std::to_string(*number); // "007" is 7
     if (::access(("/proc/" + pid).c_str(), F_OK) != 0) {
       throw Error(what, "no process " + pid + " (it may have exited)");
     }
@@ -335,9 +319,8 @@ std::vector<NetnsInfo> list_netns(std::vector<std::string>& notes)
   // Every process's namespace; the lowest pid of each names it when nothing above did.
   std::vector<int> pids;
   for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
-    const auto name = entry.path().filename().string();
-    if (all_digits(name)) {
-      pids.push_back(std::atoi(name.c_str()));
+    if (const auto pid = parse_uint(entry.path().filename().string()); pid && *pid <= INT_MAX) {
+      pids.push_back(static_cast<int>(*pid));
     }
   }
   std::sort(pids.begin(), pids.end());
@@ -345,14 +328,14 @@ std::vector<NetnsInfo> list_netns(std::vector<std::string>& notes)
   for (const int pid : pids) {
     const std::filesystem::path link = "/proc/" + std::to_string(pid) + "/ns/net";
     int err = 0;
-    const auto inode = inode_of(link, err);
-    if (inode == 0) {
+    const auto inode = namespace_inode(link, err);
+    if (!inode) {
       unreadable += err == EACCES || err == EPERM ? 1 : 0; // ENOENT, ESRCH: it exited meanwhile
       continue;
     }
-    auto& info = found[inode];
+    auto& info = found[*inode];
     if (info.inode == 0) {
-      info.inode = inode;
+      info.inode = *inode;
       info.path = link;
     }
     if (info.pid == 0) {
@@ -431,17 +414,27 @@ bool is_host_tree(const std::filesystem::path& root)
   return true;
 }
 
+namespace {
+
+// setns(fd, CLONE_NEWNET), or tw::Error naming what (and root, on EPERM).
+void enter_or_throw(int fd, const std::string& what)
+{
+  if (::setns(fd, CLONE_NEWNET) != 0) {
+    throw Error(what,
+                "setns: " + errno_text(errno) +
+                  (errno == EPERM ? " (entering a network namespace needs root: CAP_SYS_ADMIN)" : ""));
+  }
+}
+
+} // namespace
+
 NetnsSwitch::NetnsSwitch(int fd, const std::string& what)
   : m_home(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC))
 {
   if (!m_home.valid()) {
     throw Error("/proc/thread-self/ns/net", errno_text(errno));
   }
-  if (::setns(fd, CLONE_NEWNET) != 0) {
-    throw Error(what,
-                "setns: " + errno_text(errno) +
-                  (errno == EPERM ? " (entering a network namespace needs root: CAP_SYS_ADMIN)" : ""));
-  }
+  enter_or_throw(fd, what);
 }
 
 NetnsSwitch::~NetnsSwitch()
@@ -454,11 +447,7 @@ NetnsSwitch::~NetnsSwitch()
 
 void enter_netns_for_good(int fd, const std::string& what)
 {
-  if (::setns(fd, CLONE_NEWNET) != 0) {
-    throw Error(what,
-                "setns: " + errno_text(errno) +
-                  (errno == EPERM ? " (entering a network namespace needs root: CAP_SYS_ADMIN)" : ""));
-  }
+  enter_or_throw(fd, what);
 }
 
 } // namespace tw
