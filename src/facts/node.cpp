@@ -95,11 +95,8 @@ NodeCensus census_node(std::size_t top_n, bool want_timestamps)
     },
     node.notes);
   const auto pressure = [](const NamespaceCensus& c) {
-    double top = 0.0;
-    for (const auto& g : c.census ? c.census->groups : std::vector<DestGroup>{}) {
-      top = std::max(top, g.pressure);
-    }
-    return top;
+    const DestGroup* top = c.census ? most_pressured(*c.census) : nullptr;
+    return top != nullptr ? top->pressure : 0.0;
   };
   const auto time_wait = [](const NamespaceCensus& c) {
     return c.census ? c.census->states[static_cast<std::size_t>(TcpState::time_wait)] : 0;

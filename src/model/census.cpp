@@ -1,5 +1,6 @@
 #include "model/census.hpp"
 
+#include <algorithm>
 #include <sys/socket.h>
 
 namespace tw {
@@ -11,6 +12,15 @@ const char* tcp_state_name(std::size_t state)
     "unconnected", "close-wait",  "last-ack", "listen",   "closing",    "syn-recv-mini",
   };
   return state < k_names.size() ? k_names[state] : "unknown";
+}
+
+const DestGroup* most_pressured(const SocketCensus& census)
+{
+  const auto& groups = census.groups;
+  const auto top = std::max_element(groups.begin(), groups.end(), [](const DestGroup& a, const DestGroup& b) {
+    return a.pressure < b.pressure;
+  });
+  return top == groups.end() ? nullptr : &*top;
 }
 
 std::string endpoint_text(int family, const std::string& address, unsigned port)

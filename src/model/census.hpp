@@ -99,4 +99,8 @@ struct SocketCensus
   std::vector<std::string> notes; // caveats an operator should know (ambiguity, caps)
 };
 
+// The destination group with the highest pressure (the first of equals), or nullptr when the
+// census has none: what a one-line summary of a namespace shows.
+const DestGroup* most_pressured(const SocketCensus& census);
+
 } // namespace tw

@@ -38,10 +38,9 @@ struct NamespacePlan
   std::optional<Facts> facts; // as gathered (the plan document carries them)
   std::optional<Plan> plan;   // absent when skipped
   std::string skipped;
-  std::optional<std::size_t> top; // index of the most pressured group in facts->sockets.groups
 
-  // That group, or nullptr.
-  const DestGroup* top_group() const { return top && facts ? &facts->sockets.groups[*top] : nullptr; }
+  // The most pressured destination group of its census, or nullptr.
+  const DestGroup* top_group() const { return facts ? most_pressured(facts->sockets) : nullptr; }
 };
 
 // Every namespace judged, most urgent first: helps, blocked, insufficient evidence, already

@@ -38,16 +38,6 @@ NodePlan make_node_plan(NodeFacts node, const Profile& profile, const Policy& po
     }
     out.namespaces.push_back(std::move(p));
   }
-  for (auto& p : out.namespaces) {
-    if (p.facts && !p.facts->sockets.groups.empty()) {
-      const auto& groups = p.facts->sockets.groups;
-      const auto top =
-        std::max_element(groups.begin(), groups.end(), [](const DestGroup& a, const DestGroup& b) {
-          return a.pressure < b.pressure;
-        });
-      p.top = static_cast<std::size_t>(top - groups.begin());
-    }
-  }
   std::stable_sort(
     out.namespaces.begin(), out.namespaces.end(), [](const NamespacePlan& a, const NamespacePlan& b) {
       const int ua = a.plan ? urgency(a.plan->verdict) : 5;

@@ -141,12 +141,7 @@ std::string node_census_to_text(const NodeCensus& node)
       continue;
     }
     const SocketCensus& s = *c.census;
-    const DestGroup* top = nullptr;
-    for (const auto& g : s.groups) {
-      if (top == nullptr || g.pressure > top->pressure) {
-        top = &g;
-      }
-    }
+    const DestGroup* top = most_pressured(s);
     out +=
       fmt::format("{:>9} {:>9} {:>6}  {}\n",
                   s.states[static_cast<std::size_t>(TcpState::time_wait)],

@@ -102,6 +102,16 @@ TEST(PolicyNode, MostUrgentFirstThenHighestPressure)
   EXPECT_EQ(reviewed.netns_name, "pid 7 (client)");
 }
 
+TEST(PolicyNode, TheTopGroupIsTheMostPressuredWhateverItsPlace)
+{
+  Facts f = pressured_facts(3, "named", "a", 300);
+  add_group(f, "198.18.0.1", "198.18.0.9", 443, 700, 650); // added last, more pressured
+  ASSERT_NE(most_pressured(f.sockets), nullptr);
+  EXPECT_EQ(most_pressured(f.sockets)->remote, "198.18.0.9");
+  f.sockets.groups.clear();
+  EXPECT_EQ(most_pressured(f.sockets), nullptr);
+}
+
 TEST(PolicyNode, AContainerNamespaceIsToldHowToMakeItLast)
 {
   const Facts f = pressured_facts(5, "container", "pod 1234 container abc", 900);
