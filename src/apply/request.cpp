@@ -120,22 +120,21 @@ ApplyRequest make_request(const Policy& policy, const PlanToApply& plan, const R
                   ": a watch without rules judges nothing and always passes. Add watch.rules to the policy, "
                   "or apply with --watch 0; nothing was changed");
   }
-  // A plan judged in a pod's or container's namespace is about that namespace's traffic: in the
-  // host's namespace it would change the host (and its boot file). Refused even when the host
-  // mismatch is waived, since the way to apply it is --netns.
-  if (!plan.netns_kind.empty() && is_host_tree(options.root)) {
-    const auto here = identify_netns(current_netns_inode());
-    if (auto problem =
-          here ? foreign_plan_problem(plan.netns_kind, plan.netns_name, plan.source, *here) : std::nullopt) {
-      throw Error("plan " + plan.source, *problem);
-    }
-  }
-  if (options.persist && is_host_tree(options.root)) {
-    // /etc/sysctl.d is applied to the host's namespace at boot and never reaches another one: a
-    // file written from inside a container's namespace would change the host at its next boot.
-    const auto here = identify_netns(current_netns_inode());
-    if (auto refusal = here ? foreign_netns_persist(*here, host_netns_inode()) : std::nullopt) {
-      throw Error(refusal->first, refusal->second);
+  // Which namespace this is, asked once (a walk of /proc outside the host's) and only when the
+  // host's own tree is the target:
+  // - A plan judged in a pod's or container's namespace is about that namespace's traffic: in the
+  //   host's namespace it would change the host (and its boot file). Refused even when the host
+  //   mismatch is waived, since the way to apply it is --netns.
+  // - /etc/sysctl.d is applied to the host's namespace at boot and never reaches another one: a
+  //   file written from inside a container's namespace would change the host at its next boot.
+  if ((!plan.netns_kind.empty() || options.persist) && is_host_tree(options.root)) {
+    if (const auto here = identify_netns(current_netns_inode())) {
+      if (auto problem = foreign_plan_problem(plan.netns_kind, plan.netns_name, plan.source, *here)) {
+        throw Error("plan " + plan.source, *problem);
+      }
+      if (auto refusal = options.persist ? foreign_netns_persist(*here, host_netns_inode()) : std::nullopt) {
+        throw Error(refusal->first, refusal->second);
+      }
     }
   }
   ApplyRequest request;
