@@ -70,7 +70,10 @@ PlanToApply plan_for(const ApplyArgs& args, const Policy& policy, ApplyUi& out)
   return plan;
 }
 
-void apply_steps(const ApplyArgs& args, ApplyReport& report, StepPrinter& ui)
+void apply_steps(const ApplyArgs& args,
+                 const std::optional<NetnsInfo>& netns,
+                 ApplyReport& report,
+                 StepPrinter& ui)
 {
   install_interrupt_handlers();
   // Before anything is created (the state dir and its lock live under root by default).
@@ -92,7 +95,7 @@ void apply_steps(const ApplyArgs& args, ApplyReport& report, StepPrinter& ui)
     throw Error("--host-id", "empty: give the host's id, or leave the option out to use /etc/machine-id");
   }
   in.options.root = args.root;
-  const std::string state_dir = state_dir_for_namespace(args.root, args.state_dir);
+  const std::string state_dir = state_dir_for_namespace(args.root, args.state_dir, netns);
   in.options.state_dir = state_dir;
   in.options.proc_sys = proc_sys_dir();
   in.options.persist = !args.no_persist;
@@ -111,7 +114,7 @@ void apply_steps(const ApplyArgs& args, ApplyReport& report, StepPrinter& ui)
 
 void run_apply(const ApplyArgs& args, int& exit_code)
 {
-  enter_netns_arg(args.netns);
+  const auto netns = enter_netns_arg(args.netns);
   const bool json = args.format == "json";
   StepPrinter ui(json);
   ApplyReport report;
@@ -123,7 +126,7 @@ void run_apply(const ApplyArgs& args, int& exit_code)
     }
   };
   try {
-    apply_steps(args, report, ui);
+    apply_steps(args, netns, report, ui);
   } catch (const Error& e) {
     report.outcome = "error";
     report.exit_code = 1;

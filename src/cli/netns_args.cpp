@@ -30,12 +30,14 @@ std::optional<NetnsInfo> enter_netns_arg(const std::string& spec)
   return ns.info;
 }
 
-std::string state_dir_for_namespace(const std::string& root, const std::string& state_dir)
+std::string state_dir_for_namespace(const std::string& root,
+                                    const std::string& state_dir,
+                                    const std::optional<NetnsInfo>& entered)
 {
   if (!state_dir.empty() || !is_host_tree(root)) {
     return state_dir;
   }
-  const auto here = identify_netns(current_netns_inode());
+  const auto here = entered ? entered : identify_netns(current_netns_inode());
   if (!here || here->kind == NetnsKind::host) {
     return state_dir;
   }

@@ -22,6 +22,9 @@ std::optional<NetnsInfo> enter_netns_arg(const std::string& spec);
 // host's and with the host's own tree as --root, a directory of its own under the default
 // (/var/lib/tw-advisor/netns-INODE), so that an apply in a pod never replaces the host's journal
 // and each one's rollback stays possible; else empty (the default).
-std::string state_dir_for_namespace(const std::string& root, const std::string& state_dir);
+// entered: what enter_netns_arg returned (nullopt: the namespace is identified here).
+std::string state_dir_for_namespace(const std::string& root,
+                                    const std::string& state_dir,
+                                    const std::optional<NetnsInfo>& entered);
 
 } // namespace tw::cli

@@ -23,7 +23,6 @@
 #include "util/json_strict.hpp"
 #include "util/json_text.hpp"
 
-#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -82,10 +81,7 @@ void run_node_plan(const PlanArgs& args,
       : node_plan_to_text(node, PlanTextOptions{ colour_wanted_on_stdout(), {}, nullptr, {} });
   std::fputs(text.c_str(), stdout);
   std::fflush(stdout);
-  const bool changes = std::any_of(node.namespaces.begin(),
-                                   node.namespaces.end(),
-                                   [](const NamespacePlan& p) { return p.plan && !p.plan->changes.empty(); });
-  exit_code = args.detailed_exitcode && changes ? 2 : 0;
+  exit_code = args.detailed_exitcode && node.has_changes() ? 2 : 0;
 }
 
 void run_plan(const PlanArgs& args, int& exit_code)
@@ -106,7 +102,7 @@ void run_plan(const PlanArgs& args, int& exit_code)
   const Profile profile = load_profile_arg(args.profile);
   const Policy policy = load_policy_arg(args.policy);
   const auto netns = enter_netns_arg(args.netns);
-  const std::string state_dir = state_dir_for_namespace(args.root, args.state_dir);
+  const std::string state_dir = state_dir_for_namespace(args.root, args.state_dir, netns);
 
   Facts facts;
   if (!args.facts.empty()) {

@@ -23,8 +23,8 @@ struct RollbackArgs
 
 void run_rollback(const RollbackArgs& args, int& exit_code)
 {
-  enter_netns_arg(args.netns);
-  const std::string state_dir = state_dir_for_namespace(args.root, args.state_dir);
+  const auto netns = enter_netns_arg(args.netns);
+  const std::string state_dir = state_dir_for_namespace(args.root, args.state_dir, netns);
   install_interrupt_handlers(); // a signal must not stop a rollback half-way; it finishes first
   StepPrinter out(false);
   const auto done =

@@ -32,8 +32,8 @@ struct StatusArgs
 
 void run_status(const StatusArgs& args, int& exit_code)
 {
-  enter_netns_arg(args.netns);
-  const std::string state_dir = state_dir_for_namespace(args.root, args.state_dir);
+  const auto netns = enter_netns_arg(args.netns);
+  const std::string state_dir = state_dir_for_namespace(args.root, args.state_dir, netns);
   auto report = read_status(Target{ args.root, state_dir, proc_sys_dir() }, boot_settings);
   for (auto& note : report.notes) {
     // The engine's hints name the plain command; echo the options this status was given.

@@ -5,6 +5,7 @@
 #include "model/netns.hpp"
 #include "model/plan.hpp"
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
@@ -50,6 +51,14 @@ struct NodePlan
   std::string hostname;
   std::vector<NamespacePlan> namespaces;
   std::vector<std::string> notes;
+
+  // True when the plan of some namespace proposes changes (--detailed-exitcode's 2).
+  bool has_changes() const
+  {
+    return std::any_of(namespaces.begin(), namespaces.end(), [](const NamespacePlan& p) {
+      return p.plan && !p.plan->changes.empty();
+    });
+  }
 };
 
 // One namespace's socket census, or why it was skipped.

@@ -69,6 +69,10 @@ TEST(PolicyNode, MostUrgentFirstThenHighestPressure)
   EXPECT_EQ(plan.namespaces[3].netns.name, "gone");           // skipped last
   EXPECT_EQ(plan.namespaces[0].plan->verdict, Verdict::helps);
   EXPECT_FALSE(plan.namespaces[3].plan.has_value());
+  EXPECT_TRUE(plan.has_changes());
+  NodePlan quiet_node = plan;
+  quiet_node.namespaces.erase(quiet_node.namespaces.begin(), quiet_node.namespaces.begin() + 2);
+  EXPECT_FALSE(quiet_node.has_changes()) << "the host's plan and a skipped one propose nothing";
   ASSERT_NE(plan.namespaces[0].top_group(), nullptr);
   EXPECT_EQ(plan.namespaces[0].top_group()->time_wait, 990u);
 
