@@ -449,7 +449,10 @@ TEST_F(CensusLive, RecordingReplaysToExactlyTheLiveCensus)
   const auto live = hp.client.run({ bin, "census", "--dump-file", rec, "--format", "json", "--top", "50" });
   ASSERT_EQ(live.exit_code, 0) << live.err;
   const json c = json::parse(live.out);
-  EXPECT_GE(c["time_wait"]["outbound"].get<long>(), 135) << c.dump(2);
+  // Each of the 150 closes leaves TIME_WAIT here unless a reset from the server ended it early
+  // (tcp_rfc1337=0): 17 of 100 went that way once under the sanitizer build with other tests
+  // beside it. Most must show; the point here is that the replay matches the live run exactly.
+  EXPECT_GE(c["time_wait"]["outbound"].get<long>(), 100) << c.dump(2);
   EXPECT_EQ(c["usable_ports"], 990);
   EXPECT_EQ(c["states"]["established"], 3);
   EXPECT_EQ(c["timestamps"]["negotiated"], 3);
