@@ -38,6 +38,7 @@ struct CensusArgs
   bool no_probe = false;
   std::string netns;
   bool all_netns = false;
+  std::string socket_reader = "auto";
 };
 
 // Without a live window (no --sample, or a recording) there is no symptom evidence.
@@ -107,7 +108,8 @@ void run_census(const CensusArgs& args, int& exit_code)
                   "counts every namespace once, now: it takes no --sample, --dump-file or --from-dump yet");
     }
     require_netns_switching("--all-netns");
-    const NodeCensus node = census_node(args.top, !args.no_timestamps);
+    const NodeCensus node = census_node(
+      { .top_n = args.top, .want_timestamps = !args.no_timestamps, .reader = socket_reader_from(args.socket_reader) });
     const std::string text =
       args.format == "json" ? json_text(node_census_to_json(node)) + "\n" : node_census_to_text(node);
     std::fputs(text.c_str(), stdout);
@@ -170,12 +172,13 @@ void add_census_command(CLI::App& app, int& exit_code)
   sample->check(number_range(0.0, 3600.0))->excludes("--from-dump");
   cmd->add_flag("--no-probe", args->no_probe, "With --sample: do not load the probe (counters only)");
   auto* netns = add_netns_option(cmd, args->netns, "count");
-  cmd
-    ->add_flag("--all-netns",
-               args->all_netns,
-               "Count every network namespace (pods, containers,\n"
-               "ip netns), the most pressured first. Root")
-    ->excludes(netns);
+  auto* all_netns = cmd
+                      ->add_flag("--all-netns",
+                                 args->all_netns,
+                                 "Count every network namespace (pods, containers,\n"
+                                 "ip netns), the most pressured first. Root")
+                      ->excludes(netns);
+  add_socket_reader_option(cmd, args->socket_reader, all_netns);
   cmd->footer("Roles of TIME_WAIT sockets (whoever closes first holds TIME_WAIT for 60 s):\n"
               "  outbound  this host called connect(); the local port is ephemeral (inside\n"
               "            net.ipv4.ip_local_port_range) and nothing listens on it. Only these can be\n"

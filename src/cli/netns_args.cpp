@@ -46,4 +46,27 @@ std::string state_dir_for_namespace(const std::string& root,
     .string();
 }
 
+CLI::Option* add_socket_reader_option(CLI::App* cmd, std::string& reader, CLI::Option* all_netns)
+{
+  return cmd
+    ->add_option("--socket-reader",
+                 reader,
+                 "With --all-netns: auto (default) reads every namespace's\n"
+                 "sockets in one BPF pass and falls back to sock_diag;\n"
+                 "bpf-walk insists on the pass; sock-diag dumps each one")
+    ->check(CLI::IsMember({ "auto", "bpf-walk", "sock-diag" }))
+    ->needs(all_netns);
+}
+
+SocketReader socket_reader_from(const std::string& text)
+{
+  if (text == "bpf-walk") {
+    return SocketReader::bpf_walk;
+  }
+  if (text == "sock-diag") {
+    return SocketReader::sock_diag;
+  }
+  return SocketReader::automatic;
+}
+
 } // namespace tw::cli

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "model/netns.hpp"
+#include "model/node.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -26,5 +27,12 @@ std::optional<NetnsInfo> enter_netns_arg(const std::string& spec);
 std::string state_dir_for_namespace(const std::string& root,
                                     const std::string& state_dir,
                                     const std::optional<NetnsInfo>& entered);
+
+// Adds `--socket-reader auto|bpf-walk|sock-diag` (only with all_netns): how every namespace's
+// sockets are read (doc/netns.md, "Cost").
+CLI::Option* add_socket_reader_option(CLI::App* cmd, std::string& reader, CLI::Option* all_netns);
+
+// The reader an accepted --socket-reader value names.
+SocketReader socket_reader_from(const std::string& text);
 
 } // namespace tw::cli

@@ -47,6 +47,7 @@ struct PlanArgs
   std::string facts; // hidden: recorded facts instead of live ones (golden tests, offline review)
   std::string netns;
   bool all_netns = false;
+  std::string socket_reader = "auto";
 };
 
 Facts recorded_facts(const std::string& path)
@@ -74,7 +75,7 @@ void run_node_plan(const PlanArgs& args,
                    int& exit_code)
 {
   require_netns_switching("--all-netns");
-  const NodePlan node = policy::make_node_plan(gather_node(options), profile, policy);
+  const NodePlan node = policy::make_node_plan(gather_node(options, socket_reader_from(args.socket_reader)), profile, policy);
   const std::string text =
     args.format == "json"
       ? json_text(node_plan_to_json(node)) + "\n"
@@ -204,13 +205,14 @@ void add_plan_command(CLI::App& app, int& exit_code)
   cmd->add_option(
     "--policy", args->policy, "PATH to a policy YAML (default: the shipped policies/default.yaml)");
   auto* netns = add_netns_option(cmd, args->netns, "judge");
-  cmd
-    ->add_flag("--all-netns",
-               args->all_netns,
-               "Judge every network namespace (pods, containers,\n"
-               "ip netns), most urgent first, then the full plan\n"
-               "where tcp_tw_reuse helps or is blocked. Root")
-    ->excludes(netns);
+  auto* all_netns = cmd
+                      ->add_flag("--all-netns",
+                                 args->all_netns,
+                                 "Judge every network namespace (pods, containers,\n"
+                                 "ip netns), most urgent first, then the full plan\n"
+                                 "where tcp_tw_reuse helps or is blocked. Root")
+                      ->excludes(netns);
+  add_socket_reader_option(cmd, args->socket_reader, all_netns);
   cmd
     ->add_option(
       "--facts", args->facts, "Judge recorded facts (the facts+sockets of a JSON plan) instead of live ones")

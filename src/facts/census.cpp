@@ -607,66 +607,98 @@ SocketCensus take_census(const CensusOptions& options)
   return take_census(options, diag);
 }
 
-SocketCensus take_census(const CensusOptions& options, SockDiag& diag)
+namespace {
+
+constexpr std::uint32_t k_listen = state_bit(static_cast<unsigned>(TcpState::listen));
+constexpr std::uint32_t k_all_states = state_bit(static_cast<unsigned>(k_tcp_state_slots)) - 1;
+constexpr std::uint32_t k_others = k_all_states & ~k_listen & ~state_bit(0);
+
+// How the dumps of one census went, for its notes.
+struct DumpTally
 {
-  CensusAggregator agg(options);
-  if (!diag.ok()) {
-    SocketCensus failed;
-    failed.error = diag.step() + ": " + errno_text(diag.error());
-    return failed;
-  }
-  constexpr std::uint32_t k_listen = state_bit(static_cast<unsigned>(TcpState::listen));
-  constexpr std::uint32_t k_all_states = state_bit(static_cast<unsigned>(k_tcp_state_slots)) - 1;
-  constexpr std::uint32_t k_others = k_all_states & ~k_listen & ~state_bit(0);
   bool interrupted = false;
   std::uint64_t skipped = 0;
-  bool skip_v6 = false;
-  const auto run = [&](int family, std::uint32_t states, bool info, const SockVisitor& visit) -> std::string {
+  bool skip_v6 = false; // the kernel has no IPv6 sock_diag: said once, then not asked again
+};
+
+// Dumps the states of both families into visit; empty, or what failed.
+std::string dump_families(SockDiag& diag,
+                          CensusAggregator& agg,
+                          DumpTally& tally,
+                          std::uint32_t states,
+                          bool info,
+                          const SockVisitor& visit)
+{
+  for (const int family : { AF_INET, AF_INET6 }) {
+    if (family == AF_INET6 && tally.skip_v6) {
+      continue;
+    }
     const DumpResult r = diag.dump_tcp(family, states, info, visit);
-    interrupted = interrupted || r.interrupted;
-    skipped += r.skipped;
+    tally.interrupted = tally.interrupted || r.interrupted;
+    tally.skipped += r.skipped;
     if (r.ok) {
-      return {};
+      continue;
     }
     if (family == AF_INET6 && (r.error == EAFNOSUPPORT || r.error == ENOENT || r.error == EOPNOTSUPP)) {
-      skip_v6 = true;
+      tally.skip_v6 = true;
       agg.add_note("IPv6 sockets were not counted: " + r.step + ": " + errno_text(r.error));
-      return {};
+      continue;
     }
     return r.step + ": " + errno_text(r.error);
-  };
-  const SockVisitor on_listener = [&agg](const SockRecord& rec) { agg.add_listener(rec); };
-  const SockVisitor on_socket = [&agg](const SockRecord& rec) { agg.add_socket(rec); };
-  for (const int family : { AF_INET, AF_INET6 }) {
-    if (family == AF_INET6 && skip_v6) {
-      continue;
-    }
-    if (auto err = run(family, k_listen, false, on_listener); !err.empty()) {
-      SocketCensus failed;
-      failed.error = std::move(err);
-      return failed;
-    }
   }
-  for (const int family : { AF_INET, AF_INET6 }) {
-    if (family == AF_INET6 && skip_v6) {
-      continue;
-    }
-    if (auto err = run(family, k_others, options.want_timestamps, on_socket); !err.empty()) {
-      SocketCensus failed;
-      failed.error = std::move(err);
-      return failed;
-    }
-  }
-  if (interrupted) {
+  return {};
+}
+
+void add_tally_notes(CensusAggregator& agg, const DumpTally& tally)
+{
+  if (tally.interrupted) {
     agg.add_note("the kernel flagged the dump as interrupted (NLM_F_DUMP_INTR): socket tables changed while "
                  "they were read, so counts are approximate");
   }
-  if (skipped > 0) {
-    agg.add_note(std::to_string(skipped) +
+  if (tally.skipped > 0) {
+    agg.add_note(std::to_string(tally.skipped) +
                  " sock_diag replies were too short, of an unknown type, or cut off, and were not "
                  "counted: some sockets may be missing");
   }
+}
+
+} // namespace
+
+SocketCensus take_census(const CensusOptions& options, SockDiag& diag)
+{
+  CensusAggregator agg(options);
+  const auto failed = [](std::string error) {
+    SocketCensus out;
+    out.error = std::move(error);
+    return out;
+  };
+  if (!diag.ok()) {
+    return failed(diag.step() + ": " + errno_text(diag.error()));
+  }
+  DumpTally tally;
+  const SockVisitor on_listener = [&agg](const SockRecord& rec) { agg.add_listener(rec); };
+  const SockVisitor on_socket = [&agg](const SockRecord& rec) { agg.add_socket(rec); };
+  if (auto err = dump_families(diag, agg, tally, k_listen, false, on_listener); !err.empty()) {
+    return failed(std::move(err));
+  }
+  if (auto err = dump_families(diag, agg, tally, k_others, options.want_timestamps, on_socket); !err.empty()) {
+    return failed(std::move(err));
+  }
+  add_tally_notes(agg, tally);
   return agg.finish();
+}
+
+std::string add_listeners(CensusAggregator& agg)
+{
+  SockDiag diag;
+  if (!diag.ok()) {
+    return diag.step() + ": " + errno_text(diag.error());
+  }
+  DumpTally tally;
+  auto err =
+    dump_families(diag, agg, tally, k_listen, false, [&agg](const SockRecord& rec) { agg.add_listener(rec); });
+  add_tally_notes(agg, tally);
+  return err;
 }
 
 } // namespace tw

@@ -102,6 +102,10 @@ std::string format_address(int family, const std::array<std::uint8_t, 16>& addr)
 // every other state, per family. OS failures are values: available=false and error say why.
 SocketCensus take_census(const CensusOptions& options);
 
+// Phase 1 of a census whose other sockets come from elsewhere (the node's one-pass walk): the
+// LISTEN sockets of the calling network namespace, by sock_diag. Empty, or what failed.
+std::string add_listeners(CensusAggregator& agg);
+
 // The same census through diag: a SockDiag that records its dumps, or one that replays a recording.
 SocketCensus take_census(const CensusOptions& options, SockDiag& diag);
 

@@ -92,7 +92,7 @@ Facts gather_facts(const GatherOptions& options)
                 ms_since(start));
 
   start = std::chrono::steady_clock::now();
-  facts.sockets = take_census(census_options_from(facts.sysctls));
+  facts.sockets = options.census ? *options.census : take_census(census_options_from(facts.sysctls));
   spdlog::debug("census: {} sockets, {} destination groups{}, {:.1f} ms{}{}",
                 facts.sockets.total,
                 facts.sockets.group_count,

@@ -2,6 +2,7 @@
 
 #include "facts/counters.hpp"
 #include "facts/nat.hpp"
+#include "model/census.hpp"
 #include "model/facts.hpp"
 #include "model/netns.hpp"
 
@@ -32,6 +33,9 @@ struct GatherOptions
   // is identified (host, ip netns name, container, process). The boot configuration is read only
   // for the host's namespace or an explicit --root tree: /etc/sysctl.d never reaches another one.
   std::optional<NetnsInfo> netns;
+  // The socket census, when the caller already took it (the node's one-pass walk); else
+  // gather_facts takes it with sock_diag.
+  std::optional<SocketCensus> census;
 };
 
 // Everything observed about the calling network namespace. Per-item problems are recorded in

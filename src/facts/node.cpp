@@ -1,18 +1,112 @@
 #include "facts/node.hpp"
 
 #include "facts/census.hpp"
+#include "facts/counters.hpp"
+#include "facts/ehash_walk.hpp"
 #include "facts/host.hpp"
 #include "facts/netns.hpp"
 #include "facts/probe.hpp"
+#include "facts/sysctl_reader.hpp"
 #include "util/error.hpp"
+#include "util/fs.hpp"
+#include "util/strings.hpp"
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <fcntl.h>
+#include <map>
 #include <sys/stat.h>
 
 namespace tw {
+
+namespace {
+
+// TIME_WAIT sockets of the calling thread's namespace as the kernel counts them (the "tw" of
+// /proc/net/sockstat: every timewait socket, FIN_WAIT2 ones included); nullopt when unreadable.
+std::optional<std::uint64_t> sockstat_time_wait()
+{
+  const auto read = read_file("/proc/thread-self/net/sockstat");
+  if (!read) {
+    return std::nullopt;
+  }
+  const Counters c = parse_sockstat(*read, "sockstat", "sockstat");
+  const auto it = c.values.find("sockstat.tw");
+  return it == c.values.end() ? std::nullopt : std::optional<std::uint64_t>(it->second);
+}
+
+// True when the calling thread's namespace uses the host's established hash: a namespace made
+// with net.ipv4.tcp_child_ehash_entries set has its own table, which tcp_ehash_entries shows as
+// a positive size (negative: the shared one). The host's own value is positive and is the
+// shared table; without the sysctl (before Linux 6.1) every namespace shares it.
+bool uses_shared_hash(bool is_host)
+{
+  if (is_host) {
+    return true;
+  }
+  const SysctlValue v = read_sysctl(proc_sys_dir(), "net.ipv4.tcp_ehash_entries");
+  if (v.status != ReadStatus::ok) {
+    return true;
+  }
+  const auto n = parse_int(v.value);
+  return !n || *n < 0;
+}
+
+// A namespace being read by the walk: its census so far (listeners in) and the self-check's
+// first reading.
+struct WalkEntry
+{
+  std::unique_ptr<CensusAggregator> agg;
+  std::optional<std::uint64_t> sockstat_before;
+  std::uint64_t walked_time_wait = 0;
+  bool served = false; // the walk covered it (shared table, listeners read)
+  std::string why_not; // why it is read by sock_diag instead
+};
+
+// Enters info (checking it is still the namespace that was listed) and calls visit; else skip.
+void visit_one(NetnsInfo& info,
+               const std::function<void(NetnsInfo&)>& visit,
+               const std::function<void(const NetnsInfo&, const std::string&)>& skip)
+{
+  const UniqueFd fd(::open(info.path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
+    skip(info, info.path + ": " + errno_text(errno) + " (gone during the run)");
+    return;
+  }
+  struct stat st
+  {};
+  if (::fstat(fd.get(), &st) != 0 || st.st_ino != info.inode) {
+    skip(info, info.path + " now names another namespace (the first one is gone)");
+    return;
+  }
+  try {
+    const NetnsSwitch inside(fd.get(), "network namespace " + info.name);
+    info.cookie = current_netns_cookie();
+    visit(info);
+  } catch (const Error& e) {
+    skip(info, e.what());
+  }
+}
+
+// The self-check of one namespace: the walk's TIME_WAIT count against the kernel's own count
+// before and after it, with room for what came and went meanwhile. Empty when it passes.
+std::string self_check(const WalkEntry& e, std::optional<std::uint64_t> after)
+{
+  if (!e.sockstat_before || !after) {
+    return {}; // nothing to check against (sockstat unreadable): the walk stands
+  }
+  const std::uint64_t lo = std::min(*e.sockstat_before, *after);
+  const std::uint64_t hi = std::max(*e.sockstat_before, *after);
+  const std::uint64_t slack = 8 + hi / 50;
+  if (e.walked_time_wait + slack >= lo && e.walked_time_wait <= hi + slack) {
+    return {};
+  }
+  return "the BPF walk counted " + std::to_string(e.walked_time_wait) +
+         " TIME_WAIT sockets where /proc/net/sockstat said " + std::to_string(*e.sockstat_before) + ".." +
+         std::to_string(*after) + "; read by sock_diag instead";
+}
+
+} // namespace
 
 void require_netns_switching(const std::string& option)
 {
@@ -35,65 +129,168 @@ void for_each_netns(const std::function<void(NetnsInfo&)>& visit,
                     std::vector<std::string>& notes)
 {
   for (auto& info : list_netns(notes)) {
-    const UniqueFd fd(::open(info.path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd.valid()) {
-      skip(info, info.path + ": " + errno_text(errno) + " (gone during the run)");
-      continue;
-    }
-    struct stat st
-    {};
-    if (::fstat(fd.get(), &st) != 0 || st.st_ino != info.inode) {
-      skip(info, info.path + " now names another namespace (the first one is gone)");
-      continue;
-    }
-    try {
-      const NetnsSwitch inside(fd.get(), "network namespace " + info.name);
-      info.cookie = current_netns_cookie();
-      visit(info);
-    } catch (const Error& e) {
-      skip(info, e.what());
-    }
+    visit_one(info, visit, skip);
   }
 }
 
-NodeFacts gather_node(const GatherOptions& options)
+void for_each_netns_census(const NodeCensusOptions& options,
+                           const std::function<void(NetnsInfo&, NamespaceRead)>& visit,
+                           const std::function<void(const NetnsInfo&, const std::string&)>& skip,
+                           std::vector<std::string>& notes,
+                           NodeSocketRead& read)
+{
+  std::vector<NetnsInfo> listed = list_netns(notes);
+  read = NodeSocketRead{};
+  std::optional<EhashWalker> walker;
+  if (options.reader != SocketReader::sock_diag) {
+    walker.emplace();
+    if (!walker->ok()) {
+      if (options.reader == SocketReader::bpf_walk) {
+        throw Error("--socket-reader bpf-walk", "the BPF walk could not load: " + walker->reason());
+      }
+      read.reason = "the BPF walk could not load: " + walker->reason();
+      walker.reset();
+    }
+  } else {
+    read.reason = "--socket-reader sock-diag";
+  }
+
+  // Phase 1, walk only: in each namespace, its census options and listeners, and the kernel's
+  // TIME_WAIT count for the self-check.
+  std::map<std::uint64_t, WalkEntry> entries;
+  const std::uint64_t host_inode = host_netns_inode();
+  if (walker) {
+    const bool shared_here = uses_shared_hash(current_netns_inode() == host_inode);
+    for (auto& info : listed) {
+      visit_one(
+        info,
+        [&](NetnsInfo& here) {
+          WalkEntry e;
+          CensusOptions census = census_options_from(read_census_sysctls());
+          census.top_n = options.top_n;
+          census.want_timestamps = options.want_timestamps;
+          e.agg = std::make_unique<CensusAggregator>(census);
+          if (!shared_here || !uses_shared_hash(here.kind == NetnsKind::host)) {
+            e.why_not = "it has its own TCP hash table (net.ipv4.tcp_child_ehash_entries)";
+          } else if (auto err = add_listeners(*e.agg); !err.empty()) {
+            e.why_not = "its listening sockets: " + err;
+          } else {
+            e.served = true;
+            e.sockstat_before = sockstat_time_wait();
+          }
+          entries.emplace(here.inode, std::move(e));
+        },
+        [](const NetnsInfo&, const std::string&) {}); // phase 2 says it, when it is still gone
+    }
+    // Phase 2: one pass over the shared table, each socket to its namespace's census.
+    std::uint64_t unlisted = 0;
+    const EhashWalkResult walked =
+      walker->walk(options.want_timestamps, [&](std::uint32_t netns, const SockRecord& rec, bool timewait) {
+        const auto it = entries.find(netns);
+        if (it == entries.end() || !it->second.served) {
+          ++unlisted;
+          return;
+        }
+        it->second.agg->add_socket(rec);
+        it->second.walked_time_wait += timewait ? 1 : 0;
+      });
+    spdlog::debug("walk: {} sockets ({} of namespaces not listed or not served) in {} buckets, {} runs, {} "
+                  "restarts, {:.1f} ms",
+                  walked.sockets,
+                  unlisted,
+                  walked.buckets,
+                  walked.runs,
+                  walked.restarts,
+                  walked.ms);
+    if (walked.ok) {
+      read.reader = SocketReader::bpf_walk;
+      read.walked_sockets = walked.sockets;
+      read.walk_ms = walker->load_ms() + walked.ms;
+    } else {
+      if (options.reader == SocketReader::bpf_walk) {
+        throw Error("--socket-reader bpf-walk", "the BPF walk failed: " + walked.error);
+      }
+      read.reason = "the BPF walk failed: " + walked.error;
+      entries.clear();
+    }
+  }
+
+  // Phase 3: each namespace, with the walk's census where it served and passed its check.
+  for (auto& info : listed) {
+    visit_one(
+      info,
+      [&](NetnsInfo& here) {
+        NamespaceRead ns;
+        bool walked = false;
+        const auto it = entries.find(here.inode);
+        if (it != entries.end() && it->second.served) {
+          if (auto failed = self_check(it->second, sockstat_time_wait()); failed.empty()) {
+            ns.census = it->second.agg->finish();
+            ns.reader = SocketReader::bpf_walk;
+            walked = true;
+          } else {
+            ns.note = std::move(failed);
+          }
+        } else if (it != entries.end()) {
+          ns.note = "sockets read by sock_diag: " + it->second.why_not;
+        }
+        if (!walked) {
+          if (read.reader == SocketReader::bpf_walk) {
+            ++read.fell_back;
+          }
+          CensusOptions census = census_options_from(read_census_sysctls());
+          census.top_n = options.top_n;
+          census.want_timestamps = options.want_timestamps;
+          ns.census = take_census(census);
+        }
+        if (!ns.note.empty() && ns.census.available) {
+          ns.census.notes.push_back(ns.note);
+        }
+        visit(here, std::move(ns));
+      },
+      skip);
+  }
+}
+
+NodeFacts gather_node(const GatherOptions& options, SocketReader reader)
 {
   NodeFacts node;
   node.hostname = current_hostname();
-  for_each_netns(
-    [&](NetnsInfo& info) {
+  for_each_netns_census(
+    { .top_n = 20, .want_timestamps = true, .reader = reader },
+    [&](NetnsInfo& info, NamespaceRead read) {
       GatherOptions here = options;
       here.netns = info;
+      here.census = std::move(read.census);
       spdlog::debug("node: gathering {} ({})", info.name, info.inode);
-      node.namespaces.push_back({ info, gather_facts(here), {} });
+      node.namespaces.push_back({ info, gather_facts(here), {}, read.reader });
     },
     [&](const NetnsInfo& info, const std::string& why) {
       node.namespaces.push_back({ info, std::nullopt, why });
     },
-    node.notes);
+    node.notes,
+    node.sockets);
   return node;
 }
 
-NodeCensus census_node(std::size_t top_n, bool want_timestamps)
+NodeCensus census_node(const NodeCensusOptions& options)
 {
   NodeCensus node;
   node.hostname = current_hostname();
-  for_each_netns(
-    [&](NetnsInfo& info) {
-      CensusOptions options = census_options_from(read_census_sysctls());
-      options.top_n = top_n;
-      options.want_timestamps = want_timestamps;
-      SocketCensus census = take_census(options);
-      if (!census.available) {
-        node.namespaces.push_back({ info, std::nullopt, "socket census: " + census.error });
+  for_each_netns_census(
+    options,
+    [&](NetnsInfo& info, NamespaceRead read) {
+      if (!read.census.available) {
+        node.namespaces.push_back({ info, std::nullopt, "socket census: " + read.census.error, read.reader });
       } else {
-        node.namespaces.push_back({ info, std::move(census), {} });
+        node.namespaces.push_back({ info, std::move(read.census), {}, read.reader });
       }
     },
     [&](const NetnsInfo& info, const std::string& why) {
       node.namespaces.push_back({ info, std::nullopt, why });
     },
-    node.notes);
+    node.notes,
+    node.sockets);
   const auto pressure = [](const NamespaceCensus& c) {
     const DestGroup* top = c.census ? most_pressured(*c.census) : nullptr;
     return top != nullptr ? top->pressure : 0.0;

@@ -4,7 +4,9 @@
 #include "model/census.hpp"
 #include "model/node.hpp"
 
+#include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,12 +23,40 @@ void for_each_netns(const std::function<void(NetnsInfo&)>& visit,
                     const std::function<void(const NetnsInfo&, const std::string&)>& skip,
                     std::vector<std::string>& notes);
 
+// How the node's censuses are taken.
+struct NodeCensusOptions
+{
+  std::size_t top_n = 20;      // destination groups kept per namespace
+  bool want_timestamps = true; // the timestamp share (tcp_info)
+  SocketReader reader = SocketReader::automatic;
+};
+
+// One namespace's census as for_each_netns_census took it.
+struct NamespaceRead
+{
+  SocketCensus census;
+  SocketReader reader = SocketReader::sock_diag; // how its sockets were read
+  std::string note;                              // why the walk did not serve it, when it did not
+};
+
+// As for_each_netns, with each namespace's socket census taken before visit: by one BPF pass over
+// the shared established hash for all of them (listeners by sock_diag in each; a self-check of
+// each namespace's TIME_WAIT count against /proc/net/sockstat), or, where the walk cannot load,
+// fails, does not cover a namespace or fails its check, by sock_diag dumps inside it. read says
+// which ran. With reader bpf_walk a walk that cannot run throws tw::Error.
+void for_each_netns_census(const NodeCensusOptions& options,
+                           const std::function<void(NetnsInfo&, NamespaceRead)>& visit,
+                           const std::function<void(const NetnsInfo&, const std::string&)>& skip,
+                           std::vector<std::string>& notes,
+                           NodeSocketRead& read);
+
 // The facts of every namespace (`plan --all-netns`): gather_facts inside each, with options (the
-// boot configuration only in the host's namespace, as gather_facts decides).
-NodeFacts gather_node(const GatherOptions& options);
+// boot configuration only in the host's namespace, as gather_facts decides) and the census
+// for_each_netns_census took with reader.
+NodeFacts gather_node(const GatherOptions& options, SocketReader reader = SocketReader::automatic);
 
 // The socket census of every namespace (`census --all-netns`), each with its own port range,
 // sorted by the pressure of its top destination group, then by TIME_WAIT.
-NodeCensus census_node(std::size_t top_n, bool want_timestamps);
+NodeCensus census_node(const NodeCensusOptions& options);
 
 } // namespace tw

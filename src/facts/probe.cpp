@@ -4,6 +4,7 @@
 
 #include "facts/bpf/probe_abi.h"
 #include "facts/census.hpp"
+#include "facts/libbpf_log.hpp"
 #include "model/census.hpp"
 
 #include <linux/types.h>
@@ -45,28 +46,6 @@
 namespace tw {
 
 namespace {
-
-// libbpf's messages: the last warning explains a failed load; everything goes to -v.
-std::mutex g_libbpf_mutex;
-std::string g_libbpf_last; // guarded by g_libbpf_mutex
-
-int libbpf_print(enum libbpf_print_level level, const char* format, va_list args)
-{
-  std::array<char, 512> line{};
-  std::vsnprintf(line.data(), line.size(), format, args);
-  std::string text(line.data());
-  while (!text.empty() && text.back() == '\n') {
-    text.pop_back();
-  }
-  if (level == LIBBPF_DEBUG) {
-    spdlog::trace("libbpf: {}", text);
-    return 0;
-  }
-  spdlog::debug("libbpf: {}", text);
-  const std::lock_guard<std::mutex> lock(g_libbpf_mutex);
-  g_libbpf_last = text;
-  return 0;
-}
 
 constexpr std::array<const char*, TW_ERR_SLOTS> k_error_names = {
   "ETIMEDOUT", "ECONNREFUSED", "ENETUNREACH", "EHOSTUNREACH", "ECONNRESET",
@@ -217,7 +196,7 @@ EvidenceProbe::EvidenceProbe(const ProbeOptions& options)
     reason_ = "the kernel does not name network namespaces by cookie (SO_NETNS_COOKIE, Linux 5.14+)";
     return;
   }
-  libbpf_set_print(libbpf_print);
+  route_libbpf_logs();
   const auto start = std::chrono::steady_clock::now();
   auto loaded = std::make_unique<Loaded>();
   loaded->cookie = cookie;
@@ -232,9 +211,9 @@ EvidenceProbe::EvidenceProbe(const ProbeOptions& options)
       reason_ =
         "the probe needs root, or CAP_BPF and CAP_PERFMON; loading it: " + std::string(std::strerror(-err));
     } else {
-      const std::lock_guard<std::mutex> lock(g_libbpf_mutex);
-      reason_ = "the kernel refused the probe (" + std::string(std::strerror(-err)) +
-                (g_libbpf_last.empty() ? "" : ": " + g_libbpf_last) + ")";
+      const std::string why = last_libbpf_warning();
+      reason_ = "the kernel refused the probe (" + std::string(std::strerror(-err)) + (why.empty() ? "" : ": " + why) +
+                ")";
     }
     return;
   }

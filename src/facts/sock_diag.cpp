@@ -71,13 +71,7 @@ void decode_one(const nlmsghdr* nlh, SockRecord& rec)
   const std::size_t addr_len = rec.family == AF_INET ? 4 : 16;
   std::memcpy(rec.local.data(), msg.id.idiag_src, addr_len);
   std::memcpy(rec.remote.data(), msg.id.idiag_dst, addr_len);
-  if (rec.family == AF_INET6 && is_v4_mapped(rec.local) &&
-      (is_v4_mapped(rec.remote) || is_zero_address(rec.remote))) {
-    rec.family = AF_INET;
-    rec.v4_mapped = true;
-    unmap(rec.local);
-    unmap(rec.remote);
-  }
+  normalise_v4_mapped(rec);
   const int hdrlen = static_cast<int>(sizeof(msg));
   if (nlh->nlmsg_len <= NLMSG_LENGTH(sizeof(msg))) {
     return;
@@ -230,6 +224,17 @@ int saved_errno(int nl_err)
 }
 
 } // namespace
+
+void normalise_v4_mapped(SockRecord& rec)
+{
+  if (rec.family == AF_INET6 && is_v4_mapped(rec.local) &&
+      (is_v4_mapped(rec.remote) || is_zero_address(rec.remote))) {
+    rec.family = AF_INET;
+    rec.v4_mapped = true;
+    unmap(rec.local);
+    unmap(rec.remote);
+  }
+}
 
 DecodeResult decode_sock_diag(const std::uint8_t* data,
                               std::size_t len,

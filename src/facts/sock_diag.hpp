@@ -36,6 +36,10 @@ inline bool is_zero_address(const std::array<std::uint8_t, 16>& a)
   return true;
 }
 
+// An AF_INET6 socket with IPv4-mapped addresses becomes AF_INET with v4_mapped set, as every
+// reader of sockets reports it (the IPv4 address in the first 4 bytes).
+void normalise_v4_mapped(SockRecord& rec);
+
 // Called once per decoded socket; the record does not outlive the call.
 using SockVisitor = std::function<void(const SockRecord&)>;
 

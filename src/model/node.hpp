@@ -6,6 +6,8 @@
 #include "model/plan.hpp"
 
 #include <algorithm>
+#include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,13 +17,35 @@ namespace tw {
 // The schema_version of the node documents (`plan --all-netns`, `census --all-netns`), doc/netns.md.
 inline constexpr int k_node_schema_version = 1;
 
+// How the sockets of every namespace were read (doc/netns.md, "Cost").
+enum class SocketReader
+{
+  automatic, // the BPF walk where it loads and passes its self-check, else sock_diag
+  bpf_walk,  // one BPF pass over the shared established hash, LISTEN sockets by sock_diag
+  sock_diag, // one sock_diag dump per namespace (each walks the whole shared table)
+};
+
+// "auto", "bpf-walk", "sock-diag".
+const char* to_string(SocketReader reader);
+
+// What the node's socket reading did, for the output to say which path ran.
+struct NodeSocketRead
+{
+  SocketReader reader = SocketReader::sock_diag; // bpf_walk or sock_diag: what ran
+  std::string reason;                            // why sock_diag ran, when the walk was wanted
+  std::uint64_t walked_sockets = 0;              // sockets the walk handed over (every namespace)
+  double walk_ms = 0.0;                          // the walk's time, loading included
+  std::size_t fell_back = 0;                     // namespaces read by sock_diag after all
+};
+
 // One namespace of the node as observed: its facts, or why it was skipped (it vanished, it
 // could not be entered).
 struct NamespaceFacts
 {
   NetnsInfo netns;
   std::optional<Facts> facts;
-  std::string skipped; // set when facts is empty
+  std::string skipped;                                // set when facts is empty
+  SocketReader reader = SocketReader::sock_diag;      // how its sockets were read
 };
 
 // Every network namespace of the node, observed one after another.
@@ -30,6 +54,7 @@ struct NodeFacts
   std::string hostname;
   std::vector<NamespaceFacts> namespaces; // host first, then by inode
   std::vector<std::string> notes;         // what the listing could not see
+  NodeSocketRead sockets;
 };
 
 // One namespace judged.
@@ -39,6 +64,7 @@ struct NamespacePlan
   std::optional<Facts> facts; // as gathered (the plan document carries them)
   std::optional<Plan> plan;   // absent when skipped
   std::string skipped;
+  SocketReader reader = SocketReader::sock_diag;
 
   // The most pressured destination group of its census, or nullptr.
   const DestGroup* top_group() const { return facts ? most_pressured(facts->sockets) : nullptr; }
@@ -51,6 +77,7 @@ struct NodePlan
   std::string hostname;
   std::vector<NamespacePlan> namespaces;
   std::vector<std::string> notes;
+  NodeSocketRead sockets;
 
   // True when the plan of some namespace proposes changes (--detailed-exitcode's 2).
   bool has_changes() const
@@ -67,6 +94,7 @@ struct NamespaceCensus
   NetnsInfo netns;
   std::optional<SocketCensus> census;
   std::string skipped;
+  SocketReader reader = SocketReader::sock_diag;
 };
 
 // `census --all-netns`: every namespace's census, the most pressured first.
@@ -75,6 +103,7 @@ struct NodeCensus
   std::string hostname;
   std::vector<NamespaceCensus> namespaces;
   std::vector<std::string> notes;
+  NodeSocketRead sockets;
 };
 
 } // namespace tw

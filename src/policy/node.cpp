@@ -28,10 +28,12 @@ NodePlan make_node_plan(NodeFacts node, const Profile& profile, const Policy& po
   NodePlan out;
   out.hostname = std::move(node.hostname);
   out.notes = std::move(node.notes);
+  out.sockets = node.sockets;
   for (auto& ns : node.namespaces) {
     NamespacePlan p;
     p.netns = std::move(ns.netns);
     p.skipped = std::move(ns.skipped);
+    p.reader = ns.reader;
     if (ns.facts) {
       p.facts = std::move(ns.facts);
       p.plan = make_plan(*p.facts, profile, policy);

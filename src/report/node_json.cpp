@@ -44,6 +44,7 @@ ordered_json node_document(const char* kind, const Node& node, const char* what,
     ordered_json e = ordered_json::object();
     e["netns"] = netns_to_json(entry.netns);
     if (ordered_json doc = document(entry); !doc.is_null()) {
+      e["socket_reader"] = to_string(entry.reader);
       e[what] = std::move(doc);
     } else {
       e["skipped"] = entry.skipped;
@@ -51,6 +52,13 @@ ordered_json node_document(const char* kind, const Node& node, const char* what,
     namespaces.push_back(std::move(e));
   }
   j["namespaces"] = std::move(namespaces);
+  ordered_json sockets = ordered_json::object();
+  sockets["reader"] = to_string(node.sockets.reader);
+  sockets["reason"] = node.sockets.reason.empty() ? ordered_json(nullptr) : ordered_json(node.sockets.reason);
+  sockets["walked_sockets"] = node.sockets.walked_sockets;
+  sockets["walk_ms"] = node.sockets.walk_ms;
+  sockets["fell_back"] = node.sockets.fell_back;
+  j["sockets"] = std::move(sockets);
   j["notes"] = node.notes;
   return j;
 }

@@ -44,20 +44,40 @@ std::string detail_line(const NamespacePlan& p)
   return out;
 }
 
-// "note: " and the note, wrapped at spaces to width (a word longer than the width stays whole).
-std::string note_lines(const std::string& note, std::size_t width)
+// label ("note:") and the text, wrapped at spaces to width (a word longer than the width stays
+// whole), continuation lines indented under the text.
+std::string note_lines(const std::string& note, std::size_t width, const std::string& label = "note:")
 {
+  const std::string indent(label.size(), ' ');
   std::string out;
-  std::string line = "note:";
+  std::string line = label;
   for (const auto word : split(note, ' ')) {
-    if (line.size() + 1 + word.size() > width && line != "note:" && line != "     ") {
+    if (line.size() + 1 + word.size() > width && line != label && line != indent) {
       out += line + "\n";
-      line = "     ";
+      line = indent;
     }
     line += " ";
     line += word;
   }
   return out + line + "\n";
+}
+
+// How the sockets were read: which path ran, and why the other did not.
+std::string sockets_lines(const NodeSocketRead& read)
+{
+  std::string text;
+  if (read.reader == SocketReader::bpf_walk) {
+    text = fmt::format("one BPF pass over the shared TCP hash ({} sockets, {:.0f} ms), listeners by "
+                       "sock_diag in each namespace",
+                       read.walked_sockets,
+                       read.walk_ms);
+    if (read.fell_back > 0) {
+      text += fmt::format("; {} namespace{} by sock_diag (see its notes)", read.fell_back, read.fell_back == 1 ? "" : "s");
+    }
+  } else {
+    text = "sock_diag in each namespace" + (read.reason.empty() ? std::string() : " (" + read.reason + ")");
+  }
+  return note_lines(text, k_width, "sockets:");
 }
 
 } // namespace
@@ -103,6 +123,7 @@ std::string node_plan_to_text(const NodePlan& node, const PlanTextOptions& optio
       out += "    " + fit_width(detail, k_width - 4) + "\n";
     }
   }
+  out += sockets_lines(node.sockets);
   for (const auto& note : node.notes) {
     out += note_lines(note, k_width);
   }
@@ -158,6 +179,7 @@ std::string node_census_to_text(const NodeCensus& node)
              "\n";
     }
   }
+  out += sockets_lines(node.sockets);
   for (const auto& note : node.notes) {
     out += note_lines(note, k_width);
   }

@@ -153,6 +153,7 @@ TEST_F(NetnsLiveTest, AllNetnsFindsThePressureInANamedAndAProcessOnlyNamespace)
   const RunResult r = advisor({ "plan", "--all-netns", "--format", "json", "--detailed-exitcode" });
   ASSERT_EQ(r.exit_code, 2) << r.err; // changes proposed in at least one namespace
   const json node = json::parse(r.out);
+  EXPECT_EQ(node.at("sockets").at("reader"), "bpf-walk") << "root: the one-pass walk ran";
   EXPECT_EQ(node.at("schema_version"), 1);
   EXPECT_EQ(node.at("kind"), "node-plan");
 
@@ -227,6 +228,87 @@ TEST_F(NetnsLiveTest, AllNetnsFindsThePressureInANamedAndAProcessOnlyNamespace)
   ASSERT_FALSE(alone.at("groups").empty()) << by_name.out.substr(0, 2000);
   EXPECT_GE(alone.at("groups").at(0).at("pressure").get<double>(), 0.95);
   holder.stop();
+}
+
+// The fast path: one BPF pass over the shared established hash reads every namespace's sockets
+// exactly as a sock_diag dump inside each one does (outbound and inbound TIME_WAIT over IPv4 and
+// IPv6, ESTABLISHED with and without timestamps, each namespace with its own port range), and the
+// output says which path ran. A namespace with a TCP hash of its own (made after
+// net.ipv4.tcp_child_ehash_entries was set) is not in that table: it is read by sock_diag, said.
+TEST_F(NetnsLiveTest, OnePassWalkCountsEveryNamespaceAsItsOwnDumpDoes)
+{
+  const auto traffic = [this](const std::string& setup, const std::string& tag) {
+    return "ip link set lo up && " + setup + " && { " + m_loadgen +
+           " server --bind :: --port 8081 --timeout-ms 100000 >/dev/null 2>&1 & " + m_loadgen +
+           " server --bind 127.0.0.1 --port 8082 --close-first --timeout-ms 100000 >/dev/null 2>&1 & } && "
+           "sleep 0.3 && " +
+           m_loadgen + " client --connect 127.0.0.1 --port 8081 --count 300 --close-first >/dev/null && " + m_loadgen +
+           " client --connect ::1 --port 8081 --count 120 --close-first >/dev/null && " + m_loadgen +
+           " client --connect 127.0.0.1 --port 8082 --count 80 >/dev/null && { " + m_loadgen +
+           " client --connect ::1 --port 8081 --count 3 --hold 3 --hold-ms 100000 >/dev/null & } && "
+           "sleep 1 && echo " +
+           tag + " $$ && exec sleep 100";
+  };
+  Netns a("nnwalka");
+  BackgroundProcess in_a(a.exec_argv(
+    { "sh", "-c", traffic("sysctl -qw net.ipv4.ip_local_port_range='30000 30999'", "loaded") }));
+  Netns b("nnwalkb");
+  BackgroundProcess in_b(
+    b.exec_argv({ "sh", "-c", traffic("sysctl -qw net.ipv4.tcp_timestamps=0", "loaded") }));
+  // A namespace with its own hash table: the sysctl is read from the namespace that creates it.
+  Netns parent("nnwalkp");
+  ASSERT_EQ(parent.run({ "sysctl", "-qw", "net.ipv4.tcp_child_ehash_entries=1024" }).exit_code, 0);
+  BackgroundProcess in_own(
+    parent.exec_argv({ "unshare", "--net", "sh", "-c", traffic("true", "owned") }));
+  ASSERT_TRUE(in_a.wait_for_output("loaded", std::chrono::seconds(60))) << in_a.output();
+  ASSERT_TRUE(in_b.wait_for_output("loaded", std::chrono::seconds(60))) << in_b.output();
+  ASSERT_TRUE(in_own.wait_for_output("owned", std::chrono::seconds(60))) << in_own.output();
+  const std::string own_pid = word_after(in_own.output(), "owned");
+  ASSERT_FALSE(own_pid.empty()) << in_own.output();
+
+  const RunResult walk = advisor({ "census", "--all-netns", "--format", "json", "--top", "50", "--socket-reader", "bpf-walk" });
+  ASSERT_EQ(walk.exit_code, 0) << walk.err;
+  const RunResult dumps =
+    advisor({ "census", "--all-netns", "--format", "json", "--top", "50", "--socket-reader", "sock-diag" });
+  ASSERT_EQ(dumps.exit_code, 0) << dumps.err;
+  const json by_walk = json::parse(walk.out);
+  const json by_dumps = json::parse(dumps.out);
+  EXPECT_EQ(by_walk.at("sockets").at("reader"), "bpf-walk");
+  EXPECT_GE(by_walk.at("sockets").at("walked_sockets").get<long>(), 2 * 500);
+  EXPECT_GE(by_walk.at("sockets").at("fell_back").get<long>(), 1) << "the namespace with its own table";
+  EXPECT_EQ(by_dumps.at("sockets").at("reader"), "sock-diag");
+  EXPECT_EQ(by_dumps.at("sockets").at("reason"), "--socket-reader sock-diag");
+
+  for (const Netns* ns : { &a, &b }) {
+    const json* w = entry_for(by_walk, inode_of(ns->path()));
+    const json* d = entry_for(by_dumps, inode_of(ns->path()));
+    ASSERT_NE(w, nullptr) << ns->name();
+    ASSERT_NE(d, nullptr) << ns->name();
+    EXPECT_EQ(w->at("socket_reader"), "bpf-walk");
+    EXPECT_EQ(d->at("socket_reader"), "sock-diag");
+    EXPECT_EQ(w->at("census"), d->at("census")) << ns->name() << "\nwalk:  " << w->at("census").dump()
+                                                << "\ndumps: " << d->at("census").dump();
+    // Both clients' TIME_WAIT (300 + 120) and the server's own (80): nothing fell out of the walk.
+    EXPECT_GE(w->at("census").at("states").at("time-wait").get<long>(), 450) << ns->name();
+    EXPECT_EQ(w->at("census").at("states").at("established").get<long>(), 6) << ns->name();
+  }
+  const json* wa = entry_for(by_walk, inode_of(a.path()));
+  EXPECT_EQ(wa->at("census").at("usable_ports"), 1000);
+  EXPECT_EQ(wa->at("census").at("timestamps").at("negotiated"), 3);
+  const json* wb = entry_for(by_walk, inode_of(b.path()));
+  EXPECT_EQ(wb->at("census").at("timestamps").at("negotiated"), 0);
+
+  const json* own = entry_for(by_walk, inode_of("/proc/" + own_pid + "/ns/net"));
+  ASSERT_NE(own, nullptr) << walk.out.substr(0, 2000);
+  EXPECT_EQ(own->at("socket_reader"), "sock-diag");
+  EXPECT_NE(own->at("census").at("notes").dump().find("its own TCP hash table"), std::string::npos)
+    << own->at("census").dump();
+  EXPECT_GE(own->at("census").at("states").at("time-wait").get<long>(), 450);
+
+  // The text says which path ran.
+  const RunResult text = advisor({ "census", "--all-netns" });
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("sockets: one BPF pass over the shared TCP hash"), std::string::npos) << text.out;
 }
 
 TEST_F(NetnsLiveTest, BadNamespacesAreClearErrorsNamingThem)

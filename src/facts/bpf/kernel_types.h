@@ -33,6 +33,7 @@ enum {
   BPF_MAP_TYPE_LRU_HASH = 9,
   BPF_MAP_TYPE_TASK_STORAGE = 29,
   BPF_F_NO_PREALLOC = 1,
+  BPF_F_MMAPABLE = 1024,
   BPF_LOCAL_STORAGE_GET_F_CREATE = 1,
 };
 
@@ -49,9 +50,35 @@ struct ns_common {
   unsigned int inum;
 };
 
+struct hlist_nulls_node {
+  struct hlist_nulls_node *next;
+};
+
+struct hlist_nulls_head {
+  struct hlist_nulls_node *first;
+};
+
+struct inet_ehash_bucket {
+  struct hlist_nulls_head chain;
+};
+
+struct inet_hashinfo {
+  struct inet_ehash_bucket *ehash;
+  unsigned int ehash_mask;
+};
+
+struct inet_timewait_death_row {
+  struct inet_hashinfo *hashinfo; /* the shared tcp_hashinfo, or this namespace's own table */
+};
+
+struct netns_ipv4 {
+  struct inet_timewait_death_row tcp_death_row; /* embedded since Linux 6.2 */
+};
+
 struct net {
   struct ns_common ns;
   __u64 net_cookie;
+  struct netns_ipv4 ipv4;
 };
 
 typedef struct {
@@ -71,6 +98,9 @@ struct sock_common {
   __be16 skc_dport;
   __u16 skc_num;
   unsigned short skc_family;
+  unsigned char skc_state;
+  int skc_bound_dev_if;
+  struct hlist_nulls_node skc_nulls_node;
   possible_net_t skc_net;
   struct in6_addr skc_v6_daddr;
   struct in6_addr skc_v6_rcv_saddr;
@@ -83,8 +113,30 @@ struct sock {
   int sk_err;
 };
 
+struct tcp_options_received {
+  __u16 saw_tstamp : 1, tstamp_ok : 1;
+};
+
 struct tcp_sock {
   __u32 segs_out; /* segments sent, the SYN included */
+  struct tcp_options_received rx_opt;
+};
+
+struct inet_timewait_sock {
+  struct sock_common __tw_common;
+  unsigned char tw_substate;
+  __be16 tw_sport;
+};
+
+struct seq_file;
+
+struct bpf_iter_meta {
+  struct seq_file *seq;
+};
+
+struct bpf_iter__tcp {
+  struct bpf_iter_meta *meta;
+  struct sock_common *sk_common;
 };
 
 struct inet_sock {
