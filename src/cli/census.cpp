@@ -108,8 +108,9 @@ void run_census(const CensusArgs& args, int& exit_code)
                   "counts every namespace once, now: it takes no --sample, --dump-file or --from-dump yet");
     }
     require_netns_switching("--all-netns");
-    const NodeCensus node = census_node(
-      { .top_n = args.top, .want_timestamps = !args.no_timestamps, .reader = socket_reader_from(args.socket_reader) });
+    const NodeCensus node = census_node({ .top_n = args.top,
+                                          .want_timestamps = !args.no_timestamps,
+                                          .reader = socket_reader_from(args.socket_reader) });
     const std::string text =
       args.format == "json" ? json_text(node_census_to_json(node)) + "\n" : node_census_to_text(node);
     std::fputs(text.c_str(), stdout);

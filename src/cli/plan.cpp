@@ -75,7 +75,8 @@ void run_node_plan(const PlanArgs& args,
                    int& exit_code)
 {
   require_netns_switching("--all-netns");
-  const NodePlan node = policy::make_node_plan(gather_node(options, socket_reader_from(args.socket_reader)), profile, policy);
+  const NodePlan node =
+    policy::make_node_plan(gather_node(options, socket_reader_from(args.socket_reader)), profile, policy);
   const std::string text =
     args.format == "json"
       ? json_text(node_plan_to_json(node)) + "\n"

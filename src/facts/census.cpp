@@ -681,7 +681,8 @@ SocketCensus take_census(const CensusOptions& options, SockDiag& diag)
   if (auto err = dump_families(diag, agg, tally, k_listen, false, on_listener); !err.empty()) {
     return failed(std::move(err));
   }
-  if (auto err = dump_families(diag, agg, tally, k_others, options.want_timestamps, on_socket); !err.empty()) {
+  if (auto err = dump_families(diag, agg, tally, k_others, options.want_timestamps, on_socket);
+      !err.empty()) {
     return failed(std::move(err));
   }
   add_tally_notes(agg, tally);
@@ -695,8 +696,8 @@ std::string add_listeners(CensusAggregator& agg)
     return diag.step() + ": " + errno_text(diag.error());
   }
   DumpTally tally;
-  auto err =
-    dump_families(diag, agg, tally, k_listen, false, [&agg](const SockRecord& rec) { agg.add_listener(rec); });
+  auto err = dump_families(
+    diag, agg, tally, k_listen, false, [&agg](const SockRecord& rec) { agg.add_listener(rec); });
   add_tally_notes(agg, tally);
   return err;
 }

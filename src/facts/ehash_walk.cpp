@@ -66,7 +66,8 @@ UniqueFd trigger_listener()
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0 || ::listen(fd.get(), 1) != 0) {
+  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      ::listen(fd.get(), 1) != 0) {
     return UniqueFd{};
   }
   return fd;
@@ -110,12 +111,13 @@ EhashWalker::EhashWalker()
     return;
   }
   if (const int err = tw_walk::load(loaded->skeleton); err != 0) {
-    m_reason = err == -EPERM || err == -EACCES
-                 ? "it needs root, or CAP_BPF and CAP_PERFMON (" + errno_text(-err) + ")"
-                 : "the kernel refused the program (" + errno_text(-err) + "; " +
-                     (last_libbpf_warning().empty() ? "it needs BTF, bpf_loop and iter/tcp: Linux 6.2 or later"
-                                                    : last_libbpf_warning()) +
-                     ")";
+    m_reason =
+      err == -EPERM || err == -EACCES
+        ? "it needs root, or CAP_BPF and CAP_PERFMON (" + errno_text(-err) + ")"
+        : "the kernel refused the program (" + errno_text(-err) + "; " +
+            (last_libbpf_warning().empty() ? "it needs BTF, bpf_loop and iter/tcp: Linux 6.2 or later"
+                                           : last_libbpf_warning()) +
+            ")";
     return;
   }
   loaded->link = bpf_program__attach_iter(loaded->skeleton->progs.walk_ehash, nullptr);

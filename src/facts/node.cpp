@@ -9,6 +9,7 @@
 #include "facts/sysctl_reader.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
+#include "util/pause_point.hpp"
 #include "util/strings.hpp"
 
 #include <spdlog/spdlog.h>
@@ -140,6 +141,7 @@ void for_each_netns_census(const NodeCensusOptions& options,
                            NodeSocketRead& read)
 {
   std::vector<NetnsInfo> listed = list_netns(notes);
+  pause_point("netns-listed");
   read = NodeSocketRead{};
   std::optional<EhashWalker> walker;
   if (options.reader != SocketReader::sock_diag) {

@@ -212,8 +212,8 @@ EvidenceProbe::EvidenceProbe(const ProbeOptions& options)
         "the probe needs root, or CAP_BPF and CAP_PERFMON; loading it: " + std::string(std::strerror(-err));
     } else {
       const std::string why = last_libbpf_warning();
-      reason_ = "the kernel refused the probe (" + std::string(std::strerror(-err)) + (why.empty() ? "" : ": " + why) +
-                ")";
+      reason_ = "the kernel refused the probe (" + std::string(std::strerror(-err)) +
+                (why.empty() ? "" : ": " + why) + ")";
     }
     return;
   }

@@ -44,8 +44,8 @@ struct NamespaceFacts
 {
   NetnsInfo netns;
   std::optional<Facts> facts;
-  std::string skipped;                                // set when facts is empty
-  SocketReader reader = SocketReader::sock_diag;      // how its sockets were read
+  std::string skipped;                           // set when facts is empty
+  SocketReader reader = SocketReader::sock_diag; // how its sockets were read
 };
 
 // Every network namespace of the node, observed one after another.

@@ -72,7 +72,8 @@ std::string sockets_lines(const NodeSocketRead& read)
                        read.walked_sockets,
                        read.walk_ms);
     if (read.fell_back > 0) {
-      text += fmt::format("; {} namespace{} by sock_diag (see its notes)", read.fell_back, read.fell_back == 1 ? "" : "s");
+      text += fmt::format(
+        "; {} namespace{} by sock_diag (see its notes)", read.fell_back, read.fell_back == 1 ? "" : "s");
     }
   } else {
     text = "sock_diag in each namespace" + (read.reason.empty() ? std::string() : " (" + read.reason + ")");

@@ -15,6 +15,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 namespace tw::test {
 namespace {
 
@@ -104,6 +106,54 @@ TEST(PolicyNode, MostUrgentFirstThenHighestPressure)
   const PlanDocument reviewed = plan_document_from_json_text(doc["namespaces"][0]["plan"].dump(), "pod.json");
   EXPECT_EQ(reviewed.netns_kind, "process");
   EXPECT_EQ(reviewed.netns_name, "pid 7 (client)");
+}
+
+// Which path read the sockets is said in the text (wrapped at 80) and the JSON, per namespace
+// and for the node, with the reason when the walk did not run.
+TEST(PolicyNode, TheOutputSaysWhichPathReadTheSockets)
+{
+  NodeFacts node;
+  node.hostname = "node1";
+  node.namespaces.push_back({ netns(1, NetnsKind::host, "host"), base_facts(), {}, SocketReader::bpf_walk });
+  node.namespaces.push_back({ netns(3, NetnsKind::named, "own"), base_facts(), {}, SocketReader::sock_diag });
+  node.sockets.reader = SocketReader::bpf_walk;
+  node.sockets.walked_sockets = 402113;
+  node.sockets.walk_ms = 61.4;
+  node.sockets.fell_back = 1;
+  const NodePlan plan = policy::make_node_plan(node, Profile{}, config::builtin_policy());
+  const std::string text = node_plan_to_text(plan);
+  EXPECT_NE(text.find("sockets: one BPF pass over the shared TCP hash (402113 sockets, 61 ms)"),
+            std::string::npos)
+    << text;
+  EXPECT_NE(text.find("1 namespace by sock_diag"), std::string::npos) << text;
+  for (std::size_t start = 0, end = 0; start < text.size(); start = end + 1) {
+    end = text.find('\n', start);
+    EXPECT_LE(text.substr(start, end - start).size(), 80u) << text.substr(start, end - start);
+    if (end == std::string::npos) {
+      break;
+    }
+  }
+  const auto doc = nlohmann::json::parse(json_text(node_plan_to_json(plan)));
+  EXPECT_EQ(doc["sockets"]["reader"], "bpf-walk");
+  EXPECT_TRUE(doc["sockets"]["reason"].is_null());
+  EXPECT_EQ(doc["sockets"]["walked_sockets"], 402113);
+  EXPECT_EQ(doc["sockets"]["fell_back"], 1);
+  std::set<std::string> readers;
+  for (const auto& e : doc["namespaces"]) {
+    readers.insert(e["socket_reader"].get<std::string>());
+  }
+  EXPECT_EQ(readers, (std::set<std::string>{ "bpf-walk", "sock-diag" }));
+
+  NodeCensus census;
+  census.hostname = "node1";
+  census.sockets.reason = "the BPF walk could not load: it needs root, or CAP_BPF and CAP_PERFMON";
+  const std::string ctext = node_census_to_text(census);
+  EXPECT_NE(ctext.find("sockets: sock_diag in each namespace (the BPF walk could not load"),
+            std::string::npos)
+    << ctext;
+  const auto cdoc = nlohmann::json::parse(json_text(node_census_to_json(census)));
+  EXPECT_EQ(cdoc["sockets"]["reader"], "sock-diag");
+  EXPECT_EQ(cdoc["sockets"]["reason"], census.sockets.reason);
 }
 
 TEST(PolicyNode, TheTopGroupIsTheMostPressuredWhateverItsPlace)
