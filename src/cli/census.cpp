@@ -105,7 +105,8 @@ void run_census(const CensusArgs& args, int& exit_code)
   if (args.all_netns) {
     if (args.sample > 0.0 || !args.dump_file.empty() || !args.from_dump.empty()) {
       throw Error("--all-netns",
-                  "counts every namespace once, now: it takes no --sample, --dump-file or --from-dump yet");
+                  "counts every namespace once, now: it takes no --sample, --dump-file or --from-dump "
+                  "(`plan --all-netns --sample N` watches every namespace in one window)");
     }
     require_netns_switching("--all-netns");
     const NodeCensus node = census_node({ .top_n = args.top,

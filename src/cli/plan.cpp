@@ -97,9 +97,10 @@ void run_plan(const PlanArgs& args, int& exit_code)
                 "is a directory; give the file to write, e.g. --out " +
                   (std::filesystem::path(args.out) / "plan.json").string());
   }
-  if (args.all_netns && (args.sample > 0.0 || !args.out.empty() || !args.facts.empty())) {
+  if (args.all_netns && (!args.out.empty() || !args.facts.empty())) {
     throw Error("--all-netns",
-                "judges every namespace once, now: it takes no --sample, --out or --facts yet");
+                "judges every namespace, now: it takes no --out or --facts (save one namespace's plan "
+                "with --netns NAME --out FILE)");
   }
   const Profile profile = load_profile_arg(args.profile);
   const Policy policy = load_policy_arg(args.policy);

@@ -59,7 +59,11 @@ Facts gather_facts(const GatherOptions& options)
 
   start = std::chrono::steady_clock::now();
   const ReadCountersFn read = [&options]() { return read_counters(options.proc_root); };
-  if (options.sample_seconds > 0.0) {
+  if (options.window) {
+    facts.counters = read();
+    facts.rates = sample_rates(options.window->before, facts.counters, options.window->seconds);
+    facts.evidence = options.window->evidence;
+  } else if (options.sample_seconds > 0.0) {
     // The probe watches exactly the counters' window, and is detached before the census.
     std::optional<EvidenceProbe> probe;
     if (options.probe) {

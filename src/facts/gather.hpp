@@ -5,6 +5,7 @@
 #include "model/census.hpp"
 #include "model/facts.hpp"
 #include "model/netns.hpp"
+#include "model/symptoms.hpp"
 
 #include <cstdint>
 #include <filesystem>
@@ -36,6 +37,16 @@ struct GatherOptions
   // The socket census, when the caller already took it (the node's one-pass walk); else
   // gather_facts takes it with sock_diag.
   std::optional<SocketCensus> census;
+  // The start of a --sample window the caller opened for several namespaces at once (the node's
+  // one window): gather_facts reads the counters once more for the rates and takes this evidence,
+  // instead of sampling on its own.
+  struct OpenWindow
+  {
+    Counters before;          // this namespace's counters when the window opened
+    double seconds = 0.0;     // how long it has been open by the time gather_facts runs
+    SymptomEvidence evidence; // what the probe saw in this namespace (or why it did not)
+  };
+  std::optional<OpenWindow> window;
 };
 
 // Everything observed about the calling network namespace. Per-item problems are recorded in

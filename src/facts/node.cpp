@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 #include <fcntl.h>
 #include <map>
 #include <sys/stat.h>
@@ -135,13 +136,11 @@ void for_each_netns(const std::function<void(NetnsInfo&)>& visit,
 }
 
 void for_each_netns_census(const NodeCensusOptions& options,
+                           std::vector<NetnsInfo>& listed,
                            const std::function<void(NetnsInfo&, NamespaceRead)>& visit,
                            const std::function<void(const NetnsInfo&, const std::string&)>& skip,
-                           std::vector<std::string>& notes,
                            NodeSocketRead& read)
 {
-  std::vector<NetnsInfo> listed = list_netns(notes);
-  pause_point("netns-listed");
   read = NodeSocketRead{};
   std::optional<EhashWalker> walker;
   if (options.reader != SocketReader::sock_diag) {
@@ -256,21 +255,72 @@ void for_each_netns_census(const NodeCensusOptions& options,
 
 NodeFacts gather_node(const GatherOptions& options, SocketReader reader)
 {
+  using Clock = std::chrono::steady_clock;
   NodeFacts node;
   node.hostname = current_hostname();
+  std::vector<NetnsInfo> listed = list_netns(node.notes);
+  pause_point("netns-listed");
+
+  // --sample: one window for the whole node. One probe watches every namespace (its rows carry
+  // the namespace's cookie); each namespace's counters are read when the window opens and again
+  // when its facts are gathered.
+  struct Opened
+  {
+    Counters before;
+    Clock::time_point at;
+  };
+  std::map<std::uint64_t, Opened> opened;            // by inode
+  std::map<std::uint64_t, SymptomEvidence> evidence; // by cookie
+  const bool sampling = options.sample_seconds > 0.0;
+  if (sampling) {
+    std::optional<EvidenceProbe> probe;
+    if (options.probe) {
+      probe.emplace(ProbeOptions{ .enabled = true, .netns_cookie = 0, .every_namespace = true });
+      spdlog::debug("probe: {} ({:.1f} ms)", probe->reason(), probe->load_ms());
+    }
+    const auto start = Clock::now();
+    for (auto& info : listed) {
+      visit_one(
+        info,
+        [&](NetnsInfo& here) {
+          opened[here.inode] = { read_counters(options.proc_root), Clock::now() };
+        },
+        [](const NetnsInfo&, const std::string&) {}); // said when it is visited
+    }
+    options.sleep(std::chrono::milliseconds(static_cast<std::int64_t>(options.sample_seconds * 1000.0)));
+    const double window = std::chrono::duration<double>(Clock::now() - start).count();
+    for (const auto& info : listed) {
+      if (info.cookie != 0) {
+        evidence[info.cookie] = probe ? probe->collect(window, info.cookie) : counters_evidence("--no-probe");
+      }
+    }
+  } // the probe is detached here, before the sockets are read
+
   for_each_netns_census(
     { .top_n = 20, .want_timestamps = true, .reader = reader },
+    listed,
     [&](NetnsInfo& info, NamespaceRead read) {
       GatherOptions here = options;
       here.netns = info;
       here.census = std::move(read.census);
+      if (sampling) {
+        const auto it = opened.find(info.inode);
+        const auto ev = evidence.find(info.cookie);
+        if (it != opened.end() && ev != evidence.end()) {
+          const double seconds = std::chrono::duration<double>(Clock::now() - it->second.at).count();
+          here.window = GatherOptions::OpenWindow{ std::move(it->second.before), seconds, ev->second };
+        } else { // it appeared after the window opened: no rates, no probe rows of its own
+          here.window = GatherOptions::OpenWindow{
+            Counters{}, 0.0, counters_evidence("the namespace appeared after the --sample window opened")
+          };
+        }
+      }
       spdlog::debug("node: gathering {} ({})", info.name, info.inode);
       node.namespaces.push_back({ info, gather_facts(here), {}, read.reader });
     },
     [&](const NetnsInfo& info, const std::string& why) {
       node.namespaces.push_back({ info, std::nullopt, why });
     },
-    node.notes,
     node.sockets);
   return node;
 }
@@ -279,8 +329,11 @@ NodeCensus census_node(const NodeCensusOptions& options)
 {
   NodeCensus node;
   node.hostname = current_hostname();
+  std::vector<NetnsInfo> listed = list_netns(node.notes);
+  pause_point("netns-listed");
   for_each_netns_census(
     options,
+    listed,
     [&](NetnsInfo& info, NamespaceRead read) {
       if (!read.census.available) {
         node.namespaces.push_back({ info, std::nullopt, "socket census: " + read.census.error, read.reader });
@@ -291,7 +344,6 @@ NodeCensus census_node(const NodeCensusOptions& options)
     [&](const NetnsInfo& info, const std::string& why) {
       node.namespaces.push_back({ info, std::nullopt, why });
     },
-    node.notes,
     node.sockets);
   const auto pressure = [](const NamespaceCensus& c) {
     const DestGroup* top = c.census ? most_pressured(*c.census) : nullptr;

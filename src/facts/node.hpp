@@ -39,20 +39,22 @@ struct NamespaceRead
   std::string note;                              // why the walk did not serve it, when it did not
 };
 
-// As for_each_netns, with each namespace's socket census taken before visit: by one BPF pass over
+// As for_each_netns over listed (list_netns), with each namespace's socket census taken before
+// visit: by one BPF pass over
 // the shared established hash for all of them (listeners by sock_diag in each; a self-check of
 // each namespace's TIME_WAIT count against /proc/net/sockstat), or, where the walk cannot load,
 // fails, does not cover a namespace or fails its check, by sock_diag dumps inside it. read says
 // which ran. With reader bpf_walk a walk that cannot run throws tw::Error.
 void for_each_netns_census(const NodeCensusOptions& options,
+                           std::vector<NetnsInfo>& listed,
                            const std::function<void(NetnsInfo&, NamespaceRead)>& visit,
                            const std::function<void(const NetnsInfo&, const std::string&)>& skip,
-                           std::vector<std::string>& notes,
                            NodeSocketRead& read);
 
 // The facts of every namespace (`plan --all-netns`): gather_facts inside each, with options (the
 // boot configuration only in the host's namespace, as gather_facts decides) and the census
-// for_each_netns_census took with reader.
+// for_each_netns_census took with reader. With options.sample_seconds, one window for the whole
+// node: one probe watching every namespace, each one's counters read as it opens and at the end.
 NodeFacts gather_node(const GatherOptions& options, SocketReader reader = SocketReader::automatic);
 
 // The socket census of every namespace (`census --all-netns`), each with its own port range,

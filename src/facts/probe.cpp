@@ -192,7 +192,7 @@ EvidenceProbe::EvidenceProbe(const ProbeOptions& options)
     return;
   }
   const std::uint64_t cookie = options.netns_cookie != 0 ? options.netns_cookie : current_netns_cookie();
-  if (cookie == 0) {
+  if (cookie == 0) { // the caller's is asked for even with every_namespace: collect() splits by cookie
     reason_ = "the kernel does not name network namespaces by cookie (SO_NETNS_COOKIE, Linux 5.14+)";
     return;
   }
@@ -205,7 +205,7 @@ EvidenceProbe::EvidenceProbe(const ProbeOptions& options)
     reason_ = std::string("the probe could not be opened (") + std::strerror(errno) + ")";
     return;
   }
-  loaded->skeleton->rodata->filter_netns_cookie = cookie;
+  loaded->skeleton->rodata->filter_netns_cookie = options.every_namespace ? 0 : cookie;
   if (const int err = tw_probe::load(loaded->skeleton); err != 0) {
     if (err == -EPERM || err == -EACCES) {
       reason_ =
@@ -223,7 +223,9 @@ EvidenceProbe::EvidenceProbe(const ProbeOptions& options)
   }
   loaded->since = std::chrono::steady_clock::now();
   load_ms_ = std::chrono::duration<double, std::milli>(loaded->since - start).count();
-  reason_ = "BPF probe on connect(), bind() and TCP state changes in this network namespace";
+  reason_ = options.every_namespace
+              ? "BPF probe on connect(), bind() and TCP state changes in every network namespace"
+              : "BPF probe on connect(), bind() and TCP state changes in this network namespace";
   spdlog::debug("probe: loaded and attached in {:.1f} ms, netns cookie {}", load_ms_, cookie);
   loaded_ = std::move(loaded);
 }
@@ -282,7 +284,7 @@ std::uint64_t EvidenceProbe::kernel_memory_bytes() const
   return total;
 }
 
-SymptomEvidence EvidenceProbe::collect(double window_seconds) const
+SymptomEvidence EvidenceProbe::collect(double window_seconds, std::optional<std::uint64_t> netns_cookie) const
 {
   if (!loaded_) {
     return counters_evidence(reason_);
@@ -310,7 +312,13 @@ SymptomEvidence EvidenceProbe::collect(double window_seconds) const
     p.cgroup = it->second;
     return p;
   };
+  const auto wanted = [&netns_cookie](std::uint64_t cookie) {
+    return !netns_cookie || cookie == *netns_cookie;
+  };
   for (const auto& [key, counts] : read_map<tw_probe_key, tw_probe_counts>(skel->maps.events)) {
+    if (!wanted(key.netns_cookie)) {
+      continue;
+    }
     const int family = family_of(key.family);
     const auto addr = address_bytes(key.addr);
     const Where where{ family, addr, key.port };
@@ -350,6 +358,9 @@ SymptomEvidence EvidenceProbe::collect(double window_seconds) const
     d.processes.push_back(std::move(p));
   }
   for (const auto& [key, histogram] : read_map<tw_probe_latency_key, tw_probe_latency>(skel->maps.latency)) {
+    if (!wanted(key.netns_cookie)) {
+      continue;
+    }
     const auto it = destinations.find(Where{ family_of(key.family), address_bytes(key.addr), key.port });
     if (it == destinations.end()) {
       continue;

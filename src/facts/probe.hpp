@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace tw {
@@ -13,6 +14,7 @@ struct ProbeOptions
 {
   bool enabled = true;            // false: --no-probe
   std::uint64_t netns_cookie = 0; // count only this network namespace (0: the caller's)
+  bool every_namespace = false;   // count every namespace (collect() then splits them by cookie)
 };
 
 // The BPF evidence probe (facts/bpf/tw_probe.bpf.c): while attached it counts connect() results
@@ -37,9 +39,11 @@ public:
   // /proc/self/fdinfo), in bytes; 0 when not attached.
   std::uint64_t kernel_memory_bytes() const;
 
-  // What the probe counted since it was attached, as evidence over window_seconds. Without the
+  // What the probe counted since it was attached, as evidence over window_seconds; with
+  // netns_cookie, only that namespace's rows (a probe attached with every_namespace). Without the
   // probe: source counters, the reason, no destinations.
-  SymptomEvidence collect(double window_seconds) const;
+  SymptomEvidence collect(double window_seconds,
+                          std::optional<std::uint64_t> netns_cookie = std::nullopt) const;
 
 private:
   struct Loaded;

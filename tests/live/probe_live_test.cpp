@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
 
@@ -272,6 +273,69 @@ TEST_F(ProbeLiveTest, AConnectThatFailsBeforeItsSynIsNotAFailedRecycle)
   EXPECT_EQ(d->handshakes_failed, 0u);
   EXPECT_EQ(d->recycled, 0u);
   EXPECT_EQ(d->recycled_failed, 0u);
+}
+
+// `plan --all-netns --sample N`: one window for the whole node. One probe watches every namespace
+// and each namespace's plan gets only its own rows (split by netns cookie) and its own counter
+// rates: connect() failing in one namespace is evidence there, not in its neighbours.
+TEST_F(ProbeLiveTest, OneWindowForTheWholeNodeSplitsTheProbeByNamespace)
+{
+  HostPair stuck("prnodes");
+  stuck.client.set_sysctl("net.ipv4.ip_local_port_range", "40000 40049"); // 50 ports
+  stuck.client.set_sysctl("net.ipv4.tcp_tw_reuse", "0");
+  auto stuck_server = start_server(stuck.server, stuck.server_v4);
+  EXPECT_EQ(run_client(stuck.client, stuck.server_v4, 50, { "--close-first" }).at("ok"), 50);
+  HostPair fine("prnodef");
+  auto fine_server = start_server(fine.server, fine.server_v4);
+  BackgroundProcess failing(stuck.client.exec_argv(
+    client_argv(stuck.server_v4, 150, { "--close-first", "--interval-ms", "20", "--timeout-ms", "6000" })));
+  BackgroundProcess working(fine.client.exec_argv(
+    client_argv(fine.server_v4, 60, { "--close-first", "--interval-ms", "50", "--timeout-ms", "6000" })));
+
+  const RunResult r =
+    run({ m_advisor, "plan", "--all-netns", "--sample", "2", "--root", m_root.string(), "--format", "json" },
+        {},
+        {},
+        std::chrono::seconds(90));
+  failing.stop();
+  working.stop();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json node = json::parse(r.out);
+  const auto plan_of = [&node, &r](const Netns& ns) -> json {
+    struct stat st
+    {};
+    EXPECT_EQ(::stat(ns.path().c_str(), &st), 0) << ns.path();
+    for (const auto& e : node.at("namespaces")) {
+      if (e.at("netns").at("inode").get<std::uint64_t>() == st.st_ino && e.contains("plan")) {
+        return e.at("plan");
+      }
+    }
+    ADD_FAILURE() << ns.name() << " not judged: " << r.out.substr(0, 2000);
+    return json::object();
+  };
+
+  const json s = plan_of(stuck.client);
+  EXPECT_EQ(s.at("evidence").at("source"), "probe") << s.at("evidence").dump();
+  EXPECT_NE(s.at("evidence").at("reason").get<std::string>().find("every network namespace"),
+            std::string::npos);
+  ASSERT_FALSE(s.at("evidence").at("destinations").empty()) << s.at("evidence").dump();
+  EXPECT_EQ(s["evidence"]["destinations"][0]["destination"], stuck.server_v4 + ":8080");
+  EXPECT_GT(s["evidence"]["destinations"][0]["connect_eaddrnotavail"].get<int>(), 20)
+    << s.at("evidence").dump();
+  EXPECT_EQ(s.at("verdict"), "helps") << reasons(s);
+  EXPECT_GE(s.at("facts").at("rates").at("interval_seconds").get<double>(), 2.0);
+
+  const json f = plan_of(fine.client);
+  EXPECT_EQ(f.at("evidence").at("source"), "probe");
+  ASSERT_EQ(f.at("evidence").at("destinations").size(), 1u) << f.at("evidence").dump();
+  EXPECT_EQ(f["evidence"]["destinations"][0]["destination"], fine.server_v4 + ":8080");
+  EXPECT_GT(f["evidence"]["destinations"][0]["connect_ok"].get<int>(), 10);
+  EXPECT_EQ(f["evidence"]["destinations"][0]["connect_eaddrnotavail"], 0);
+  EXPECT_GT(f.at("facts").at("rates").at("delta").value("Tcp.ActiveOpens", 0), 10)
+    << f.at("facts").at("rates").dump();
+
+  const json server = plan_of(stuck.server);
+  EXPECT_TRUE(server.at("evidence").at("destinations").empty()) << server.at("evidence").dump();
 }
 
 TEST_F(ProbeLiveTest, BindClientAndConnectClientAreToldApartAndJudgedDifferently)
