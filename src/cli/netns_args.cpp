@@ -52,9 +52,10 @@ CLI::Option* add_socket_reader_option(CLI::App* cmd, std::string& reader, CLI::O
     ->add_option("--socket-reader",
                  reader,
                  "With --all-netns: auto (default) reads every namespace's\n"
-                 "sockets in one BPF pass and falls back to sock_diag;\n"
-                 "bpf-walk insists on the pass; sock-diag dumps each one")
-    ->check(CLI::IsMember({ "auto", "bpf-walk", "sock-diag" }))
+                 "sockets in one BPF pass, falling back to the BPF TCP\n"
+                 "iterator, then sock_diag, in each; bpf-walk, bpf-iter and\n"
+                 "sock-diag insist on one (doc/netns.md)")
+    ->check(CLI::IsMember({ "auto", "bpf-walk", "bpf-iter", "sock-diag" }))
     ->needs(all_netns);
 }
 
@@ -62,6 +63,9 @@ SocketReader socket_reader_from(const std::string& text)
 {
   if (text == "bpf-walk") {
     return SocketReader::bpf_walk;
+  }
+  if (text == "bpf-iter") {
+    return SocketReader::bpf_iter;
   }
   if (text == "sock-diag") {
     return SocketReader::sock_diag;

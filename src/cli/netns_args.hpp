@@ -28,7 +28,7 @@ std::string state_dir_for_namespace(const std::string& root,
                                     const std::string& state_dir,
                                     const std::optional<NetnsInfo>& entered);
 
-// Adds `--socket-reader auto|bpf-walk|sock-diag` (only with all_netns): how every namespace's
+// Adds `--socket-reader auto|bpf-walk|bpf-iter|sock-diag` (only with all_netns): how every namespace's
 // sockets are read (doc/netns.md, "Cost").
 CLI::Option* add_socket_reader_option(CLI::App* cmd, std::string& reader, CLI::Option* all_netns);
 

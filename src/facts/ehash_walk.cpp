@@ -5,6 +5,7 @@
 #include "facts/bpf/walk_abi.h"
 #include "facts/libbpf_log.hpp"
 #include "util/error.hpp"
+#include "util/strings.hpp"
 #include "util/unique_fd.hpp"
 
 #include <spdlog/spdlog.h>
@@ -30,8 +31,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <vector>
 
 namespace tw {
 
@@ -53,24 +56,23 @@ std::string walk_error_text(std::uint32_t error)
   }
 }
 
-// A listener on 127.0.0.1 (IP_FREEBIND: loopback need not be up) so the iter/tcp trigger is
-// shown a socket in this namespace.
-UniqueFd trigger_listener()
+// A record as sock_diag would have reported its socket.
+SockRecord to_sock_record(const tw_walk_record& r, bool want_info)
 {
-  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd.valid()) {
-    return fd;
+  SockRecord rec;
+  rec.family = r.family;
+  rec.state = r.state;
+  rec.local_port = r.sport;
+  rec.remote_port = r.dport;
+  rec.ifindex = r.ifindex;
+  std::memcpy(rec.local.data(), r.saddr, rec.local.size());
+  std::memcpy(rec.remote.data(), r.daddr, rec.remote.size());
+  if (want_info && r.kind == TW_WALK_FULL) {
+    rec.has_tcp_info = true;
+    rec.tcpi_options = r.tstamp_ok != 0 ? 1U : 0U; // TCPI_OPT_TIMESTAMPS
   }
-  const int one = 1;
-  ::setsockopt(fd.get(), IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      ::listen(fd.get(), 1) != 0) {
-    return UniqueFd{};
-  }
-  return fd;
+  normalise_v4_mapped(rec);
+  return rec;
 }
 
 } // namespace
@@ -78,7 +80,8 @@ UniqueFd trigger_listener()
 struct EhashWalker::Loaded
 {
   tw_walk* skeleton = nullptr;
-  bpf_link* link = nullptr;
+  bpf_link* link = nullptr;      // walk_ehash (null when the kernel refused the walk)
+  bpf_link* iter_link = nullptr; // read_netns
   void* records = MAP_FAILED;
 
   ~Loaded()
@@ -89,6 +92,9 @@ struct EhashWalker::Loaded
     if (link != nullptr) {
       bpf_link__destroy(link);
     }
+    if (iter_link != nullptr) {
+      bpf_link__destroy(iter_link);
+    }
     if (skeleton != nullptr) {
       tw_walk::destroy(skeleton);
     }
@@ -97,6 +103,12 @@ struct EhashWalker::Loaded
 
 EhashWalker::EhashWalker()
 {
+  // A test hook: fewer records per run, so a few thousand sockets take many runs.
+  if (const char* cap = std::getenv("TW_ADVISOR_WALK_RUN_RECORDS"); cap != nullptr) {
+    if (const auto n = parse_int(cap); n && *n >= 16 && *n < TW_WALK_MAX_RECORDS) {
+      m_capacity = static_cast<std::uint32_t>(*n);
+    }
+  }
   std::error_code ec;
   if (!std::filesystem::exists("/sys/kernel/btf/vmlinux", ec)) {
     m_reason = "the kernel has no BTF (/sys/kernel/btf/vmlinux is absent; CONFIG_DEBUG_INFO_BTF)";
@@ -104,24 +116,44 @@ EhashWalker::EhashWalker()
   }
   route_libbpf_logs();
   const auto start = std::chrono::steady_clock::now();
-  auto loaded = std::make_unique<Loaded>();
-  loaded->skeleton = tw_walk::open();
-  if (loaded->skeleton == nullptr) {
-    m_reason = "the walk could not be opened (" + errno_text(errno) + ")";
-    return;
+  // The whole object first; a kernel that refuses the walk (no bpf_loop, another layout of the
+  // death row) may still take the iterator alone.
+  std::unique_ptr<Loaded> loaded;
+  int err = 0;
+  for (const bool with_walk : { true, false }) {
+    loaded = std::make_unique<Loaded>();
+    loaded->skeleton = tw_walk::open();
+    if (loaded->skeleton == nullptr) {
+      m_reason = "the walk could not be opened (" + errno_text(errno) + ")";
+      return;
+    }
+    bpf_program__set_autoload(loaded->skeleton->progs.walk_ehash, with_walk);
+    err = tw_walk::load(loaded->skeleton);
+    if (err == 0) {
+      break;
+    }
+    if (err == -EPERM || (err == -EACCES && ::geteuid() != 0)) {
+      m_reason = "it needs root, or CAP_BPF and CAP_PERFMON (" + errno_text(-err) + ")";
+      return;
+    }
+    const std::string why = last_libbpf_warning();
+    if (with_walk) {
+      m_walk_reason = "the kernel refused the walk (" + errno_text(-err) + (why.empty() ? "" : "; " + why) +
+                      "; it needs bpf_loop and the death row of Linux 6.2 or later)";
+    } else {
+      m_reason = "the kernel refused the TCP iterator (" + errno_text(-err) +
+                 (why.empty() ? "" : "; " + why) + "; it needs BTF and iter/tcp, Linux 5.9 or later)";
+      return;
+    }
   }
-  if (const int err = tw_walk::load(loaded->skeleton); err != 0) {
-    m_reason =
-      err == -EPERM || err == -EACCES
-        ? "it needs root, or CAP_BPF and CAP_PERFMON (" + errno_text(-err) + ")"
-        : "the kernel refused the program (" + errno_text(-err) + "; " +
-            (last_libbpf_warning().empty() ? "it needs BTF, bpf_loop and iter/tcp: Linux 6.2 or later"
-                                           : last_libbpf_warning()) +
-            ")";
-    return;
+  if (m_walk_reason.empty()) {
+    loaded->link = bpf_program__attach_iter(loaded->skeleton->progs.walk_ehash, nullptr);
+    if (loaded->link == nullptr) {
+      m_walk_reason = "the walk could not be attached (" + errno_text(errno) + ")";
+    }
   }
-  loaded->link = bpf_program__attach_iter(loaded->skeleton->progs.walk_ehash, nullptr);
-  if (loaded->link == nullptr) {
+  loaded->iter_link = bpf_program__attach_iter(loaded->skeleton->progs.read_netns, nullptr);
+  if (loaded->iter_link == nullptr) {
     m_reason = "the TCP iterator could not be attached (" + errno_text(errno) + ")";
     return;
   }
@@ -132,7 +164,9 @@ EhashWalker::EhashWalker()
     return;
   }
   m_load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  spdlog::debug("walk: loaded in {:.1f} ms", m_load_ms);
+  spdlog::debug("walk: loaded in {:.1f} ms{}",
+                m_load_ms,
+                m_walk_reason.empty() ? "" : ", iterator only: " + m_walk_reason);
   m_loaded = std::move(loaded);
 }
 
@@ -141,19 +175,15 @@ EhashWalker::~EhashWalker() = default;
 EhashWalkResult EhashWalker::walk(bool want_info, const WalkVisitor& visit)
 {
   EhashWalkResult result;
-  if (!m_loaded) {
-    result.error = m_reason;
+  if (!can_walk()) {
+    result.error = m_loaded ? m_walk_reason : m_reason;
     return result;
   }
   const auto start = std::chrono::steady_clock::now();
-  const UniqueFd trigger = trigger_listener();
-  if (!trigger.valid()) {
-    result.error = "no loopback listener for the walk to start from (" + errno_text(errno) + ")";
-    return result;
-  }
   auto* bss = m_loaded->skeleton->bss;
   const auto* records = static_cast<const tw_walk_record*>(m_loaded->records);
   bss->restarts = 0;
+  m_loaded->skeleton->data->capacity = m_capacity; // initialised: in .data, not .bss
   std::uint32_t next = 0;
   do {
     bss->start_bucket = next;
@@ -166,11 +196,21 @@ EhashWalkResult EhashWalker::walk(bool want_info, const WalkVisitor& visit)
       return result;
     }
     char byte = 0;
-    if (::read(iter.get(), &byte, 1) != 1 || bss->triggered == 0) {
-      result.error = "the walk did not run (reading its iterator: " + errno_text(errno) + ")";
+    const ssize_t n = ::read(iter.get(), &byte, 1);
+    if (n < 0) {
+      result.error = "reading the walk's iterator: " + errno_text(errno);
+      return result;
+    }
+    if (n != 1 || bss->triggered == 0) {
+      result.error = "the walk did not run (its iterator showed no task)";
       return result;
     }
     ++result.runs;
+    if (bss->pernet != 0) {
+      result.error = "this namespace has a TCP hash table of its own (net.ipv4.tcp_child_ehash_entries): the "
+                     "walk would see only its sockets";
+      return result;
+    }
     if (bss->error != 0) {
       result.error = walk_error_text(bss->error);
       return result;
@@ -178,20 +218,7 @@ EhashWalkResult EhashWalker::walk(bool want_info, const WalkVisitor& visit)
     const std::uint32_t count = std::min<std::uint32_t>(bss->count, TW_WALK_MAX_RECORDS);
     for (std::uint32_t i = 0; i < count; ++i) {
       const tw_walk_record& r = records[i];
-      SockRecord rec;
-      rec.family = r.family;
-      rec.state = r.state;
-      rec.local_port = r.sport;
-      rec.remote_port = r.dport;
-      rec.ifindex = r.ifindex;
-      std::memcpy(rec.local.data(), r.saddr, rec.local.size());
-      std::memcpy(rec.remote.data(), r.daddr, rec.remote.size());
-      if (want_info && r.kind == TW_WALK_FULL) {
-        rec.has_tcp_info = true;
-        rec.tcpi_options = r.tstamp_ok != 0 ? 1U : 0U; // TCPI_OPT_TIMESTAMPS
-      }
-      normalise_v4_mapped(rec);
-      visit(r.netns, rec, r.kind == TW_WALK_TIMEWAIT);
+      visit(r.netns_cookie, to_sock_record(r, want_info), r.kind == TW_WALK_TIMEWAIT);
     }
     result.sockets += count;
     result.buckets = bss->buckets;
@@ -202,6 +229,56 @@ EhashWalkResult EhashWalker::walk(bool want_info, const WalkVisitor& visit)
     next = bss->next_bucket;
   } while (next < result.buckets);
   result.restarts = bss->restarts;
+  result.ok = true;
+  result.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
+EhashWalkResult EhashWalker::read_netns(bool want_info, const WalkVisitor& visit)
+{
+  EhashWalkResult result;
+  if (!m_loaded) {
+    result.error = m_reason;
+    return result;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const UniqueFd iter(bpf_iter_create(bpf_link__fd(m_loaded->iter_link)));
+  if (!iter.valid()) {
+    result.error = "bpf_iter_create: " + errno_text(errno);
+    return result;
+  }
+  // A read may end inside a record: the rest comes with the next one.
+  std::vector<char> buffer(std::size_t{ 64 } * 1024);
+  std::size_t held = 0;
+  for (;;) {
+    const ssize_t n = ::read(iter.get(), buffer.data() + held, buffer.size() - held);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      result.error = "reading the TCP iterator: " + errno_text(errno);
+      return result;
+    }
+    if (n == 0) {
+      break;
+    }
+    held += static_cast<std::size_t>(n);
+    const std::size_t whole = held / sizeof(tw_walk_record);
+    for (std::size_t i = 0; i < whole; ++i) {
+      tw_walk_record r{};
+      std::memcpy(&r, buffer.data() + i * sizeof(r), sizeof(r));
+      visit(r.netns_cookie, to_sock_record(r, want_info), r.kind == TW_WALK_TIMEWAIT);
+    }
+    result.sockets += whole;
+    const std::size_t used = whole * sizeof(tw_walk_record);
+    std::memmove(buffer.data(), buffer.data() + used, held - used);
+    held -= used;
+  }
+  if (held != 0) {
+    result.error = "the TCP iterator ended inside a record (" + std::to_string(held) + " bytes left)";
+    return result;
+  }
+  result.runs = 1;
   result.ok = true;
   result.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   return result;

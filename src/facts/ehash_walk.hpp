@@ -21,15 +21,17 @@ struct EhashWalkResult
   double ms = 0.0;            // wall time of the walk, records handed over included
 };
 
-// Called per socket with the inode of its network namespace and whether it is a timewait socket
+// Called per socket with the cookie of its network namespace and whether it is a timewait socket
 // (TIME_WAIT, or an orphan FIN_WAIT2 the kernel keeps as one); the record does not outlive it.
-using WalkVisitor = std::function<void(std::uint32_t netns_inode, const SockRecord&, bool timewait)>;
+using WalkVisitor = std::function<void(std::uint64_t netns_cookie, const SockRecord&, bool timewait)>;
 
 // The one-pass socket walk (facts/bpf/tw_walk.bpf.c): every non-listening TCP socket of every
 // network namespace that shares the established hash of the caller's namespace, read by one
 // BPF program instead of one sock_diag dump per namespace (each of which walks the whole shared
-// table). Loading never throws: without privileges (root, or CAP_BPF and CAP_PERFMON), without
-// kernel BTF or bpf_loop (Linux 5.17), ok() is false and reason() says why.
+// table). Its fallback, the kernel's TCP iterator, reads one namespace at a time (read_netns).
+// Loading never throws: without privileges (root, or CAP_BPF and CAP_PERFMON) or kernel BTF,
+// ok() is false and reason() says why; a kernel that refuses the walk alone (no bpf_loop, another
+// layout of the death row) leaves the iterator: can_walk() false, walk_reason() why.
 class EhashWalker
 {
 public:
@@ -38,23 +40,34 @@ public:
   EhashWalker(const EhashWalker&) = delete;
   EhashWalker& operator=(const EhashWalker&) = delete;
 
+  // The iterator is loaded (and perhaps the walk).
   bool ok() const { return m_loaded != nullptr; }
-  // Why the walker is not loaded.
+  // The one-pass walk is loaded.
+  bool can_walk() const { return ok() && m_walk_reason.empty(); }
+  // Why nothing is loaded.
   const std::string& reason() const { return m_reason; }
+  // Why the walk is not loaded when the iterator is.
+  const std::string& walk_reason() const { return m_walk_reason; }
   // Milliseconds that loading took.
   double load_ms() const { return m_load_ms; }
 
   // Walks the table of the calling thread's network namespace once. Records come as sock_diag
   // reports them: IPv4-mapped addresses normalised, tcp_info (only tcpi_options' timestamp bit)
-  // for full sockets when want_info. The program is shown a loopback listener this call holds
-  // for the walk, so every namespace can start it.
+  // for full sockets when want_info. Fails when the calling namespace has a table of its own.
+  // TW_ADVISOR_WALK_RUN_RECORDS (a test hook, 16 or more) makes each run hand over fewer.
   EhashWalkResult walk(bool want_info, const WalkVisitor& visit);
+
+  // The non-listening sockets of the calling thread's namespace alone, through the kernel's TCP
+  // iterator, as walk() reports them.
+  EhashWalkResult read_netns(bool want_info, const WalkVisitor& visit);
 
 private:
   struct Loaded;
   std::unique_ptr<Loaded> m_loaded;
   std::string m_reason;
+  std::string m_walk_reason;
   double m_load_ms = 0.0;
+  std::uint32_t m_capacity = 65536; // TW_WALK_MAX_RECORDS
 };
 
 } // namespace tw

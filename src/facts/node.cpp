@@ -105,7 +105,7 @@ std::string self_check(const WalkEntry& e, std::optional<std::uint64_t> after)
   }
   return "the BPF walk counted " + std::to_string(e.walked_time_wait) +
          " TIME_WAIT sockets where /proc/net/sockstat said " + std::to_string(*e.sockstat_before) + ".." +
-         std::to_string(*after) + "; read by sock_diag instead";
+         std::to_string(*after);
 }
 
 } // namespace
@@ -142,25 +142,35 @@ void for_each_netns_census(const NodeCensusOptions& options,
                            NodeSocketRead& read)
 {
   read = NodeSocketRead{};
+  const auto option = [&options] { return std::string("--socket-reader ") + to_string(options.reader); };
   std::optional<EhashWalker> walker;
   if (options.reader != SocketReader::sock_diag) {
     walker.emplace();
     if (!walker->ok()) {
-      if (options.reader == SocketReader::bpf_walk) {
-        throw Error("--socket-reader bpf-walk", "the BPF walk could not load: " + walker->reason());
+      if (options.reader != SocketReader::automatic) {
+        throw Error(option(), "the BPF programs could not load: " + walker->reason());
       }
-      read.reason = "the BPF walk could not load: " + walker->reason();
+      read.reason = "the BPF programs could not load: " + walker->reason();
       walker.reset();
+    } else if (!walker->can_walk()) {
+      if (options.reader == SocketReader::bpf_walk) {
+        throw Error(option(), walker->walk_reason());
+      }
+      read.reason = walker->walk_reason();
     }
   } else {
-    read.reason = "--socket-reader sock-diag";
+    read.reason = option();
+  }
+  if (walker) {
+    read.reader = SocketReader::bpf_iter; // until the walk runs
+    read.walk_ms = walker->load_ms();
   }
 
   // Phase 1, walk only: in each namespace, its census options and listeners, and the kernel's
   // TIME_WAIT count for the self-check.
   std::map<std::uint64_t, WalkEntry> entries;
   const std::uint64_t host_inode = host_netns_inode();
-  if (walker) {
+  if (walker && walker->can_walk() && options.reader != SocketReader::bpf_iter) {
     const bool shared_here = uses_shared_hash(current_netns_inode() == host_inode);
     for (auto& info : listed) {
       visit_one(
@@ -179,14 +189,14 @@ void for_each_netns_census(const NodeCensusOptions& options,
             e.served = true;
             e.sockstat_before = sockstat_time_wait();
           }
-          entries.emplace(here.inode, std::move(e));
+          entries.emplace(here.cookie, std::move(e));
         },
         [](const NetnsInfo&, const std::string&) {}); // phase 2 says it, when it is still gone
     }
     // Phase 2: one pass over the shared table, each socket to its namespace's census.
     std::uint64_t unlisted = 0;
     const EhashWalkResult walked =
-      walker->walk(options.want_timestamps, [&](std::uint32_t netns, const SockRecord& rec, bool timewait) {
+      walker->walk(options.want_timestamps, [&](std::uint64_t netns, const SockRecord& rec, bool timewait) {
         const auto it = entries.find(netns);
         if (it == entries.end() || !it->second.served) {
           ++unlisted;
@@ -206,15 +216,18 @@ void for_each_netns_census(const NodeCensusOptions& options,
     if (walked.ok) {
       read.reader = SocketReader::bpf_walk;
       read.walked_sockets = walked.sockets;
-      read.walk_ms = walker->load_ms() + walked.ms;
+      read.walk_runs = walked.runs;
+      read.walk_ms += walked.ms;
     } else {
       if (options.reader == SocketReader::bpf_walk) {
-        throw Error("--socket-reader bpf-walk", "the BPF walk failed: " + walked.error);
+        throw Error(option(), "the BPF walk failed: " + walked.error);
       }
       read.reason = "the BPF walk failed: " + walked.error;
       entries.clear();
     }
   }
+
+  pause_point("netns-walked");
 
   // Phase 3: each namespace, with the walk's census where it served and passed its check.
   for (auto& info : listed) {
@@ -223,7 +236,7 @@ void for_each_netns_census(const NodeCensusOptions& options,
       [&](NetnsInfo& here) {
         NamespaceRead ns;
         bool walked = false;
-        const auto it = entries.find(here.inode);
+        const auto it = entries.find(here.cookie);
         if (it != entries.end() && it->second.served) {
           if (auto failed = self_check(it->second, sockstat_time_wait()); failed.empty()) {
             ns.census = it->second.agg->finish();
@@ -233,16 +246,36 @@ void for_each_netns_census(const NodeCensusOptions& options,
             ns.note = std::move(failed);
           }
         } else if (it != entries.end()) {
-          ns.note = "sockets read by sock_diag: " + it->second.why_not;
+          ns.note = "not in the shared TCP hash: " + it->second.why_not;
+        }
+        CensusOptions census = census_options_from(read_census_sysctls());
+        census.top_n = options.top_n;
+        census.want_timestamps = options.want_timestamps;
+        if (!walked && walker) { // the kernel's TCP iterator, this namespace alone
+          CensusAggregator agg(census);
+          std::string failed = add_listeners(agg);
+          if (failed.empty()) {
+            const EhashWalkResult r =
+              walker->read_netns(options.want_timestamps,
+                                 [&agg](std::uint64_t, const SockRecord& rec, bool) { agg.add_socket(rec); });
+            failed = r.ok ? "" : r.error;
+          }
+          if (failed.empty()) {
+            ns.census = agg.finish();
+            ns.reader = SocketReader::bpf_iter;
+            walked = true;
+          } else {
+            ns.note += (ns.note.empty() ? "" : "; ") + std::string("the BPF TCP iterator failed: ") + failed;
+          }
         }
         if (!walked) {
-          if (read.reader == SocketReader::bpf_walk) {
-            ++read.fell_back;
-          }
-          CensusOptions census = census_options_from(read_census_sysctls());
-          census.top_n = options.top_n;
-          census.want_timestamps = options.want_timestamps;
           ns.census = take_census(census);
+        }
+        if (ns.reader != read.reader) {
+          ++read.fell_back;
+          ns.note += std::string(ns.note.empty() ? "" : "; ") + "read by " +
+                     (ns.reader == SocketReader::bpf_iter ? "the BPF TCP iterator" : "sock_diag");
+          read.others.push_back(here.name + ": " + ns.note);
         }
         if (!ns.note.empty() && ns.census.available) {
           ns.census.notes.push_back(ns.note);

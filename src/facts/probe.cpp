@@ -207,7 +207,7 @@ EvidenceProbe::EvidenceProbe(const ProbeOptions& options)
   }
   loaded->skeleton->rodata->filter_netns_cookie = options.every_namespace ? 0 : cookie;
   if (const int err = tw_probe::load(loaded->skeleton); err != 0) {
-    if (err == -EPERM || err == -EACCES) {
+    if (err == -EPERM || (err == -EACCES && ::geteuid() != 0)) { // else EACCES is the verifier's
       reason_ =
         "the probe needs root, or CAP_BPF and CAP_PERFMON; loading it: " + std::string(std::strerror(-err));
     } else {

@@ -9,6 +9,8 @@ const char* to_string(SocketReader reader)
       return "auto";
     case SocketReader::bpf_walk:
       return "bpf-walk";
+    case SocketReader::bpf_iter:
+      return "bpf-iter";
     case SocketReader::sock_diag:
       return "sock-diag";
   }

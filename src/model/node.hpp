@@ -22,20 +22,23 @@ enum class SocketReader
 {
   automatic, // the BPF walk where it loads and passes its self-check, else sock_diag
   bpf_walk,  // one BPF pass over the shared established hash, LISTEN sockets by sock_diag
+  bpf_iter,  // the kernel's TCP iterator in each namespace, LISTEN sockets by sock_diag
   sock_diag, // one sock_diag dump per namespace (each walks the whole shared table)
 };
 
-// "auto", "bpf-walk", "sock-diag".
+// "auto", "bpf-walk", "bpf-iter", "sock-diag".
 const char* to_string(SocketReader reader);
 
 // What the node's socket reading did, for the output to say which path ran.
 struct NodeSocketRead
 {
-  SocketReader reader = SocketReader::sock_diag; // bpf_walk or sock_diag: what ran
-  std::string reason;                            // why sock_diag ran, when the walk was wanted
+  SocketReader reader = SocketReader::sock_diag; // what read the namespaces (bpf_walk, bpf_iter, sock_diag)
+  std::string reason;                            // why not the walk, when it was wanted
   std::uint64_t walked_sockets = 0;              // sockets the walk handed over (every namespace)
-  double walk_ms = 0.0;                          // the walk's time, loading included
-  std::size_t fell_back = 0;                     // namespaces read by sock_diag after all
+  std::uint32_t walk_runs = 0;                   // program runs of the walk (one per 65536 sockets, about)
+  double walk_ms = 0.0;                          // loading the programs and the walk
+  std::size_t fell_back = 0;                     // namespaces read another way (their notes say why)
+  std::vector<std::string> others;               // each of those: "NAME: why, and how it was read"
 };
 
 // One namespace of the node as observed: its facts, or why it was skipped (it vanished, it

@@ -56,8 +56,10 @@ ordered_json node_document(const char* kind, const Node& node, const char* what,
   sockets["reader"] = to_string(node.sockets.reader);
   sockets["reason"] = node.sockets.reason.empty() ? ordered_json(nullptr) : ordered_json(node.sockets.reason);
   sockets["walked_sockets"] = node.sockets.walked_sockets;
+  sockets["walk_runs"] = node.sockets.walk_runs;
   sockets["walk_ms"] = node.sockets.walk_ms;
   sockets["fell_back"] = node.sockets.fell_back;
+  sockets["others"] = node.sockets.others;
   j["sockets"] = std::move(sockets);
   j["notes"] = node.notes;
   return j;

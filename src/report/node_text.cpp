@@ -66,19 +66,36 @@ std::string note_lines(const std::string& note, std::size_t width, const std::st
 std::string sockets_lines(const NodeSocketRead& read)
 {
   std::string text;
-  if (read.reader == SocketReader::bpf_walk) {
-    text = fmt::format("one BPF pass over the shared TCP hash ({} sockets, {:.0f} ms), listeners by "
-                       "sock_diag in each namespace",
-                       read.walked_sockets,
-                       read.walk_ms);
-    if (read.fell_back > 0) {
-      text += fmt::format(
-        "; {} namespace{} by sock_diag (see its notes)", read.fell_back, read.fell_back == 1 ? "" : "s");
-    }
-  } else {
-    text = "sock_diag in each namespace" + (read.reason.empty() ? std::string() : " (" + read.reason + ")");
+  switch (read.reader) {
+    case SocketReader::bpf_walk:
+      text = fmt::format("one BPF pass over the shared TCP hash ({} sockets, {:.0f} ms), listeners by "
+                         "sock_diag in each namespace",
+                         read.walked_sockets,
+                         read.walk_ms);
+      break;
+    case SocketReader::bpf_iter:
+      text = "the BPF TCP iterator in each namespace";
+      break;
+    default:
+      text = "sock_diag in each namespace";
+      break;
   }
-  return note_lines(text, k_width, "sockets:");
+  if (read.reader != SocketReader::bpf_walk && !read.reason.empty()) {
+    text += " (" + read.reason + ")";
+  }
+  if (read.fell_back > 0) {
+    text += fmt::format("; {} namespace{} read another way:", read.fell_back, read.fell_back == 1 ? "" : "s");
+  }
+  std::string out = note_lines(text, k_width, "sockets:");
+  constexpr std::size_t k_shown = 5;
+  for (std::size_t i = 0; i < read.others.size() && i < k_shown; ++i) {
+    out += note_lines(read.others[i], k_width, "        -");
+  }
+  if (read.others.size() > k_shown) {
+    out += fmt::format("         and {} more (--format json: each one's census notes)\n",
+                       read.others.size() - k_shown);
+  }
+  return out;
 }
 
 } // namespace

@@ -114,11 +114,11 @@ protected:
            " >/dev/null";
   }
 
-  RunResult advisor(const std::vector<std::string>& args) const
+  RunResult advisor(const std::vector<std::string>& args, const std::vector<std::string>& env = {}) const
   {
     std::vector<std::string> argv = { m_advisor };
     argv.insert(argv.end(), args.begin(), args.end());
-    return run(argv, {}, {}, std::chrono::seconds(120));
+    return run(argv, env, {}, std::chrono::seconds(120));
   }
 
   std::string m_advisor;
@@ -266,14 +266,22 @@ TEST_F(NetnsLiveTest, OnePassWalkCountsEveryNamespaceAsItsOwnDumpDoes)
   const std::string own_pid = word_after(in_own.output(), "owned");
   ASSERT_FALSE(own_pid.empty()) << in_own.output();
 
-  const RunResult walk =
-    advisor({ "census", "--all-netns", "--format", "json", "--top", "50", "--socket-reader", "bpf-walk" });
-  ASSERT_EQ(walk.exit_code, 0) << walk.err;
-  const RunResult dumps =
-    advisor({ "census", "--all-netns", "--format", "json", "--top", "50", "--socket-reader", "sock-diag" });
-  ASSERT_EQ(dumps.exit_code, 0) << dumps.err;
-  const json by_walk = json::parse(walk.out);
-  const json by_dumps = json::parse(dumps.out);
+  const auto census = [this](const std::string& reader, const std::vector<std::string>& env = {}) {
+    const RunResult r =
+      advisor({ "census", "--all-netns", "--format", "json", "--top", "50", "--socket-reader", reader }, env);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.exit_code == 0 ? json::parse(r.out) : json::object();
+  };
+  const json by_walk = census("bpf-walk");
+  const json by_dumps = census("sock-diag");
+  // The same walk handing over 64 records a run: about 20 runs, each ending at a bucket boundary.
+  const json by_small_runs = census("bpf-walk", { "TW_ADVISOR_WALK_RUN_RECORDS=64" });
+  const json by_iterator = census("bpf-iter");
+  ASSERT_FALSE(by_walk.empty() || by_dumps.empty() || by_small_runs.empty() || by_iterator.empty());
+  EXPECT_EQ(by_iterator.at("sockets").at("reader"), "bpf-iter");
+  EXPECT_EQ(by_small_runs.at("sockets").at("walked_sockets"), by_walk.at("sockets").at("walked_sockets"));
+  EXPECT_EQ(by_walk.at("sockets").at("walk_runs"), 1);
+  EXPECT_GE(by_small_runs.at("sockets").at("walk_runs").get<int>(), 15);
   EXPECT_EQ(by_walk.at("sockets").at("reader"), "bpf-walk");
   EXPECT_GE(by_walk.at("sockets").at("walked_sockets").get<long>(), 2 * 450);
   EXPECT_GE(by_walk.at("sockets").at("fell_back").get<long>(), 1) << "the namespace with its own table";
@@ -289,6 +297,13 @@ TEST_F(NetnsLiveTest, OnePassWalkCountsEveryNamespaceAsItsOwnDumpDoes)
     EXPECT_EQ(d->at("socket_reader"), "sock-diag");
     EXPECT_EQ(w->at("census"), d->at("census"))
       << ns->name() << "\nwalk:  " << w->at("census").dump() << "\ndumps: " << d->at("census").dump();
+    const json* small = entry_for(by_small_runs, inode_of(ns->path()));
+    const json* iter = entry_for(by_iterator, inode_of(ns->path()));
+    ASSERT_NE(small, nullptr);
+    ASSERT_NE(iter, nullptr);
+    EXPECT_EQ(small->at("census"), d->at("census")) << ns->name() << " in runs of 64 records";
+    EXPECT_EQ(iter->at("socket_reader"), "bpf-iter");
+    EXPECT_EQ(iter->at("census"), d->at("census")) << ns->name() << " by the TCP iterator";
     // Both clients' TIME_WAIT (300 + 120) and the server's own (80): nothing fell out of the walk.
     EXPECT_GE(w->at("census").at("states").at("time-wait").get<long>(), 450) << ns->name();
     EXPECT_EQ(w->at("census").at("states").at("established").get<long>(), 6) << ns->name();
@@ -300,8 +315,9 @@ TEST_F(NetnsLiveTest, OnePassWalkCountsEveryNamespaceAsItsOwnDumpDoes)
   EXPECT_EQ(wb->at("census").at("timestamps").at("negotiated"), 0);
 
   const json* own = entry_for(by_walk, inode_of("/proc/" + own_pid + "/ns/net"));
-  ASSERT_NE(own, nullptr) << walk.out.substr(0, 2000);
-  EXPECT_EQ(own->at("socket_reader"), "sock-diag");
+  ASSERT_NE(own, nullptr) << by_walk.dump().substr(0, 2000);
+  EXPECT_EQ(own->at("socket_reader"), "bpf-iter");
+  EXPECT_NE(by_walk.at("sockets").at("others").dump().find("its own TCP hash table"), std::string::npos);
   EXPECT_NE(own->at("census").at("notes").dump().find("its own TCP hash table"), std::string::npos)
     << own->at("census").dump();
   EXPECT_GE(own->at("census").at("states").at("time-wait").get<long>(), 450);
@@ -313,43 +329,51 @@ TEST_F(NetnsLiveTest, OnePassWalkCountsEveryNamespaceAsItsOwnDumpDoes)
 }
 
 // Namespaces come and go on a node: one deleted (ip netns del) and one whose only process exits
-// between the listing and the visit are skipped, each with why, and the run still succeeds.
-// TW_ADVISOR_PAUSE holds the run right after the listing so the test can remove them then.
+// while the run is under way are skipped, each with why, and the run still succeeds. Both moments
+// are tried: right after the listing (before anything was read) and right after the one-pass walk
+// (their sockets read, their census not yet made). TW_ADVISOR_PAUSE holds the run there, and -v
+// says when it is held.
 TEST_F(NetnsLiveTest, ANamespaceGoneMidRunIsSkippedWithWhyNotAnError)
 {
-  auto named = std::make_unique<Netns>("nngone");
-  const std::uint64_t named_inode = inode_of(named->path());
-  BackgroundProcess holder({ "unshare", "--net", "sh", "-c", "echo held $$ && exec sleep 100" });
-  ASSERT_TRUE(holder.wait_for_output("held", std::chrono::seconds(10))) << holder.output();
-  const std::string holder_pid = word_after(holder.output(), "held");
-  const std::uint64_t holder_inode = inode_of("/proc/" + holder_pid + "/ns/net");
-  Netns kept("nnkept");
+  for (const std::string point : { "netns-listed", "netns-walked" }) {
+    SCOPED_TRACE(point);
+    auto named = std::make_unique<Netns>("nngone");
+    const std::uint64_t named_inode = inode_of(named->path());
+    BackgroundProcess holder({ "unshare", "--net", "sh", "-c", "echo held $$ && exec sleep 100" });
+    ASSERT_TRUE(holder.wait_for_output("held", std::chrono::seconds(10))) << holder.output();
+    const std::string holder_pid = word_after(holder.output(), "held");
+    const std::uint64_t holder_inode = inode_of("/proc/" + holder_pid + "/ns/net");
+    Netns kept("nnkept");
 
-  char dir_template[] = "/tmp/twl-gone.XXXXXX";
-  ASSERT_NE(::mkdtemp(dir_template), nullptr);
-  const std::string out = std::string(dir_template) + "/census.json";
-  BackgroundProcess run({ "sh",
-                          "-c",
-                          "TW_ADVISOR_PAUSE=netns-listed:4000 " + m_advisor +
-                            " census --all-netns --format json > " + out + "; echo exited $?" });
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500)); // listed by now, visiting after 4 s
-  named.reset();
-  holder.stop();
-  ASSERT_TRUE(run.wait_for_output("exited", std::chrono::seconds(60))) << run.output();
-  EXPECT_EQ(word_after(run.output(), "exited"), "0");
-  std::ifstream in(out);
-  const json node = json::parse(in);
-  std::filesystem::remove_all(dir_template);
+    char dir_template[] = "/tmp/twl-gone.XXXXXX";
+    ASSERT_NE(::mkdtemp(dir_template), nullptr);
+    const std::string out = std::string(dir_template) + "/census.json";
+    // stderr (-v) to the pipe the test reads, the JSON to the file.
+    BackgroundProcess run(
+      { "sh",
+        "-c",
+        "{ TW_ADVISOR_PAUSE=" + point + ":3000 " + m_advisor + " census --all-netns -v --format json 2>&1 >" +
+          out + "; echo rc=$?; } | grep --line-buffered -e 'pause point' -e rc=; echo exited" });
+    ASSERT_TRUE(run.wait_for_output("pause point " + point, std::chrono::seconds(30))) << run.output();
+    named.reset();
+    holder.stop();
+    ASSERT_TRUE(run.wait_for_output("exited", std::chrono::seconds(60))) << run.output();
+    EXPECT_NE(run.output().find("rc=0"), std::string::npos) << run.output();
+    std::ifstream in(out);
+    const json node = json::parse(in);
+    std::filesystem::remove_all(dir_template);
 
-  for (const auto inode : { named_inode, holder_inode }) {
-    const json* e = entry_for(node, inode);
-    ASSERT_NE(e, nullptr) << "listed before it went: " << inode;
-    EXPECT_FALSE(e->contains("census")) << e->dump();
-    EXPECT_NE(e->value("skipped", "").find("gone during the run"), std::string::npos) << e->dump();
+    for (const auto inode : { named_inode, holder_inode }) {
+      const json* e = entry_for(node, inode);
+      ASSERT_NE(e, nullptr) << "listed before it went: " << inode;
+      EXPECT_FALSE(e->contains("census")) << e->dump();
+      EXPECT_NE(e->value("skipped", "").find("gone during the run"), std::string::npos) << e->dump();
+    }
+    const json* k = entry_for(node, inode_of(kept.path()));
+    ASSERT_NE(k, nullptr);
+    EXPECT_TRUE(k->contains("census")) << k->dump();
+    EXPECT_EQ(k->value("socket_reader", ""), "bpf-walk");
   }
-  const json* k = entry_for(node, inode_of(kept.path()));
-  ASSERT_NE(k, nullptr);
-  EXPECT_TRUE(k->contains("census")) << k->dump();
 }
 
 TEST_F(NetnsLiveTest, BadNamespacesAreClearErrorsNamingThem)

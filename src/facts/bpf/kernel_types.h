@@ -65,6 +65,7 @@ struct inet_ehash_bucket {
 struct inet_hashinfo {
   struct inet_ehash_bucket *ehash;
   unsigned int ehash_mask;
+  bool pernet; /* a namespace's own table (Linux 6.1) */
 };
 
 struct inet_timewait_death_row {
@@ -92,7 +93,16 @@ struct in6_addr {
   } in6_u;
 };
 
+typedef struct {
+  int counter;
+} atomic_t;
+
+typedef struct refcount_struct {
+  atomic_t refs;
+} refcount_t;
+
 struct sock_common {
+  refcount_t skc_refcnt;
   __be32 skc_daddr;
   __be32 skc_rcv_saddr;
   __be16 skc_dport;
@@ -137,6 +147,13 @@ struct bpf_iter_meta {
 struct bpf_iter__tcp {
   struct bpf_iter_meta *meta;
   struct sock_common *sk_common;
+};
+
+struct task_struct;
+
+struct bpf_iter__task {
+  struct bpf_iter_meta *meta;
+  struct task_struct *task;
 };
 
 struct inet_sock {

@@ -7,11 +7,12 @@
 #include <linux/types.h>
 #endif
 
-/* Records one run of the walk can hand over (48 bytes each: 3 MiB). A run stops at a bucket
+/* Records one run of the walk can hand over (56 bytes each: 3.5 MiB). A run stops at a bucket
  * boundary before the buffer fills and the reader starts the next run at that bucket. */
 #define TW_WALK_MAX_RECORDS 65536
-/* Steps (a socket, or a move to the next bucket) of one run: bpf_loop's own limit is 1 << 23. */
-#define TW_WALK_MAX_STEPS (1 << 22)
+/* Steps (a socket, or a move to the next bucket) of one run, all under one RCU read section:
+ * bounded well below bpf_loop's own 1 << 23 so that one run stays short. */
+#define TW_WALK_MAX_STEPS (1 << 20)
 /* Restarts of one bucket whose chain moved under the walk before the run gives up on it. */
 #define TW_WALK_MAX_RESTARTS 8
 
@@ -22,8 +23,9 @@
 
 /* One socket of the shared established hash as sock_diag would report it. */
 struct tw_walk_record {
-  __u32 netns;     /* network namespace inode number */
+  __u64 netns_cookie; /* network namespace cookie (never reused, unlike inode numbers) */
   __u32 ifindex;   /* bound device, 0 when unbound */
+  __u32 pad;
   __u8 family;     /* AF_INET or AF_INET6 (IPv4-mapped ones are normalised by the reader) */
   __u8 state;      /* sock_diag's numbering: a TIME_WAIT socket's substate, NEW_SYN_RECV as SYN_RECV */
   __u8 kind;       /* TW_WALK_FULL (tstamp_ok is read), TW_WALK_TIMEWAIT or TW_WALK_REQUEST */
