@@ -68,9 +68,10 @@ std::string sockets_lines(const NodeSocketRead& read)
   std::string text;
   switch (read.reader) {
     case SocketReader::bpf_walk:
-      text = fmt::format("one BPF pass over the shared TCP hash ({} sockets, {:.0f} ms), listeners by "
+      text = fmt::format("one BPF pass over the shared TCP hash ({} socket{}, {:.0f} ms), listeners by "
                          "sock_diag in each namespace",
                          read.walked_sockets,
+                         read.walked_sockets == 1 ? "" : "s",
                          read.walk_ms);
       break;
     case SocketReader::bpf_iter:
