@@ -4,36 +4,25 @@
 
 #include "facts/bpf/walk_abi.h"
 #include "facts/libbpf_log.hpp"
+#include "facts/skeletons.hpp"
 #include "util/error.hpp"
 #include "util/strings.hpp"
 #include "util/unique_fd.hpp"
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <netinet/in.h>
-#include <sys/mman.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wold-style-cast"
-#pragma GCC diagnostic ignored "-Wsign-conversion"
-#pragma GCC diagnostic ignored "-Wconversion"
-#pragma GCC diagnostic ignored "-Wpedantic"
-#if !defined(__clang__) // GCC only: clang (and clang-tidy) do not know it
-#pragma GCC diagnostic ignored "-Wuseless-cast"
-#endif
-#include "facts/tw_walk.skel.h"
-#pragma GCC diagnostic pop
-
-#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <netinet/in.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <vector>
 
 namespace tw {

@@ -5,29 +5,16 @@
 #include "facts/bpf/probe_abi.h"
 #include "facts/census.hpp"
 #include "facts/libbpf_log.hpp"
+#include "facts/skeletons.hpp"
 #include "model/census.hpp"
+#include "util/unique_fd.hpp"
 
 #include <linux/types.h>
 #include <spdlog/spdlog.h>
 
-#include <bpf/libbpf.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wold-style-cast"
-#pragma GCC diagnostic ignored "-Wsign-conversion"
-#pragma GCC diagnostic ignored "-Wconversion"
-#pragma GCC diagnostic ignored "-Wpedantic"
-#if !defined(__clang__) // GCC only: clang (and clang-tidy) do not know it
-#pragma GCC diagnostic ignored "-Wuseless-cast"
-#endif
-#include "facts/tw_probe.skel.h"
-#include "util/unique_fd.hpp"
-#pragma GCC diagnostic pop
-
 #include <algorithm>
 #include <array>
+#include <bpf/libbpf.h>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -39,8 +26,10 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <sys/socket.h>
 #include <system_error>
 #include <tuple>
+#include <unistd.h>
 #include <utility>
 
 namespace tw {
