@@ -158,6 +158,9 @@ int run(int argc, char** argv)
     }
     std::fprintf(stderr, "tw-advisor: error: %s\nRun '%s --help' for usage.\n", what.c_str(), help.c_str());
     return 1;
+  } catch (const tw::LockHeld& e) {
+    std::fprintf(stderr, "tw-advisor: error: %s\n", e.what());
+    return tw::k_exit_locked;
   } catch (const tw::Error& e) {
     std::fprintf(stderr, "tw-advisor: error: %s\n", e.what());
     return 1;

@@ -127,6 +127,12 @@ void run_apply(const ApplyArgs& args, int& exit_code)
   };
   try {
     apply_steps(args, netns, report, ui);
+  } catch (const LockHeld& e) {
+    report.outcome = "locked";
+    report.exit_code = k_exit_locked;
+    report.reason = e.what();
+    print_json();
+    throw; // main prints it on stderr and exits 4
   } catch (const Error& e) {
     report.outcome = "error";
     report.exit_code = 1;
@@ -227,11 +233,11 @@ void add_apply_command(CLI::App& app, int& exit_code)
     "persists them, journaled like any apply. An apply interrupted earlier\n"
     "(see status) makes apply refuse until `tw-advisor rollback` (with the same --root/--state-dir) ran.\n\n"
     "Exit codes: 0 applied, already applied, nothing to do, or not in the canary cohort; 1 error (nothing\n"
-    "changed, or everything rolled back; the message says which), another apply holds the lock, an\n"
-    "interrupted apply awaits rollback, or declined at the prompt (\"declined: nothing changed\");\n"
-    "3 applied, then rolled back by the watch.\n"
+    "changed, or everything rolled back; the message says which), an interrupted apply awaits\n"
+    "rollback, or declined at the prompt (\"declined: nothing changed\"); 3 applied, then rolled back by\n"
+    "the watch; 4 another apply or rollback holds the lock on this target (nothing done: retry later).\n"
     "--format json outcomes: applied, already-applied, nothing-to-do, not-selected, declined,\n"
-    "rolled-back-by-watch, error.\n"
+    "rolled-back-by-watch, locked, error.\n"
     "Test hook: TW_ADVISOR_FAILPOINT=after-journal|mid-runtime|after-runtime|mid-persist|after-persist\n"
     "SIGKILLs the process at that step; TW_ADVISOR_PROC_SYS=DIR makes apply, rollback and status use DIR\n"
     "instead of /proc/sys (the CLI tests' fake tree). Details: doc/apply.md.");

@@ -60,7 +60,8 @@ void add_rollback_command(CLI::App& app, int& exit_code)
     "A key or the generated file changed by someone since the apply is still restored to its pre-apply\n"
     "value; rollback prints a warning naming each one and what it held (nothing is lost silently).\n"
     "Only the last apply can be rolled back; a second rollback says there is nothing to do.\n"
-    "Exit codes: 0 rolled back or nothing to do; 1 error (what could not be restored, and why).");
+    "Exit codes: 0 rolled back or nothing to do; 1 error (what could not be restored, and why); 4 another\n"
+    "apply or rollback holds the lock on this target (nothing done: retry later).");
   rollback->callback([rollback_args, &exit_code] { run_rollback(*rollback_args, exit_code); });
 }
 

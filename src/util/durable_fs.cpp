@@ -259,10 +259,10 @@ FileLock::FileLock(const Dir& dir,
       }
       m_fd.reset();
       if (err == EWOULDBLOCK) {
-        throw Error(what,
-                    "another tw-advisor apply or rollback holds " + path + " (" +
-                      (holder.empty() ? std::string("holder not recorded yet") : printable(holder)) +
-                      "); wait for it to finish");
+        throw LockHeld(what,
+                       "another tw-advisor apply or rollback holds " + path + " (" +
+                         (holder.empty() ? std::string("holder not recorded yet") : printable(holder)) +
+                         "); wait for it to finish");
       }
       throw Error(path, errno_step("flock", err));
     }

@@ -22,6 +22,17 @@ private:
   std::string m_why;
 };
 
+// Another tw-advisor apply or rollback holds the lock on the same target: nothing was done, and
+// trying again later is right. Its own exit code, so automation can retry without reading text.
+class LockHeld : public Error
+{
+public:
+  using Error::Error;
+};
+
+// The exit code of a held lock (apply, rollback).
+inline constexpr int k_exit_locked = 4;
+
 // strerror(errnum) as a std::string, thread-safe.
 std::string errno_text(int errnum);
 

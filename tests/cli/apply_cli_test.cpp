@@ -231,10 +231,19 @@ TEST_F(ApplyCliTest, ApplyWhileAnotherHoldsTheLockIsNeverNothingToDo)
   ASSERT_GE(fd, 0);
   ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);
   const auto r = tw_in("apply", { "--yes", "--plan", write_plan("irrelevant", {}).string() });
+  const auto j =
+    tw_in("apply", { "--yes", "--format", "json", "--plan", write_plan("irrelevant", {}).string() });
+  const auto back = tw_in("rollback");
   ::close(fd);
-  EXPECT_EQ(r.exit_code, 1) << r.out;
+  // Its own exit code and outcome: automation retries a held lock without reading the text.
+  EXPECT_EQ(r.exit_code, 4) << r.out;
   EXPECT_EQ(r.out.find("nothing to apply"), std::string::npos) << r.out;
-  EXPECT_NE(r.err.find("lock"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("another tw-advisor apply or rollback holds"), std::string::npos) << r.err;
+  EXPECT_EQ(j.exit_code, 4) << j.out;
+  const auto doc = nlohmann::json::parse(j.out);
+  EXPECT_EQ(doc.at("outcome"), "locked");
+  EXPECT_EQ(doc.at("exit_code"), 4);
+  EXPECT_EQ(back.exit_code, 4) << back.err;
 }
 
 TEST_F(ApplyCliTest, VerdictThatContradictsChangesIsRefused)
