@@ -2,6 +2,7 @@
 #include "cli/commands.hpp"
 #include "cli/validators.hpp"
 #include "util/error.hpp"
+#include "util/json_text.hpp"
 #include "util/strings.hpp"
 #include "util/version.hpp"
 
@@ -85,6 +86,37 @@ std::string unexpected_arguments(const CLI::App& command, const std::vector<std:
   return out;
 }
 
+// With --format json, a command's stdout holds one document even when it fails: census, plan and
+// status print this error document (apply and check print their own). Nothing when the command
+// did not ask for JSON.
+void print_json_error(const CLI::App& app,
+                      const std::string& subject,
+                      const std::string& reason,
+                      int exit_code)
+{
+  const auto parsed = app.get_subcommands();
+  if (parsed.empty()) {
+    return;
+  }
+  const CLI::App* command = parsed.front();
+  const std::string name = command->get_name();
+  const CLI::Option* format = command->get_option_no_throw("--format");
+  if (name == "apply" || name == "check" || format == nullptr || format->count() == 0 ||
+      format->as<std::string>() != "json") {
+    return;
+  }
+  nlohmann::ordered_json doc = nlohmann::ordered_json::object();
+  doc["schema_version"] = 1;
+  doc["kind"] = "error";
+  doc["generator"] = std::string("tw-advisor ") + tw::k_version;
+  doc["command"] = name;
+  doc["outcome"] = exit_code == tw::k_exit_locked ? "locked" : "error";
+  doc["exit_code"] = exit_code;
+  doc["error"] = { { "subject", subject }, { "reason", reason }, { "message", subject + ": " + reason } };
+  std::fputs((tw::json_text(doc) + "\n").c_str(), stdout);
+  std::fflush(stdout);
+}
+
 std::string command_names(const CLI::App& app)
 {
   std::string names;
@@ -160,12 +192,15 @@ int run(int argc, char** argv)
     return 1;
   } catch (const tw::LockHeld& e) {
     std::fprintf(stderr, "tw-advisor: error: %s\n", e.what());
+    print_json_error(app, e.subject(), e.reason(), tw::k_exit_locked);
     return tw::k_exit_locked;
   } catch (const tw::Error& e) {
     std::fprintf(stderr, "tw-advisor: error: %s\n", e.what());
+    print_json_error(app, e.subject(), e.reason(), 1);
     return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "tw-advisor: error: internal: %s\n", e.what());
+    print_json_error(app, "internal", e.what(), 1);
     return 1;
   }
   return exit_code;

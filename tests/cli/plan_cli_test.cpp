@@ -143,6 +143,30 @@ TEST_F(PlanCliTest, OutIntoAMissingDirectoryNamesThePath)
   EXPECT_NE(r.err.find("No such file or directory"), std::string::npos) << r.err;
 }
 
+// With --format json, stdout holds one document on error too: plan, census and status print an
+// error document with the exit code; without it stdout stays empty. The stderr line is unchanged.
+TEST_F(PlanCliTest, AnErrorWithFormatJsonIsOneJsonDocument)
+{
+  const fs::path bad = data() / "config" / "malformed-profile.yaml";
+  const RunResult r = plan("stuck-client", { "--profile", bad.string(), "--format", "json" });
+  EXPECT_EQ(r.exit_code, 1);
+  const auto doc = nlohmann::json::parse(r.out);
+  EXPECT_EQ(doc.at("kind"), "error");
+  EXPECT_EQ(doc.at("command"), "plan");
+  EXPECT_EQ(doc.at("outcome"), "error");
+  EXPECT_EQ(doc.at("exit_code"), 1);
+  EXPECT_EQ(doc.at("error").at("subject").get<std::string>().find(bad.string()), 0u) << doc.dump();
+  EXPECT_NE(r.err.find(doc.at("error").at("message").get<std::string>()), std::string::npos) << r.err;
+  EXPECT_TRUE(plan("stuck-client", { "--profile", bad.string() }).out.empty());
+
+  const RunResult census =
+    run({ m_bin, "census", "--from-dump", (m_root / "missing.twdump").string(), "--format", "json" });
+  EXPECT_EQ(census.exit_code, 1);
+  const auto cdoc = nlohmann::json::parse(census.out);
+  EXPECT_EQ(cdoc.at("command"), "census");
+  EXPECT_NE(cdoc.at("error").at("message").get<std::string>().find("missing.twdump"), std::string::npos);
+}
+
 TEST_F(PlanCliTest, MalformedProfileExitsOneNamingFileLineColumn)
 {
   const fs::path bad = data() / "config" / "malformed-profile.yaml";
