@@ -129,11 +129,36 @@ bool colour_wanted_on_stdout()
   return ::isatty(STDOUT_FILENO) == 1;
 }
 
+namespace {
+
+// "host web7, network namespace host, inode 4026531840": what was judged, as far as it is known.
+std::string judged_line(const HostInfo& host)
+{
+  std::string netns;
+  if (!host.netns_name.empty() && host.netns_name != host.netns_kind) {
+    netns = host.netns_name + " (" + host.netns_kind + ")";
+  } else if (!host.netns_kind.empty()) {
+    netns = host.netns_kind;
+  } else {
+    netns = "not identified";
+  }
+  if (host.netns_inode != 0) {
+    netns += ", inode " + std::to_string(host.netns_inode);
+  }
+  return "host " + (host.hostname.empty() ? std::string("(unknown)") : host.hostname) +
+         ", network namespace " + netns;
+}
+
+} // namespace
+
 std::string plan_to_text(const Plan& plan, const PlanTextOptions& options)
 {
   const Painter paint(options.colour);
   std::string out;
   out += paint(verdict_colour(plan.verdict), headline(plan.verdict)) + "\n";
+  if (options.host != nullptr) {
+    out += paint(k_dim, judged_line(*options.host)) + "\n";
+  }
   out += paint(k_dim, "profile " + plan.profile_id + ", policy " + plan.policy_id) + "\n";
   if (options.evidence != nullptr) {
     out += paint(k_dim, evidence_line(*options.evidence)) + "\n";

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "model/facts.hpp"
 #include "model/plan.hpp"
 #include "model/symptoms.hpp"
 
@@ -16,6 +17,9 @@ struct PlanTextOptions
   // The --netns value that reaches the namespace judged, when it is not the host's: the "Next:"
   // commands carry it (and --no-persist on apply). Empty: the namespace the tool runs in.
   std::string netns;
+  // What was judged (host name and network namespace), said under the verdict; null: not said
+  // (the node plan heads each namespace's plan itself).
+  const HostInfo* host = nullptr;
 };
 
 // The plan as an operator reads it at 3 a.m.: the verdict first, why in two or three lines with
