@@ -18,7 +18,8 @@ std::string census_to_text(const SocketCensus& c)
   }
   std::string out;
   out += fmt::format("TCP sockets: {}", static_cast<unsigned long long>(c.total));
-  out += fmt::format(" ({} listening ports)\n", static_cast<unsigned long long>(c.listeners));
+  out += fmt::format(
+    " ({} listening port{})\n", static_cast<unsigned long long>(c.listeners), c.listeners == 1 ? "" : "s");
   for (std::size_t s = 1; s < k_tcp_state_slots; ++s) {
     if (c.states[s] != 0) {
       out += fmt::format("  {:<14} {}\n", tcp_state_name(s), static_cast<unsigned long long>(c.states[s]));
