@@ -18,6 +18,8 @@
 #include "util/error.hpp"
 #include "util/json_text.hpp"
 
+#include <fmt/format.h>
+
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -105,7 +107,7 @@ void run_census(const CensusArgs& args, int& exit_code)
   if (args.all_netns) {
     if (args.sample > 0.0 || !args.dump_file.empty() || !args.from_dump.empty()) {
       throw Error("--all-netns",
-                  "counts every namespace once, now: it takes no --sample, --dump-file or --from-dump "
+                  "counts every namespace once and takes no --sample, --dump-file or --from-dump "
                   "(`plan --all-netns --sample N` watches every namespace in one window)");
     }
     require_netns_switching("--all-netns");
@@ -118,7 +120,7 @@ void run_census(const CensusArgs& args, int& exit_code)
     exit_code = 0;
     return;
   }
-  enter_netns_arg(args.netns);
+  const auto netns = enter_netns_arg(args.netns);
   const bool live = args.from_dump.empty();
   const SymptomEvidence evidence = live ? watch_symptoms(args) : counters_evidence(k_no_window);
   const SocketCensus census = live ? live_census(args) : replay_census(args);
@@ -126,9 +128,16 @@ void run_census(const CensusArgs& args, int& exit_code)
   if (args.format == "json") {
     nlohmann::json j = census_to_json(census);
     j["evidence"] = evidence_to_json(evidence);
+    if (netns) { // --netns: which namespace was counted
+      j["netns"] = netns_to_json(*netns);
+    }
     out = json_text(j) + "\n";
   } else {
-    out =
+    if (netns) {
+      out = fmt::format(
+        "network namespace {} ({}), inode {}\n", netns->name, to_string(netns->kind), netns->inode);
+    }
+    out +=
       census_to_text(census) + evidence_to_text(evidence, args.top) + "\n" + evidence_line(evidence) + "\n";
   }
   std::fputs(out.c_str(), stdout);

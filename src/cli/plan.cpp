@@ -99,7 +99,7 @@ void run_plan(const PlanArgs& args, int& exit_code)
   }
   if (args.all_netns && (!args.out.empty() || !args.facts.empty())) {
     throw Error("--all-netns",
-                "judges every namespace, now: it takes no --out or --facts (save one namespace's plan "
+                "judges every namespace live and takes no --out or --facts (save one namespace's plan "
                 "with --netns NAME --out FILE)");
   }
   const Profile profile = load_profile_arg(args.profile);

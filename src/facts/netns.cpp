@@ -325,12 +325,18 @@ std::vector<NetnsInfo> list_netns(std::vector<std::string>& notes)
   }
   std::sort(pids.begin(), pids.end());
   std::size_t unreadable = 0;
+  std::string unreadable_pids; // the first few, so the note can be checked
   for (const int pid : pids) {
     const std::filesystem::path link = "/proc/" + std::to_string(pid) + "/ns/net";
     int err = 0;
     const auto inode = namespace_inode(link, err);
     if (!inode) {
-      unreadable += err == EACCES || err == EPERM ? 1 : 0; // ENOENT, ESRCH: it exited meanwhile
+      if (err == EACCES || err == EPERM) { // ENOENT, ESRCH: it exited meanwhile
+        ++unreadable;
+        if (unreadable <= 5) {
+          unreadable_pids += (unreadable_pids.empty() ? "" : ", ") + std::to_string(pid);
+        }
+      }
       continue;
     }
     auto& info = found[*inode];
@@ -343,11 +349,14 @@ std::vector<NetnsInfo> list_netns(std::vector<std::string>& notes)
     }
   }
   if (unreadable > 0) {
-    notes.push_back(fmt::format("{} process{} namespace unreadable{}",
+    notes.push_back(fmt::format("{} process{} namespace unreadable (pid {}{}){}",
                                 unreadable,
                                 unreadable == 1 ? "'s" : "es'",
+                                unreadable_pids,
+                                unreadable > 5 ? ", ..." : "",
                                 ::geteuid() == 0
-                                  ? " even as root (ptrace protection); a namespace only it holds is missed"
+                                  ? " even as root (/proc/PID/ns/net refused it: ptrace access or an LSM); a "
+                                    "namespace only it holds is missed"
                                   : ": run as root to see every namespace"));
   }
 

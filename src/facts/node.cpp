@@ -121,8 +121,8 @@ void require_netns_switching(const std::string& option)
     const NetnsSwitch probe(self.get(), option);
   } catch (const Error&) {
     throw Error(option,
-                "needs root: entering each network namespace takes CAP_SYS_ADMIN. Without it, run "
-                "`tw-advisor plan` inside one namespace (`nsenter -n -t PID`, `ip netns exec NAME`)");
+                "needs root: entering each network namespace takes CAP_SYS_ADMIN (setns). Without it, the "
+                "command still judges the namespace it runs in");
   }
 }
 
@@ -163,12 +163,15 @@ void for_each_netns_census(const NodeCensusOptions& options,
   }
   if (walker) {
     read.reader = SocketReader::bpf_iter; // until the walk runs
-    read.walk_ms = walker->load_ms();
+    if (options.reader == SocketReader::bpf_iter) {
+      read.reason = option();
+    }
   }
 
   // Phase 1, walk only: in each namespace, its census options and listeners, and the kernel's
   // TIME_WAIT count for the self-check.
   std::map<std::uint64_t, WalkEntry> entries;
+  std::uint64_t unlisted_sockets = 0;
   const std::uint64_t host_inode = host_netns_inode();
   if (walker && walker->can_walk() && options.reader != SocketReader::bpf_iter) {
     const bool shared_here = uses_shared_hash(current_netns_inode() == host_inode);
@@ -213,11 +216,14 @@ void for_each_netns_census(const NodeCensusOptions& options,
                   walked.runs,
                   walked.restarts,
                   walked.ms);
+    if (walked.ok && unlisted > 0) {
+      unlisted_sockets = unlisted;
+    }
     if (walked.ok) {
       read.reader = SocketReader::bpf_walk;
       read.walked_sockets = walked.sockets;
       read.walk_runs = walked.runs;
-      read.walk_ms += walked.ms;
+      read.walk_ms = walker->load_ms() + walked.ms;
     } else {
       if (options.reader == SocketReader::bpf_walk) {
         throw Error(option(), "the BPF walk failed: " + walked.error);
@@ -228,6 +234,9 @@ void for_each_netns_census(const NodeCensusOptions& options,
   }
 
   pause_point("netns-walked");
+  if (unlisted_sockets > 0) {
+    read.unlisted_sockets = unlisted_sockets;
+  }
 
   // Phase 3: each namespace, with the walk's census where it served and passed its check.
   for (auto& info : listed) {
@@ -325,6 +334,15 @@ NodeFacts gather_node(const GatherOptions& options, SocketReader reader)
     for (const auto& info : listed) {
       if (info.cookie != 0) {
         evidence[info.cookie] = probe ? probe->collect(window, info.cookie) : counters_evidence("--no-probe");
+      }
+    }
+    // Namespaces that appeared during the window (a pod that started): judged too, without rates.
+    std::vector<std::string> unused;
+    for (auto& info : list_netns(unused)) {
+      const bool known = std::any_of(
+        listed.begin(), listed.end(), [&info](const NetnsInfo& l) { return l.inode == info.inode; });
+      if (!known) {
+        listed.push_back(std::move(info));
       }
     }
   } // the probe is detached here, before the sockets are read

@@ -36,9 +36,10 @@ struct NodeSocketRead
   std::string reason;                            // why not the walk, when it was wanted
   std::uint64_t walked_sockets = 0;              // sockets the walk handed over (every namespace)
   std::uint32_t walk_runs = 0;                   // program runs of the walk (one per 65536 sockets, about)
-  double walk_ms = 0.0;                          // loading the programs and the walk
+  double walk_ms = 0.0;                          // loading the walk and running it (0: it did not run)
   std::size_t fell_back = 0;                     // namespaces read another way (their notes say why)
   std::vector<std::string> others;               // each of those: "NAME: why, and how it was read"
+  std::uint64_t unlisted_sockets = 0;            // walked sockets of namespaces not listed (born mid-run)
 };
 
 // One namespace of the node as observed: its facts, or why it was skipped (it vanished, it

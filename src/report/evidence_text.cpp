@@ -41,7 +41,7 @@ std::string evidence_line(const SymptomEvidence& e)
   if (e.source == EvidenceSource::counters) {
     return "evidence: counters only (" + e.reason + ")";
   }
-  std::string out = fmt::format("evidence: BPF probe over {:g} s, {} connect() EADDRNOTAVAIL, {} bind() "
+  std::string out = fmt::format("evidence: BPF probe over {:.1f} s, {} connect() EADDRNOTAVAIL, {} bind() "
                                 "EADDRINUSE, {} recycled connects failed",
                                 e.window_seconds,
                                 ull(e.total_eaddrnotavail()),

@@ -4,6 +4,8 @@
 #include "report/plan_json.hpp"
 #include "util/version.hpp"
 
+#include <cmath>
+
 namespace tw {
 
 using nlohmann::ordered_json;
@@ -52,15 +54,16 @@ ordered_json node_document(const char* kind, const Node& node, const char* what,
     namespaces.push_back(std::move(e));
   }
   j["namespaces"] = std::move(namespaces);
-  ordered_json sockets = ordered_json::object();
+  ordered_json sockets = ordered_json::object(); // "sockets_read": how, not the census itself
   sockets["reader"] = to_string(node.sockets.reader);
   sockets["reason"] = node.sockets.reason.empty() ? ordered_json(nullptr) : ordered_json(node.sockets.reason);
   sockets["walked_sockets"] = node.sockets.walked_sockets;
   sockets["walk_runs"] = node.sockets.walk_runs;
-  sockets["walk_ms"] = node.sockets.walk_ms;
+  sockets["walk_ms"] = std::round(node.sockets.walk_ms * 10.0) / 10.0;
   sockets["fell_back"] = node.sockets.fell_back;
   sockets["others"] = node.sockets.others;
-  j["sockets"] = std::move(sockets);
+  sockets["unlisted_sockets"] = node.sockets.unlisted_sockets;
+  j["sockets_read"] = std::move(sockets);
   j["notes"] = node.notes;
   return j;
 }

@@ -33,13 +33,24 @@ std::string detail_line(const NamespacePlan& p)
   if (!p.plan) {
     return p.skipped;
   }
+  // The measured symptom first (it decides at 3 a.m.), then the reason that is not the pressure
+  // numbers again (the PORTS column and the destination already say those).
   std::string out;
   if (const DestGroup* top = p.top_group(); top != nullptr && top->in_use > 0) {
-    out = endpoint_text(top->family, top->remote, top->remote_port) +
-          fmt::format(" {} of {} ports", top->in_use, top->usable);
+    out = endpoint_text(top->family, top->remote, top->remote_port);
   }
-  if (!p.plan->reasons.empty()) {
-    out += (out.empty() ? "" : ": ") + p.plan->reasons.front();
+  if (p.facts && p.facts->evidence.total_eaddrnotavail() > 0) {
+    out += fmt::format(
+      "{}{} connect() EADDRNOTAVAIL", out.empty() ? "" : ": ", p.facts->evidence.total_eaddrnotavail());
+  }
+  const auto& reasons = p.plan->reasons;
+  const bool first_is_pressure =
+    !reasons.empty() && reasons.front().rfind("Outbound TIME_WAIT holds", 0) == 0;
+  const std::string& reason = first_is_pressure && reasons.size() > 1
+                                ? reasons[1]
+                                : (reasons.empty() ? std::string() : reasons.front());
+  if (!reason.empty()) {
+    out += (out.empty() ? "" : ": ") + reason;
   }
   return out;
 }
@@ -83,6 +94,11 @@ std::string sockets_lines(const NodeSocketRead& read)
   }
   if (read.reader != SocketReader::bpf_walk && !read.reason.empty()) {
     text += " (" + read.reason + ")";
+  }
+  if (read.unlisted_sockets > 0) {
+    text += fmt::format("; {} socket{} of namespaces that appeared during the run were not counted",
+                        read.unlisted_sockets,
+                        read.unlisted_sockets == 1 ? "" : "s");
   }
   if (read.fell_back > 0) {
     text += fmt::format("; {} namespace{} read another way:", read.fell_back, read.fell_back == 1 ? "" : "s");

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cstdlib>
 #include <unistd.h>
 
@@ -231,10 +232,19 @@ std::string plan_to_text(const Plan& plan, const PlanTextOptions& options)
     out += "Saved to " + options.saved_to + ". Next: review it, then `tw-advisor apply " + there + "--plan " +
            shell_word(options.saved_to) + "`\n(add --canary where source NAT is in the path).\n";
   } else if (!plan.changes.empty()) {
-    out += "Next: save the plan with `tw-advisor plan " + judged +
-           "--out plan.json`, review it, then\n"
-           "`tw-advisor apply " +
-           there + "--plan plan.json` (add --canary where source NAT is in the path).\n";
+    // One file per namespace: following the hints of several namespaces in turn keeps each plan.
+    std::string file = "plan.json";
+    if (!options.netns.empty()) {
+      file = "plan-" + options.netns + ".json";
+      std::replace_if(
+        file.begin(),
+        file.end(),
+        [](char c) { return std::isalnum(static_cast<unsigned char>(c)) == 0 && c != '.' && c != '-'; },
+        '_');
+    }
+    out += "Next: save the plan with `tw-advisor plan " + judged + "--out " + file + "`, review it, then\n" +
+           "`tw-advisor apply " + there + "--plan " + file +
+           "` (add --canary where source NAT is in the path).\n";
   } else if (!options.saved_to.empty()) {
     out += "Saved to " + options.saved_to + ". Nothing to apply.\n";
   } else {

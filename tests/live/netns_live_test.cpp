@@ -154,7 +154,7 @@ TEST_F(NetnsLiveTest, AllNetnsFindsThePressureInANamedAndAProcessOnlyNamespace)
   const RunResult r = advisor({ "plan", "--all-netns", "--format", "json", "--detailed-exitcode" });
   ASSERT_EQ(r.exit_code, 2) << r.err; // changes proposed in at least one namespace
   const json node = json::parse(r.out);
-  EXPECT_EQ(node.at("sockets").at("reader"), "bpf-walk") << "root: the one-pass walk ran";
+  EXPECT_EQ(node.at("sockets_read").at("reader"), "bpf-walk") << "root: the one-pass walk ran";
   EXPECT_EQ(node.at("schema_version"), 1);
   EXPECT_EQ(node.at("kind"), "node-plan");
 
@@ -201,10 +201,13 @@ TEST_F(NetnsLiveTest, AllNetnsFindsThePressureInANamedAndAProcessOnlyNamespace)
   EXPECT_NE(text.out.find("=== pid " + holder_pid + " (sleep) (process)"), std::string::npos)
     << text.out.substr(0, 3000);
   // Its "Next:" commands reach the namespace again and change runtime values only there.
-  EXPECT_NE(text.out.find("`tw-advisor apply --netns " + named.name() + " --no-persist --plan plan.json`"),
+  EXPECT_NE(text.out.find("`tw-advisor apply --netns " + named.name() + " --no-persist --plan plan-" +
+                          named.name() + ".json`"),
             std::string::npos)
     << text.out.substr(0, 3000);
-  EXPECT_NE(text.out.find("`tw-advisor plan --netns " + holder_pid + " --out plan.json`"), std::string::npos);
+  EXPECT_NE(text.out.find("`tw-advisor plan --netns " + holder_pid + " --out plan-" + holder_pid + ".json`"),
+            std::string::npos)
+    << "one file per namespace";
 
   // The census of every namespace puts the stuck ones first and shows their pressure.
   const RunResult census = advisor({ "census", "--all-netns", "--format", "json" });
@@ -278,15 +281,16 @@ TEST_F(NetnsLiveTest, OnePassWalkCountsEveryNamespaceAsItsOwnDumpDoes)
   const json by_small_runs = census("bpf-walk", { "TW_ADVISOR_WALK_RUN_RECORDS=64" });
   const json by_iterator = census("bpf-iter");
   ASSERT_FALSE(by_walk.empty() || by_dumps.empty() || by_small_runs.empty() || by_iterator.empty());
-  EXPECT_EQ(by_iterator.at("sockets").at("reader"), "bpf-iter");
-  EXPECT_EQ(by_small_runs.at("sockets").at("walked_sockets"), by_walk.at("sockets").at("walked_sockets"));
-  EXPECT_EQ(by_walk.at("sockets").at("walk_runs"), 1);
-  EXPECT_GE(by_small_runs.at("sockets").at("walk_runs").get<int>(), 15);
-  EXPECT_EQ(by_walk.at("sockets").at("reader"), "bpf-walk");
-  EXPECT_GE(by_walk.at("sockets").at("walked_sockets").get<long>(), 2 * 450);
-  EXPECT_GE(by_walk.at("sockets").at("fell_back").get<long>(), 1) << "the namespace with its own table";
-  EXPECT_EQ(by_dumps.at("sockets").at("reader"), "sock-diag");
-  EXPECT_EQ(by_dumps.at("sockets").at("reason"), "--socket-reader sock-diag");
+  EXPECT_EQ(by_iterator.at("sockets_read").at("reader"), "bpf-iter");
+  EXPECT_EQ(by_small_runs.at("sockets_read").at("walked_sockets"),
+            by_walk.at("sockets_read").at("walked_sockets"));
+  EXPECT_EQ(by_walk.at("sockets_read").at("walk_runs"), 1);
+  EXPECT_GE(by_small_runs.at("sockets_read").at("walk_runs").get<int>(), 15);
+  EXPECT_EQ(by_walk.at("sockets_read").at("reader"), "bpf-walk");
+  EXPECT_GE(by_walk.at("sockets_read").at("walked_sockets").get<long>(), 2 * 450);
+  EXPECT_GE(by_walk.at("sockets_read").at("fell_back").get<long>(), 1) << "the namespace with its own table";
+  EXPECT_EQ(by_dumps.at("sockets_read").at("reader"), "sock-diag");
+  EXPECT_EQ(by_dumps.at("sockets_read").at("reason"), "--socket-reader sock-diag");
 
   for (const Netns* ns : { &a, &b }) {
     const json* w = entry_for(by_walk, inode_of(ns->path()));
@@ -317,7 +321,7 @@ TEST_F(NetnsLiveTest, OnePassWalkCountsEveryNamespaceAsItsOwnDumpDoes)
   const json* own = entry_for(by_walk, inode_of("/proc/" + own_pid + "/ns/net"));
   ASSERT_NE(own, nullptr) << by_walk.dump().substr(0, 2000);
   EXPECT_EQ(own->at("socket_reader"), "bpf-iter");
-  EXPECT_NE(by_walk.at("sockets").at("others").dump().find("its own TCP hash table"), std::string::npos);
+  EXPECT_NE(by_walk.at("sockets_read").at("others").dump().find("its own TCP hash table"), std::string::npos);
   EXPECT_NE(own->at("census").at("notes").dump().find("its own TCP hash table"), std::string::npos)
     << own->at("census").dump();
   EXPECT_GE(own->at("census").at("states").at("time-wait").get<long>(), 450);

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <sys/stat.h>
@@ -336,6 +337,44 @@ TEST_F(ProbeLiveTest, OneWindowForTheWholeNodeSplitsTheProbeByNamespace)
 
   const json server = plan_of(stuck.server);
   EXPECT_TRUE(server.at("evidence").at("destinations").empty()) << server.at("evidence").dump();
+}
+
+// A namespace born during the window (a pod that starts) is judged too, and its evidence says it
+// has no window of its own rather than borrowing another's.
+TEST_F(ProbeLiveTest, ANamespaceBornDuringTheNodeWindowIsJudgedAndSaysSo)
+{
+  const fs::path out = m_root / "node.json";
+  // -v says when the probe is attached: the listing is done by then.
+  BackgroundProcess run({ "sh",
+                          "-c",
+                          "{ " + m_advisor + " plan --all-netns --sample 3 -v --root " + m_root.string() +
+                            " --format json 2>&1 >" + out.string() +
+                            "; echo rc=$?; } | grep --line-buffered -e 'probe: ' -e rc=; echo exited" });
+  ASSERT_TRUE(run.wait_for_output("probe: ", std::chrono::seconds(30))) << run.output();
+  Netns born("prborn");
+  ASSERT_TRUE(run.wait_for_output("exited", std::chrono::seconds(60))) << run.output();
+  EXPECT_NE(run.output().find("rc=0"), std::string::npos) << run.output();
+  std::ifstream in(out);
+  const json node = json::parse(in);
+  struct stat st
+  {};
+  ASSERT_EQ(::stat(born.path().c_str(), &st), 0);
+  const json* entry = nullptr;
+  for (const auto& e : node.at("namespaces")) {
+    if (e.at("netns").at("inode").get<std::uint64_t>() == st.st_ino) {
+      entry = &e;
+    }
+  }
+  ASSERT_NE(entry, nullptr) << "a namespace born in the window is judged: " << node.dump().substr(0, 1500);
+  ASSERT_TRUE(entry->contains("plan")) << entry->dump();
+  EXPECT_EQ(entry->at("plan").at("evidence").at("source"), "counters");
+  EXPECT_NE(entry->at("plan")
+              .at("evidence")
+              .at("reason")
+              .get<std::string>()
+              .find("appeared after the --sample window"),
+            std::string::npos)
+    << entry->at("plan").at("evidence").dump();
 }
 
 TEST_F(ProbeLiveTest, BindClientAndConnectClientAreToldApartAndJudgedDifferently)

@@ -138,10 +138,10 @@ TEST(PolicyNode, TheOutputSaysWhichPathReadTheSockets)
     }
   }
   const auto doc = nlohmann::json::parse(json_text(node_plan_to_json(plan)));
-  EXPECT_EQ(doc["sockets"]["reader"], "bpf-walk");
-  EXPECT_TRUE(doc["sockets"]["reason"].is_null());
-  EXPECT_EQ(doc["sockets"]["walked_sockets"], 402113);
-  EXPECT_EQ(doc["sockets"]["fell_back"], 1);
+  EXPECT_EQ(doc["sockets_read"]["reader"], "bpf-walk");
+  EXPECT_TRUE(doc["sockets_read"]["reason"].is_null());
+  EXPECT_EQ(doc["sockets_read"]["walked_sockets"], 402113);
+  EXPECT_EQ(doc["sockets_read"]["fell_back"], 1);
   std::set<std::string> readers;
   for (const auto& e : doc["namespaces"]) {
     readers.insert(e["socket_reader"].get<std::string>());
@@ -156,8 +156,8 @@ TEST(PolicyNode, TheOutputSaysWhichPathReadTheSockets)
             std::string::npos)
     << ctext;
   const auto cdoc = nlohmann::json::parse(json_text(node_census_to_json(census)));
-  EXPECT_EQ(cdoc["sockets"]["reader"], "sock-diag");
-  EXPECT_EQ(cdoc["sockets"]["reason"], census.sockets.reason);
+  EXPECT_EQ(cdoc["sockets_read"]["reader"], "sock-diag");
+  EXPECT_EQ(cdoc["sockets_read"]["reason"], census.sockets.reason);
 }
 
 TEST(PolicyNode, TheTopGroupIsTheMostPressuredWhateverItsPlace)
