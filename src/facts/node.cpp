@@ -90,6 +90,16 @@ void visit_one(NetnsInfo& info,
   }
 }
 
+// The census options of the calling thread's namespace (its port range and reserved ports) for
+// a node census.
+CensusOptions namespace_census_options(const NodeCensusOptions& options)
+{
+  CensusOptions census = census_options_from(read_census_sysctls());
+  census.top_n = options.top_n;
+  census.want_timestamps = options.want_timestamps;
+  return census;
+}
+
 // The self-check of one namespace: the walk's TIME_WAIT count against the kernel's own count
 // before and after it, with room for what came and went meanwhile. Empty when it passes.
 std::string self_check(const WalkEntry& e, std::optional<std::uint64_t> after)
@@ -171,7 +181,6 @@ void for_each_netns_census(const NodeCensusOptions& options,
   // Phase 1, walk only: in each namespace, its census options and listeners, and the kernel's
   // TIME_WAIT count for the self-check.
   std::map<std::uint64_t, WalkEntry> entries;
-  std::uint64_t unlisted_sockets = 0;
   const std::uint64_t host_inode = host_netns_inode();
   if (walker && walker->can_walk() && options.reader != SocketReader::bpf_iter) {
     const bool shared_here = uses_shared_hash(current_netns_inode() == host_inode);
@@ -180,10 +189,7 @@ void for_each_netns_census(const NodeCensusOptions& options,
         info,
         [&](NetnsInfo& here) {
           WalkEntry e;
-          CensusOptions census = census_options_from(read_census_sysctls());
-          census.top_n = options.top_n;
-          census.want_timestamps = options.want_timestamps;
-          e.agg = std::make_unique<CensusAggregator>(census);
+          e.agg = std::make_unique<CensusAggregator>(namespace_census_options(options));
           if (!shared_here || !uses_shared_hash(here.kind == NetnsKind::host)) {
             e.why_not = "it has its own TCP hash table (net.ipv4.tcp_child_ehash_entries)";
           } else if (auto err = add_listeners(*e.agg); !err.empty()) {
@@ -216,11 +222,9 @@ void for_each_netns_census(const NodeCensusOptions& options,
                   walked.runs,
                   walked.restarts,
                   walked.ms);
-    if (walked.ok && unlisted > 0) {
-      unlisted_sockets = unlisted;
-    }
     if (walked.ok) {
       read.reader = SocketReader::bpf_walk;
+      read.unlisted_sockets = unlisted;
       read.walked_sockets = walked.sockets;
       read.walk_runs = walked.runs;
       read.walk_ms = walker->load_ms() + walked.ms;
@@ -234,9 +238,6 @@ void for_each_netns_census(const NodeCensusOptions& options,
   }
 
   pause_point("netns-walked");
-  if (unlisted_sockets > 0) {
-    read.unlisted_sockets = unlisted_sockets;
-  }
 
   // Phase 3: each namespace, with the walk's census where it served and passed its check.
   for (auto& info : listed) {
@@ -257,11 +258,8 @@ void for_each_netns_census(const NodeCensusOptions& options,
         } else if (it != entries.end()) {
           ns.note = "not in the shared TCP hash: " + it->second.why_not;
         }
-        CensusOptions census = census_options_from(read_census_sysctls());
-        census.top_n = options.top_n;
-        census.want_timestamps = options.want_timestamps;
         if (!walked && walker) { // the kernel's TCP iterator, this namespace alone
-          CensusAggregator agg(census);
+          CensusAggregator agg(namespace_census_options(options));
           std::string failed = add_listeners(agg);
           if (failed.empty()) {
             const EhashWalkResult r =
@@ -278,7 +276,7 @@ void for_each_netns_census(const NodeCensusOptions& options,
           }
         }
         if (!walked) {
-          ns.census = take_census(census);
+          ns.census = take_census(namespace_census_options(options));
         }
         if (ns.reader != read.reader) {
           ++read.fell_back;
