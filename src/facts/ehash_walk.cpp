@@ -93,6 +93,7 @@ struct EhashWalker::Loaded
 EhashWalker::EhashWalker()
 {
   // A test hook: fewer records per run, so a few thousand sockets take many runs.
+  m_capacity = TW_WALK_MAX_RECORDS;
   if (const char* cap = std::getenv("TW_ADVISOR_WALK_RUN_RECORDS"); cap != nullptr) {
     if (const auto n = parse_int(cap); n && *n >= 16 && *n < TW_WALK_MAX_RECORDS) {
       m_capacity = static_cast<std::uint32_t>(*n);

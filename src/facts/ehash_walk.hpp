@@ -67,7 +67,7 @@ private:
   std::string m_reason;
   std::string m_walk_reason;
   double m_load_ms = 0.0;
-  std::uint32_t m_capacity = 65536; // TW_WALK_MAX_RECORDS
+  std::uint32_t m_capacity = 0; // records per run: TW_WALK_MAX_RECORDS unless a test asks for fewer
 };
 
 } // namespace tw
