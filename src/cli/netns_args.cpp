@@ -6,6 +6,10 @@
 #include "state/journal.hpp"
 #include "util/fs.hpp"
 
+#include <array>
+#include <string>
+#include <vector>
+
 namespace tw::cli {
 
 CLI::Option* add_netns_option(CLI::App* cmd, std::string& spec, const std::string& verb)
@@ -46,6 +50,15 @@ std::string state_dir_for_namespace(const std::string& root,
     .string();
 }
 
+namespace {
+
+constexpr std::array k_socket_readers = { SocketReader::automatic,
+                                          SocketReader::bpf_walk,
+                                          SocketReader::bpf_iter,
+                                          SocketReader::sock_diag };
+
+} // namespace
+
 CLI::Option* add_socket_reader_option(CLI::App* cmd, std::string& reader, CLI::Option* all_netns)
 {
   return cmd
@@ -55,20 +68,23 @@ CLI::Option* add_socket_reader_option(CLI::App* cmd, std::string& reader, CLI::O
                  "sockets in one BPF pass, falling back to the BPF TCP\n"
                  "iterator, then sock_diag, in each; bpf-walk, bpf-iter and\n"
                  "sock-diag insist on one (doc/netns.md)")
-    ->check(CLI::IsMember({ "auto", "bpf-walk", "bpf-iter", "sock-diag" }))
+    ->check(CLI::IsMember([] {
+      std::vector<std::string> names;
+      names.reserve(k_socket_readers.size());
+      for (const SocketReader each : k_socket_readers) {
+        names.emplace_back(to_string(each));
+      }
+      return names;
+    }()))
     ->needs(all_netns);
 }
 
 SocketReader socket_reader_from(const std::string& text)
 {
-  if (text == "bpf-walk") {
-    return SocketReader::bpf_walk;
-  }
-  if (text == "bpf-iter") {
-    return SocketReader::bpf_iter;
-  }
-  if (text == "sock-diag") {
-    return SocketReader::sock_diag;
+  for (const SocketReader reader : k_socket_readers) {
+    if (text == to_string(reader)) {
+      return reader;
+    }
   }
   return SocketReader::automatic;
 }
