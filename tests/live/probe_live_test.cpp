@@ -95,6 +95,32 @@ protected:
     return advisor_json(ns, std::move(args), std::move(prefix));
   }
 
+  // pair's client with 50 source ports and tcp_tw_reuse 0, every port towards the server's 8080
+  // in TIME_WAIT for the next 60 s: the same picture in sock_diag whatever connects next. Returns
+  // the server, to keep for the test.
+  std::unique_ptr<BackgroundProcess> fill_source_ports(const HostPair& pair)
+  {
+    pair.client.set_sysctl("net.ipv4.ip_local_port_range", "40000 40049"); // 50 ports
+    pair.client.set_sysctl("net.ipv4.tcp_tw_reuse", "0");
+    auto server = start_server(pair.server, pair.server_v4);
+    EXPECT_EQ(run_client(pair.client, pair.server_v4, 50, { "--close-first" }).at("ok"), 50);
+    return server;
+  }
+
+  // The entry of ns in a node document (plan/census --all-netns), or nullptr.
+  static const json* node_entry(const json& node, const Netns& ns)
+  {
+    struct stat st
+    {};
+    EXPECT_EQ(::stat(ns.path().c_str(), &st), 0) << ns.path();
+    for (const auto& e : node.at("namespaces")) {
+      if (e.at("netns").at("inode").get<std::uint64_t>() == st.st_ino) {
+        return &e;
+      }
+    }
+    return nullptr;
+  }
+
   // The netns cookie of ns: what the probe filters on.
   static std::uint64_t cookie_of(const Netns& ns)
   {
@@ -282,10 +308,7 @@ TEST_F(ProbeLiveTest, AConnectThatFailsBeforeItsSynIsNotAFailedRecycle)
 TEST_F(ProbeLiveTest, OneWindowForTheWholeNodeSplitsTheProbeByNamespace)
 {
   HostPair stuck("prnodes");
-  stuck.client.set_sysctl("net.ipv4.ip_local_port_range", "40000 40049"); // 50 ports
-  stuck.client.set_sysctl("net.ipv4.tcp_tw_reuse", "0");
-  auto stuck_server = start_server(stuck.server, stuck.server_v4);
-  EXPECT_EQ(run_client(stuck.client, stuck.server_v4, 50, { "--close-first" }).at("ok"), 50);
+  auto stuck_server = fill_source_ports(stuck);
   HostPair fine("prnodef");
   auto fine_server = start_server(fine.server, fine.server_v4);
   BackgroundProcess failing(stuck.client.exec_argv(
@@ -303,13 +326,9 @@ TEST_F(ProbeLiveTest, OneWindowForTheWholeNodeSplitsTheProbeByNamespace)
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json node = json::parse(r.out);
   const auto plan_of = [&node, &r](const Netns& ns) -> json {
-    struct stat st
-    {};
-    EXPECT_EQ(::stat(ns.path().c_str(), &st), 0) << ns.path();
-    for (const auto& e : node.at("namespaces")) {
-      if (e.at("netns").at("inode").get<std::uint64_t>() == st.st_ino && e.contains("plan")) {
-        return e.at("plan");
-      }
+    const json* e = node_entry(node, ns);
+    if (e != nullptr && e->contains("plan")) {
+      return e->at("plan");
     }
     ADD_FAILURE() << ns.name() << " not judged: " << r.out.substr(0, 2000);
     return json::object();
@@ -356,15 +375,7 @@ TEST_F(ProbeLiveTest, ANamespaceBornDuringTheNodeWindowIsJudgedAndSaysSo)
   EXPECT_NE(run.output().find("rc=0"), std::string::npos) << run.output();
   std::ifstream in(out);
   const json node = json::parse(in);
-  struct stat st
-  {};
-  ASSERT_EQ(::stat(born.path().c_str(), &st), 0);
-  const json* entry = nullptr;
-  for (const auto& e : node.at("namespaces")) {
-    if (e.at("netns").at("inode").get<std::uint64_t>() == st.st_ino) {
-      entry = &e;
-    }
-  }
+  const json* entry = node_entry(node, born);
   ASSERT_NE(entry, nullptr) << "a namespace born in the window is judged: " << node.dump().substr(0, 1500);
   ASSERT_TRUE(entry->contains("plan")) << entry->dump();
   EXPECT_EQ(entry->at("plan").at("evidence").at("source"), "counters");
@@ -380,12 +391,8 @@ TEST_F(ProbeLiveTest, ANamespaceBornDuringTheNodeWindowIsJudgedAndSaysSo)
 TEST_F(ProbeLiveTest, BindClientAndConnectClientAreToldApartAndJudgedDifferently)
 {
   HostPair pair("prbind");
-  pair.client.set_sysctl("net.ipv4.ip_local_port_range", "40000 40049"); // 50 ports
-  pair.client.set_sysctl("net.ipv4.tcp_tw_reuse", "0");
-  auto server = start_server(pair.server, pair.server_v4);
-  // Every port towards the server in TIME_WAIT for the next 60 s: the same picture in sock_diag
-  // for both clients below.
-  EXPECT_EQ(run_client(pair.client, pair.server_v4, 50, { "--close-first" }).at("ok"), 50);
+  // Every port towards the server in TIME_WAIT: the same picture in sock_diag for both clients below.
+  auto server = fill_source_ports(pair);
 
   // A client that bind()s to port 0 before connect(): bind() fails with EADDRINUSE.
   {
@@ -435,10 +442,7 @@ TEST_F(ProbeLiveTest, BindClientAndConnectClientAreToldApartAndJudgedDifferently
 TEST_F(ProbeLiveTest, ApplyWatchPassesWhenConnectFailuresFallAndSaysWhatItMeasured)
 {
   HostPair pair("prapply");
-  pair.client.set_sysctl("net.ipv4.ip_local_port_range", "40000 40049"); // 50 ports
-  pair.client.set_sysctl("net.ipv4.tcp_tw_reuse", "0");
-  auto server = start_server(pair.server, pair.server_v4);
-  EXPECT_EQ(run_client(pair.client, pair.server_v4, 50, { "--close-first" }).at("ok"), 50);
+  auto server = fill_source_ports(pair);
   // Failing connects every 20 ms for the baseline and the watch (about 7 s).
   BackgroundProcess client(pair.client.exec_argv(
     client_argv(pair.server_v4, 600, { "--close-first", "--interval-ms", "20", "--timeout-ms", "15000" })));
