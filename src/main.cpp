@@ -1,6 +1,8 @@
 // tw-advisor: will net.ipv4.tcp_tw_reuse help on this host? Answers from evidence, changes safely.
 #include "cli/commands.hpp"
 #include "cli/validators.hpp"
+#include "facts/netns.hpp"
+#include "report/document.hpp"
 #include "util/error.hpp"
 #include "util/json_text.hpp"
 #include "util/strings.hpp"
@@ -13,7 +15,9 @@
 #include <algorithm>
 #include <cstdio>
 #include <exception>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace {
@@ -86,9 +90,25 @@ std::string unexpected_arguments(const CLI::App& command, const std::vector<std:
   return out;
 }
 
+// The error document (doc/json.md, kind "error") on stdout.
+void emit_json_error(const std::string& command,
+                     const std::string& subject,
+                     const std::string& reason,
+                     int exit_code)
+{
+  nlohmann::ordered_json doc =
+    tw::document_header(tw::DocumentKind::error, tw::current_host_named(std::nullopt));
+  doc["command"] = command;
+  doc["outcome"] = exit_code == tw::k_exit_locked ? "locked" : "error";
+  doc["exit_code"] = exit_code;
+  doc["error"] = { { "subject", subject }, { "reason", reason }, { "message", subject + ": " + reason } };
+  std::fputs((tw::json_text(doc) + "\n").c_str(), stdout);
+  std::fflush(stdout);
+}
+
 // With --format json, a command's stdout holds one document even when it fails: census, plan and
-// status print this error document (apply and check print their own). Nothing when the command
-// did not ask for JSON.
+// status print this error document (apply, rollback and check print their own). Nothing when the
+// command did not ask for JSON.
 void print_json_error(const CLI::App& app,
                       const std::string& subject,
                       const std::string& reason,
@@ -101,20 +121,25 @@ void print_json_error(const CLI::App& app,
   const CLI::App* command = parsed.front();
   const std::string name = command->get_name();
   const CLI::Option* format = command->get_option_no_throw("--format");
-  if (name == "apply" || name == "check" || format == nullptr || format->count() == 0 ||
+  if (name == "apply" || name == "rollback" || name == "check" || format == nullptr || format->count() == 0 ||
       format->as<std::string>() != "json") {
     return;
   }
-  nlohmann::ordered_json doc = nlohmann::ordered_json::object();
-  doc["schema_version"] = 1;
-  doc["kind"] = "error";
-  doc["generator"] = std::string("tw-advisor ") + tw::k_version;
-  doc["command"] = name;
-  doc["outcome"] = exit_code == tw::k_exit_locked ? "locked" : "error";
-  doc["exit_code"] = exit_code;
-  doc["error"] = { { "subject", subject }, { "reason", reason }, { "message", subject + ": " + reason } };
-  std::fputs((tw::json_text(doc) + "\n").c_str(), stdout);
-  std::fflush(stdout);
+  emit_json_error(name, subject, reason, exit_code);
+}
+
+// Whether the command line asks for --format json, read from the words themselves: on a usage
+// error the parser may have stopped before the option.
+bool words_ask_for_json(int argc, char** argv)
+{
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view w = argv[i];
+    if (w == "--format=json" ||
+        (w == "--format" && i + 1 < argc && std::string_view(argv[i + 1]) == "json")) {
+      return true;
+    }
+  }
+  return false;
 }
 
 std::string command_names(const CLI::App& app)
@@ -189,6 +214,9 @@ int run(int argc, char** argv)
       what = unexpected_arguments(*command, app.remaining(true));
     }
     std::fprintf(stderr, "tw-advisor: error: %s\nRun '%s --help' for usage.\n", what.c_str(), help.c_str());
+    if (command != &app && words_ask_for_json(argc, argv)) {
+      emit_json_error(command->get_name(), "usage", what, 1);
+    }
     return 1;
   } catch (const tw::LockHeld& e) {
     std::fprintf(stderr, "tw-advisor: error: %s\n", e.what());

@@ -11,9 +11,11 @@
 #include "cli/validators.hpp"
 #include "facts/gather.hpp"
 #include "facts/host.hpp"
+#include "facts/netns.hpp"
 #include "facts/sysctl_reader.hpp"
 #include "policy/engine.hpp"
 #include "report/apply_report.hpp"
+#include "report/document.hpp"
 #include "report/plan_json.hpp"
 #include "util/error.hpp"
 #include "util/json_text.hpp"
@@ -121,7 +123,9 @@ void run_apply(const ApplyArgs& args, int& exit_code)
   // With --format json, stdout holds exactly one document, on success and on error alike.
   const auto print_json = [&] {
     if (json) {
-      std::fputs((json_text(apply_report_to_json(report)) + "\n").c_str(), stdout);
+      const auto doc =
+        make_document(DocumentKind::apply, current_host_named(netns), apply_report_to_json(report));
+      std::fputs((json_text(doc) + "\n").c_str(), stdout);
       std::fflush(stdout);
     }
   };

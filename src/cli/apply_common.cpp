@@ -52,6 +52,10 @@ void StepPrinter::end_progress()
 
 void StepPrinter::step(const std::string& message)
 {
+  constexpr std::string_view k_warning = "warning: ";
+  if (message.rfind(k_warning, 0) == 0) {
+    m_warnings.push_back(message.substr(k_warning.size()));
+  }
   say("  " + message);
 }
 

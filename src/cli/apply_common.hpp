@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <string>
+#include <vector>
 
 namespace tw::cli {
 
@@ -28,6 +29,8 @@ public:
   void end_progress();
   // The stream the lines go to (for a prompt).
   std::FILE* stream() const { return m_out; }
+  // The steps said as "warning: ...", without that prefix, for a JSON document.
+  const std::vector<std::string>& warnings() const { return m_warnings; }
 
   void step(const std::string& message) override;
   void watch_sample(const WatchSample& sample, std::chrono::seconds total) override;
@@ -35,6 +38,7 @@ public:
 private:
   std::FILE* m_out;
   bool m_progress = false;
+  std::vector<std::string> m_warnings;
 };
 
 // --root and --state-dir, as apply, rollback and status take them.

@@ -7,11 +7,13 @@
 #include "cli/netns_args.hpp"
 #include "cli/validators.hpp"
 #include "facts/dump_file.hpp"
+#include "facts/netns.hpp"
 #include "facts/node.hpp"
 #include "facts/probe.hpp"
 #include "facts/sock_diag.hpp"
 #include "report/census_json.hpp"
 #include "report/census_text.hpp"
+#include "report/document.hpp"
 #include "report/evidence_text.hpp"
 #include "report/node_json.hpp"
 #include "report/node_text.hpp"
@@ -131,7 +133,7 @@ void run_census(const CensusArgs& args, int& exit_code)
     if (netns) { // --netns: which namespace was counted
       j["netns"] = netns_to_json(*netns);
     }
-    out = json_text(j) + "\n";
+    out = json_text(make_document(DocumentKind::census, current_host_named(netns), j)) + "\n";
   } else {
     if (netns) {
       out = fmt::format(

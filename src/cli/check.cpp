@@ -7,7 +7,9 @@
 #include "config/data_dir.hpp"
 #include "config/loader.hpp"
 #include "facts/kernel_view.hpp"
+#include "facts/netns.hpp"
 #include "report/check.hpp"
+#include "report/document.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/json_text.hpp"
@@ -114,7 +116,11 @@ void run_check_command(const CheckArgs& args, int& exit_code)
     files, assumed, report, kernel.listening.has_value(), kernel.listening_note, args.root, errors, exit_code
   };
   const std::string out =
-    args.format == "json" ? json_text(check_to_json(outcome)) + "\n" : check_to_text(outcome);
+    args.format == "json"
+      ? json_text(
+          make_document(DocumentKind::check, current_host_named(std::nullopt), check_to_json(outcome))) +
+          "\n"
+      : check_to_text(outcome);
   std::fputs(out.c_str(), stdout);
 }
 
@@ -129,11 +135,11 @@ void run_check_or_report(const CheckArgs& args, int& exit_code)
     run_check_command(args, exit_code);
   } catch (const Error& e) {
     std::fprintf(stderr, "tw-advisor: error: %s\n", escape_text(e.what()).c_str());
-    std::fputs((json_text(check_input_error_json(
-                  args.root, args.files, args.dest.empty(), { e.subject(), e.reason() })) +
-                "\n")
-                 .c_str(),
-               stdout);
+    const auto doc = make_document(
+      DocumentKind::check,
+      current_host_named(std::nullopt),
+      check_input_error_json(args.root, args.files, args.dest.empty(), { e.subject(), e.reason() }));
+    std::fputs((json_text(doc) + "\n").c_str(), stdout);
     exit_code = 1;
   }
 }

@@ -141,7 +141,7 @@ void run_plan(const PlanArgs& args, int& exit_code)
   // The JSON document only when it is written or printed.
   std::string document;
   if (!args.out.empty() || args.format == "json") {
-    document = json_text(plan_to_json(plan, facts)) + "\n";
+    document = json_text(plan_document(plan, facts)) + "\n";
   }
   if (!args.out.empty()) {
     write_plan_file(args.out, document);

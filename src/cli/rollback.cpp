@@ -5,7 +5,12 @@
 #include "cli/commands.hpp"
 #include "cli/netns_args.hpp"
 #include "facts/host.hpp"
+#include "facts/netns.hpp"
 #include "facts/sysctl_reader.hpp"
+#include "report/apply_report.hpp"
+#include "report/document.hpp"
+#include "util/error.hpp"
+#include "util/json_text.hpp"
 
 #include <memory>
 #include <string>
@@ -19,27 +24,72 @@ struct RollbackArgs
   std::string root = "/";
   std::string state_dir;
   std::string netns;
+  std::string format = "text";
 };
 
-void run_rollback(const RollbackArgs& args, int& exit_code)
+void rollback_steps(const RollbackArgs& args,
+                    const std::optional<NetnsInfo>& netns,
+                    StepPrinter& out,
+                    RollbackReport& report)
 {
-  const auto netns = enter_netns_arg(args.netns);
   const std::string state_dir = state_dir_for_namespace(args.root, args.state_dir, netns);
   install_interrupt_handlers(); // a signal must not stop a rollback half-way; it finishes first
-  StepPrinter out(false);
   const auto done =
     rollback_last_apply(Target{ args.root, state_dir, proc_sys_dir() }, current_command_line(), out);
   const auto dir = resolve_state_dir(args.root, state_dir);
   if (!done.had_journal) {
-    out.say("nothing to roll back: no apply is recorded in " + dir.string());
+    report.outcome = "nothing-to-do";
+    report.message = "nothing to roll back: no apply is recorded in " + dir.string();
   } else if (done.already_final) {
-    out.say("nothing to roll back: the last apply (" + done.journal.id + ") is already rolled back (" +
-            done.journal.reason + ")");
+    report.outcome = "nothing-to-do";
+    report.message = "nothing to roll back: the last apply (" + done.journal.id +
+                     ") is already rolled back (" + done.journal.reason + ")";
   } else {
-    out.say("rolled back apply " + done.journal.id + " (it was " + done.previous_state +
-            "): runtime values and " + k_sysctld_dir + " are as they were before it");
+    report.outcome = "rolled-back";
+    report.message = "rolled back apply " + done.journal.id + " (it was " + done.previous_state +
+                     "): runtime values and " + k_sysctld_dir + " are as they were before it";
   }
-  exit_code = 0;
+  if (done.had_journal) {
+    report.apply = done.journal;
+    report.previous_state = done.previous_state;
+  }
+  report.exit_code = 0;
+  out.say(report.message);
+}
+
+void run_rollback(const RollbackArgs& args, int& exit_code)
+{
+  const auto netns = enter_netns_arg(args.netns);
+  const bool json = args.format == "json";
+  StepPrinter out(json);
+  RollbackReport report;
+  // With --format json, stdout holds exactly one document, on success and on error alike.
+  const auto print_json = [&] {
+    report.warnings = out.warnings();
+    if (json) {
+      const auto doc =
+        make_document(DocumentKind::rollback, current_host_named(netns), rollback_report_to_json(report));
+      std::fputs((json_text(doc) + "\n").c_str(), stdout);
+      std::fflush(stdout);
+    }
+  };
+  try {
+    rollback_steps(args, netns, out, report);
+  } catch (const LockHeld& e) {
+    report.outcome = "locked";
+    report.exit_code = k_exit_locked;
+    report.message = e.what();
+    print_json();
+    throw; // main prints it on stderr and exits 4
+  } catch (const Error& e) {
+    report.outcome = "error";
+    report.exit_code = 1;
+    report.message = e.what();
+    print_json();
+    throw; // main prints it on stderr and exits 1
+  }
+  print_json();
+  exit_code = report.exit_code;
 }
 
 } // namespace
@@ -53,6 +103,12 @@ void add_rollback_command(CLI::App& app, int& exit_code)
     "back to exactly what it was (files restored byte for byte, added files and temp files removed).\n"
     "Also finishes undoing an apply that was interrupted or killed at any step.");
   add_root_options(rollback, rollback_args->root, rollback_args->state_dir, rollback_args->netns);
+  rollback
+    ->add_option("--format",
+                 rollback_args->format,
+                 "Output format: text, or json (one object on stdout: outcome rolled-back, nothing-to-do, "
+                 "locked or error; exit_code, message, the apply undone, warnings; the steps go to stderr)")
+    ->check(CLI::IsMember({ "text", "json" }));
   rollback->footer(
     "Run it in the same network namespace and with the same --root as the apply. It writes only below\n"
     "/proc/sys of its own namespace and refuses a journal that names another tree or is damaged\n"

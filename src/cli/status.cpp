@@ -8,7 +8,9 @@
 #include "cli/commands.hpp"
 #include "cli/hints.hpp"
 #include "cli/netns_args.hpp"
+#include "facts/netns.hpp"
 #include "facts/sysctl_reader.hpp"
+#include "report/document.hpp"
 #include "util/json_text.hpp"
 
 #include <cstdio>
@@ -40,7 +42,10 @@ void run_status(const StatusArgs& args, int& exit_code)
     note = with_rollback_command(std::move(note), args.root, state_dir);
   }
   const std::string out =
-    args.format == "json" ? json_text(status_to_json(report)) + "\n" : status_to_text(report);
+    args.format == "json"
+      ? json_text(make_document(DocumentKind::status, current_host_named(netns), status_to_json(report))) +
+          "\n"
+      : status_to_text(report);
   std::fputs(out.c_str(), stdout);
   const bool attention = report.condition == StatusCondition::interrupted ||
                          report.condition == StatusCondition::damaged || report.drifted;

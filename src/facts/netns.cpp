@@ -459,4 +459,17 @@ void enter_netns_for_good(int fd, const std::string& what)
   enter_or_throw(fd, what);
 }
 
+HostInfo current_host_named(const std::optional<NetnsInfo>& entered)
+{
+  HostInfo host;
+  host.hostname = current_hostname();
+  host.netns_inode = current_netns_inode();
+  const std::optional<NetnsInfo> ns = entered ? entered : identify_netns(host.netns_inode);
+  if (ns && host.netns_inode != 0) {
+    host.netns_kind = to_string(ns->kind);
+    host.netns_name = ns->name;
+  }
+  return host;
+}
+
 } // namespace tw

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "model/facts.hpp"
 #include "model/netns.hpp"
 #include "util/unique_fd.hpp"
 
@@ -49,6 +50,11 @@ std::vector<NetnsInfo> list_netns(std::vector<std::string>& notes);
 // process found in it; nullopt when the host's own inode cannot be read (not root), so that no
 // claim "this is not the host" is ever made on a guess. One walk of /proc when not the host's.
 std::optional<NetnsInfo> identify_netns(std::uint64_t inode);
+
+// The host and the namespace this process is in now, as a document header names them
+// (report/document.hpp): `entered` names it when --netns was given, else identify_netns does;
+// kernel_release is left empty.
+HostInfo current_host_named(const std::optional<NetnsInfo>& entered);
 
 // True when root is the host's own file system root (the same directory as init's: kthreadd's
 // /proc/2/root, else /proc/1/root, else this process's /), however it is spelled ("/", "/.",

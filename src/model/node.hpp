@@ -14,9 +14,6 @@
 
 namespace tw {
 
-// The schema_version of the node documents (`plan --all-netns`, `census --all-netns`), doc/netns.md.
-inline constexpr int k_node_schema_version = 1;
-
 // How the sockets of every namespace were read (doc/netns.md, "Cost").
 enum class SocketReader
 {

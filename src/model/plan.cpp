@@ -17,14 +17,8 @@ constexpr std::array<std::pair<Verdict, const char*>, 5> k_verdicts = { {
 
 constexpr std::array<std::pair<PrereqStatus, const char*>, 3> k_statuses = { {
   { PrereqStatus::ok, "ok" },
-  { PrereqStatus::warn, "warn" },
-  { PrereqStatus::fail, "fail" },
-} };
-
-constexpr std::array<std::pair<Severity, const char*>, 3> k_severities = { {
-  { Severity::info, "info" },
-  { Severity::warn, "warn" },
-  { Severity::critical, "critical" },
+  { PrereqStatus::warning, "warning" },
+  { PrereqStatus::error, "error" },
 } };
 
 template<typename E, std::size_t N>
@@ -80,16 +74,6 @@ const char* to_string(PrereqStatus status)
 std::optional<PrereqStatus> prereq_status_from_string(std::string_view text)
 {
   return value_of(k_statuses, text);
-}
-
-const char* to_string(Severity severity)
-{
-  return name_of(k_severities, severity);
-}
-
-std::optional<Severity> severity_from_string(std::string_view text)
-{
-  return value_of(k_severities, text);
 }
 
 const Prerequisite* Plan::prerequisite(std::string_view id) const

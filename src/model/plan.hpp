@@ -1,5 +1,7 @@
 #pragma once
 
+#include "model/severity.hpp"
+
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -8,9 +10,6 @@
 #include <vector>
 
 namespace tw {
-
-// The version of the plan document (doc/plan-schema.md) that report/ writes and reader/ accepts.
-inline constexpr int k_plan_schema_version = 1;
 
 // The answer to "will net.ipv4.tcp_tw_reuse help here?": exactly one of these.
 enum class Verdict
@@ -30,28 +29,15 @@ std::optional<Verdict> verdict_from_string(std::string_view text);
 // How one prerequisite of tw_reuse stands on this host.
 enum class PrereqStatus
 {
-  ok,   // satisfied
-  warn, // satisfied with a caveat an operator must read (NAT, low peer agreement)
-  fail, // not satisfied: tw_reuse would not work or must not be enabled as things are
+  ok,      // satisfied
+  warning, // satisfied with a caveat an operator must read (NAT, low peer agreement)
+  error,   // not satisfied: tw_reuse would not work or must not be enabled as things are
 };
 
-// "ok", "warn", "fail".
+// "ok", "warning", "error": the severity words (model/severity.hpp) for what is not ok.
 const char* to_string(PrereqStatus status);
 // The inverse of to_string(PrereqStatus).
 std::optional<PrereqStatus> prereq_status_from_string(std::string_view text);
-
-// How much a finding matters to the decision.
-enum class Severity
-{
-  info,    // context
-  warn,    // worth acting on or double-checking
-  critical // makes tw_reuse useless or unsafe as things are
-};
-
-// "info", "warn", "critical".
-const char* to_string(Severity severity);
-// The inverse of to_string(Severity).
-std::optional<Severity> severity_from_string(std::string_view text);
 
 // Named numbers a finding or an advice rests on, e.g. {"time_wait": 1000, "usable_ports": 1000}.
 using Evidence = std::map<std::string, double>;

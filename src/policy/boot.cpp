@@ -14,7 +14,7 @@ void drift_findings(const BootFacts& boot, Plan& plan)
   for (const auto& d : boot.drift) {
     Finding f;
     f.id = "boot-drift";
-    f.severity = Severity::warn;
+    f.severity = Severity::warning;
     f.summary = d.message;
     if (d.line) {
       f.evidence = { { "line", static_cast<double>(*d.line) } };
@@ -37,7 +37,7 @@ void unreadable_finding(const BootFacts& boot, Plan& plan)
   }
   Finding f;
   f.id = "sysctld-unreadable";
-  f.severity = Severity::warn;
+  f.severity = Severity::warning;
   f.summary =
     "cannot read " + listed + ": what sysctl.d sets at boot is incomplete (run as root to see it all)";
   f.evidence = { { "paths", static_cast<double>(boot.unreadable.size()) } };
@@ -66,7 +66,7 @@ void persist_findings(const BootFacts& boot, Plan& plan)
   for (const auto& [key, why] : refused) {
     Finding f;
     f.id = "persist-overridden";
-    f.severity = Severity::warn;
+    f.severity = Severity::warning;
     f.summary = "apply would refuse to persist " + key + " in " + boot.generated_file + ": " + why +
                 "; change that file first, or apply with --no-persist (runtime only, lost at reboot)";
     f.rationale =
@@ -86,7 +86,7 @@ void interrupted_finding(const BootFacts& boot, Plan& plan)
   const auto& i = *boot.interrupted;
   Finding f;
   f.id = "apply-interrupted";
-  f.severity = Severity::critical;
+  f.severity = Severity::error;
   f.summary = "an apply (" + i.id + ") was interrupted in state " + i.state + " (journal " + i.journal +
               "): apply refuses until `tw-advisor rollback` runs";
   f.rationale =

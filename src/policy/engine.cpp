@@ -281,7 +281,7 @@ void would_help(const Analysis& a, Plan& plan)
                 ")";
       plan.changes.push_back({ k_tw_reuse, current, "1", reason });
     } else {
-      p.status = PrereqStatus::fail;
+      p.status = PrereqStatus::error;
       p.detail = "policy " + po.id + " does not allow " + k_tw_reuse + " = 1" +
                  (g == nullptr ? " (no guardrail for the key)"
                                : " (rule " + g->id + ": " + std::to_string(g->min) + ".." +
@@ -294,7 +294,7 @@ void would_help(const Analysis& a, Plan& plan)
     // tcp_timestamps = 0 on this host is fixable (above); a failing peer is not.
     const bool host_timestamps_off = p.id == "tcp_timestamps" && ts_off;
     const bool delay_handled = p.id == "tw_reuse_delay" && delay_off; // fixed or blocked above
-    if (p.status == PrereqStatus::fail && !host_timestamps_off && !delay_handled && p.id != "policy") {
+    if (p.status == PrereqStatus::error && !host_timestamps_off && !delay_handled && p.id != "policy") {
       blockers.push_back(p.id + ": " + p.detail);
     }
   }
@@ -350,7 +350,7 @@ void would_help(const Analysis& a, Plan& plan)
                              : "NAT could not be read: treat it as possible source NAT (reused tuples can be "
                                "dropped by the peer's PAWS check); apply with --canary.");
   } else if (const Prerequisite* ts = plan.prerequisite("tcp_timestamps");
-             ts && ts->status == PrereqStatus::warn) {
+             ts && ts->status == PrereqStatus::warning) {
     plan.reasons.push_back("Caveat: " + ts->detail + ".");
   } else if (!delay_off) {
     plan.reasons.push_back("Timestamps are on (" + k_timestamps + " = " + std::to_string(*a.timestamps) +

@@ -22,7 +22,7 @@ void pressure_findings(const Analysis& a, std::vector<Finding>& out)
 {
   if (!a.pressured.empty()) {
     const GroupView& top = *a.pressured.front();
-    Finding f{ "port-pressure", Severity::warn, {}, group_evidence(top), {} };
+    Finding f{ "port-pressure", Severity::warning, {}, group_evidence(top), {} };
     f.evidence["groups_pressured"] = as_double(a.pressured.size());
     f.evidence["threshold"] = a.time_wait_pressure;
     if (a.planned_delay_ms && a.timestamps && *a.timestamps != 0) {
@@ -47,7 +47,7 @@ void pressure_findings(const Analysis& a, std::vector<Finding>& out)
     if (!v.exhausted) {
       continue;
     }
-    Finding f{ "ports-exhausted", Severity::critical, {}, group_evidence(v), {} };
+    Finding f{ "ports-exhausted", Severity::error, {}, group_evidence(v), {} };
     const std::string counts = std::to_string(v.group->in_use) + " of " + std::to_string(v.usable) +
                                " usable ports in use, " + std::to_string(v.group->time_wait) +
                                " of them in TIME_WAIT";
@@ -55,7 +55,7 @@ void pressure_findings(const Analysis& a, std::vector<Finding>& out)
       f.summary = "ports towards " + group_name(*v.group) + " are (nearly) all in use: " + counts +
                   "; the probe saw bind() to port 0 fail there, not connect()";
     } else if (v.reuse_works) {
-      f.severity = Severity::warn;
+      f.severity = Severity::warning;
       f.summary = "ports towards " + group_name(*v.group) + " are (nearly) all in use: " + counts +
                   ", which the current tcp_tw_reuse lets connect() take over";
     } else if (v.symptom != nullptr && v.symptom->connect_eaddrnotavail > 0) {
@@ -81,7 +81,7 @@ void pressure_findings(const Analysis& a, std::vector<Finding>& out)
       a.uncovered.begin(), a.uncovered.end(), [](const GroupView* v) { return !v->group->loopback; });
     if (non_loopback > 0) {
       const GroupView& top = *a.uncovered.front();
-      Finding f{ "tw-reuse-loopback-only", Severity::warn, {}, group_evidence(top), {} };
+      Finding f{ "tw-reuse-loopback-only", Severity::warning, {}, group_evidence(top), {} };
       f.evidence["tcp_tw_reuse"] = 2;
       f.evidence["groups_uncovered"] = as_double(static_cast<std::uint64_t>(non_loopback));
       f.summary = "net.ipv4.tcp_tw_reuse = 2 reuses only loopback traffic; the pressured group " +
@@ -146,7 +146,7 @@ void role_findings(const Analysis& a, std::vector<Finding>& out)
 void timestamp_findings(const Analysis& a, std::vector<Finding>& out)
 {
   if (a.timestamps && *a.timestamps == 0) {
-    Finding f{ "timestamps-off", Severity::critical, {}, { { "tcp_timestamps", 0 } }, {} };
+    Finding f{ "timestamps-off", Severity::error, {}, { { "tcp_timestamps", 0 } }, {} };
     if (a.tw_reuse) {
       f.evidence["tcp_tw_reuse"] = static_cast<double>(*a.tw_reuse);
     }
@@ -158,7 +158,7 @@ void timestamp_findings(const Analysis& a, std::vector<Finding>& out)
   }
   for (const GroupView* v : a.peer_refused) {
     const DestGroup& g = *v->group;
-    Finding f{ "peer-refuses-timestamps", Severity::critical, {}, group_evidence(*v), {} };
+    Finding f{ "peer-refuses-timestamps", Severity::error, {}, group_evidence(*v), {} };
     f.evidence["outbound_established"] = as_double(g.outbound_established);
     f.evidence["negotiated"] = as_double(g.with_timestamps);
     f.evidence["peer_refusal_share"] = a.policy.peer_refusal_share.value;
@@ -173,7 +173,7 @@ void timestamp_findings(const Analysis& a, std::vector<Finding>& out)
   const auto share = ts.share();
   if (a.peer_refused.empty() && share && *share < a.policy.min_timestamp_share.value &&
       ts.outbound_established >= timestamp_sample(a.policy)) {
-    Finding f{ "peer-timestamps-low", Severity::warn, {}, {}, {} };
+    Finding f{ "peer-timestamps-low", Severity::warning, {}, {}, {} };
     f.evidence = { { "outbound_established", as_double(ts.outbound_established) },
                    { "negotiated", as_double(ts.with_timestamps) },
                    { "share", *share },
@@ -194,7 +194,7 @@ void nat_findings(const Analysis& a, std::vector<Finding>& out)
     return;
   }
   const NatEvidence& n = a.facts.nat;
-  Finding f{ "source-nat", n.random_fully ? Severity::critical : Severity::warn, {}, {}, {} };
+  Finding f{ "source-nat", n.random_fully ? Severity::error : Severity::warning, {}, {}, {} };
   f.evidence = { { "nat_rules", as_double(n.nat_rules.size()) },
                  { "snat_entries", as_double(n.snat_entries) },
                  { "conntrack_scanned", as_double(n.entries_scanned) },
@@ -215,7 +215,7 @@ void counter_findings(const Analysis& a, std::vector<Finding>& out)
   const auto overflow = c.get("TcpExt.TCPTimeWaitOverflow");
   if (overflow && *overflow > 0) {
     Finding f{
-      "tw-buckets-overflow", Severity::warn, {}, { { "TCPTimeWaitOverflow", as_double(*overflow) } }, {}
+      "tw-buckets-overflow", Severity::warning, {}, { { "TCPTimeWaitOverflow", as_double(*overflow) } }, {}
     };
     if (const auto max = a.facts.sysctls.get_int("net.ipv4.tcp_max_tw_buckets")) {
       f.evidence["tcp_max_tw_buckets"] = static_cast<double>(*max);
@@ -293,7 +293,7 @@ void sysctl_findings(const Analysis& a, std::vector<Finding>& out)
 {
   if (a.port_range && a.port_range->size() > 0 &&
       static_cast<std::int64_t>(a.port_range->size()) < a.policy.narrow_port_range.value) {
-    Finding f{ "port-range-narrow", Severity::warn, {}, {}, {} };
+    Finding f{ "port-range-narrow", Severity::warning, {}, {}, {} };
     f.evidence = { { "low", a.port_range->low },
                    { "high", a.port_range->high },
                    { "ports", a.port_range->size() },
@@ -307,7 +307,7 @@ void sysctl_findings(const Analysis& a, std::vector<Finding>& out)
   if (a.port_range && a.port_range->size() > 0 && a.reserved_in_range > 0) {
     const double share = static_cast<double>(a.reserved_in_range) / static_cast<double>(a.port_range->size());
     if (share >= a.policy.reserved_share.value) {
-      Finding f{ "reserved-ports-in-range", Severity::warn, {}, {}, {} };
+      Finding f{ "reserved-ports-in-range", Severity::warning, {}, {}, {} };
       f.evidence = { { "reserved_in_range", as_double(a.reserved_in_range) },
                      { "range_ports", a.port_range->size() },
                      { "share", share } };
@@ -319,7 +319,7 @@ void sysctl_findings(const Analysis& a, std::vector<Finding>& out)
   }
   const SysctlValue* recycle = a.facts.sysctls.find("net.ipv4.tcp_tw_recycle");
   if (recycle != nullptr && recycle->status == ReadStatus::ok) {
-    Finding f{ "tw-recycle-present", Severity::warn, {}, {}, {} };
+    Finding f{ "tw-recycle-present", Severity::warning, {}, {}, {} };
     if (const auto v = a.facts.sysctls.get_int("net.ipv4.tcp_tw_recycle")) {
       f.evidence["tcp_tw_recycle"] = static_cast<double>(*v);
     }
@@ -359,7 +359,7 @@ void symptom_findings(const Analysis& a, std::vector<Finding>& out)
     }
   }
   if (worst != nullptr) {
-    Finding f{ "connect-eaddrnotavail", Severity::critical, {}, {}, {} };
+    Finding f{ "connect-eaddrnotavail", Severity::error, {}, {}, {} };
     f.summary = eaddrnotavail_text(*worst, window);
     f.evidence = { { "eaddrnotavail", as_double(worst->connect_eaddrnotavail) },
                    { "connect_ok", as_double(worst->connect_ok) },
@@ -372,7 +372,7 @@ void symptom_findings(const Analysis& a, std::vector<Finding>& out)
   }
   if (!e.bind_eaddrinuse.empty()) {
     const SymptomBindFailure& b = e.bind_eaddrinuse.front();
-    Finding f{ "bind-eaddrinuse", Severity::critical, {}, {}, {} };
+    Finding f{ "bind-eaddrinuse", Severity::error, {}, {}, {} };
     f.summary = "bind() to port 0 failed " + std::to_string(b.count) + " times with EADDRINUSE in " +
                 number(window) + " s on " + b.local + ", from " + processes_text(b.processes) +
                 ": tcp_tw_reuse does not help a client that bind()s before connect()";
@@ -385,7 +385,7 @@ void symptom_findings(const Analysis& a, std::vector<Finding>& out)
     out.push_back(std::move(f));
   }
   if (const SymptomDestination* d = recycled_failing(a); d != nullptr) {
-    Finding f{ "recycled-connects-failed", Severity::critical, {}, {}, {} };
+    Finding f{ "recycled-connects-failed", Severity::error, {}, {}, {} };
     f.summary = recycled_failed_text(*d, window);
     f.evidence = { { "recycled", as_double(d->recycled) },
                    { "recycled_failed", as_double(d->recycled_failed) },
@@ -401,7 +401,7 @@ void symptom_findings(const Analysis& a, std::vector<Finding>& out)
         v.in_use_share < k_slow_connect_in_use_share || d->connect_eaddrnotavail > 0) {
       continue;
     }
-    Finding f{ "connect-slow", Severity::warn, {}, group_evidence(v), {} };
+    Finding f{ "connect-slow", Severity::warning, {}, group_evidence(v), {} };
     f.summary = "connect() towards " + d->destination + " takes " + number(*d->connect_us_p99) +
                 " us at p99 (p50 " + number(d->connect_us_p50.value_or(0.0)) + " us) with " +
                 percent(v.in_use_share) + " of its ports in use: the port search slows as the range fills, " +

@@ -1,4 +1,4 @@
-// The prerequisites of net.ipv4.tcp_tw_reuse, each ok / warn / fail with the numbers behind it.
+// The prerequisites of net.ipv4.tcp_tw_reuse, each ok / warning / error with the numbers behind it.
 #include "policy/analysis.hpp"
 
 #include <algorithm>
@@ -12,13 +12,13 @@ Prerequisite timestamps_prerequisite(const Analysis& a)
 {
   Prerequisite p{ "tcp_timestamps", PrereqStatus::ok, {} };
   if (!a.timestamps) {
-    p.status = PrereqStatus::warn;
+    p.status = PrereqStatus::warning;
     p.detail = unreadable_text(a.facts.sysctls, k_timestamps) +
                ": cannot tell whether TIME_WAIT sockets carry timestamps";
     return p;
   }
   if (*a.timestamps == 0) {
-    p.status = PrereqStatus::fail;
+    p.status = PrereqStatus::error;
     p.detail = "net.ipv4.tcp_timestamps = 0: no connection carries timestamps, so no TIME_WAIT port can "
                "be reused and tcp_tw_reuse is a no-op";
     if (a.policy.propose_prerequisite_fixes.value && a.policy.allows(k_timestamps, "1")) {
@@ -36,7 +36,7 @@ Prerequisite timestamps_prerequisite(const Analysis& a)
     if (!a.peer_refused.empty()) {
       const GroupView& g = *a.peer_refused.front();
       const bool all = a.peer_refused.size() == a.pressured.size();
-      p.status = all ? PrereqStatus::fail : PrereqStatus::warn;
+      p.status = all ? PrereqStatus::error : PrereqStatus::warning;
       p.detail = sysctl + ", but the peer refuses them: only " + peer_sample_text(*g.group) +
                  ", at most the policy's " + percent(a.policy.peer_refusal_share.value) +
                  ": its TIME_WAIT ports are never reused, and no sysctl here fixes a peer";
@@ -51,7 +51,7 @@ Prerequisite timestamps_prerequisite(const Analysis& a)
     }
     if (!a.peer_unknown.empty()) {
       const GroupView& g = *a.peer_unknown.front();
-      p.status = PrereqStatus::warn;
+      p.status = PrereqStatus::warning;
       p.detail = sysctl + "; the peer's agreement is unknown for " + group_name(*g.group) + ": " +
                  std::to_string(g.group->outbound_established) +
                  " live outbound connections there (the policy needs " + std::to_string(sample) +
@@ -66,7 +66,7 @@ Prerequisite timestamps_prerequisite(const Analysis& a)
     const double share = static_cast<double>(g.group->with_timestamps) /
                          static_cast<double>(std::max<std::uint64_t>(1, g.group->outbound_established));
     if (share < a.policy.min_timestamp_share.value) {
-      p.status = PrereqStatus::warn;
+      p.status = PrereqStatus::warning;
       p.detail += ", below the policy minimum " + percent(a.policy.min_timestamp_share.value) +
                   ": only ports of connections whose peer agreed can be reused";
     }
@@ -88,7 +88,7 @@ Prerequisite timestamps_prerequisite(const Analysis& a)
     return p;
   }
   if (*share < a.policy.min_timestamp_share.value) {
-    p.status = PrereqStatus::warn;
+    p.status = PrereqStatus::warning;
     p.detail = sysctl + "; only " + measured + ", below the policy minimum " +
                percent(a.policy.min_timestamp_share.value) +
                ": tw_reuse can reuse only ports of connections whose peer agreed";
@@ -103,7 +103,7 @@ Prerequisite nat_prerequisite(const Analysis& a)
   const NatEvidence& n = a.facts.nat;
   Prerequisite p{ "nat", PrereqStatus::ok, {} };
   if (a.nat_evidence) {
-    p.status = PrereqStatus::warn;
+    p.status = PrereqStatus::warning;
     std::string what = "source NAT here:";
     if (!n.nat_rules.empty()) {
       what += " " + std::to_string(n.nat_rules.size()) + " rule(s) (" + n.nat_rules.front() +
@@ -122,7 +122,7 @@ Prerequisite nat_prerequisite(const Analysis& a)
     return p;
   }
   if (!a.nat_readable) {
-    p.status = PrereqStatus::warn;
+    p.status = PrereqStatus::warning;
     p.detail = "NAT could not be read (" +
                (n.nat_rules_note.empty() ? std::string("rules unreadable") : n.nat_rules_note) + "; " +
                (n.conntrack_note.empty() ? std::string("conntrack unreadable") : n.conntrack_note) +
@@ -158,7 +158,7 @@ Prerequisite delay_prerequisite(const Analysis& a)
   }
   const auto delay = a.facts.sysctls.get_int(key);
   if (!delay) {
-    p.status = PrereqStatus::warn;
+    p.status = PrereqStatus::warning;
     p.detail =
       unreadable_text(a.facts.sysctls, key) + ": how soon a TIME_WAIT port becomes reusable is unknown";
     return p;
@@ -166,7 +166,7 @@ Prerequisite delay_prerequisite(const Analysis& a)
   if (a.delay_useless) {
     // The kernel checks the delay against the socket's entry into TIME_WAIT; the timer ends the
     // socket at 60 s, so a delay that long leaves tcp_tw_reuse nothing to take over.
-    p.status = PrereqStatus::fail;
+    p.status = PrereqStatus::error;
     p.detail = key + " = " + std::to_string(*delay) +
                " ms: a TIME_WAIT port would become reusable only as its socket expires, so no part of the "
                "60 s TIME_WAIT is reusable and tcp_tw_reuse frees nothing";
@@ -185,7 +185,7 @@ Prerequisite delay_prerequisite(const Analysis& a)
   p.detail =
     key + " = " + std::to_string(*delay) + " ms: a TIME_WAIT port becomes reusable that long after close";
   if (*delay >= a.policy.slow_tw_reuse_delay_ms.value) {
-    p.status = PrereqStatus::warn;
+    p.status = PrereqStatus::warning;
     p.detail += "; of the 60 s TIME_WAIT, only " +
                 number(std::max(0.0, 60.0 - static_cast<double>(*delay) / 1000.0)) + " s is reusable";
   }
@@ -197,25 +197,25 @@ Prerequisite port_range_prerequisite(const Analysis& a)
   Prerequisite p{ "port_range", PrereqStatus::ok, {} };
   const std::string key = k_port_range;
   if (!a.port_range) {
-    p.status = PrereqStatus::warn;
+    p.status = PrereqStatus::warning;
     p.detail = unreadable_text(a.facts.sysctls, key);
     return p;
   }
   const PortRange r = *a.port_range;
   const std::string text = key + " = " + std::to_string(r.low) + " " + std::to_string(r.high);
   if (r.size() == 0) {
-    p.status = PrereqStatus::fail;
+    p.status = PrereqStatus::error;
     p.detail = text + ": inverted, connect() has no port to pick";
     return p;
   }
   p.detail = text + ": " + std::to_string(r.size()) + " ports";
   if (static_cast<std::int64_t>(r.size()) < a.policy.narrow_port_range.value) {
-    p.status = PrereqStatus::warn;
+    p.status = PrereqStatus::warning;
     p.detail += ", narrower than " + std::to_string(a.policy.narrow_port_range.value) +
                 " (kernel default 32768 60999 = 28232): widening it (never narrowing) adds capacity too";
   }
   if (r.low < 1024) {
-    p.status = PrereqStatus::warn;
+    p.status = PrereqStatus::warning;
     p.detail += "; starts below 1024, so clients can take ports services expect to bind";
   }
   return p;
@@ -226,7 +226,7 @@ Prerequisite reserved_prerequisite(const Analysis& a)
   Prerequisite p{ "reserved_ports", PrereqStatus::ok, {} };
   const std::string key = k_reserved_ports;
   if (!a.reserved) {
-    p.status = PrereqStatus::warn;
+    p.status = PrereqStatus::warning;
     p.detail = unreadable_text(a.facts.sysctls, key) + ": usable ports may be overstated";
     return p;
   }
@@ -246,7 +246,7 @@ Prerequisite reserved_prerequisite(const Analysis& a)
              " ports in the ephemeral range reserved (" + percent(share) + "); " +
              std::to_string(a.usable_ports) + " usable";
   if (size > 0 && share >= a.policy.reserved_share.value) {
-    p.status = PrereqStatus::warn;
+    p.status = PrereqStatus::warning;
     p.detail += ": connect() never picks reserved ports, so they shrink every destination's capacity";
   }
   return p;

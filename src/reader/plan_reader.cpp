@@ -1,5 +1,6 @@
 #include "reader/plan_reader.hpp"
 
+#include "model/document.hpp"
 #include "util/error.hpp"
 #include "util/json_strict.hpp"
 #include "util/strings.hpp"
@@ -49,20 +50,6 @@ public:
   {
     if (!j.is_array()) {
       fail(path, std::string("expected an array, got ") + j.type_name());
-    }
-  }
-
-  void only(const json& obj, const std::string& path, std::initializer_list<const char*> allowed) const
-  {
-    object(obj, path);
-    for (const auto& [k, v] : obj.items()) {
-      bool known = false;
-      for (const char* a : allowed) {
-        known = known || k == a;
-      }
-      if (!known) {
-        fail(path + "/" + k, "unknown field");
-      }
     }
   }
 
@@ -281,16 +268,7 @@ SymptomEvidence evidence_from_json(const json& j, const std::string& source)
 {
   const Reader r(source);
   const std::string at = "/evidence";
-  r.only(j,
-         at,
-         { "source",
-           "reason",
-           "window_seconds",
-           "destinations",
-           "bind_eaddrinuse",
-           "dropped",
-           "time_wait_seen",
-           "time_wait_capped" });
+  r.object(j, at);
   const auto family = [&r](const json& obj, const std::string& path) {
     std::string f = r.text(obj, path, "family");
     if (f != "ipv4" && f != "ipv6") {
@@ -516,29 +494,20 @@ Facts facts_from_json(const json& doc, const std::string& source)
   return f;
 }
 
+// Fields this reader does not know are accepted and ignored: a newer generator of the same
+// schema_version may add some (doc/json.md). Duplicate members are refused by the parser.
 Plan plan_from_json(const json& doc, const std::string& source)
 {
   const Reader r(source);
-  r.only(doc,
-         "",
-         { "schema_version",
-           "generator",
-           "verdict",
-           "reasons",
-           "missing",
-           "profile",
-           "policy",
-           "prerequisites",
-           "changes",
-           "findings",
-           "advice",
-           "sockets",
-           "evidence",
-           "facts" });
+  r.object(doc, "");
   const json& version = r.field(doc, "", "schema_version");
-  if (!version.is_number_integer() || version.get<std::int64_t>() != k_plan_schema_version) {
+  if (const auto kind = doc.find("kind"); kind != doc.end() && *kind != to_string(DocumentKind::plan)) {
+    r.fail("/kind", "expected \"plan\", got " + kind->dump() + " (give the file `plan --out` wrote)");
+  }
+  const int expected = schema_version(DocumentKind::plan);
+  if (!version.is_number_integer() || version.get<std::int64_t>() != expected) {
     r.fail("/schema_version",
-           "expected " + std::to_string(k_plan_schema_version) + ", got " + version.dump() +
+           "expected " + std::to_string(expected) + ", got " + version.dump() +
              " (a plan from another version of tw-advisor: re-run plan)");
   }
   Plan plan;
@@ -562,13 +531,13 @@ Plan plan_from_json(const json& doc, const std::string& source)
   r.array(prereqs, "/prerequisites");
   for (std::size_t i = 0; i < prereqs.size(); ++i) {
     const std::string p = "/prerequisites/" + std::to_string(i);
-    r.only(prereqs[i], p, { "id", "status", "detail" });
+    r.object(prereqs[i], p);
     Prerequisite x;
     x.id = r.text(prereqs[i], p, "id", false);
     const std::string status = r.text(prereqs[i], p, "status");
     const auto st = prereq_status_from_string(status);
     if (!st) {
-      r.fail(p + "/status", "\"" + status + "\" is not one of ok, warn, fail");
+      r.fail(p + "/status", "\"" + status + "\" is not one of ok, warning, error");
     }
     x.status = *st;
     x.detail = r.text(prereqs[i], p, "detail");
@@ -580,7 +549,7 @@ Plan plan_from_json(const json& doc, const std::string& source)
   std::set<std::string> keys;
   for (std::size_t i = 0; i < changes.size(); ++i) {
     const std::string p = "/changes/" + std::to_string(i);
-    r.only(changes[i], p, { "key", "current", "target", "reason" });
+    r.object(changes[i], p);
     Change c;
     c.key = r.text(changes[i], p, "key", false);
     if (!is_valid_sysctl_key(c.key)) {
@@ -589,8 +558,8 @@ Plan plan_from_json(const json& doc, const std::string& source)
     if (!keys.insert(c.key).second) {
       r.fail(p + "/key", c.key + " appears twice");
     }
-    c.current = r.text(changes[i], p, "current");
-    c.target = r.text(changes[i], p, "target", false);
+    c.current = r.text(changes[i], p, "old");
+    c.target = r.text(changes[i], p, "new", false);
     if (c.target != normalize_space(c.target)) {
       r.fail(p + "/target", "\"" + c.target + "\" is not whitespace-normalised as /proc/sys shows values");
     }
@@ -602,13 +571,13 @@ Plan plan_from_json(const json& doc, const std::string& source)
   r.array(findings, "/findings");
   for (std::size_t i = 0; i < findings.size(); ++i) {
     const std::string p = "/findings/" + std::to_string(i);
-    r.only(findings[i], p, { "id", "severity", "summary", "evidence", "rationale" });
+    r.object(findings[i], p);
     Finding f;
     f.id = r.text(findings[i], p, "id", false);
     const std::string sev = r.text(findings[i], p, "severity");
     const auto s = severity_from_string(sev);
     if (!s) {
-      r.fail(p + "/severity", "\"" + sev + "\" is not one of info, warn, critical");
+      r.fail(p + "/severity", "\"" + sev + "\" is not one of info, warning, error");
     }
     f.severity = *s;
     f.summary = r.text(findings[i], p, "summary");
@@ -621,7 +590,7 @@ Plan plan_from_json(const json& doc, const std::string& source)
   r.array(advice, "/advice");
   for (std::size_t i = 0; i < advice.size(); ++i) {
     const std::string p = "/advice/" + std::to_string(i);
-    r.only(advice[i], p, { "id", "text", "rationale", "evidence" });
+    r.object(advice[i], p);
     Advice a;
     a.id = r.text(advice[i], p, "id", false);
     a.text = r.text(advice[i], p, "text");

@@ -45,12 +45,30 @@ nlohmann::json apply_report_to_json(const ApplyReport& r)
   for (const auto& c : r.changes) {
     changes.push_back({ { "key", c.key }, { "old", c.old_value }, { "new", c.new_value } });
   }
-  return { { "format_version", 1 },
-           { "outcome", r.outcome },
+  return { { "outcome", r.outcome },
            { "exit_code", r.exit_code },
            { "changes", changes },
            { "reason", r.reason },
            { "journal", r.journal.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.journal) },
+           { "warnings", r.warnings } };
+}
+
+nlohmann::json rollback_report_to_json(const RollbackReport& r)
+{
+  nlohmann::json apply = nullptr;
+  if (r.apply) {
+    nlohmann::json changes = nlohmann::json::array();
+    for (const auto& c : r.apply->changes) {
+      changes.push_back({ { "key", c.key }, { "old", c.old_value }, { "new", c.new_value } });
+    }
+    apply = { { "id", r.apply->id },
+              { "state_before", r.previous_state },
+              { "changes", std::move(changes) } };
+  }
+  return { { "outcome", r.outcome },
+           { "exit_code", r.exit_code },
+           { "message", r.message },
+           { "apply", std::move(apply) },
            { "warnings", r.warnings } };
 }
 

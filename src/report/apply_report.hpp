@@ -1,6 +1,7 @@
 #pragma once
 
 #include "apply/session.hpp"
+#include "state/journal.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -16,8 +17,23 @@ namespace tw {
 // watch (or the warning that nothing watches), notes.
 std::vector<std::string> apply_preview_lines(const ApplyPreview& preview);
 
-// `apply --format json` (doc/apply.md): format_version 1, outcome, exit_code, changes, reason,
+// `apply --format json` (doc/apply.md) after the header: outcome, exit_code, changes, reason,
 // journal (null when unknown), warnings.
 nlohmann::json apply_report_to_json(const ApplyReport& report);
+
+// What `tw-advisor rollback` did, for --format json.
+struct RollbackReport
+{
+  std::string outcome = "error"; // rolled-back | nothing-to-do | locked | error
+  int exit_code = 1;
+  std::string message;               // the line the text output ends with, or the error
+  std::optional<Journal> apply;      // the apply it undid (or found already undone)
+  std::string previous_state;        // that apply's state before the rollback
+  std::vector<std::string> warnings; // keys or files changed by someone since the apply
+};
+
+// `rollback --format json` (doc/apply.md) after the header: outcome, exit_code, message, apply
+// {id, state_before, changes [{key, old, new}]} or null, warnings.
+nlohmann::json rollback_report_to_json(const RollbackReport& report);
 
 } // namespace tw

@@ -63,7 +63,6 @@ nlohmann::json check_to_json(const CheckOutcome& o)
 {
   const auto& [files, assumed, report, listening_checked, listening_note, root, errors, exit_code] = o;
   nlohmann::json j;
-  j["schema_version"] = 2;
   j["root"] = escape_text(root);
   j["files"] = nlohmann::json::array();
   for (std::size_t i = 0; i < files.size(); ++i) {
@@ -99,7 +98,6 @@ nlohmann::json check_input_error_json(const std::string& root,
                                       const InputError& error)
 {
   nlohmann::json j;
-  j["schema_version"] = 2;
   j["root"] = escape_text(root);
   j["files"] = nlohmann::json::array();
   for (const auto& file : files) {

@@ -1,8 +1,8 @@
 #include "report/node_json.hpp"
 
 #include "report/census_json.hpp"
+#include "report/document.hpp"
 #include "report/plan_json.hpp"
-#include "util/version.hpp"
 
 #include <cmath>
 
@@ -34,13 +34,11 @@ namespace {
 // The node document around its entries: each entry is {netns, <what>: document} or
 // {netns, skipped}; document(entry) gives the document, or null when the entry was skipped.
 template<class Node, class Document>
-ordered_json node_document(const char* kind, const Node& node, const char* what, const Document& document)
+ordered_json node_document(DocumentKind kind, const Node& node, const char* what, const Document& document)
 {
-  ordered_json j = ordered_json::object();
-  j["schema_version"] = k_node_schema_version;
-  j["kind"] = kind;
-  j["generator"] = std::string("tw-advisor ") + k_version;
-  j["hostname"] = node.hostname;
+  HostInfo host; // the whole node: no one namespace
+  host.hostname = node.hostname;
+  ordered_json j = document_header(kind, host);
   ordered_json namespaces = ordered_json::array();
   for (const auto& entry : node.namespaces) {
     ordered_json e = ordered_json::object();
@@ -72,14 +70,14 @@ ordered_json node_document(const char* kind, const Node& node, const char* what,
 
 ordered_json node_plan_to_json(const NodePlan& node)
 {
-  return node_document("node-plan", node, "plan", [](const NamespacePlan& p) {
-    return p.plan && p.facts ? plan_to_json(*p.plan, *p.facts) : ordered_json(nullptr);
+  return node_document(DocumentKind::node_plan, node, "plan", [](const NamespacePlan& p) {
+    return p.plan && p.facts ? plan_document(*p.plan, *p.facts) : ordered_json(nullptr);
   });
 }
 
 ordered_json node_census_to_json(const NodeCensus& node)
 {
-  return node_document("node-census", node, "census", [](const NamespaceCensus& c) {
+  return node_document(DocumentKind::node_census, node, "census", [](const NamespaceCensus& c) {
     return c.census ? ordered_json(census_to_json(*c.census)) : ordered_json(nullptr);
   });
 }

@@ -1,6 +1,7 @@
 #include "report/plan_json.hpp"
 
 #include "report/census_json.hpp"
+#include "report/document.hpp"
 #include "util/error.hpp"
 #include "util/strings.hpp"
 #include "util/sysctl_key.hpp"
@@ -119,15 +120,13 @@ ordered_json facts_to_json(const Facts& facts)
 ordered_json plan_to_json(const Plan& plan, const Facts& facts)
 {
   ordered_json j = ordered_json::object();
-  j["schema_version"] = k_plan_schema_version;
-  j["generator"] = std::string("tw-advisor ") + k_version;
   j["verdict"] = to_string(plan.verdict);
   j["reasons"] = plan.reasons;
   j["missing"] = plan.missing;
   ordered_json changes = ordered_json::array();
   for (const auto& c : plan.changes) {
     changes.push_back(
-      { { "key", c.key }, { "current", c.current }, { "target", c.target }, { "reason", c.reason } });
+      { { "key", c.key }, { "old", c.current }, { "new", c.target }, { "reason", c.reason } });
   }
   j["changes"] = std::move(changes);
   ordered_json prereqs = ordered_json::array();
@@ -158,6 +157,11 @@ ordered_json plan_to_json(const Plan& plan, const Facts& facts)
   j["evidence"] = ordered_json(evidence_to_json(facts.evidence));
   j["facts"] = facts_to_json(facts);
   return j;
+}
+
+ordered_json plan_document(const Plan& plan, const Facts& facts)
+{
+  return make_document(DocumentKind::plan, facts.host, plan_to_json(plan, facts));
 }
 
 } // namespace tw

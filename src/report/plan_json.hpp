@@ -10,6 +10,10 @@
 
 namespace tw {
 
+// The plan document as plan prints it and `--out` writes it: the header (report/document.hpp)
+// about facts.host, then plan_to_json's members.
+nlohmann::ordered_json plan_document(const Plan& plan, const Facts& facts);
+
 // The whole plan document (doc/plan-schema.md), in reading order: schema_version first, then
 // verdict, reasons, changes (apply order), prerequisites, findings, advice, profile/policy ids,
 // `sockets` (census_to_json's object) and `facts` (sysctls read with status, kernel, netns,

@@ -73,9 +73,9 @@ const char* status_colour(PrereqStatus s)
   switch (s) {
     case PrereqStatus::ok:
       return k_green;
-    case PrereqStatus::warn:
+    case PrereqStatus::warning:
       return k_yellow;
-    case PrereqStatus::fail:
+    case PrereqStatus::error:
       return k_red;
   }
   return k_bold;
@@ -86,9 +86,9 @@ const char* severity_colour(Severity s)
   switch (s) {
     case Severity::info:
       return k_dim;
-    case Severity::warn:
+    case Severity::warning:
       return k_yellow;
-    case Severity::critical:
+    case Severity::error:
       return k_red;
   }
   return k_bold;
@@ -104,7 +104,7 @@ std::string pad(const std::string& s, std::size_t width)
 // or nullptr.
 const Change* fixing_change(const Plan& plan, const Prerequisite& p)
 {
-  if (p.status != PrereqStatus::fail) {
+  if (p.status != PrereqStatus::error) {
     return nullptr;
   }
   const std::array<std::string, 2> suffixes = { "." + p.id, ".tcp_" + p.id };
@@ -177,12 +177,12 @@ std::string plan_to_text(const Plan& plan, const PlanTextOptions& options)
     id_width = std::max(id_width, p.id.size());
   }
   for (const auto& p : plan.prerequisites) {
-    out += "  " + paint(status_colour(p.status), pad(to_string(p.status), 4)) + "  " + pad(p.id, id_width) +
+    out += "  " + paint(status_colour(p.status), pad(to_string(p.status), 7)) + "  " + pad(p.id, id_width) +
            "  " + p.detail + "\n";
     // A failing prerequisite under a HELPS verdict reads as a contradiction unless the plan says
     // which of its own changes fixes it.
     if (const Change* fix = fixing_change(plan, p); fix != nullptr) {
-      out += "  " + pad("", 4) + "  " + pad("", id_width) + "  " +
+      out += "  " + pad("", 7) + "  " + pad("", id_width) + "  " +
              paint(k_bold, "-> fixed by the proposed change " + fix->key + " = " + fix->target) + "\n";
     }
   }
@@ -210,7 +210,7 @@ std::string plan_to_text(const Plan& plan, const PlanTextOptions& options)
   if (!plan.findings.empty()) {
     out += "\n" + paint(k_bold, "Findings") + "\n";
     for (const auto& f : plan.findings) {
-      out += "  " + paint(severity_colour(f.severity), pad(to_string(f.severity), 8)) + "  " + f.id + ": " +
+      out += "  " + paint(severity_colour(f.severity), pad(to_string(f.severity), 7)) + "  " + f.id + ": " +
              f.summary + "\n";
     }
   }

@@ -49,8 +49,7 @@ nlohmann::json status_to_json(const StatusReport& r)
               { "plan", { { "source", r.journal.plan_source }, { "sha256", r.journal.plan_sha256 } } },
               { "reason", r.journal.reason } };
   }
-  return { { "format_version", 1 },
-           { "state_dir", r.state_dir.string() },
+  return { { "state_dir", r.state_dir.string() },
            { "condition", to_string(r.condition) },
            // null while an apply is unfinished: there is no settled state to judge drift against
            { "drifted",

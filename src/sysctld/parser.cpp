@@ -102,11 +102,6 @@ std::string escape_text(std::string_view s)
   return out;
 }
 
-const char* to_string(Severity severity)
-{
-  return severity == Severity::error ? "error" : "warning";
-}
-
 KeyParse normalize_key(std::string_view raw)
 {
   KeyParse out;

@@ -1,21 +1,13 @@
 #pragma once
 
+#include "model/severity.hpp"
+
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace tw::sysctld {
-
-// How bad a problem is: errors make `check` exit 2, warnings are only shown.
-enum class Severity
-{
-  warning,
-  error,
-};
-
-// "warning" or "error".
-const char* to_string(Severity severity);
 
 // s with control characters and bytes that are not valid UTF-8 shown as \xNN: untrusted file text
 // quoted in a message stays one line on a terminal and keeps JSON output valid UTF-8.

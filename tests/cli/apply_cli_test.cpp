@@ -108,9 +108,9 @@ protected:
   {
     nlohmann::json changes = nlohmann::json::array();
     for (const auto& k : keys) {
-      changes.push_back({ { "key", k }, { "current", "0" }, { "target", "1" }, { "reason", "test" } });
+      changes.push_back({ { "key", k }, { "old", "0" }, { "new", "1" }, { "reason", "test" } });
     }
-    const nlohmann::json doc = { { "schema_version", 1 },
+    const nlohmann::json doc = { { "schema_version", 2 },
                                  { "verdict", verdict },
                                  { "reasons", { "written by the apply CLI test" } },
                                  { "profile", "builtin" },
@@ -204,7 +204,7 @@ TEST_F(ApplyCliTest, InterruptedApplyMakesEvenANothingToDoApplyRefuse)
   ASSERT_FALSE(plan_doc.at("findings").empty()) << planned.out;
   const auto& first = plan_doc["findings"][0];
   EXPECT_EQ(first.at("id"), "apply-interrupted") << first.dump();
-  EXPECT_EQ(first.at("severity"), "critical") << first.dump();
+  EXPECT_EQ(first.at("severity"), "error") << first.dump();
   EXPECT_NE(first.at("summary").get<std::string>().find("2026-11-24T21:00:00Z-1"), std::string::npos);
   EXPECT_NE(first.at("summary").get<std::string>().find("`" + rollback_hint() + "`"), std::string::npos)
     << first.dump();
@@ -464,7 +464,8 @@ TEST_F(ApplyCliTest, StatusWithNothingAppliedCreatesNothing)
   ASSERT_EQ(json.exit_code, 0) << json.err;
   const auto doc = nlohmann::json::parse(json.out);
   EXPECT_EQ(doc["condition"], "none");
-  EXPECT_EQ(doc["format_version"], 1);
+  EXPECT_EQ(doc["schema_version"], 2);
+  EXPECT_EQ(doc["kind"], "status");
   const auto rb = tw_in("rollback");
   EXPECT_EQ(rb.exit_code, 0) << rb.err;
   EXPECT_NE(rb.out.find("nothing to roll back"), std::string::npos) << rb.out;

@@ -107,7 +107,9 @@ TEST_F(PlanCliTest, JsonIsTheDocumentedSchema)
   const RunResult r = plan("timestamps-off", { "--format", "json" });
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
-  EXPECT_EQ(j["schema_version"], 1);
+  EXPECT_EQ(j["schema_version"], 2);
+  EXPECT_EQ(j["kind"], "plan");
+  EXPECT_EQ(j["host"]["hostname"], j["facts"]["hostname"]); // what was judged: the recording's host
   EXPECT_EQ(j["verdict"], "helps");
   ASSERT_EQ(j["changes"].size(), 2u);
   EXPECT_EQ(j["changes"][0]["key"], "net.ipv4.tcp_timestamps");

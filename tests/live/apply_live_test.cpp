@@ -98,10 +98,9 @@ protected:
   {
     nlohmann::json c = nlohmann::json::array();
     for (const auto& ch : changes) {
-      c.push_back(
-        { { "key", ch.key }, { "current", ch.current }, { "target", ch.target }, { "reason", "test" } });
+      c.push_back({ { "key", ch.key }, { "old", ch.current }, { "new", ch.target }, { "reason", "test" } });
     }
-    const nlohmann::json doc = { { "schema_version", 1 },
+    const nlohmann::json doc = { { "schema_version", 2 },
                                  { "verdict", "helps" },
                                  { "reasons", { "written by the apply live test" } },
                                  { "profile", "builtin" },
@@ -473,7 +472,7 @@ TEST_F(ApplyLiveTest, ClosedOutputPipeNeverStopsAnApplyHalfWay)
 TEST_F(ApplyLiveTest, SourceNatWithoutAWatchIsWarnedAbout)
 {
   const nlohmann::json nat = nlohmann::json::array({ { { "id", "source-nat" },
-                                                       { "severity", "warn" },
+                                                       { "severity", "warning" },
                                                        { "summary", "nft ip nat postrouting: masquerade" },
                                                        { "evidence", { { "snat_entries", 12 } } },
                                                        { "rationale", "test" } } });

@@ -184,8 +184,8 @@ TEST_F(PlanLiveTest, StuckApiClientHelpsAndTheProposedChangeUnsticksIt)
   EXPECT_NE(reasons(p).find(pair.server_v4 + ":8080"), std::string::npos) << reasons(p);
   ASSERT_EQ(p.at("changes").size(), 1u) << p["changes"].dump();
   EXPECT_EQ(p["changes"][0]["key"], "net.ipv4.tcp_tw_reuse");
-  EXPECT_EQ(p["changes"][0]["current"], "0");
-  EXPECT_EQ(p["changes"][0]["target"], "1");
+  EXPECT_EQ(p["changes"][0]["old"], "0");
+  EXPECT_EQ(p["changes"][0]["new"], "1");
 
   // The reviewed file is a valid plan, the same one that was printed.
   std::ifstream in(out);
@@ -237,7 +237,7 @@ TEST_F(PlanLiveTest, StuckApiClientHelpsAndTheProposedChangeUnsticksIt)
   // Done-when: write the proposed change by hand inside the client namespace; connects work again.
   const std::uint64_t recycled_before = pair.client.counter("TcpExtTWRecycled");
   for (const auto& change : p["changes"]) {
-    pair.client.set_sysctl(change["key"].get<std::string>(), change["target"].get<std::string>());
+    pair.client.set_sysctl(change["key"].get<std::string>(), change["new"].get<std::string>());
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(1100)); // tcp_tw_reuse_delay: 1000 ms
   const json after = run_client(pair.client, pair.server_v4, 200, /*close_first=*/true);
@@ -270,11 +270,11 @@ TEST_F(PlanLiveTest, StuckClientWithTimestampsOffNeedsTheFixFirstOrIsBlocked)
   EXPECT_EQ(p.at("verdict"), "helps") << reasons(p);
   ASSERT_EQ(p.at("changes").size(), 2u) << p["changes"].dump();
   EXPECT_EQ(p["changes"][0]["key"], "net.ipv4.tcp_timestamps");
-  EXPECT_EQ(p["changes"][0]["target"], "1");
+  EXPECT_EQ(p["changes"][0]["new"], "1");
   EXPECT_EQ(p["changes"][1]["key"], "net.ipv4.tcp_tw_reuse");
   const json* ts = prerequisite(p, "tcp_timestamps");
   ASSERT_NE(ts, nullptr);
-  EXPECT_EQ((*ts)["status"], "fail");
+  EXPECT_EQ((*ts)["status"], "error");
   EXPECT_NE(reasons(p).find("within 60 s"), std::string::npos) << reasons(p);
 
   const fs::path strict = m_root.path() / "strict.yaml";
@@ -291,7 +291,7 @@ TEST_F(PlanLiveTest, StuckClientWithTimestampsOffNeedsTheFixFirstOrIsBlocked)
   // next churn leaves TIME_WAIT with timestamps that tcp_tw_reuse does recycle.
   const std::uint64_t recycled_before = pair.client.counter("TcpExtTWRecycled");
   for (const auto& change : p["changes"]) {
-    pair.client.set_sysctl(change["key"].get<std::string>(), change["target"].get<std::string>());
+    pair.client.set_sysctl(change["key"].get<std::string>(), change["new"].get<std::string>());
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(1100)); // past tcp_tw_reuse_delay
   const json early = run_client(pair.client, pair.server_v4, 20, /*close_first=*/true);
@@ -360,7 +360,7 @@ TEST_F(PlanLiveTest, PeerThatRefusesTimestampsIsBlocked)
   EXPECT_TRUE(p.at("changes").empty()) << p["changes"].dump();
   const json* ts = prerequisite(p, "tcp_timestamps");
   ASSERT_NE(ts, nullptr);
-  EXPECT_EQ((*ts)["status"], "fail") << ts->dump();
+  EXPECT_EQ((*ts)["status"], "error") << ts->dump();
   const std::string detail = (*ts)["detail"].get<std::string>();
   EXPECT_NE(detail.find("0 of 20 live outbound connections to"), std::string::npos) << detail;
   EXPECT_NE(detail.find(pair.server_v4 + ":8080"), std::string::npos) << detail;
@@ -403,7 +403,7 @@ TEST_F(PlanLiveTest, StuckClientBehindSnatWarnsWithTheEvidence)
   EXPECT_EQ(p.at("verdict"), "helps") << reasons(p);
   const json* nat = prerequisite(p, "nat");
   ASSERT_NE(nat, nullptr);
-  EXPECT_EQ((*nat)["status"], "warn") << nat->dump();
+  EXPECT_EQ((*nat)["status"], "warning") << nat->dump();
   EXPECT_NE((*nat)["detail"].get<std::string>().find("snat"), std::string::npos) << nat->dump();
   EXPECT_NE((*nat)["detail"].get<std::string>().find("--canary"), std::string::npos) << nat->dump();
   bool canary = false;
@@ -499,12 +499,12 @@ TEST_F(PlanLiveTest, DelayAsLongAsTimeWaitIsProposedFirstAndIsWhatUnsticks)
   EXPECT_EQ(p.at("verdict"), "helps") << reasons(p);
   ASSERT_EQ(p.at("changes").size(), 2u) << p["changes"].dump();
   EXPECT_EQ(p["changes"][0]["key"], "net.ipv4.tcp_tw_reuse_delay");
-  EXPECT_EQ(p["changes"][0]["current"], "60000");
-  EXPECT_EQ(p["changes"][0]["target"], "1000");
+  EXPECT_EQ(p["changes"][0]["old"], "60000");
+  EXPECT_EQ(p["changes"][0]["new"], "1000");
   EXPECT_EQ(p["changes"][1]["key"], "net.ipv4.tcp_tw_reuse");
   const json* delay = prerequisite(p, "tw_reuse_delay");
   ASSERT_NE(delay, nullptr);
-  EXPECT_EQ((*delay)["status"], "fail") << delay->dump();
+  EXPECT_EQ((*delay)["status"], "error") << delay->dump();
 
   // What the plan avoids: tcp_tw_reuse = 1 alone recycles nothing while the delay is 60 s.
   const std::uint64_t recycled_before = pair.client.counter("TcpExtTWRecycled");
@@ -515,7 +515,7 @@ TEST_F(PlanLiveTest, DelayAsLongAsTimeWaitIsProposedFirstAndIsWhatUnsticks)
   EXPECT_GT(alone.at("eaddrnotavail").get<int>(), 0) << alone.dump();
 
   // The delay change as well: connects work again by taking over TIME_WAIT ports.
-  pair.client.set_sysctl("net.ipv4.tcp_tw_reuse_delay", p["changes"][0]["target"].get<std::string>());
+  pair.client.set_sysctl("net.ipv4.tcp_tw_reuse_delay", p["changes"][0]["new"].get<std::string>());
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   const json after = run_client(pair.client, pair.server_v4, 100, /*close_first=*/true);
   EXPECT_EQ(after.at("eaddrnotavail"), 0) << after.dump();

@@ -210,7 +210,7 @@ TEST(PolicyNode, ReaderRefusesAnUnknownNamespaceKind)
 {
   const Facts f = pressured_facts(5, "named", "a", 900);
   auto doc =
-    nlohmann::json::parse(json_text(plan_to_json(make_plan(f, Profile{}, config::builtin_policy()), f)));
+    nlohmann::json::parse(json_text(plan_document(make_plan(f, Profile{}, config::builtin_policy()), f)));
   doc["facts"]["netns_kind"] = "vm";
   EXPECT_THROW(facts_from_json(doc, "plan.json"), Error);
 }

@@ -26,7 +26,7 @@ TEST(PolicyPeer, PeerThatRefusesTimestampsBlocksAndIsNamed)
   EXPECT_TRUE(p.changes.empty());
   const Prerequisite* ts = p.prerequisite("tcp_timestamps");
   ASSERT_NE(ts, nullptr);
-  EXPECT_EQ(ts->status, PrereqStatus::fail);
+  EXPECT_EQ(ts->status, PrereqStatus::error);
   EXPECT_NE(ts->detail.find("0 of 20 live outbound connections to 198.18.1.1 -> 198.18.1.2:8080"),
             std::string::npos)
     << ts->detail;
@@ -48,7 +48,7 @@ TEST(PolicyPeer, AlmostNoneNegotiatedIsARefusalToo)
   // 3 of 20 (15%) is above it: helps, with the low share as a warning.
   const Plan p = make_plan(peer_facts(20, 3), Profile{}, config::builtin_policy());
   EXPECT_EQ(p.verdict, Verdict::helps) << all_reasons(p);
-  EXPECT_EQ(p.prerequisite("tcp_timestamps")->status, PrereqStatus::warn);
+  EXPECT_EQ(p.prerequisite("tcp_timestamps")->status, PrereqStatus::warning);
 }
 
 TEST(PolicyPeer, PeerThatAgreesIsOkWithItsNumbers)
@@ -68,7 +68,7 @@ TEST(PolicyPeer, NoLiveSampleMeansTheAgreementIsUnknown)
     const Plan p = make_plan(peer_facts(established, 0), Profile{}, config::builtin_policy());
     EXPECT_EQ(p.verdict, Verdict::helps) << all_reasons(p);
     const Prerequisite* ts = p.prerequisite("tcp_timestamps");
-    EXPECT_EQ(ts->status, PrereqStatus::warn) << ts->detail;
+    EXPECT_EQ(ts->status, PrereqStatus::warning) << ts->detail;
     EXPECT_NE(ts->detail.find("the peer's agreement is unknown for 198.18.1.1 -> 198.18.1.2:8080"),
               std::string::npos)
       << ts->detail;
@@ -96,7 +96,7 @@ TEST(PolicyPeer, OneRefusingGroupOfTwoWarnsAndStillHelps)
   const Plan p = make_plan(f, Profile{}, config::builtin_policy());
   EXPECT_EQ(p.verdict, Verdict::helps) << all_reasons(p);
   const Prerequisite* ts = p.prerequisite("tcp_timestamps");
-  EXPECT_EQ(ts->status, PrereqStatus::warn) << ts->detail;
+  EXPECT_EQ(ts->status, PrereqStatus::warning) << ts->detail;
   EXPECT_NE(ts->detail.find("1 other pressured group(s) can still be helped"), std::string::npos)
     << ts->detail;
 }
@@ -196,7 +196,7 @@ TEST(PolicyPeer, ReservedPortsAreCountedOnceByTheCensus)
   const Prerequisite* r = p.prerequisite("reserved_ports");
   ASSERT_NE(r, nullptr);
   EXPECT_NE(r->detail.find("3000 of 28232 ports"), std::string::npos) << r->detail;
-  EXPECT_EQ(r->status, PrereqStatus::warn);
+  EXPECT_EQ(r->status, PrereqStatus::warning);
 }
 
 } // namespace

@@ -61,7 +61,7 @@ TEST(PolicyPrerequisites, TimestampsWarnWhenFewPeersAgree)
   set_timestamp_share(f, 40, 12);
   const Plan plan = plan_of(f);
   const auto& p = prereq(plan, "tcp_timestamps");
-  EXPECT_EQ(p.status, PrereqStatus::warn);
+  EXPECT_EQ(p.status, PrereqStatus::warning);
   EXPECT_NE(p.detail.find("12 of 40"), std::string::npos) << p.detail;
   EXPECT_NE(p.detail.find("30%"), std::string::npos) << p.detail;
   ASSERT_NE(plan.finding("peer-timestamps-low"), nullptr);
@@ -83,7 +83,7 @@ TEST(PolicyPrerequisites, TimestampsOffFails)
   Facts f = base_facts();
   set_sysctl(f, "net.ipv4.tcp_timestamps", "0");
   const auto& p = prereq(plan_of(f), "tcp_timestamps");
-  EXPECT_EQ(p.status, PrereqStatus::fail);
+  EXPECT_EQ(p.status, PrereqStatus::error);
   EXPECT_NE(p.detail.find("no-op"), std::string::npos) << p.detail;
 }
 
@@ -99,7 +99,7 @@ TEST(PolicyPrerequisites, TimestampsUnreadableWarns)
   Facts f = base_facts();
   set_unreadable(f, "net.ipv4.tcp_timestamps", ReadStatus::denied, "Permission denied");
   const auto& p = prereq(plan_of(f), "tcp_timestamps");
-  EXPECT_EQ(p.status, PrereqStatus::warn);
+  EXPECT_EQ(p.status, PrereqStatus::warning);
   EXPECT_NE(p.detail.find("denied (Permission denied)"), std::string::npos) << p.detail;
 }
 
@@ -118,13 +118,13 @@ TEST(PolicyPrerequisites, SnatRuleWarnsWithEvidenceAndCanary)
   f.nat.snat_entries = 7;
   const Plan plan = plan_of(f);
   const auto& p = prereq(plan, "nat");
-  EXPECT_EQ(p.status, PrereqStatus::warn);
+  EXPECT_EQ(p.status, PrereqStatus::warning);
   EXPECT_NE(p.detail.find("nft ip twa nat postrouting: snat"), std::string::npos) << p.detail;
   EXPECT_NE(p.detail.find("7 SNAT conntrack entries of 12 scanned"), std::string::npos) << p.detail;
   EXPECT_NE(p.detail.find("--canary"), std::string::npos) << p.detail;
   EXPECT_EQ(p.detail.find("random-fully"), std::string::npos);
   ASSERT_NE(plan.finding("source-nat"), nullptr);
-  EXPECT_EQ(plan.finding("source-nat")->severity, Severity::warn);
+  EXPECT_EQ(plan.finding("source-nat")->severity, Severity::warning);
 }
 
 TEST(PolicyPrerequisites, RandomFullyIsWorse)
@@ -134,16 +134,16 @@ TEST(PolicyPrerequisites, RandomFullyIsWorse)
   f.nat.nat_rules = { "nft ip nat postrouting: masquerade random-fully" };
   f.nat.random_fully = true;
   const Plan plan = plan_of(f);
-  EXPECT_EQ(prereq(plan, "nat").status, PrereqStatus::warn);
+  EXPECT_EQ(prereq(plan, "nat").status, PrereqStatus::warning);
   EXPECT_NE(prereq(plan, "nat").detail.find("random-fully port mapping"), std::string::npos);
-  EXPECT_EQ(plan.finding("source-nat")->severity, Severity::critical);
+  EXPECT_EQ(plan.finding("source-nat")->severity, Severity::error);
 }
 
 TEST(PolicyPrerequisites, SnatConntrackEntriesAloneWarn)
 {
   Facts f = base_facts();
   f.nat.snat_entries = 3;
-  EXPECT_EQ(prereq(plan_of(f), "nat").status, PrereqStatus::warn);
+  EXPECT_EQ(prereq(plan_of(f), "nat").status, PrereqStatus::warning);
 }
 
 TEST(PolicyPrerequisites, UnreadableNatWarns)
@@ -154,7 +154,7 @@ TEST(PolicyPrerequisites, UnreadableNatWarns)
   f.nat.conntrack_available = false;
   f.nat.conntrack_note = "no nf_conntrack";
   const auto& p = prereq(plan_of(f), "nat");
-  EXPECT_EQ(p.status, PrereqStatus::warn);
+  EXPECT_EQ(p.status, PrereqStatus::warning);
   EXPECT_NE(p.detail.find("Operation not permitted"), std::string::npos) << p.detail;
 }
 
@@ -181,12 +181,12 @@ TEST(PolicyPrerequisites, ReuseDelayPresentAbsentSlowAndDenied)
   EXPECT_NE(prereq(plan_of(f), "tw_reuse_delay").detail.find("before 6.14"), std::string::npos);
 
   set_sysctl(f, "net.ipv4.tcp_tw_reuse_delay", "45000");
-  EXPECT_EQ(prereq(plan_of(f), "tw_reuse_delay").status, PrereqStatus::warn);
+  EXPECT_EQ(prereq(plan_of(f), "tw_reuse_delay").status, PrereqStatus::warning);
   EXPECT_NE(prereq(plan_of(f), "tw_reuse_delay").detail.find("only 15 s is reusable"), std::string::npos)
     << prereq(plan_of(f), "tw_reuse_delay").detail;
 
   set_unreadable(f, "net.ipv4.tcp_tw_reuse_delay", ReadStatus::denied, "Permission denied");
-  EXPECT_EQ(prereq(plan_of(f), "tw_reuse_delay").status, PrereqStatus::warn);
+  EXPECT_EQ(prereq(plan_of(f), "tw_reuse_delay").status, PrereqStatus::warning);
 }
 
 TEST(PolicyPrerequisites, ReuseDelayAsLongAsTimeWaitFails)
@@ -195,12 +195,12 @@ TEST(PolicyPrerequisites, ReuseDelayAsLongAsTimeWaitFails)
   set_sysctl(f, "net.ipv4.tcp_tw_reuse_delay", "60000");
   // Without pressure the plan proposes nothing: the detail says only what a plan would do.
   const Prerequisite quiet = prereq(plan_of(f), "tw_reuse_delay");
-  EXPECT_EQ(quiet.status, PrereqStatus::fail);
+  EXPECT_EQ(quiet.status, PrereqStatus::error);
   EXPECT_NE(quiet.detail.find("lets a plan set it to 1000"), std::string::npos) << quiet.detail;
 
   add_group(f, "198.18.1.1", "198.18.1.2", 80, 28232, 28000);
   const Prerequisite p = prereq(plan_of(f), "tw_reuse_delay");
-  EXPECT_EQ(p.status, PrereqStatus::fail);
+  EXPECT_EQ(p.status, PrereqStatus::error);
   EXPECT_NE(p.detail.find("no part of the 60 s TIME_WAIT is reusable"), std::string::npos) << p.detail;
   EXPECT_NE(p.detail.find("the plan sets it to 1000 first"), std::string::npos) << p.detail;
 
@@ -208,7 +208,7 @@ TEST(PolicyPrerequisites, ReuseDelayAsLongAsTimeWaitFails)
   strict.id = "strict";
   strict.propose_prerequisite_fixes.value = false;
   const Prerequisite q = prereq(plan_of(f, strict), "tw_reuse_delay");
-  EXPECT_EQ(q.status, PrereqStatus::fail);
+  EXPECT_EQ(q.status, PrereqStatus::error);
   EXPECT_NE(q.detail.find("policy strict"), std::string::npos) << q.detail;
 }
 
@@ -220,13 +220,13 @@ TEST(PolicyPrerequisites, PortRangeOkNarrowLowAndInverted)
 
   set_port_range(f, 40000, 40999);
   Plan p = plan_of(f);
-  EXPECT_EQ(prereq(p, "port_range").status, PrereqStatus::warn);
+  EXPECT_EQ(prereq(p, "port_range").status, PrereqStatus::warning);
   EXPECT_NE(prereq(p, "port_range").detail.find("1000 ports"), std::string::npos);
   ASSERT_NE(p.finding("port-range-narrow"), nullptr);
   EXPECT_EQ(p.finding("port-range-narrow")->evidence.at("ports"), 1000);
 
   set_port_range(f, 600, 60999);
-  EXPECT_EQ(prereq(plan_of(f), "port_range").status, PrereqStatus::warn);
+  EXPECT_EQ(prereq(plan_of(f), "port_range").status, PrereqStatus::warning);
   EXPECT_NE(prereq(plan_of(f), "port_range").detail.find("below 1024"), std::string::npos);
 
   set_sysctl(f, "net.ipv4.ip_local_port_range", "50000 40000");
@@ -234,7 +234,7 @@ TEST(PolicyPrerequisites, PortRangeOkNarrowLowAndInverted)
   add_group(f, "198.18.1.1", "198.18.1.2", 80, 900, 900);
   f.sockets.groups.back().usable = 1000;
   p = plan_of(f);
-  EXPECT_EQ(prereq(p, "port_range").status, PrereqStatus::fail);
+  EXPECT_EQ(prereq(p, "port_range").status, PrereqStatus::error);
   EXPECT_EQ(p.verdict, Verdict::blocked);
 }
 
@@ -253,13 +253,13 @@ TEST(PolicyPrerequisites, ReservedPortsNoneFewAndMany)
   set_sysctl(f, "net.ipv4.ip_local_reserved_ports", "30000-45000,45000-50000,1000");
   f.sockets.usable_ports = 28232 - (50000 - 32768 + 1);
   p = plan_of(f);
-  EXPECT_EQ(prereq(p, "reserved_ports").status, PrereqStatus::warn);
+  EXPECT_EQ(prereq(p, "reserved_ports").status, PrereqStatus::warning);
   EXPECT_NE(prereq(p, "reserved_ports").detail.find("17233 of 28232"), std::string::npos)
     << prereq(p, "reserved_ports").detail;
   ASSERT_NE(p.finding("reserved-ports-in-range"), nullptr);
 
   set_unreadable(f, "net.ipv4.ip_local_reserved_ports", ReadStatus::denied, "Permission denied");
-  EXPECT_EQ(prereq(plan_of(f), "reserved_ports").status, PrereqStatus::warn);
+  EXPECT_EQ(prereq(plan_of(f), "reserved_ports").status, PrereqStatus::warning);
 }
 
 } // namespace

@@ -84,7 +84,7 @@ TEST(PolicyVerdict, StuckClientWithReuseOffHelps)
   ASSERT_NE(p.finding("port-pressure"), nullptr);
   EXPECT_EQ(p.finding("port-pressure")->evidence.at("time_wait"), 1000);
   ASSERT_NE(p.finding("ports-exhausted"), nullptr);
-  EXPECT_EQ(p.finding("ports-exhausted")->severity, Severity::critical);
+  EXPECT_EQ(p.finding("ports-exhausted")->severity, Severity::error);
   ASSERT_NE(p.prerequisite("policy"), nullptr);
   EXPECT_EQ(p.prerequisite("policy")->status, PrereqStatus::ok);
 }
@@ -161,7 +161,7 @@ TEST(PolicyVerdict, TimestampsOffWithFixesAllowedHelpsWithTheFixFirst)
   EXPECT_EQ(p.changes[0].target, "1");
   EXPECT_EQ(p.changes[1].key, "net.ipv4.tcp_tw_reuse");
   ASSERT_NE(p.prerequisite("tcp_timestamps"), nullptr);
-  EXPECT_EQ(p.prerequisite("tcp_timestamps")->status, PrereqStatus::fail);
+  EXPECT_EQ(p.prerequisite("tcp_timestamps")->status, PrereqStatus::error);
   ASSERT_NE(p.finding("timestamps-off"), nullptr);
 }
 
@@ -200,7 +200,7 @@ TEST(PolicyVerdict, PolicyThatForbidsTheKeyBlocks)
   EXPECT_EQ(p.verdict, Verdict::blocked);
   EXPECT_TRUE(p.changes.empty());
   ASSERT_NE(p.prerequisite("policy"), nullptr);
-  EXPECT_EQ(p.prerequisite("policy")->status, PrereqStatus::fail);
+  EXPECT_EQ(p.prerequisite("policy")->status, PrereqStatus::error);
   EXPECT_NE(p.prerequisite("policy")->detail.find("frozen"), std::string::npos);
 }
 
@@ -344,7 +344,7 @@ TEST(PolicyVerdict, DelayAsLongAsTimeWaitIsFixedFirstWhenThePolicyAllows)
   EXPECT_EQ(p.changes[1].key, "net.ipv4.tcp_tw_reuse");
   EXPECT_EQ(p.changes[1].target, "1");
   ASSERT_NE(p.prerequisite("tw_reuse_delay"), nullptr);
-  EXPECT_EQ(p.prerequisite("tw_reuse_delay")->status, PrereqStatus::fail);
+  EXPECT_EQ(p.prerequisite("tw_reuse_delay")->status, PrereqStatus::error);
   EXPECT_NE(p.prerequisite("tw_reuse_delay")->detail.find("sets it to 1000"), std::string::npos)
     << p.prerequisite("tw_reuse_delay")->detail;
   EXPECT_NE(all_reasons(p).find("60000 ms"), std::string::npos) << all_reasons(p);
@@ -363,7 +363,7 @@ TEST(PolicyVerdict, DelayAsLongAsTimeWaitBlocksWithoutPrerequisiteFixes)
   EXPECT_NE(all_reasons(p).find("Blocked: net.ipv4.tcp_tw_reuse_delay = 60000"), std::string::npos)
     << all_reasons(p);
   ASSERT_NE(p.prerequisite("tw_reuse_delay"), nullptr);
-  EXPECT_EQ(p.prerequisite("tw_reuse_delay")->status, PrereqStatus::fail);
+  EXPECT_EQ(p.prerequisite("tw_reuse_delay")->status, PrereqStatus::error);
 }
 
 TEST(PolicyVerdict, DelayAsLongAsTimeWaitBlocksWhenThePolicyHasNoGuardrailForIt)

@@ -18,8 +18,11 @@ TEST(ReportPlanJson, HasTheDocumentedFields)
 {
   const Facts f = stuck_client_behind_nat();
   const Plan p = make_plan(f, Profile{}, config::builtin_policy());
-  const json j = plan_to_json(p, f);
-  EXPECT_EQ(j.at("schema_version"), 1);
+  const json j = plan_document(p, f);
+  EXPECT_EQ(j.at("schema_version"), 2);
+  EXPECT_EQ(j.at("kind"), "plan");
+  EXPECT_EQ(j.at("host").at("hostname"), f.host.hostname);
+  EXPECT_EQ(j.at("host").at("netns").at("inode"), f.host.netns_inode);
   EXPECT_EQ(j.at("verdict"), "helps");
   for (const char* k : { "reasons",
                          "prerequisites",
@@ -37,8 +40,8 @@ TEST(ReportPlanJson, HasTheDocumentedFields)
   ASSERT_EQ(j.at("changes").size(), 2u);
   EXPECT_EQ(j["changes"][0],
             (json{ { "key", "net.ipv4.tcp_timestamps" },
-                   { "current", "0" },
-                   { "target", "1" },
+                   { "old", "0" },
+                   { "new", "1" },
                    { "reason", p.changes[0].reason } }));
   EXPECT_EQ(j["sockets"]["time_wait"],
             (json{ { "outbound", 1000 }, { "inbound", 3 }, { "unknown", 0 }, { "outside_range", 0 } }));
@@ -64,16 +67,18 @@ TEST(ReportPlanJson, HasTheDocumentedFields)
 TEST(ReportPlanJson, KeysReadTopDownWithTheSchemaVersionFirst)
 {
   const Facts f = stuck_client_behind_nat();
-  const nlohmann::ordered_json doc = plan_to_json(make_plan(f, Profile{}, config::builtin_policy()), f);
+  const nlohmann::ordered_json doc = plan_document(make_plan(f, Profile{}, config::builtin_policy()), f);
   std::vector<std::string> keys;
   for (const auto& [k, v] : doc.items()) {
     keys.push_back(k);
   }
-  const std::vector<std::string> want = { "schema_version", "generator",     "verdict",  "reasons", "missing",
-                                          "changes",        "prerequisites", "findings", "advice",  "profile",
-                                          "policy",         "sockets",       "evidence", "facts" };
+  const std::vector<std::string> want = { "schema_version", "kind",          "generator", "generated_at",
+                                          "host",           "verdict",       "reasons",   "missing",
+                                          "changes",        "prerequisites", "findings",  "advice",
+                                          "profile",        "policy",        "sockets",   "evidence",
+                                          "facts" };
   EXPECT_EQ(keys, want);
-  EXPECT_EQ(doc.dump().rfind("{\"schema_version\":1,", 0), 0u) << doc.dump().substr(0, 40);
+  EXPECT_EQ(doc.dump().rfind("{\"schema_version\":2,\"kind\":\"plan\",", 0), 0u) << doc.dump().substr(0, 40);
 }
 
 TEST(ReportPlanJson, NonUtf8HostnameNeverMakesTheDocumentFail)

@@ -56,7 +56,7 @@ TEST(ReportPlanText, TimestampsOffWithFixFirst)
   const std::string t = text_of(f);
   EXPECT_LT(t.find("net.ipv4.tcp_timestamps  0"), t.find("net.ipv4.tcp_tw_reuse    0")) << t;
   // The failing prerequisite says which proposed change fixes it, right under it.
-  const auto fail = t.find("fail  tcp_timestamps");
+  const auto fail = t.find("error    tcp_timestamps");
   ASSERT_NE(fail, std::string::npos) << t;
   const auto fixed = t.find("-> fixed by the proposed change net.ipv4.tcp_timestamps = 1");
   ASSERT_NE(fixed, std::string::npos) << t;
@@ -71,7 +71,7 @@ TEST(ReportPlanText, DelayAsLongAsTimeWaitSaysWhichChangeFixesIt)
   set_sysctl(f, "net.ipv4.tcp_tw_reuse_delay", "60000");
   add_group(f, "198.18.1.1", "198.18.1.2", 8080, 1000, 1000);
   const std::string t = text_of(f);
-  const auto fail = t.find("fail  tw_reuse_delay");
+  const auto fail = t.find("error    tw_reuse_delay");
   ASSERT_NE(fail, std::string::npos) << t;
   const auto fixed = t.find("-> fixed by the proposed change net.ipv4.tcp_tw_reuse_delay = 1000");
   ASSERT_NE(fixed, std::string::npos) << t;
@@ -89,7 +89,7 @@ TEST(ReportPlanText, FailingPrerequisiteThePlanDoesNotFixIsNotAnnotated)
   strict.id = "strict";
   strict.propose_prerequisite_fixes.value = false;
   const std::string t = text_of(f, strict);
-  EXPECT_NE(t.find("fail  tcp_timestamps"), std::string::npos) << t;
+  EXPECT_NE(t.find("error    tcp_timestamps"), std::string::npos) << t;
   EXPECT_EQ(t.find("fixed by"), std::string::npos) << t;
 }
 

@@ -1,0 +1,50 @@
+#include "model/document.hpp"
+
+namespace tw {
+
+const char* to_string(DocumentKind kind)
+{
+  switch (kind) {
+    case DocumentKind::plan:
+      return "plan";
+    case DocumentKind::census:
+      return "census";
+    case DocumentKind::node_plan:
+      return "node-plan";
+    case DocumentKind::node_census:
+      return "node-census";
+    case DocumentKind::check:
+      return "check";
+    case DocumentKind::apply:
+      return "apply";
+    case DocumentKind::rollback:
+      return "rollback";
+    case DocumentKind::status:
+      return "status";
+    case DocumentKind::error:
+      return "error";
+  }
+  return "unknown";
+}
+
+int schema_version(DocumentKind kind)
+{
+  switch (kind) {
+    case DocumentKind::plan:
+      return 2; // 2: severities info/warning/error, prerequisite status ok/warning/error
+    case DocumentKind::check:
+      return 2; // 2: "errors" is the input-error array, "error_count" the count
+    case DocumentKind::apply:
+    case DocumentKind::status:
+      return 2; // 2: schema_version (was format_version)
+    case DocumentKind::census:
+    case DocumentKind::node_plan:
+    case DocumentKind::node_census:
+    case DocumentKind::rollback:
+    case DocumentKind::error:
+      return 1;
+  }
+  return 1;
+}
+
+} // namespace tw
