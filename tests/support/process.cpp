@@ -1,5 +1,7 @@
 #include "support/process.hpp"
 
+#include "support/schema.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cerrno>
@@ -140,6 +142,14 @@ RunResult run(const std::vector<std::string>& argv,
     result.exit_code = WEXITSTATUS(status);
   } else if (WIFSIGNALED(status)) {
     result.exit_code = 128 + WTERMSIG(status);
+  }
+  // doc/json.md: tw-advisor asked for JSON prints exactly one document valid against its schema,
+  // on success and on error; every test that runs it checks that, whatever else it asserts.
+  if (!result.timed_out && result.exit_code < 128 && asks_tw_advisor_for_json(argv)) {
+    if (const std::string problem = schema_problem(result.out); !problem.empty()) {
+      ADD_FAILURE() << "the JSON printed by " << join_argv(argv) << " breaks its schema: " << problem
+                    << "\nstdout (first 2000 bytes): " << result.out.substr(0, 2000);
+    }
   }
   return result;
 }
