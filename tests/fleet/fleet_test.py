@@ -543,6 +543,25 @@ def run_flow(fleet):
           f"fixture: the cohort at {k_canary_percent}% should be mixed and hold h4: {sorted(cohort)}")
     log(f"cohort at {k_canary_percent}%: {sorted(cohort)}")
 
+    # 3b. check mode: the canary playbook with --check applies nothing and says, per host, what
+    # the plan would change (the role reads `plan --format json`).
+    fleet.clear_reports()
+    fleet.make_time_wait()
+    res = fleet.playbook("canary.yml", inventory, ["--check", "-e", f"tw_canary_percent={k_canary_percent}"])
+    dry = fleet.snapshot()
+    for name in names:
+        check(changed(before[name], dry[name]) == [], f"{name}: changed in check mode: "
+              f"{changed(before[name], dry[name])}")
+        rep = fleet.report(name, "would-change")
+        check(rep["plan"]["kind"] == "plan" and rep["plan"]["verdict"] == "helps",
+              f"{name}: check mode did not report the plan: {rep}")
+        keys = [c["key"] for c in rep["plan"]["changes"]]
+        check("net.ipv4.tcp_tw_reuse" in keys, f"{name}: check mode shows no tw_reuse change: {keys}")
+        check(f"{name}: helps, would change " in res.stdout and "net.ipv4.tcp_tw_reuse 0 1" in res.stdout,
+              f"check mode did not show {name}'s change")
+        check(not (fleet.reports / f"{name}-canary.json").exists(), f"{name}: a canary ran in check mode")
+    log("check mode: nothing applied, every host's would-be change reported")
+
     # 4. rollout with a canary whose watch trips: h4 gets refused connects during its watch.
     fleet.clear_reports()
     fleet.make_time_wait()
@@ -567,12 +586,12 @@ def run_flow(fleet):
         if rep["outcome"] in ("applied", "rolled-back-by-watch"):
             tool_cohort.add(name)
         else:
-            check(rep["outcome"] == "not-selected", f"{name}: canary outcome {rep['outcome']}: {rep['stdout']}")
+            check(rep["outcome"] == "not-selected", f"{name}: canary outcome {rep['outcome']}: {rep['result']}")
         check(not (fleet.reports / f"{name}-promote.json").exists(),
               f"{name}: promotion ran although a canary was rolled back")
     check(tool_cohort == cohort, f"tw-advisor's cohort {sorted(tool_cohort)} != the stable hash's {sorted(cohort)}")
     rep = fleet.report("h4", "canary")
-    check(rep["rc"] == 3, f"h4's watch did not trip (exit 3 expected): {rep['stdout']} {rep['stderr']}")
+    check(rep["rc"] == 3, f"h4's watch did not trip (exit 3 expected): {rep['result']} {rep['stderr']}")
     check("attempt-fails-strict" in rep["reason"] and "attempt-fails-strict" in res.stdout,
           f"h4's rollback reason does not name its policy's rule: {rep['reason']}")
     check(changed(before["h4"], after["h4"]) == [],
@@ -632,7 +651,7 @@ def run_flow(fleet):
         rep = fleet.report(name, "promote")
         check(rep["rc"] == 0, f"{name}: promotion exit {rep['rc']}: {rep['stderr']}")
         check(promoted[name]["runtime"]["tcp_tw_reuse"] != "0",
-              f"{name}: promotion did not apply: {rep['stdout']}")
+              f"{name}: promotion did not apply: {rep['result']}")
         check(any(p.startswith("etc/sysctl.d/") for p in changed(before[name], promoted[name])),
               f"{name}: promotion persisted nothing")
     log("promotion reached every host")
