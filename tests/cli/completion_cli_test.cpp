@@ -1,0 +1,68 @@
+// Shell completion, generated from the CLI definition: every visible command and option is
+// there, hidden ones are not, and --profile/--policy complete to the names in the data dir.
+#include "support/process.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace tw::test {
+namespace {
+
+RunResult tw(const std::vector<std::string>& args)
+{
+  std::vector<std::string> argv = { required_env("TW_ADVISOR_BIN") };
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run(argv, { "TW_ADVISOR_DATA_DIR=" + required_env("TW_SOURCE_DIR") });
+}
+
+TEST(CompletionCli, ProfileAndPolicyNamesComeFromTheDataDir)
+{
+  const auto profiles = tw({ "completion", "names", "profiles" });
+  ASSERT_EQ(profiles.exit_code, 0) << profiles.err;
+  EXPECT_EQ(profiles.out, "api-client\ncontainer-node\ndefault\nproxy\nweb-server\n");
+  const auto policies = tw({ "completion", "names", "policies" });
+  EXPECT_EQ(policies.out, "default\n");
+  EXPECT_EQ(tw({ "completion", "names", "hosts" }).exit_code, 1);
+}
+
+TEST(CompletionCli, EachShellHasEveryCommandAndNoHiddenOne)
+{
+  for (const char* shell : { "bash", "zsh", "fish" }) {
+    const auto r = tw({ "completion", shell });
+    ASSERT_EQ(r.exit_code, 0) << shell << ": " << r.err;
+    for (const char* visible : { "plan", "census", "check", "apply", "rollback", "status", "explain" }) {
+      EXPECT_NE(r.out.find(visible), std::string::npos) << shell << " lacks " << visible;
+    }
+    for (const char* option : { "--all-netns", "--detailed-exitcode", "--canary-percent" }) {
+      const std::string name = std::string(shell) == "fish" ? std::string("-l ") + (option + 2) : option;
+      EXPECT_NE(r.out.find(name), std::string::npos) << shell << " lacks " << option;
+    }
+    EXPECT_NE(r.out.find("completion names"), std::string::npos) << shell;
+    EXPECT_EQ(r.out.find("manpage"), std::string::npos) << shell << ": the hidden command is offered";
+    EXPECT_EQ(r.out.find("--proc"), std::string::npos) << shell << ": check's hidden test option is offered";
+  }
+}
+
+TEST(CompletionCli, TheBashScriptParsesAndCompletesAProfile)
+{
+  const auto r = tw({ "completion", "bash" });
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::filesystem::path script = std::filesystem::temp_directory_path() / "tw-completion-test.bash";
+  std::ofstream(script) << r.out;
+  // Sourced in bash with the words of `tw-advisor plan --profile api`, completion offers api-client.
+  const std::string bin_dir = std::filesystem::path(required_env("TW_ADVISOR_BIN")).parent_path().string();
+  const auto done = run({ "bash",
+                          "-c",
+                          "PATH=" + bin_dir + ":$PATH; source " + script.string() +
+                            "; COMP_WORDS=(tw-advisor plan --profile api); COMP_CWORD=3; _tw_advisor; "
+                            "printf '%s\\n' \"${COMPREPLY[@]}\"" },
+                        { "TW_ADVISOR_DATA_DIR=" + required_env("TW_SOURCE_DIR") });
+  std::filesystem::remove(script);
+  EXPECT_EQ(done.exit_code, 0) << done.err;
+  EXPECT_NE(done.out.find("api-client"), std::string::npos) << done.out << done.err;
+}
+
+} // namespace
+} // namespace tw::test
