@@ -13,6 +13,7 @@
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/json_text.hpp"
+#include "util/strings.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -40,7 +41,42 @@ struct CheckArgs
   std::string format = "text";
   std::string proc; // --proc (tests); empty: the running kernel's
   std::string policy;
+  std::string kernel;    // --kernel: `sysctl -a` of the target; empty: this kernel
+  std::string listening; // --listening: the target's listening ports, with --kernel
 };
+
+// "80,443,8080" -> the ports; throws naming --listening.
+std::vector<std::uint16_t> listening_ports(const std::string& text)
+{
+  std::vector<std::uint16_t> ports;
+  for (const auto word : split(text, ',')) {
+    const auto port = parse_uint(trim(word));
+    if (!port || *port == 0 || *port > 65535) {
+      throw Error("--listening " + printable(text),
+                  "\"" + printable(word) + "\" is not a port: give TCP ports 1-65535 separated by commas");
+    }
+    ports.push_back(static_cast<std::uint16_t>(*port));
+  }
+  std::sort(ports.begin(), ports.end());
+  ports.erase(std::unique(ports.begin(), ports.end()), ports.end());
+  return ports;
+}
+
+// The kernel the files are checked against: --kernel's (another machine's) or this one's.
+sysctld::KernelView kernel_for(const CheckArgs& args)
+{
+  if (args.kernel.empty()) {
+    if (!args.listening.empty()) {
+      throw Error("--listening", "only with --kernel: on this host the listening ports are read live");
+    }
+    return args.proc.empty() ? read_live_kernel_view() : read_live_kernel_view(args.proc);
+  }
+  std::optional<std::vector<std::uint16_t>> ports;
+  if (!args.listening.empty()) {
+    ports = listening_ports(args.listening);
+  }
+  return kernel_view_from_sysctl_a(read_file_or_throw(args.kernel), args.kernel, std::move(ports));
+}
 
 // The policy whose guardrails the values must respect: --policy, else the installed default,
 // else the built-in one (the same values policies/default.yaml documents).
@@ -77,7 +113,8 @@ void run_check_command(const CheckArgs& args, int& exit_code)
       throw Error(file, "is a directory; give the sysctl.d files themselves");
     }
     sysctld::ProposedFile p;
-    p.display = file;
+    // Under configuration management FILE is a temporary copy: every line names where it goes.
+    p.display = args.dest.empty() ? file : args.dest;
     p.content = read_file_or_throw(file);
     bool guessed = false;
     p.dest = args.dest.empty() ? sysctld::infer_dest(file, args.root, guessed)
@@ -85,8 +122,7 @@ void run_check_command(const CheckArgs& args, int& exit_code)
     files.push_back(std::move(p));
     assumed.push_back(guessed);
   }
-  const sysctld::KernelView kernel =
-    args.proc.empty() ? read_live_kernel_view() : read_live_kernel_view(args.proc);
+  const sysctld::KernelView kernel = kernel_for(args);
   std::string policy_note;
   const Policy policy = load_check_policy(args.policy, policy_note);
   sysctld::CheckOptions options;
@@ -170,6 +206,18 @@ void add_check_command(CLI::App& app, int& exit_code)
                   args->policy,
                   "Policy whose guardrails (allowed value ranges) the values must respect\n"
                   "(default: the installed policies/default.yaml)");
+  cmd
+    ->add_option("--kernel",
+                 args->kernel,
+                 "Check against another machine's kernel: FILE holds `sysctl -a` run there (its keys\n"
+                 "and values), for a CI runner that is not the target")
+    ->type_name("FILE");
+  cmd
+    ->add_option("--listening",
+                 args->listening,
+                 "With --kernel: the target's listening TCP ports (e.g. from `ss -Hltn`), so a port\n"
+                 "range that covers one is caught")
+    ->type_name("PORT,PORT...");
   cmd->add_option("--proc", args->proc, "A /proc tree to read instead of the live one (tests)")->group("");
   cmd->footer(
     "What is checked:\n"
@@ -188,7 +236,10 @@ void add_check_command(CLI::App& app, int& exit_code)
     "                  validate='tw-advisor check --dest /etc/sysctl.d/60-net.conf %s'\n"
     "  Puppet:   validate_cmd => 'tw-advisor check --dest /etc/sysctl.d/60-net.conf %'\n"
     "  Salt:     check_cmd: tw-advisor check --dest /etc/sysctl.d/60-net.conf\n"
-    "  git:      tw-advisor check --root /path/to/image etc/sysctl.d/*.conf   (see doc/check.md)\n\n"
+    "  git:      tw-advisor check --root /path/to/image etc/sysctl.d/*.conf   (see doc/check.md)\n"
+    "  CI:       ssh target sysctl -a > target.sysctl\n"
+    "            tw-advisor check --kernel target.sysctl --listening 22,443 --root image 60-net.conf\n"
+    "With --dest every message names the destination, not the temporary copy.\n\n"
     "Exit codes: 0 clean (warnings allowed), 2 violations found (errors), 1 usage or input error\n"
     "(unreadable FILE, bad option, or a sysctl.d directory or file under --root this user cannot\n"
     "read: the answer would be incomplete). JSON: {findings: [{id, severity, file, line, key,\n"

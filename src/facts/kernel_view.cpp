@@ -8,7 +8,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <fnmatch.h>
 #include <glob.h>
+#include <map>
+#include <memory>
 #include <set>
 #include <sys/socket.h>
 
@@ -154,6 +157,59 @@ sysctld::KernelView read_live_kernel_view(const fs::path& proc)
   } else {
     view.listening_note = note + "; " + view.listening_note;
   }
+  return view;
+}
+
+sysctld::KernelView kernel_view_from_sysctl_a(std::string_view sysctl_a,
+                                              const std::string& source,
+                                              std::optional<std::vector<std::uint16_t>> listening)
+{
+  auto keys = std::make_shared<std::map<std::string, std::string>>();
+  std::size_t number = 0;
+  for (const auto line : split(sysctl_a, '\n')) {
+    ++number;
+    if (trim(line).empty()) {
+      continue;
+    }
+    const auto eq = line.find(" = ");
+    const auto key = eq == std::string_view::npos ? std::optional<std::string>()
+                                                  : sysctld::normalize_key(trim(line.substr(0, eq))).key;
+    if (!key) {
+      throw Error(source + ":" + std::to_string(number),
+                  "expected \"key = value\" as `sysctl -a` prints it, got \"" +
+                    printable(line.substr(0, 80)) + "\"");
+    }
+    (*keys)[*key] = normalize_space(line.substr(eq + 3));
+  }
+  if (keys->empty()) {
+    throw Error(source, "holds no key: give the output of `sysctl -a` on the target host");
+  }
+  sysctld::KernelView view;
+  view.read = [keys, source](const std::string& key) {
+    SysctlValue v;
+    v.key = key;
+    if (const auto it = keys->find(key); it != keys->end()) {
+      v.status = ReadStatus::ok;
+      v.value = it->second;
+    } else {
+      v.status = ReadStatus::absent;
+      v.detail = "not in " + source;
+    }
+    return v;
+  };
+  view.expand = [keys](const std::string& pattern) {
+    std::vector<std::string> out;
+    const std::string path_pattern = sysctld::key_to_path(pattern);
+    for (const auto& [key, value] : *keys) {
+      if (::fnmatch(path_pattern.c_str(), sysctld::key_to_path(key).c_str(), FNM_PATHNAME) == 0) {
+        out.push_back(key);
+      }
+    }
+    return out;
+  };
+  view.listening = std::move(listening);
+  view.listening_note = view.listening ? "as given by --listening"
+                                       : "not known for the target: give them with --listening PORT,PORT...";
   return view;
 }
 

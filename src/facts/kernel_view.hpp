@@ -4,6 +4,8 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -19,5 +21,13 @@ sysctld::KernelView read_kernel_view(const std::filesystem::path& proc);
 // The same for the running kernel when proc is /proc, with the listeners from sock_diag (falling
 // back to /proc/net/tcp, as ss does, and saying so in listening_note).
 sysctld::KernelView read_live_kernel_view(const std::filesystem::path& proc = "/proc");
+
+// Another machine's kernel, for a check run elsewhere (a CI runner): `sysctl_a` is the text of
+// `sysctl -a` on the target ("key = value" lines; its keys and values), `listening` its listening
+// TCP ports (nullopt: unknown, said in listening_note). Throws tw::Error naming source:line for a
+// line that is not "key = value", and source when it holds no key.
+sysctld::KernelView kernel_view_from_sysctl_a(std::string_view sysctl_a,
+                                              const std::string& source,
+                                              std::optional<std::vector<std::uint16_t>> listening);
 
 } // namespace tw

@@ -1,5 +1,7 @@
 #include "report/check.hpp"
 
+#include "util/strings.hpp"
+
 namespace tw {
 
 namespace {
@@ -41,19 +43,22 @@ std::string check_to_text(const CheckOutcome& o)
   }
   std::string names;
   for (const auto& f : files) {
-    names += (names.empty() ? "" : ", ") + escape_text(f.display) + " -> " + escape_text(f.dest.string());
+    // "FILE -> DEST"; with --dest FILE is shown as DEST already
+    const bool same = f.display == f.dest.string();
+    names += (names.empty() ? "" : ", ") + escape_text(f.display) +
+             (same ? "" : " -> " + escape_text(f.dest.string()));
   }
   if (!errors.empty()) {
-    out += "check: INCOMPLETE: " + std::to_string(errors.size()) +
-           " configuration path(s) the loaders read could not be read (see stderr), so what wins at boot "
+    out += "check: INCOMPLETE: " + counted(errors.size(), "configuration path") +
+           " the loaders read could not be read (see stderr), so what wins at boot "
            "is unknown; " +
-           std::to_string(report.errors()) + " error(s), " + std::to_string(report.warnings()) +
-           " warning(s) found in what could be read, in " + names + " (root " + escape_text(root) + ")\n";
+           counted(report.errors(), "error") + ", " + counted(report.warnings(), "warning") +
+           " found in what could be read, in " + names + " (root " + escape_text(root) + ")\n";
   } else if (report.errors() > 0) {
-    out += "check: " + std::to_string(report.errors()) + " error(s), " + std::to_string(report.warnings()) +
-           " warning(s) in " + names + " (root " + escape_text(root) + "): do not install\n";
+    out += "check: " + counted(report.errors(), "error") + ", " + counted(report.warnings(), "warning") +
+           " in " + names + " (root " + escape_text(root) + "): do not install\n";
   } else {
-    out += "check: OK, " + std::to_string(report.warnings()) + " warning(s) in " + names + " (root " +
+    out += "check: OK, " + counted(report.warnings(), "warning") + " in " + names + " (root " +
            escape_text(root) + ")\n";
   }
   return out;

@@ -75,8 +75,54 @@ TEST_F(CheckCli, CleanFileExitsZero)
 {
   const auto r = check({ "--dest", "/etc/sysctl.d/60-net.conf", file("clean.conf") });
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
-  EXPECT_TRUE(has(r, "check: OK, 0 warning(s)")) << r.out;
-  EXPECT_TRUE(has(r, "-> /etc/sysctl.d/60-net.conf")) << r.out;
+  EXPECT_TRUE(has(r, "check: OK, 0 warnings in /etc/sysctl.d/60-net.conf (root")) << r.out;
+}
+
+// A CI runner checks a file for another machine: that machine's keys (its `sysctl -a`) and
+// listening ports decide, not the runner's; every line names the destination, not the temp copy.
+TEST_F(CheckCli, AnotherMachinesKernelFromItsSysctlA)
+{
+  const fs::path target = m_empty / "target.sysctl";
+  std::ofstream(target) << "net.ipv4.tcp_timestamps = 1\n"
+                           "net.ipv4.tcp_tw_reuse = 2\n"
+                           "net.ipv4.ip_local_port_range = 32768\t60999\n"
+                           "net.ipv4.ip_local_reserved_ports = \n"
+                           "net.ipv4.conf.eth0.rp_filter = 1\n"
+                           "net.ipv4.tcp_only_on_target = 1\n";
+  const fs::path proposed = m_empty / "ansible.tmp";
+  std::ofstream(proposed) << "net.ipv4.tcp_tw_reuse = 1\n"
+                             "net.ipv4.tcp_only_on_target = 0\n"
+                             "net.ipv4.tcp_tw_recycle = 1\n"
+                             "net.ipv4.ip_local_port_range = 40000 40999\n"
+                             "net.ipv4.conf.*.rp_filter = 2\n";
+  const std::string dest = "/etc/sysctl.d/60-net.conf";
+  const auto r =
+    check({ "--kernel", target.string(), "--listening", "22,40080", "--dest", dest, proposed.string() });
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  // tcp_tw_recycle is not in the target's kernel; tcp_only_on_target is, whatever this host has.
+  EXPECT_TRUE(has(r, dest + ":3: error: net.ipv4.tcp_tw_recycle")) << r.out;
+  EXPECT_FALSE(has(r, "tcp_only_on_target: this kernel has no such key")) << r.out;
+  // The target listens on 40080, inside the proposed range.
+  EXPECT_TRUE(has(r, "[port-range-covers-listener]")) << r.out;
+  EXPECT_EQ(r.out.find(proposed.string()), std::string::npos) << "the temp file is named: " << r.out;
+
+  // Without --listening the port check says it could not be made.
+  const auto unknown = check({ "--kernel", target.string(), "--dest", dest, proposed.string() });
+  EXPECT_TRUE(has(unknown, "listening ports unknown")) << unknown.out;
+  EXPECT_FALSE(has(unknown, "[port-range-covers-listener]")) << unknown.out;
+
+  // Input errors name the file and line, or the option.
+  const fs::path bad = m_empty / "bad.sysctl";
+  std::ofstream(bad) << "net.ipv4.tcp_tw_reuse = 2\nnot a sysctl line\n";
+  const auto b = check({ "--kernel", bad.string(), proposed.string() });
+  EXPECT_EQ(b.exit_code, 1);
+  EXPECT_NE(b.err.find(bad.string() + ":2:"), std::string::npos) << b.err;
+  const auto p = check({ "--kernel", target.string(), "--listening", "22,http", proposed.string() });
+  EXPECT_EQ(p.exit_code, 1);
+  EXPECT_NE(p.err.find("--listening 22,http"), std::string::npos) << p.err;
+  const auto alone = check({ "--listening", "22", proposed.string() });
+  EXPECT_EQ(alone.exit_code, 1);
+  EXPECT_NE(alone.err.find("only with --kernel"), std::string::npos) << alone.err;
 }
 
 TEST_F(CheckCli, UnreadableFileExitsOneNamingIt)
@@ -244,7 +290,9 @@ TEST_F(CheckCli, ProblemsTheHostAlreadyHasAreWarnings)
   // The same file proposing tw_reuse makes it this file's problem.
   const auto bad = check({ "--dest", "/etc/sysctl.d/60-net.conf", file("reuse2.conf") });
   EXPECT_EQ(bad.exit_code, 2) << bad.out;
-  EXPECT_TRUE(has(bad, file("reuse2.conf") + ":1: error: tcp_tw_reuse = 2")) << bad.out;
+  // Named by where it goes (--dest), not by the temporary copy.
+  EXPECT_TRUE(has(bad, "/etc/sysctl.d/60-net.conf:1: error: tcp_tw_reuse = 2")) << bad.out;
+  EXPECT_FALSE(has(bad, file("reuse2.conf"))) << bad.out;
 }
 
 TEST_F(CheckCli, FileInsideTheRootNeedsNoDest)
@@ -294,8 +342,8 @@ TEST_F(CheckCli, ValuesOutsideThePolicyGuardrails)
   const auto r = check({ "--policy", policy, "--dest", "/etc/sysctl.d/60-net.conf", file("reuse2.conf") });
   EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
   EXPECT_TRUE(has(r,
-                  file("reuse2.conf") + ":1: error: net.ipv4.tcp_tw_reuse = 2 is outside the policy's "
-                                        "allow-tw-reuse range 0..1 [policy-range]"))
+                  "/etc/sysctl.d/60-net.conf:1: error: net.ipv4.tcp_tw_reuse = 2 is outside the policy's "
+                  "allow-tw-reuse range 0..1 [policy-range]"))
     << r.out;
   // A range narrower than the policy's narrow_port_range (10000) but not absurd is a warning.
   const auto narrowish = check({ file("range-5001.conf") });
@@ -341,7 +389,7 @@ TEST_F(CheckCli, UnreadableConfigDirOrFileIsAnInputErrorNotOk)
                          "): Permission denied"),
             std::string::npos)
     << dir.err;
-  EXPECT_TRUE(has(dir, "check: INCOMPLETE: 1 configuration path(s)")) << dir.out;
+  EXPECT_TRUE(has(dir, "check: INCOMPLETE: 1 configuration path the")) << dir.out;
   EXPECT_FALSE(has(dir, "check: OK")) << dir.out;
   const auto dir_json =
     check({ "--format", "json", "--dest", "/etc/sysctl.d/60-net.conf", file("reuse2.conf") }, {}, true);
@@ -457,9 +505,10 @@ TEST_F(CheckCli, GlobBeatenByAnExplicitKeyIsAWarning)
   std::ofstream(glob) << "net.ipv4.conf.*.rp_filter = 1\n";
   const auto r = check({ "--dest", "/etc/sysctl.d/60-net.conf", glob });
   EXPECT_TRUE(has(r,
-                  glob + ":1: warning: net.ipv4.conf.*.rp_filter = 1 does not set 1 key(s) it matches, "
-                         "because an explicit key line beats any glob whatever the file order: "
-                         "net.ipv4.conf.all.rp_filter = 2 at /usr/lib/sysctl.d/10-vendor.conf:1"))
+                  "/etc/sysctl.d/60-net.conf:1: warning: net.ipv4.conf.*.rp_filter = 1 does not set 1 key(s) "
+                  "it matches, "
+                  "because an explicit key line beats any glob whatever the file order: "
+                  "net.ipv4.conf.all.rp_filter = 2 at /usr/lib/sysctl.d/10-vendor.conf:1"))
     << r.out;
   EXPECT_TRUE(has(r, "[glob-overridden]")) << r.out;
 }
