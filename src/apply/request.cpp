@@ -6,6 +6,7 @@
 #include "facts/host.hpp"
 #include "facts/netns.hpp"
 #include "facts/probe.hpp"
+#include "facts/tuned.hpp"
 #include "reader/plan_reader.hpp"
 #include "sysctld/resolver.hpp"
 #include "util/error.hpp"
@@ -134,6 +135,27 @@ ApplyRequest make_request(const Policy& policy, const PlanToApply& plan, const R
       }
       if (auto refusal = options.persist ? foreign_netns_persist(*here, host_netns_inode()) : std::nullopt) {
         throw Error(refusal->first, refusal->second);
+      }
+    }
+  }
+  // Another tuner whose value wins over sysctl.d for a changed key would undo the change at its
+  // next run: two tuners fighting over a key is refused unless --force.
+  if (!options.force && !plan.changes.empty()) {
+    std::vector<std::string> keys;
+    for (const auto& c : plan.changes) {
+      keys.push_back(c.key);
+    }
+    const bool running = is_host_tree(options.root) && process_running("/proc", "tuned");
+    for (const auto& claim : read_tuned_claims(options.root, keys, running)) {
+      const auto change = std::find_if(plan.changes.begin(),
+                                       plan.changes.end(),
+                                       [&](const ProposedChange& c) { return c.key == claim.key; });
+      if (claim.overrides_sysctld && change != plan.changes.end() &&
+          !same_sysctl_value(claim.value, change->proposed)) {
+        throw Error(claim.owner,
+                    "sets " + claim.key + " = " + claim.value + " (" + claim.source + ") and " +
+                      claim.effect + "; set " + claim.key + " = " + change->proposed +
+                      " in that profile instead, or apply --force to change it anyway; nothing was changed");
       }
     }
   }

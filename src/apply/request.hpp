@@ -66,7 +66,8 @@ struct RequestOptions
   bool persist = true;
   std::optional<JournalCanary> canary;
   std::chrono::seconds watch{ 0 };
-  bool probe = true; // attach the BPF evidence probe for the watch (false: --no-probe)
+  bool probe = true;  // attach the BPF evidence probe for the watch (false: --no-probe)
+  bool force = false; // --force: apply even where another tuner's value would win (TuneD)
   std::string command;
   std::string rollback_hint = "tw-advisor rollback";
 };

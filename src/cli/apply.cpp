@@ -22,6 +22,7 @@
 #include "util/sha256.hpp"
 #include "util/strings.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -48,6 +49,7 @@ struct ApplyArgs
   std::string policy;
   std::string format = "text";
   bool ignore_host_mismatch = false;
+  bool force = false;
   bool host_id_given = false; // --host-id was on the command line (an empty value is an error)
 };
 
@@ -79,11 +81,7 @@ void apply_steps(const ApplyArgs& args,
 {
   install_interrupt_handlers();
   // Before anything is created (the state dir and its lock live under root by default).
-  std::error_code root_ec;
-  if (!args.root.empty() && !std::filesystem::is_directory(args.root, root_ec)) {
-    throw Error("--root " + args.root,
-                (root_ec ? root_ec.message() : std::string("not a directory")) + "; nothing was changed");
-  }
+  require_root_dir(args.root, "; nothing was changed");
   ApplyInvocation in;
   in.policy = load_policy_arg(args.policy);
   if (!args.watch.empty()) {
@@ -102,6 +100,7 @@ void apply_steps(const ApplyArgs& args,
   in.options.proc_sys = proc_sys_dir();
   in.options.persist = !args.no_persist;
   in.options.probe = !args.no_probe;
+  in.options.force = args.force;
   in.options.command = current_command_line();
   in.options.rollback_hint = rollback_command(args.root, state_dir);
   in.canary = args.canary;
@@ -122,6 +121,11 @@ void run_apply(const ApplyArgs& args, int& exit_code)
   ApplyReport report;
   // With --format json, stdout holds exactly one document, on success and on error alike.
   const auto print_json = [&] {
+    for (const auto& w : ui.warnings()) { // the steps' "warning:" lines, as the text shows them
+      if (std::find(report.warnings.begin(), report.warnings.end(), w) == report.warnings.end()) {
+        report.warnings.push_back(w);
+      }
+    }
     if (json) {
       const auto doc =
         make_document(DocumentKind::apply, current_host_named(netns), apply_report_to_json(report));
@@ -192,6 +196,10 @@ void add_apply_command(CLI::App& app, int& exit_code)
                   apply_args->no_probe,
                   "Watch the counters only: without the BPF probe the watch cannot require connect()\n"
                   "failures to fall nor roll back on recycled connects that fail (doc/probe.md)");
+  apply->add_flag("--force",
+                  apply_args->force,
+                  "Apply even when another tuner sets a changed key and its value wins over sysctl.d\n"
+                  "(a TuneD profile with reapply_sysctl = 0): it will undo the change at its next run");
   apply->add_flag("--ignore-host-mismatch",
                   apply_args->ignore_host_mismatch,
                   "Apply a --plan made on another host name or network namespace (refused by default)");

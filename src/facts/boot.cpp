@@ -1,5 +1,7 @@
 #include "facts/boot.hpp"
 
+#include "facts/netns.hpp"
+#include "facts/tuned.hpp"
 #include "state/journal.hpp"
 #include "sysctld/generated_file.hpp"
 #include "sysctld/resolver.hpp"
@@ -72,6 +74,9 @@ BootFacts read_boot_facts(const std::filesystem::path& root,
     boot.overridden = sysctld::overrides_at_boot(root, dest, probe);
   }
   boot.interrupted = find_interrupted_apply(root, state_dir);
+  // Another tuner that sets the same keys (its daemon is looked for only on the host's own tree).
+  const std::vector<std::string> claimed(keys.begin(), keys.end());
+  boot.tuners = read_tuned_claims(root, claimed, is_host_tree(root) && process_running("/proc", "tuned"));
   return boot;
 }
 

@@ -33,6 +33,18 @@ struct InterruptedApply
   std::string journal; // the journal's path
 };
 
+// Another tuner that sets one of the keys a plan may propose: it may undo the change apply makes.
+struct TunerClaim
+{
+  std::string owner;              // "TuneD profile throughput-performance"
+  std::string key;                // canonical dotted key
+  std::string value;              // what it sets
+  std::string source;             // where: "/usr/lib/tuned/throughput-performance/tuned.conf:12"
+  bool running = false;           // its daemon runs now (false also when that cannot be told)
+  bool overrides_sysctld = false; // it applies after sysctl.d, so its value wins over apply's file
+  std::string effect;             // what happens at its next run, in one sentence
+};
+
 // What the boot configuration (sysctl.d under --root) and the apply state directory say, as read
 // when the plan was made. Recorded in the plan's facts, so a replay judges the same.
 struct BootFacts
@@ -46,6 +58,7 @@ struct BootFacts
   // why a generated file would not win at boot for it (another file:line and loader).
   std::map<std::string, std::string> overridden;
   std::optional<InterruptedApply> interrupted;
+  std::vector<TunerClaim> tuners; // other tuners that set a key a plan may propose
 };
 
 } // namespace tw

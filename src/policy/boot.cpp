@@ -3,6 +3,9 @@
 // and an apply that never finished.
 #include "policy/boot.hpp"
 
+#include "model/sysctl.hpp"
+
+#include <algorithm>
 #include <map>
 
 namespace tw::policy {
@@ -99,11 +102,40 @@ void interrupted_finding(const BootFacts& boot, Plan& plan)
   plan.findings.insert(plan.findings.begin(), std::move(f));
 }
 
+// Another tuner (TuneD) sets a key this plan changes: say who, and what its next run does. A
+// warning when its value would win over apply's file (it does not re-apply sysctl.d after its
+// own), context otherwise.
+void tuner_findings(const BootFacts& boot, Plan& plan)
+{
+  for (const auto& t : boot.tuners) {
+    const auto change =
+      std::find_if(plan.changes.begin(), plan.changes.end(), [&](const Change& c) { return c.key == t.key; });
+    if (change == plan.changes.end() || same_sysctl_value(t.value, change->target)) {
+      continue; // it sets what the plan wants, or the plan does not touch the key
+    }
+    Finding f;
+    f.id = "tuner-owns-key";
+    f.severity = t.overrides_sysctld ? Severity::warning : Severity::info;
+    f.summary = t.owner + " sets " + t.key + " = " + t.value + " (" + t.source + "; tuned " +
+                (t.running ? "running" : "not seen running") + "): " + t.effect;
+    f.evidence = { { "running", t.running ? 1.0 : 0.0 },
+                   { "overrides_sysctld", t.overrides_sysctld ? 1.0 : 0.0 } };
+    f.rationale =
+      t.overrides_sysctld
+        ? "two tuners fighting over one key leave it to whichever ran last: set it in the tuner's "
+          "profile instead, or remove it there, before applying"
+        : "TuneD's value holds only between its start and its re-application of sysctl.d; put the "
+          "value in its profile too so the two agree";
+    plan.findings.push_back(std::move(f));
+  }
+}
+
 } // namespace
 
 void add_boot_findings(const BootFacts& boot, Plan& plan)
 {
   drift_findings(boot, plan);
+  tuner_findings(boot, plan);
   unreadable_finding(boot, plan);
   persist_findings(boot, plan);
   interrupted_finding(boot, plan);

@@ -489,6 +489,21 @@ Facts facts_from_json(const json& doc, const std::string& source)
                                            r.text(interrupted, p, "state"),
                                            r.text(interrupted, p, "journal") };
     }
+    if (b.contains("tuners")) { // recorded since other tuners are looked for
+      const json& tuners = b["tuners"];
+      r.array(tuners, bp + "/tuners");
+      for (std::size_t i = 0; i < tuners.size(); ++i) {
+        const std::string p = bp + "/tuners/" + std::to_string(i);
+        r.object(tuners[i], p);
+        boot.tuners.push_back({ r.text(tuners[i], p, "owner"),
+                                r.text(tuners[i], p, "key"),
+                                r.text(tuners[i], p, "value"),
+                                r.text(tuners[i], p, "source"),
+                                r.flag(tuners[i], p, "running"),
+                                r.flag(tuners[i], p, "overrides_sysctld"),
+                                r.text(tuners[i], p, "effect") });
+      }
+    }
     f.boot = std::move(boot);
   }
   return f;

@@ -106,13 +106,24 @@ ordered_json facts_to_json(const Facts& facts)
                       { "state", b.interrupted->state },
                       { "journal", b.interrupted->journal } };
     }
+    ordered_json tuners = ordered_json::array();
+    for (const auto& t : b.tuners) {
+      tuners.push_back({ { "owner", t.owner },
+                         { "key", t.key },
+                         { "value", t.value },
+                         { "source", t.source },
+                         { "running", t.running },
+                         { "overrides_sysctld", t.overrides_sysctld },
+                         { "effect", t.effect } });
+    }
     j["boot"] = { { "loader", b.loader },
                   { "drift", std::move(drift) },
                   { "unreadable", b.unreadable },
                   { "generated_file", b.generated_file },
                   { "generated", std::move(generated) },
                   { "overridden", b.overridden },
-                  { "interrupted", std::move(interrupted) } };
+                  { "interrupted", std::move(interrupted) },
+                  { "tuners", std::move(tuners) } };
   }
   return j;
 }

@@ -152,6 +152,34 @@ TEST_F(ApplyCliTest, NothingToDoWithNoStateDirSaysSoAndCreatesNothing)
   EXPECT_FALSE(fs::exists(m_tmp / "state"));
 }
 
+// A TuneD profile that sets a changed key and does not re-apply sysctl.d would undo the change at
+// its next start: apply refuses to fight it, naming the profile's file:line, unless --force.
+TEST_F(ApplyCliTest, ATunedProfileWhoseValueWinsIsNotFoughtWithoutForce)
+{
+  fs::create_directories(m_tmp / "root/etc/tuned/site");
+  put(m_tmp / "root/etc/tuned/active_profile", "site\n");
+  put(m_tmp / "root/etc/tuned/site/tuned.conf", std::string("[sysctl]\n") + k_fake_key + " = 5\n");
+  put(m_tmp / "root/etc/tuned/tuned-main.conf", "reapply_sysctl = 0\n");
+  const auto plan = write_plan("helps", { k_fake_key }).string();
+  const auto r = tw_in("apply", { "--yes", "--plan", plan });
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find(std::string("TuneD profile site: sets ") + k_fake_key +
+                       " = 5 (/etc/tuned/site/tuned.conf:2) and TuneD sets it to 5 at each start"),
+            std::string::npos)
+    << r.err;
+  EXPECT_NE(r.err.find("or apply --force"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(m_tmp / "state")) << "refused before anything was made";
+  // --force goes past it (to the policy's own refusal of this test key, before any change).
+  const auto forced = tw_in("apply", { "--yes", "--force", "--plan", plan });
+  EXPECT_EQ(forced.exit_code, 1);
+  EXPECT_EQ(forced.err.find("TuneD profile site"), std::string::npos) << forced.err;
+  EXPECT_NE(forced.err.find("refused before any change"), std::string::npos) << forced.err;
+  // With reapply_sysctl = 1 (TuneD's default) sysctl.d wins after TuneD: nothing to fight.
+  put(m_tmp / "root/etc/tuned/tuned-main.conf", "reapply_sysctl = 1\n");
+  const auto reapplied = tw_in("apply", { "--yes", "--plan", plan });
+  EXPECT_EQ(reapplied.err.find("TuneD profile site"), std::string::npos) << reapplied.err;
+}
+
 TEST_F(ApplyCliTest, InterruptedApplyMakesEvenANothingToDoApplyRefuse)
 {
   write_interrupted_journal(JournalState::persisting);
@@ -196,6 +224,12 @@ TEST_F(ApplyCliTest, InterruptedApplyMakesEvenANothingToDoApplyRefuse)
   put(m_tmp / "proc/net/ipv4/tcp_tw_reuse", "1\n");
   const auto detailed = tw_in("status", { "--detailed-exitcode" });
   EXPECT_EQ(detailed.exit_code, 2) << detailed.err;
+  // status ends with the step to take, as plan does, with the options it was given.
+  EXPECT_NE(detailed.out.find("Next: run `" + rollback_hint() +
+                              "` to restore the values from before apply "
+                              "2026-11-24T21:00:00Z-1, then `tw-advisor plan` again\n"),
+            std::string::npos)
+    << detailed.out;
 
   // plan (live facts, read only) says it first, with the command for these options.
   const auto planned = tw_in("plan", { "--format", "json" });
@@ -208,9 +242,15 @@ TEST_F(ApplyCliTest, InterruptedApplyMakesEvenANothingToDoApplyRefuse)
   EXPECT_NE(first.at("summary").get<std::string>().find("2026-11-24T21:00:00Z-1"), std::string::npos);
   EXPECT_NE(first.at("summary").get<std::string>().find("`" + rollback_hint() + "`"), std::string::npos)
     << first.dump();
-  // The text says it before the verdict's reasons and ends with that step, not "apply".
+  // The text leads with it (not a verdict over the values the killed apply left), says it before
+  // the verdict's reasons, and ends with that step, not "apply".
   const auto text = tw_in("plan");
   ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_EQ(text.out.rfind("INTERRUPTED APPLY: the last apply never finished; roll it back first\n"
+                           "verdict over the values it left: ",
+                           0),
+            0U)
+    << text.out;
   const auto why = text.out.find("Why\n  - An earlier apply never finished");
   EXPECT_NE(why, std::string::npos) << text.out;
   EXPECT_NE(text.out.find("Next: roll back the interrupted apply first"), std::string::npos) << text.out;
@@ -250,8 +290,7 @@ TEST_F(ApplyCliTest, VerdictThatContradictsChangesIsRefused)
 {
   const auto r = tw_in("apply", { "--yes", "--plan", write_plan("irrelevant", { k_fake_key }).string() });
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("the verdict is irrelevant but the plan lists 1 change(s)"), std::string::npos)
-    << r.err;
+  EXPECT_NE(r.err.find("the verdict is irrelevant but the plan lists 1 change;"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("nothing was changed"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(m_tmp / "state"));
 }
@@ -500,7 +539,7 @@ TEST_F(ApplyCliTest, StatusShowsAnInterruptedApplyAndRollbackFinishesIt)
   EXPECT_EQ(sb.st_mode & 0777, 0640u); // the mode is restored too
 
   const auto after = nlohmann::json::parse(tw_in("status", { "--format", "json" }).out);
-  EXPECT_EQ(after["condition"], "rolled back");
+  EXPECT_EQ(after["condition"], "rolled-back");
   EXPECT_EQ(after["drifted"], false) << after.dump(2);
 }
 

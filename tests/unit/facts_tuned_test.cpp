@@ -1,0 +1,116 @@
+// TuneD as another owner of the keys a plan changes: its profile files, includes, the active
+// profile, reapply_sysctl, and what the plan and apply make of it.
+#include "config/loader.hpp"
+#include "facts/tuned.hpp"
+#include "policy/engine.hpp"
+#include "policy_facts.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+
+namespace tw::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+class FactsTuned : public ::testing::Test
+{
+protected:
+  void SetUp() override
+  {
+    m_root = fs::temp_directory_path() / ("tw-tuned-" + std::to_string(::getpid()) + "-" +
+                                          ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(m_root);
+  }
+  void TearDown() override { fs::remove_all(m_root); }
+  void put(const std::string& rel, const std::string& text)
+  {
+    fs::create_directories((m_root / rel).parent_path());
+    std::ofstream(m_root / rel) << text;
+  }
+  fs::path m_root;
+};
+
+TEST(FactsTunedParse, SysctlSectionIncludesAndLines)
+{
+  const auto p =
+    parse_tuned_conf("# comment\n[main]\nsummary=x\ninclude=network-latency, ${f:virt_check:a:b}\n\n"
+                     "[sysctl]\nnet.ipv4.tcp_tw_reuse=0\nnet/ipv4/ip_local_port_range = 1024  65000\n"
+                     "not a line\n[cpu]\ngovernor=performance\n");
+  ASSERT_EQ(p.includes, std::vector<std::string>{ "network-latency" });
+  ASSERT_EQ(p.sysctl.size(), 2U);
+  EXPECT_EQ(p.sysctl[0].key, "net.ipv4.tcp_tw_reuse");
+  EXPECT_EQ(p.sysctl[0].value, "0");
+  EXPECT_EQ(p.sysctl[0].line, 7U);
+  EXPECT_EQ(p.sysctl[1].key, "net.ipv4.ip_local_port_range");
+  EXPECT_EQ(p.sysctl[1].value, "1024 65000");
+}
+
+TEST_F(FactsTuned, ActiveProfileWithIncludesAndAnAdministratorsCopy)
+{
+  put("etc/tuned/active_profile", "site\n");
+  put("etc/tuned/site/tuned.conf", "[main]\ninclude=base\n[sysctl]\nnet.ipv4.tcp_tw_reuse=0\n");
+  put("usr/lib/tuned/base/tuned.conf",
+      "[sysctl]\nnet.ipv4.tcp_tw_reuse=1\nnet.ipv4.tcp_timestamps=1\nvm.swappiness=10\n");
+  const auto claims = read_tuned_claims(m_root, { "net.ipv4.tcp_tw_reuse", "net.ipv4.tcp_timestamps" }, true);
+  ASSERT_EQ(claims.size(), 2U);
+  EXPECT_EQ(claims[1].key, "net.ipv4.tcp_tw_reuse");
+  EXPECT_EQ(claims[1].value, "0") << "the including profile wins over its include";
+  EXPECT_EQ(claims[1].owner, "TuneD profile site");
+  EXPECT_EQ(claims[1].source, "/etc/tuned/site/tuned.conf:4");
+  EXPECT_EQ(claims[0].source, "/usr/lib/tuned/base/tuned.conf:3");
+  EXPECT_TRUE(claims[1].running);
+  EXPECT_FALSE(claims[1].overrides_sysctld) << "reapply_sysctl defaults to 1";
+  EXPECT_NE(claims[1].effect.find("re-applies /etc/sysctl.d"), std::string::npos) << claims[1].effect;
+
+  put("etc/tuned/tuned-main.conf", "# x\nreapply_sysctl = 0\n");
+  const auto no_reapply = read_tuned_claims(m_root, { "net.ipv4.tcp_tw_reuse" }, false);
+  ASSERT_EQ(no_reapply.size(), 1U);
+  EXPECT_TRUE(no_reapply[0].overrides_sysctld);
+  EXPECT_NE(no_reapply[0].effect.find("undoes apply's change"), std::string::npos) << no_reapply[0].effect;
+}
+
+TEST_F(FactsTuned, NoActiveProfileOrAnIncludeLoopClaimsNothingAndEnds)
+{
+  EXPECT_TRUE(read_tuned_claims(m_root, { "net.ipv4.tcp_tw_reuse" }, true).empty());
+  put("etc/tuned/active_profile", "\n");
+  EXPECT_TRUE(read_tuned_claims(m_root, { "net.ipv4.tcp_tw_reuse" }, true).empty());
+  put("etc/tuned/active_profile", "a");
+  put("etc/tuned/a/tuned.conf", "[main]\ninclude=b\n[sysctl]\nnet.ipv4.tcp_tw_reuse=0\n");
+  put("etc/tuned/b/tuned.conf", "[main]\ninclude=a\n");
+  const auto claims = read_tuned_claims(m_root, { "net.ipv4.tcp_tw_reuse" }, false);
+  ASSERT_EQ(claims.size(), 1U);
+  EXPECT_EQ(claims[0].value, "0");
+}
+
+TEST(PolicyTuner, AFindingNamesTheOwnerWhenItSetsAnotherValue)
+{
+  Facts f = stuck_client_behind_nat();
+  f.boot = BootFacts{};
+  f.boot->tuners.push_back({ "TuneD profile site",
+                             "net.ipv4.tcp_tw_reuse",
+                             "0",
+                             "/etc/tuned/site/tuned.conf:4",
+                             true,
+                             true,
+                             "TuneD sets it to 0 at each start" });
+  const Plan p = make_plan(f, Profile{}, config::builtin_policy());
+  ASSERT_FALSE(p.changes.empty());
+  const Finding* t = p.finding("tuner-owns-key");
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(t->severity, Severity::warning);
+  EXPECT_NE(
+    t->summary.find("TuneD profile site sets net.ipv4.tcp_tw_reuse = 0 (/etc/tuned/site/tuned.conf:4; "
+                    "tuned running)"),
+    std::string::npos)
+    << t->summary;
+  // The same value as the plan's: no conflict, no finding.
+  f.boot->tuners[0].value = "1";
+  EXPECT_EQ(make_plan(f, Profile{}, config::builtin_policy()).finding("tuner-owns-key"), nullptr);
+}
+
+} // namespace
+} // namespace tw::test
