@@ -237,7 +237,7 @@ enum class StatusCondition
   damaged,     // the journal cannot be read: restore by hand (StatusReport::recovery)
 };
 
-// "none", "done", "rolled back", "interrupted", "in progress", "damaged".
+// "none", "done", "rolled-back", "interrupted", "in-progress", "damaged".
 const char* to_string(StatusCondition condition);
 
 // `tw-advisor status`: the last apply, its condition and the drift between runtime, journal and
@@ -254,6 +254,7 @@ struct StatusReport
   bool drifted = false;              // any key or file disagrees with the journal's final state
   std::string journal_error;         // "damaged": why the journal could not be read
   std::vector<std::string> recovery; // "damaged": how to restore by hand, one step a line
+  std::string next;                  // what to run next when something needs it ("" when not)
 };
 
 // Reads the state (takes no lock; never writes). A damaged journal is a condition, not an error:

@@ -21,11 +21,11 @@ const char* to_string(StatusCondition condition)
     case StatusCondition::done:
       return "done";
     case StatusCondition::rolled_back:
-      return "rolled back";
+      return "rolled-back";
     case StatusCondition::interrupted:
       return "interrupted";
     case StatusCondition::in_progress:
-      return "in progress";
+      return "in-progress";
     case StatusCondition::damaged:
       return "damaged";
   }
@@ -115,6 +115,28 @@ void recovery_steps(const JournalSalvage& salvage, const Target& target, StatusR
                   shell_word((report.state_dir / k_journal_name).string()) + " " +
                   shell_word((report.state_dir / k_journal_name).string() + ".damaged") +
                   ") so that apply can run again");
+}
+
+} // namespace
+
+namespace {
+
+// The line status ends with, as plan's "Next:": what the operator runs now.
+std::string next_step(const StatusReport& r)
+{
+  if (r.condition == StatusCondition::interrupted) {
+    return "run `tw-advisor rollback` to restore the values from before apply " + r.journal.id +
+           ", then `tw-advisor plan` again";
+  }
+  if (!r.drifted || r.condition == StatusCondition::in_progress) {
+    return {};
+  }
+  if (r.condition == StatusCondition::rolled_back) {
+    return "`tw-advisor plan` shows what this host needs now (it changed since the rollback)";
+  }
+  return "`tw-advisor plan` shows what this host needs now; `tw-advisor rollback` restores the values "
+         "from before apply " +
+         r.journal.id;
 }
 
 } // namespace
@@ -281,6 +303,7 @@ StatusReport read_status(const Target& target, const BootLookup& boot_lookup)
     }
     report.keys.push_back(std::move(k));
   }
+  report.next = next_step(report);
   return report;
 }
 

@@ -50,8 +50,8 @@ std::optional<std::string> verdict_problem(Verdict verdict, std::size_t change_c
 {
   if (verdict != Verdict::helps && change_count != 0) {
     return "the verdict is " + std::string(to_string(verdict)) + " but the plan lists " +
-           std::to_string(change_count) +
-           " change(s); a plan proposes changes only when the verdict is helps (was it edited by hand?)";
+           counted(change_count, "change") +
+           "; a plan proposes changes only when the verdict is helps (was it edited by hand?)";
   }
   return std::nullopt;
 }

@@ -2,10 +2,12 @@
 
 #include "cli/netns_args.hpp"
 #include "report/apply_report.hpp"
+#include "util/error.hpp"
 #include "util/strings.hpp"
 
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <iostream>
 #include <unistd.h>
 
@@ -74,6 +76,14 @@ void StepPrinter::watch_sample(const WatchSample& sample, std::chrono::seconds t
   std::fputs(line.c_str(), stderr);
   std::fflush(stderr);
   m_progress = true;
+}
+
+void require_root_dir(const std::string& root, const std::string& consequence)
+{
+  std::error_code ec;
+  if (!root.empty() && !std::filesystem::is_directory(root, ec)) {
+    throw Error("--root " + root, (ec ? ec.message() : std::string("not a directory")) + consequence);
+  }
 }
 
 void add_root_options(CLI::App* cmd, std::string& root, std::string& state_dir, std::string& netns)

@@ -41,6 +41,10 @@ private:
   std::vector<std::string> m_warnings;
 };
 
+// Throws naming --root when it is not a directory (said before anything is read or made);
+// `consequence` ends the message ("; nothing was changed").
+void require_root_dir(const std::string& root, const std::string& consequence = {});
+
 // --root and --state-dir, as apply, rollback and status take them.
 void add_root_options(CLI::App* cmd, std::string& root, std::string& state_dir, std::string& netns);
 

@@ -80,7 +80,9 @@ void run_node_plan(const PlanArgs& args,
   const std::string text =
     args.format == "json"
       ? json_text(node_plan_to_json(node)) + "\n"
-      : node_plan_to_text(node, PlanTextOptions{ colour_wanted_on_stdout(), {}, nullptr, {}, nullptr });
+      : node_plan_to_text(
+          node,
+          PlanTextOptions{ colour_wanted_on_stdout(), {}, nullptr, {}, nullptr, text_width_of_stdout() });
   std::fputs(text.c_str(), stdout);
   std::fflush(stdout);
   exit_code = args.detailed_exitcode && node.has_changes() ? 2 : 0;
@@ -154,7 +156,8 @@ void run_plan(const PlanArgs& args, int& exit_code)
                                       args.out,
                                       &facts.evidence,
                                       netns && netns->kind != NetnsKind::host ? args.netns : std::string(),
-                                      &facts.host });
+                                      &facts.host,
+                                      text_width_of_stdout() });
   std::fputs(text.c_str(), stdout);
   std::fflush(stdout);
   exit_code = args.detailed_exitcode && !plan.changes.empty() ? 2 : 0;

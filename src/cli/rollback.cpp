@@ -32,6 +32,7 @@ void rollback_steps(const RollbackArgs& args,
                     StepPrinter& out,
                     RollbackReport& report)
 {
+  require_root_dir(args.root, "; nothing was changed");
   const std::string state_dir = state_dir_for_namespace(args.root, args.state_dir, netns);
   install_interrupt_handlers(); // a signal must not stop a rollback half-way; it finishes first
   const auto done =

@@ -35,12 +35,14 @@ struct StatusArgs
 void run_status(const StatusArgs& args, int& exit_code)
 {
   const auto netns = enter_netns_arg(args.netns);
+  require_root_dir(args.root);
   const std::string state_dir = state_dir_for_namespace(args.root, args.state_dir, netns);
   auto report = read_status(Target{ args.root, state_dir, proc_sys_dir() }, boot_settings);
   for (auto& note : report.notes) {
     // The engine's hints name the plain command; echo the options this status was given.
     note = with_rollback_command(std::move(note), args.root, state_dir);
   }
+  report.next = with_rollback_command(std::move(report.next), args.root, state_dir);
   const std::string out =
     args.format == "json"
       ? json_text(make_document(DocumentKind::status, current_host_named(netns), status_to_json(report))) +

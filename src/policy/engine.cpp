@@ -3,6 +3,7 @@
 
 #include "policy/analysis.hpp"
 #include "policy/boot.hpp"
+#include "util/strings.hpp"
 
 #include <string>
 
@@ -62,7 +63,7 @@ std::string pressure_line(const Analysis& a)
             "counts)";
   }
   if (a.pressured.size() > 1) {
-    line += "; " + std::to_string(a.pressured.size() - 1) + " more group(s) under TIME_WAIT pressure";
+    line += "; " + counted(a.pressured.size() - 1, "more group") + " under TIME_WAIT pressure";
   }
   return line + ".";
 }

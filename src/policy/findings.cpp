@@ -1,5 +1,6 @@
 // What the evidence shows, each with a stable id, the numbers and the kernel behaviour behind it.
 #include "policy/analysis.hpp"
+#include "util/strings.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -33,12 +34,11 @@ void pressure_findings(const Analysis& a, std::vector<Finding>& out)
       f.evidence["reusable_share"] = share;
       f.evidence["reusable_time_wait"] = std::round(static_cast<double>(top.group->time_wait) * share);
     }
-    f.summary =
-      "outbound TIME_WAIT holds " + std::to_string(top.group->time_wait) + " of " +
-      std::to_string(top.usable) + " usable ports (" + percent(top.time_wait_share) + ") towards " +
-      group_name(*top.group) +
-      (a.pressured.size() > 1 ? "; " + std::to_string(a.pressured.size() - 1) + " more group(s) pressured"
-                              : std::string());
+    f.summary = "outbound TIME_WAIT holds " + std::to_string(top.group->time_wait) + " of " +
+                std::to_string(top.usable) + " usable ports (" + percent(top.time_wait_share) + ") towards " +
+                group_name(*top.group) +
+                (a.pressured.size() > 1 ? "; " + counted(a.pressured.size() - 1, "more group") + " pressured"
+                                        : std::string());
     f.rationale = "connect() needs a free local port per (source, destination, port) and a TIME_WAIT socket "
                   "holds its port for 60 s; tcp_tw_reuse lets connect() take over such a port early";
     out.push_back(std::move(f));
@@ -199,9 +199,8 @@ void nat_findings(const Analysis& a, std::vector<Finding>& out)
                  { "snat_entries", as_double(n.snat_entries) },
                  { "conntrack_scanned", as_double(n.entries_scanned) },
                  { "random_fully", n.random_fully ? 1.0 : 0.0 } };
-  f.summary = "source NAT: " + std::to_string(n.nat_rules.size()) + " rule(s), " +
-              std::to_string(n.snat_entries) + " SNAT conntrack entries" +
-              (n.random_fully ? ", random-fully port mapping" : "") +
+  f.summary = "source NAT: " + counted(n.nat_rules.size(), "rule") + ", " + std::to_string(n.snat_entries) +
+              " SNAT conntrack entries" + (n.random_fully ? ", random-fully port mapping" : "") +
               (n.nat_rules.empty() ? std::string() : " (" + n.nat_rules.front() + ")");
   f.rationale =
     "when SNAT maps different inner flows onto the same outer address and port, the peer may see a "

@@ -1,5 +1,6 @@
 // The prerequisites of net.ipv4.tcp_tw_reuse, each ok / warning / error with the numbers behind it.
 #include "policy/analysis.hpp"
+#include "util/strings.hpp"
 
 #include <algorithm>
 #include <string>
@@ -41,11 +42,11 @@ Prerequisite timestamps_prerequisite(const Analysis& a)
                  ", at most the policy's " + percent(a.policy.peer_refusal_share.value) +
                  ": its TIME_WAIT ports are never reused, and no sysctl here fixes a peer";
       if (a.peer_refused.size() > 1) {
-        p.detail += " (" + std::to_string(a.peer_refused.size() - 1) + " more pressured group(s) alike)";
+        p.detail += " (" + counted(a.peer_refused.size() - 1, "more pressured group") + " alike)";
       }
       if (!all) {
-        p.detail += "; " + std::to_string(a.pressured.size() - a.peer_refused.size()) +
-                    " other pressured group(s) can still be helped";
+        p.detail += "; " + counted(a.pressured.size() - a.peer_refused.size(), "other pressured group") +
+                    " can still be helped";
       }
       return p;
     }
@@ -57,7 +58,7 @@ Prerequisite timestamps_prerequisite(const Analysis& a)
                  " live outbound connections there (the policy needs " + std::to_string(sample) +
                  "); TIME_WAIT of connections whose peer refused timestamps is never reused";
       if (a.peer_unknown.size() > 1) {
-        p.detail += " (" + std::to_string(a.peer_unknown.size() - 1) + " more pressured group(s) unmeasured)";
+        p.detail += " (" + counted(a.peer_unknown.size() - 1, "more pressured group") + " unmeasured)";
       }
       return p;
     }
@@ -106,7 +107,7 @@ Prerequisite nat_prerequisite(const Analysis& a)
     p.status = PrereqStatus::warning;
     std::string what = "source NAT here:";
     if (!n.nat_rules.empty()) {
-      what += " " + std::to_string(n.nat_rules.size()) + " rule(s) (" + n.nat_rules.front() +
+      what += " " + counted(n.nat_rules.size(), "rule") + " (" + n.nat_rules.front() +
               (n.nat_rules.size() > 1 ? ", ..." : "") + ")";
     }
     if (n.conntrack_available) {
@@ -231,13 +232,12 @@ Prerequisite reserved_prerequisite(const Analysis& a)
     return p;
   }
   if (!a.port_range) {
-    p.detail = key + ": " + std::to_string(a.reserved->size()) + " range(s) reserved; port range unknown";
+    p.detail = key + ": " + counted(a.reserved->size(), "range") + " reserved; port range unknown";
     return p;
   }
   if (!a.reserved_counted) {
-    p.detail =
-      key + ": " + std::to_string(a.reserved->size()) +
-      " range(s) reserved; how many fall in the ephemeral range is unknown without the socket census";
+    p.detail = key + ": " + counted(a.reserved->size(), "range") +
+               " reserved; how many fall in the ephemeral range is unknown without the socket census";
     return p;
   }
   const std::uint64_t size = a.port_range->size();

@@ -2,6 +2,7 @@
 
 #include "apply/duration.hpp"
 #include "apply/engine.hpp"
+#include "util/strings.hpp"
 
 namespace tw {
 
@@ -13,7 +14,7 @@ std::vector<std::string> apply_preview_lines(const ApplyPreview& p)
                   std::string(k_sysctld_dir) + "/" + k_generated_file_name +
                   " does not set them (deleted, or set by hand): persisting them");
   } else {
-    out.push_back("tw-advisor apply: " + std::to_string(p.changes.size()) + " change(s)");
+    out.push_back("tw-advisor apply: " + counted(p.changes.size(), "change"));
   }
   for (std::size_t i = 0; i < p.changes.size(); ++i) {
     const auto& c = p.changes[i];

@@ -2,6 +2,7 @@
 
 #include "model/census.hpp"
 #include "util/strings.hpp"
+#include "util/wrap.hpp"
 
 #include <fmt/format.h>
 
@@ -59,18 +60,7 @@ std::string detail_line(const NamespacePlan& p)
 // whole), continuation lines indented under the text.
 std::string note_lines(const std::string& note, std::size_t width, const std::string& label = "note:")
 {
-  const std::string indent(label.size(), ' ');
-  std::string out;
-  std::string line = label;
-  for (const auto word : split(note, ' ')) {
-    if (line.size() + 1 + word.size() > width && line != label && line != indent) {
-      out += line + "\n";
-      line = indent;
-    }
-    line += " ";
-    line += word;
-  }
-  return out + line + "\n";
+  return wrap_text(note, width, label + " ", std::string(label.size() + 1, ' '));
 }
 
 // How the sockets were read: which path ran, and why the other did not.

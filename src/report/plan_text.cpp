@@ -2,11 +2,13 @@
 
 #include "report/evidence_text.hpp"
 #include "util/strings.hpp"
+#include "util/wrap.hpp"
 
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <cstdlib>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 namespace tw {
@@ -130,6 +132,15 @@ bool colour_wanted_on_stdout()
   return ::isatty(STDOUT_FILENO) == 1;
 }
 
+std::size_t text_width_of_stdout()
+{
+  winsize ws{};
+  if (::isatty(STDOUT_FILENO) == 1 && ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) {
+    return std::max<std::size_t>(60, ws.ws_col);
+  }
+  return 80;
+}
+
 namespace {
 
 // "host web7, network namespace host, inode 4026531840": what was judged, as far as it is known.
@@ -156,7 +167,13 @@ std::string plan_to_text(const Plan& plan, const PlanTextOptions& options)
 {
   const Painter paint(options.colour);
   std::string out;
-  out += paint(verdict_colour(plan.verdict), headline(plan.verdict)) + "\n";
+  if (plan.finding("apply-interrupted") != nullptr) {
+    // The values now are what a killed apply left: a verdict over them must not lead.
+    out += paint(k_red, "INTERRUPTED APPLY: the last apply never finished; roll it back first") + "\n";
+    out += paint(k_dim, std::string("verdict over the values it left: ") + to_string(plan.verdict)) + "\n";
+  } else {
+    out += paint(verdict_colour(plan.verdict), headline(plan.verdict)) + "\n";
+  }
   if (options.host != nullptr) {
     out += paint(k_dim, judged_line(*options.host)) + "\n";
   }
@@ -166,9 +183,10 @@ std::string plan_to_text(const Plan& plan, const PlanTextOptions& options)
   }
   out += "\n";
 
+  const std::size_t width = options.width;
   out += paint(k_bold, "Why") + "\n";
   for (const auto& r : plan.reasons) {
-    out += "  - " + r + "\n";
+    out += wrap_text(r, width, "  - ", "    ");
   }
 
   out += "\n" + paint(k_bold, "Prerequisites") + "\n";
@@ -177,13 +195,22 @@ std::string plan_to_text(const Plan& plan, const PlanTextOptions& options)
     id_width = std::max(id_width, p.id.size());
   }
   for (const auto& p : plan.prerequisites) {
-    out += "  " + paint(status_colour(p.status), pad(to_string(p.status), 7)) + "  " + pad(p.id, id_width) +
-           "  " + p.detail + "\n";
+    // Said once: a caveat already in Why is not repeated here word for word.
+    const bool in_why =
+      std::find(plan.reasons.begin(), plan.reasons.end(), "Caveat: " + p.detail + ".") != plan.reasons.end();
+    out += wrap_text(in_why ? std::string("the caveat under Why") : p.detail,
+                     width,
+                     "  " + paint(status_colour(p.status), pad(to_string(p.status), 7)) + "  " +
+                       pad(p.id, id_width) + "  ",
+                     std::string(2 + 7 + 2 + id_width + 2, ' '));
     // A failing prerequisite under a HELPS verdict reads as a contradiction unless the plan says
     // which of its own changes fixes it.
     if (const Change* fix = fixing_change(plan, p); fix != nullptr) {
-      out += "  " + pad("", 7) + "  " + pad("", id_width) + "  " +
-             paint(k_bold, "-> fixed by the proposed change " + fix->key + " = " + fix->target) + "\n";
+      const std::string indent(2 + 7 + 2, ' ');
+      out += wrap_text(paint(k_bold, "-> fixed by the proposed change " + fix->key + " = " + fix->target),
+                       width,
+                       indent,
+                       indent);
     }
   }
 
@@ -200,25 +227,32 @@ std::string plan_to_text(const Plan& plan, const PlanTextOptions& options)
       wn = std::max(wn, c.current.size());
       wp = std::max(wp, c.target.size());
     }
-    out += "  " + pad("KEY", wk) + "  " + pad("NOW", wn) + "  " + pad("PROPOSED", wp) + "  WHY\n";
+    // WHY wraps in its own column while that leaves it room; else under the row.
+    const std::size_t why_at = 2 + wk + 2 + wn + 2 + wp + 2;
+    const bool why_beside = why_at + 30 <= width;
+    out += "  " + pad("KEY", wk) + "  " + pad("NOW", wn) + "  " + pad("PROPOSED", wp) +
+           (why_beside ? "  WHY" : "") + "\n";
     for (const auto& c : plan.changes) {
-      out +=
-        "  " + pad(c.key, wk) + "  " + pad(c.current, wn) + "  " + pad(c.target, wp) + "  " + c.reason + "\n";
+      const std::string row = "  " + pad(c.key, wk) + "  " + pad(c.current, wn) + "  " + pad(c.target, wp);
+      out += why_beside ? wrap_text(c.reason, width, row + "  ", std::string(why_at, ' '))
+                        : row + "\n" + wrap_text(c.reason, width, "    why: ", "         ");
     }
   }
 
   if (!plan.findings.empty()) {
     out += "\n" + paint(k_bold, "Findings") + "\n";
     for (const auto& f : plan.findings) {
-      out += "  " + paint(severity_colour(f.severity), pad(to_string(f.severity), 7)) + "  " + f.id + ": " +
-             f.summary + "\n";
+      out += wrap_text(f.id + ": " + f.summary,
+                       width,
+                       "  " + paint(severity_colour(f.severity), pad(to_string(f.severity), 7)) + "  ",
+                       std::string(2 + 7 + 2, ' '));
     }
   }
 
   if (!plan.advice.empty()) {
     out += "\n" + paint(k_bold, "Advice") + "\n";
     for (const auto& a : plan.advice) {
-      out += "  - " + a.text + " [" + a.id + "]\n";
+      out += wrap_text(a.text + " [" + a.id + "]", width, "  - ", "    ");
     }
   }
 
@@ -226,11 +260,13 @@ std::string plan_to_text(const Plan& plan, const PlanTextOptions& options)
   // In another namespace the commands must reach it, and apply there changes runtime values only.
   const std::string judged = options.netns.empty() ? "" : "--netns " + shell_word(options.netns) + " ";
   const std::string there = options.netns.empty() ? "" : judged + "--no-persist ";
+  // The next step, wrapped like the rest (a command is kept whole on a line where it fits).
+  std::string next;
   if (plan.finding("apply-interrupted") != nullptr) {
-    out += "Next: roll back the interrupted apply first (see apply-interrupted above), then plan again.\n";
+    next += "Next: roll back the interrupted apply first (see apply-interrupted above), then plan again.\n";
   } else if (!plan.changes.empty() && !options.saved_to.empty()) {
-    out += "Saved to " + options.saved_to + ". Next: review it, then `tw-advisor apply " + there + "--plan " +
-           shell_word(options.saved_to) + "`\n(add --canary where source NAT is in the path).\n";
+    next += "Saved to " + options.saved_to + ". Next: review it, then `tw-advisor apply " + there +
+            "--plan " + shell_word(options.saved_to) + "` (add --canary where source NAT is in the path).\n";
   } else if (!plan.changes.empty()) {
     // One file per namespace: following the hints of several namespaces in turn keeps each plan.
     std::string file = "plan.json";
@@ -242,17 +278,22 @@ std::string plan_to_text(const Plan& plan, const PlanTextOptions& options)
         [](char c) { return std::isalnum(static_cast<unsigned char>(c)) == 0 && c != '.' && c != '-'; },
         '_');
     }
-    out += "Next: save the plan with `tw-advisor plan " + judged + "--out " + file + "`, review it, then\n" +
-           "`tw-advisor apply " + there + "--plan " + file +
-           "` (add --canary where source NAT is in the path).\n";
+    next += "Next: save the plan with `tw-advisor plan " + judged + "--out " + file + "`, review it, then " +
+            "`tw-advisor apply " + there + "--plan " + file +
+            "` (add --canary where source NAT is in the path).\n";
   } else if (!options.saved_to.empty()) {
-    out += "Saved to " + options.saved_to + ". Nothing to apply.\n";
+    next += "Saved to " + options.saved_to + ". Nothing to apply.\n";
   } else {
-    out += "Nothing to apply. JSON with every number: `tw-advisor plan --format json`.\n";
+    next += "Nothing to apply. JSON with every number: `tw-advisor plan --format json`.\n";
   }
   if (!plan.changes.empty() && plan.finding("persist-overridden") != nullptr) {
-    out += "Before that: apply refuses to persist while another sysctl.d file overrides the change (see\n"
-           "persist-overridden above); fix that file, or apply with --no-persist.\n";
+    next += "Before that: apply refuses to persist while another sysctl.d file overrides the change (see "
+            "persist-overridden above); fix that file, or apply with --no-persist.\n";
+  }
+  for (const auto line : split(next, '\n')) {
+    if (!line.empty()) {
+      out += wrap_text(line, width, "", "");
+    }
   }
   return out;
 }

@@ -20,6 +20,9 @@ struct PlanTextOptions
   // What was judged (host name and network namespace), said under the verdict; null: not said
   // (the node plan heads each namespace's plan itself).
   const HostInfo* host = nullptr;
+  // Lines are wrapped to this many columns (the terminal's; 80 when not a terminal). A word longer
+  // than the room (a path, a key) is never cut.
+  std::size_t width = 80;
 };
 
 // The plan as an operator reads it at 3 a.m.: the verdict first, why in two or three lines with
@@ -29,5 +32,8 @@ std::string plan_to_text(const Plan& plan, const PlanTextOptions& options = {});
 
 // True when stdout is a terminal and NO_COLOR is unset (https://no-color.org).
 bool colour_wanted_on_stdout();
+
+// The width text output wraps to: the terminal's columns when stdout is one (at least 60), else 80.
+std::size_t text_width_of_stdout();
 
 } // namespace tw

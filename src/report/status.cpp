@@ -62,7 +62,8 @@ nlohmann::json status_to_json(const StatusReport& r)
            // "damaged": why the journal cannot be read, and how to restore by hand
            { "journal_error",
              r.journal_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.journal_error) },
-           { "recovery", r.recovery } };
+           { "recovery", r.recovery },
+           { "next", r.next.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.next) } };
 }
 
 std::string status_to_text(const StatusReport& r)
@@ -135,6 +136,9 @@ std::string status_to_text(const StatusReport& r)
   }
   for (const auto& n : r.notes) {
     out += "note: " + n + "\n";
+  }
+  if (!r.next.empty()) {
+    out += "Next: " + r.next + "\n";
   }
   return out;
 }

@@ -177,4 +177,17 @@ std::optional<std::string> closest_word(std::string_view word,
   return best;
 }
 
+std::string counted(std::uint64_t n, std::string_view noun, std::string_view plural)
+{
+  std::string out = std::to_string(n) + " ";
+  if (n == 1) {
+    out += noun;
+  } else if (!plural.empty()) {
+    out += plural;
+  } else {
+    out += std::string(noun) + "s";
+  }
+  return out;
+}
+
 } // namespace tw

@@ -44,4 +44,7 @@ std::optional<std::string> closest_word(std::string_view word,
                                         const std::vector<std::string>& candidates,
                                         std::size_t max_edits = 2);
 
+// "1 rule", "2 rules": n and the noun, plural when n is not 1 (`plural` when it is not noun + "s").
+std::string counted(std::uint64_t n, std::string_view noun, std::string_view plural = {});
+
 } // namespace tw

@@ -25,6 +25,26 @@ fs::path data()
   return fs::path(required_env("TW_TEST_DATA")) / "plan";
 }
 
+// The text with its wrapped lines joined again (a newline and the indent become one space), so a
+// sentence is found wherever the terminal width broke it.
+std::string unwrapped(const std::string& text)
+{
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      std::size_t j = i + 1;
+      while (j < text.size() && text[j] == ' ') {
+        ++j;
+      }
+      out += ' ';
+      i = j - 1;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
 std::string slurp(const fs::path& p)
 {
   std::ifstream in(p);
@@ -219,7 +239,7 @@ TEST_F(PlanCliTest, RootIsWhereSysctlDIsReadForBootDrift)
   const std::string drift =
     "boot-drift: net.ipv4.tcp_tw_reuse is " + now + " now but /etc/sysctl.d/60-net.conf:2 sets 1";
   if (now != "1") {
-    EXPECT_NE(live.out.find(drift), std::string::npos) << live.out;
+    EXPECT_NE(unwrapped(live.out).find(drift), std::string::npos) << live.out;
   } else {
     EXPECT_EQ(live.out.find("boot-drift: net.ipv4.tcp_tw_reuse"), std::string::npos) << live.out;
   }
@@ -261,8 +281,8 @@ TEST_F(PlanCliTest, SavedPlanIsNamedInTheTextReport)
   const fs::path out = m_root / "saved.json";
   const RunResult r = plan("stuck-client", { "--out", out.string() });
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find("Saved to " + out.string() + ". Next: review it, then `tw-advisor apply --plan " +
-                       out.string() + "`"),
+  EXPECT_NE(unwrapped(r.out).find("Saved to " + out.string() +
+                                  ". Next: review it, then `tw-advisor apply --plan " + out.string() + "`"),
             std::string::npos)
     << r.out;
   EXPECT_TRUE(fs::exists(out));

@@ -212,17 +212,24 @@ TEST_F(ApplyLiveTest, AppliesVerifiesPersistsAndRollsBackExactly)
   auto st = status_json();
   EXPECT_EQ(st["condition"], "done");
   EXPECT_EQ(st["drifted"], false) << st.dump(2);
+  EXPECT_TRUE(st["next"].is_null()) << st.dump(2);
 
-  // Drift: someone changes the runtime value behind the tool's back.
+  // Drift: someone changes the runtime value behind the tool's back; status says what to run.
   m_ns->set_sysctl(k_reuse, "2");
   st = status_json();
   EXPECT_EQ(st["drifted"], true) << st.dump(2);
+  const auto drift_text = tool("status");
+  EXPECT_NE(drift_text.out.find("drift: yes\n"), std::string::npos) << drift_text.out;
+  EXPECT_NE(
+    drift_text.out.find("\nNext: `tw-advisor plan` shows what this host needs now; `tw-advisor rollback"),
+    std::string::npos)
+    << drift_text.out;
   m_ns->set_sysctl(k_reuse, "1");
 
   const auto rb = tool("rollback");
   ASSERT_EQ(rb.exit_code, 0) << rb.out << rb.err;
   EXPECT_EQ(state(), before);
-  EXPECT_EQ(status_json()["condition"], "rolled back");
+  EXPECT_EQ(status_json()["condition"], "rolled-back");
   const auto again = tool("rollback");
   EXPECT_EQ(again.exit_code, 0) << again.err;
   EXPECT_NE(again.out.find("nothing to roll back"), std::string::npos) << again.out;
@@ -266,7 +273,7 @@ TEST_P(ApplyFailpointTest, KilledApplyIsUndoneExactlyByRollback)
   const auto rb = tool("rollback");
   ASSERT_EQ(rb.exit_code, 0) << rb.out << rb.err;
   EXPECT_EQ(state(), before);
-  EXPECT_EQ(status_json()["condition"], "rolled back");
+  EXPECT_EQ(status_json()["condition"], "rolled-back");
 
   // And the host can be applied to again afterwards.
   const auto second = apply();
@@ -327,7 +334,7 @@ TEST_F(ApplyLiveTest, SysctldTurningReadOnlyDuringTheWatchRollsBackTheRuntime)
     << r.out; // it did change the runtime
   EXPECT_NE(r.err.find("rolled back"), std::string::npos) << r.err;
   EXPECT_EQ(state(), before);
-  EXPECT_EQ(status_json()["condition"], "rolled back");
+  EXPECT_EQ(status_json()["condition"], "rolled-back");
 }
 
 TEST_F(ApplyLiveTest, SecondConcurrentApplyIsRefusedNamingTheHolder)
@@ -439,7 +446,7 @@ TEST_F(ApplyLiveTest, WatchTripsOnFailingConnectsAndRollsBackWithExit3)
   EXPECT_NE(r.out.find("Tcp.AttemptFails"), std::string::npos) << r.out;
   EXPECT_EQ(state(), before);
   const auto st = status_json();
-  EXPECT_EQ(st["condition"], "rolled back");
+  EXPECT_EQ(st["condition"], "rolled-back");
   EXPECT_NE(st["apply"]["reason"].get<std::string>().find("watch"), std::string::npos) << st.dump(2);
 }
 
@@ -643,7 +650,7 @@ TEST_F(ApplyLiveTest, AnotherStateDirCannotApplyBesideARunningApply)
   ASSERT_TRUE(first.wait_for_output("measuring the baseline", std::chrono::seconds(20))) << first.output();
   const auto status = tool("status", { "--format", "json" });
   ASSERT_EQ(status.exit_code, 0) << status.err;
-  EXPECT_EQ(nlohmann::json::parse(status.out)["condition"], "in progress") << status.out;
+  EXPECT_EQ(nlohmann::json::parse(status.out)["condition"], "in-progress") << status.out;
   const auto second = m_ns->run({ m_bin,
                                   "apply",
                                   "--plan",

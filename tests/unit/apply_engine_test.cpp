@@ -119,7 +119,7 @@ TEST_F(ApplyEngineTest, AppliesPersistsAndRollsBackExactly)
   EXPECT_EQ(sysctld(), before);
 
   status = read_status(target(), {});
-  EXPECT_STREQ(to_string(status.condition), "rolled back");
+  EXPECT_STREQ(to_string(status.condition), "rolled-back");
   EXPECT_FALSE(status.drifted);
   // A second rollback has nothing left to do.
   EXPECT_TRUE(rollback_last_apply(target(), "rollback", m_obs).already_final);
@@ -258,7 +258,7 @@ TEST_F(ApplyEngineTest, FailureAfterFirstKeyRestoresIt)
   EXPECT_EQ(get("proc/net/ipv4/tcp_tw_reuse"), "2\n");
   EXPECT_FALSE(std::filesystem::exists(m_base / "root/etc/sysctl.d/90-tw-advisor.conf"));
   const auto status = read_status(target(), {});
-  EXPECT_STREQ(to_string(status.condition), "rolled back");
+  EXPECT_STREQ(to_string(status.condition), "rolled-back");
 }
 
 TEST_F(ApplyEngineTest, InterruptedJournalBlocksTheNextApplyUntilRollback)
@@ -582,24 +582,24 @@ TEST_F(ApplyEngineTest, StatusSaysInProgressWhileAnApplyWaitsBeforeItsJournal)
     Applier fresh(request()); // no state dir yet: only the target locks say it runs
     fresh.prepare();
     const auto status = read_status(target(), {});
-    EXPECT_STREQ(to_string(status.condition), "in progress");
+    EXPECT_STREQ(to_string(status.condition), "in-progress");
     ASSERT_FALSE(status.notes.empty());
     EXPECT_NE(status.notes.back().find("has not written its journal yet"), std::string::npos)
       << status.notes.back();
     fresh.execute(m_obs);
   }
   rollback_last_apply(target(), "rollback", m_obs);
-  EXPECT_STREQ(to_string(read_status(target(), {}).condition), "rolled back");
+  EXPECT_STREQ(to_string(read_status(target(), {}).condition), "rolled-back");
   {
     Applier next(request()); // at its prompt: the journal on disk is the previous, final one
     next.prepare();
     const auto status = read_status(target(), {});
-    EXPECT_STREQ(to_string(status.condition), "in progress");
+    EXPECT_STREQ(to_string(status.condition), "in-progress");
     EXPECT_NE(status.notes.front().find("what follows is the apply before it (rolled-back)"),
               std::string::npos)
       << status.notes.front();
   }
-  EXPECT_STREQ(to_string(read_status(target(), {}).condition), "rolled back");
+  EXPECT_STREQ(to_string(read_status(target(), {}).condition), "rolled-back");
 }
 
 TEST_F(ApplyEngineTest, DamagedJournalIsAConditionWithStepsToRestoreByHand)

@@ -80,7 +80,7 @@ TEST(ApplyValidate, VerdictMustAgreeWithChanges)
   EXPECT_FALSE(verdict_problem(Verdict::irrelevant, 0).has_value());
   const auto p = verdict_problem(Verdict::irrelevant, 1);
   ASSERT_TRUE(p.has_value());
-  EXPECT_NE(p->find("the verdict is irrelevant but the plan lists 1 change(s)"), std::string::npos) << *p;
+  EXPECT_NE(p->find("the verdict is irrelevant but the plan lists 1 change;"), std::string::npos) << *p;
   EXPECT_TRUE(verdict_problem(Verdict::already_enabled, 3).has_value());
 }
 

@@ -97,8 +97,7 @@ TEST(PolicyPeer, OneRefusingGroupOfTwoWarnsAndStillHelps)
   EXPECT_EQ(p.verdict, Verdict::helps) << all_reasons(p);
   const Prerequisite* ts = p.prerequisite("tcp_timestamps");
   EXPECT_EQ(ts->status, PrereqStatus::warning) << ts->detail;
-  EXPECT_NE(ts->detail.find("1 other pressured group(s) can still be helped"), std::string::npos)
-    << ts->detail;
+  EXPECT_NE(ts->detail.find("1 other pressured group can still be helped"), std::string::npos) << ts->detail;
 }
 
 TEST(PolicyPeer, RefusingPeerBlocksEvenWhenReuseIsAlreadyOn)

@@ -47,6 +47,16 @@ TEST(ReportPlanText, StuckClientHelps)
   expect_golden("unit-helps.txt", t);
 }
 
+// Where the prerequisite line after the one at `at` starts ("\n  ok ", "\n  warning ", ...).
+std::size_t next_prerequisite(const std::string& t, std::size_t at)
+{
+  std::size_t next = std::string::npos;
+  for (const char* status : { "\n  ok ", "\n  warning ", "\n  error " }) {
+    next = std::min(next, t.find(status, at + 1));
+  }
+  return next;
+}
+
 TEST(ReportPlanText, TimestampsOffWithFixFirst)
 {
   Facts f = base_facts();
@@ -60,7 +70,8 @@ TEST(ReportPlanText, TimestampsOffWithFixFirst)
   ASSERT_NE(fail, std::string::npos) << t;
   const auto fixed = t.find("-> fixed by the proposed change net.ipv4.tcp_timestamps = 1");
   ASSERT_NE(fixed, std::string::npos) << t;
-  EXPECT_EQ(t.find('\n', fail), t.rfind('\n', fixed)) << "on the line after the prerequisite: " << t;
+  EXPECT_LT(fail, fixed) << t;
+  EXPECT_LT(fixed, next_prerequisite(t, fail)) << "under the prerequisite, before the next one: " << t;
   expect_golden("unit-timestamps-off.txt", t);
 }
 
@@ -75,7 +86,8 @@ TEST(ReportPlanText, DelayAsLongAsTimeWaitSaysWhichChangeFixesIt)
   ASSERT_NE(fail, std::string::npos) << t;
   const auto fixed = t.find("-> fixed by the proposed change net.ipv4.tcp_tw_reuse_delay = 1000");
   ASSERT_NE(fixed, std::string::npos) << t;
-  EXPECT_EQ(t.find('\n', fail), t.rfind('\n', fixed)) << "on the line after the prerequisite: " << t;
+  EXPECT_LT(fail, fixed) << t;
+  EXPECT_LT(fixed, next_prerequisite(t, fail)) << "under the prerequisite, before the next one: " << t;
   EXPECT_LT(t.find("net.ipv4.tcp_tw_reuse_delay  60000"), t.find("net.ipv4.tcp_tw_reuse        0")) << t;
 }
 
@@ -100,7 +112,7 @@ TEST(ReportPlanText, SavedPlanNamesTheFileInTheNextStep)
   add_group(f, "198.18.1.1", "198.18.1.2", 8080, 1000, 1000);
   const Plan p = make_plan(f, Profile{}, config::builtin_policy());
   const std::string t = plan_to_text(p, PlanTextOptions{ false, "/tmp/my plan.json", nullptr, {} });
-  EXPECT_NE(t.find("Saved to /tmp/my plan.json. Next: review it, then `tw-advisor apply --plan '/tmp/my "
+  EXPECT_NE(t.find("Saved to /tmp/my plan.json. Next: review it, then\n`tw-advisor apply --plan '/tmp/my "
                    "plan.json'`"),
             std::string::npos)
     << t;
