@@ -49,7 +49,7 @@ struct TunerClaim
 // when the plan was made. Recorded in the plan's facts, so a replay judges the same.
 struct BootFacts
 {
-  std::string loader; // the loader this host boots with: "systemd-sysctl" or "procps"
+  std::string loader; // the loader this host boots with: "systemd-sysctl" or "sysctl --system"
   std::vector<BootDrift> drift;
   std::vector<std::string> unreadable; // "PATH (reason)": what the loaders read but this run could not
   std::string generated_file;          // /etc/sysctl.d/90-tw-advisor.conf, as on the host
