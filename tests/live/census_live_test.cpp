@@ -184,12 +184,17 @@ TEST_F(CensusLive, ClientClosingFirstMakesOutboundTimeWaitOverIpv6)
   HostPair hp("cen3");
   auto server =
     start_server(hp.server, { "--bind", hp.server_v6, "--port", "9000", "--timeout-ms", "60000" });
+  const std::uint64_t rsts_before = hp.server.counter("TcpOutRsts");
   const auto res =
     run_client(hp.client, { "--connect", hp.server_v6, "--port", "9000", "--count", "300", "--close-first" });
   EXPECT_EQ(res.at("ok"), 300);
   settle(hp);
   const json c = census(hp.client);
-  EXPECT_GE(c["time_wait"]["outbound"].get<long>(), 270);
+  // A server RST ends a client TIME_WAIT early (tcp_rfc1337=0): under load CI saw 264 of 300
+  // left. Each RST the server sent may take one away; beyond that the census is losing sockets.
+  const auto rsts = static_cast<long>(hp.server.counter("TcpOutRsts") - rsts_before);
+  EXPECT_GE(c["time_wait"]["outbound"].get<long>() + rsts, 270) << "server RSTs " << rsts;
+  EXPECT_LE(c["time_wait"]["outbound"].get<long>(), 300);
   EXPECT_EQ(c["time_wait"]["inbound"], 0);
   const json* g = find_group(c, hp.server_v6, 9000);
   ASSERT_NE(g, nullptr) << c.dump(2);
