@@ -30,13 +30,14 @@ const char* to_string(DocumentKind kind)
 int schema_version(DocumentKind kind)
 {
   switch (kind) {
+    // 2 for plan: severities info/warning/error, prerequisite status ok/warning/error, old/new;
+    // check: "errors" is the input-error array, "error_count" the count; apply and status:
+    // schema_version and the header (was format_version 1). doc/json.md keeps the history.
     case DocumentKind::plan:
-      return 2; // 2: severities info/warning/error, prerequisite status ok/warning/error
     case DocumentKind::check:
-      return 2; // 2: "errors" is the input-error array, "error_count" the count
     case DocumentKind::apply:
     case DocumentKind::status:
-      return 2; // 2: schema_version (was format_version)
+      return 2;
     case DocumentKind::census:
     case DocumentKind::node_plan:
     case DocumentKind::node_census:
