@@ -139,14 +139,15 @@ ApplyRequest make_request(const Policy& policy, const PlanToApply& plan, const R
     }
   }
   // Another tuner whose value wins over sysctl.d for a changed key would undo the change at its
-  // next run: two tuners fighting over a key is refused unless --force.
-  if (!options.force && !plan.changes.empty()) {
+  // next run: two tuners fighting over a key is refused unless --force. TuneD sets the host's own
+  // network namespace only: an apply in another one does not fight it.
+  const std::uint64_t host_ns = host_netns_inode();
+  if (!options.force && !plan.changes.empty() && host_ns != 0 && current_netns_inode() == host_ns) {
     std::vector<std::string> keys;
     for (const auto& c : plan.changes) {
       keys.push_back(c.key);
     }
-    const bool running = is_host_tree(options.root) && process_running("/proc", "tuned");
-    for (const auto& claim : read_tuned_claims(options.root, keys, running)) {
+    for (const auto& claim : tuner_claims(options.root, keys)) {
       const auto change = std::find_if(plan.changes.begin(),
                                        plan.changes.end(),
                                        [&](const ProposedChange& c) { return c.key == claim.key; });

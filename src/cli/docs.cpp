@@ -262,8 +262,8 @@ std::string one_line(std::string text, const std::string& drop)
 // policy names; "" when it takes a free value.
 std::string value_kind(const CLI::Option& opt)
 {
-  if (opt.get_type_size_max() == 0) {
-    return "flag";
+  if (opt.get_expected_max() == 0 || opt.get_type_size_max() == 0) {
+    return "flag"; // --yes, --force: CLI11 says so by expecting no value
   }
   const auto& names = opt.get_lnames();
   std::string name = names.empty() ? std::string() : names.front();
@@ -308,8 +308,12 @@ void print_zsh_completion(const CLI::App& app)
         cases += "        '--" + l + "[" + one_line(opt->get_description(), "'[]:") + "]" + action + "' \\\n";
       }
     }
+    std::string nested_names;
     for (const auto* nested : visible_subcommands(*sub)) {
-      cases += "        '1:" + sub->get_name() + ":(" + nested->get_name() + ")' \\\n";
+      nested_names += (nested_names.empty() ? "" : " ") + nested->get_name();
+    }
+    if (!nested_names.empty()) {
+      cases += "        '1:" + sub->get_name() + ":(" + nested_names + ")' \\\n";
     }
     cases += "        '*:file:_files'\n      ;;\n";
   }

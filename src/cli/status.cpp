@@ -61,7 +61,7 @@ void add_status_command(CLI::App& app, int& exit_code)
   auto status_args = std::make_shared<StatusArgs>();
   CLI::App* status = app.add_subcommand(
     "status",
-    "The last apply and its state (done, rolled back, interrupted, in progress), and drift between the\n"
+    "The last apply and its state (done, rolled-back, interrupted, in-progress), and drift between the\n"
     "runtime values, the journal and the persisted configuration (what the sysctl.d files set at boot).\n"
     "Reads only.");
   status->add_option("--format", status_args->format, "Output format")
@@ -71,8 +71,8 @@ void add_status_command(CLI::App& app, int& exit_code)
                    "Exit 2 when the last apply was interrupted or anything drifted (for monitoring)");
   add_root_options(status, status_args->root, status_args->state_dir, status_args->netns);
   status->footer(
-    "Conditions: done, rolled back, none; \"interrupted\" means an apply was killed: run\n"
-    "`tw-advisor rollback`. \"in progress\" means an apply holds the lock of this state dir, network\n"
+    "Conditions: done, rolled-back, none; \"interrupted\" means an apply was killed: run\n"
+    "`tw-advisor rollback`. \"in-progress\" means an apply holds the lock of this state dir, network\n"
     "namespace or root now, perhaps still at its prompt before its journal exists. \"damaged\" means the\n"
     "journal cannot be read (cut short, edited): rollback refuses it, and status lists the snapshot\n"
     "values it can still read and the steps to restore by hand.\n"

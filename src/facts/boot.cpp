@@ -76,7 +76,7 @@ BootFacts read_boot_facts(const std::filesystem::path& root,
   boot.interrupted = find_interrupted_apply(root, state_dir);
   // Another tuner that sets the same keys (its daemon is looked for only on the host's own tree).
   const std::vector<std::string> claimed(keys.begin(), keys.end());
-  boot.tuners = read_tuned_claims(root, claimed, is_host_tree(root) && process_running("/proc", "tuned"));
+  boot.tuners = tuner_claims(root, claimed);
   return boot;
 }
 

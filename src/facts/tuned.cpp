@@ -1,5 +1,6 @@
 #include "facts/tuned.hpp"
 
+#include "facts/netns.hpp"
 #include "sysctld/parser.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
@@ -13,6 +14,22 @@
 namespace tw {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+// A value without its inline comment: TuneD reads its files with Python's ConfigParser and
+// inline_comment_prefixes "#", which ends a value at a '#' that follows whitespace.
+std::string_view without_comment(std::string_view value)
+{
+  for (std::size_t i = 1; i < value.size(); ++i) {
+    if (value[i] == '#' && (value[i - 1] == ' ' || value[i - 1] == '\t')) {
+      return trim(value.substr(0, i));
+    }
+  }
+  return value;
+}
+
+} // namespace
 
 TunedProfile parse_tuned_conf(std::string_view text)
 {
@@ -34,12 +51,17 @@ TunedProfile parse_tuned_conf(std::string_view text)
       continue;
     }
     const std::string_view name = trim(line.substr(0, eq));
-    const std::string_view value = trim(line.substr(eq + 1));
+    const std::string_view value = without_comment(trim(line.substr(eq + 1)));
     if (section == "main" && name == "include") {
-      for (auto part : split(value, ',')) {
-        for (const auto word : split_ws(part)) {
-          if (word.find('$') == std::string_view::npos) { // ${variables} are resolved by TuneD only
-            out.includes.emplace_back(word);
+      // TuneD splits on ',' and ';'; a leading '-' marks an include that may be missing.
+      for (const auto comma : split(value, ',')) {
+        for (const auto part : split(comma, ';')) {
+          std::string_view include = trim(part);
+          if (!include.empty() && include.front() == '-') {
+            include = trim(include.substr(1));
+          }
+          if (!include.empty() && include.find('$') == std::string_view::npos) { // ${variables}: TuneD's
+            out.includes.emplace_back(include);
           }
         }
       }
@@ -55,13 +77,16 @@ TunedProfile parse_tuned_conf(std::string_view text)
 namespace {
 
 // Where TuneD looks for a profile: /etc/tuned first (an administrator's copy wins), then the
-// shipped ones; newer TuneD keeps both under profiles/.
-std::optional<fs::path> find_profile(const fs::path& root, const std::string& name)
+// shipped ones; newer TuneD keeps both under profiles/. A file already loaded is passed over, as
+// TuneD does, so /etc/tuned/X/tuned.conf with include=X reaches the shipped X.
+std::optional<fs::path> find_profile(const fs::path& root,
+                                     const std::string& name,
+                                     const std::set<fs::path>& loaded)
 {
   for (const char* dir : { "etc/tuned/profiles", "etc/tuned", "usr/lib/tuned/profiles", "usr/lib/tuned" }) {
     const fs::path file = root / dir / name / "tuned.conf";
     std::error_code ec;
-    if (fs::is_regular_file(file, ec)) {
+    if (loaded.count(file) == 0 && fs::is_regular_file(file, ec)) {
       return file;
     }
   }
@@ -75,24 +100,25 @@ struct Found
   std::string profile;
 };
 
-// The profile's settings with its includes' under them (the including profile wins), at most
-// 8 levels deep (a loop in includes ends there).
-void collect(const fs::path& root, const std::string& name, int depth, std::map<std::string, Found>& into)
+// The profile's settings with its includes' under them (the including profile wins); each file
+// is loaded once (a loop or a diamond of includes ends there).
+void collect(const fs::path& root,
+             const std::string& name,
+             std::set<fs::path>& loaded,
+             std::map<std::string, Found>& into)
 {
-  if (depth > 8) {
-    return;
-  }
-  const auto file = find_profile(root, name);
+  const auto file = find_profile(root, name, loaded);
   if (!file) {
     return;
   }
+  loaded.insert(*file);
   const auto text = read_file(*file);
   if (!text) {
     return;
   }
   const TunedProfile profile = parse_tuned_conf(*text);
   for (const auto& include : profile.includes) {
-    collect(root, include, depth + 1, into);
+    collect(root, include, loaded, into);
   }
   const std::string shown = "/" + file->lexically_relative(root).string();
   for (const auto& s : profile.sysctl) {
@@ -115,7 +141,7 @@ bool reapplies_sysctl(const fs::path& root)
         trim(line.substr(0, eq)) != "reapply_sysctl") {
       continue;
     }
-    std::string v(trim(line.substr(eq + 1)));
+    std::string v(without_comment(trim(line.substr(eq + 1))));
     std::transform(
       v.begin(), v.end(), v.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     reapply = !(v == "0" || v == "false" || v == "no" || v == "off");
@@ -138,8 +164,9 @@ std::vector<TunerClaim> read_tuned_claims(const fs::path& root,
     return {};
   }
   std::map<std::string, Found> settings;
+  std::set<fs::path> loaded;
   for (const auto name : names) { // several profiles: the later one wins
-    collect(root, std::string(name), 0, settings);
+    collect(root, std::string(name), loaded, settings);
   }
   const bool reapply = reapplies_sysctl(root);
   const std::set<std::string> wanted(keys.begin(), keys.end());
@@ -165,6 +192,11 @@ std::vector<TunerClaim> read_tuned_claims(const fs::path& root,
     out.push_back(std::move(c));
   }
   return out;
+}
+
+std::vector<TunerClaim> tuner_claims(const fs::path& root, const std::vector<std::string>& keys)
+{
+  return read_tuned_claims(root, keys, is_host_tree(root) && process_running("/proc", "tuned"));
 }
 
 bool process_running(const fs::path& proc, std::string_view comm)

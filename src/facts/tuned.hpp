@@ -34,6 +34,10 @@ std::vector<TunerClaim> read_tuned_claims(const std::filesystem::path& root,
                                           const std::vector<std::string>& keys,
                                           bool daemon_running);
 
+// read_tuned_claims with the daemon looked for on the host's own tree only (a test tree under
+// --root says nothing about the processes running here).
+std::vector<TunerClaim> tuner_claims(const std::filesystem::path& root, const std::vector<std::string>& keys);
+
 // Whether a process named `comm` runs (its /proc/PID/comm), read below proc.
 bool process_running(const std::filesystem::path& proc, std::string_view comm);
 

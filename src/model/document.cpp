@@ -32,15 +32,16 @@ int schema_version(DocumentKind kind)
   switch (kind) {
     // 2 for plan: severities info/warning/error, prerequisite status ok/warning/error, old/new;
     // check: "errors" is the input-error array, "error_count" the count; apply and status:
-    // schema_version and the header (was format_version 1). doc/json.md keeps the history.
+    // schema_version and the header (was format_version 1); node documents: host.hostname (was
+    // hostname) and plan 2 inside. doc/json.md keeps the history.
     case DocumentKind::plan:
     case DocumentKind::check:
     case DocumentKind::apply:
     case DocumentKind::status:
-      return 2;
-    case DocumentKind::census:
     case DocumentKind::node_plan:
     case DocumentKind::node_census:
+      return 2;
+    case DocumentKind::census:
     case DocumentKind::rollback:
     case DocumentKind::error:
       return 1;

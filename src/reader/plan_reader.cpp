@@ -576,7 +576,7 @@ Plan plan_from_json(const json& doc, const std::string& source)
     c.current = r.text(changes[i], p, "old");
     c.target = r.text(changes[i], p, "new", false);
     if (c.target != normalize_space(c.target)) {
-      r.fail(p + "/target", "\"" + c.target + "\" is not whitespace-normalised as /proc/sys shows values");
+      r.fail(p + "/new", "\"" + c.target + "\" is not whitespace-normalised as /proc/sys shows values");
     }
     c.reason = r.text(changes[i], p, "reason");
     plan.changes.push_back(std::move(c));

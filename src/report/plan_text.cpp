@@ -136,7 +136,7 @@ std::size_t text_width_of_stdout()
 {
   winsize ws{};
   if (::isatty(STDOUT_FILENO) == 1 && ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) {
-    return std::max<std::size_t>(60, ws.ws_col);
+    return std::max<std::size_t>(20, ws.ws_col);
   }
   return 80;
 }

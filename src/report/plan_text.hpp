@@ -33,7 +33,7 @@ std::string plan_to_text(const Plan& plan, const PlanTextOptions& options = {});
 // True when stdout is a terminal and NO_COLOR is unset (https://no-color.org).
 bool colour_wanted_on_stdout();
 
-// The width text output wraps to: the terminal's columns when stdout is one (at least 60), else 80.
+// The width text output wraps to: the terminal's columns when stdout is one (at least 20), else 80.
 std::size_t text_width_of_stdout();
 
 } // namespace tw

@@ -46,6 +46,9 @@ std::string wrap_text(std::string_view text, std::size_t width, std::string_view
     first_paragraph = false;
     // Words; a `command in backticks` is one word, so it is never broken across lines.
     std::vector<std::string> words;
+    // A stray backtick (a quoted value) opens no span: only a paragraph whose backticks pair up
+    // keeps its spans whole.
+    const bool spans_pair = std::count(paragraph.begin(), paragraph.end(), '`') % 2 == 0;
     bool in_code = false;
     for (const std::string_view piece : split(paragraph, ' ')) {
       if (piece.empty() && !in_code) {
@@ -56,7 +59,7 @@ std::string wrap_text(std::string_view text, std::size_t width, std::string_view
       } else {
         words.emplace_back(piece);
       }
-      if (std::count(piece.begin(), piece.end(), '`') % 2 == 1) {
+      if (spans_pair && std::count(piece.begin(), piece.end(), '`') % 2 == 1) {
         in_code = !in_code;
       }
     }

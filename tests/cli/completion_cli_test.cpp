@@ -45,6 +45,23 @@ TEST(CompletionCli, EachShellHasEveryCommandAndNoHiddenOne)
   }
 }
 
+// A flag takes no value: zsh gets no value spec for it, fish no -x (exclusive value).
+TEST(CompletionCli, FlagsTakeNoValue)
+{
+  const auto fish = tw({ "completion", "fish" });
+  ASSERT_EQ(fish.exit_code, 0) << fish.err;
+  EXPECT_NE(fish.out.find("-l yes -d "), std::string::npos) << fish.out;
+  EXPECT_NE(fish.out.find("-l format -x -a 'text json'"), std::string::npos) << fish.out;
+  const auto zsh = tw({ "completion", "zsh" });
+  ASSERT_EQ(zsh.exit_code, 0) << zsh.err;
+  const auto yes = zsh.out.find("'--yes[");
+  ASSERT_NE(yes, std::string::npos) << zsh.out;
+  const std::string line = zsh.out.substr(yes, zsh.out.find('\n', yes) - yes);
+  EXPECT_EQ(line.back(), '\\') << line;
+  EXPECT_NE(line.find("]' "), std::string::npos) << "no value spec after the description: " << line;
+  EXPECT_NE(zsh.out.find("'1:completion:(bash zsh fish)'"), std::string::npos) << zsh.out;
+}
+
 TEST(CompletionCli, TheBashScriptParsesAndCompletesAProfile)
 {
   const auto r = tw({ "completion", "bash" });

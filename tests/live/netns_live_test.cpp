@@ -155,7 +155,7 @@ TEST_F(NetnsLiveTest, AllNetnsFindsThePressureInANamedAndAProcessOnlyNamespace)
   ASSERT_EQ(r.exit_code, 2) << r.err; // changes proposed in at least one namespace
   const json node = json::parse(r.out);
   EXPECT_EQ(node.at("sockets_read").at("reader"), "bpf-walk") << "root: the one-pass walk ran";
-  EXPECT_EQ(node.at("schema_version"), 1);
+  EXPECT_EQ(node.at("schema_version"), 2);
   EXPECT_EQ(node.at("kind"), "node-plan");
 
   const json* a = entry_for(node, inode_of(named.path()));

@@ -86,6 +86,25 @@ TEST_F(FactsTuned, NoActiveProfileOrAnIncludeLoopClaimsNothingAndEnds)
   EXPECT_EQ(claims[0].value, "0");
 }
 
+// As TuneD reads its files: inline comments after whitespace, includes split on ',' and ';'
+// with '-' for an optional one, and an administrator's copy that includes the shipped profile
+// of the same name.
+TEST_F(FactsTuned, ReadAsTunedReadsThem)
+{
+  put("etc/tuned/active_profile", "throughput-performance\n");
+  put("etc/tuned/throughput-performance/tuned.conf",
+      "[main]\ninclude=throughput-performance; -missing-one\n[sysctl]\nvm.swappiness = 5 # ours\n");
+  put("usr/lib/tuned/throughput-performance/tuned.conf", "[sysctl]\nnet.ipv4.tcp_tw_reuse = 0  # shipped\n");
+  put("etc/tuned/tuned-main.conf", "reapply_sysctl = 0  # the profile owns sysctl\n");
+  const auto claims = read_tuned_claims(m_root, { "net.ipv4.tcp_tw_reuse" }, false);
+  ASSERT_EQ(claims.size(), 1U);
+  EXPECT_EQ(claims[0].value, "0");
+  EXPECT_EQ(claims[0].source, "/usr/lib/tuned/throughput-performance/tuned.conf:2");
+  EXPECT_TRUE(claims[0].overrides_sysctld) << "reapply_sysctl = 0 with an inline comment is still 0";
+  const auto parsed = parse_tuned_conf("[main]\ninclude = a ; b,-c\n");
+  EXPECT_EQ(parsed.includes, (std::vector<std::string>{ "a", "b", "c" }));
+}
+
 TEST(PolicyTuner, AFindingNamesTheOwnerWhenItSetsAnotherValue)
 {
   Facts f = stuck_client_behind_nat();

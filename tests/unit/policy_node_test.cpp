@@ -93,7 +93,7 @@ TEST(PolicyNode, MostUrgentFirstThenHighestPressure)
   EXPECT_EQ(text.find("=== host"), std::string::npos) << "only where it helps or is blocked";
 
   const auto doc = nlohmann::json::parse(json_text(node_plan_to_json(plan)));
-  EXPECT_EQ(doc["schema_version"], 1);
+  EXPECT_EQ(doc["schema_version"], 2);
   EXPECT_EQ(doc["kind"], "node-plan");
   EXPECT_EQ(doc["namespaces"][0]["netns"]["kind"], "process");
   EXPECT_EQ(doc["namespaces"][0]["plan"]["verdict"], "helps");

@@ -18,6 +18,8 @@ TEST(UtilWrap, ALongWordOrACommandIsNeverCut)
   EXPECT_EQ(wrap_text("x /a/very/long/path/name y", 10, "", ""), "x\n/a/very/long/path/name\ny\n");
   EXPECT_EQ(wrap_text("run `tw-advisor apply --plan p.json` now", 20, "", ""),
             "run\n`tw-advisor apply --plan p.json`\nnow\n");
+  // A stray backtick opens no span: the rest still wraps.
+  EXPECT_EQ(wrap_text("value `1 is odd here and there", 12, "", ""), "value `1 is\nodd here and\nthere\n");
 }
 
 TEST(UtilWrap, ColourAndUtf8TakeTheirVisibleWidth)
