@@ -255,7 +255,18 @@ TEST_F(ApplyCliTest, InterruptedApplyMakesEvenANothingToDoApplyRefuse)
   EXPECT_NE(why, std::string::npos) << text.out;
   EXPECT_NE(text.out.find("Next: roll back the interrupted apply first"), std::string::npos) << text.out;
 
-  EXPECT_EQ(tw_in("rollback").exit_code, 0);
+  // rollback --format json: one document (rollback.schema.json, checked by run()), the steps on
+  // stderr; a second rollback has nothing to do.
+  const auto rolled = tw_in("rollback", { "--format", "json" });
+  ASSERT_EQ(rolled.exit_code, 0) << rolled.err;
+  const auto rolled_doc = nlohmann::json::parse(rolled.out);
+  EXPECT_EQ(rolled_doc.at("kind"), "rollback");
+  EXPECT_EQ(rolled_doc.at("outcome"), "rolled-back") << rolled.out;
+  EXPECT_EQ(rolled_doc.at("apply").at("id"), "2026-11-24T21:00:00Z-1") << rolled.out;
+  EXPECT_EQ(rolled_doc.at("apply").at("state_before"), "persisting") << rolled.out;
+  const auto again = tw_in("rollback", { "--format", "json" });
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(nlohmann::json::parse(again.out).at("outcome"), "nothing-to-do") << again.out;
   const auto clean = tw_in("status", { "--detailed-exitcode" });
   EXPECT_EQ(clean.exit_code, 0) << clean.out;
   const auto replanned = tw_in("plan");
