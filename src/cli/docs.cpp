@@ -146,7 +146,10 @@ void print_manpage(const CLI::App& app)
   for (const auto& e : explanations()) {
     std::printf(".SS %s %s\n", roff(e.kind).c_str(), roff(e.id).c_str());
     std::string paragraph;
-    for (const auto& line : split(e.body + "\n", '\n')) {
+    // Named: split() returns views into it, and a temporary in the range-for's initializer
+    // would be gone before the loop reads them.
+    const std::string body = e.body + "\n";
+    for (const auto& line : split(body, '\n')) {
       if (line.empty()) {
         if (!paragraph.empty()) {
           std::printf(".PP\n%s\n", roff(paragraph).c_str());
