@@ -151,8 +151,7 @@ ApplyRequest make_request(const Policy& policy, const PlanToApply& plan, const R
       const auto change = std::find_if(plan.changes.begin(),
                                        plan.changes.end(),
                                        [&](const ProposedChange& c) { return c.key == claim.key; });
-      if (claim.overrides_sysctld && change != plan.changes.end() &&
-          !same_sysctl_value(claim.value, change->proposed)) {
+      if (claim.overrides_sysctld && change != plan.changes.end() && claim.conflicts_with(change->proposed)) {
         throw Error(claim.owner,
                     "sets " + claim.key + " = " + claim.value + " (" + claim.source + ") and " +
                       claim.effect + "; set " + claim.key + " = " + change->proposed +

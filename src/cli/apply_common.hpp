@@ -41,7 +41,8 @@ private:
   std::vector<std::string> m_warnings;
 };
 
-// Throws naming --root when it is not a directory (said before anything is read or made);
+// Throws naming --root when it is not a directory (said before anything is read or made), for
+// every command that takes --root;
 // `consequence` ends the message ("; nothing was changed").
 void require_root_dir(const std::string& root, const std::string& consequence = {});
 

@@ -3,6 +3,7 @@
 // at boot under systemd-sysctl and under `sysctl --system`). Reads only.
 #include "sysctld/check.hpp"
 
+#include "cli/apply_common.hpp"
 #include "cli/commands.hpp"
 #include "config/data_dir.hpp"
 #include "config/loader.hpp"
@@ -102,10 +103,8 @@ void run_check_command(const CheckArgs& args, int& exit_code)
     throw Error("--dest " + args.dest,
                 "give the absolute path on the target host, e.g. /etc/sysctl.d/60-net.conf");
   }
+  require_root_dir(args.root);
   std::error_code ec;
-  if (!fs::is_directory(args.root, ec)) {
-    throw Error("--root " + args.root, ec ? ec.message() : "not a directory");
-  }
   std::vector<sysctld::ProposedFile> files;
   std::vector<bool> assumed;
   for (const auto& file : args.files) {

@@ -1,6 +1,7 @@
 // `tw-advisor plan`: the dry run. Gathers the facts of this network namespace, asks the policy
 // engine whether net.ipv4.tcp_tw_reuse helps, and prints the verdict, why, and what to change.
 // Changes nothing on the host; --out writes the reviewed plan for `apply --plan`.
+#include "cli/apply_common.hpp"
 #include "cli/commands.hpp"
 #include "cli/hints.hpp"
 #include "cli/netns_args.hpp"
@@ -90,10 +91,8 @@ void run_node_plan(const PlanArgs& args,
 
 void run_plan(const PlanArgs& args, int& exit_code)
 {
+  require_root_dir(args.root);
   std::error_code ec;
-  if (!std::filesystem::is_directory(args.root, ec)) {
-    throw Error("--root " + args.root, ec ? ec.message() : "not a directory");
-  }
   if (!args.out.empty() && std::filesystem::is_directory(args.out, ec)) {
     throw Error("--out " + args.out,
                 "is a directory; give the file to write, e.g. --out " +

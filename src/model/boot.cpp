@@ -1,5 +1,7 @@
 #include "model/boot.hpp"
 
+#include "model/sysctl.hpp"
+
 namespace tw {
 
 Settings merge_settings(const Settings& existing, const Settings& updates)
@@ -18,6 +20,11 @@ Settings merge_settings(const Settings& existing, const Settings& updates)
     }
   }
   return out;
+}
+
+bool TunerClaim::conflicts_with(std::string_view other) const
+{
+  return !same_sysctl_value(value, other);
 }
 
 } // namespace tw

@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -43,6 +44,9 @@ struct TunerClaim
   bool running = false;           // its daemon runs now (false also when that cannot be told)
   bool overrides_sysctld = false; // it applies after sysctl.d, so its value wins over apply's file
   std::string effect;             // what happens at its next run, in one sentence
+
+  // Whether it sets the key to something else than `other` (a change it would fight).
+  bool conflicts_with(std::string_view other) const;
 };
 
 // What the boot configuration (sysctl.d under --root) and the apply state directory say, as read

@@ -110,7 +110,7 @@ void tuner_findings(const BootFacts& boot, Plan& plan)
   for (const auto& t : boot.tuners) {
     const auto change =
       std::find_if(plan.changes.begin(), plan.changes.end(), [&](const Change& c) { return c.key == t.key; });
-    if (change == plan.changes.end() || same_sysctl_value(t.value, change->target)) {
+    if (change == plan.changes.end() || !t.conflicts_with(change->target)) {
       continue; // it sets what the plan wants, or the plan does not touch the key
     }
     Finding f;
