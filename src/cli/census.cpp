@@ -61,6 +61,9 @@ SymptomEvidence watch_symptoms(const CensusArgs& args)
   return probe.collect(args.sample);
 }
 
+// Why a recorded census names no processes: the replay must print what the recording run did.
+constexpr const char* k_owners_off_recorded = "not for a recorded census, whose replay has no /proc";
+
 // The census from a recording: its own sysctls and tcp_info choice, so the replay is the census
 // the recording run printed, on any host.
 SocketCensus replay_census(const CensusArgs& args)
@@ -69,6 +72,7 @@ SocketCensus replay_census(const CensusArgs& args)
   CensusOptions options = census_options_from(recording.sysctls());
   options.top_n = args.top;
   options.want_timestamps = recording.timestamps();
+  options.owners_off = k_owners_off_recorded;
   SockDiag diag(recording);
   SocketCensus census = take_census(options, diag);
   if (!census.available) {
@@ -87,6 +91,8 @@ SocketCensus live_census(const CensusArgs& args)
   CensusOptions options = census_options_from(sysctls);
   options.top_n = args.top;
   options.want_timestamps = !args.no_timestamps;
+  options.attribute_owners = args.dump_file.empty();
+  options.owners_off = k_owners_off_recorded;
   if (args.dump_file.empty()) {
     SocketCensus census = take_census(options);
     if (!census.available) {

@@ -4,6 +4,7 @@
 
 #include "facts/sysctl_reader.hpp"
 #include "util/error.hpp"
+#include "util/strings.hpp"
 
 #include <algorithm>
 #include <arpa/inet.h>
@@ -443,6 +444,9 @@ void CensusAggregator::add_socket(const SockRecord& rec)
         break;
     }
   }
+  if (m_options.attribute_owners) {
+    m_wants.add(rec, role == SocketRole::outbound);
+  }
   if (role != SocketRole::outbound) {
     return;
   }
@@ -484,6 +488,10 @@ void CensusAggregator::add_socket(const SockRecord& rec)
 SocketCensus CensusAggregator::finish()
 {
   auto& c = m_census;
+  m_wants.seal();
+  if (!m_options.attribute_owners) {
+    c.processes.reason = m_options.owners_off;
+  }
   c.listeners = m_listeners->any_port.count();
   const auto& g = *m_groups;
   // Groups ever tracked: each replacement at the cap adds one (an upper bound on distinct
@@ -557,13 +565,15 @@ SocketCensus CensusAggregator::finish()
     c.groups.push_back(std::move(d));
   }
   if (m_unknown_listener_in_range > 0) {
-    c.notes.push_back(std::to_string(m_unknown_listener_in_range) +
-                      " TIME_WAIT sockets sit on a port that is listened on inside ip_local_port_range "
+    const bool one = m_unknown_listener_in_range == 1;
+    c.notes.push_back(counted(m_unknown_listener_in_range, "TIME_WAIT socket") + (one ? " sits" : " sit") +
+                      " on a port that is listened on inside ip_local_port_range "
                       "(a service inside the ephemeral range): counted as unknown");
   }
   if (m_unknown_loopback > 0) {
-    c.notes.push_back(std::to_string(m_unknown_loopback) +
-                      " loopback TIME_WAIT sockets have both ports in the ephemeral range and no listener on "
+    c.notes.push_back(counted(m_unknown_loopback, "loopback TIME_WAIT socket") +
+                      (m_unknown_loopback == 1 ? " has" : " have") +
+                      " both ports in the ephemeral range and no listener on "
                       "either: counted as unknown");
   }
   if (const std::uint64_t outside = c.time_wait.outside_range; outside > 0) {
@@ -575,14 +585,15 @@ SocketCensus CensusAggregator::finish()
     } else if (m_outside_range_reserved > 0) {
       where += " (" + std::to_string(m_outside_range_reserved) + " of them reserved inside it)";
     }
-    c.notes.push_back(std::to_string(outside) + " TIME_WAIT sockets have a local port " + where +
+    c.notes.push_back(counted(outside, "TIME_WAIT socket") + (outside == 1 ? " has" : " have") +
+                      " a local port " + where +
                       " and no listener on it: the range (or the reserved ports) changed within the last "
                       "60 s, a listener has gone, or a client bind()s fixed ports; counted as unknown, not "
                       "inbound, and left out of port pressure");
   }
   if (m_unknown_no_range > 0) {
-    c.notes.push_back(std::to_string(m_unknown_no_range) +
-                      " TIME_WAIT sockets could not be classified without ip_local_port_range");
+    c.notes.push_back(counted(m_unknown_no_range, "TIME_WAIT socket") +
+                      " could not be classified without ip_local_port_range");
   }
   if (g.replaced > 0) {
     c.notes.push_back("the destination group table reached its cap of " +
@@ -686,7 +697,11 @@ SocketCensus take_census(const CensusOptions& options, SockDiag& diag)
     return failed(std::move(err));
   }
   add_tally_notes(agg, tally);
-  return agg.finish();
+  SocketCensus census = agg.finish();
+  if (options.attribute_owners) {
+    census.processes = attribute_processes(agg.wants(), { options.proc_root });
+  }
+  return census;
 }
 
 std::string add_listeners(CensusAggregator& agg)

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "facts/processes.hpp"
 #include "facts/sock_diag.hpp"
 #include "model/census.hpp"
 #include "model/sysctl.hpp"
@@ -7,6 +8,7 @@
 #include <bitset>
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -23,6 +25,12 @@ struct CensusOptions
   bool want_timestamps = true;           // ask for tcp_info to measure the timestamp share
   std::size_t group_cap = 65536;  // groups tracked (space-saving keeps the busiest); bounds memory at ~4 MiB
   std::vector<std::string> notes; // caveats found while preparing (unreadable sysctls)
+  // Name the processes holding the live connections that matter (facts/processes.hpp): the
+  // aggregator collects their inodes and the live take_census walks proc_root once. When false,
+  // owners_off says why in the census ("a replay has no processes").
+  bool attribute_owners = false;
+  std::string owners_off = "not asked for";
+  std::filesystem::path proc_root = "/proc";
 };
 
 // Options from the sysctls of this namespace (port range and reserved ports), with notes.
@@ -64,6 +72,9 @@ public:
   void add_note(std::string note);
   // The result: counts, roles, the top groups by pressure, notes. Call once.
   SocketCensus finish();
+  // The sockets whose owners the census wants named (sealed by finish()); empty unless the
+  // options ask for owners.
+  const SocketWants& wants() const { return m_wants; }
 
 private:
   struct ListenerSet;
@@ -83,6 +94,7 @@ private:
   std::unique_ptr<std::bitset<65536>> m_reserved;
   std::unique_ptr<ListenerSet> m_listeners;
   std::unique_ptr<GroupTable> m_groups;
+  SocketWants m_wants;
   SocketCensus m_census;
   std::uint64_t m_unknown_no_range = 0;
   std::uint64_t m_unknown_listener_in_range = 0;

@@ -96,7 +96,27 @@ Facts gather_facts(const GatherOptions& options)
                 ms_since(start));
 
   start = std::chrono::steady_clock::now();
-  facts.sockets = options.census ? *options.census : take_census(census_options_from(facts.sysctls));
+  if (options.census) {
+    facts.sockets = *options.census;
+  } else {
+    CensusOptions census = census_options_from(facts.sysctls);
+    census.attribute_owners = true;
+    census.proc_root = options.proc_root;
+    facts.sockets = take_census(census);
+  }
+  const ProcessAttribution& owners = facts.sockets.processes;
+  spdlog::debug(
+    "owners: {} of {} sockets in {} processes ({} fd tables, {} fds, {} vanished, {} unreadable), "
+    "{:.1f} ms{}",
+    owners.sockets_found,
+    owners.sockets_wanted,
+    owners.process_count,
+    owners.processes_scanned,
+    owners.fds_scanned,
+    owners.processes_vanished,
+    owners.processes_unreadable,
+    owners.walk_ms,
+    owners.walked ? "" : ": " + owners.reason);
   spdlog::debug("census: {} sockets, {} destination groups{}, {:.1f} ms{}{}",
                 facts.sockets.total,
                 facts.sockets.group_count,

@@ -24,6 +24,9 @@ namespace tw {
 
 namespace {
 
+// Why a node run names no processes: the bound is one /proc walk per run.
+constexpr const char* k_owners_off_node = "not with --all-netns (one /proc walk per run: use --netns NAME)";
+
 // TIME_WAIT sockets of the calling thread's namespace as the kernel counts them (the "tw" of
 // /proc/net/sockstat: every timewait socket, FIN_WAIT2 ones included); nullopt when unreadable.
 std::optional<std::uint64_t> sockstat_time_wait()
@@ -97,6 +100,7 @@ CensusOptions namespace_census_options(const NodeCensusOptions& options)
   CensusOptions census = census_options_from(read_census_sysctls());
   census.top_n = options.top_n;
   census.want_timestamps = options.want_timestamps;
+  census.owners_off = k_owners_off_node;
   return census;
 }
 

@@ -68,6 +68,7 @@ void decode_one(const nlmsghdr* nlh, SockRecord& rec)
   rec.local_port = ntohs(msg.id.idiag_sport);
   rec.remote_port = ntohs(msg.id.idiag_dport);
   rec.ifindex = msg.id.idiag_if;
+  rec.inode = msg.idiag_inode;
   const std::size_t addr_len = rec.family == AF_INET ? 4 : 16;
   std::memcpy(rec.local.data(), msg.id.idiag_src, addr_len);
   std::memcpy(rec.remote.data(), msg.id.idiag_dst, addr_len);
@@ -88,6 +89,10 @@ void decode_one(const nlmsghdr* nlh, SockRecord& rec)
       std::memcpy(&ti, nla_data(info), copy);
       rec.has_tcp_info = true;
       rec.tcpi_options = ti.tcpi_options;
+      constexpr auto k_ack_end = offsetof(tcp_info, tcpi_last_ack_recv) + sizeof(ti.tcpi_last_ack_recv);
+      if (copy >= k_ack_end) {
+        rec.last_ack_recv_ms = ti.tcpi_last_ack_recv;
+      }
     }
   }
 }

@@ -23,6 +23,8 @@ struct SockRecord
   bool has_tcp_info = false;             // INET_DIAG_INFO was present (never for TIME_WAIT)
   std::uint8_t tcpi_options = 0;         // tcp_info.tcpi_options when has_tcp_info
   bool v4_mapped = false;                // an AF_INET6 socket with IPv4-mapped addresses, normalised
+  std::uint32_t inode = 0;               // idiag_inode: the socket's inode (0 for TIME_WAIT and orphans)
+  std::uint32_t last_ack_recv_ms = 0;    // tcp_info.tcpi_last_ack_recv when has_tcp_info
 };
 
 // True for the all-zero address (a wildcard bind, or an unset peer).

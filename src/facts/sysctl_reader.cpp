@@ -19,6 +19,7 @@ const std::vector<std::string>& default_sysctl_keys()
     k_port_range,
     k_reserved_ports,
     "net.ipv4.tcp_max_tw_buckets",
+    "net.ipv4.tcp_max_orphans",
     "net.ipv4.tcp_fin_timeout",
     "net.ipv4.ip_forward",
     "net.ipv4.tcp_syncookies",

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "model/processes.hpp"
 #include "model/sysctl.hpp"
 
 #include <array>
@@ -97,6 +98,7 @@ struct SocketCensus
   bool groups_truncated = false;       // the group table hit its cap; the rest were folded
   TimestampShare timestamps;
   std::vector<std::string> notes; // caveats an operator should know (ambiguity, caps)
+  ProcessAttribution processes;   // who holds the live connections that matter
 };
 
 // The destination group with the highest pressure (the first of equals), or nullptr when the

@@ -135,6 +135,76 @@ private:
 
 } // namespace
 
+namespace {
+
+// Connection counts by state, as census_to_json writes them for a process or its destination.
+ConnectionCounts connection_counts(const Reader& r, const json& j, const std::string& at)
+{
+  r.object(j, at);
+  return { r.count(j, at, "established"), r.count(j, at, "syn_sent"), r.count(j, at, "close_wait") };
+}
+
+// The census's process attribution; recordings made before it existed have none (not walked).
+ProcessAttribution attribution_from_json(const Reader& r, const json& s, const std::string& at)
+{
+  ProcessAttribution a;
+  if (!s.contains("attribution")) {
+    a.reason = "not recorded";
+    return a;
+  }
+  const std::string ap = at + "/attribution";
+  const json& j = s["attribution"];
+  r.object(j, ap);
+  a.walked = r.flag(j, ap, "walked");
+  a.reason = r.text(j, ap, "reason");
+  a.sockets_wanted = r.count(j, ap, "sockets_wanted");
+  a.sockets_not_asked = r.count(j, ap, "sockets_not_asked");
+  a.sockets_found = r.count(j, ap, "sockets_found");
+  a.processes_scanned = r.count(j, ap, "processes_scanned");
+  a.processes_vanished = r.count(j, ap, "processes_vanished");
+  a.processes_unreadable = r.count(j, ap, "processes_unreadable");
+  a.fds_scanned = r.count(j, ap, "fds_scanned");
+  a.walk_ms = r.real(r.field(j, ap, "walk_ms"), ap + "/walk_ms");
+  a.process_count = r.count(j, ap, "process_count");
+  const json& list = r.field(s, at, "processes");
+  r.array(list, at + "/processes");
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const std::string p = at + "/processes/" + std::to_string(i);
+    const json& pj = list[i];
+    r.object(pj, p);
+    ProcessConnections pc;
+    const std::uint64_t pid = r.count(pj, p, "pid");
+    if (pid == 0 || pid > 0xffffffffULL) {
+      r.fail(p + "/pid", "out of range 1..4294967295");
+    }
+    pc.pid = static_cast<std::uint32_t>(pid);
+    pc.comm = r.text(pj, p, "comm");
+    pc.cmdline = r.text(pj, p, "cmdline");
+    pc.cgroup = r.text(pj, p, "cgroup");
+    pc.container = r.text(pj, p, "container");
+    pc.connections = connection_counts(r, r.field(pj, p, "connections"), p + "/connections");
+    pc.oldest_close_wait_ms = r.count(pj, p, "oldest_close_wait_ms");
+    const json& dl = r.field(pj, p, "destinations");
+    r.array(dl, p + "/destinations");
+    for (std::size_t k = 0; k < dl.size(); ++k) {
+      const std::string dp = p + "/destinations/" + std::to_string(k);
+      ProcessDestination d;
+      d.connections = connection_counts(r, dl[k], dp);
+      d.destination = r.text(dl[k], dp, "destination", false);
+      const std::string role = r.text(dl[k], dp, "role");
+      if (role != "inbound" && role != "outbound") {
+        r.fail(dp + "/role", "expected inbound or outbound, got \"" + role + "\"");
+      }
+      d.inbound = role == "inbound";
+      pc.destinations.push_back(std::move(d));
+    }
+    a.processes.push_back(std::move(pc));
+  }
+  return a;
+}
+
+} // namespace
+
 SocketCensus census_from_json(const json& s, const std::string& source)
 {
   const Reader r(source);
@@ -261,6 +331,7 @@ SocketCensus census_from_json(const json& s, const std::string& source)
   if (s.contains("notes")) {
     c.notes = r.strings(s["notes"], at + "/notes");
   }
+  c.processes = attribution_from_json(r, s, at);
   return c;
 }
 

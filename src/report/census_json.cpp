@@ -105,6 +105,42 @@ nlohmann::json census_to_json(const SocketCensus& census)
                       { "negotiated", census.timestamps.with_timestamps },
                       { "share", share ? nlohmann::json(*share) : nlohmann::json(nullptr) } };
   j["notes"] = census.notes;
+  const ProcessAttribution& a = census.processes;
+  j["attribution"] = { { "walked", a.walked },
+                       { "reason", a.reason },
+                       { "sockets_wanted", a.sockets_wanted },
+                       { "sockets_not_asked", a.sockets_not_asked },
+                       { "sockets_found", a.sockets_found },
+                       { "processes_scanned", a.processes_scanned },
+                       { "processes_vanished", a.processes_vanished },
+                       { "processes_unreadable", a.processes_unreadable },
+                       { "fds_scanned", a.fds_scanned },
+                       { "walk_ms", a.walk_ms },
+                       { "process_count", a.process_count } };
+  const auto counts = [](const ConnectionCounts& c) {
+    return nlohmann::json{ { "established", c.established },
+                           { "syn_sent", c.syn_sent },
+                           { "close_wait", c.close_wait } };
+  };
+  nlohmann::json processes = nlohmann::json::array();
+  for (const auto& p : a.processes) {
+    nlohmann::json destinations = nlohmann::json::array();
+    for (const auto& d : p.destinations) {
+      nlohmann::json one = counts(d.connections);
+      one["destination"] = d.destination;
+      one["role"] = d.inbound ? "inbound" : "outbound";
+      destinations.push_back(std::move(one));
+    }
+    processes.push_back({ { "pid", p.pid },
+                          { "comm", p.comm },
+                          { "cmdline", p.cmdline },
+                          { "cgroup", p.cgroup },
+                          { "container", p.container },
+                          { "connections", counts(p.connections) },
+                          { "oldest_close_wait_ms", p.oldest_close_wait_ms },
+                          { "destinations", std::move(destinations) } });
+  }
+  j["processes"] = std::move(processes);
   return j;
 }
 

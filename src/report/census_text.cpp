@@ -1,5 +1,6 @@
 #include "report/census_text.hpp"
 
+#include "report/processes_text.hpp"
 #include "util/percent.hpp"
 
 #include <fmt/format.h>
@@ -101,6 +102,7 @@ std::string census_to_text(const SocketCensus& c)
   } else {
     out += "none to look at\n";
   }
+  out += "\n" + processes_to_text(c.processes);
   if (!c.notes.empty()) {
     out += "\nNotes:\n";
     for (const auto& n : c.notes) {

@@ -122,6 +122,8 @@ public:
   bool wait_for_output(const std::string& marker, std::chrono::milliseconds timeout);
   // Everything read from its stdout so far.
   const std::string& output() const { return m_out; }
+  // Its process id (`ip netns exec` execs the command: the same process).
+  int pid() const { return m_pid; }
   // Stops it (SIGTERM, then SIGKILL) and returns its exit code.
   int stop();
 

@@ -9,7 +9,8 @@
 //       with --close-first it closes each one right after accept() (inbound TIME_WAIT here),
 //       otherwise it waits for the client's FIN, then closes. Exits after N connections were
 //       accepted and closed (--count, default: no limit), after --timeout-ms (default 60000),
-//       or on SIGTERM. Prints "accepted=N" on exit.
+//       or on SIGTERM. Prints "accepted=N" on exit. With --never-close it keeps every accepted
+//       connection open, even after the client's FIN (CLOSE_WAIT here: a leak), until it exits.
 //
 //   tw-loadgen client --connect ADDR --port P --count N [--close-first] [--bind ADDR]
 //                     [--hold N] [--hold-ms MS] [--timeout-ms MS] [--json]
@@ -72,6 +73,7 @@ struct Args
   int port = 0;
   long count = -1;
   bool close_first = false;
+  bool never_close = false; // server: keep accepted connections open after the peer's FIN
   long hold = 0;
   long hold_ms = 30000;
   long timeout_ms = 60000;
@@ -82,7 +84,8 @@ struct Args
 
 constexpr tw::tools::Usage k_usage{
   "tw-loadgen",
-  "usage: tw-loadgen server --bind ADDR --port P [--close-first] [--count N] [--timeout-ms MS]\n"
+  "usage: tw-loadgen server --bind ADDR --port P [--close-first] [--never-close] [--count N]\n"
+  "                         [--timeout-ms MS]\n"
   "       tw-loadgen client --connect ADDR --port P --count N [--close-first] [--bind ADDR]\n"
   "                         [--hold N] [--hold-ms MS] [--timeout-ms MS] [--json]\n"
   "                         [--bind-port0] [--interval-ms MS]\n"
@@ -110,6 +113,8 @@ Args parse(int argc, char** argv)
       a.count = r.number(0, 10000000);
     } else if (f == "--close-first") {
       a.close_first = true;
+    } else if (f == "--never-close") {
+      a.never_close = true;
     } else if (f == "--hold") {
       a.hold = r.number(0, 100000);
     } else if (f == "--hold-ms") {
@@ -205,6 +210,7 @@ int run_server(const Args& a)
   const auto deadline = Clock::now() + std::chrono::milliseconds(a.timeout_ms);
   long accepted = 0;
   std::vector<int> open; // connections waiting for the client's FIN
+  std::vector<int> kept; // --never-close: accepted and left alone
   std::vector<pollfd> pfds;
   char buf[4096];
   while (g_stop == 0 && ms_left(deadline) > 0) {
@@ -230,6 +236,8 @@ int run_server(const Args& a)
         ++accepted;
         if (a.close_first) {
           close(cfd);
+        } else if (a.never_close) {
+          kept.push_back(cfd); // never read, never closed: CLOSE_WAIT once the client closes
         } else {
           fresh.push_back(cfd);
         }
@@ -251,6 +259,9 @@ int run_server(const Args& a)
     open.swap(still);
   }
   for (const int fd : open) {
+    close(fd);
+  }
+  for (const int fd : kept) {
     close(fd);
   }
   close(lfd);
