@@ -189,9 +189,9 @@ Policy read_policy(const StrictDoc& doc, Policy policy, bool complete)
   doc.expect_fields(
     root,
     "policy",
-    { "id", "description", "rationale", "thresholds", "fixes", "guardrails", "watch", "canary" });
+    { "id", "description", "rationale", "thresholds", "leaks", "fixes", "guardrails", "watch", "canary" });
   if (complete) {
-    for (const char* section : { "thresholds", "fixes", "guardrails", "watch", "canary" }) {
+    for (const char* section : { "thresholds", "leaks", "fixes", "guardrails", "watch", "canary" }) {
       doc.require(root, section, "policy");
     }
   }
@@ -244,6 +244,14 @@ Policy read_policy(const StrictDoc& doc, Policy policy, bool complete)
     r.integer(t, policy.narrow_port_range, 1, 65536);
     r.real(t, policy.reserved_share, 0.0, 1.0);
     r.integer(t, policy.slow_tw_reuse_delay_ms, 1, 60000);
+  }
+  if (const YAML::Node l = root["leaks"]) {
+    doc.expect_fields(
+      l, "leaks", { "close_wait_per_process", "churn_per_second", "imbalance_share", "orphans_share" });
+    r.integer(l, policy.close_wait_per_process, 1, 1000000);
+    r.real(l, policy.churn_per_second, 1.0, 1e7);
+    r.real(l, policy.imbalance_share, 0.01, 1.0);
+    r.real(l, policy.orphans_share, 0.01, 1.0);
   }
   if (const YAML::Node f = root["fixes"]) {
     doc.expect_fields(f, "fixes", { "propose_prerequisite_fixes" });

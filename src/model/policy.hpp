@@ -65,6 +65,12 @@ struct Policy
   Setting<double> reserved_share{ "reserved_share", {}, {}, {} };
   Setting<std::int64_t> slow_tw_reuse_delay_ms{ "slow_tw_reuse_delay_ms", {}, {}, {} };
 
+  // leaks: when the connection model itself is the problem (policy/processes.cpp)
+  Setting<std::int64_t> close_wait_per_process{ "close_wait_per_process", {}, {}, {} };
+  Setting<double> churn_per_second{ "churn_per_second", {}, {}, {} };
+  Setting<double> imbalance_share{ "imbalance_share", {}, {}, {} };
+  Setting<double> orphans_share{ "orphans_share", {}, {}, {} };
+
   // fixes
   Setting<bool> propose_prerequisite_fixes{ "propose_prerequisite_fixes", {}, {}, {} };
 

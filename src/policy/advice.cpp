@@ -1,5 +1,6 @@
 // Advice beyond sysctls, each tied to the evidence: the lasting fix is usually the connection model.
 #include "policy/analysis.hpp"
+#include "policy/processes.hpp"
 
 #include <cmath>
 #include <map>
@@ -112,20 +113,32 @@ std::vector<Advice> advice(const Analysis& a, Verdict verdict)
 
   if (r.outbound > 0 && top != nullptr) {
     Advice x{ "connection-reuse", {}, {}, {} };
+    const std::vector<ProcessRef> churners = churning_processes(a, *top);
+    std::string who;
+    std::string hints;
+    for (const auto& p : churners) {
+      who += (who.empty() ? "; " : ", ") + p.text;
+      if (!p.hint.empty() && hints.find(p.hint) == std::string::npos) {
+        hints += ". For " + p.comm + ": " + p.hint;
+      }
+    }
+    if (who.empty() && top->symptom != nullptr && !top->symptom->processes.empty()) {
+      who = "; connecting: " + processes_text(top->symptom->processes);
+    }
     x.text = "Reuse connections instead of opening one per request: HTTP keep-alive or a connection pool "
              "towards " +
              group_name(*top->group) + " (" + std::to_string(top->group->time_wait) +
-             " TIME_WAIT sockets there" +
-             (top->symptom != nullptr && !top->symptom->processes.empty()
-                ? "; connecting: " + processes_text(top->symptom->processes)
-                : std::string()) +
-             "). This is the lasting fix; tcp_tw_reuse only shortens the wait";
+             " TIME_WAIT sockets there" + who +
+             "). This is the lasting fix; tcp_tw_reuse only shortens the wait" + hints;
     x.rationale =
       "each closed outbound connection holds its port for 60 s; a pooled connection holds one port "
       "for its whole life";
     x.evidence = { { "group_time_wait", as_double(top->group->time_wait) },
                    { "outbound_time_wait", as_double(r.outbound) },
                    { "groups", as_double(c.group_count) } };
+    if (!churners.empty()) {
+      x.evidence["top_pid"] = churners.front().pid;
+    }
     out.push_back(std::move(x));
   }
 

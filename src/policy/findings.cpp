@@ -1,5 +1,6 @@
 // What the evidence shows, each with a stable id, the numbers and the kernel behaviour behind it.
 #include "policy/analysis.hpp"
+#include "policy/processes.hpp"
 #include "util/strings.hpp"
 
 #include <algorithm>
@@ -437,6 +438,7 @@ std::vector<Finding> findings(const Analysis& a)
   sysctl_findings(a, out);
   intent_findings(a, out);
   symptom_findings(a, out);
+  process_findings(a, out);
   return out;
 }
 

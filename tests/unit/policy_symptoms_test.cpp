@@ -110,7 +110,8 @@ TEST(PolicySymptoms, MeasuredEaddrnotavailConfirmsHelpsWithNumbersAndTheProcess)
   EXPECT_EQ(f->evidence.at("eaddrnotavail"), 212);
   const Advice* reuse = advice(p, "connection-reuse");
   ASSERT_NE(reuse, nullptr);
-  EXPECT_NE(reuse->text.find("connecting: pid 4242 (api-worker)"), std::string::npos) << reuse->text;
+  EXPECT_NE(reuse->text.find("; pid 4242 (api-worker) "), std::string::npos) << reuse->text;
+  EXPECT_NE(reuse->text.find(" connects/s to "), std::string::npos) << reuse->text;
 }
 
 TEST(PolicySymptoms, BindClientIsNotACaseForTwReuse)

@@ -1,0 +1,254 @@
+// Who churns and who leaks, on real sockets in network namespaces: the census names socket
+// owners through /proc/PID/fd, and plan pins churn and CLOSE_WAIT leaks on the right process.
+#include "support/netns.hpp"
+#include "util/strings.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <unistd.h>
+
+namespace tw::test {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+const std::vector<std::string> k_nobody = { "setpriv",        "--reuid=65534",   "--regid=65534",
+                                            "--clear-groups", "--inh-caps=-all", "--bounding-set=-all" };
+
+class ProcessesLiveTest : public ::testing::Test
+{
+protected:
+  void SetUp() override
+  {
+    TW_REQUIRE_NETNS();
+    m_advisor = required_env("TW_ADVISOR_BIN");
+    m_loadgen = required_env("TW_LOADGEN_BIN");
+    m_root = fs::temp_directory_path() / ("twa-processes-live-" + std::to_string(::getpid()) + "-" +
+                                          ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(m_root);
+  }
+  void TearDown() override
+  {
+    std::error_code ec;
+    fs::remove_all(m_root, ec);
+  }
+
+  std::unique_ptr<BackgroundProcess> start(const Netns& ns,
+                                           std::vector<std::string> argv,
+                                           const std::string& marker)
+  {
+    argv.insert(argv.begin(), m_loadgen);
+    auto p = std::make_unique<BackgroundProcess>(ns.exec_argv(argv));
+    EXPECT_TRUE(p->wait_for_output(marker, std::chrono::seconds(20))) << join_argv(argv) << "\n"
+                                                                      << p->output();
+    return p;
+  }
+
+  json advisor_json(const Netns& ns, std::vector<std::string> args, std::vector<std::string> prefix = {})
+  {
+    std::vector<std::string> argv = std::move(prefix);
+    argv.push_back(m_advisor);
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.insert(argv.end(), { "--format", "json" });
+    const RunResult r = ns.run(argv, {}, std::chrono::seconds(60));
+    EXPECT_EQ(r.exit_code, 0) << join_argv(argv) << "\n" << r.err;
+    try {
+      return json::parse(r.out);
+    } catch (const json::exception& e) {
+      ADD_FAILURE() << join_argv(argv) << " printed no JSON: " << e.what() << "\n" << r.out << r.err;
+      return json::object();
+    }
+  }
+
+  json plan(const Netns& ns, std::vector<std::string> extra = {}, std::vector<std::string> prefix = {})
+  {
+    std::vector<std::string> args = { "plan", "--root", m_root.string() };
+    args.insert(args.end(), extra.begin(), extra.end());
+    return advisor_json(ns, std::move(args), std::move(prefix));
+  }
+
+  static const json* find_id(const json& list, const std::string& id)
+  {
+    for (const auto& x : list) {
+      if (x.at("id") == id) {
+        return &x;
+      }
+    }
+    return nullptr;
+  }
+
+  static const json* process(const json& census, int pid)
+  {
+    for (const auto& p : census.at("processes")) {
+      if (p.at("pid") == pid) {
+        return &p;
+      }
+    }
+    return nullptr;
+  }
+
+  std::string m_advisor;
+  std::string m_loadgen;
+  fs::path m_root;
+};
+
+// A server that never closes what it accepted, and a client that closes first: the server's
+// sockets sit in CLOSE_WAIT, and plan names the server.
+TEST_F(ProcessesLiveTest, CloseWaitLeakNamesTheServerThatNeverCloses)
+{
+  HostPair pair("pcw");
+  auto server =
+    start(pair.server,
+          { "server", "--bind", pair.server_v4, "--port", "8080", "--never-close", "--timeout-ms", "120000" },
+          "ready");
+  const RunResult client = pair.client.run({ m_loadgen,
+                                             "client",
+                                             "--connect",
+                                             pair.server_v4,
+                                             "--port",
+                                             "8080",
+                                             "--count",
+                                             "24",
+                                             "--close-first",
+                                             "--json" });
+  ASSERT_EQ(client.exit_code, 0) << client.err;
+  std::this_thread::sleep_for(std::chrono::milliseconds(300)); // the last FINs land
+
+  const json p = plan(pair.server);
+  const json& census = p.at("sockets");
+  EXPECT_EQ(census.at("states").at("close-wait"), 24) << census.at("states").dump();
+  EXPECT_TRUE(census.at("attribution").at("walked")) << census.at("attribution").dump();
+  const json* owner = process(census, server->pid());
+  ASSERT_NE(owner, nullptr) << census.at("processes").dump();
+  EXPECT_EQ(owner->at("comm"), "tw-loadgen");
+  EXPECT_EQ(owner->at("connections").at("close_wait"), 24);
+  EXPECT_NE(owner->at("cmdline").get<std::string>().find("--never-close"), std::string::npos);
+  ASSERT_FALSE(owner->at("destinations").empty());
+  EXPECT_EQ(owner->at("destinations")[0].at("destination"), pair.server_v4 + ":8080");
+  EXPECT_EQ(owner->at("destinations")[0].at("role"), "inbound");
+
+  const json* leak = find_id(p.at("findings"), "close-wait-leak");
+  ASSERT_NE(leak, nullptr) << p.at("findings").dump();
+  EXPECT_EQ(leak->at("evidence").at("top_pid"), server->pid());
+  EXPECT_NE(
+    leak->at("summary").get<std::string>().find("pid " + std::to_string(server->pid()) + " (tw-loadgen)"),
+    std::string::npos)
+    << leak->at("summary");
+
+  // Without root the walk cannot read root's fd tables: the finding still counts the sockets and
+  // says why no owner is named; the run does not fail.
+  const json unprivileged = plan(pair.server, {}, k_nobody);
+  const json& a = unprivileged.at("sockets").at("attribution");
+  EXPECT_GT(a.at("processes_unreadable").get<std::uint64_t>(), 0U) << a.dump();
+  EXPECT_EQ(process(unprivileged.at("sockets"), server->pid()), nullptr);
+  const json* partial = find_id(unprivileged.at("findings"), "close-wait-leak");
+  ASSERT_NE(partial, nullptr) << unprivileged.at("findings").dump();
+  EXPECT_NE(partial->at("summary").get<std::string>().find("were unreadable (run as root"), std::string::npos)
+    << partial->at("summary");
+
+  // census says the same in text, with the row of the server.
+  const RunResult text = pair.server.run({ m_advisor, "census" });
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find(std::to_string(server->pid()) + " tw-loadgen"), std::string::npos) << text.out;
+}
+
+// Two clients in one namespace: one churns short connections to :8080, one holds a pool of 20
+// long connections to :9090. The probe counts connect() per process: plan pins the churn on the
+// churning one, and not on the pool.
+TEST_F(ProcessesLiveTest, ChurnIsPinnedOnTheChurningClientNotOnThePool)
+{
+  HostPair pair("pchurn");
+  auto churn_server = start(
+    pair.server, { "server", "--bind", pair.server_v4, "--port", "8080", "--timeout-ms", "120000" }, "ready");
+  auto pool_server = start(
+    pair.server, { "server", "--bind", pair.server_v4, "--port", "9090", "--timeout-ms", "120000" }, "ready");
+  auto pool = start(pair.client,
+                    { "client",
+                      "--connect",
+                      pair.server_v4,
+                      "--port",
+                      "9090",
+                      "--count",
+                      "20",
+                      "--hold",
+                      "20",
+                      "--hold-ms",
+                      "120000" },
+                    "holding");
+  auto churner = std::make_unique<BackgroundProcess>(pair.client.exec_argv({ m_loadgen,
+                                                                             "client",
+                                                                             "--connect",
+                                                                             pair.server_v4,
+                                                                             "--port",
+                                                                             "8080",
+                                                                             "--count",
+                                                                             "100000",
+                                                                             "--close-first",
+                                                                             "--interval-ms",
+                                                                             "2",
+                                                                             "--timeout-ms",
+                                                                             "60000" }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+
+  const json p = plan(pair.client, { "--sample", "3" });
+  ASSERT_EQ(p.at("evidence").at("source"), "probe") << p.at("evidence").dump();
+  const json* churn = find_id(p.at("findings"), "connection-churn");
+  ASSERT_NE(churn, nullptr) << p.at("findings").dump();
+  EXPECT_EQ(churn->at("evidence").at("top_pid"), churner->pid()) << churn->dump();
+  const std::string summary = churn->at("summary").get<std::string>();
+  EXPECT_NE(summary.find("pid " + std::to_string(churner->pid()) + " (tw-loadgen)"), std::string::npos)
+    << summary;
+  EXPECT_NE(summary.find("to " + pair.server_v4 + ":8080"), std::string::npos) << summary;
+  EXPECT_EQ(summary.find("pid " + std::to_string(pool->pid())), std::string::npos) << summary;
+
+  const json* reuse = find_id(p.at("advice"), "connection-reuse");
+  ASSERT_NE(reuse, nullptr) << p.at("advice").dump();
+  const std::string text = reuse->at("text").get<std::string>();
+  EXPECT_NE(text.find("pid " + std::to_string(churner->pid())), std::string::npos) << text;
+  EXPECT_EQ(text.find("pid " + std::to_string(pool->pid())), std::string::npos) << text;
+
+  // The census names the pool as the holder of its 20 connections all the same.
+  const json* holder = process(p.at("sockets"), pool->pid());
+  ASSERT_NE(holder, nullptr) << p.at("sockets").at("processes").dump();
+  EXPECT_EQ(holder->at("connections").at("established"), 20);
+}
+
+// A client that opens and never closes through the whole window: Tcp.CurrEstab rises with the
+// connections made, and plan reports the imbalance, naming the holder.
+TEST_F(ProcessesLiveTest, ConnectionsOpenedAndNeverClosedAreAnImbalance)
+{
+  HostPair pair("pimb");
+  auto server = start(
+    pair.server, { "server", "--bind", pair.server_v4, "--port", "8080", "--timeout-ms", "120000" }, "ready");
+  auto leaker = std::make_unique<BackgroundProcess>(pair.client.exec_argv({ m_loadgen,
+                                                                            "client",
+                                                                            "--connect",
+                                                                            pair.server_v4,
+                                                                            "--port",
+                                                                            "8080",
+                                                                            "--count",
+                                                                            "400",
+                                                                            "--hold",
+                                                                            "400",
+                                                                            "--interval-ms",
+                                                                            "10",
+                                                                            "--hold-ms",
+                                                                            "60000",
+                                                                            "--timeout-ms",
+                                                                            "60000" }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const json p = plan(pair.client, { "--sample", "2", "--no-probe" });
+  const json* x = find_id(p.at("findings"), "open-close-imbalance");
+  ASSERT_NE(x, nullptr) << p.at("findings").dump();
+  EXPECT_GT(x->at("evidence").at("still_open").get<double>(), 50.0) << x->dump();
+  EXPECT_EQ(x->at("evidence").at("top_pid"), leaker->pid()) << x->dump();
+}
+
+} // namespace
+} // namespace tw::test
