@@ -163,6 +163,16 @@ CgroupOwner owner_of_path(std::string_view path)
 
 } // namespace
 
+std::string cgroup_v2_path(std::string_view cgroup_text)
+{
+  for (const auto line : split(cgroup_text, '\n')) {
+    if (line.rfind("0::", 0) == 0) {
+      return std::string(line.substr(3));
+    }
+  }
+  return {};
+}
+
 CgroupOwner cgroup_owner(std::string_view cgroup_text)
 {
   // The unified (v2) line first, then every v1 controller's: on a hybrid host Docker's cgroupfs

@@ -27,6 +27,10 @@ struct CgroupOwner
 // drivers), cri-containerd-ID.scope, crio-ID.scope, docker-ID.scope and /docker/ID. Pure.
 CgroupOwner cgroup_owner(std::string_view cgroup_text);
 
+// The cgroup v2 path ("/system.slice/app.service") of a /proc/PID/cgroup text: its "0::" line;
+// "" when it has none. Pure.
+std::string cgroup_v2_path(std::string_view cgroup_text);
+
 // The host's namespace inode (init_net: kthreadd's, else PID 1's); 0 when unreadable.
 std::uint64_t host_netns_inode();
 

@@ -5,8 +5,10 @@
 #include "facts/bpf/probe_abi.h"
 #include "facts/census.hpp"
 #include "facts/libbpf_log.hpp"
+#include "facts/netns.hpp"
 #include "facts/skeletons.hpp"
 #include "model/census.hpp"
+#include "util/fs.hpp"
 #include "util/unique_fd.hpp"
 
 #include <linux/types.h>
@@ -61,14 +63,8 @@ const char* family_name(__u8 family)
 // The cgroup v2 path of a live process ("/system.slice/app.service"), or "" when gone.
 std::string cgroup_of(std::uint32_t pid)
 {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/cgroup");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("0::", 0) == 0) {
-      return line.substr(3);
-    }
-  }
-  return {};
+  const auto text = read_file("/proc/" + std::to_string(pid) + "/cgroup", 65536);
+  return text ? cgroup_v2_path(*text) : std::string();
 }
 
 // The task name as printable text: prctl(PR_SET_NAME) allows any byte, and a control character

@@ -6,6 +6,8 @@
 #include "facts/netns.hpp"
 #include "model/census.hpp"
 #include "util/error.hpp"
+#include "util/fs.hpp"
+#include "util/strings.hpp"
 
 #include <algorithm>
 #include <array>
@@ -15,10 +17,8 @@
 #include <cstdlib>
 #include <dirent.h>
 #include <fcntl.h>
-#include <fstream>
 #include <map>
 #include <memory>
-#include <sstream>
 #include <unistd.h>
 
 namespace tw {
@@ -59,28 +59,6 @@ bool all_digits(const char* s)
   return true;
 }
 
-std::string read_small(const std::filesystem::path& p)
-{
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::string cgroup_v2_path(std::string_view text)
-{
-  std::size_t at = 0;
-  while (at < text.size()) {
-    const std::size_t end = std::min(text.find('\n', at), text.size());
-    const std::string_view line = text.substr(at, end - at);
-    if (line.substr(0, 3) == "0::") {
-      return std::string(line.substr(3));
-    }
-    at = end + 1;
-  }
-  return {};
-}
-
 void count_state(ConnectionCounts& c, std::uint8_t state)
 {
   switch (static_cast<TcpState>(state)) {
@@ -96,18 +74,6 @@ void count_state(ConnectionCounts& c, std::uint8_t state)
     default:
       break;
   }
-}
-
-// A name for JSON and the terminal: control bytes (a comm or argv may hold any) become '?'.
-std::string printable_name(std::string s)
-{
-  for (char& c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) {
-      c = '?';
-    }
-  }
-  return s;
 }
 
 // A command-line word that names a secret: --password, --token=, api_key ...
@@ -397,14 +363,16 @@ ProcessAttribution attribute_processes(const SocketWants& wants, const Attributi
     p.connections = h.connections;
     p.oldest_close_wait_ms = h.oldest_close_wait_ms;
     const std::filesystem::path dir = options.proc_root / std::to_string(h.pid);
-    p.comm = read_small(dir / "comm");
-    if (!p.comm.empty() && p.comm.back() == '\n') {
-      p.comm.pop_back();
-    }
-    p.comm = printable_name(p.comm);
-    p.cmdline = printable_name(cmdline_words(read_small(dir / "cmdline")));
-    const std::string cgroup_text = read_small(dir / "cgroup");
-    p.cgroup = printable_name(cgroup_v2_path(cgroup_text));
+    // What the process no longer has (it exited since the walk) reads as empty. Control bytes
+    // (a comm or argv may hold any) are escaped: JSON readers and terminals get plain text.
+    const auto small = [&dir](const char* name) {
+      auto r = read_file(dir / name, 65536);
+      return r ? std::move(*r) : std::string();
+    };
+    p.comm = printable(trim(small("comm")));
+    p.cmdline = printable(cmdline_words(small("cmdline")));
+    const std::string cgroup_text = small("cgroup");
+    p.cgroup = printable(cgroup_v2_path(cgroup_text));
     p.container = container_label(cgroup_text);
     for (const auto& [endpoint, counts] : h.by_endpoint) {
       const SocketWants::Endpoint& e = wants.endpoints()[endpoint];
