@@ -1,13 +1,17 @@
-// Socket owners, as `ss -p` finds them: one walk of /proc/PID/fd, readlink of every fd, and the
-// "socket:[inode]" links matched against the sockets the census wants named.
+// Socket owners, as `ss -p` finds them: every process's open sockets (one pass of a BPF task_file
+// iterator, or one walk of /proc/PID/fd with a readlink of every fd) matched by inode against the
+// sockets the census wants named.
 #include "facts/processes.hpp"
 
 #include "facts/census.hpp"
 #include "facts/netns.hpp"
+#include "facts/owners_iter.hpp"
 #include "model/census.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
+
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <array>
@@ -20,6 +24,7 @@
 #include <map>
 #include <memory>
 #include <unistd.h>
+#include <unordered_map>
 
 namespace tw {
 
@@ -259,24 +264,68 @@ std::string container_label(std::string_view cgroup_text)
   return {};
 }
 
-ProcessAttribution attribute_processes(const SocketWants& wants, const AttributionOptions& options)
+namespace {
+
+// Counts one found wanted socket for the process holding it.
+void take(Holder& h, const SocketWants::Socket& s)
 {
-  ProcessAttribution out;
-  out.sockets_wanted = wants.size();
-  out.sockets_not_asked = wants.not_asked();
-  if (wants.size() == 0) {
-    out.reason = "no live outbound or CLOSE_WAIT connections to attribute";
-    return out;
+  count_state(h.connections, s.state);
+  count_state(h.by_endpoint[s.endpoint], s.state);
+  if (static_cast<TcpState>(s.state) == TcpState::close_wait) {
+    h.oldest_close_wait_ms = std::max<std::uint64_t>(h.oldest_close_wait_ms, s.last_ack_recv_ms);
   }
-  const auto start = std::chrono::steady_clock::now();
-  const DirPtr proc(opendir(options.proc_root.c_str()));
+}
+
+// The holders from one pass of the kernel's task_file iterator; false (reader_note set) when it
+// cannot be used.
+bool holders_from_iterator(const SocketWants& wants,
+                           ProcessAttribution& out,
+                           std::vector<Holder>& holders,
+                           std::vector<std::uint8_t>& found)
+{
+  const SocketFdScan scan = scan_socket_fds();
+  if (!scan.ok) {
+    out.reader_note = scan.error;
+    spdlog::debug("owners: the task_file iterator is not used: {}", scan.error);
+    return false;
+  }
+  spdlog::debug("owners: task_file iterator loaded in {:.1f} ms, read {} files in {} tables in {:.1f} ms",
+                scan.load_ms,
+                scan.files,
+                scan.tables,
+                scan.read_ms);
+  std::unordered_map<std::uint32_t, std::size_t> index; // pid -> holders
+  for (const SocketFd& f : scan.socket_fds) {
+    const SocketWants::Socket* s = wants.find(f.inode);
+    if (s == nullptr) {
+      continue;
+    }
+    const auto [it, added] = index.try_emplace(f.pid, holders.size());
+    if (added) {
+      holders.emplace_back().pid = f.pid;
+    }
+    found[wants.index_of(s)] = 1;
+    take(holders[it->second], *s);
+  }
+  out.reader = "bpf-iter";
+  out.processes_scanned = scan.tables;
+  out.fds_scanned = scan.files;
+  return true;
+}
+
+// The holders from one walk of <proc_root>/PID/fd; false (reason set) when proc_root cannot be read.
+bool holders_from_proc(const SocketWants& wants,
+                       const std::filesystem::path& proc_root,
+                       ProcessAttribution& out,
+                       std::vector<Holder>& holders,
+                       std::vector<std::uint8_t>& found)
+{
+  const DirPtr proc(opendir(proc_root.c_str()));
   if (!proc) {
-    out.reason = "cannot read " + options.proc_root.string() + ": " + errno_text(errno);
-    return out;
+    out.reason = "cannot read " + proc_root.string() + ": " + errno_text(errno);
+    return false;
   }
-  out.walked = true;
-  std::vector<Holder> holders;
-  std::vector<std::uint8_t> found(wants.size(), 0); // distinct sockets found (a fork shares them)
+  out.reader = "proc-walk";
   std::array<char, 64> link{};
   while (const dirent* pe = readdir(proc.get())) {
     if (!all_digits(pe->d_name)) {
@@ -324,11 +373,7 @@ ProcessAttribution attribute_processes(const SocketWants& wants, const Attributi
         continue;
       }
       found[wants.index_of(s)] = 1;
-      count_state(h.connections, s->state);
-      count_state(h.by_endpoint[s->endpoint], s->state);
-      if (static_cast<TcpState>(s->state) == TcpState::close_wait) {
-        h.oldest_close_wait_ms = std::max<std::uint64_t>(h.oldest_close_wait_ms, s->last_ack_recv_ms);
-      }
+      take(h, *s);
     }
     if (vanished) {
       ++out.processes_vanished;
@@ -337,6 +382,28 @@ ProcessAttribution attribute_processes(const SocketWants& wants, const Attributi
       holders.push_back(std::move(h));
     }
   }
+  return true;
+}
+
+} // namespace
+
+ProcessAttribution attribute_processes(const SocketWants& wants, const AttributionOptions& options)
+{
+  ProcessAttribution out;
+  out.sockets_wanted = wants.size();
+  out.sockets_not_asked = wants.not_asked();
+  if (wants.size() == 0) {
+    out.reason = "no live outbound or CLOSE_WAIT connections to attribute";
+    return out;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<Holder> holders;
+  std::vector<std::uint8_t> found(wants.size(), 0); // distinct sockets found (a fork shares them)
+  if (!(options.try_iterator && holders_from_iterator(wants, out, holders, found)) &&
+      !holders_from_proc(wants, options.proc_root, out, holders, found)) {
+    return out;
+  }
+  out.walked = true;
   out.sockets_found = static_cast<std::uint64_t>(std::count(found.begin(), found.end(), 1));
   out.process_count = holders.size();
   // The top by connections, and the top by CLOSE_WAIT: a leaking process behind busy pools stays.

@@ -46,6 +46,10 @@ public:
     bool inbound = false;
     friend bool operator==(const Endpoint&, const Endpoint&) = default;
   };
+  struct EndpointHash
+  {
+    std::size_t operator()(const Endpoint& e) const;
+  };
 
   // The wanted socket with this inode, or nullptr (seal() first).
   const Socket* find(std::uint64_t inode) const;
@@ -64,10 +68,6 @@ private:
   std::size_t m_cap;
   std::vector<Socket> m_sockets;
   std::vector<Endpoint> m_endpoints;
-  struct EndpointHash
-  {
-    std::size_t operator()(const Endpoint& e) const;
-  };
   std::unordered_map<Endpoint, std::uint32_t, EndpointHash> m_endpoint_index;
   std::uint64_t m_not_asked = 0;
   bool m_sealed = false;
@@ -76,14 +76,17 @@ private:
 struct AttributionOptions
 {
   std::filesystem::path proc_root = "/proc";
+  // Read every fd table in one pass of the kernel's task_file iterator (facts/owners_iter) and
+  // walk proc_root only when it cannot be used (reader_note says why). Only for the real /proc.
+  bool try_iterator = false;
   std::size_t top_processes = 10;   // processes kept in the result (process_count counts all)
   std::size_t top_destinations = 5; // endpoints kept per process
 };
 
-// Finds the owners of the wanted sockets by one walk of <proc_root>/PID/fd, as `ss -p` does, and
-// names each owner (comm, command line, cgroup, container). Processes that exit during the walk
-// and fd tables that cannot be read (EACCES as non-root) are counted, never an error. Nothing
-// wanted: no walk, walked=false with the reason.
+// Finds the owners of the wanted sockets by one pass over every process's fd table (the BPF
+// iterator, or a walk of <proc_root>/PID/fd as `ss -p` does), and names each owner (comm, command line,
+// cgroup, container). Processes that exit during the walk and fd tables that cannot be read (EACCES as
+// non-root) are counted, never an error. Nothing wanted: no walk, walked=false with the reason.
 ProcessAttribution attribute_processes(const SocketWants& wants, const AttributionOptions& options);
 
 // "socket:[12345]" -> 12345; 0 for anything else (pipes, files, anon inodes). Pure.

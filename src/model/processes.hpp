@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -49,13 +50,15 @@ struct ProcessConnections
 // CLOSE_WAIT socket, mapped from their inodes to processes by one walk of /proc/PID/fd.
 struct ProcessAttribution
 {
-  bool walked = false;                  // false: nothing needed attributing, or attribution was not possible
-  std::string reason;                   // why not walked, or "" when walked
-  std::uint64_t sockets_wanted = 0;     // sockets the census asked owners for
-  std::uint64_t sockets_not_asked = 0;  // more than the cap: counted, never attributed
-  std::uint64_t sockets_found = 0;      // of those, found in some process's fd table
-  std::uint64_t processes_scanned = 0;  // /proc/PID directories whose fd table was read
-  std::uint64_t processes_vanished = 0; // exited during the walk
+  bool walked = false;                 // false: nothing needed attributing, or attribution was not possible
+  std::string reason;                  // why not walked, or "" when walked
+  std::string reader;                  // how the fd tables were read: "bpf-iter" or "proc-walk" ("" unwalked)
+  std::string reader_note;             // why proc-walk when the iterator was tried, else ""
+  std::uint64_t sockets_wanted = 0;    // sockets the census asked owners for
+  std::uint64_t sockets_not_asked = 0; // more than the cap: counted, never attributed
+  std::uint64_t sockets_found = 0;     // of those, found in some process's fd table
+  std::uint64_t processes_scanned = 0; // /proc/PID directories whose fd table was read
+  std::uint64_t processes_vanished = 0;   // exited during the walk
   std::uint64_t processes_unreadable = 0; // fd table not readable (EACCES when not root)
   std::uint64_t fds_scanned = 0;
   double walk_ms = 0.0;
@@ -63,6 +66,33 @@ struct ProcessAttribution
   std::vector<ProcessConnections> processes; // the top ones, most connections first
 
   friend bool operator==(const ProcessAttribution&, const ProcessAttribution&) = default;
+};
+
+// Outbound ESTABLISHED connections towards one destination, counted at each point of a --sample
+// window (EstablishedTrend::at_seconds).
+struct DestinationTrend
+{
+  std::string destination;                // "198.18.0.1:8080", "[fd00::1]:443"
+  std::vector<std::uint64_t> established; // one count per point of the window
+  double slope_per_second = 0.0;          // least-squares slope over the points
+
+  friend bool operator==(const DestinationTrend&, const DestinationTrend&) = default;
+};
+
+// How outbound ESTABLISHED connections per destination moved through a --sample window: counted
+// by a sock_diag dump of ESTABLISHED and LISTEN sockets at evenly spaced points (at most 11).
+// Connections from a listening port (accepted ones) are not counted.
+struct EstablishedTrend
+{
+  static constexpr std::size_t k_max_destinations = 20; // kept: those that gained most
+
+  bool measured = false;                      // false: no window, or a dump failed (error says)
+  std::string error;                          // why not measured, when a window was taken
+  std::vector<double> at_seconds;             // offsets of the points from the window's start
+  std::uint64_t destinations_counted = 0;     // destinations with an ESTABLISHED connection at any point
+  std::vector<DestinationTrend> destinations; // those that gained connections, most gained first
+
+  friend bool operator==(const EstablishedTrend&, const EstablishedTrend&) = default;
 };
 
 } // namespace tw

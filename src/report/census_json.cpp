@@ -108,6 +108,8 @@ nlohmann::json census_to_json(const SocketCensus& census)
   const ProcessAttribution& a = census.processes;
   j["attribution"] = { { "walked", a.walked },
                        { "reason", a.reason },
+                       { "reader", a.reader },
+                       { "reader_note", a.reader_note },
                        { "sockets_wanted", a.sockets_wanted },
                        { "sockets_not_asked", a.sockets_not_asked },
                        { "sockets_found", a.sockets_found },

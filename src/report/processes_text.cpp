@@ -36,11 +36,12 @@ std::string processes_to_text(const ProcessAttribution& a, std::size_t max_rows)
   }
   std::string out =
     wrap_text(fmt::format("Processes holding outbound or CLOSE_WAIT connections: {} of {} named, "
-                          "{}; {} read in {:.0f} ms",
+                          "{}; {} read {} in {:.0f} ms",
                           a.sockets_found,
                           counted(a.sockets_wanted, "socket"),
                           counted(a.process_count, "process", "processes"),
                           counted(a.fds_scanned, "fd"),
+                          a.reader == "bpf-iter" ? "by the kernel's task_file iterator" : "from /proc",
                           a.walk_ms),
               k_width,
               "",

@@ -131,8 +131,11 @@ TEST(FactsProcesses, OwnersAreFoundNamedAndRankedAndVanishedOnesCounted)
   wants.add(record(31, TcpState::established, "198.18.0.2", 40002, "198.18.0.1", 8080), true); // nobody's
   wants.seal();
 
-  const ProcessAttribution a = attribute_processes(wants, { proc.root(), 10, 5 });
+  const ProcessAttribution a =
+    attribute_processes(wants, { .proc_root = proc.root(), .top_processes = 10, .top_destinations = 5 });
   EXPECT_TRUE(a.walked);
+  EXPECT_EQ(a.reader, "proc-walk"); // a proc root of its own: the iterator was not asked for
+  EXPECT_TRUE(a.reader_note.empty()) << a.reader_note;
   EXPECT_EQ(a.sockets_wanted, 6U);
   EXPECT_EQ(a.sockets_found, 5U);
   EXPECT_EQ(a.process_count, 2U);

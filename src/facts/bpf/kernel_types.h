@@ -37,6 +37,10 @@ enum {
   BPF_LOCAL_STORAGE_GET_F_CREATE = 1,
 };
 
+/* An inode's file type (i_mode & S_IFMT): a socket's. */
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+
 #pragma clang attribute push(__attribute__((preserve_access_index)), apply_to = record)
 
 struct pt_regs {
@@ -156,6 +160,15 @@ struct bpf_iter__task {
   struct task_struct *task;
 };
 
+struct file;
+
+struct bpf_iter__task_file {
+  struct bpf_iter_meta *meta;
+  struct task_struct *task;
+  __u32 fd;
+  struct file *file;
+};
+
 struct inet_sock {
   struct sock sk;
   __be16 inet_sport;
@@ -168,6 +181,7 @@ struct socket {
 
 struct inode {
   unsigned short i_mode;
+  unsigned long i_ino; /* a socket's is the number in "socket:[N]" and in sock_diag's inode */
 };
 
 struct file {

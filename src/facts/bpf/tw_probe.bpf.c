@@ -17,8 +17,6 @@
 #define AF_INET6 10
 #define IPPROTO_TCP 6
 #define SOCK_STREAM 1
-#define S_IFMT 00170000
-#define S_IFSOCK 0140000
 #define NR_connect 42
 #define NR_bind 49
 #define TCP_ESTABLISHED 1

@@ -1,0 +1,136 @@
+// The socket owner iterator's loader and reader. The BPF side is facts/bpf/tw_owners.bpf.c; the
+// build embeds it through a generated libbpf skeleton.
+#include "facts/owners_iter.hpp"
+
+#include "facts/bpf/owners_abi.h"
+#include "facts/libbpf_log.hpp"
+#include "facts/skeletons.hpp"
+#include "util/error.hpp"
+#include "util/unique_fd.hpp"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <unistd.h>
+
+namespace tw {
+
+namespace {
+
+double ms_since(std::chrono::steady_clock::time_point start)
+{
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
+struct Loaded
+{
+  tw_owners* skeleton = nullptr;
+  bpf_link* link = nullptr;
+
+  Loaded() = default;
+  Loaded(const Loaded&) = delete;
+  Loaded& operator=(const Loaded&) = delete;
+  ~Loaded()
+  {
+    if (link != nullptr) {
+      bpf_link__destroy(link);
+    }
+    if (skeleton != nullptr) {
+      tw_owners::destroy(skeleton);
+    }
+  }
+};
+
+} // namespace
+
+SocketFdScan scan_socket_fds()
+{
+  SocketFdScan scan;
+  std::error_code ec;
+  if (!std::filesystem::exists("/sys/kernel/btf/vmlinux", ec)) {
+    scan.error = "the kernel has no BTF (/sys/kernel/btf/vmlinux is absent; CONFIG_DEBUG_INFO_BTF)";
+    return scan;
+  }
+  route_libbpf_logs();
+  const auto load_start = std::chrono::steady_clock::now();
+  Loaded loaded;
+  loaded.skeleton = tw_owners::open();
+  if (loaded.skeleton == nullptr) {
+    scan.error = "the socket owner iterator could not be opened (" + errno_text(errno) + ")";
+    return scan;
+  }
+  if (const int err = tw_owners::load(loaded.skeleton); err != 0) {
+    if (err == -EPERM || (err == -EACCES && ::geteuid() != 0)) {
+      scan.error = "it needs root, or CAP_BPF and CAP_PERFMON (" + errno_text(-err) + ")";
+    } else {
+      const std::string why = last_libbpf_warning();
+      scan.error = "the kernel refused the task_file iterator (" + errno_text(-err) +
+                   (why.empty() ? "" : "; " + why) + "; it needs BTF and Linux 5.8 or later)";
+    }
+    return scan;
+  }
+  loaded.link = bpf_program__attach_iter(loaded.skeleton->progs.socket_fds, nullptr);
+  if (loaded.link == nullptr) {
+    scan.error = "the task_file iterator could not be attached (" + errno_text(errno) + ")";
+    return scan;
+  }
+  scan.load_ms = ms_since(load_start);
+
+  const auto read_start = std::chrono::steady_clock::now();
+  const UniqueFd iter(bpf_iter_create(bpf_link__fd(loaded.link)));
+  if (!iter.valid()) {
+    scan.error = "bpf_iter_create: " + errno_text(errno);
+    return scan;
+  }
+  // Reads end on record boundaries only by chance: the rest of a record comes with the next one.
+  std::vector<char> buffer(std::size_t{ 64 } * 1024);
+  std::size_t held = 0;
+  for (;;) {
+    const ssize_t n = ::read(iter.get(), buffer.data() + held, buffer.size() - held);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      scan.error = "reading the task_file iterator: " + errno_text(errno);
+      return scan;
+    }
+    if (n == 0) {
+      break;
+    }
+    held += static_cast<std::size_t>(n);
+    const std::size_t whole = held / sizeof(tw_owner_record);
+    for (std::size_t i = 0; i < whole; ++i) {
+      tw_owner_record r{};
+      std::memcpy(&r, buffer.data() + i * sizeof(r), sizeof(r));
+      scan.socket_fds.push_back({ r.tgid, r.inode });
+    }
+    const std::size_t used = whole * sizeof(tw_owner_record);
+    std::memmove(buffer.data(), buffer.data() + used, held - used);
+    held -= used;
+  }
+  if (held != 0) {
+    scan.error = "the task_file iterator ended inside a record (" + std::to_string(held) + " bytes left)";
+    scan.socket_fds.clear();
+    return scan;
+  }
+  const auto* bss = loaded.skeleton->bss;
+  scan.files = bss->files;
+  scan.tables = bss->tables;
+  scan.read_ms = ms_since(read_start);
+  // The iterator names processes by their ids in the initial PID namespace; /proc (names, command
+  // lines) by those of ours. They agree when the iterator saw this very process as getpid().
+  if (bss->reader_tgid != static_cast<std::uint32_t>(::getpid())) {
+    scan.error = "this process is not in the initial PID namespace (the kernel's process ids are "
+                 "not those of /proc here)";
+    scan.socket_fds.clear();
+    return scan;
+  }
+  scan.ok = true;
+  return scan;
+}
+
+} // namespace tw
