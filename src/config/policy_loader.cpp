@@ -246,12 +246,18 @@ Policy read_policy(const StrictDoc& doc, Policy policy, bool complete)
     r.integer(t, policy.slow_tw_reuse_delay_ms, 1, 60000);
   }
   if (const YAML::Node l = root["leaks"]) {
-    doc.expect_fields(
-      l, "leaks", { "close_wait_per_process", "churn_per_second", "imbalance_share", "orphans_share" });
+    doc.expect_fields(l,
+                      "leaks",
+                      { "close_wait_per_process",
+                        "churn_per_second",
+                        "imbalance_share",
+                        "orphans_share",
+                        "established_growth" });
     r.integer(l, policy.close_wait_per_process, 1, 1000000);
     r.real(l, policy.churn_per_second, 1.0, 1e7);
     r.real(l, policy.imbalance_share, 0.01, 1.0);
     r.real(l, policy.orphans_share, 0.01, 1.0);
+    r.integer(l, policy.established_growth, 1, 1000000);
   }
   if (const YAML::Node f = root["fixes"]) {
     doc.expect_fields(f, "fixes", { "propose_prerequisite_fixes" });

@@ -71,7 +71,16 @@ Facts gather_facts(const GatherOptions& options)
       spdlog::debug("probe: {} ({:.1f} ms)", probe->reason(), probe->load_ms());
     }
     spdlog::debug("counters: sampling over {} s", options.sample_seconds);
-    facts.rates = sample_counters(read, options.sample_seconds, options.sleep, facts.counters);
+    // The window's sleep is cut in steps: outbound ESTABLISHED per destination is counted at each.
+    const SleepFn counting = [&facts, &options](std::chrono::milliseconds total) {
+      facts.established = watch_established(total, options.sleep, options.count_established);
+    };
+    facts.rates = sample_counters(read, options.sample_seconds, counting, facts.counters);
+    spdlog::debug("established: {} destinations counted at {} points, {} gained{}",
+                  facts.established.destinations_counted,
+                  facts.established.at_seconds.size(),
+                  facts.established.destinations.size(),
+                  facts.established.error.empty() ? "" : ", not measured: " + facts.established.error);
     facts.evidence = probe ? probe->collect(options.sample_seconds) : counters_evidence("--no-probe");
   } else {
     facts.counters = read();
@@ -107,7 +116,7 @@ Facts gather_facts(const GatherOptions& options)
   const ProcessAttribution& owners = facts.sockets.processes;
   spdlog::debug(
     "owners: {} of {} sockets in {} processes ({} fd tables, {} fds, {} vanished, {} unreadable), "
-    "{:.1f} ms{}",
+    "{}, {:.1f} ms{}{}",
     owners.sockets_found,
     owners.sockets_wanted,
     owners.process_count,
@@ -115,8 +124,10 @@ Facts gather_facts(const GatherOptions& options)
     owners.fds_scanned,
     owners.processes_vanished,
     owners.processes_unreadable,
+    owners.reader,
     owners.walk_ms,
-    owners.walked ? "" : ": " + owners.reason);
+    owners.walked ? "" : ": " + owners.reason,
+    owners.reader_note.empty() ? "" : " (not bpf-iter: " + owners.reader_note + ")");
   spdlog::debug("census: {} sockets, {} destination groups{}, {:.1f} ms{}{}",
                 facts.sockets.total,
                 facts.sockets.group_count,

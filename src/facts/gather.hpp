@@ -1,6 +1,7 @@
 #pragma once
 
 #include "facts/counters.hpp"
+#include "facts/established.hpp"
 #include "facts/nat.hpp"
 #include "model/census.hpp"
 #include "model/facts.hpp"
@@ -18,10 +19,11 @@ namespace tw {
 // What `plan` (and friends) ask of the facts layer.
 struct GatherOptions
 {
-  std::filesystem::path proc_root = "/proc";             // sysctls are read below <proc_root>/sys
-  double sample_seconds = 0.0;                           // > 0: read the counters twice and give rates
-  std::uint64_t conntrack_cap = k_default_conntrack_cap; // most conntrack entries looked at
-  SleepFn sleep = sleep_for_real;                        // how the sampler waits (tests inject)
+  std::filesystem::path proc_root = "/proc";                    // sysctls are read below <proc_root>/sys
+  double sample_seconds = 0.0;                                  // > 0: read the counters twice and give rates
+  std::uint64_t conntrack_cap = k_default_conntrack_cap;        // most conntrack entries looked at
+  SleepFn sleep = sleep_for_real;                               // how the sampler waits (tests inject)
+  CountEstablishedFn count_established = tw::count_established; // counts through the window (tests inject)
   // Attach the BPF evidence probe for the sample window (false: --no-probe, or a caller that
   // needs no symptom evidence).
   bool probe = false;

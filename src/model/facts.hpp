@@ -4,6 +4,7 @@
 #include "model/census.hpp"
 #include "model/counters.hpp"
 #include "model/nat.hpp"
+#include "model/processes.hpp"
 #include "model/symptoms.hpp"
 #include "model/sysctl.hpp"
 
@@ -34,6 +35,7 @@ struct Facts
   SocketCensus sockets;
   Counters counters;
   std::optional<CounterRates> rates; // with --sample
+  EstablishedTrend established;      // outbound ESTABLISHED per destination through --sample
   NatEvidence nat;
   std::optional<BootFacts> boot; // sysctl.d and apply state (nullopt: not read, e.g. an old recording)
   SymptomEvidence evidence;      // the symptom measured by the probe, or why it was not

@@ -70,6 +70,7 @@ struct Policy
   Setting<double> churn_per_second{ "churn_per_second", {}, {}, {} };
   Setting<double> imbalance_share{ "imbalance_share", {}, {}, {} };
   Setting<double> orphans_share{ "orphans_share", {}, {}, {} };
+  Setting<std::int64_t> established_growth{ "established_growth", {}, {}, {} };
 
   // fixes
   Setting<bool> propose_prerequisite_fixes{ "propose_prerequisite_fixes", {}, {}, {} };

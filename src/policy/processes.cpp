@@ -210,6 +210,80 @@ void open_close_imbalance(const Analysis& a, std::vector<Finding>& out)
   out.push_back(std::move(f));
 }
 
+// Growing through the whole window: never falling from one count to the next, rising in both
+// halves (a pool that fills and levels off does not), by at least min_gain.
+bool grows_throughout(const DestinationTrend& d, std::uint64_t min_gain)
+{
+  const auto& e = d.established;
+  if (e.size() < 3 || e.back() < e.front() + min_gain) {
+    return false;
+  }
+  for (std::size_t i = 1; i < e.size(); ++i) {
+    if (e[i] < e[i - 1]) {
+      return false;
+    }
+  }
+  const std::uint64_t mid = e[e.size() / 2];
+  return mid > e.front() && e.back() > mid;
+}
+
+void established_growing(const Analysis& a, std::vector<Finding>& out)
+{
+  const EstablishedTrend& t = a.facts.established;
+  if (!t.measured || t.at_seconds.size() < 3) {
+    return;
+  }
+  const auto min_gain =
+    static_cast<std::uint64_t>(std::max<std::int64_t>(1, a.policy.established_growth.value));
+  std::vector<const DestinationTrend*> growing; // most gained first, as the trend keeps them
+  for (const auto& d : t.destinations) {
+    if (grows_throughout(d, min_gain)) {
+      growing.push_back(&d);
+    }
+  }
+  if (growing.empty()) {
+    return;
+  }
+  const DestinationTrend& top = *growing.front();
+  const double window = t.at_seconds.back();
+  Finding f{ "established-growing", Severity::warning, {}, {}, {} };
+  f.evidence = { { "destinations", as_double(growing.size()) },
+                 { "first", as_double(top.established.front()) },
+                 { "last", as_double(top.established.back()) },
+                 { "slope_per_second", top.slope_per_second },
+                 { "window_seconds", window },
+                 { "threshold", as_double(min_gain) } };
+  f.summary = "ESTABLISHED towards " + top.destination + " rose from " +
+              std::to_string(top.established.front()) + " to " + std::to_string(top.established.back()) +
+              " through the " + number(window) + " s window (" +
+              number(std::round(top.slope_per_second * 10.0) / 10.0) + "/s), never falling";
+  // The holder: the named process with most outbound ESTABLISHED connections towards it.
+  const ProcessConnections* holder = nullptr;
+  std::uint64_t held = 0;
+  for (const auto& p : a.facts.sockets.processes.processes) {
+    for (const auto& d : p.destinations) {
+      if (!d.inbound && d.destination == top.destination && d.connections.established > held) {
+        holder = &p;
+        held = d.connections.established;
+      }
+    }
+  }
+  if (holder != nullptr) {
+    f.evidence["top_pid"] = holder->pid;
+    f.summary += "; " + who(*holder) + " holds " + counted(held, "connection") + " to it";
+  } else {
+    f.summary += " (" + owners_unknown(a.facts.sockets.processes) + ")";
+  }
+  if (growing.size() > 1) {
+    f.summary += "; " + counted(growing.size() - 1, "more destination") + " growing";
+  }
+  f.rationale = "a pool fills once and levels off; a count that only rises is a program opening connections "
+                "it never closes (a missing close() on an error path, a pool without a cap), which ends in "
+                "EMFILE or in the ports towards that destination running out. A pool still warming up "
+                "rises too: a longer --sample tells them apart";
+  out.push_back(std::move(f));
+}
+
 void orphans_near_limit(const Analysis& a, std::vector<Finding>& out)
 {
   const auto orphans = a.facts.counters.get("sockstat.tcp_orphan");
@@ -317,6 +391,7 @@ void process_findings(const Analysis& a, std::vector<Finding>& out)
   close_wait_leak(a, out);
   connection_churn(a, out);
   open_close_imbalance(a, out);
+  established_growing(a, out);
   orphans_near_limit(a, out);
 }
 

@@ -22,7 +22,7 @@ struct ProcessRef
 // (whoever was caught connecting at census time). At most 3, busiest first.
 std::vector<ProcessRef> churning_processes(const Analysis& a, const GroupView& g);
 
-// close-wait-leak, connection-churn, open-close-imbalance, orphans-near-limit.
+// close-wait-leak, connection-churn, open-close-imbalance, established-growing, orphans-near-limit.
 void process_findings(const Analysis& a, std::vector<Finding>& out);
 
 } // namespace tw::policy

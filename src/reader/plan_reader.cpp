@@ -157,6 +157,10 @@ ProcessAttribution attribution_from_json(const Reader& r, const json& s, const s
   r.object(j, ap);
   a.walked = r.flag(j, ap, "walked");
   a.reason = r.text(j, ap, "reason");
+  if (j.contains("reader")) { // how the fd tables were read: since the BPF iterator came
+    a.reader = r.text(j, ap, "reader");
+    a.reader_note = r.text(j, ap, "reader_note");
+  }
   a.sockets_wanted = r.count(j, ap, "sockets_wanted");
   a.sockets_not_asked = r.count(j, ap, "sockets_not_asked");
   a.sockets_found = r.count(j, ap, "sockets_found");
@@ -503,6 +507,44 @@ Facts facts_from_json(const json& doc, const std::string& source)
       }
     }
     f.rates = cr;
+  }
+  if (j.contains("established_trend")) { // recorded since established-growing came
+    const json& t = j["established_trend"];
+    const std::string p = at + "/established_trend";
+    r.object(t, p);
+    EstablishedTrend& e = f.established;
+    e.measured = r.flag(t, p, "measured");
+    e.error = r.text_or_null(t, p, "error");
+    const json& offsets = r.field(t, p, "at_seconds");
+    r.array(offsets, p + "/at_seconds");
+    for (std::size_t i = 0; i < offsets.size(); ++i) {
+      e.at_seconds.push_back(r.real(offsets[i], p + "/at_seconds/" + std::to_string(i)));
+    }
+    e.destinations_counted = r.count(t, p, "destinations_counted");
+    const json& list = r.field(t, p, "destinations");
+    r.array(list, p + "/destinations");
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const std::string dp = p + "/destinations/" + std::to_string(i);
+      r.object(list[i], dp);
+      DestinationTrend d;
+      d.destination = r.text(list[i], dp, "destination", false);
+      const json& counts = r.field(list[i], dp, "established");
+      r.array(counts, dp + "/established");
+      if (counts.size() != e.at_seconds.size()) {
+        r.fail(dp + "/established",
+               "expected one count per at_seconds entry (" + std::to_string(e.at_seconds.size()) + "), got " +
+                 std::to_string(counts.size()));
+      }
+      for (std::size_t k = 0; k < counts.size(); ++k) {
+        const json& c = counts[k];
+        if (!c.is_number_unsigned() && !(c.is_number_integer() && c.get<std::int64_t>() >= 0)) {
+          r.fail(dp + "/established/" + std::to_string(k), "expected a whole number >= 0, got " + c.dump());
+        }
+        d.established.push_back(c.get<std::uint64_t>());
+      }
+      d.slope_per_second = r.real(r.field(list[i], dp, "slope_per_second"), dp + "/slope_per_second");
+      e.destinations.push_back(std::move(d));
+    }
   }
   const json& nat = r.field(j, at, "nat");
   const std::string np = at + "/nat";

@@ -75,6 +75,22 @@ ordered_json facts_to_json(const Facts& facts)
   } else {
     j["rates"] = nullptr;
   }
+  const EstablishedTrend& trend = facts.established;
+  ordered_json trend_destinations = ordered_json::array();
+  for (const auto& d : trend.destinations) {
+    trend_destinations.push_back({ { "destination", d.destination },
+                                   { "established", d.established },
+                                   { "slope_per_second", number_json(d.slope_per_second) } });
+  }
+  ordered_json at_seconds = ordered_json::array();
+  for (const double at : trend.at_seconds) {
+    at_seconds.push_back(number_json(at));
+  }
+  j["established_trend"] = { { "measured", trend.measured },
+                             { "error", nullable(trend.error) },
+                             { "at_seconds", std::move(at_seconds) },
+                             { "destinations_counted", trend.destinations_counted },
+                             { "destinations", std::move(trend_destinations) } };
   const NatEvidence& n = facts.nat;
   j["nat"] = { { "conntrack_available", n.conntrack_available },
                { "conntrack_note", nullable(n.conntrack_note) },

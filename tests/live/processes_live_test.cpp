@@ -124,6 +124,8 @@ TEST_F(ProcessesLiveTest, CloseWaitLeakNamesTheServerThatNeverCloses)
   const json& census = p.at("sockets");
   EXPECT_EQ(census.at("states").at("close-wait"), 24) << census.at("states").dump();
   EXPECT_TRUE(census.at("attribution").at("walked")) << census.at("attribution").dump();
+  // As root the kernel's task_file iterator reads every fd table in one pass.
+  EXPECT_EQ(census.at("attribution").at("reader"), "bpf-iter") << census.at("attribution").dump();
   const json* owner = process(census, server->pid());
   ASSERT_NE(owner, nullptr) << census.at("processes").dump();
   EXPECT_EQ(owner->at("comm"), "tw-loadgen");
@@ -141,11 +143,23 @@ TEST_F(ProcessesLiveTest, CloseWaitLeakNamesTheServerThatNeverCloses)
     std::string::npos)
     << leak->at("summary");
 
+  // The /proc walk (the iterator's fallback) finds the same owners with the same counts.
+  const json walked = plan(pair.server, {}, { "env", "TW_ADVISOR_OWNER_READER=proc-walk" });
+  const json& by_walk = walked.at("sockets");
+  EXPECT_EQ(by_walk.at("attribution").at("reader"), "proc-walk") << by_walk.at("attribution").dump();
+  EXPECT_EQ(by_walk.at("attribution").at("sockets_found"), census.at("attribution").at("sockets_found"));
+  const json* walked_owner = process(by_walk, server->pid());
+  ASSERT_NE(walked_owner, nullptr) << by_walk.at("processes").dump();
+  EXPECT_EQ(walked_owner->at("connections"), owner->at("connections"));
+  EXPECT_EQ(walked_owner->at("destinations"), owner->at("destinations"));
+
   // Without root the walk cannot read root's fd tables: the finding still counts the sockets and
   // says why no owner is named; the run does not fail.
   const json unprivileged = plan(pair.server, {}, k_nobody);
   const json& a = unprivileged.at("sockets").at("attribution");
   EXPECT_GT(a.at("processes_unreadable").get<std::uint64_t>(), 0U) << a.dump();
+  EXPECT_EQ(a.at("reader"), "proc-walk") << a.dump(); // no BPF without privileges, and it says so
+  EXPECT_NE(a.at("reader_note").get<std::string>().find("needs root"), std::string::npos) << a.dump();
   EXPECT_EQ(process(unprivileged.at("sockets"), server->pid()), nullptr);
   const json* partial = find_id(unprivileged.at("findings"), "close-wait-leak");
   ASSERT_NE(partial, nullptr) << unprivileged.at("findings").dump();
@@ -217,10 +231,16 @@ TEST_F(ProcessesLiveTest, ChurnIsPinnedOnTheChurningClientNotOnThePool)
   const json* holder = process(p.at("sockets"), pool->pid());
   ASSERT_NE(holder, nullptr) << p.at("sockets").at("processes").dump();
   EXPECT_EQ(holder->at("connections").at("established"), 20);
+
+  // Neither grows through the window: the pool is flat, the churner's connections end.
+  const json& trend = p.at("facts").at("established_trend");
+  EXPECT_TRUE(trend.at("measured")) << trend.dump();
+  EXPECT_EQ(find_id(p.at("findings"), "established-growing"), nullptr) << trend.dump();
 }
 
 // A client that opens and never closes through the whole window: Tcp.CurrEstab rises with the
-// connections made, and plan reports the imbalance, naming the holder.
+// connections made, the ESTABLISHED count towards the server only rises, and plan reports the
+// imbalance and the growth, naming the holder.
 TEST_F(ProcessesLiveTest, ConnectionsOpenedAndNeverClosedAreAnImbalance)
 {
   HostPair pair("pimb");
@@ -248,6 +268,20 @@ TEST_F(ProcessesLiveTest, ConnectionsOpenedAndNeverClosedAreAnImbalance)
   ASSERT_NE(x, nullptr) << p.at("findings").dump();
   EXPECT_GT(x->at("evidence").at("still_open").get<double>(), 50.0) << x->dump();
   EXPECT_EQ(x->at("evidence").at("top_pid"), leaker->pid()) << x->dump();
+
+  // Counted through the window, ESTABLISHED towards the server only rose: established-growing,
+  // with the slope, naming the leaker.
+  const json* growing = find_id(p.at("findings"), "established-growing");
+  ASSERT_NE(growing, nullptr) << p.at("findings").dump() << p.at("facts").at("established_trend").dump();
+  EXPECT_GT(growing->at("evidence").at("slope_per_second").get<double>(), 10.0) << growing->dump();
+  EXPECT_GT(growing->at("evidence").at("last").get<double>(),
+            growing->at("evidence").at("first").get<double>());
+  EXPECT_EQ(growing->at("evidence").at("top_pid"), leaker->pid()) << growing->dump();
+  EXPECT_NE(growing->at("summary").get<std::string>().find("towards " + pair.server_v4 + ":8080"),
+            std::string::npos)
+    << growing->at("summary");
+  const json& trend = p.at("facts").at("established_trend");
+  EXPECT_EQ(trend.at("at_seconds").size(), 5U) << trend.dump(); // 0, 0.5, 1, 1.5, 2 s
 }
 
 } // namespace

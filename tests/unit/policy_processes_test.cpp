@@ -1,5 +1,6 @@
-// Who churns and who leaks: close-wait-leak, connection-churn, open-close-imbalance and
-// orphans-near-limit over in-memory facts, and the connection-reuse advice naming the client.
+// Who churns and who leaks: close-wait-leak, connection-churn, open-close-imbalance,
+// established-growing and orphans-near-limit over in-memory facts, and the connection-reuse advice naming the
+// client.
 #include "config/loader.hpp"
 #include "policy/engine.hpp"
 #include "policy_facts.hpp"
@@ -175,6 +176,60 @@ TEST(PolicyProcesses, CurrEstabRisingFasterThanAFifthOfOpensIsAnImbalance)
     << x->summary;
   f.rates->delta = { { "Tcp.ActiveOpens", 5 }, { "Tcp.CurrEstab", 5 } };
   EXPECT_FALSE(has_finding(plan_of(f), "open-close-imbalance")) << "a handful is noise";
+}
+
+Facts with_trend(std::vector<std::uint64_t> counts)
+{
+  Facts f = base_facts();
+  f.established.measured = true;
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    f.established.at_seconds.push_back(static_cast<double>(i));
+  }
+  f.established.destinations_counted = 1;
+  f.established.destinations.push_back({ "198.18.0.1:8080", std::move(counts), 4.0 });
+  return f;
+}
+
+TEST(PolicyProcesses, EstablishedRisingThroughTheWholeWindowNamesItsHolder)
+{
+  Facts f = with_trend({ 20, 24, 28, 32, 36 });
+  f.sockets.processes.walked = true;
+  f.sockets.processes.processes.push_back(process(4242, "api", { 36, 0, 0 }, "198.18.0.1:8080", false));
+  f.sockets.processes.processes.push_back(process(7, "other", { 50, 0, 0 }, "198.18.0.9:80", false));
+  const Plan plan = plan_of(f);
+  const Finding* x = finding(plan, "established-growing");
+  ASSERT_NE(x, nullptr);
+  EXPECT_EQ(x->severity, Severity::warning);
+  EXPECT_EQ(x->evidence.at("first"), 20);
+  EXPECT_EQ(x->evidence.at("last"), 36);
+  EXPECT_EQ(x->evidence.at("slope_per_second"), 4.0);
+  EXPECT_EQ(x->evidence.at("top_pid"), 4242); // the holder towards that destination, not the biggest
+  EXPECT_NE(x->summary.find("ESTABLISHED towards 198.18.0.1:8080 rose from 20 to 36 through the 4 s window "
+                            "(4/s), never falling; pid 4242 (api) holds 36 connections to it"),
+            std::string::npos)
+    << x->summary;
+}
+
+TEST(PolicyProcesses, APoolThatLevelsOffOrDipsOrGainsAHandfulIsNotGrowth)
+{
+  EXPECT_FALSE(has_finding(plan_of(with_trend({ 0, 20, 20, 20, 20 })), "established-growing"))
+    << "a pool filled at the start and levelled off";
+  EXPECT_FALSE(has_finding(plan_of(with_trend({ 0, 0, 0, 10, 20 })), "established-growing"))
+    << "flat through the first half";
+  EXPECT_FALSE(has_finding(plan_of(with_trend({ 0, 10, 5, 15, 20 })), "established-growing"))
+    << "it fell between two counts: connections do end";
+  EXPECT_FALSE(has_finding(plan_of(with_trend({ 0, 2, 4, 6, 8 })), "established-growing"))
+    << "8 more is below leaks.established_growth (10)";
+  EXPECT_FALSE(has_finding(plan_of(with_trend({ 0, 20 })), "established-growing"))
+    << "two counts are no trend";
+  Facts unmeasured = with_trend({ 0, 10, 20, 30, 40 });
+  unmeasured.established.measured = false;
+  EXPECT_FALSE(has_finding(plan_of(unmeasured), "established-growing"));
+  // Without named owners the finding says why.
+  const Plan unnamed = plan_of(with_trend({ 0, 10, 20, 30, 40 }));
+  const Finding* x = finding(unnamed, "established-growing");
+  ASSERT_NE(x, nullptr);
+  EXPECT_NE(x->summary.find("owners not named"), std::string::npos) << x->summary;
 }
 
 TEST(PolicyProcesses, OrphansNearTheLimitWarnThenErr)

@@ -203,6 +203,63 @@ TEST(ReaderPlanReader, NewerCensusCountsRoundTripAndAreChecked)
   }
 }
 
+// The owners the census named and the ESTABLISHED trend of the window come back whole, so
+// `plan --facts` gives close-wait-leak and established-growing with the same processes.
+TEST(ReaderPlanReader, OwnersAndTheEstablishedTrendRoundTrip)
+{
+  Facts f = stuck_client_behind_nat();
+  f.sockets.states[static_cast<std::size_t>(TcpState::close_wait)] = 40;
+  ProcessAttribution& a = f.sockets.processes;
+  a.walked = true;
+  a.reader = "bpf-iter";
+  a.sockets_wanted = 60;
+  a.sockets_found = 60;
+  a.processes_scanned = 300;
+  a.fds_scanned = 9000;
+  a.walk_ms = 12.5;
+  a.process_count = 1;
+  ProcessConnections p;
+  p.pid = 4242;
+  p.comm = "api";
+  p.cmdline = "python3 app.py";
+  p.cgroup = "/system.slice/api.service";
+  p.container = "api.service";
+  p.connections = { 20, 0, 40 };
+  p.oldest_close_wait_ms = 9000;
+  p.destinations.push_back({ "198.18.0.1:8080", false, { 20, 0, 0 } });
+  p.destinations.push_back({ "198.18.0.2:80", true, { 0, 0, 40 } });
+  a.processes.push_back(p);
+  f.established.measured = true;
+  f.established.at_seconds = { 0, 1, 2, 3 };
+  f.established.destinations_counted = 2;
+  f.established.destinations.push_back({ "198.18.0.1:8080", { 5, 10, 15, 20 }, 5.0 });
+
+  const Plan plan = make_plan(f, Profile{}, config::builtin_policy());
+  bool leak = false;
+  bool growing = false;
+  for (const auto& x : plan.findings) {
+    leak = leak || x.id == "close-wait-leak";
+    growing = growing || x.id == "established-growing";
+  }
+  EXPECT_TRUE(leak);
+  EXPECT_TRUE(growing);
+  auto doc = json::parse(plan_document(plan, f).dump());
+  const Facts back = facts_from_json(doc, "rec.json");
+  EXPECT_EQ(back.sockets.processes, a);
+  EXPECT_EQ(back.established, f.established);
+  EXPECT_EQ(make_plan(back, Profile{}, config::builtin_policy()), plan);
+
+  // One count per point, or the path says what is wrong.
+  doc["facts"]["established_trend"]["destinations"][0]["established"].push_back(25);
+  try {
+    facts_from_json(doc, "rec.json");
+    FAIL() << "a fifth count for four points was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("/established_trend/destinations/0/established"), std::string::npos)
+      << e.what();
+  }
+}
+
 TEST(ReaderPlanReader, PlanDocumentSaysWhereThePlanWasMade)
 {
   Facts f = stuck_client_behind_nat();
