@@ -215,7 +215,7 @@ void counter_findings(const Analysis& a, std::vector<Finding>& out)
   const auto overflow = c.get("TcpExt.TCPTimeWaitOverflow");
   if (overflow && *overflow > 0) {
     Finding f{
-      "tw-buckets-overflow", Severity::warning, {}, { { "TCPTimeWaitOverflow", as_double(*overflow) } }, {}
+      "time-wait-overflow", Severity::warning, {}, { { "TCPTimeWaitOverflow", as_double(*overflow) } }, {}
     };
     if (const auto max = a.facts.sysctls.get_int("net.ipv4.tcp_max_tw_buckets")) {
       f.evidence["tcp_max_tw_buckets"] = static_cast<double>(*max);
@@ -226,6 +226,18 @@ void counter_findings(const Analysis& a, std::vector<Finding>& out)
       if (const auto rate = a.facts.rates->rate("TcpExt.TCPTimeWaitOverflow")) {
         f.evidence["TCPTimeWaitOverflow_per_second"] = *rate;
         f.summary += ", " + number(*rate) + "/s now";
+      }
+    }
+    // TIME_WAIT sockets have no owner: the processes involved are those closing connections fastest
+    // towards the destination with most TIME_WAIT.
+    const GroupView* top = !a.pressured.empty() ? a.pressured.front() : a.busiest;
+    if (top != nullptr) {
+      const std::vector<ProcessRef> churners = churning_processes(a, *top);
+      for (std::size_t i = 0; i < churners.size(); ++i) {
+        f.summary += (i == 0 ? "; closing connections: " : ", ") + churners[i].text;
+      }
+      if (!churners.empty()) {
+        f.evidence["top_pid"] = churners.front().pid;
       }
     }
     f.rationale = "above tcp_max_tw_buckets a closing socket is destroyed without TIME_WAIT protection; the "

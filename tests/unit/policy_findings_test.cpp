@@ -43,7 +43,7 @@ TEST(PolicyFindings, EveryFindingHasIdEvidenceAndRationale)
                           "source-nat",
                           "inbound-time-wait",
                           "time-wait-role-unknown",
-                          "tw-buckets-overflow",
+                          "time-wait-overflow",
                           "fin-wait2-sockets",
                           "reuse-happening",
                           "tw-recycle-present",
@@ -62,16 +62,34 @@ TEST(PolicyFindings, TimeWaitOverflowCarriesTheCounterAndLimit)
   Facts f = base_facts();
   f.counters.values["TcpExt.TCPTimeWaitOverflow"] = 4242;
   const Plan p = plan_of(f);
-  const Finding* x = p.finding("tw-buckets-overflow");
+  const Finding* x = p.finding("time-wait-overflow");
   ASSERT_NE(x, nullptr);
   EXPECT_EQ(x->evidence.at("TCPTimeWaitOverflow"), 4242);
   EXPECT_EQ(x->evidence.at("tcp_max_tw_buckets"), 262144);
   EXPECT_NE(x->summary.find("4242"), std::string::npos);
 }
 
+TEST(PolicyFindings, TimeWaitOverflowNamesWhoClosesTowardsTheBusiestDestination)
+{
+  Facts f = stuck_client_behind_nat();
+  f.counters.values["TcpExt.TCPTimeWaitOverflow"] = 10;
+  f.sockets.processes.walked = true;
+  ProcessConnections p;
+  p.pid = 4242;
+  p.comm = "api";
+  p.connections.established = 12;
+  p.destinations.push_back({ "198.18.1.2:8080", false, p.connections });
+  f.sockets.processes.processes.push_back(p);
+  const Plan plan = plan_of(f);
+  const Finding* x = plan.finding("time-wait-overflow");
+  ASSERT_NE(x, nullptr);
+  EXPECT_EQ(x->evidence.at("top_pid"), 4242);
+  EXPECT_NE(x->summary.find("; closing connections: pid 4242 (api)"), std::string::npos) << x->summary;
+}
+
 TEST(PolicyFindings, NoOverflowNoFinding)
 {
-  EXPECT_EQ(plan_of(base_facts()).finding("tw-buckets-overflow"), nullptr);
+  EXPECT_EQ(plan_of(base_facts()).finding("time-wait-overflow"), nullptr);
 }
 
 TEST(PolicyFindings, FinWait2IsCountedFromTheSameDumpNotFromSockstat)
