@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unistd.h>
 
@@ -282,6 +283,54 @@ TEST_F(ProcessesLiveTest, ConnectionsOpenedAndNeverClosedAreAnImbalance)
     << growing->at("summary");
   const json& trend = p.at("facts").at("established_trend");
   EXPECT_EQ(trend.at("at_seconds").size(), 5U) << trend.dump(); // 0, 0.5, 1, 1.5, 2 s
+}
+
+// Processes that start and exit while the owners are read (fd tables that vanish under the walk
+// or the iterator): no run fails, every run names what it found, by either reader.
+TEST_F(ProcessesLiveTest, ProcessesExitingDuringTheReadDoNotFailTheRun)
+{
+  HostPair pair("pexit");
+  auto server = start(
+    pair.server, { "server", "--bind", pair.server_v4, "--port", "8080", "--timeout-ms", "120000" }, "ready");
+  // Eight short-lived clients at a time, each holding 5 connections for 30 ms, for as long as the
+  // test runs (the process group goes with the BackgroundProcess).
+  const std::string client = m_loadgen + " client --connect " + pair.server_v4 +
+                             " --port 8080 --count 5 --hold 5 --hold-ms 30 --timeout-ms 5000";
+  auto spawner = std::make_unique<BackgroundProcess>(pair.client.exec_argv(
+    { "sh",
+      "-c",
+      "while :; do for i in 1 2 3 4 5 6 7 8; do " + client + " >/dev/null 2>&1 & done; wait; done" }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::uint64_t runs_with_owners = 0;
+  for (const char* reader : { "bpf-iter", "proc-walk" }) {
+    for (int i = 0; i < 8; ++i) {
+      std::vector<std::string> prefix;
+      if (std::string_view(reader) == "proc-walk") {
+        prefix = { "env", "TW_ADVISOR_OWNER_READER=proc-walk" };
+      }
+      const json c = advisor_json(pair.client, { "census" }, prefix);
+      ASSERT_TRUE(c.contains("attribution")) << c.dump();
+      const json& a = c.at("attribution");
+      if (!a.at("walked").get<bool>()) {
+        EXPECT_NE(a.at("reason").get<std::string>().find("no live outbound"), std::string::npos) << a.dump();
+        continue; // caught between two rounds of clients: nothing to name
+      }
+      EXPECT_EQ(a.at("reader"), reader) << a.dump();
+      EXPECT_LE(a.at("sockets_found").get<std::uint64_t>(), a.at("sockets_wanted").get<std::uint64_t>());
+      EXPECT_EQ(a.at("process_count").get<std::uint64_t>() > 0,
+                a.at("sockets_found").get<std::uint64_t>() > 0)
+        << a.dump();
+      for (const auto& p : c.at("processes")) {
+        EXPECT_GT(p.at("connections").at("established").get<std::uint64_t>() +
+                    p.at("connections").at("syn_sent").get<std::uint64_t>() +
+                    p.at("connections").at("close_wait").get<std::uint64_t>(),
+                  0U)
+          << p.dump();
+      }
+      runs_with_owners += a.at("process_count").get<std::uint64_t>() > 0 ? 1U : 0U;
+    }
+  }
+  EXPECT_GT(runs_with_owners, 0U) << "no run found a client holding its connections";
 }
 
 } // namespace
