@@ -3,6 +3,7 @@
 #include "facts/ehash_walk.hpp"
 
 #include "facts/bpf/walk_abi.h"
+#include "facts/bpf_iter.hpp"
 #include "facts/libbpf_log.hpp"
 #include "facts/skeletons.hpp"
 #include "util/error.hpp"
@@ -237,35 +238,15 @@ EhashWalkResult EhashWalker::read_netns(bool want_info, const WalkVisitor& visit
     result.error = "bpf_iter_create: " + errno_text(errno);
     return result;
   }
-  // A read may end inside a record: the rest comes with the next one.
-  std::vector<char> buffer(std::size_t{ 64 } * 1024);
-  std::size_t held = 0;
-  for (;;) {
-    const ssize_t n = ::read(iter.get(), buffer.data() + held, buffer.size() - held);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n < 0) {
-      result.error = "reading the TCP iterator: " + errno_text(errno);
-      return result;
-    }
-    if (n == 0) {
-      break;
-    }
-    held += static_cast<std::size_t>(n);
-    const std::size_t whole = held / sizeof(tw_walk_record);
-    for (std::size_t i = 0; i < whole; ++i) {
+  const std::string error =
+    read_iter_records(iter.get(), sizeof(tw_walk_record), "the TCP iterator", [&](const void* record) {
       tw_walk_record r{};
-      std::memcpy(&r, buffer.data() + i * sizeof(r), sizeof(r));
+      std::memcpy(&r, record, sizeof(r));
       visit(r.netns_cookie, to_sock_record(r, want_info), r.kind == TW_WALK_TIMEWAIT);
-    }
-    result.sockets += whole;
-    const std::size_t used = whole * sizeof(tw_walk_record);
-    std::memmove(buffer.data(), buffer.data() + used, held - used);
-    held -= used;
-  }
-  if (held != 0) {
-    result.error = "the TCP iterator ended inside a record (" + std::to_string(held) + " bytes left)";
+      ++result.sockets;
+    });
+  if (!error.empty()) {
+    result.error = error;
     return result;
   }
   result.runs = 1;

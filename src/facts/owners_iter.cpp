@@ -3,6 +3,7 @@
 #include "facts/owners_iter.hpp"
 
 #include "facts/bpf/owners_abi.h"
+#include "facts/bpf_iter.hpp"
 #include "facts/libbpf_log.hpp"
 #include "facts/skeletons.hpp"
 #include "util/error.hpp"
@@ -86,34 +87,13 @@ SocketFdScan scan_socket_fds()
     scan.error = "bpf_iter_create: " + errno_text(errno);
     return scan;
   }
-  // Reads end on record boundaries only by chance: the rest of a record comes with the next one.
-  std::vector<char> buffer(std::size_t{ 64 } * 1024);
-  std::size_t held = 0;
-  for (;;) {
-    const ssize_t n = ::read(iter.get(), buffer.data() + held, buffer.size() - held);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n < 0) {
-      scan.error = "reading the task_file iterator: " + errno_text(errno);
-      return scan;
-    }
-    if (n == 0) {
-      break;
-    }
-    held += static_cast<std::size_t>(n);
-    const std::size_t whole = held / sizeof(tw_owner_record);
-    for (std::size_t i = 0; i < whole; ++i) {
+  scan.error = read_iter_records(
+    iter.get(), sizeof(tw_owner_record), "the task_file iterator", [&scan](const void* record) {
       tw_owner_record r{};
-      std::memcpy(&r, buffer.data() + i * sizeof(r), sizeof(r));
+      std::memcpy(&r, record, sizeof(r));
       scan.socket_fds.push_back({ r.tgid, r.inode });
-    }
-    const std::size_t used = whole * sizeof(tw_owner_record);
-    std::memmove(buffer.data(), buffer.data() + used, held - used);
-    held -= used;
-  }
-  if (held != 0) {
-    scan.error = "the task_file iterator ended inside a record (" + std::to_string(held) + " bytes left)";
+    });
+  if (!scan.error.empty()) {
     scan.socket_fds.clear();
     return scan;
   }
