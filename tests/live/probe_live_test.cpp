@@ -74,18 +74,7 @@ protected:
   // `tw-advisor ARGS --format json` inside ns, as argv_prefix (e.g. setpriv ...) when given.
   json advisor_json(const Netns& ns, std::vector<std::string> args, std::vector<std::string> prefix = {})
   {
-    std::vector<std::string> argv = std::move(prefix);
-    argv.push_back(m_advisor);
-    argv.insert(argv.end(), args.begin(), args.end());
-    argv.insert(argv.end(), { "--format", "json" });
-    const RunResult r = ns.run(argv, {}, std::chrono::seconds(60));
-    EXPECT_EQ(r.exit_code, 0) << join_argv(argv) << "\n" << r.err;
-    try {
-      return json::parse(r.out);
-    } catch (const json::exception& e) {
-      ADD_FAILURE() << join_argv(argv) << " printed no JSON: " << e.what() << "\n" << r.out << r.err;
-      return json::object();
-    }
+    return tw::test::advisor_json(ns, m_advisor, std::move(args), std::move(prefix));
   }
 
   json plan(const Netns& ns, std::vector<std::string> extra = {}, std::vector<std::string> prefix = {})

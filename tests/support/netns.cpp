@@ -317,4 +317,23 @@ int BackgroundProcess::stop()
   return m_exit_code;
 }
 
+nlohmann::json advisor_json(const Netns& ns,
+                            const std::string& advisor,
+                            std::vector<std::string> args,
+                            std::vector<std::string> prefix)
+{
+  std::vector<std::string> argv = std::move(prefix);
+  argv.push_back(advisor);
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.insert(argv.end(), { "--format", "json" });
+  const RunResult r = ns.run(argv, {}, std::chrono::seconds(60));
+  EXPECT_EQ(r.exit_code, 0) << join_argv(argv) << "\n" << r.err;
+  try {
+    return nlohmann::json::parse(r.out);
+  } catch (const nlohmann::json::exception& e) {
+    ADD_FAILURE() << join_argv(argv) << " printed no JSON: " << e.what() << "\n" << r.out << r.err;
+    return nlohmann::json::object();
+  }
+}
+
 } // namespace tw::test

@@ -2,6 +2,8 @@
 
 #include "support/process.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -134,5 +136,12 @@ private:
   bool m_stopped = false;
   int m_exit_code = -1;
 };
+
+// `advisor ARGS --format json` inside ns, after prefix (e.g. env VAR=x, setpriv ...) when given:
+// it must exit 0 and print one JSON document (a test failure otherwise, and {} is returned).
+nlohmann::json advisor_json(const Netns& ns,
+                            const std::string& advisor,
+                            std::vector<std::string> args,
+                            std::vector<std::string> prefix = {});
 
 } // namespace tw::test
