@@ -56,8 +56,8 @@ SymptomEvidence watch_symptoms(const CensusArgs& args)
     return counters_evidence(k_no_window);
   }
   const EvidenceProbe probe(ProbeOptions{ !args.no_probe, 0 });
-  window_sleeper(probe.attached() ? "watching connect() and bind()" : "waiting (no probe)")(
-    std::chrono::milliseconds(static_cast<long long>(args.sample * 1000.0)));
+  window_sleeper(probe.attached() ? "watching connect() and bind()" : "waiting (no probe)",
+                 args.sample)(std::chrono::milliseconds(static_cast<long long>(args.sample * 1000.0)));
   return probe.collect(args.sample);
 }
 

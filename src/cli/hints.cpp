@@ -6,8 +6,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
+#include <optional>
 #include <system_error>
 #include <thread>
 #include <unistd.h>
@@ -41,18 +44,23 @@ std::string with_rollback_command(std::string note, const std::string& root, con
   return note;
 }
 
-SleepFn window_sleeper(std::string what)
+SleepFn window_sleeper(std::string what, double window_seconds)
 {
   if (::isatty(STDERR_FILENO) == 0) {
     return sleep_for_real;
   }
-  return [what = std::move(what)](std::chrono::milliseconds duration) {
-    using namespace std::chrono;
+  using namespace std::chrono;
+  // Shared by the copies of the SleepFn: the window starts at the first call.
+  auto first = std::make_shared<std::optional<steady_clock::time_point>>();
+  const auto total = static_cast<long long>(std::ceil(window_seconds));
+  return [what = std::move(what), first, total](milliseconds duration) {
     const auto start = steady_clock::now();
+    if (!first->has_value()) {
+      *first = start;
+    }
     const auto end = start + duration;
-    const auto total = duration_cast<seconds>(duration + milliseconds(999)).count();
     for (auto now = start; now < end; now = steady_clock::now()) {
-      const auto done = duration_cast<seconds>(now - start).count();
+      const auto done = std::min<long long>(duration_cast<seconds>(now - **first).count(), total);
       std::fputs(fmt::format("\rtw-advisor: {} {}/{} s\x1b[K", what, done, total).c_str(), stderr);
       std::this_thread::sleep_for(std::min<steady_clock::duration>(seconds(1), end - now));
     }

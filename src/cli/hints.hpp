@@ -12,9 +12,10 @@ std::string rollback_command(const std::string& root, const std::string& state_d
 // note with the engine's plain "`tw-advisor rollback`" replaced by the command for these options.
 std::string with_rollback_command(std::string note, const std::string& root, const std::string& state_dir);
 
-// The SleepFn of a --sample window: on a terminal it counts the seconds down on stderr
-// ("tw-advisor: watching 3/5 s (probe attached)"), so a long window is not silent; elsewhere it
-// only sleeps.
-SleepFn window_sleeper(std::string what);
+// The SleepFn of a --sample window of window_seconds: on a terminal it counts the seconds on
+// stderr ("tw-advisor: watching the counters and connect() 3/5 s"), so a long window is not silent;
+// elsewhere it only sleeps. The window may be slept in several calls (plan counts connections
+// between them): the count runs from the first call to window_seconds.
+SleepFn window_sleeper(std::string what, double window_seconds);
 
 } // namespace tw::cli

@@ -116,7 +116,7 @@ void run_plan(const PlanArgs& args, int& exit_code)
     options.netns = netns;
     options.sample_seconds = args.sample;
     options.probe = !args.no_probe;
-    options.sleep = window_sleeper("watching the counters and connect()");
+    options.sleep = window_sleeper("watching the counters and connect()", args.sample);
     options.read_boot = true;
     options.root = args.root;
     options.state_dir = state_dir;

@@ -7,6 +7,7 @@
 #include "util/error.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <sys/socket.h>
 #include <unordered_set>
 
@@ -49,12 +50,16 @@ EstablishedCount count_established()
     out.by_destination.clear();
     return out;
   };
+  // A kernel without IPv6 answers its dumps with EAFNOSUPPORT, ENOENT or EOPNOTSUPP: IPv4 alone.
+  const auto no_v6 = [](int family, const DumpResult& r) {
+    return family == AF_INET6 && (r.error == EAFNOSUPPORT || r.error == ENOENT || r.error == EOPNOTSUPP);
+  };
   for (const int family : { AF_INET, AF_INET6 }) {
     const DumpResult r = diag.dump_tcp(
       family, state_bit(static_cast<unsigned>(TcpState::listen)), false, [&listening](const SockRecord& rec) {
         listening.insert(rec.local_port);
       });
-    if (!r.ok) {
+    if (!r.ok && !no_v6(family, r)) {
       return failed(r);
     }
   }
@@ -70,7 +75,7 @@ EstablishedCount count_established()
         e.family = rec.family;
         ++out.by_destination[e];
       });
-    if (!r.ok) {
+    if (!r.ok && !no_v6(family, r)) {
       return failed(r);
     }
   }
@@ -101,7 +106,13 @@ EstablishedTrend established_trend(const std::vector<double>& at_seconds,
     }
   }
   trend.destinations_counted = seen.size();
-  std::vector<std::pair<std::uint64_t, DestinationTrend>> gained; // by how many it gained
+  struct Gained
+  {
+    bool never_fell = false;
+    std::uint64_t gain = 0;
+    DestinationTrend trend;
+  };
+  std::vector<Gained> gained;
   for (const SocketWants::Endpoint& e : seen) {
     std::vector<std::uint64_t> series;
     series.reserve(counts.size());
@@ -112,18 +123,24 @@ EstablishedTrend established_trend(const std::vector<double>& at_seconds,
     if (series.back() <= series.front()) {
       continue;
     }
+    const bool never_fell = std::is_sorted(series.begin(), series.end());
     const std::uint64_t gain = series.back() - series.front();
     const double s = slope(at_seconds, series);
-    gained.emplace_back(gain, DestinationTrend{ SocketWants::text(e), std::move(series), s });
+    gained.push_back({ never_fell, gain, DestinationTrend{ SocketWants::text(e), std::move(series), s } });
   }
-  std::sort(gained.begin(), gained.end(), [](const auto& a, const auto& b) {
-    return a.first != b.first ? a.first > b.first : a.second.destination < b.second.destination;
+  // Those that never fell first (a leak only rises: busy pools that rose and fell must not push
+  // it out of the kept ones), then by how many they gained.
+  std::sort(gained.begin(), gained.end(), [](const Gained& a, const Gained& b) {
+    if (a.never_fell != b.never_fell) {
+      return a.never_fell;
+    }
+    return a.gain != b.gain ? a.gain > b.gain : a.trend.destination < b.trend.destination;
   });
-  for (auto& [gain, d] : gained) {
+  for (Gained& g : gained) {
     if (trend.destinations.size() == EstablishedTrend::k_max_destinations) {
       break;
     }
-    trend.destinations.push_back(std::move(d));
+    trend.destinations.push_back(std::move(g.trend));
   }
   return trend;
 }
@@ -150,7 +167,7 @@ EstablishedTrend watch_established(std::chrono::milliseconds total,
     const milliseconds nap = std::max(milliseconds(0), target - spent);
     sleep(nap);
     spent += nap;
-    at.push_back(duration<double>(target).count());
+    at.push_back(duration<double>(spent).count()); // later than target when counts ran long
     counts.push_back(timed_count());
   }
   return established_trend(at, counts);

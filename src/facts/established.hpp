@@ -30,10 +30,12 @@ EstablishedCount count_established();
 EstablishedTrend established_trend(const std::vector<double>& at_seconds,
                                    const std::vector<EstablishedCount>& counts);
 
+// Takes one EstablishedCount: count_established in a real run, a stand-in in tests.
+using CountEstablishedFn = std::function<EstablishedCount()>;
+
 // Sleeps through a window of `total` with sleep, counting at its start and at up to 10 evenly
 // spaced points after it (at least 0.5 s apart); the time a count takes is taken off the next
-// sleep. count is count_established in a real run.
-using CountEstablishedFn = std::function<EstablishedCount()>;
+// sleep, and at_seconds are the offsets the counts really began at.
 EstablishedTrend watch_established(std::chrono::milliseconds total,
                                    const SleepFn& sleep,
                                    const CountEstablishedFn& count = count_established);

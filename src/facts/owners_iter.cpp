@@ -66,7 +66,7 @@ SocketFdScan scan_socket_fds()
   }
   if (const int err = tw_owners::load(loaded.skeleton); err != 0) {
     if (err == -EPERM || (err == -EACCES && ::geteuid() != 0)) {
-      scan.error = "it needs root, or CAP_BPF and CAP_PERFMON (" + errno_text(-err) + ")";
+      scan.error = "the task_file iterator needs root, or CAP_BPF and CAP_PERFMON (" + errno_text(-err) + ")";
     } else {
       const std::string why = last_libbpf_warning();
       scan.error = "the kernel refused the task_file iterator (" + errno_text(-err) +
@@ -84,7 +84,7 @@ SocketFdScan scan_socket_fds()
   const auto read_start = std::chrono::steady_clock::now();
   const UniqueFd iter(bpf_iter_create(bpf_link__fd(loaded.link)));
   if (!iter.valid()) {
-    scan.error = "bpf_iter_create: " + errno_text(errno);
+    scan.error = "the task_file iterator: bpf_iter_create: " + errno_text(errno);
     return scan;
   }
   scan.error = read_iter_records(

@@ -13,6 +13,7 @@ struct SocketFd
   std::uint64_t inode = 0; // the socket's inode, as sock_diag reports it
 };
 
+// What one pass of the task_file iterator found, and what it cost.
 struct SocketFdScan
 {
   bool ok = false;

@@ -294,18 +294,22 @@ bool holders_from_iterator(const SocketWants& wants,
                 scan.files,
                 scan.tables,
                 scan.read_ms);
-  std::unordered_map<std::uint32_t, std::size_t> index; // pid -> holders
+  // (pid, wanted socket) once each: a socket in two fds of a process (dup, a thread with a table
+  // of its own, every thread of a process whose leader exited) is one connection of it.
+  std::vector<std::pair<std::uint32_t, std::size_t>> pairs;
   for (const SocketFd& f : scan.socket_fds) {
-    const SocketWants::Socket* s = wants.find(f.inode);
-    if (s == nullptr) {
-      continue;
+    if (const SocketWants::Socket* s = wants.find(f.inode); s != nullptr) {
+      pairs.emplace_back(f.pid, wants.index_of(s));
     }
-    const auto [it, added] = index.try_emplace(f.pid, holders.size());
-    if (added) {
-      holders.emplace_back().pid = f.pid;
+  }
+  std::sort(pairs.begin(), pairs.end());
+  pairs.erase(std::unique(pairs.begin(), pairs.end()), pairs.end());
+  for (const auto& [pid, socket] : pairs) {
+    if (holders.empty() || holders.back().pid != pid) {
+      holders.emplace_back().pid = pid;
     }
-    found[wants.index_of(s)] = 1;
-    take(holders[it->second], *s);
+    found[socket] = 1;
+    take(holders.back(), wants.socket(socket));
   }
   out.reader = "bpf-iter";
   out.processes_scanned = scan.tables;
@@ -327,6 +331,7 @@ bool holders_from_proc(const SocketWants& wants,
   }
   out.reader = "proc-walk";
   std::array<char, 64> link{};
+  std::vector<std::size_t> sockets;
   while (const dirent* pe = readdir(proc.get())) {
     if (!all_digits(pe->d_name)) {
       continue;
@@ -350,6 +355,7 @@ bool holders_from_proc(const SocketWants& wants,
     ++out.processes_scanned;
     Holder h;
     h.pid = static_cast<std::uint32_t>(std::strtoul(pe->d_name, nullptr, 10));
+    sockets.clear(); // the wanted sockets of this process, once each (a dup'ed fd is one connection)
     bool vanished = false;
     for (;;) {
       errno = 0; // readdir leaves errno alone at the end: only a failure of this call sets it
@@ -372,8 +378,13 @@ bool holders_from_proc(const SocketWants& wants,
       if (s == nullptr) {
         continue;
       }
-      found[wants.index_of(s)] = 1;
-      take(h, *s);
+      sockets.push_back(wants.index_of(s));
+    }
+    std::sort(sockets.begin(), sockets.end());
+    sockets.erase(std::unique(sockets.begin(), sockets.end()), sockets.end());
+    for (const std::size_t socket : sockets) {
+      found[socket] = 1;
+      take(h, wants.socket(socket));
     }
     if (vanished) {
       ++out.processes_vanished;

@@ -46,6 +46,7 @@ public:
     bool inbound = false;
     friend bool operator==(const Endpoint&, const Endpoint&) = default;
   };
+  // Hashes an Endpoint for unordered containers (FNV-1a over its bytes).
   struct EndpointHash
   {
     std::size_t operator()(const Endpoint& e) const;
@@ -55,6 +56,8 @@ public:
   const Socket* find(std::uint64_t inode) const;
   // Its index in the table (for the walk's found-marks).
   std::size_t index_of(const Socket* s) const { return static_cast<std::size_t>(s - m_sockets.data()); }
+  // The wanted socket at an index_of().
+  const Socket& socket(std::size_t index) const { return m_sockets[index]; }
   // Every distinct endpoint of the wanted sockets.
   const std::vector<Endpoint>& endpoints() const { return m_endpoints; }
   // "198.18.0.1:8080", "[fd00::1]:443".

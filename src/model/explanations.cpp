@@ -80,6 +80,9 @@ std::vector<const Explanation*> find_explanations(std::string_view id)
     kind = id.substr(0, slash);
     id = id.substr(slash + 1);
   }
+  if (id == "tw-buckets-overflow") {
+    id = "time-wait-overflow"; // its id in plans made before 2026-12
+  }
   std::vector<const Explanation*> found;
   for (const auto& e : explanations()) {
     if (e.id == id && (kind.empty() || e.kind == kind)) {

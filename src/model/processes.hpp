@@ -29,7 +29,7 @@ struct ProcessDestination
   friend bool operator==(const ProcessDestination&, const ProcessDestination&) = default;
 };
 
-// One process holding sockets that matter, as `ss -p` finds it through /proc/PID/fd.
+// One process holding sockets that matter, as `ss -p` would name it.
 struct ProcessConnections
 {
   std::uint32_t pid = 0;
@@ -47,7 +47,8 @@ struct ProcessConnections
 };
 
 // Who holds the sockets that matter: outbound ESTABLISHED and SYN-SENT connections and every
-// CLOSE_WAIT socket, mapped from their inodes to processes by one walk of /proc/PID/fd.
+// CLOSE_WAIT socket, mapped from their inodes to processes by one pass over every fd table (the
+// kernel's task_file iterator, or a walk of /proc/PID/fd).
 struct ProcessAttribution
 {
   bool walked = false;                 // false: nothing needed attributing, or attribution was not possible
@@ -57,7 +58,7 @@ struct ProcessAttribution
   std::uint64_t sockets_wanted = 0;    // sockets the census asked owners for
   std::uint64_t sockets_not_asked = 0; // more than the cap: counted, never attributed
   std::uint64_t sockets_found = 0;     // of those, found in some process's fd table
-  std::uint64_t processes_scanned = 0; // /proc/PID directories whose fd table was read
+  std::uint64_t processes_scanned = 0; // fd tables read (a process; a thread with a table of its own)
   std::uint64_t processes_vanished = 0;   // exited during the walk
   std::uint64_t processes_unreadable = 0; // fd table not readable (EACCES when not root)
   std::uint64_t fds_scanned = 0;
@@ -87,7 +88,7 @@ struct EstablishedTrend
   static constexpr std::size_t k_max_destinations = 20; // kept: those that gained most
 
   bool measured = false;                      // false: no window, or a dump failed (error says)
-  std::string error;                          // why not measured, when a window was taken
+  std::string error;                          // why the window's counts failed; "" when measured or not taken
   std::vector<double> at_seconds;             // offsets of the points from the window's start
   std::uint64_t destinations_counted = 0;     // destinations with an ESTABLISHED connection at any point
   std::vector<DestinationTrend> destinations; // those that gained connections, most gained first

@@ -229,9 +229,14 @@ void counter_findings(const Analysis& a, std::vector<Finding>& out)
       }
     }
     // TIME_WAIT sockets have no owner: the processes involved are those closing connections fastest
-    // towards the destination with most TIME_WAIT.
+    // towards the destination with most TIME_WAIT, when it overflows now (the counter is cumulative:
+    // an overflow of last week says nothing of today's connectors).
+    const auto now = a.facts.rates ? a.facts.rates->rate("TcpExt.TCPTimeWaitOverflow") : std::nullopt;
     const GroupView* top = !a.pressured.empty() ? a.pressured.front() : a.busiest;
-    if (top != nullptr) {
+    if (!now || *now <= 0.0) {
+      f.summary +=
+        a.facts.rates ? "; none during the --sample window" : "; --sample N tells whether it goes on";
+    } else if (top != nullptr) {
       const std::vector<ProcessRef> churners = churning_processes(a, *top);
       for (std::size_t i = 0; i < churners.size(); ++i) {
         f.summary += (i == 0 ? "; closing connections: " : ", ") + churners[i].text;

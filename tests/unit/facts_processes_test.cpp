@@ -113,8 +113,11 @@ TEST(FactsProcesses, OwnersAreFoundNamedAndRankedAndVanishedOnesCounted)
                std::string("python3\0app.py\0", 15),
                "0::/system.slice/app.service\n",
                { "socket:[11]", "/dev/null", "socket:[12]", "pipe:[5]" });
-  proc.process(
-    200, "server", std::string("srv\0", 4), "0::/\n", { "socket:[21]", "socket:[22]", "socket:[23]" });
+  proc.process(200,
+               "server",
+               std::string("srv\0", 4),
+               "0::/\n",
+               { "socket:[21]", "socket:[22]", "socket:[23]", "socket:[21]" });
   proc.process(300, "idle", "", "", { "socket:[99]" });
   fs::create_directories(proc.root() / "400"); // exited: its fd table is gone
   fs::create_directories(proc.root() / "self");
@@ -141,12 +144,12 @@ TEST(FactsProcesses, OwnersAreFoundNamedAndRankedAndVanishedOnesCounted)
   EXPECT_EQ(a.process_count, 2U);
   EXPECT_EQ(a.processes_scanned, 3U);
   EXPECT_EQ(a.processes_vanished, 1U);
-  EXPECT_EQ(a.fds_scanned, 8U);
+  EXPECT_EQ(a.fds_scanned, 9U);
   ASSERT_EQ(a.processes.size(), 2U);
   const ProcessConnections& server = a.processes[0]; // 3 connections rank above 2
   EXPECT_EQ(server.pid, 200U);
   EXPECT_EQ(server.comm, "server");
-  EXPECT_EQ(server.connections.close_wait, 3U);
+  EXPECT_EQ(server.connections.close_wait, 3U) << "socket 21 in two fds (dup) is one connection";
   EXPECT_EQ(server.oldest_close_wait_ms, 23000U);
   ASSERT_EQ(server.destinations.size(), 1U);
   EXPECT_EQ(server.destinations[0].destination, "198.18.0.2:80");

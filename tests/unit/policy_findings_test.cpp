@@ -73,6 +73,7 @@ TEST(PolicyFindings, TimeWaitOverflowNamesWhoClosesTowardsTheBusiestDestination)
 {
   Facts f = stuck_client_behind_nat();
   f.counters.values["TcpExt.TCPTimeWaitOverflow"] = 10;
+  f.rates->per_second.erase("TcpExt.TCPTimeWaitOverflow");
   f.sockets.processes.walked = true;
   ProcessConnections p;
   p.pid = 4242;
@@ -80,6 +81,13 @@ TEST(PolicyFindings, TimeWaitOverflowNamesWhoClosesTowardsTheBusiestDestination)
   p.connections.established = 12;
   p.destinations.push_back({ "198.18.1.2:8080", false, p.connections });
   f.sockets.processes.processes.push_back(p);
+  const Plan before = plan_of(f);
+  const Finding* old = before.finding("time-wait-overflow");
+  ASSERT_NE(old, nullptr);
+  EXPECT_EQ(old->evidence.count("top_pid"), 0U) << "no overflow in the window: nobody to name";
+  EXPECT_NE(old->summary.find("none during the --sample window"), std::string::npos) << old->summary;
+  f.rates->delta["TcpExt.TCPTimeWaitOverflow"] = 10;
+  f.rates->per_second["TcpExt.TCPTimeWaitOverflow"] = 5.0;
   const Plan plan = plan_of(f);
   const Finding* x = plan.finding("time-wait-overflow");
   ASSERT_NE(x, nullptr);

@@ -11,7 +11,7 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* Results, in the program's .bss (read by the reader after the iterator ends). */
+/* Results, in the program's globals (.bss and .data; read by the reader after the iterator ends). */
 __u64 files = 0;       /* open files seen */
 __u64 tables = 0;      /* file tables seen (a process, or a thread with its own table) */
 __u32 reader_tgid = 0; /* the reader as this program sees it: its PID namespace is the initial one
