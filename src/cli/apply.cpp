@@ -25,6 +25,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unistd.h>
 
@@ -102,7 +103,7 @@ void apply_steps(const ApplyArgs& args,
   in.options.probe = !args.no_probe;
   in.options.force = args.force;
   in.options.command = current_command_line();
-  in.options.rollback_hint = rollback_command(args.root, state_dir);
+  in.options.rollback_hint = rollback_command(args.root, state_dir, args.netns);
   in.canary = args.canary;
   in.canary_percent = args.canary_percent;
   in.host_id = args.host_id;
@@ -115,7 +116,7 @@ void apply_steps(const ApplyArgs& args,
 
 void run_apply(const ApplyArgs& args, int& exit_code)
 {
-  const auto netns = enter_netns_arg(args.netns);
+  std::optional<NetnsInfo> netns; // entered first thing in the try: a bad --netns is a JSON error too
   const bool json = args.format == "json";
   StepPrinter ui(json);
   ApplyReport report;
@@ -134,6 +135,7 @@ void run_apply(const ApplyArgs& args, int& exit_code)
     }
   };
   try {
+    netns = enter_netns_arg(args.netns);
     apply_steps(args, netns, report, ui);
   } catch (const LockHeld& e) {
     report.outcome = "locked";

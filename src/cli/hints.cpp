@@ -17,7 +17,7 @@
 
 namespace tw::cli {
 
-std::string rollback_command(const std::string& root, const std::string& state_dir)
+std::string rollback_command(const std::string& root, const std::string& state_dir, const std::string& netns)
 {
   // Absolute paths: the hint is pasted later, often from another directory.
   const auto absolute = [](const std::string& path) {
@@ -26,6 +26,9 @@ std::string rollback_command(const std::string& root, const std::string& state_d
     return ec ? path : abs.lexically_normal().string();
   };
   std::string out = "tw-advisor rollback";
+  if (!netns.empty()) {
+    out += " --netns " + shell_word(netns);
+  }
   if (!root.empty() && root != "/") {
     out += " --root " + shell_word(absolute(root));
   }
@@ -35,11 +38,19 @@ std::string rollback_command(const std::string& root, const std::string& state_d
   return out;
 }
 
-std::string with_rollback_command(std::string note, const std::string& root, const std::string& state_dir)
+std::string with_rollback_command(std::string note,
+                                  const std::string& root,
+                                  const std::string& state_dir,
+                                  const std::string& netns)
 {
   const std::string plain = "`tw-advisor rollback`";
   if (const auto at = note.find(plain); at != std::string::npos) {
-    note.replace(at, plain.size(), "`" + rollback_command(root, state_dir) + "`");
+    note.replace(at, plain.size(), "`" + rollback_command(root, state_dir, netns) + "`");
+  }
+  // A plan of another namespace is asked for with the same --netns.
+  const std::string plan = "`tw-advisor plan`";
+  for (auto at = note.find(plan); !netns.empty() && at != std::string::npos; at = note.find(plan, at + 1)) {
+    note.replace(at, plan.size(), "`tw-advisor plan --netns " + shell_word(netns) + "`");
   }
   return note;
 }

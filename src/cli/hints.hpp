@@ -6,11 +6,15 @@
 
 namespace tw::cli {
 
-// The rollback command for the --root/--state-dir a command was given, ready to paste.
-std::string rollback_command(const std::string& root, const std::string& state_dir);
+// The rollback command for the --netns/--root/--state-dir a command was given, ready to paste.
+std::string rollback_command(const std::string& root, const std::string& state_dir, const std::string& netns);
 
-// note with the engine's plain "`tw-advisor rollback`" replaced by the command for these options.
-std::string with_rollback_command(std::string note, const std::string& root, const std::string& state_dir);
+// note with the engine's plain "`tw-advisor rollback`" replaced by the command for these options,
+// and "`tw-advisor plan`" given the same --netns (a hint must act on the namespace it is about).
+std::string with_rollback_command(std::string note,
+                                  const std::string& root,
+                                  const std::string& state_dir,
+                                  const std::string& netns);
 
 // The SleepFn of a --sample window of window_seconds: on a terminal it counts the seconds on
 // stderr ("tw-advisor: watching the counters and connect() 3/5 s"), so a long window is not silent;

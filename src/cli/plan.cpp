@@ -133,10 +133,10 @@ void run_plan(const PlanArgs& args, int& exit_code)
   Plan plan = make_plan(facts, profile, policy);
   // The engine names `tw-advisor rollback` plainly; the hint to paste carries this plan's options.
   for (auto& reason : plan.reasons) {
-    reason = with_rollback_command(std::move(reason), args.root, state_dir);
+    reason = with_rollback_command(std::move(reason), args.root, state_dir, args.netns);
   }
   for (auto& finding : plan.findings) {
-    finding.summary = with_rollback_command(std::move(finding.summary), args.root, state_dir);
+    finding.summary = with_rollback_command(std::move(finding.summary), args.root, state_dir, args.netns);
   }
 
   // The JSON document only when it is written or printed.

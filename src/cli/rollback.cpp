@@ -13,6 +13,7 @@
 #include "util/json_text.hpp"
 
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace tw::cli {
@@ -60,7 +61,7 @@ void rollback_steps(const RollbackArgs& args,
 
 void run_rollback(const RollbackArgs& args, int& exit_code)
 {
-  const auto netns = enter_netns_arg(args.netns);
+  std::optional<NetnsInfo> netns; // entered first thing in the try: a bad --netns is a JSON error too
   const bool json = args.format == "json";
   StepPrinter out(json);
   RollbackReport report;
@@ -75,6 +76,7 @@ void run_rollback(const RollbackArgs& args, int& exit_code)
     }
   };
   try {
+    netns = enter_netns_arg(args.netns);
     rollback_steps(args, netns, out, report);
   } catch (const LockHeld& e) {
     report.outcome = "locked";

@@ -40,9 +40,9 @@ void run_status(const StatusArgs& args, int& exit_code)
   auto report = read_status(Target{ args.root, state_dir, proc_sys_dir() }, boot_settings);
   for (auto& note : report.notes) {
     // The engine's hints name the plain command; echo the options this status was given.
-    note = with_rollback_command(std::move(note), args.root, state_dir);
+    note = with_rollback_command(std::move(note), args.root, state_dir, args.netns);
   }
-  report.next = with_rollback_command(std::move(report.next), args.root, state_dir);
+  report.next = with_rollback_command(std::move(report.next), args.root, state_dir, args.netns);
   const std::string out =
     args.format == "json"
       ? json_text(make_document(DocumentKind::status, current_host_named(netns), status_to_json(report))) +

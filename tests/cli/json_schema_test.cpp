@@ -8,6 +8,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <string_view>
 #include <unistd.h>
 
 namespace tw::test {
@@ -102,6 +104,28 @@ TEST(JsonSchema, UsageErrorsPrintTheErrorDocumentToo)
     EXPECT_EQ(doc.at("command"), words.front());
     EXPECT_EQ(doc.at("exit_code"), 1);
     EXPECT_FALSE(doc.at("error").at("message").get<std::string>().empty());
+  }
+}
+
+// A --netns that names no namespace fails every command before it starts, with one JSON document
+// on stdout all the same: the error document, or apply's and rollback's own outcome "error".
+TEST(JsonSchema, ABadNetnsStillPrintsOneDocument)
+{
+  for (const char* command : { "plan", "census", "status", "apply", "rollback" }) {
+    std::vector<std::string> argv = { required_env("TW_ADVISOR_BIN"), command,    "--netns",
+                                      "/nonexistent/tw-netns",        "--format", "json" };
+    const auto r = run(argv); // run() validates it against the schema of its kind
+    EXPECT_EQ(r.exit_code, 1) << join_argv(argv) << "\n" << r.err;
+    json doc;
+    ASSERT_NO_THROW(doc = json::parse(r.out)) << join_argv(argv) << " printed: " << r.out;
+    const std::string text = doc.dump();
+    EXPECT_NE(text.find("/nonexistent/tw-netns"), std::string::npos) << text;
+    if (std::string_view(command) == "apply" || std::string_view(command) == "rollback") {
+      EXPECT_EQ(doc.at("kind"), command);
+      EXPECT_EQ(doc.at("outcome"), "error") << text;
+    } else {
+      EXPECT_EQ(doc.at("kind"), "error") << text;
+    }
   }
 }
 

@@ -11,19 +11,34 @@ namespace {
 TEST(CliHints, RollbackCommandUsesAbsolutePaths)
 {
   const auto cwd = std::filesystem::current_path();
-  EXPECT_EQ(cli::rollback_command("/", ""), "tw-advisor rollback");
-  EXPECT_EQ(cli::rollback_command("", ""), "tw-advisor rollback");
-  EXPECT_EQ(cli::rollback_command("root", "./state"),
+  EXPECT_EQ(cli::rollback_command("/", "", ""), "tw-advisor rollback");
+  EXPECT_EQ(cli::rollback_command("", "", ""), "tw-advisor rollback");
+  EXPECT_EQ(cli::rollback_command("root", "./state", ""),
             "tw-advisor rollback --root " + (cwd / "root").string() + " --state-dir " +
               (cwd / "state").string());
-  EXPECT_EQ(cli::rollback_command("/srv/my root", ""), "tw-advisor rollback --root '/srv/my root'");
+  EXPECT_EQ(cli::rollback_command("/srv/my root", "", ""), "tw-advisor rollback --root '/srv/my root'");
 }
 
 TEST(CliHints, NoteGetsTheCommandForTheseOptions)
 {
-  EXPECT_EQ(cli::with_rollback_command("run `tw-advisor rollback` first", "/srv/r", "/srv/s"),
+  EXPECT_EQ(cli::with_rollback_command("run `tw-advisor rollback` first", "/srv/r", "/srv/s", ""),
             "run `tw-advisor rollback --root /srv/r --state-dir /srv/s` first");
-  EXPECT_EQ(cli::with_rollback_command("nothing to do", "/srv/r", ""), "nothing to do");
+  EXPECT_EQ(cli::with_rollback_command("nothing to do", "/srv/r", "", ""), "nothing to do");
+}
+
+// A hint about another namespace must act on it: rollback and plan get the same --netns.
+TEST(CliHints, HintsForANamespaceCarryItsNetns)
+{
+  EXPECT_EQ(cli::rollback_command("/", "/var/lib/tw-advisor/netns-4026532451", "pod a"),
+            "tw-advisor rollback --netns 'pod a' --state-dir /var/lib/tw-advisor/netns-4026532451");
+  EXPECT_EQ(
+    cli::with_rollback_command("`tw-advisor plan` shows what this host needs now; `tw-advisor rollback` "
+                               "restores them; `tw-advisor plan` again after",
+                               "/",
+                               "",
+                               "web"),
+    "`tw-advisor plan --netns web` shows what this host needs now; `tw-advisor rollback --netns web` "
+    "restores them; `tw-advisor plan --netns web` again after");
 }
 
 } // namespace
