@@ -380,12 +380,15 @@ TEST(FactsLive, GatherSamplesRatesAroundRealTraffic)
   GatherOptions options;
   options.sample_seconds = 2.0;
   int sleeps = 0;
-  // The "sleep" between the two readings is where the traffic happens, so the rates are known.
+  std::chrono::milliseconds slept(0);
+  // The "sleep" between the two readings is where the traffic happens, so the rates are known. The
+  // window is slept in steps (ESTABLISHED is counted between them): the traffic goes in the first.
   options.sleep = [&](std::chrono::milliseconds duration) {
-    ++sleeps;
-    EXPECT_EQ(duration, std::chrono::milliseconds(2000));
-    connect_and_close(pair.server_v4, k_port, k_connections);
-    server.join();
+    if (sleeps++ == 0) {
+      connect_and_close(pair.server_v4, k_port, k_connections);
+      server.join();
+    }
+    slept += duration;
   };
   Facts facts;
   struct stat ns_file
@@ -395,7 +398,11 @@ TEST(FactsLive, GatherSamplesRatesAroundRealTraffic)
     EnterNetns in(pair.client);
     facts = gather_facts(options);
   }
-  EXPECT_EQ(sleeps, 1);
+  EXPECT_EQ(sleeps, 4); // 2 s in steps of 0.5 s
+  EXPECT_LE(slept, std::chrono::milliseconds(2000));
+  EXPECT_GE(slept, std::chrono::milliseconds(1900)); // the counts took a few ms of it
+  EXPECT_TRUE(facts.established.measured) << facts.established.error;
+  EXPECT_EQ(facts.established.at_seconds.size(), 5U);
   EXPECT_EQ(facts.host.netns_inode, static_cast<std::uint64_t>(ns_file.st_ino)); // the client's namespace
   EXPECT_FALSE(facts.host.kernel_release.empty());
   EXPECT_TRUE(facts.counters.available) << facts.counters.error;
