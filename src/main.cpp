@@ -174,6 +174,7 @@ int run(int argc, char** argv)
   tw::cli::add_apply_command(app, exit_code);
   tw::cli::add_rollback_command(app, exit_code);
   tw::cli::add_status_command(app, exit_code);
+  tw::cli::add_monitor_command(app, exit_code);
   tw::cli::add_explain_command(app, exit_code);
   tw::cli::add_docs_commands(app, exit_code);
   tw::cli::refuse_empty_values(app);

@@ -17,6 +17,8 @@ void add_apply_command(CLI::App& app, int& exit_code);
 void add_rollback_command(CLI::App& app, int& exit_code);
 // `status`: the last apply and drift since.
 void add_status_command(CLI::App& app, int& exit_code);
+// `monitor`: the long-running observer writing Prometheus metrics.
+void add_monitor_command(CLI::App& app, int& exit_code);
 // `explain ID`: what an id the tool reports means (doc/explain.md).
 void add_explain_command(CLI::App& app, int& exit_code);
 // `completion bash` and the hidden `manpage`, generated from the commands registered before it.

@@ -1,0 +1,169 @@
+// `tw-advisor monitor`: the same stages as plan (observe -> decide -> report) in a loop with a
+// clock. No rule lives here: the verdict is make_plan's, the exposition report/metrics_text's.
+#include "monitor/monitor.hpp"
+
+#include "facts/gather.hpp"
+#include "facts/probe.hpp"
+#include "policy/engine.hpp"
+#include "util/durable_fs.hpp"
+#include "util/error.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <csignal>
+#include <ctime>
+#include <unistd.h>
+
+namespace tw {
+
+namespace {
+
+double unix_now()
+{
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// Blocks the signals the monitor waits for, so that they are taken by sigtimedwait between
+// intervals instead of killing it mid-write; restores the old mask when it ends.
+class BlockedSignals
+{
+public:
+  BlockedSignals()
+  {
+    sigemptyset(&m_set);
+    sigaddset(&m_set, SIGTERM);
+    sigaddset(&m_set, SIGINT);
+    sigaddset(&m_set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &m_set, &m_old);
+  }
+  ~BlockedSignals() { pthread_sigmask(SIG_SETMASK, &m_old, nullptr); }
+  BlockedSignals(const BlockedSignals&) = delete;
+  BlockedSignals& operator=(const BlockedSignals&) = delete;
+
+  // Waits up to timeout for one of them: its number, or 0 when the time ran out.
+  int wait(std::chrono::milliseconds timeout) const
+  {
+    const auto ms = std::max<std::chrono::milliseconds::rep>(0, timeout.count());
+    timespec ts{ static_cast<time_t>(ms / 1000), static_cast<long>((ms % 1000) * 1000000) };
+    for (;;) {
+      const int sig = sigtimedwait(&m_set, nullptr, &ts);
+      if (sig >= 0) {
+        return sig;
+      }
+      if (errno == EAGAIN) {
+        return 0;
+      }
+      if (errno != EINTR) {
+        throw Error("sigtimedwait", errno_text(errno));
+      }
+    }
+  }
+
+private:
+  sigset_t m_set{};
+  sigset_t m_old{};
+};
+
+// The probe's counts since it was attached, per destination and local address.
+void add_probe_totals(NamespaceMetrics& m, const SymptomEvidence& e)
+{
+  m.probed = e.source == EvidenceSource::probe;
+  for (const auto& d : e.destinations) {
+    m.destinations[d.destination] = { d.connect_eaddrnotavail, d.recycled, d.recycled_failed };
+  }
+  for (const auto& b : e.bind_eaddrinuse) {
+    m.bind_eaddrinuse[b.local] = b.count;
+  }
+}
+
+} // namespace
+
+NamespaceMetrics namespace_metrics(const std::string& label,
+                                   Facts facts,
+                                   const SymptomEvidence& probed,
+                                   const MonitorConfig& config)
+{
+  NamespaceMetrics m;
+  m.netns = label;
+  m.verdict = make_plan(facts, config.profile, config.policy).verdict;
+  add_probe_totals(m, probed);
+  m.facts = std::move(facts);
+  return m;
+}
+
+int run_monitor(const MonitorOptions& options, const LoadMonitorConfig& load)
+{
+  const BlockedSignals signals;
+  MonitorConfig config = load();
+  // Checked once at start: a textfile directory that cannot be opened is a mistake to say now.
+  const Dir dir = Dir::open(options.textfile_dir);
+  std::optional<EvidenceProbe> probe;
+  if (options.probe) {
+    probe.emplace(ProbeOptions{});
+    spdlog::info("monitor: probe: {}", probe->reason());
+  }
+  const auto started = std::chrono::steady_clock::now();
+  MonitorHealth health;
+  health.interval_seconds = std::chrono::duration<double>(options.interval).count();
+  std::optional<Verdict> last_verdict;
+  spdlog::info("monitor: every {} s into {}",
+               health.interval_seconds,
+               (options.textfile_dir / options.textfile_name).string());
+  for (;;) {
+    const auto begin = std::chrono::steady_clock::now();
+    ++health.intervals_total;
+    try {
+      GatherOptions gather;
+      gather.probe = false;               // the monitor's own probe stays attached across intervals
+      Facts facts = gather_facts(gather); // counters evidence: the census and the kernel counters
+      const double watched = std::chrono::duration<double>(begin - started).count();
+      const SymptomEvidence probed = probe ? probe->collect(watched) : counters_evidence("--no-probe");
+      NamespaceMetrics m = namespace_metrics(options.netns_label, std::move(facts), probed, config);
+      if (last_verdict != m.verdict) {
+        spdlog::info("monitor: {}: verdict {}{}",
+                     options.netns_label,
+                     to_string(m.verdict),
+                     last_verdict ? std::string(" (was ") + to_string(*last_verdict) + ")" : "");
+        last_verdict = m.verdict;
+      }
+      health.last_duration_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+      health.last_success_unix_seconds = unix_now();
+      write_file_atomically(dir,
+                            options.textfile_name,
+                            "." + options.textfile_name + ".tmp." + std::to_string(::getpid()),
+                            metrics_text({ m }, health),
+                            0644);
+    } catch (const Error& e) {
+      ++health.errors_total; // logged and skipped: the next interval tries again
+      spdlog::error("monitor: interval {} skipped: {}", health.intervals_total, e.what());
+    }
+    if (options.count && health.intervals_total >= *options.count) {
+      return 0;
+    }
+    const auto next = begin + options.interval;
+    for (;;) {
+      const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(next - std::chrono::steady_clock::now());
+      const int sig = signals.wait(left);
+      if (sig == 0) {
+        break;
+      }
+      if (sig == SIGHUP) {
+        try {
+          config = load();
+          spdlog::info(
+            "monitor: SIGHUP: profile {} and policy {} loaded", config.profile.id, config.policy.id);
+        } catch (const Error& e) {
+          spdlog::error("monitor: SIGHUP: keeping the profile and policy in use: {}", e.what());
+        }
+        continue;
+      }
+      spdlog::info("monitor: {}: stopping after {} intervals", strsignal(sig), health.intervals_total);
+      return 0;
+    }
+  }
+}
+
+} // namespace tw

@@ -1,0 +1,51 @@
+#pragma once
+
+#include "model/policy.hpp"
+#include "model/profile.hpp"
+#include "report/metrics_text.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace tw {
+
+// What `tw-advisor monitor` runs with.
+struct MonitorOptions
+{
+  std::chrono::milliseconds interval{ 15000 };
+  std::filesystem::path textfile_dir = "/var/lib/prometheus/node-exporter";
+  std::string textfile_name = "tw_advisor.prom"; // node_exporter reads *.prom only
+  std::optional<std::uint64_t> count;            // stop after this many intervals (--count)
+  bool probe = true;                             // keep the BPF probe attached (--no-probe: not)
+  std::string netns_label = "host";              // the netns label of every series
+};
+
+// The profile and policy to judge with, loaded at start and again on SIGHUP.
+struct MonitorConfig
+{
+  Profile profile;
+  Policy policy;
+};
+using LoadMonitorConfig = std::function<MonitorConfig()>;
+
+// The monitor: every interval, observe (the census and counters of this namespace, and what the
+// probe counted), decide (the plan's verdict), report (the Prometheus textfile, written
+// atomically; a verdict change logged). One bad interval is logged, counted and skipped. SIGTERM
+// and SIGINT end it after the interval in progress; SIGHUP reloads the profile and policy (a
+// config that does not load keeps the old one, logged). Returns the process exit code.
+int run_monitor(const MonitorOptions& options, const LoadMonitorConfig& load);
+
+// One interval's metrics for the namespace (no I/O): the verdict of the plan with config over the
+// facts gathered now, and the probe's totals since it was attached (probed: the probe's evidence,
+// or counters evidence when it is not attached). The verdict is judged without the probe's
+// totals: a failure an hour ago must not hold it at "helps" (that is the history's job). Pure.
+NamespaceMetrics namespace_metrics(const std::string& label,
+                                   Facts facts,
+                                   const SymptomEvidence& probed,
+                                   const MonitorConfig& config);
+
+} // namespace tw
