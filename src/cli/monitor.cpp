@@ -35,6 +35,7 @@ struct MonitorArgs
 
 void run(const MonitorArgs& args, int& exit_code)
 {
+  const MonitorSignals signals; // first: a reload or stop during the start is taken, not fatal
   // A daemon's log is its record (the journal under systemd): what it watches and every verdict
   // change are said at info, which one-shot commands keep quiet. -q still means errors only.
   if (spdlog::get_level() == spdlog::level::warn) {
@@ -51,9 +52,13 @@ void run(const MonitorArgs& args, int& exit_code)
   // The namespace as operators know it: "host", an ip netns name, "pod ... container ...".
   const std::optional<NetnsInfo> netns = entered ? entered : identify_netns(current_netns_inode());
   options.netns_label = netns ? netns->name : "netns " + std::to_string(current_netns_inode());
-  exit_code = run_monitor(options, [&args] {
-    return MonitorConfig{ load_profile_arg(args.profile), load_policy_arg(args.policy) };
-  });
+  options.netns = netns;
+  exit_code = run_monitor(
+    options,
+    [&args] {
+      return MonitorConfig{ load_profile_arg(args.profile), load_policy_arg(args.policy) };
+    },
+    signals);
 }
 
 } // namespace

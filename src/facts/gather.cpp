@@ -109,7 +109,8 @@ Facts gather_facts(const GatherOptions& options)
     facts.sockets = *options.census;
   } else {
     CensusOptions census = census_options_from(facts.sysctls);
-    census.attribute_owners = true;
+    census.attribute_owners = options.attribute_owners;
+    census.owners_off = "not asked for (the monitor exports no owners)";
     census.proc_root = options.proc_root;
     facts.sockets = take_census(census);
   }

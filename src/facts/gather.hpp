@@ -36,6 +36,9 @@ struct GatherOptions
   // is identified (host, ip netns name, container, process). The boot configuration is read only
   // for the host's namespace or an explicit --root tree: /etc/sysctl.d never reaches another one.
   std::optional<NetnsInfo> netns;
+  // Name the processes holding the connections that matter (one pass over every fd table); the
+  // monitor, which exports no owners, turns it off.
+  bool attribute_owners = true;
   // The socket census, when the caller already took it (the node's one-pass walk); else
   // gather_facts takes it with sock_diag.
   std::optional<SocketCensus> census;

@@ -10,8 +10,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <ctime>
 #include <unistd.h>
 
@@ -24,51 +26,11 @@ double unix_now()
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-// Blocks the signals the monitor waits for, so that they are taken by sigtimedwait between
-// intervals instead of killing it mid-write; restores the old mask when it ends.
-class BlockedSignals
-{
-public:
-  BlockedSignals()
-  {
-    sigemptyset(&m_set);
-    sigaddset(&m_set, SIGTERM);
-    sigaddset(&m_set, SIGINT);
-    sigaddset(&m_set, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &m_set, &m_old);
-  }
-  ~BlockedSignals() { pthread_sigmask(SIG_SETMASK, &m_old, nullptr); }
-  BlockedSignals(const BlockedSignals&) = delete;
-  BlockedSignals& operator=(const BlockedSignals&) = delete;
-
-  // Waits up to timeout for one of them: its number, or 0 when the time ran out.
-  int wait(std::chrono::milliseconds timeout) const
-  {
-    const auto ms = std::max<std::chrono::milliseconds::rep>(0, timeout.count());
-    timespec ts{ static_cast<time_t>(ms / 1000), static_cast<long>((ms % 1000) * 1000000) };
-    for (;;) {
-      const int sig = sigtimedwait(&m_set, nullptr, &ts);
-      if (sig >= 0) {
-        return sig;
-      }
-      if (errno == EAGAIN) {
-        return 0;
-      }
-      if (errno != EINTR) {
-        throw Error("sigtimedwait", errno_text(errno));
-      }
-    }
-  }
-
-private:
-  sigset_t m_set{};
-  sigset_t m_old{};
-};
-
 // The probe's counts since it was attached, per destination and local address.
 void add_probe_totals(NamespaceMetrics& m, const SymptomEvidence& e)
 {
   m.probed = e.source == EvidenceSource::probe;
+  m.probe_dropped = e.dropped;
   for (const auto& d : e.destinations) {
     m.destinations[d.destination] = { d.connect_eaddrnotavail, d.recycled, d.recycled_failed };
   }
@@ -78,6 +40,38 @@ void add_probe_totals(NamespaceMetrics& m, const SymptomEvidence& e)
 }
 
 } // namespace
+
+MonitorSignals::MonitorSignals()
+{
+  sigemptyset(&m_set);
+  sigaddset(&m_set, SIGTERM);
+  sigaddset(&m_set, SIGINT);
+  sigaddset(&m_set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &m_set, &m_old);
+}
+
+MonitorSignals::~MonitorSignals()
+{
+  pthread_sigmask(SIG_SETMASK, &m_old, nullptr);
+}
+
+int MonitorSignals::wait(std::chrono::milliseconds timeout) const
+{
+  const auto ms = std::max<std::chrono::milliseconds::rep>(0, timeout.count());
+  timespec ts{ static_cast<time_t>(ms / 1000), static_cast<long>((ms % 1000) * 1000000) };
+  for (;;) {
+    const int sig = sigtimedwait(&m_set, nullptr, &ts);
+    if (sig >= 0) {
+      return sig;
+    }
+    if (errno == EAGAIN) {
+      return 0;
+    }
+    if (errno != EINTR) {
+      throw Error("sigtimedwait", errno_text(errno));
+    }
+  }
+}
 
 NamespaceMetrics namespace_metrics(const std::string& label,
                                    Facts facts,
@@ -92,9 +86,8 @@ NamespaceMetrics namespace_metrics(const std::string& label,
   return m;
 }
 
-int run_monitor(const MonitorOptions& options, const LoadMonitorConfig& load)
+int run_monitor(const MonitorOptions& options, const LoadMonitorConfig& load, const MonitorSignals& signals)
 {
-  const BlockedSignals signals;
   MonitorConfig config = load();
   // Checked once at start: a textfile directory that cannot be opened is a mistake to say now.
   const Dir dir = Dir::open(options.textfile_dir);
@@ -116,7 +109,16 @@ int run_monitor(const MonitorOptions& options, const LoadMonitorConfig& load)
     try {
       GatherOptions gather;
       gather.probe = false;               // the monitor's own probe stays attached across intervals
+      gather.attribute_owners = false;    // no owners in the exposition: no fd-table pass each interval
+      gather.netns = options.netns;       // identified once, at start
       Facts facts = gather_facts(gather); // counters evidence: the census and the kernel counters
+      // Without the census or the counters the interval says nothing true: an error interval.
+      if (!facts.sockets.available) {
+        throw Error("the socket census", facts.sockets.error);
+      }
+      if (!facts.counters.available) {
+        throw Error("the kernel counters", facts.counters.error);
+      }
       const double watched = std::chrono::duration<double>(begin - started).count();
       const SymptomEvidence probed = probe ? probe->collect(watched) : counters_evidence("--no-probe");
       NamespaceMetrics m = namespace_metrics(options.netns_label, std::move(facts), probed, config);
@@ -138,6 +140,17 @@ int run_monitor(const MonitorOptions& options, const LoadMonitorConfig& load)
     } catch (const Error& e) {
       ++health.errors_total; // logged and skipped: the next interval tries again
       spdlog::error("monitor: interval {} skipped: {}", health.intervals_total, e.what());
+      // The namespace's series go (no stale numbers served as current); the health stays, so
+      // the errors and the age of the last success show.
+      try {
+        write_file_atomically(dir,
+                              options.textfile_name,
+                              "." + options.textfile_name + ".tmp." + std::to_string(::getpid()),
+                              metrics_text({}, health),
+                              0644);
+      } catch (const Error& again) {
+        spdlog::error("monitor: {}", again.what());
+      }
     }
     if (options.count && health.intervals_total >= *options.count) {
       return 0;

@@ -1,10 +1,12 @@
 #pragma once
 
+#include "model/netns.hpp"
 #include "model/policy.hpp"
 #include "model/profile.hpp"
 #include "report/metrics_text.hpp"
 
 #include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -22,6 +24,26 @@ struct MonitorOptions
   std::optional<std::uint64_t> count;            // stop after this many intervals (--count)
   bool probe = true;                             // keep the BPF probe attached (--no-probe: not)
   std::string netns_label = "host";              // the netns label of every series
+  std::optional<NetnsInfo> netns;                // the namespace watched, once identified
+};
+
+// SIGTERM, SIGINT and SIGHUP blocked from construction on, so that they are taken between
+// intervals (sigtimedwait) instead of ending the monitor during its start or mid-write: make it
+// first thing, before entering a namespace or loading anything. Restores the old mask at the end.
+class MonitorSignals
+{
+public:
+  MonitorSignals();
+  ~MonitorSignals();
+  MonitorSignals(const MonitorSignals&) = delete;
+  MonitorSignals& operator=(const MonitorSignals&) = delete;
+
+  // Waits up to timeout for one of them: its number, or 0 when the time ran out.
+  int wait(std::chrono::milliseconds timeout) const;
+
+private:
+  sigset_t m_set{};
+  sigset_t m_old{};
 };
 
 // The profile and policy to judge with, loaded at start and again on SIGHUP.
@@ -37,7 +59,7 @@ using LoadMonitorConfig = std::function<MonitorConfig()>;
 // atomically; a verdict change logged). One bad interval is logged, counted and skipped. SIGTERM
 // and SIGINT end it after the interval in progress; SIGHUP reloads the profile and policy (a
 // config that does not load keeps the old one, logged). Returns the process exit code.
-int run_monitor(const MonitorOptions& options, const LoadMonitorConfig& load);
+int run_monitor(const MonitorOptions& options, const LoadMonitorConfig& load, const MonitorSignals& signals);
 
 // One interval's metrics for the namespace (no I/O): the verdict of the plan with config over the
 // facts gathered now, and the probe's totals since it was attached (probed: the probe's evidence,

@@ -97,20 +97,56 @@ constexpr Verdict k_verdicts[] = { Verdict::helps,
                                    Verdict::blocked,
                                    Verdict::insufficient_evidence };
 
-// The groups the exposition shows for one namespace: the busiest by pressure, then TIME_WAIT.
+double time_wait_ratio(const DestGroup& g)
+{
+  return g.usable == 0 ? 0.0
+                       : std::min(1.0, static_cast<double>(g.time_wait) / static_cast<double>(g.usable));
+}
+
+// The groups the exposition shows for one namespace: the top n by pressure (ports in use) and
+// the top n by TIME_WAIT share (what tcp_tw_reuse acts on), as the census keeps both, in the
+// census's order.
 std::vector<const DestGroup*> shown_groups(const SocketCensus& c, std::size_t n)
 {
-  std::vector<const DestGroup*> out;
+  std::vector<const DestGroup*> by_pressure;
   for (const auto& g : c.groups) {
-    out.push_back(&g);
+    by_pressure.push_back(&g);
   }
-  std::stable_sort(out.begin(), out.end(), [](const DestGroup* a, const DestGroup* b) {
-    return a->pressure != b->pressure ? a->pressure > b->pressure : a->time_wait > b->time_wait;
+  std::vector<const DestGroup*> by_time_wait = by_pressure;
+  std::stable_sort(by_pressure.begin(), by_pressure.end(), [](const DestGroup* a, const DestGroup* b) {
+    return a->pressure > b->pressure;
   });
-  if (out.size() > n) {
-    out.resize(n);
+  std::stable_sort(by_time_wait.begin(), by_time_wait.end(), [](const DestGroup* a, const DestGroup* b) {
+    return a->time_wait > b->time_wait;
+  });
+  std::vector<const DestGroup*> out;
+  for (const DestGroup& g : c.groups) {
+    const auto in_top = [&g, n](const std::vector<const DestGroup*>& order) {
+      const auto end = order.begin() + static_cast<std::ptrdiff_t>(std::min(n, order.size()));
+      return std::find(order.begin(), end, &g) != end;
+    };
+    if (in_top(by_pressure) || in_top(by_time_wait)) {
+      out.push_back(&g);
+    }
   }
   return out;
+}
+
+// The n keys of a probe total map with the largest rank, in key order (stable labels).
+template<typename Map, typename Rank>
+std::vector<typename Map::const_iterator> top_keys(const Map& map, std::size_t n, Rank rank)
+{
+  std::vector<typename Map::const_iterator> all;
+  for (auto it = map.begin(); it != map.end(); ++it) {
+    all.push_back(it);
+  }
+  std::stable_sort(
+    all.begin(), all.end(), [&rank](const auto& a, const auto& b) { return rank(*a) > rank(*b); });
+  if (all.size() > n) {
+    all.resize(n);
+  }
+  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a->first < b->first; });
+  return all;
 }
 
 Labels group_labels(const std::string& netns, const DestGroup& g)
@@ -206,6 +242,15 @@ std::string metrics_text(const std::vector<NamespaceMetrics>& namespaces,
       e.sample(group_labels(ns.netns, *g), g->pressure);
     }
   }
+  e.family("tw_advisor_destination_time_wait_ratio",
+           "gauge",
+           "Outbound TIME_WAIT towards one destination over the usable ports: the share tcp_tw_reuse can "
+           "free, which the policy's time_wait_pressure threshold is about.");
+  for (const auto& ns : namespaces) {
+    for (const DestGroup* g : shown_groups(ns.facts.sockets, destinations)) {
+      e.sample(group_labels(ns.netns, *g), time_wait_ratio(*g));
+    }
+  }
   for (const KernelCounter& k : k_kernel_counters) {
     e.family(k.metric, "counter", k.help);
     for (const auto& ns : namespaces) {
@@ -217,8 +262,12 @@ std::string metrics_text(const std::vector<NamespaceMetrics>& namespaces,
   const auto probe_family = [&](const char* name, const char* help, std::uint64_t ProbeTotals::*field) {
     e.family(name, "counter", help);
     for (const auto& ns : namespaces) {
-      for (const auto& [destination, totals] : ns.destinations) {
-        e.sample({ { "netns", ns.netns }, { "destination", destination } }, as_double(totals.*field));
+      const auto rank = [](const auto& entry) {
+        return std::make_pair(entry.second.connect_eaddrnotavail + entry.second.recycled_failed,
+                              entry.second.recycled);
+      };
+      for (const auto& it : top_keys(ns.destinations, destinations, rank)) {
+        e.sample({ { "netns", ns.netns }, { "destination", it->first } }, as_double(it->second.*field));
       }
     }
   };
@@ -236,8 +285,17 @@ std::string metrics_text(const std::vector<NamespaceMetrics>& namespaces,
            "counter",
            "bind() to port 0 that failed with EADDRINUSE, by local address, measured by the probe.");
   for (const auto& ns : namespaces) {
-    for (const auto& [local, n] : ns.bind_eaddrinuse) {
-      e.sample({ { "netns", ns.netns }, { "local", local } }, as_double(n));
+    const auto rank = [](const auto& entry) { return entry.second; };
+    for (const auto& it : top_keys(ns.bind_eaddrinuse, destinations, rank)) {
+      e.sample({ { "netns", ns.netns }, { "local", it->first } }, as_double(it->second));
+    }
+  }
+  e.family("tw_advisor_probe_dropped_events_total",
+           "counter",
+           "Events the probe could not count because its maps were full: its counters undercount.");
+  for (const auto& ns : namespaces) {
+    if (ns.probed) {
+      e.sample({ { "netns", ns.netns } }, as_double(ns.probe_dropped));
     }
   }
   e.family("tw_advisor_probe_attached",

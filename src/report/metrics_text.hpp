@@ -29,6 +29,7 @@ struct NamespaceMetrics
   bool probed = false;                                  // the probe watched this namespace
   std::map<std::string, ProbeTotals> destinations;      // "198.18.0.1:8080" -> totals
   std::map<std::string, std::uint64_t> bind_eaddrinuse; // local address -> bind() EADDRINUSE total
+  std::uint64_t probe_dropped = 0;                      // events the probe could not count (maps full)
 };
 
 // The monitor's own health.
@@ -41,8 +42,9 @@ struct MonitorHealth
   std::uint64_t errors_total = 0;         // intervals that failed (logged and skipped)
 };
 
-// Destinations per namespace in the exposition: the busiest by pressure, so that the series
-// count stays bounded whatever the host does (doc/monitor.md).
+// Destinations per namespace in each per-destination family: the busiest by pressure and by
+// TIME_WAIT share for the census's, the most failing for the probe's (and local addresses for
+// bind()), so that the series count stays bounded whatever the host does (doc/monitor.md).
 inline constexpr std::size_t k_metrics_destinations = 10;
 
 // The Prometheus text exposition (format 0.0.4) for node_exporter's textfile collector: every

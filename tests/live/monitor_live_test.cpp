@@ -65,15 +65,24 @@ protected:
   fs::path m_dir;
 };
 
-// A burst of short outbound connections, then two intervals: the textfile shows them by role and
-// by destination, the verdict, and the monitor's health; the real parser reads it.
-TEST_F(MonitorLiveTest, ABurstShowsInTheTextfile)
+// A monitor running every second sees a burst of short outbound connections made during its run:
+// the textfile shows it by role and by destination, the verdict, and the monitor's health; the
+// real parser reads it.
+TEST_F(MonitorLiveTest, ABurstDuringTheRunShowsInTheTextfile)
 {
   HostPair pair("mburst");
   pair.client.set_sysctl("net.ipv4.ip_local_port_range", "40000 40499");
   BackgroundProcess server(pair.server.exec_argv(
     { m_loadgen, "server", "--bind", pair.server_v4, "--port", "8080", "--timeout-ms", "60000" }));
   ASSERT_TRUE(server.wait_for_output("ready", std::chrono::seconds(10))) << server.output();
+  BackgroundProcess monitor(pair.client.exec_argv(
+    { m_advisor, "monitor", "--interval", "1", "--no-probe", "--textfile-dir", m_dir.string() }));
+  const std::string ns = "netns=\"" + pair.client.name() + "\"";
+  const std::string outbound = "tw_advisor_time_wait_sockets{" + ns + ",role=\"outbound\"}";
+  for (int i = 0; i < 100 && sample(textfile(), outbound) < 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(sample(textfile(), outbound), 0.0) << "before the burst\n" << textfile();
   const RunResult burst = pair.client.run({ m_loadgen,
                                             "client",
                                             "--connect",
@@ -84,32 +93,23 @@ TEST_F(MonitorLiveTest, ABurstShowsInTheTextfile)
                                             "400",
                                             "--close-first" });
   ASSERT_EQ(burst.exit_code, 0) << burst.err;
-
-  const RunResult r = pair.client.run({ m_advisor,
-                                        "monitor",
-                                        "--interval",
-                                        "1",
-                                        "--count",
-                                        "2",
-                                        "--no-probe",
-                                        "--textfile-dir",
-                                        m_dir.string() });
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  const std::string text = textfile();
-  EXPECT_EQ(problems_of(text), "") << text;
-  const std::string ns = "netns=\"" + pair.client.name() + "\"";
   // Some of the 400 end early (a peer's RST ends a TIME_WAIT: KERNEL-NOTES); most stay.
-  EXPECT_GE(sample(text, "tw_advisor_time_wait_sockets{" + ns + ",role=\"outbound\"}"), 300.0) << text;
+  for (int i = 0; i < 100 && sample(textfile(), outbound) < 300.0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  const std::string text = textfile();
+  EXPECT_EQ(monitor.stop(), 0);
+  EXPECT_EQ(problems_of(text), "") << text;
+  EXPECT_GE(sample(text, outbound), 300.0) << text;
   EXPECT_EQ(sample(text, "tw_advisor_local_port_range_ports{" + ns + "}"), 500.0) << text;
   const std::string group =
     "{" + ns + ",local=\"" + pair.client_v4 + "\",destination=\"" + pair.server_v4 + ":8080\"}";
   EXPECT_GE(sample(text, "tw_advisor_destination_time_wait_sockets" + group), 300.0) << text;
-  EXPECT_GE(sample(text, "tw_advisor_destination_port_pressure_ratio" + group), 0.6) << text;
+  EXPECT_GE(sample(text, "tw_advisor_destination_time_wait_ratio" + group), 0.6) << text;
   EXPECT_EQ(sample(text, "tw_advisor_verdict{" + ns + ",verdict=\"helps\"}"), 1.0) << text;
-  EXPECT_EQ(sample(text, "tw_advisor_intervals_total"), 2.0) << text;
+  EXPECT_GE(sample(text, "tw_advisor_intervals_total"), 2.0) << text;
   EXPECT_EQ(sample(text, "tw_advisor_interval_errors_total"), 0.0) << text;
   EXPECT_GT(sample(text, "tw_advisor_last_success_timestamp_seconds"), 1.7e9) << text;
-  EXPECT_NE(r.err.find("verdict helps"), std::string::npos) << r.err;
 }
 
 // SIGTERM between intervals ends it at once with 0; SIGKILL at any time leaves the previous
@@ -128,15 +128,18 @@ TEST_F(MonitorLiveTest, SignalsEndItCleanlyAndAKillLeavesAWholeTextfile)
   EXPECT_LT(std::chrono::steady_clock::now() - before, std::chrono::seconds(3))
     << "it waited for the interval";
 
-  BackgroundProcess fast(ns.exec_argv(
-    { m_advisor, "monitor", "--interval", "1", "--no-probe", "--textfile-dir", m_dir.string() }));
+  const fs::path own = m_dir / "killed"; // its own directory: what is there, it wrote
+  fs::create_directories(own);
+  BackgroundProcess fast(
+    ns.exec_argv({ m_advisor, "monitor", "--interval", "1", "--no-probe", "--textfile-dir", own.string() }));
   std::this_thread::sleep_for(std::chrono::milliseconds(2300));
   ::kill(fast.pid(), SIGKILL);
   fast.stop();
-  const std::string text = textfile();
-  EXPECT_EQ(problems_of(text), "") << text;
-  EXPECT_GE(sample(text, "tw_advisor_intervals_total"), 1.0) << text;
-  for (const auto& entry : fs::directory_iterator(m_dir)) {
+  const auto killed = read_file(own / "tw_advisor.prom", 1 << 20);
+  ASSERT_TRUE(killed) << "no textfile after 2.3 s of 1 s intervals";
+  EXPECT_EQ(problems_of(*killed), "") << *killed;
+  EXPECT_GE(sample(*killed, "tw_advisor_intervals_total"), 1.0) << *killed;
+  for (const auto& entry : fs::directory_iterator(own)) {
     // A temp file a kill left behind must not be one node_exporter reads (it reads *.prom).
     if (entry.path().filename() != "tw_advisor.prom") {
       EXPECT_NE(entry.path().extension(), ".prom") << entry.path();

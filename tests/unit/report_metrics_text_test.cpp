@@ -64,6 +64,12 @@ TEST(ReportMetricsText, ARealParserReadsItAndTheConventionsHold)
     std::string::npos)
     << text;
   EXPECT_NE(text.find("tw_advisor_kernel_tw_recycled_total{netns=\"host\"} 12\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("tw_advisor_destination_time_wait_ratio{netns=\"host\",local=\"198.18.1.1\","
+                      "destination=\"198.18.1.2:8080\"} 1\n"),
+            std::string::npos)
+    << text;
+  EXPECT_NE(text.find("tw_advisor_probe_dropped_events_total{netns=\"host\"} 0\n"), std::string::npos)
+    << text;
   EXPECT_NE(text.find("tw_advisor_verdict{netns=\"host\",verdict=\"helps\"} 1\n"), std::string::npos) << text;
   EXPECT_NE(text.find("tw_advisor_verdict{netns=\"host\",verdict=\"irrelevant\"} 0\n"), std::string::npos)
     << text;
@@ -91,10 +97,25 @@ TEST(ReportMetricsText, LabelValuesAreEscapedAndDestinationsBounded)
   }
   const std::string text = metrics_text({ ns, busy_namespace() }, MonitorHealth{}, 10);
   EXPECT_EQ(problems_of(text), "") << text;
-  EXPECT_EQ(lines_starting(text, "tw_advisor_destination_ports_in_use{netns=\"container \\\"web\\\"\""), 10U)
-    << text;
+  // 31 destinations: the 10 with the highest pressure and the 10 with most TIME_WAIT (one is both).
+  const std::size_t shown =
+    lines_starting(text, "tw_advisor_destination_ports_in_use{netns=\"container \\\"web\\\"\"");
+  EXPECT_GE(shown, 10U) << text;
+  EXPECT_LE(shown, 19U) << text;
   EXPECT_EQ(lines_starting(text, "# TYPE tw_advisor_destination_ports_in_use "), 1U)
     << "one family, both namespaces";
+
+  // The probe's families are bounded too: the 10 most failing destinations, in a stable order.
+  NamespaceMetrics probed = busy_namespace();
+  for (std::uint64_t i = 0; i < 30; ++i) {
+    probed.destinations["198.18.3." + std::to_string(i + 1) + ":443"] = { i, 0, 0 };
+  }
+  const std::string many = metrics_text({ probed }, MonitorHealth{}, 10);
+  EXPECT_EQ(problems_of(many), "") << many;
+  EXPECT_EQ(lines_starting(many, "tw_advisor_connect_eaddrnotavail_total{"), 10U) << many;
+  EXPECT_NE(many.find("destination=\"198.18.1.2:8080\"} 40"), std::string::npos) << "40 failures: kept\n"
+                                                                                 << many;
+  EXPECT_EQ(many.find("destination=\"198.18.3.1:443\""), std::string::npos) << "none: left out\n" << many;
 }
 
 } // namespace
