@@ -6,6 +6,7 @@
 #include "facts/netns.hpp"
 #include "facts/probe.hpp"
 #include "facts/sysctl_reader.hpp"
+#include "util/clock.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -14,16 +15,6 @@
 #include <optional>
 
 namespace tw {
-
-namespace {
-
-// Milliseconds since start, for the -v trace of where the time goes on a big host.
-double ms_since(std::chrono::steady_clock::time_point start)
-{
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-}
-
-} // namespace
 
 Facts gather_facts(const GatherOptions& options)
 {

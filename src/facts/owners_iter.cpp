@@ -6,6 +6,7 @@
 #include "facts/bpf_iter.hpp"
 #include "facts/libbpf_log.hpp"
 #include "facts/skeletons.hpp"
+#include "util/clock.hpp"
 #include "util/error.hpp"
 #include "util/unique_fd.hpp"
 
@@ -21,11 +22,6 @@
 namespace tw {
 
 namespace {
-
-double ms_since(std::chrono::steady_clock::time_point start)
-{
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-}
 
 struct Loaded
 {

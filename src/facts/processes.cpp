@@ -7,6 +7,7 @@
 #include "facts/netns.hpp"
 #include "facts/owners_iter.hpp"
 #include "model/census.hpp"
+#include "util/clock.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
@@ -464,7 +465,7 @@ ProcessAttribution attribute_processes(const SocketWants& wants, const Attributi
     }
     out.processes.push_back(std::move(p));
   }
-  out.walk_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  out.walk_ms = ms_since(start);
   return out;
 }
 
