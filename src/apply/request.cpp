@@ -1,7 +1,6 @@
 #include "apply/request.hpp"
 
 #include "apply/canary.hpp"
-#include "apply/duration.hpp"
 #include "facts/counters.hpp"
 #include "facts/host.hpp"
 #include "facts/netns.hpp"
@@ -9,6 +8,7 @@
 #include "facts/tuned.hpp"
 #include "reader/plan_reader.hpp"
 #include "sysctld/resolver.hpp"
+#include "util/duration.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/sha256.hpp"

@@ -1,7 +1,7 @@
 #include "apply/session.hpp"
 
 #include "apply/canary.hpp"
-#include "apply/duration.hpp"
+#include "util/duration.hpp"
 #include "util/error.hpp"
 
 namespace tw {

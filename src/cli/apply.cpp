@@ -1,7 +1,6 @@
 // `tw-advisor apply`: the only command that changes the host. It parses the options, builds the
 // request (apply/request.hpp), shows it, asks, and runs the applier (apply/engine.hpp), which
 // journals every step so that no failure or kill leaves a host half-changed (doc/apply.md).
-#include "apply/duration.hpp"
 #include "apply/session.hpp"
 #include "cli/apply_common.hpp"
 #include "cli/commands.hpp"
@@ -17,6 +16,7 @@
 #include "report/apply_report.hpp"
 #include "report/document.hpp"
 #include "report/plan_json.hpp"
+#include "util/duration.hpp"
 #include "util/error.hpp"
 #include "util/json_text.hpp"
 #include "util/sha256.hpp"

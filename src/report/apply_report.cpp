@@ -1,7 +1,7 @@
 #include "report/apply_report.hpp"
 
-#include "apply/duration.hpp"
 #include "apply/engine.hpp"
+#include "util/duration.hpp"
 #include "util/strings.hpp"
 
 namespace tw {

@@ -1,4 +1,4 @@
-#include "apply/duration.hpp"
+#include "util/duration.hpp"
 
 #include <gtest/gtest.h>
 
