@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <cerrno>
 #include <chrono>
@@ -42,6 +43,28 @@ constexpr std::array<const char*, TW_ERR_SLOTS> k_error_names = {
   "ETIMEDOUT", "ECONNREFUSED", "ENETUNREACH", "EHOSTUNREACH", "ECONNRESET",
   "EACCES",    "EPERM",        "EINTR",       "EADDRINUSE",   "other",
 };
+
+// Events the kernel did not hand to the probe's programs: a tracing program that is already
+// running on a CPU (a softirq that interrupted it there) is skipped, and the kernel counts the
+// skip in the program's recursion_misses (bpf_prog_info, Linux 5.12). Summed over the programs.
+std::uint64_t recursion_misses(const struct bpf_object* obj)
+{
+  std::uint64_t total = 0;
+  struct bpf_program* program = nullptr; // NOLINT(misc-const-correctness): libbpf iterates non-const
+  bpf_object__for_each_program(program, obj)
+  {
+    const int fd = bpf_program__fd(program);
+    if (fd < 0) {
+      continue;
+    }
+    bpf_prog_info info{};
+    __u32 length = sizeof(info);
+    if (bpf_obj_get_info_by_fd(fd, &info, &length) == 0) {
+      total += info.recursion_misses;
+    }
+  }
+  return total;
+}
 
 std::array<std::uint8_t, 16> address_bytes(const __u8 (&addr)[16])
 {
@@ -383,6 +406,7 @@ SymptomEvidence EvidenceProbe::collect(double window_seconds, std::optional<std:
       evidence.time_wait_seen = value;
     }
   }
+  evidence.missed = recursion_misses(skel->obj);
   // The tuple map is an LRU of TW_PROBE_MAX_TIME_WAIT: once more tuples entered TIME_WAIT, the
   // oldest were pushed out, perhaps within their 60 s, so recycled is then a lower bound.
   evidence.time_wait_capped = evidence.time_wait_seen > TW_PROBE_MAX_TIME_WAIT;

@@ -75,6 +75,7 @@ struct SymptomEvidence
   std::vector<SymptomDestination> destinations; // most EADDRNOTAVAIL first, then most connects
   std::vector<SymptomBindFailure> bind_eaddrinuse;
   std::uint64_t dropped = 0;        // events not counted because a probe map was full
+  std::uint64_t missed = 0;         // events the kernel skipped: the program was busy on that CPU
   std::uint64_t time_wait_seen = 0; // tuples that entered TIME_WAIT in the window
   bool time_wait_capped = false;    // more than the probe tracks: recycled is a lower bound
 

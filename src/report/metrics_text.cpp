@@ -298,6 +298,15 @@ std::string metrics_text(const std::vector<NamespaceMetrics>& namespaces,
       e.sample({ { "netns", ns.netns } }, as_double(ns.probe_dropped));
     }
   }
+  e.family("tw_advisor_probe_missed_events_total",
+           "counter",
+           "Events the kernel did not hand to the probe (its program already running on that CPU): its "
+           "counters undercount.");
+  for (const auto& ns : namespaces) {
+    if (ns.probed) {
+      e.sample({ { "netns", ns.netns } }, as_double(ns.probe_missed));
+    }
+  }
   e.family("tw_advisor_probe_attached",
            "gauge",
            "1 when the BPF probe measures connect() and bind() in this namespace, else 0.");

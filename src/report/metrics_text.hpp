@@ -30,6 +30,7 @@ struct NamespaceMetrics
   std::map<std::string, ProbeTotals> destinations;      // "198.18.0.1:8080" -> totals
   std::map<std::string, std::uint64_t> bind_eaddrinuse; // local address -> bind() EADDRINUSE total
   std::uint64_t probe_dropped = 0;                      // events the probe could not count (maps full)
+  std::uint64_t probe_missed = 0;                       // events the kernel did not hand to the probe
 };
 
 // The monitor's own health.

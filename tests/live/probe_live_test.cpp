@@ -235,11 +235,17 @@ TEST_F(ProbeLiveTest, RecycledConnectsMatchTheTwRecycledCounter)
   const SymptomDestination* d = e.destination(pair.server_v4 + ":8080");
   ASSERT_NE(d, nullptr);
   EXPECT_GE(recycled + rsts, 30u); // each of the 30 connects took a TIME_WAIT port over
-  EXPECT_GE(d->recycled, recycled);
+  // A state change the kernel did not hand to the probe (its program was already running on
+  // that CPU, interrupted by a softirq) is counted as missed, never silently lost (seen once in
+  // CI under load: 68 of 80 TIME_WAIT entries and 29 of 30 recycles seen).
+  const std::uint64_t missed = e.missed;
+  EXPECT_GE(d->recycled + missed, recycled) << "missed: " << missed;
   EXPECT_LE(d->recycled, recycled + rsts) << "resets: " << rsts;
   EXPECT_EQ(d->recycled_failed, 0u);
-  EXPECT_EQ(d->handshakes_ok, 80u);
-  EXPECT_GE(e.time_wait_seen, 80u);
+  EXPECT_LE(d->handshakes_ok, 80u);
+  EXPECT_GE(d->handshakes_ok + missed, 80u) << "missed: " << missed;
+  EXPECT_LE(e.time_wait_seen, 80u);
+  EXPECT_GE(e.time_wait_seen + missed, 80u) << "missed: " << missed;
   EXPECT_FALSE(e.time_wait_capped);
 }
 
