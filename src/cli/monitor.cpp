@@ -10,6 +10,9 @@
 #include "facts/host.hpp"
 #include "facts/netns.hpp"
 #include "model/netns.hpp"
+#include "state/journal.hpp"
+#include "util/duration.hpp"
+#include "util/error.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -31,6 +34,8 @@ struct MonitorArgs
   std::string profile;
   std::string policy;
   std::string netns;
+  std::string state_dir;
+  std::string history = "1h";
 };
 
 void run(const MonitorArgs& args, int& exit_code)
@@ -53,6 +58,12 @@ void run(const MonitorArgs& args, int& exit_code)
   const std::optional<NetnsInfo> netns = entered ? entered : identify_netns(current_netns_inode());
   options.netns_label = netns ? netns->name : "netns " + std::to_string(current_netns_inode());
   options.netns = netns;
+  const auto keep = parse_duration(args.history);
+  if (!keep) {
+    throw Error("--history " + args.history, "is not a duration from 0 to 24h (e.g. 0, 30m, 1h)");
+  }
+  options.history_keep = *keep;
+  options.state_dir = resolve_state_dir("/", state_dir_for_namespace("/", args.state_dir, netns));
   exit_code = run_monitor(
     options,
     [&args] {
@@ -85,12 +96,27 @@ void add_monitor_command(CLI::App& app, int& exit_code)
   cmd->add_option("--profile", args->profile, "Host intent, as for plan (doc/profiles.md)");
   cmd->add_option("--policy", args->policy, "PATH to a policy YAML, as for plan");
   add_netns_option(cmd, args->netns, "watch");
+  cmd
+    ->add_option("--history",
+                 args->history,
+                 "Keep the last DURATION of intervals (peaks per destination, failures) in the state dir\n"
+                 "for `plan --since`; 0 keeps none")
+    ->capture_default_str()
+    ->type_name("DURATION");
+  cmd
+    ->add_option("--state-dir",
+                 args->state_dir,
+                 "DIR of the history (default /var/lib/tw-advisor, or its netns-INODE folder for\n"
+                 "another namespace, as apply and plan use)")
+    ->type_name("DIR");
   cmd->footer("Metrics (prefix tw_advisor_; every one and its labels in doc/monitor.md): TCP sockets by\n"
               "state, TIME_WAIT by role, port range and usable ports, per destination (the 10 with the\n"
               "highest pressure) ports in use, TIME_WAIT and pressure, the kernel counters that matter,\n"
               "the probe's connect() EADDRNOTAVAIL and recycled connects, the verdict, and the monitor's\n"
               "own health. Exit codes: 0 stopped by a signal or --count, 1 an error before the first\n"
-              "interval (the textfile directory, the profile or policy); later errors skip an interval.");
+              "interval (the textfile directory, the state dir, the profile or policy); later errors skip\n"
+              "an interval. History: one line per interval in STATE_DIR/monitor-history.jsonl (the groups\n"
+              "with the most TIME_WAIT, the probe's failures), read by `plan --since 10m`.");
   cmd->callback([args, &exit_code] { run(*args, exit_code); });
 }
 

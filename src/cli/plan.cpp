@@ -19,11 +19,13 @@
 #include "report/plan_json.hpp"
 #include "report/plan_text.hpp"
 #include "util/durable_fs.hpp"
+#include "util/duration.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/json_strict.hpp"
 #include "util/json_text.hpp"
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -42,6 +44,7 @@ struct PlanArgs
   std::string root = "/";
   std::string state_dir; // empty: /var/lib/tw-advisor under root
   double sample = 0.0;
+  std::string since; // the monitor's history over this long back (empty: none)
   bool no_probe = false;
   std::string profile;
   std::string policy;
@@ -98,6 +101,18 @@ void run_plan(const PlanArgs& args, int& exit_code)
                 "is a directory; give the file to write, e.g. --out " +
                   (std::filesystem::path(args.out) / "plan.json").string());
   }
+  std::optional<std::chrono::seconds> since;
+  if (!args.since.empty()) {
+    since = parse_duration(args.since);
+    if (!since || since->count() == 0) {
+      throw Error("--since " + args.since, "is not a duration from 1s to 24h (e.g. 90s, 10m, 1h)");
+    }
+    if (args.all_netns || !args.facts.empty()) {
+      throw Error("--since",
+                  "reads the monitor's history of one namespace and takes no --all-netns or --facts (a saved "
+                  "plan keeps the history it was judged with)");
+    }
+  }
   if (args.all_netns && (!args.out.empty() || !args.facts.empty())) {
     throw Error("--all-netns",
                 "judges every namespace live and takes no --out or --facts (save one namespace's plan "
@@ -122,6 +137,9 @@ void run_plan(const PlanArgs& args, int& exit_code)
     options.state_dir = state_dir;
     for (const auto& g : policy.guardrails) {
       options.boot_keys.push_back(g.key);
+    }
+    if (since) {
+      options.history_since_seconds = static_cast<double>(since->count());
     }
     if (args.all_netns) {
       run_node_plan(args, options, profile, policy, exit_code);
@@ -191,8 +209,8 @@ void add_plan_command(CLI::App& app, int& exit_code)
   cmd
     ->add_option("--state-dir",
                  args->state_dir,
-                 "Where apply keeps its journal (default /var/lib/tw-advisor under --root); plan only reads\n"
-                 "it, to warn about an interrupted apply")
+                 "Where apply keeps its journal and the monitor its history (default /var/lib/tw-advisor\n"
+                 "under --root); plan only reads them: an interrupted apply, --since")
     ->type_name("DIR");
   cmd
     ->add_option("--sample",
@@ -200,6 +218,12 @@ void add_plan_command(CLI::App& app, int& exit_code)
                  "Watch SECONDS: rates from the counters (connections/s, TWRecycled/s) and, as root, the\n"
                  "BPF probe's failed connect()/bind() and recycled TIME_WAIT (doc/probe.md)")
     ->check(number_range(0.0, 3600.0));
+  cmd
+    ->add_option("--since",
+                 args->since,
+                 "Also judge the peaks `tw-advisor monitor` recorded over the last DURATION (90s, 10m, 1h)\n"
+                 "in the state dir, so a burst that has ended still counts (doc/monitor.md)")
+    ->type_name("DURATION");
   cmd->add_flag("--no-probe",
                 args->no_probe,
                 "Do not load the BPF evidence probe during --sample; judge from the counters only");

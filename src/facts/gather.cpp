@@ -6,6 +6,8 @@
 #include "facts/netns.hpp"
 #include "facts/probe.hpp"
 #include "facts/sysctl_reader.hpp"
+#include "state/history.hpp"
+#include "state/journal.hpp"
 #include "util/clock.hpp"
 
 #include <spdlog/spdlog.h>
@@ -133,6 +135,17 @@ Facts gather_facts(const GatherOptions& options)
     start = std::chrono::steady_clock::now();
     facts.boot = read_boot_facts(options.root, options.state_dir, facts.sysctls, options.boot_keys);
     spdlog::debug("gather: sysctl.d and apply state {} ms", ms_since(start));
+  }
+  if (options.history_since_seconds) {
+    const auto path = resolve_state_dir(options.root, options.state_dir) / k_history_file;
+    const double now =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    facts.history = read_history(path, *options.history_since_seconds, now, facts.host.netns_inode);
+    spdlog::debug("gather: history {}: {} intervals, {} peaks{}",
+                  path.string(),
+                  facts.history->records,
+                  facts.history->peaks.size(),
+                  facts.history->available ? "" : ", unavailable: " + facts.history->error);
   }
   return facts;
 }

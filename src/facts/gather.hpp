@@ -32,6 +32,9 @@ struct GatherOptions
   std::filesystem::path root = "/";   // the tree whose sysctl.d is read
   std::filesystem::path state_dir;    // apply's state dir (empty: the default under root)
   std::vector<std::string> boot_keys; // the keys a plan may propose (the policy's guardrails)
+  // plan --since: read the monitor's history of this namespace over that many seconds back, from
+  // the state dir (k_history_file).
+  std::optional<double> history_since_seconds;
   // The namespace being judged, when the caller already knows it (--netns, --all-netns); else it
   // is identified (host, ip netns name, container, process). The boot configuration is read only
   // for the host's namespace or an explicit --root tree: /etc/sysctl.d never reaches another one.

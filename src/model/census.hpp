@@ -64,6 +64,11 @@ struct DestGroup
   // Of in_use, the AF_INET6 sockets with IPv4-mapped addresses (::ffff:a.b.c.d) folded into this
   // IPv4 group: only the AF_INET6 dump sees them, whatever the printed address says.
   std::uint64_t v4_mapped = 0;
+  // Set when the counts above are this group's peak in the monitor's history rather than the live
+  // census (plan --since): when that peak was. Never in a census, only in the one a plan judges.
+  std::optional<double> peak_at_unix;
+
+  friend bool operator==(const DestGroup&, const DestGroup&) = default;
 };
 
 // "198.18.0.1:8080", or "[fd00::1]:8080" for AF_INET6: an address and port as ss prints them.

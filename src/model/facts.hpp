@@ -3,6 +3,7 @@
 #include "model/boot.hpp"
 #include "model/census.hpp"
 #include "model/counters.hpp"
+#include "model/history.hpp"
 #include "model/nat.hpp"
 #include "model/processes.hpp"
 #include "model/symptoms.hpp"
@@ -39,6 +40,9 @@ struct Facts
   NatEvidence nat;
   std::optional<BootFacts> boot; // sysctl.d and apply state (nullopt: not read, e.g. an old recording)
   SymptomEvidence evidence;      // the symptom measured by the probe, or why it was not
+  // The monitor's history over plan --since (nullopt: not asked for): the peaks of a burst that
+  // may have ended, judged beside the live census.
+  std::optional<HistoryWindow> history;
 };
 
 } // namespace tw

@@ -5,7 +5,9 @@
 #include "facts/gather.hpp"
 #include "facts/probe.hpp"
 #include "policy/engine.hpp"
+#include "state/history.hpp"
 #include "util/durable_fs.hpp"
+#include "util/duration.hpp"
 #include "util/error.hpp"
 
 #include <spdlog/spdlog.h>
@@ -31,6 +33,7 @@ void add_probe_totals(NamespaceMetrics& m, const SymptomEvidence& e)
 {
   m.probed = e.source == EvidenceSource::probe;
   m.probe_dropped = e.dropped;
+  m.probe_missed = e.missed;
   for (const auto& d : e.destinations) {
     m.destinations[d.destination] = { d.connect_eaddrnotavail, d.recycled, d.recycled_failed };
   }
@@ -40,6 +43,50 @@ void add_probe_totals(NamespaceMetrics& m, const SymptomEvidence& e)
 }
 
 } // namespace
+
+HistoryRecord history_record(const Facts& facts,
+                             const SymptomEvidence& probed,
+                             std::map<std::string, HistoryFailures>& last_totals,
+                             double at_unix)
+{
+  HistoryRecord r;
+  r.at_unix = at_unix;
+  r.netns_inode = facts.host.netns_inode;
+  const auto share = [](const DestGroup& g) {
+    return g.usable > 0 ? static_cast<double>(g.time_wait) / static_cast<double>(g.usable) : 0.0;
+  };
+  for (const auto& g : facts.sockets.groups) {
+    if (g.in_use > 0) {
+      r.groups.push_back(g);
+    }
+  }
+  std::stable_sort(r.groups.begin(), r.groups.end(), [&share](const DestGroup& a, const DestGroup& b) {
+    return std::pair(share(a), a.in_use) > std::pair(share(b), b.in_use);
+  });
+  if (r.groups.size() > k_history_groups) {
+    r.groups.resize(k_history_groups);
+  }
+  for (auto& g : r.groups) { // the live-only details are not history
+    g.outbound_established = 0;
+    g.with_timestamps = 0;
+    g.v4_mapped = 0;
+  }
+  for (const auto& d : probed.destinations) {
+    HistoryFailures& last = last_totals[d.destination];
+    // A probe that was re-attached starts again from 0: then its totals are all new.
+    const auto delta = [](std::uint64_t now, std::uint64_t before) {
+      return now >= before ? now - before : now;
+    };
+    const HistoryFailures f{ d.destination,
+                             delta(d.connect_eaddrnotavail, last.eaddrnotavail),
+                             delta(d.recycled_failed, last.recycled_failed) };
+    last = { d.destination, d.connect_eaddrnotavail, d.recycled_failed };
+    if (f.eaddrnotavail > 0 || f.recycled_failed > 0) {
+      r.failures.push_back(f);
+    }
+  }
+  return r;
+}
 
 MonitorSignals::MonitorSignals()
 {
@@ -100,6 +147,15 @@ int run_monitor(const MonitorOptions& options, const LoadMonitorConfig& load, co
   MonitorHealth health;
   health.interval_seconds = std::chrono::duration<double>(options.interval).count();
   std::optional<Verdict> last_verdict;
+  // Checked once at start too: a state dir that cannot be opened is said now, not every interval.
+  std::optional<HistoryWriter> history;
+  if (options.history_keep.count() > 0) {
+    history.emplace(options.state_dir, options.history_keep);
+    spdlog::info("monitor: history of the last {} in {}",
+                 format_duration(options.history_keep),
+                 history->path().string());
+  }
+  std::map<std::string, HistoryFailures> probe_totals; // the probe's totals at the last record
   spdlog::info("monitor: every {} s into {}",
                health.interval_seconds,
                (options.textfile_dir / options.textfile_name).string());
@@ -121,6 +177,11 @@ int run_monitor(const MonitorOptions& options, const LoadMonitorConfig& load, co
       }
       const double watched = std::chrono::duration<double>(begin - started).count();
       const SymptomEvidence probed = probe ? probe->collect(watched) : counters_evidence("--no-probe");
+      const double now = unix_now();
+      std::optional<HistoryRecord> record;
+      if (history) {
+        record = history_record(facts, probed, probe_totals, now);
+      }
       NamespaceMetrics m = namespace_metrics(options.netns_label, std::move(facts), probed, config);
       if (last_verdict != m.verdict) {
         spdlog::info("monitor: {}: verdict {}{}",
@@ -131,6 +192,14 @@ int run_monitor(const MonitorOptions& options, const LoadMonitorConfig& load, co
       }
       health.last_duration_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+      if (record) {
+        try {
+          history->append(*record);
+        } catch (const Error& e) { // said and counted; the metrics are still worth writing
+          ++health.errors_total;
+          spdlog::error("monitor: history: {}", e.what());
+        }
+      }
       health.last_success_unix_seconds = unix_now();
       write_file_atomically(dir,
                             options.textfile_name,

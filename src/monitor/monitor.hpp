@@ -1,5 +1,7 @@
 #pragma once
 
+#include "model/facts.hpp"
+#include "model/history.hpp"
 #include "model/netns.hpp"
 #include "model/policy.hpp"
 #include "model/profile.hpp"
@@ -10,6 +12,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -25,6 +28,8 @@ struct MonitorOptions
   bool probe = true;                             // keep the BPF probe attached (--no-probe: not)
   std::string netns_label = "host";              // the netns label of every series
   std::optional<NetnsInfo> netns;                // the namespace watched, once identified
+  std::filesystem::path state_dir;               // where the history is kept (resolved)
+  std::chrono::seconds history_keep{ 3600 };     // how much history to keep (0: none written)
 };
 
 // SIGTERM, SIGINT and SIGHUP blocked from construction on, so that they are taken between
@@ -69,5 +74,13 @@ NamespaceMetrics namespace_metrics(const std::string& label,
                                    Facts facts,
                                    const SymptomEvidence& probed,
                                    const MonitorConfig& config);
+
+// One interval's line of history: the groups with the highest TIME_WAIT share (at most
+// k_history_groups) and, per destination, the probe's EADDRNOTAVAIL and failed recycles since the
+// previous interval (last_totals: the probe's running totals, updated). Pure.
+HistoryRecord history_record(const Facts& facts,
+                             const SymptomEvidence& probed,
+                             std::map<std::string, HistoryFailures>& last_totals,
+                             double at_unix);
 
 } // namespace tw

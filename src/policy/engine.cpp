@@ -3,6 +3,7 @@
 
 #include "policy/analysis.hpp"
 #include "policy/boot.hpp"
+#include "policy/history.hpp"
 #include "util/strings.hpp"
 
 #include <string>
@@ -38,10 +39,13 @@ std::string tw_reuse_meaning(std::int64_t v)
 std::string pressure_line(const Analysis& a)
 {
   const GroupView& top = *a.pressured.front();
-  std::string line = "Outbound TIME_WAIT holds " + std::to_string(top.group->time_wait) + " of " +
-                     std::to_string(top.usable) + " usable ports (" + percent(top.time_wait_share) +
-                     ") towards " + group_name(*top.group) + " (TIME_WAIT pressure threshold " +
-                     percent(a.time_wait_pressure) + ")";
+  const std::optional<double> peak = top.group->peak_at_unix;
+  std::string line =
+    (peak ? "Outbound TIME_WAIT held " : "Outbound TIME_WAIT holds ") + std::to_string(top.group->time_wait) +
+    " of " + std::to_string(top.usable) + " usable ports (" + percent(top.time_wait_share) + ") towards " +
+    group_name(*top.group) +
+    (peak ? " at its peak at " + policy::time_of_day(*peak) + " (the monitor's history)" : "") +
+    " (TIME_WAIT pressure threshold " + percent(a.time_wait_pressure) + ")";
   // No counter records EADDRNOTAVAIL, so a full group is an inference from the counts. Where the
   // current tcp_tw_reuse covers the group and can work, connect() takes over its TIME_WAIT ports
   // instead of failing: nothing to infer there.
@@ -361,8 +365,15 @@ void would_help(const Analysis& a, Plan& plan)
 
 } // namespace
 
-Plan make_plan(const Facts& facts, const Profile& profile, const Policy& policy)
+Plan make_plan(const Facts& live, const Profile& profile, const Policy& policy)
 {
+  // plan --since: the census judged holds each group at its worst moment in the monitor's history.
+  std::optional<Facts> with_peaks;
+  if (live.history && live.history->available && !live.history->peaks.empty() && live.sockets.available) {
+    with_peaks = live;
+    with_peaks->sockets = policy::census_with_peaks(live.sockets, *live.history);
+  }
+  const Facts& facts = with_peaks ? *with_peaks : live;
   const Analysis a = policy::analyse(facts, profile, policy);
   Plan plan;
   plan.profile_id = profile.id;

@@ -1,7 +1,10 @@
 // What the evidence shows, each with a stable id, the numbers and the kernel behaviour behind it.
 #include "policy/analysis.hpp"
+#include "policy/history.hpp"
 #include "policy/processes.hpp"
 #include "util/strings.hpp"
+
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cmath>
@@ -430,14 +433,26 @@ void symptom_findings(const Analysis& a, std::vector<Finding>& out)
     out.push_back(std::move(f));
     break; // the worst group only (census order)
   }
-  if (e.dropped > 0 || e.time_wait_capped) {
+  if (e.dropped > 0 || e.missed > 0 || e.time_wait_capped) {
     Finding f{ "probe-incomplete", Severity::info, {}, {}, {} };
-    f.summary = std::to_string(e.dropped) + " probe events not counted (a map was full)" +
-                (e.time_wait_capped ? "; more tuples entered TIME_WAIT than the probe tracks, so recycled "
-                                      "counts are lower bounds"
-                                    : std::string());
-    f.evidence = { { "dropped", as_double(e.dropped) }, { "time_wait_seen", as_double(e.time_wait_seen) } };
-    f.rationale = "the probe's maps are bounded (doc/probe.md) so it cannot exhaust kernel memory";
+    std::vector<std::string> parts;
+    if (e.dropped > 0) {
+      parts.push_back(std::to_string(e.dropped) + " probe events not counted (a map was full)");
+    }
+    if (e.missed > 0) {
+      parts.push_back(std::to_string(e.missed) +
+                      " events the kernel did not hand to the probe (it was busy on that CPU)");
+    }
+    if (e.time_wait_capped) {
+      parts.push_back("more tuples entered TIME_WAIT than the probe tracks");
+    }
+    f.summary = fmt::format("{}", fmt::join(parts, "; ")) + ": the probe's counts are lower bounds";
+    f.evidence = { { "dropped", as_double(e.dropped) },
+                   { "missed", as_double(e.missed) },
+                   { "time_wait_seen", as_double(e.time_wait_seen) } };
+    f.rationale =
+      "the probe's maps are bounded (doc/probe.md) so it cannot exhaust kernel memory, and the kernel "
+      "runs a tracing program at most once per CPU at a time";
     out.push_back(std::move(f));
   }
 }
@@ -456,6 +471,7 @@ std::vector<Finding> findings(const Analysis& a)
   intent_findings(a, out);
   symptom_findings(a, out);
   process_findings(a, out);
+  history_findings(a, out);
   return out;
 }
 

@@ -207,6 +207,64 @@ ProcessAttribution attribution_from_json(const Reader& r, const json& s, const s
   return a;
 }
 
+// One destination group as census_to_json writes it (the census's and a history peak's).
+DestGroup group_from_json(const Reader& r, const json& g, const std::string& p)
+{
+  r.object(g, p);
+  DestGroup d;
+  const std::string family = r.text(g, p, "family");
+  if (family != "ipv4" && family != "ipv6") {
+    r.fail(p + "/family", "expected \"ipv4\" or \"ipv6\", got \"" + family + "\"");
+  }
+  d.family = family == "ipv6" ? AF_INET6 : AF_INET;
+  d.local = r.text(g, p, "local");
+  d.remote = r.text(g, p, "remote");
+  const std::uint64_t port = r.count(g, p, "remote_port");
+  if (port > 65535) {
+    r.fail(p + "/remote_port", "out of range 0..65535");
+  }
+  d.remote_port = static_cast<std::uint16_t>(port);
+  d.in_use = r.count(g, p, "in_use");
+  d.time_wait = r.count(g, p, "time_wait");
+  d.usable = r.count(g, p, "usable");
+  if (d.in_use > 65536) {
+    r.fail(p + "/in_use", std::to_string(d.in_use) + " is more than 65536 ports");
+  }
+  if (d.time_wait > d.in_use) {
+    r.fail(p + "/time_wait",
+           std::to_string(d.time_wait) + " is more than in_use " + std::to_string(d.in_use) +
+             " (TIME_WAIT ports are part of the ports in use)");
+  }
+  if (d.usable > 65536) {
+    r.fail(p + "/usable", std::to_string(d.usable) + " is more than 65536 ports");
+  }
+  d.pressure = r.real(r.field(g, p, "pressure"), p + "/pressure");
+  if (!(d.pressure >= 0.0 && d.pressure <= 1.0)) {
+    r.fail(p + "/pressure", "out of range 0..1");
+  }
+  d.loopback = r.flag(g, p, "loopback");
+  if (g.contains("v4_mapped")) { // absent in recordings made before it existed
+    d.v4_mapped = r.count(g, p, "v4_mapped");
+    if (d.v4_mapped > d.in_use) {
+      r.fail(p + "/v4_mapped",
+             std::to_string(d.v4_mapped) + " is more than in_use " + std::to_string(d.in_use));
+    }
+  }
+  // Per-group timestamp evidence; recordings made before it existed have none (no sample).
+  if (const auto ts = g.find("timestamps"); ts != g.end() && !ts->is_null()) {
+    const std::string tp = p + "/timestamps";
+    r.object(*ts, tp);
+    d.outbound_established = r.count(*ts, tp, "outbound_established");
+    d.with_timestamps = r.count(*ts, tp, "negotiated");
+    if (d.with_timestamps > d.outbound_established) {
+      r.fail(tp + "/negotiated",
+             std::to_string(d.with_timestamps) + " is more than outbound_established " +
+               std::to_string(d.outbound_established));
+    }
+  }
+  return d;
+}
+
 } // namespace
 
 SocketCensus census_from_json(const json& s, const std::string& source)
@@ -266,60 +324,7 @@ SocketCensus census_from_json(const json& s, const std::string& source)
   r.array(groups, at + "/groups");
   for (std::size_t i = 0; i < groups.size(); ++i) {
     const std::string p = at + "/groups/" + std::to_string(i);
-    const json& g = groups[i];
-    r.object(g, p);
-    DestGroup d;
-    const std::string family = r.text(g, p, "family");
-    if (family != "ipv4" && family != "ipv6") {
-      r.fail(p + "/family", "expected \"ipv4\" or \"ipv6\", got \"" + family + "\"");
-    }
-    d.family = family == "ipv6" ? AF_INET6 : AF_INET;
-    d.local = r.text(g, p, "local");
-    d.remote = r.text(g, p, "remote");
-    const std::uint64_t port = r.count(g, p, "remote_port");
-    if (port > 65535) {
-      r.fail(p + "/remote_port", "out of range 0..65535");
-    }
-    d.remote_port = static_cast<std::uint16_t>(port);
-    d.in_use = r.count(g, p, "in_use");
-    d.time_wait = r.count(g, p, "time_wait");
-    d.usable = r.count(g, p, "usable");
-    if (d.in_use > 65536) {
-      r.fail(p + "/in_use", std::to_string(d.in_use) + " is more than 65536 ports");
-    }
-    if (d.time_wait > d.in_use) {
-      r.fail(p + "/time_wait",
-             std::to_string(d.time_wait) + " is more than in_use " + std::to_string(d.in_use) +
-               " (TIME_WAIT ports are part of the ports in use)");
-    }
-    if (d.usable > 65536) {
-      r.fail(p + "/usable", std::to_string(d.usable) + " is more than 65536 ports");
-    }
-    d.pressure = r.real(r.field(g, p, "pressure"), p + "/pressure");
-    if (!(d.pressure >= 0.0 && d.pressure <= 1.0)) {
-      r.fail(p + "/pressure", "out of range 0..1");
-    }
-    d.loopback = r.flag(g, p, "loopback");
-    if (g.contains("v4_mapped")) { // absent in recordings made before it existed
-      d.v4_mapped = r.count(g, p, "v4_mapped");
-      if (d.v4_mapped > d.in_use) {
-        r.fail(p + "/v4_mapped",
-               std::to_string(d.v4_mapped) + " is more than in_use " + std::to_string(d.in_use));
-      }
-    }
-    // Per-group timestamp evidence; recordings made before it existed have none (no sample).
-    if (const auto ts = g.find("timestamps"); ts != g.end() && !ts->is_null()) {
-      const std::string tp = p + "/timestamps";
-      r.object(*ts, tp);
-      d.outbound_established = r.count(*ts, tp, "outbound_established");
-      d.with_timestamps = r.count(*ts, tp, "negotiated");
-      if (d.with_timestamps > d.outbound_established) {
-        r.fail(tp + "/negotiated",
-               std::to_string(d.with_timestamps) + " is more than outbound_established " +
-                 std::to_string(d.outbound_established));
-      }
-    }
-    c.groups.push_back(std::move(d));
+    c.groups.push_back(group_from_json(r, groups[i], p));
   }
   c.group_count = r.count(s, at, "group_count");
   c.groups_truncated = r.flag(s, at, "groups_truncated");
@@ -364,6 +369,7 @@ SymptomEvidence evidence_from_json(const json& j, const std::string& source)
     r.fail(at + "/window_seconds", "expected a number >= 0");
   }
   e.dropped = r.count(j, at, "dropped");
+  e.missed = j.contains("missed") ? r.count(j, at, "missed") : 0; // absent before it was counted
   e.time_wait_seen = r.count(j, at, "time_wait_seen");
   e.time_wait_capped = r.flag(j, at, "time_wait_capped");
   const auto processes = [&r](const json& list, const std::string& path) {
@@ -618,6 +624,45 @@ Facts facts_from_json(const json& doc, const std::string& source)
       }
     }
     f.boot = std::move(boot);
+  }
+  if (const auto h = j.find("history"); h != j.end()) { // plan --since: the monitor's peaks it judged
+    const std::string hp = at + "/history";
+    r.object(*h, hp);
+    HistoryWindow w;
+    w.path = r.text(*h, hp, "path");
+    w.since_seconds = r.real(r.field(*h, hp, "since_seconds"), hp + "/since_seconds");
+    w.read_at_unix = r.real(r.field(*h, hp, "read_at_unix"), hp + "/read_at_unix");
+    w.available = r.flag(*h, hp, "available");
+    w.error = r.text_or_null(*h, hp, "error");
+    w.records = r.count(*h, hp, "records");
+    w.skipped = r.count(*h, hp, "skipped_lines");
+    for (const char* name : { "first_at_unix", "last_at_unix" }) {
+      const json& v = r.field(*h, hp, name);
+      if (!v.is_null()) {
+        (std::string(name) == "first_at_unix" ? w.first_at_unix : w.last_at_unix) =
+          r.real(v, hp + "/" + name);
+      }
+    }
+    const json& peaks = r.field(*h, hp, "peaks");
+    r.array(peaks, hp + "/peaks");
+    for (std::size_t i = 0; i < peaks.size(); ++i) {
+      const std::string p = hp + "/peaks/" + std::to_string(i);
+      r.object(peaks[i], p);
+      HistoryPeak peak;
+      peak.at_unix = r.real(r.field(peaks[i], p, "at_unix"), p + "/at_unix");
+      peak.group = group_from_json(r, r.field(peaks[i], p, "group"), p + "/group");
+      w.peaks.push_back(std::move(peak));
+    }
+    const json& failures = r.field(*h, hp, "failures");
+    r.array(failures, hp + "/failures");
+    for (std::size_t i = 0; i < failures.size(); ++i) {
+      const std::string p = hp + "/failures/" + std::to_string(i);
+      r.object(failures[i], p);
+      w.failures.push_back({ r.text(failures[i], p, "destination"),
+                             r.count(failures[i], p, "eaddrnotavail"),
+                             r.count(failures[i], p, "recycled_failed") });
+    }
+    f.history = std::move(w);
   }
   return f;
 }

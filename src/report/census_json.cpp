@@ -53,10 +53,31 @@ nlohmann::json evidence_to_json(const SymptomEvidence& evidence)
                       { "count", b.count },
                       { "processes", processes_json(b.processes) } });
   }
-  return { { "source", to_string(evidence.source) },      { "reason", evidence.reason },
-           { "window_seconds", evidence.window_seconds }, { "destinations", std::move(destinations) },
-           { "bind_eaddrinuse", std::move(binds) },       { "dropped", evidence.dropped },
-           { "time_wait_seen", evidence.time_wait_seen }, { "time_wait_capped", evidence.time_wait_capped } };
+  return { { "source", to_string(evidence.source) },
+           { "reason", evidence.reason },
+           { "window_seconds", evidence.window_seconds },
+           { "destinations", std::move(destinations) },
+           { "bind_eaddrinuse", std::move(binds) },
+           { "dropped", evidence.dropped },
+           { "missed", evidence.missed },
+           { "time_wait_seen", evidence.time_wait_seen },
+           { "time_wait_capped", evidence.time_wait_capped } };
+}
+
+nlohmann::json group_to_json(const DestGroup& g)
+{
+  return { { "family", g.family == AF_INET6 ? "ipv6" : "ipv4" },
+           { "local", g.local },
+           { "remote", g.remote },
+           { "remote_port", g.remote_port },
+           { "in_use", g.in_use },
+           { "time_wait", g.time_wait },
+           { "usable", g.usable },
+           { "pressure", g.pressure },
+           { "loopback", g.loopback },
+           { "v4_mapped", g.v4_mapped },
+           { "timestamps",
+             { { "outbound_established", g.outbound_established }, { "negotiated", g.with_timestamps } } } };
 }
 
 nlohmann::json census_to_json(const SocketCensus& census)
@@ -83,19 +104,7 @@ nlohmann::json census_to_json(const SocketCensus& census)
   j["usable_ports"] = census.usable_ports;
   nlohmann::json groups = nlohmann::json::array();
   for (const auto& g : census.groups) {
-    groups.push_back(
-      { { "family", g.family == AF_INET6 ? "ipv6" : "ipv4" },
-        { "local", g.local },
-        { "remote", g.remote },
-        { "remote_port", g.remote_port },
-        { "in_use", g.in_use },
-        { "time_wait", g.time_wait },
-        { "usable", g.usable },
-        { "pressure", g.pressure },
-        { "loopback", g.loopback },
-        { "v4_mapped", g.v4_mapped },
-        { "timestamps",
-          { { "outbound_established", g.outbound_established }, { "negotiated", g.with_timestamps } } } });
+    groups.push_back(group_to_json(g));
   }
   j["groups"] = std::move(groups);
   j["group_count"] = census.group_count;

@@ -141,6 +141,33 @@ ordered_json facts_to_json(const Facts& facts)
                   { "interrupted", std::move(interrupted) },
                   { "tuners", std::move(tuners) } };
   }
+  if (facts.history) { // plan --since only
+    const HistoryWindow& h = *facts.history;
+    ordered_json peaks = ordered_json::array();
+    for (const auto& p : h.peaks) {
+      peaks.push_back({ { "at_unix", number_json(p.at_unix) }, { "group", group_to_json(p.group) } });
+    }
+    ordered_json failures = ordered_json::array();
+    for (const auto& f : h.failures) {
+      failures.push_back({ { "destination", f.destination },
+                           { "eaddrnotavail", f.eaddrnotavail },
+                           { "recycled_failed", f.recycled_failed } });
+    }
+    const auto optional_time = [](const std::optional<double>& t) {
+      return t ? number_json(*t) : ordered_json(nullptr);
+    };
+    j["history"] = { { "path", h.path },
+                     { "since_seconds", number_json(h.since_seconds) },
+                     { "read_at_unix", number_json(h.read_at_unix) },
+                     { "available", h.available },
+                     { "error", nullable(h.error) },
+                     { "records", h.records },
+                     { "skipped_lines", h.skipped },
+                     { "first_at_unix", optional_time(h.first_at_unix) },
+                     { "last_at_unix", optional_time(h.last_at_unix) },
+                     { "peaks", std::move(peaks) },
+                     { "failures", std::move(failures) } };
+  }
   return j;
 }
 

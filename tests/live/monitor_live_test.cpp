@@ -5,6 +5,7 @@
 #include "util/strings.hpp"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <csignal>
@@ -35,6 +36,9 @@ protected:
     std::error_code ec;
     fs::remove_all(m_dir, ec);
   }
+
+  // The monitor's own state dir (its history): never the host's /var/lib/tw-advisor.
+  std::string state() const { return (m_dir / "state").string(); }
 
   std::string textfile() const
   {
@@ -75,8 +79,15 @@ TEST_F(MonitorLiveTest, ABurstDuringTheRunShowsInTheTextfile)
   BackgroundProcess server(pair.server.exec_argv(
     { m_loadgen, "server", "--bind", pair.server_v4, "--port", "8080", "--timeout-ms", "60000" }));
   ASSERT_TRUE(server.wait_for_output("ready", std::chrono::seconds(10))) << server.output();
-  BackgroundProcess monitor(pair.client.exec_argv(
-    { m_advisor, "monitor", "--interval", "1", "--no-probe", "--textfile-dir", m_dir.string() }));
+  BackgroundProcess monitor(pair.client.exec_argv({ m_advisor,
+                                                    "monitor",
+                                                    "--interval",
+                                                    "1",
+                                                    "--no-probe",
+                                                    "--textfile-dir",
+                                                    m_dir.string(),
+                                                    "--state-dir",
+                                                    state() }));
   const std::string ns = "netns=\"" + pair.client.name() + "\"";
   const std::string outbound = "tw_advisor_time_wait_sockets{" + ns + ",role=\"outbound\"}";
   for (int i = 0; i < 100 && sample(textfile(), outbound) < 0; ++i) {
@@ -117,8 +128,15 @@ TEST_F(MonitorLiveTest, ABurstDuringTheRunShowsInTheTextfile)
 TEST_F(MonitorLiveTest, SignalsEndItCleanlyAndAKillLeavesAWholeTextfile)
 {
   Netns ns("msig");
-  BackgroundProcess slow(ns.exec_argv(
-    { m_advisor, "monitor", "--interval", "60", "--no-probe", "--textfile-dir", m_dir.string() }));
+  BackgroundProcess slow(ns.exec_argv({ m_advisor,
+                                        "monitor",
+                                        "--interval",
+                                        "60",
+                                        "--no-probe",
+                                        "--textfile-dir",
+                                        m_dir.string(),
+                                        "--state-dir",
+                                        state() }));
   for (int i = 0; i < 100 && textfile().empty(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
@@ -130,8 +148,15 @@ TEST_F(MonitorLiveTest, SignalsEndItCleanlyAndAKillLeavesAWholeTextfile)
 
   const fs::path own = m_dir / "killed"; // its own directory: what is there, it wrote
   fs::create_directories(own);
-  BackgroundProcess fast(
-    ns.exec_argv({ m_advisor, "monitor", "--interval", "1", "--no-probe", "--textfile-dir", own.string() }));
+  BackgroundProcess fast(ns.exec_argv({ m_advisor,
+                                        "monitor",
+                                        "--interval",
+                                        "1",
+                                        "--no-probe",
+                                        "--textfile-dir",
+                                        own.string(),
+                                        "--state-dir",
+                                        (own / "state").string() }));
   std::this_thread::sleep_for(std::chrono::milliseconds(2300));
   ::kill(fast.pid(), SIGKILL);
   fast.stop();
@@ -139,6 +164,13 @@ TEST_F(MonitorLiveTest, SignalsEndItCleanlyAndAKillLeavesAWholeTextfile)
   ASSERT_TRUE(killed) << "no textfile after 2.3 s of 1 s intervals";
   EXPECT_EQ(problems_of(*killed), "") << *killed;
   EXPECT_GE(sample(*killed, "tw_advisor_intervals_total"), 1.0) << *killed;
+  // The history the kill may have torn is still read: every whole line, the torn tail skipped.
+  const nlohmann::json plan =
+    advisor_json(ns, m_advisor, { "plan", "--since", "5m", "--state-dir", (own / "state").string() });
+  ASSERT_TRUE(plan.contains("facts")) << plan.dump();
+  const auto& history = plan["facts"]["history"];
+  EXPECT_TRUE(history.value("available", false)) << history.dump();
+  EXPECT_GE(history.value("records", 0), 1) << history.dump();
   for (const auto& entry : fs::directory_iterator(own)) {
     // A temp file a kill left behind must not be one node_exporter reads (it reads *.prom).
     if (entry.path().filename() != "tw_advisor.prom") {
@@ -147,12 +179,124 @@ TEST_F(MonitorLiveTest, SignalsEndItCleanlyAndAKillLeavesAWholeTextfile)
   }
 }
 
+// The burst is over (its TIME_WAIT destroyed, as 60 s would), and the live plan says irrelevant;
+// plan --since reads the monitor's history, judges the peak it recorded and says helps, quoting
+// when. The history file is one whole JSON line per interval.
+TEST_F(MonitorLiveTest, PlanSinceStillSeesABurstThatHasEnded)
+{
+  HostPair pair("mhist");
+  pair.client.set_sysctl("net.ipv4.ip_local_port_range", "40000 40499");
+  BackgroundProcess server(pair.server.exec_argv(
+    { m_loadgen, "server", "--bind", pair.server_v4, "--port", "8080", "--timeout-ms", "60000" }));
+  ASSERT_TRUE(server.wait_for_output("ready", std::chrono::seconds(10))) << server.output();
+  BackgroundProcess monitor(pair.client.exec_argv({ m_advisor,
+                                                    "monitor",
+                                                    "--interval",
+                                                    "1",
+                                                    "--no-probe",
+                                                    "--textfile-dir",
+                                                    m_dir.string(),
+                                                    "--state-dir",
+                                                    state() }));
+  const std::string ns = "netns=\"" + pair.client.name() + "\"";
+  const std::string outbound = "tw_advisor_time_wait_sockets{" + ns + ",role=\"outbound\"}";
+  for (int i = 0; i < 100 && sample(textfile(), outbound) < 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  const RunResult burst = pair.client.run({ m_loadgen,
+                                            "client",
+                                            "--connect",
+                                            pair.server_v4,
+                                            "--port",
+                                            "8080",
+                                            "--count",
+                                            "400",
+                                            "--close-first" });
+  ASSERT_EQ(burst.exit_code, 0) << burst.err;
+  for (int i = 0; i < 100 && sample(textfile(), outbound) < 300.0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_GE(sample(textfile(), outbound), 300.0) << textfile();
+  // The burst ends: its TIME_WAIT destroyed (SOCK_DESTROY), as the 60 s would.
+  const RunResult killed = pair.client.run({ "ss", "-K", "state", "time-wait" });
+  ASSERT_EQ(killed.exit_code, 0) << killed.err;
+  for (int i = 0; i < 100 && sample(textfile(), outbound) != 0.0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(sample(textfile(), outbound), 0.0) << "the monitor saw the end of the burst\n" << textfile();
+  EXPECT_EQ(monitor.stop(), 0);
+
+  const nlohmann::json live = advisor_json(pair.client, m_advisor, { "plan", "--state-dir", state() });
+  EXPECT_EQ(live.value("verdict", ""), "irrelevant") << live.dump(2);
+  EXPECT_FALSE(live["facts"].contains("history"));
+
+  const nlohmann::json since =
+    advisor_json(pair.client, m_advisor, { "plan", "--since", "5m", "--state-dir", state() });
+  EXPECT_EQ(since.value("verdict", ""), "helps") << since.dump(2);
+  EXPECT_NE(since["reasons"].dump().find("at its peak at "), std::string::npos) << since["reasons"].dump(2);
+  bool peak = false;
+  for (const auto& f : since["findings"]) {
+    if (f.value("id", "") == "history-peak") {
+      peak = true;
+      EXPECT_GE(f["evidence"].value("peak_time_wait", 0.0), 300.0) << f.dump();
+      EXPECT_NE(f.value("summary", "").find(pair.server_v4 + ":8080"), std::string::npos) << f.dump();
+    }
+  }
+  EXPECT_TRUE(peak) << since["findings"].dump(2);
+  const auto& history = since["facts"]["history"];
+  EXPECT_GE(history.value("records", 0), 3) << history.dump();
+  EXPECT_EQ(history.value("skipped_lines", -1), 0) << history.dump();
+
+  // The text says it where an operator reads it.
+  const RunResult text = pair.client.run({ m_advisor, "plan", "--since", "5m", "--state-dir", state() });
+  EXPECT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("history-peak"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("at its peak at"), std::string::npos) << text.out;
+
+  // Each line of the file is one whole record; the file holds nothing else.
+  const auto file = read_file(fs::path(state()) / "monitor-history.jsonl", 1 << 24);
+  ASSERT_TRUE(file);
+  std::size_t lines = 0;
+  for (const auto& line : split(*file, '\n')) {
+    if (line.empty()) {
+      continue;
+    }
+    ++lines;
+    EXPECT_FALSE(nlohmann::json::parse(line, nullptr, false).is_discarded()) << line;
+  }
+  EXPECT_GE(lines, 3u);
+}
+
+// plan --since where no monitor ran says so, and judges the live census.
+TEST_F(MonitorLiveTest, PlanSinceWithoutAHistorySaysSo)
+{
+  Netns ns("mnohist");
+  const nlohmann::json plan =
+    advisor_json(ns, m_advisor, { "plan", "--since", "10m", "--state-dir", state() });
+  bool said = false;
+  for (const auto& f : plan["findings"]) {
+    if (f.value("id", "") == "history-unavailable") {
+      said = true;
+      EXPECT_NE(f.value("summary", "").find(state()), std::string::npos) << f.dump();
+    }
+  }
+  EXPECT_TRUE(said) << plan["findings"].dump(2);
+  EXPECT_FALSE(plan["facts"]["history"].value("available", true));
+}
+
 // A textfile directory that does not exist is an error before the first interval, naming it.
 TEST_F(MonitorLiveTest, AMissingTextfileDirIsAnErrorNamingIt)
 {
   Netns ns("mdir");
-  const RunResult r = ns.run(
-    { m_advisor, "monitor", "--count", "1", "--no-probe", "--textfile-dir", (m_dir / "nope").string() });
+  const RunResult r = ns.run({ m_advisor,
+                               "monitor",
+                               "--count",
+                               "1",
+                               "--no-probe",
+                               "--textfile-dir",
+                               (m_dir / "nope").string(),
+                               "--state-dir",
+                               state() });
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find((m_dir / "nope").string()), std::string::npos) << r.err;
 }
@@ -161,8 +305,16 @@ TEST_F(MonitorLiveTest, AMissingTextfileDirIsAnErrorNamingIt)
 TEST_F(MonitorLiveTest, TheProbeStaysAttachedAsRoot)
 {
   Netns ns("mprobe");
-  const RunResult r =
-    ns.run({ m_advisor, "monitor", "--interval", "1", "--count", "1", "--textfile-dir", m_dir.string() });
+  const RunResult r = ns.run({ m_advisor,
+                               "monitor",
+                               "--interval",
+                               "1",
+                               "--count",
+                               "1",
+                               "--textfile-dir",
+                               m_dir.string(),
+                               "--state-dir",
+                               state() });
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string text = textfile();
   EXPECT_EQ(problems_of(text), "") << text;
