@@ -5,6 +5,7 @@
 #include "apply/runtime_writer.hpp"
 #include "apply/signals.hpp"
 #include "apply/target_lock.hpp"
+#include "audit/audit.hpp"
 #include "facts/host.hpp"
 #include "facts/sysctl_reader.hpp"
 #include "util/error.hpp"
@@ -330,6 +331,7 @@ ApplyOutcome Applier::execute(ApplyObserver& observer)
       }
     }
     advance_journal(*m_state_dir, journal, JournalState::runtime_applied, "every key written and read back");
+    audit(journal_events(AuditKind::applied, journal, "apply " + journal.id, ""));
     failpoint("after-runtime");
 
     // Step 3: the watch window.
@@ -381,6 +383,10 @@ ApplyOutcome Applier::execute(ApplyObserver& observer)
           outcome.result = ApplyResult::watch_rolled_back;
           outcome.reason = *sample.trip;
           undo_or_throw(journal, "the watch tripped: " + *sample.trip, observer);
+          audit(journal_events(AuditKind::watch_rolled_back,
+                               journal,
+                               "the watch rolled back apply " + journal.id,
+                               *sample.trip));
           return outcome;
         }
       }
@@ -405,9 +411,13 @@ ApplyOutcome Applier::execute(ApplyObserver& observer)
     advance_journal(*m_state_dir, journal, JournalState::done, "applied");
   } catch (const Error& e) {
     undo_or_throw(journal, e.what(), observer);
+    audit(journal_events(
+      AuditKind::apply_failed, journal, "apply " + journal.id + " failed, undone", e.what(), m_keys_written));
     throw Error(e.subject(), e.reason() + "; every change was rolled back");
   } catch (const std::exception& e) {
     undo_or_throw(journal, e.what(), observer);
+    audit(journal_events(
+      AuditKind::apply_failed, journal, "apply " + journal.id + " failed, undone", e.what(), m_keys_written));
     throw Error("apply", std::string(e.what()) + "; every change was rolled back");
   }
   return outcome;

@@ -3,6 +3,7 @@
 #include "apply/engine.hpp"
 #include "apply/runtime_writer.hpp"
 #include "apply/target_lock.hpp"
+#include "audit/audit.hpp"
 #include "facts/host.hpp"
 #include "facts/sysctl_reader.hpp"
 #include "util/error.hpp"
@@ -180,6 +181,7 @@ RollbackOutcome rollback_last_apply(const Target& target, const std::string& com
                 "incomplete: " + fmt::format("{}", fmt::join(problems, "; ")) +
                   "; fix the cause and run it again");
   }
+  audit(journal_events(AuditKind::rolled_back, *journal, "rollback of apply " + journal->id, reason));
   out.journal = *journal;
   return out;
 }

@@ -2,6 +2,7 @@
 // clock. No rule lives here: the verdict is make_plan's, the exposition report/metrics_text's.
 #include "monitor/monitor.hpp"
 
+#include "audit/audit.hpp"
 #include "facts/gather.hpp"
 #include "facts/probe.hpp"
 #include "policy/engine.hpp"
@@ -188,6 +189,14 @@ int run_monitor(const MonitorOptions& options, const LoadMonitorConfig& load, co
                      options.netns_label,
                      to_string(m.verdict),
                      last_verdict ? std::string(" (was ") + to_string(*last_verdict) + ")" : "");
+        if (last_verdict) { // a change, not the first judgement
+          audit({ AuditEvent{ AuditKind::verdict_changed,
+                              options.netns_label + ": verdict " + to_string(m.verdict) + " (was " +
+                                to_string(*last_verdict) + ")",
+                              { { "netns", options.netns_label },
+                                { "old", to_string(*last_verdict) },
+                                { "new", to_string(m.verdict) } } } });
+        }
         last_verdict = m.verdict;
       }
       health.last_duration_seconds =
