@@ -255,6 +255,8 @@ struct StatusReport
   std::string journal_error;         // "damaged": why the journal could not be read
   std::vector<std::string> recovery; // "damaged": how to restore by hand, one step a line
   std::string next;                  // what to run next when something needs it ("" when not)
+  // status --history: the finished applies kept in the state dir, newest first (nullopt: not asked).
+  std::optional<JournalArchive> history;
 };
 
 // Reads the state (takes no lock; never writes). A damaged journal is a condition, not an error:

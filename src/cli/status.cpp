@@ -11,6 +11,7 @@
 #include "facts/netns.hpp"
 #include "facts/sysctl_reader.hpp"
 #include "report/document.hpp"
+#include "state/journal.hpp"
 #include "util/json_text.hpp"
 
 #include <cstdio>
@@ -30,6 +31,7 @@ struct StatusArgs
   std::string root = "/";
   std::string state_dir;
   std::string netns;
+  bool history = false;
 };
 
 void run_status(const StatusArgs& args, int& exit_code)
@@ -43,6 +45,9 @@ void run_status(const StatusArgs& args, int& exit_code)
     note = with_rollback_command(std::move(note), args.root, state_dir, args.netns);
   }
   report.next = with_rollback_command(std::move(report.next), args.root, state_dir, args.netns);
+  if (args.history) {
+    report.history = load_journal_archive(resolve_state_dir(args.root, state_dir));
+  }
   const std::string out =
     args.format == "json"
       ? json_text(make_document(DocumentKind::status, current_host_named(netns), status_to_json(report))) +
@@ -69,6 +74,10 @@ void add_status_command(CLI::App& app, int& exit_code)
   status->add_flag("--detailed-exitcode",
                    status_args->detailed_exitcode,
                    "Exit 2 when the last apply was interrupted or anything drifted (for monitoring)");
+  status->add_flag("--history",
+                   status_args->history,
+                   "Also list the last 20 finished applies (done or rolled back), newest first: what\n"
+                   "each changed, and why it was rolled back");
   add_root_options(status, status_args->root, status_args->state_dir, status_args->netns);
   status->footer(
     "Conditions: done, rolled-back, none; \"interrupted\" means an apply was killed: run\n"

@@ -1,6 +1,8 @@
 #include "report/status.hpp"
 
 #include "model/sysctl.hpp"
+#include "util/strings.hpp"
+#include "util/wrap.hpp"
 
 namespace tw {
 
@@ -11,6 +13,29 @@ namespace {
 bool unfinished(const StatusReport& r)
 {
   return r.condition == StatusCondition::interrupted || r.condition == StatusCondition::in_progress;
+}
+
+// status --history: one block per finished apply, newest first, each line within 80 columns
+// except an unbreakable token.
+std::string history_text(const JournalArchive& archive)
+{
+  std::string out = "history: " + counted(archive.journals.size(), "finished apply", "finished applies") +
+                    " kept (the last " + std::to_string(k_journals_kept) + "), newest first\n";
+  for (const auto& j : archive.journals) {
+    out += "  " + j.id + "  " + to_string(j.state) + "\n";
+    for (const auto& c : j.changes) {
+      out += "    " + c.key + " " + c.old_value + " -> " + c.new_value + "\n";
+    }
+    if (!j.reason.empty()) {
+      out += wrap_text("rolled back: " + j.reason, 80, "    ", "      ");
+    }
+    out += wrap_text(
+      "plan: " + j.plan_source + " (sha256 " + j.plan_sha256.substr(0, 12) + ")", 80, "    ", "      ");
+  }
+  for (const auto& p : archive.problems) {
+    out += wrap_text("not read: " + p, 80, "  ", "    ");
+  }
+  return out;
 }
 
 } // namespace
@@ -49,21 +74,41 @@ nlohmann::json status_to_json(const StatusReport& r)
               { "plan", { { "source", r.journal.plan_source }, { "sha256", r.journal.plan_sha256 } } },
               { "reason", r.journal.reason } };
   }
-  return { { "state_dir", r.state_dir.string() },
-           { "condition", to_string(r.condition) },
-           // null while an apply is unfinished: there is no settled state to judge drift against
-           { "drifted",
-             unfinished(r) || r.condition == StatusCondition::damaged ? nlohmann::json(nullptr)
-                                                                      : nlohmann::json(r.drifted) },
-           { "apply", apply },
-           { "keys", keys },
-           { "files", files },
-           { "notes", r.notes },
-           // "damaged": why the journal cannot be read, and how to restore by hand
-           { "journal_error",
-             r.journal_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.journal_error) },
-           { "recovery", r.recovery },
-           { "next", r.next.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.next) } };
+  nlohmann::json out = {
+    { "state_dir", r.state_dir.string() },
+    { "condition", to_string(r.condition) },
+    // null while an apply is unfinished: there is no settled state to judge drift against
+    { "drifted",
+      unfinished(r) || r.condition == StatusCondition::damaged ? nlohmann::json(nullptr)
+                                                               : nlohmann::json(r.drifted) },
+    { "apply", apply },
+    { "keys", keys },
+    { "files", files },
+    { "notes", r.notes },
+    // "damaged": why the journal cannot be read, and how to restore by hand
+    { "journal_error", r.journal_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.journal_error) },
+    { "recovery", r.recovery },
+    { "next", r.next.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.next) }
+  };
+  if (r.history) { // status --history
+    nlohmann::json applies = nlohmann::json::array();
+    for (const auto& j : r.history->journals) {
+      nlohmann::json changes = nlohmann::json::array();
+      for (const auto& c : j.changes) {
+        changes.push_back({ { "key", c.key }, { "old", c.old_value }, { "new", c.new_value } });
+      }
+      applies.push_back({ { "id", j.id },
+                          { "state", to_string(j.state) },
+                          { "created_at", j.created_at },
+                          { "updated_at", j.updated_at },
+                          { "command", j.command },
+                          { "plan", { { "source", j.plan_source }, { "sha256", j.plan_sha256 } } },
+                          { "reason", j.reason },
+                          { "changes", std::move(changes) } });
+    }
+    out["history"] = { { "applies", std::move(applies) }, { "problems", r.history->problems } };
+  }
+  return out;
 }
 
 std::string status_to_text(const StatusReport& r)
@@ -139,6 +184,9 @@ std::string status_to_text(const StatusReport& r)
   }
   if (!r.next.empty()) {
     out += "Next: " + r.next + "\n";
+  }
+  if (r.history) {
+    out += "\n" + history_text(*r.history);
   }
   return out;
 }

@@ -6,8 +6,12 @@
 #include "util/json_text.hpp"
 #include "util/sha256.hpp"
 
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
 #include <array>
 #include <ctime>
+#include <filesystem>
 
 namespace tw {
 
@@ -380,6 +384,72 @@ void save_journal(const Dir& state_dir, const Journal& journal)
     throw Error(state_dir.name_path(k_journal_name), std::string("cannot encode the journal: ") + e.what());
   }
   write_file_atomically(state_dir, k_journal_name, std::string(k_journal_name) + ".tmp", text, 0600);
+  if (is_final(journal.state)) {
+    try {
+      archive_journal(state_dir, journal);
+    } catch (const Error& e) { // the apply itself is journaled; only status --history misses it
+      spdlog::warn("the journal's copy for status --history: {}", e.what());
+    }
+  }
+}
+
+void archive_journal(const Dir& state_dir, const Journal& journal)
+{
+  const Dir archive = open_state_dir(state_dir.path() / k_journal_archive_dir, false);
+  const std::string name = journal.id + ".json";
+  write_file_atomically(archive, name, "." + name + ".tmp", json_text(journal_to_json(journal)) + "\n", 0600);
+  // Ids begin with the UTC time, so names sort oldest first.
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(archive.path(), ec)) {
+    const std::string n = entry.path().filename().string();
+    if (n.size() > 5 && n.front() != '.' && n.compare(n.size() - 5, 5, ".json") == 0) {
+      names.push_back(n);
+    }
+  }
+  std::sort(names.begin(), names.end());
+  for (std::size_t i = 0; i + k_journals_kept < names.size(); ++i) {
+    remove_file_durably(archive, names[i]);
+  }
+}
+
+JournalArchive load_journal_archive(const std::filesystem::path& state_dir)
+{
+  JournalArchive out;
+  const auto dir_path = state_dir / k_journal_archive_dir;
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir_path, ec)) {
+    return out; // no apply has finished here yet (or not since the archive exists)
+  }
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_path, ec)) {
+    const std::string n = entry.path().filename().string();
+    if (n.size() > 5 && n.front() != '.' && n.compare(n.size() - 5, 5, ".json") == 0) {
+      names.push_back(n);
+    }
+  }
+  if (ec) {
+    out.problems.push_back(dir_path.string() + ": " + ec.message());
+    return out;
+  }
+  std::sort(names.rbegin(), names.rend()); // newest first
+  try {
+    const Dir dir = Dir::open(dir_path);
+    for (const auto& n : names) {
+      try {
+        const auto file = read_file_at(dir, n);
+        if (file) {
+          const std::string source = dir.name_path(n);
+          out.journals.push_back(journal_from_json(parse_json_strict(file->bytes, source), source));
+        }
+      } catch (const Error& e) {
+        out.problems.push_back(e.what());
+      }
+    }
+  } catch (const Error& e) {
+    out.problems.push_back(e.what());
+  }
+  return out;
 }
 
 std::optional<Journal> load_journal(const Dir& state_dir)

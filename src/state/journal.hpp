@@ -130,6 +130,23 @@ struct JournalSalvage
   bool truncated = false; // not even valid JSON: entries after the cut are missing
 };
 
+// Every finished apply's journal (done or rolled back) is also kept as journals/ID.json in the
+// state dir, the last k_journals_kept of them, for `status --history`.
+inline constexpr const char* k_journal_archive_dir = "journals";
+inline constexpr std::size_t k_journals_kept = 20;
+
+// Copies a finished journal into the archive (atomically) and removes the oldest beyond
+// k_journals_kept. Throws tw::Error naming the path.
+void archive_journal(const Dir& state_dir, const Journal& journal);
+
+// The archived journals, newest first; one that cannot be read is skipped and said in problems.
+struct JournalArchive
+{
+  std::vector<Journal> journals;
+  std::vector<std::string> problems;
+};
+JournalArchive load_journal_archive(const std::filesystem::path& state_dir);
+
 // The state directory when --state-dir is not given (under --root).
 inline constexpr const char* k_default_state_dir = "/var/lib/tw-advisor";
 

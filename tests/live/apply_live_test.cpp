@@ -235,6 +235,73 @@ TEST_F(ApplyLiveTest, AppliesVerifiesPersistsAndRollsBackExactly)
   EXPECT_NE(again.out.find("nothing to roll back"), std::string::npos) << again.out;
 }
 
+// Every key written is audited (one line each on stderr where there is no journal, with the
+// fields journald gets), so is the rollback; both applies are kept for status --history, newest
+// first, in the state they ended in.
+TEST_F(ApplyLiveTest, EveryChangeIsAuditedAndKeptForStatusHistory)
+{
+  const std::vector<std::string> audit_env = { "TW_ADVISOR_AUDIT=stderr" };
+  const auto lines_of = [](const std::string& err, const std::string& message_id) {
+    std::vector<std::string> out;
+    for (const auto& line : split(err, '\n')) {
+      if (line.rfind("tw-advisor audit: MESSAGE_ID=" + message_id + " ", 0) == 0) {
+        out.emplace_back(line);
+      }
+    }
+    return out;
+  };
+  const auto r = apply({}, audit_env);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const auto applied = lines_of(r.err, "c385e0a2b9fb4d678664bf357bd0eeb0");
+  ASSERT_EQ(applied.size(), 2u) << r.err;
+  const std::string sha = status_json()["apply"]["plan"]["sha256"].get<std::string>();
+  const std::string id = status_json()["apply"]["id"].get<std::string>();
+  const std::string inode =
+    std::string(trim(m_ns->run({ "stat", "-L", "-c", "%i", "/proc/self/ns/net" }).out));
+  bool reuse = false;
+  for (const auto& line : applied) {
+    EXPECT_NE(line.find(" TW_ADVISOR_EVENT=applied "), std::string::npos) << line;
+    EXPECT_NE(line.find(" TW_ADVISOR_PLAN_SHA256=" + sha), std::string::npos) << line;
+    EXPECT_NE(line.find(" TW_ADVISOR_JOURNAL=" + id), std::string::npos) << line;
+    EXPECT_NE(line.find(" TW_ADVISOR_NETNS=" + inode), std::string::npos) << line;
+    reuse = reuse || line.find(" TW_ADVISOR_KEY=net.ipv4.tcp_tw_reuse TW_ADVISOR_OLD=0 TW_ADVISOR_NEW=1 ") !=
+                       std::string::npos;
+  }
+  EXPECT_TRUE(reuse) << r.err;
+
+  std::vector<std::string> rollback = { m_bin, "rollback" };
+  for (const auto& c : common()) {
+    rollback.push_back(c);
+  }
+  const auto rb = m_ns->run(rollback, audit_env);
+  ASSERT_EQ(rb.exit_code, 0) << rb.err;
+  const auto undone = lines_of(rb.err, "3187219803ca4cfeb4953bcc102fe146");
+  ASSERT_EQ(undone.size(), 2u) << rb.err;
+  EXPECT_NE(undone[0].find(" TW_ADVISOR_REASON='rolled back on request"), std::string::npos) << undone[0];
+
+  const auto second = apply({}, audit_env);
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  const auto history = tool("status", { "--history", "--format", "json" });
+  ASSERT_EQ(history.exit_code, 0) << history.err;
+  const auto j = nlohmann::json::parse(history.out)["history"];
+  ASSERT_EQ(j["applies"].size(), 2u) << j.dump(2);
+  EXPECT_EQ(j["applies"][0]["state"], "done") << j.dump(2);
+  EXPECT_EQ(j["applies"][1]["state"], "rolled-back") << j.dump(2);
+  EXPECT_EQ(j["applies"][1]["id"], id) << j.dump(2);
+  EXPECT_EQ(j["applies"][1]["changes"].size(), 2u) << j.dump(2);
+  EXPECT_TRUE(j["problems"].empty()) << j.dump(2);
+  const auto text = tool("status", { "--history" });
+  EXPECT_NE(text.out.find("history: 2 finished applies kept"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("  " + id + "  rolled-back\n"), std::string::npos) << text.out;
+  // The history fits 80 columns (the token it cannot break: the plan's path).
+  for (const auto& line : split(text.out.substr(text.out.find("history: ")), '\n')) {
+    EXPECT_TRUE(line.size() <= 80u || line.find(' ', 6) == std::string::npos ||
+                line.find((m_tmp / "plan.json").string()) != std::string::npos)
+      << line;
+  }
+  EXPECT_EQ(tool("rollback").exit_code, 0);
+}
+
 class ApplyFailpointTest
   : public ApplyLiveTest
   , public ::testing::WithParamInterface<const char*>
@@ -440,9 +507,14 @@ TEST_F(ApplyLiveTest, WatchTripsOnFailingConnectsAndRollsBackWithExit3)
                                                        "--timeout-ms",
                                                        "5000" }) +
                                           " >/dev/null");
-  const auto r = m_ns->run({ "sh", "-c", script });
+  const auto r = m_ns->run({ "sh", "-c", script }, { "TW_ADVISOR_AUDIT=stderr" });
   EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
   EXPECT_NE(r.out.find("rolled back by the watch"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("tw-advisor audit: MESSAGE_ID=d03ff942b65147d3b60448bf79d731e0 "), std::string::npos)
+    << r.err;
+  EXPECT_NE(r.err.find(" TW_ADVISOR_EVENT=watch-rolled-back TW_ADVISOR_KEY=net.ipv4.tcp_tw_reuse"),
+            std::string::npos)
+    << r.err;
   EXPECT_NE(r.out.find("Tcp.AttemptFails"), std::string::npos) << r.out;
   EXPECT_EQ(state(), before);
   const auto st = status_json();
