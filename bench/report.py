@@ -571,13 +571,13 @@ def main():
     print("\n".join(ct))
     if a.doc:
         text = document(sizes, stats, rows, meta)
-        # bench/probe's and bench/node's sections are their own: keep them as they are.
+        # bench/probe's, bench/node's and bench/monitor's sections are their own: keep them.
         try:
             with open(a.doc) as f:
                 old = f.read()
         except OSError:
             old = ""
-        for marker in ("probe-bench", "node-bench"):
+        for marker in ("probe-bench", "node-bench", "monitor-bench"):
             kept = re.search(rf"<!-- {marker}:begin.*?<!-- {marker}:end -->", old, re.S)
             if kept:
                 text = text.rstrip("\n") + "\n\n" + kept.group(0) + "\n"

@@ -427,6 +427,11 @@ void Applier::undo_or_throw(Journal& journal, const std::string& reason, ApplyOb
 {
   const auto problems = undo_journal(*m_state_dir, journal, m_request.root, reason, observer, m_keys_written);
   if (!problems.empty()) {
+    audit(journal_events(AuditKind::rollback_incomplete,
+                         journal,
+                         "the rollback of apply " + journal.id + " is incomplete",
+                         fmt::format("{}", fmt::join(problems, "; ")),
+                         m_keys_written));
     throw Error("apply failed (" + reason + ") and the rollback is incomplete",
                 fmt::format("{}", fmt::join(problems, "; ")) + "; fix the cause and run `" +
                   m_request.rollback_hint + "` again");

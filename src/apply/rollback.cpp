@@ -177,6 +177,10 @@ RollbackOutcome rollback_last_apply(const Target& target, const std::string& com
                                : "finishing an apply interrupted in state " + out.previous_state;
   const auto problems = undo_journal(dir, *journal, root, reason, observer);
   if (!problems.empty()) {
+    audit(journal_events(AuditKind::rollback_incomplete,
+                         *journal,
+                         "the rollback of apply " + journal->id + " is incomplete",
+                         fmt::format("{}", fmt::join(problems, "; "))));
     throw Error("rollback of " + journal->id,
                 "incomplete: " + fmt::format("{}", fmt::join(problems, "; ")) +
                   "; fix the cause and run it again");

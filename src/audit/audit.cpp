@@ -21,6 +21,8 @@ constexpr const char* k_journal_socket = "/run/systemd/journal/socket";
 int priority(AuditKind kind)
 {
   switch (kind) {
+    case AuditKind::rollback_incomplete:
+      return 3; // error: a key may still hold the applied value
     case AuditKind::apply_failed:
     case AuditKind::watch_rolled_back:
       return 4; // warning: something went wrong and was undone
@@ -81,6 +83,8 @@ const char* message_id(AuditKind kind)
       return "d03ff942b65147d3b60448bf79d731e0";
     case AuditKind::verdict_changed:
       return "888df89aafe14aad86d9f4dd27508b7e";
+    case AuditKind::rollback_incomplete:
+      return "7cb1eec22f4d453ab3fec238101299c8";
   }
   return "";
 }
@@ -98,6 +102,8 @@ const char* to_string(AuditKind kind)
       return "watch-rolled-back";
     case AuditKind::verdict_changed:
       return "verdict-changed";
+    case AuditKind::rollback_incomplete:
+      return "rollback-incomplete";
   }
   return "";
 }
@@ -122,6 +128,10 @@ std::vector<AuditEvent> change_events(AuditKind kind,
       case AuditKind::watch_rolled_back:
       case AuditKind::verdict_changed:
         e.message = what + ": " + c.key + " back to " + c.old_value + " (was " + c.new_value + ")";
+        break;
+      case AuditKind::rollback_incomplete:
+        e.message =
+          what + ": " + c.key + " may still be " + c.new_value + " (before the apply: " + c.old_value + ")";
         break;
     }
     e.fields = { { "key", c.key }, { "old", c.old_value }, { "new", c.new_value } };
@@ -178,7 +188,9 @@ std::string audit_line(const AuditEvent& event)
   return line;
 }
 
-void audit(const std::vector<AuditEvent>& events)
+namespace {
+
+void send(const std::vector<AuditEvent>& events)
 {
   const bool journal = journal_wanted();
   for (const auto& event : events) {
@@ -201,6 +213,17 @@ void audit(const std::vector<AuditEvent>& events)
     std::fprintf(stderr, "%s\n", audit_line(event).c_str());
   }
   std::fflush(stderr);
+}
+
+} // namespace
+
+void audit(const std::vector<AuditEvent>& events) noexcept
+{
+  try {
+    send(events);
+  } catch (const std::exception& e) { // what it records has happened: never undo it for this
+    std::fprintf(stderr, "tw-advisor: the audit entry could not be written: %s\n", e.what());
+  }
 }
 
 } // namespace tw

@@ -14,11 +14,12 @@ namespace tw {
 // (`journalctl MESSAGE_ID=... TW_ADVISOR_KEY=net.ipv4.tcp_tw_reuse`). doc/audit.md lists them.
 enum class AuditKind
 {
-  applied,           // a key was written (apply)
-  apply_failed,      // an apply failed and was rolled back (the keys are as before)
-  rolled_back,       // `tw-advisor rollback` put a key back
-  watch_rolled_back, // the watch after an apply saw it go wrong and put a key back
-  verdict_changed,   // the monitor's verdict for a namespace changed
+  applied,             // a key was written (apply)
+  apply_failed,        // an apply failed and was rolled back (the keys are as before)
+  rolled_back,         // `tw-advisor rollback` put a key back
+  watch_rolled_back,   // the watch after an apply saw it go wrong and put a key back
+  verdict_changed,     // the monitor's verdict for a namespace changed
+  rollback_incomplete, // a rollback could not restore everything: a key may still hold NEW
 };
 
 // The 128-bit MESSAGE_ID of each kind (journalctl's catalog convention), and its name.
@@ -60,12 +61,12 @@ std::vector<AuditEvent> journal_events(AuditKind kind,
 std::vector<std::string> journal_fields(const AuditEvent& event);
 
 // The fallback line when there is no journal: "tw-advisor audit: " and the fields as NAME=value,
-// values with spaces or quotes in double quotes (shell-like). Pure.
+// values a shell would split in single quotes (as shell_word() quotes them). Pure.
 std::string audit_line(const AuditEvent& event);
 
 // Sends each event to the system journal (sd_journal_sendv) when journald's socket exists, else
 // writes audit_line() to stderr. Never throws: an audit that cannot be written is said on stderr,
 // and what it records has already happened.
-void audit(const std::vector<AuditEvent>& events);
+void audit(const std::vector<AuditEvent>& events) noexcept;
 
 } // namespace tw

@@ -36,6 +36,7 @@ struct MonitorArgs
   std::string netns;
   std::string state_dir;
   std::string history = "1h";
+  bool history_given = false; // --history on the command line, not the default
 };
 
 void run(const MonitorArgs& args, int& exit_code)
@@ -63,6 +64,7 @@ void run(const MonitorArgs& args, int& exit_code)
     throw Error("--history " + args.history, "is not a duration from 0 to 24h (e.g. 0, 30m, 1h)");
   }
   options.history_keep = *keep;
+  options.history_asked = args.history_given || !args.state_dir.empty();
   options.state_dir = resolve_state_dir("/", state_dir_for_namespace("/", args.state_dir, netns));
   exit_code = run_monitor(
     options,
@@ -96,13 +98,14 @@ void add_monitor_command(CLI::App& app, int& exit_code)
   cmd->add_option("--profile", args->profile, "Host intent, as for plan (doc/profiles.md)");
   cmd->add_option("--policy", args->policy, "PATH to a policy YAML, as for plan");
   add_netns_option(cmd, args->netns, "watch");
-  cmd
-    ->add_option("--history",
-                 args->history,
-                 "Keep the last DURATION of intervals (peaks per destination, failures) in the state dir\n"
-                 "for `plan --since`; 0 keeps none")
-    ->capture_default_str()
-    ->type_name("DURATION");
+  CLI::Option* history =
+    cmd
+      ->add_option("--history",
+                   args->history,
+                   "Keep the last DURATION of intervals (peaks per destination, failures) in the state dir\n"
+                   "for `plan --since`; 0 keeps none")
+      ->capture_default_str()
+      ->type_name("DURATION");
   cmd
     ->add_option("--state-dir",
                  args->state_dir,
@@ -117,7 +120,10 @@ void add_monitor_command(CLI::App& app, int& exit_code)
               "interval (the textfile directory, the state dir, the profile or policy); later errors skip\n"
               "an interval. History: one line per interval in STATE_DIR/monitor-history.jsonl (the groups\n"
               "with the most TIME_WAIT, the probe's failures), read by `plan --since 10m`.");
-  cmd->callback([args, &exit_code] { run(*args, exit_code); });
+  cmd->callback([args, history, &exit_code] {
+    args->history_given = history->count() > 0;
+    run(*args, exit_code);
+  });
 }
 
 } // namespace tw::cli

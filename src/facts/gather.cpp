@@ -138,9 +138,7 @@ Facts gather_facts(const GatherOptions& options)
   }
   if (options.history_since_seconds) {
     const auto path = resolve_state_dir(options.root, options.state_dir) / k_history_file;
-    const double now =
-      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-    facts.history = read_history(path, *options.history_since_seconds, now, facts.host.netns_inode);
+    facts.history = read_history(path, *options.history_since_seconds, unix_now(), facts.host.netns_inode);
     spdlog::debug("gather: history {}: {} intervals, {} peaks{}",
                   path.string(),
                   facts.history->records,

@@ -7,6 +7,7 @@
 #include "facts/probe.hpp"
 #include "policy/engine.hpp"
 #include "state/history.hpp"
+#include "util/clock.hpp"
 #include "util/durable_fs.hpp"
 #include "util/duration.hpp"
 #include "util/error.hpp"
@@ -23,11 +24,6 @@
 namespace tw {
 
 namespace {
-
-double unix_now()
-{
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 // The probe's counts since it was attached, per destination and local address.
 void add_probe_totals(NamespaceMetrics& m, const SymptomEvidence& e)
@@ -72,7 +68,7 @@ HistoryRecord history_record(const Facts& facts,
     g.with_timestamps = 0;
     g.v4_mapped = 0;
   }
-  for (const auto& d : probed.destinations) {
+  for (const auto& d : probed.destinations) { // most EADDRNOTAVAIL first (collect()'s order)
     HistoryFailures& last = last_totals[d.destination];
     // A probe that was re-attached starts again from 0: then its totals are all new.
     const auto delta = [](std::uint64_t now, std::uint64_t before) {
@@ -85,6 +81,14 @@ HistoryRecord history_record(const Facts& facts,
     if (f.eaddrnotavail > 0 || f.recycled_failed > 0) {
       r.failures.push_back(f);
     }
+  }
+  // Bounded like the groups: the destinations that failed most in this interval.
+  std::stable_sort(
+    r.failures.begin(), r.failures.end(), [](const HistoryFailures& a, const HistoryFailures& b) {
+      return std::pair(a.eaddrnotavail, a.recycled_failed) > std::pair(b.eaddrnotavail, b.recycled_failed);
+    });
+  if (r.failures.size() > k_history_groups) {
+    r.failures.resize(k_history_groups);
   }
   return r;
 }
@@ -151,7 +155,18 @@ int run_monitor(const MonitorOptions& options, const LoadMonitorConfig& load, co
   // Checked once at start too: a state dir that cannot be opened is said now, not every interval.
   std::optional<HistoryWriter> history;
   if (options.history_keep.count() > 0) {
-    history.emplace(options.state_dir, options.history_keep);
+    try {
+      history.emplace(options.state_dir, options.history_keep);
+    } catch (const Error& e) {
+      if (options.history_asked) {
+        throw;
+      }
+      spdlog::warn("monitor: no history ({}); plan --since will not see this run (--state-dir DIR keeps one "
+                   "elsewhere, --history 0 says none is wanted)",
+                   e.what());
+    }
+  }
+  if (history) {
     spdlog::info("monitor: history of the last {} in {}",
                  format_duration(options.history_keep),
                  history->path().string());

@@ -30,6 +30,9 @@ struct MonitorOptions
   std::optional<NetnsInfo> netns;                // the namespace watched, once identified
   std::filesystem::path state_dir;               // where the history is kept (resolved)
   std::chrono::seconds history_keep{ 3600 };     // how much history to keep (0: none written)
+  // --history or --state-dir given: a history that cannot be written is an error at start. Else
+  // (the defaults, e.g. a monitor by hand as a user beside the unit) it is a warning, and none.
+  bool history_asked = false;
 };
 
 // SIGTERM, SIGINT and SIGHUP blocked from construction on, so that they are taken between

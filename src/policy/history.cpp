@@ -44,6 +44,10 @@ std::string window_text(const HistoryWindow& h)
 SocketCensus census_with_peaks(const SocketCensus& live, const HistoryWindow& history)
 {
   SocketCensus judged = live;
+  // As the analysis judges a group: its own usable ports, else the namespace's.
+  const auto tw_share = [&live](const DestGroup& g) {
+    return share(g.time_wait, g.usable > 0 ? g.usable : live.usable_ports);
+  };
   for (const auto& peak : history.peaks) {
     DestGroup remembered = peak.group;
     remembered.peak_at_unix = peak.at_unix;
@@ -53,7 +57,7 @@ SocketCensus census_with_peaks(const SocketCensus& live, const HistoryWindow& hi
         continue;
       }
       found = true;
-      if (share(remembered.time_wait, remembered.usable) > share(g.time_wait, g.usable)) {
+      if (tw_share(remembered) > tw_share(g)) {
         // The peak's counts; what only the live sockets can tell (timestamps) stays live.
         remembered.outbound_established = g.outbound_established;
         remembered.with_timestamps = g.with_timestamps;
@@ -123,8 +127,11 @@ void history_findings(const Analysis& a, std::vector<Finding>& out)
   }
   std::size_t told = 0;
   for (const auto& failures : h.failures) {
-    if (failures.eaddrnotavail == 0 || told++ == 3) { // the 3 destinations with the most
+    if (failures.eaddrnotavail == 0) {
       continue;
+    }
+    if (told++ == 3) { // the 3 destinations with the most
+      break;
     }
     Finding f{ "history-failures", Severity::warning, {}, {}, {} };
     f.summary = "the monitor's probe counted " + std::to_string(failures.eaddrnotavail) +

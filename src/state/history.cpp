@@ -1,5 +1,6 @@
 #include "state/history.hpp"
 
+#include "util/clock.hpp"
 #include "util/error.hpp"
 
 #include <nlohmann/json.hpp>
@@ -19,11 +20,6 @@ namespace tw {
 namespace {
 
 constexpr int k_history_version = 1;
-
-double unix_now()
-{
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 double time_wait_share(const DestGroup& g)
 {
@@ -89,6 +85,23 @@ std::pair<std::vector<HistoryRecord>, std::uint64_t> parse_all(const std::string
 
 } // namespace
 
+namespace {
+
+// The history's lock: one monitor writes a state dir's history.
+FileLock history_lock(const Dir& dir)
+{
+  try {
+    return FileLock(dir, k_history_lock, "tw-advisor monitor", "history", true);
+  } catch (const LockHeld&) {
+    throw Error(dir.path().string(),
+                "another tw-advisor monitor keeps its history here (" +
+                  lock_holder(dir, k_history_lock).value_or("holder not recorded yet") +
+                  "); give this one another --state-dir, or --history 0");
+  }
+}
+
+} // namespace
+
 std::string history_line(const HistoryRecord& record)
 {
   nlohmann::json groups = nlohmann::json::array();
@@ -138,6 +151,7 @@ std::optional<HistoryRecord> parse_history_line(std::string_view line)
 
 HistoryWriter::HistoryWriter(const std::filesystem::path& state_dir, std::chrono::seconds keep)
   : m_dir(open_state_dir(state_dir, false))
+  , m_lock(history_lock(m_dir))
   , m_keep(keep)
 {
   const std::optional<FileContent> old = read_file_at(m_dir, k_history_file);
@@ -215,11 +229,9 @@ void HistoryWriter::compact(double now_unix)
       m_oldest = m_oldest ? std::min(*m_oldest, r.at_unix) : r.at_unix;
     }
   }
-  write_file_atomically(m_dir,
-                        k_history_file,
-                        std::string(".") + k_history_file + ".tmp." + std::to_string(::getpid()),
-                        kept,
-                        0600);
+  // One writer (the lock), so one fixed temp name: a kill mid-compaction leaves one, which the
+  // next compaction replaces.
+  write_file_atomically(m_dir, k_history_file, std::string(".") + k_history_file + ".tmp", kept, 0600);
 }
 
 HistoryWindow read_history(const std::filesystem::path& path,
@@ -234,7 +246,8 @@ HistoryWindow read_history(const std::filesystem::path& path,
   std::string text;
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) {
-    w.error = "no history at " + path.string() + " (tw-advisor monitor records it)";
+    w.error = ec ? path.string() + ": " + ec.message() + " (run as root, as the monitor does)"
+                 : "no history at " + path.string() + " (tw-advisor monitor records it)";
     return w;
   }
   try {

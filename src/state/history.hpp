@@ -16,6 +16,8 @@ namespace tw {
 // (doc/monitor.md). Appended with one write and an fsync, so a crash loses at most the interval
 // being written; a torn last line is ignored by readers and closed off by the next writer.
 inline constexpr const char* k_history_file = "monitor-history.jsonl";
+// Held by the one monitor writing a state dir's history (a second one is refused at its start).
+inline constexpr const char* k_history_lock = "monitor-history.lock";
 
 // One record as one line of JSON (without the newline).
 std::string history_line(const HistoryRecord& record);
@@ -28,7 +30,8 @@ std::optional<HistoryRecord> parse_history_line(std::string_view line);
 class HistoryWriter
 {
 public:
-  // Opens (creating) the state directory and the file. Throws tw::Error naming the path.
+  // Opens (creating) the state directory and takes its history lock. Throws tw::Error naming the
+  // path, or the monitor holding the lock.
   HistoryWriter(const std::filesystem::path& state_dir, std::chrono::seconds keep);
 
   // Appends the record and fsyncs; compacts when due. Throws tw::Error naming the path.
@@ -41,6 +44,7 @@ private:
   void compact(double now_unix);
 
   Dir m_dir;
+  FileLock m_lock;
   std::chrono::seconds m_keep;
   std::optional<double> m_oldest; // the oldest record in the file, once known
 };

@@ -5,13 +5,18 @@
 #include "util/json_strict.hpp"
 #include "util/json_text.hpp"
 #include "util/sha256.hpp"
+#include "util/strings.hpp"
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <array>
 #include <ctime>
+#include <dirent.h>
+#include <fcntl.h>
 #include <filesystem>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace tw {
 
@@ -387,27 +392,82 @@ void save_journal(const Dir& state_dir, const Journal& journal)
   if (is_final(journal.state)) {
     try {
       archive_journal(state_dir, journal);
-    } catch (const Error& e) { // the apply itself is journaled; only status --history misses it
+    } catch (const std::exception& e) { // the apply itself is journaled; only status --history misses it
       spdlog::warn("the journal's copy for status --history: {}", e.what());
     }
   }
 }
 
-void archive_journal(const Dir& state_dir, const Journal& journal)
+namespace {
+
+// The archive's file names (ID.json), oldest first: ids are "UTC time-pid", so by the time, then
+// by the pid as a number (two applies in one second).
+std::vector<std::string> archive_names(int dir_fd)
 {
-  const Dir archive = open_state_dir(state_dir.path() / k_journal_archive_dir, false);
-  const std::string name = journal.id + ".json";
-  write_file_atomically(archive, name, "." + name + ".tmp", json_text(journal_to_json(journal)) + "\n", 0600);
-  // Ids begin with the UTC time, so names sort oldest first.
   std::vector<std::string> names;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(archive.path(), ec)) {
-    const std::string n = entry.path().filename().string();
+  const int fd = ::dup(dir_fd);
+  if (fd < 0) {
+    return names;
+  }
+  DIR* d = ::fdopendir(fd);
+  if (d == nullptr) {
+    ::close(fd);
+    return names;
+  }
+  while (const dirent* e = ::readdir(d)) {
+    const std::string n = e->d_name;
     if (n.size() > 5 && n.front() != '.' && n.compare(n.size() - 5, 5, ".json") == 0) {
       names.push_back(n);
     }
   }
-  std::sort(names.begin(), names.end());
+  ::closedir(d);
+  const auto key = [](const std::string& n) {
+    const std::string id = n.substr(0, n.size() - 5);
+    const std::size_t dash = id.rfind('-');
+    const auto pid = dash == std::string::npos ? std::nullopt : parse_uint(id.substr(dash + 1));
+    return std::pair(id.substr(0, dash), pid.value_or(0));
+  };
+  std::sort(names.begin(), names.end(), [&key](const std::string& a, const std::string& b) {
+    return key(a) < key(b);
+  });
+  return names;
+}
+
+// The archive directory in the state dir, opened through the state dir's fd without following a
+// symlink, made 0700 when missing, refused when it is not ours or others may write it.
+std::optional<Dir> open_archive(const Dir& state_dir, bool create)
+{
+  if (create && ::mkdirat(state_dir.fd(), k_journal_archive_dir, 0700) != 0 && errno != EEXIST) {
+    throw Error(state_dir.name_path(k_journal_archive_dir), std::string("mkdir: ") + errno_text(errno));
+  }
+  const int fd =
+    ::openat(state_dir.fd(), k_journal_archive_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT && !create) {
+      return std::nullopt;
+    }
+    throw Error(state_dir.name_path(k_journal_archive_dir), std::string("open: ") + errno_text(errno));
+  }
+  Dir dir(fd, state_dir.path() / k_journal_archive_dir);
+  struct stat st
+  {};
+  if (::fstat(dir.fd(), &st) != 0) {
+    throw Error(dir.path().string(), std::string("stat: ") + errno_text(errno));
+  }
+  if (st.st_uid != ::geteuid() || (st.st_mode & 022) != 0) {
+    throw Error(dir.path().string(), "refused: not owned by this user, or writable by group or others");
+  }
+  return dir;
+}
+
+} // namespace
+
+void archive_journal(const Dir& state_dir, const Journal& journal)
+{
+  const Dir archive = *open_archive(state_dir, true);
+  const std::string name = journal.id + ".json";
+  write_file_atomically(archive, name, "." + name + ".tmp", json_text(journal_to_json(journal)) + "\n", 0600);
+  const std::vector<std::string> names = archive_names(archive.fd());
   for (std::size_t i = 0; i + k_journals_kept < names.size(); ++i) {
     remove_file_durably(archive, names[i]);
   }
@@ -416,30 +476,26 @@ void archive_journal(const Dir& state_dir, const Journal& journal)
 JournalArchive load_journal_archive(const std::filesystem::path& state_dir)
 {
   JournalArchive out;
-  const auto dir_path = state_dir / k_journal_archive_dir;
-  std::error_code ec;
-  if (!std::filesystem::is_directory(dir_path, ec)) {
-    return out; // no apply has finished here yet (or not since the archive exists)
-  }
-  std::vector<std::string> names;
-  for (const auto& entry : std::filesystem::directory_iterator(dir_path, ec)) {
-    const std::string n = entry.path().filename().string();
-    if (n.size() > 5 && n.front() != '.' && n.compare(n.size() - 5, 5, ".json") == 0) {
-      names.push_back(n);
-    }
-  }
-  if (ec) {
-    out.problems.push_back(dir_path.string() + ": " + ec.message());
-    return out;
-  }
-  std::sort(names.rbegin(), names.rend()); // newest first
   try {
-    const Dir dir = Dir::open(dir_path);
+    std::error_code ec;
+    if (!std::filesystem::is_directory(state_dir, ec)) {
+      return out; // nothing was ever applied here
+    }
+    const Dir dir = Dir::open(state_dir);
+    const std::optional<Dir> archive = open_archive(dir, false);
+    if (!archive) {
+      return out; // no apply has finished here yet (or not since the archive exists)
+    }
+    std::vector<std::string> names = archive_names(archive->fd());
+    std::reverse(names.begin(), names.end()); // newest first
     for (const auto& n : names) {
+      if (out.journals.size() == k_journals_kept) {
+        break; // a prune that failed left more: the newest are the ones kept
+      }
       try {
-        const auto file = read_file_at(dir, n);
+        const auto file = read_file_at(*archive, n);
         if (file) {
-          const std::string source = dir.name_path(n);
+          const std::string source = archive->name_path(n);
           out.journals.push_back(journal_from_json(parse_json_strict(file->bytes, source), source));
         }
       } catch (const Error& e) {

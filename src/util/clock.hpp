@@ -10,4 +10,10 @@ inline double ms_since(std::chrono::steady_clock::time_point start)
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
 }
 
+// Seconds since the epoch, with their fraction: when something happened, for records and metrics.
+inline double unix_now()
+{
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
 } // namespace tw

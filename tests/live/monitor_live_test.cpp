@@ -13,6 +13,7 @@
 #include <string>
 #include <thread>
 #include <unistd.h>
+#include <vector>
 
 namespace tw::test {
 namespace {
@@ -46,6 +47,43 @@ protected:
     return text ? *text : std::string();
   }
 
+  // The loadgen server on the pair's server side, port 8080.
+  std::vector<std::string> server_argv(const HostPair& pair) const
+  {
+    return pair.server.exec_argv(
+      { m_loadgen, "server", "--bind", pair.server_v4, "--port", "8080", "--timeout-ms", "60000" });
+  }
+
+  // count short connections from the pair's client to its server, the client closing first.
+  std::vector<std::string> burst_argv(const HostPair& pair, int count) const
+  {
+    return { m_loadgen, "client",  "--connect",           pair.server_v4, "--port",
+             "8080",    "--count", std::to_string(count), "--close-first" };
+  }
+
+  // A monitor every second in ns, without the probe, into this test's textfile and state dirs.
+  std::vector<std::string> monitor_argv(const Netns& ns) const
+  {
+    return ns.exec_argv({ m_advisor,
+                          "monitor",
+                          "--interval",
+                          "1",
+                          "--no-probe",
+                          "--textfile-dir",
+                          m_dir.string(),
+                          "--state-dir",
+                          state() });
+  }
+
+  // Waits (at most 5 s) until the textfile's sample of series satisfies done.
+  template<typename Done>
+  void wait_for(const std::string& series, Done done) const
+  {
+    for (int i = 0; i < 100 && !done(sample(textfile(), series)); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+
   // What the real parser and the conventions say of an exposition ("" when it is fine).
   static std::string problems_of(const std::string& exposition)
   {
@@ -76,38 +114,17 @@ TEST_F(MonitorLiveTest, ABurstDuringTheRunShowsInTheTextfile)
 {
   HostPair pair("mburst");
   pair.client.set_sysctl("net.ipv4.ip_local_port_range", "40000 40499");
-  BackgroundProcess server(pair.server.exec_argv(
-    { m_loadgen, "server", "--bind", pair.server_v4, "--port", "8080", "--timeout-ms", "60000" }));
+  BackgroundProcess server(server_argv(pair));
   ASSERT_TRUE(server.wait_for_output("ready", std::chrono::seconds(10))) << server.output();
-  BackgroundProcess monitor(pair.client.exec_argv({ m_advisor,
-                                                    "monitor",
-                                                    "--interval",
-                                                    "1",
-                                                    "--no-probe",
-                                                    "--textfile-dir",
-                                                    m_dir.string(),
-                                                    "--state-dir",
-                                                    state() }));
+  BackgroundProcess monitor(monitor_argv(pair.client));
   const std::string ns = "netns=\"" + pair.client.name() + "\"";
   const std::string outbound = "tw_advisor_time_wait_sockets{" + ns + ",role=\"outbound\"}";
-  for (int i = 0; i < 100 && sample(textfile(), outbound) < 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  wait_for(outbound, [](double v) { return v >= 0; });
   ASSERT_EQ(sample(textfile(), outbound), 0.0) << "before the burst\n" << textfile();
-  const RunResult burst = pair.client.run({ m_loadgen,
-                                            "client",
-                                            "--connect",
-                                            pair.server_v4,
-                                            "--port",
-                                            "8080",
-                                            "--count",
-                                            "400",
-                                            "--close-first" });
+  const RunResult burst = pair.client.run(burst_argv(pair, 400));
   ASSERT_EQ(burst.exit_code, 0) << burst.err;
   // Some of the 400 end early (a peer's RST ends a TIME_WAIT: KERNEL-NOTES); most stay.
-  for (int i = 0; i < 100 && sample(textfile(), outbound) < 300.0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  wait_for(outbound, [](double v) { return v >= 300.0; });
   const std::string text = textfile();
   EXPECT_EQ(monitor.stop(), 0);
   EXPECT_EQ(problems_of(text), "") << text;
@@ -186,43 +203,20 @@ TEST_F(MonitorLiveTest, PlanSinceStillSeesABurstThatHasEnded)
 {
   HostPair pair("mhist");
   pair.client.set_sysctl("net.ipv4.ip_local_port_range", "40000 40499");
-  BackgroundProcess server(pair.server.exec_argv(
-    { m_loadgen, "server", "--bind", pair.server_v4, "--port", "8080", "--timeout-ms", "60000" }));
+  BackgroundProcess server(server_argv(pair));
   ASSERT_TRUE(server.wait_for_output("ready", std::chrono::seconds(10))) << server.output();
-  BackgroundProcess monitor(pair.client.exec_argv({ m_advisor,
-                                                    "monitor",
-                                                    "--interval",
-                                                    "1",
-                                                    "--no-probe",
-                                                    "--textfile-dir",
-                                                    m_dir.string(),
-                                                    "--state-dir",
-                                                    state() }));
+  BackgroundProcess monitor(monitor_argv(pair.client));
   const std::string ns = "netns=\"" + pair.client.name() + "\"";
   const std::string outbound = "tw_advisor_time_wait_sockets{" + ns + ",role=\"outbound\"}";
-  for (int i = 0; i < 100 && sample(textfile(), outbound) < 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  const RunResult burst = pair.client.run({ m_loadgen,
-                                            "client",
-                                            "--connect",
-                                            pair.server_v4,
-                                            "--port",
-                                            "8080",
-                                            "--count",
-                                            "400",
-                                            "--close-first" });
+  wait_for(outbound, [](double v) { return v >= 0; });
+  const RunResult burst = pair.client.run(burst_argv(pair, 400));
   ASSERT_EQ(burst.exit_code, 0) << burst.err;
-  for (int i = 0; i < 100 && sample(textfile(), outbound) < 300.0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  wait_for(outbound, [](double v) { return v >= 300.0; });
   ASSERT_GE(sample(textfile(), outbound), 300.0) << textfile();
   // The burst ends: its TIME_WAIT destroyed (SOCK_DESTROY), as the 60 s would.
   const RunResult killed = pair.client.run({ "ss", "-K", "state", "time-wait" });
   ASSERT_EQ(killed.exit_code, 0) << killed.err;
-  for (int i = 0; i < 100 && sample(textfile(), outbound) != 0.0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  wait_for(outbound, [](double v) { return v == 0.0; });
   ASSERT_EQ(sample(textfile(), outbound), 0.0) << "the monitor saw the end of the burst\n" << textfile();
   EXPECT_EQ(monitor.stop(), 0);
 
@@ -282,6 +276,62 @@ TEST_F(MonitorLiveTest, PlanSinceWithoutAHistorySaysSo)
   }
   EXPECT_TRUE(said) << plan["findings"].dump(2);
   EXPECT_FALSE(plan["facts"]["history"].value("available", true));
+}
+
+// One monitor writes a state dir's history: a second one given the same --state-dir is refused
+// at its start, naming the holder. A monitor by hand as a user, with the default state dir it
+// cannot write, warns and runs without a history.
+TEST_F(MonitorLiveTest, OneMonitorPerHistoryAndAUserRunsWithoutOne)
+{
+  Netns ns("mlock");
+  BackgroundProcess first(ns.exec_argv({ m_advisor,
+                                         "monitor",
+                                         "--interval",
+                                         "60",
+                                         "--no-probe",
+                                         "--textfile-dir",
+                                         m_dir.string(),
+                                         "--state-dir",
+                                         state() }));
+  for (int i = 0; i < 100 && textfile().empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_FALSE(textfile().empty()) << first.output();
+  const fs::path other = m_dir / "other";
+  fs::create_directories(other);
+  const RunResult second = ns.run({ m_advisor,
+                                    "monitor",
+                                    "--count",
+                                    "1",
+                                    "--no-probe",
+                                    "--textfile-dir",
+                                    other.string(),
+                                    "--state-dir",
+                                    state() });
+  EXPECT_EQ(second.exit_code, 1) << second.err;
+  EXPECT_NE(second.err.find("pid " + std::to_string(first.pid())), std::string::npos) << second.err;
+  EXPECT_EQ(first.stop(), 0);
+
+  // As nobody, with a textfile dir it may write and the default state dir it may not.
+  const fs::path mine = m_dir / "nobody";
+  fs::create_directories(mine);
+  ASSERT_EQ(::chown(mine.c_str(), 65534, 65534), 0);
+  const RunResult user = ns.run({ "setpriv",
+                                  "--reuid=65534",
+                                  "--regid=65534",
+                                  "--clear-groups",
+                                  "--inh-caps=-all",
+                                  "--bounding-set=-all",
+                                  m_advisor,
+                                  "monitor",
+                                  "--count",
+                                  "1",
+                                  "--no-probe",
+                                  "--textfile-dir",
+                                  mine.string() });
+  EXPECT_EQ(user.exit_code, 0) << user.err;
+  EXPECT_NE(user.err.find("no history"), std::string::npos) << user.err;
+  EXPECT_TRUE(fs::exists(mine / "tw_advisor.prom"));
 }
 
 // A textfile directory that does not exist is an error before the first interval, naming it.

@@ -35,7 +35,8 @@ TEST(Audit, EveryKindHasItsOwnMessageIdOf128Bits)
                                 AuditKind::apply_failed,
                                 AuditKind::rolled_back,
                                 AuditKind::watch_rolled_back,
-                                AuditKind::verdict_changed }) {
+                                AuditKind::verdict_changed,
+                                AuditKind::rollback_incomplete }) {
     const std::string id = message_id(kind);
     EXPECT_EQ(id.size(), 32u) << to_string(kind);
     EXPECT_TRUE(std::all_of(id.begin(),

@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -258,6 +259,17 @@ TEST(PolicyHistory, ABurstThatEndedStillHelpsAndSaysWhen)
   ASSERT_EQ(failures.size(), 1u);
   EXPECT_NE(failures[0]->summary.find("37 connect()"), std::string::npos) << failures[0]->summary;
   EXPECT_EQ(f.sockets.groups.size(), 1u); // the live census untouched
+  // history-failures names the 3 destinations that failed most, no more.
+  Facts many = f;
+  for (int i = 0; i < 5; ++i) {
+    many.history->failures.push_back(
+      { "10.0.9." + std::to_string(i) + ":80", 5u - static_cast<std::uint64_t>(i), 0 });
+  }
+  const Plan told = plan_of(many);
+  EXPECT_EQ(std::count_if(told.findings.begin(),
+                          told.findings.end(),
+                          [](const Finding& x) { return x.id == "history-failures"; }),
+            3);
 
   // The plan document keeps the history, so the saved plan judges the same.
   const Facts back = facts_from_json(plan_document(p, f), "plan.json");
