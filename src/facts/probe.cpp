@@ -111,21 +111,36 @@ void sort_processes(std::vector<SymptomProcess>& processes)
   });
 }
 
-// Every (key, value) of a BPF hash map.
+using EventRows = std::vector<std::pair<tw_probe_key, tw_probe_counts>>;
+using LatencyRows = std::vector<std::pair<tw_probe_latency_key, tw_probe_latency>>;
+
+// Every (key, value) of a BPF hash map; with generation, only that generation's rows, and they
+// are deleted once read (drain(): no program writes that generation any more).
 template<typename Key, typename Value>
-std::vector<std::pair<Key, Value>> read_map(const struct bpf_map* map)
+std::vector<std::pair<Key, Value>> read_map(const struct bpf_map* map, std::optional<std::uint8_t> generation)
 {
-  std::vector<std::pair<Key, Value>> rows;
+  // The keys first: deleting while walking would restart the walk.
+  std::vector<Key> keys;
   Key key{};
   Key next{};
   const Key* previous = nullptr;
   while (bpf_map__get_next_key(map, previous, &next, sizeof(Key)) == 0) {
-    Value value{};
-    if (bpf_map__lookup_elem(map, &next, sizeof(Key), &value, sizeof(Value), 0) == 0) {
-      rows.emplace_back(next, value);
+    if (!generation || next.generation == *generation) {
+      keys.push_back(next);
     }
     key = next;
     previous = &key;
+  }
+  std::vector<std::pair<Key, Value>> rows;
+  rows.reserve(keys.size());
+  for (const Key& k : keys) {
+    Value value{};
+    if (bpf_map__lookup_elem(map, &k, sizeof(Key), &value, sizeof(Value), 0) == 0) {
+      rows.emplace_back(k, value);
+    }
+    if (generation) {
+      bpf_map__delete_elem(map, &k, sizeof(Key), 0);
+    }
   }
   return rows;
 }
@@ -292,16 +307,15 @@ std::uint64_t EvidenceProbe::kernel_memory_bytes() const
   return total;
 }
 
-SymptomEvidence EvidenceProbe::collect(double window_seconds, std::optional<std::uint64_t> netns_cookie) const
+namespace {
+
+// The evidence in rows read from the maps: with netns_cookie, that namespace's rows only.
+SymptomEvidence evidence_of(const EventRows& events,
+                            const LatencyRows& latency,
+                            std::optional<std::uint64_t> netns_cookie)
 {
-  if (!loaded_) {
-    return counters_evidence(reason_);
-  }
   SymptomEvidence evidence;
   evidence.source = EvidenceSource::probe;
-  evidence.reason = reason_;
-  evidence.window_seconds = window_seconds;
-  const tw_probe* skel = loaded_->skeleton;
 
   // Destinations and local addresses by (family, address bytes, port).
   using Where = std::tuple<int, std::array<std::uint8_t, 16>, std::uint16_t>;
@@ -323,7 +337,21 @@ SymptomEvidence EvidenceProbe::collect(double window_seconds, std::optional<std:
   const auto wanted = [&netns_cookie](std::uint64_t cookie) {
     return !netns_cookie || cookie == *netns_cookie;
   };
-  for (const auto& [key, counts] : read_map<tw_probe_key, tw_probe_counts>(skel->maps.events)) {
+  // collect() reads both generations, so one key can come twice: its process is listed once.
+  std::map<std::tuple<Where, int, std::uint32_t>, std::size_t> listed; // -> index in processes
+  const auto add_process = [&](std::vector<SymptomProcess>& to,
+                               const tw_probe_key& key,
+                               const tw_probe_counts& counts) -> SymptomProcess& {
+    const auto [it, fresh] = listed.try_emplace(
+      std::tuple(
+        Where{ family_of(key.family), address_bytes(key.addr), key.port }, int{ key.kind }, key.tgid),
+      to.size());
+    if (fresh) {
+      to.push_back(process(key, counts));
+    }
+    return to[it->second];
+  };
+  for (const auto& [key, counts] : events) {
     if (!wanted(key.netns_cookie)) {
       continue;
     }
@@ -335,9 +363,7 @@ SymptomEvidence EvidenceProbe::collect(double window_seconds, std::optional<std:
       b.local = format_address(family, addr);
       b.family = family_name(key.family);
       b.count += counts.eaddrinuse;
-      SymptomProcess p = process(key, counts);
-      p.eaddrinuse = counts.eaddrinuse;
-      b.processes.push_back(std::move(p));
+      add_process(b.processes, key, counts).eaddrinuse += counts.eaddrinuse;
       continue;
     }
     SymptomDestination& d = destinations[where];
@@ -360,16 +386,22 @@ SymptomEvidence EvidenceProbe::collect(double window_seconds, std::optional<std:
         calls += counts.errors[i];
       }
     }
-    SymptomProcess p = process(key, counts);
-    p.connects = calls;
-    p.eaddrnotavail = counts.eaddrnotavail;
-    d.processes.push_back(std::move(p));
+    SymptomProcess& p = add_process(d.processes, key, counts);
+    p.connects += calls;
+    p.eaddrnotavail += counts.eaddrnotavail;
   }
-  for (const auto& [key, histogram] : read_map<tw_probe_latency_key, tw_probe_latency>(skel->maps.latency)) {
+  std::map<Where, tw_probe_latency> histograms; // both generations' buckets added up
+  for (const auto& [key, histogram] : latency) {
     if (!wanted(key.netns_cookie)) {
       continue;
     }
-    const auto it = destinations.find(Where{ family_of(key.family), address_bytes(key.addr), key.port });
+    tw_probe_latency& sum = histograms[Where{ family_of(key.family), address_bytes(key.addr), key.port }];
+    for (std::size_t b = 0; b < TW_LATENCY_BUCKETS; ++b) {
+      sum.buckets[b] += histogram.buckets[b];
+    }
+  }
+  for (const auto& [where, histogram] : histograms) {
+    const auto it = destinations.find(where);
     if (it == destinations.end()) {
       continue;
     }
@@ -395,6 +427,12 @@ SymptomEvidence EvidenceProbe::collect(double window_seconds, std::optional<std:
     evidence.bind_eaddrinuse.end(),
     [](const SymptomBindFailure& a, const SymptomBindFailure& b) { return a.count > b.count; });
 
+  return evidence;
+}
+
+// The probe's totals since it was attached, the same for every namespace it watches.
+void add_probe_totals(SymptomEvidence& evidence, const tw_probe* skel)
+{
   for (std::uint32_t index = 0; index < TW_STAT_SLOTS; ++index) {
     __u64 value = 0;
     if (bpf_map__lookup_elem(skel->maps.stats, &index, sizeof(index), &value, sizeof(value), 0) != 0) {
@@ -410,7 +448,74 @@ SymptomEvidence EvidenceProbe::collect(double window_seconds, std::optional<std:
   // The tuple map is an LRU of TW_PROBE_MAX_TIME_WAIT: once more tuples entered TIME_WAIT, the
   // oldest were pushed out, perhaps within their 60 s, so recycled is then a lower bound.
   evidence.time_wait_capped = evidence.time_wait_seen > TW_PROBE_MAX_TIME_WAIT;
+}
+
+} // namespace
+
+SymptomEvidence EvidenceProbe::collect(double window_seconds, std::optional<std::uint64_t> netns_cookie) const
+{
+  if (!loaded_) {
+    return counters_evidence(reason_);
+  }
+  const tw_probe* skel = loaded_->skeleton;
+  SymptomEvidence evidence =
+    evidence_of(read_map<tw_probe_key, tw_probe_counts>(skel->maps.events, std::nullopt),
+                read_map<tw_probe_latency_key, tw_probe_latency>(skel->maps.latency, std::nullopt),
+                netns_cookie);
+  evidence.reason = reason_;
+  evidence.window_seconds = window_seconds;
+  add_probe_totals(evidence, skel);
   return evidence;
+}
+
+ProbeDrain EvidenceProbe::drain(double window_seconds)
+{
+  ProbeDrain out;
+  if (!loaded_) {
+    out.totals = counters_evidence(reason_);
+    return out;
+  }
+  tw_probe* skel = loaded_->skeleton;
+  // Switch the programs to the other generation, then wait until none can still be counting into
+  // the old one: a map-in-map slot updated from user space returns after an RCU grace period, and
+  // each program runs inside one (tw_probe.bpf.c: generation).
+  const auto old = static_cast<std::uint8_t>(skel->bss->generation & 1U);
+  __atomic_store_n(&skel->bss->generation, old ^ 1U, __ATOMIC_SEQ_CST);
+  const __u32 slot = 0;
+  const auto inner = static_cast<__u32>(bpf_map__fd(skel->maps.barrier_inner));
+  if (bpf_map__update_elem(skel->maps.barrier, &slot, sizeof(slot), &inner, sizeof(inner), BPF_ANY) != 0) {
+    // Not expected (the maps were created with the probe); the programs run for microseconds.
+    spdlog::warn("probe: the barrier map update failed ({}); waiting 50 ms instead", std::strerror(errno));
+    ::usleep(50000);
+  }
+  // The old generation's rows, by namespace.
+  std::map<std::uint64_t, std::pair<EventRows, LatencyRows>> rows;
+  for (auto& row : read_map<tw_probe_key, tw_probe_counts>(skel->maps.events, old)) {
+    rows[row.first.netns_cookie].first.push_back(row);
+  }
+  for (auto& row : read_map<tw_probe_latency_key, tw_probe_latency>(skel->maps.latency, old)) {
+    rows[row.first.netns_cookie].second.push_back(row);
+  }
+  out.totals.source = EvidenceSource::probe;
+  out.totals.reason = reason_;
+  out.totals.window_seconds = window_seconds;
+  add_probe_totals(out.totals, skel);
+  for (const auto& [cookie, both] : rows) {
+    SymptomEvidence evidence = evidence_of(both.first, both.second, std::nullopt);
+    evidence.reason = reason_;
+    evidence.window_seconds = window_seconds;
+    evidence.dropped = out.totals.dropped;
+    evidence.missed = out.totals.missed;
+    evidence.time_wait_seen = out.totals.time_wait_seen;
+    evidence.time_wait_capped = out.totals.time_wait_capped;
+    out.namespaces.emplace(cookie, std::move(evidence));
+  }
+  return out;
+}
+
+std::uint64_t EvidenceProbe::netns_cookie() const
+{
+  return loaded_ ? loaded_->cookie : 0;
 }
 
 } // namespace tw

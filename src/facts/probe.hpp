@@ -3,6 +3,7 @@
 #include "model/symptoms.hpp"
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,6 +16,15 @@ struct ProbeOptions
   bool enabled = true;            // false: --no-probe
   std::uint64_t netns_cookie = 0; // count only this network namespace (0: the caller's)
   bool every_namespace = false;   // count every namespace (collect() then splits them by cookie)
+};
+
+// What one EvidenceProbe::drain() took out of the probe's maps.
+struct ProbeDrain
+{
+  std::map<std::uint64_t, SymptomEvidence> namespaces; // by netns cookie: the namespaces with rows
+  // For a namespace without rows: the source, reason and the probe's totals since it was attached
+  // (dropped, missed, time_wait_seen, which every namespace's evidence carries too).
+  SymptomEvidence totals;
 };
 
 // The BPF evidence probe (facts/bpf/tw_probe.bpf.c): while attached it counts connect() results
@@ -44,6 +54,18 @@ public:
   // probe: source counters, the reason, no destinations.
   SymptomEvidence collect(double window_seconds,
                           std::optional<std::uint64_t> netns_cookie = std::nullopt) const;
+
+  // What the probe counted since the previous drain() (since it was attached, the first time),
+  // per namespace, and those rows are taken out of its maps, so that a long-running reader (the
+  // monitor) keeps its own totals and the bounded maps hold one interval, not the probe's whole
+  // life. The programs count into one of two generations of rows; drain() switches them to the
+  // other and waits out an RCU grace period before it reads and deletes the old one, so no
+  // increment is lost or lands in another row. Without the probe: no namespaces, and totals is
+  // counters evidence with the reason.
+  ProbeDrain drain(double window_seconds);
+
+  // The namespace cookie the probe was attached for (0 when not attached).
+  std::uint64_t netns_cookie() const;
 
 private:
   struct Loaded;

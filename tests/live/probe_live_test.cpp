@@ -1,6 +1,7 @@
 // The BPF evidence probe against a real kernel: real connect() and bind() calls made by
 // tw-loadgen in network namespaces, counted by the probe loaded in this process (exact counts)
 // or by the real binary's `plan --sample` (verdicts). Needs root, as every live test.
+#include "facts/bpf/probe_abi.h"
 #include "facts/probe.hpp"
 #include "support/netns.hpp"
 #include "util/strings.hpp"
@@ -8,11 +9,15 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <arpa/inet.h>
+#include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <netinet/in.h>
 #include <string>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
@@ -24,6 +29,23 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 constexpr const char* k_port = "8080";
+
+// One blocking TCP connect() from the calling thread's namespace to addr:port: 0 or its errno.
+int connect_once(const std::string& addr, int port)
+{
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return errno;
+  }
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<std::uint16_t>(port));
+  ::inet_pton(AF_INET, addr.c_str(), &sa.sin_addr);
+  const int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof(sa));
+  const int err = rc == 0 ? 0 : errno;
+  ::close(fd);
+  return err;
+}
 
 class ProbeLiveTest : public ::testing::Test
 {
@@ -185,6 +207,89 @@ TEST_F(ProbeLiveTest, FailedConnectsAreCountedExactlyPerDestinationFamilyAndProc
   EXPECT_EQ(d6->connect_eaddrnotavail, 0u);
   EXPECT_EQ(e.total_eaddrnotavail(), 7u);
   EXPECT_TRUE(e.bind_eaddrinuse.empty());
+}
+
+// drain() takes the rows out of the maps: the next one counts only what came after it, and
+// collect() no longer sees them.
+TEST_F(ProbeLiveTest, DrainCountsOnlyWhatCameAfterTheLastDrain)
+{
+  HostPair pair("prdrain");
+  pair.client.set_sysctl("net.ipv4.ip_local_port_range", "40000 40009"); // 10 ports
+  auto server = start_server(pair.server, pair.server_v4);
+  const std::uint64_t cookie = cookie_of(pair.client);
+  EvidenceProbe probe(ProbeOptions{ true, cookie });
+  ASSERT_TRUE(probe.attached()) << probe.reason();
+  EXPECT_EQ(probe.netns_cookie(), cookie);
+  const std::string where = pair.server_v4 + ":8080";
+
+  const json first_run = run_client(pair.client, pair.server_v4, 13, { "--hold", "10", "--hold-ms", "0" });
+  ASSERT_EQ(first_run.at("eaddrnotavail"), 3) << first_run.dump();
+  const ProbeDrain first = probe.drain(1.0);
+  ASSERT_EQ(first.namespaces.size(), 1u);
+  ASSERT_EQ(first.namespaces.count(cookie), 1u);
+  const SymptomDestination* d = first.namespaces.at(cookie).destination(where);
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(d->connect_ok, 10u);
+  EXPECT_EQ(d->connect_eaddrnotavail, 3u);
+  EXPECT_EQ(d->handshakes_ok, 10u);
+  ASSERT_EQ(d->processes.size(), 1u);
+  EXPECT_EQ(d->processes[0].connects, 13u);
+  EXPECT_EQ(probe.collect(1.0).destination(where), nullptr) << "the drained rows are gone";
+  EXPECT_TRUE(probe.drain(1.0).namespaces.empty()) << "nothing came after the drain";
+
+  // The 10 ports are in TIME_WAIT now (the client closed first): new connects fail, or take one over.
+  const json second_run = run_client(pair.client, pair.server_v4, 4, { "--close-first" });
+  const ProbeDrain second = probe.drain(1.0);
+  ASSERT_EQ(second.namespaces.count(cookie), 1u);
+  d = second.namespaces.at(cookie).destination(where);
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(d->connect_ok, second_run.at("ok").get<std::uint64_t>()) << second_run.dump();
+  EXPECT_EQ(d->connect_eaddrnotavail, second_run.at("eaddrnotavail").get<std::uint64_t>())
+    << second_run.dump();
+  EXPECT_EQ(d->connect_ok + d->connect_eaddrnotavail, 4u);
+  EXPECT_EQ(second.totals.dropped, 0u);
+}
+
+// The maps hold one interval when drained: 10 intervals of 1,000 destinations each (20,000
+// connect and handshake rows in all, 10,000 connect-time histograms) are all counted with nothing
+// dropped, while a probe beside it that is only read (collect) fills and drops.
+TEST_F(ProbeLiveTest, DrainedMapsHoldMoreThanTheirCapacityOverIntervals)
+{
+  HostPair pair("prcap");
+  const std::uint64_t cookie = cookie_of(pair.client);
+  EvidenceProbe drained(ProbeOptions{ true, cookie });
+  EvidenceProbe collected(ProbeOptions{ true, cookie });
+  ASSERT_TRUE(drained.attached()) << drained.reason();
+  ASSERT_TRUE(collected.attached()) << collected.reason();
+  constexpr int k_rounds = 10;
+  constexpr int k_ports = 1000; // each: a connect row, a handshake row and a histogram
+  static_assert(2 * k_rounds * k_ports > TW_PROBE_MAX_EVENTS, "more rows than the map holds");
+  std::uint64_t refused = 0;
+  std::uint64_t destinations = 0;
+  for (int round = 0; round < k_rounds; ++round) {
+    {
+      const EnterNetns in(pair.client);
+      for (int i = 0; i < k_ports; ++i) {
+        // No listener on these ports: the server's kernel answers the SYN with a RST.
+        const int port = 20000 + round * k_ports + i;
+        ASSERT_EQ(connect_once(pair.server_v4, port), ECONNREFUSED) << "port " << port;
+      }
+    }
+    const ProbeDrain d = drained.drain(1.0);
+    ASSERT_EQ(d.namespaces.count(cookie), 1u) << "round " << round;
+    const SymptomEvidence& e = d.namespaces.at(cookie);
+    for (const auto& dest : e.destinations) {
+      ++destinations;
+      const auto it = dest.connect_errors.find("ECONNREFUSED");
+      refused += it == dest.connect_errors.end() ? 0 : it->second;
+      EXPECT_EQ(dest.handshakes_failed, 1u) << dest.destination;
+      EXPECT_TRUE(dest.connect_us_p50.has_value()) << dest.destination;
+    }
+    EXPECT_EQ(e.dropped, 0u) << "round " << round;
+  }
+  EXPECT_EQ(destinations, static_cast<std::uint64_t>(k_rounds * k_ports));
+  EXPECT_EQ(refused, static_cast<std::uint64_t>(k_rounds * k_ports));
+  EXPECT_GT(collected.collect(1.0).dropped, 0u) << "the maps of a probe never drained fill";
 }
 
 TEST_F(ProbeLiveTest, TrafficInAnotherNamespaceIsNotCounted)

@@ -11,6 +11,7 @@
 /* Map capacities (doc/probe.md): what happens at each cap is counted, never silent. */
 #define TW_PROBE_MAX_EVENTS 16384    /* (netns, destination, process) rows; full: stats.dropped */
 #define TW_PROBE_MAX_LATENCY 2048    /* (netns, destination) connect() time histograms */
+/* A reader that drains the maps (the monitor) holds them to one interval's rows, not its life. */
 #define TW_PROBE_MAX_TIME_WAIT 65536 /* tuples that entered TIME_WAIT (LRU: the oldest go) */
 
 /* connect() errors counted by name; anything else is TW_ERR_OTHER. */
@@ -42,6 +43,8 @@ struct tw_probe_key {
   __u8 family;   /* 2 = AF_INET (v4-mapped included), 10 = AF_INET6 */
   __u8 kind;     /* enum tw_probe_kind */
   __u32 tgid;
+  __u8 generation; /* the generation the row was counted in (tw_probe.bpf.c: generation) */
+  __u8 pad[7];
 };
 
 struct tw_probe_counts {
@@ -65,7 +68,8 @@ struct tw_probe_latency_key {
   __u8 addr[16];
   __u16 port;
   __u8 family;
-  __u8 pad[5];
+  __u8 generation;
+  __u8 pad[4];
 };
 struct tw_probe_latency {
   __u32 buckets[TW_LATENCY_BUCKETS];

@@ -30,6 +30,31 @@
 /* 0: every namespace; else only sockets of the namespace with this cookie. Set before load. */
 const volatile __u64 filter_netns_cookie = 0;
 
+/* Which of two generations of event and latency rows the programs count into (0 or 1). A reader
+ * that drains the maps (EvidenceProbe::drain) switches it through the skeleton's memory-mapped
+ * .bss, waits until no program can still be running with the old one (updating the barrier map
+ * below makes the kernel wait for an RCU grace period, and every program here runs inside one),
+ * then reads and deletes the old generation's rows: no program holds a pointer into a row that is
+ * deleted, so no increment is lost or lands in another row. collect() reads both. */
+__u32 generation = 0;
+
+/* Only for its side effect: a user space update of a map-in-map slot returns after
+ * synchronize_rcu() (kernel/bpf/syscall.c, maybe_wait_bpf_programs). No program uses it. */
+struct barrier_inner_map {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, __u32);
+} barrier_inner SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, __u32);
+  __array(values, struct barrier_inner_map);
+} barrier SEC(".maps");
+
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
   __uint(max_entries, TW_PROBE_MAX_EVENTS);
@@ -87,6 +112,11 @@ struct sockaddr_any {
     } in6;
   };
 };
+
+static __always_inline __u8 current_generation(void)
+{
+  return (__u8)(*(volatile __u32 *)&generation & 1);
+}
 
 static __always_inline void count_stat(__u32 index)
 {
@@ -206,6 +236,7 @@ static __always_inline void record_latency(const struct tw_probe_key *k, __u64 n
   __builtin_memcpy(lk.addr, k->addr, 16);
   lk.port = k->port;
   lk.family = k->family;
+  lk.generation = k->generation;
   struct tw_probe_latency *h = bpf_map_lookup_elem(&latency, &lk);
   if (!h) {
     bpf_map_update_elem(&latency, &lk, &zero_latency, BPF_NOEXIST);
@@ -286,6 +317,7 @@ int BPF_PROG(tw_sys_exit, struct pt_regs *regs, long ret)
     return 0;
   key.netns_cookie = cookie;
   key.tgid = (__u32)(tid >> 32);
+  key.generation = current_generation();
 
   if (nr == NR_bind) {
     if (sa.port != 0)
@@ -401,6 +433,7 @@ int BPF_PROG(tw_set_state, const struct sock *sk, const int oldstate, const int 
   key.port = t.dport;
   key.family = t.family;
   key.kind = TW_KIND_HANDSHAKE;
+  key.generation = current_generation();
   struct tw_probe_counts *v = row(&key, false);
   if (!v)
     return 0;
