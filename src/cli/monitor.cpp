@@ -34,6 +34,7 @@ struct MonitorArgs
   std::string profile;
   std::string policy;
   std::string netns;
+  bool all_netns = false;
   std::string state_dir;
   std::string history = "1h";
   bool history_given = false; // --history on the command line, not the default
@@ -49,6 +50,7 @@ void run(const MonitorArgs& args, int& exit_code)
   }
   const auto entered = enter_netns_arg(args.netns);
   MonitorOptions options;
+  options.all_netns = args.all_netns;
   options.interval = std::chrono::milliseconds(std::llround(args.interval * 1000.0));
   options.textfile_dir = args.textfile_dir;
   options.probe = !args.no_probe;
@@ -65,7 +67,9 @@ void run(const MonitorArgs& args, int& exit_code)
   }
   options.history_keep = *keep;
   options.history_asked = args.history_given || !args.state_dir.empty();
-  options.state_dir = resolve_state_dir("/", state_dir_for_namespace("/", args.state_dir, netns));
+  // With --all-netns this is the host's; another namespace keeps its own in its netns-INODE folder.
+  options.state_dir = resolve_state_dir(
+    "/", args.all_netns ? args.state_dir : state_dir_for_namespace("/", args.state_dir, netns));
   exit_code = run_monitor(
     options,
     [&args] {
@@ -81,8 +85,9 @@ void add_monitor_command(CLI::App& app, int& exit_code)
   auto args = std::make_shared<MonitorArgs>();
   CLI::App* cmd = app.add_subcommand(
     "monitor",
-    "Watch this network namespace over time: every --interval, take the census and the counters,\n"
-    "judge them as plan does and write Prometheus metrics for node_exporter's textfile collector.\n"
+    "Watch this network namespace (or every one) over time: every --interval, take the census and\n"
+    "the counters, judge them as plan does and write Prometheus metrics for node_exporter's\n"
+    "textfile collector.\n"
     "Runs until SIGTERM; SIGHUP reloads the profile and policy. Changes nothing.");
   cmd->add_option("--interval", args->interval, "SECONDS between intervals")
     ->check(number_range(1.0, 3600.0))
@@ -97,7 +102,13 @@ void add_monitor_command(CLI::App& app, int& exit_code)
   cmd->add_flag("--no-probe", args->no_probe, "Do not keep the BPF evidence probe attached");
   cmd->add_option("--profile", args->profile, "Host intent, as for plan (doc/profiles.md)");
   cmd->add_option("--policy", args->policy, "PATH to a policy YAML, as for plan");
-  add_netns_option(cmd, args->netns, "watch");
+  auto* netns = add_netns_option(cmd, args->netns, "watch");
+  cmd
+    ->add_flag("--all-netns",
+               args->all_netns,
+               "Watch every network namespace (pods, containers, ip netns) in one\n"
+               "textfile, each labelled netns=\"NAME\" as plan --all-netns names it. Root")
+    ->excludes(netns);
   CLI::Option* history =
     cmd
       ->add_option("--history",

@@ -5,6 +5,7 @@
 #include "model/netns.hpp"
 #include "model/policy.hpp"
 #include "model/profile.hpp"
+#include "model/symptoms.hpp"
 #include "report/metrics_text.hpp"
 
 #include <chrono>
@@ -28,8 +29,11 @@ struct MonitorOptions
   bool probe = true;                             // keep the BPF probe attached (--no-probe: not)
   std::string netns_label = "host";              // the netns label of every series
   std::optional<NetnsInfo> netns;                // the namespace watched, once identified
-  std::filesystem::path state_dir;               // where the history is kept (resolved)
-  std::chrono::seconds history_keep{ 3600 };     // how much history to keep (0: none written)
+  bool all_netns = false;                        // every namespace of the node (--all-netns)
+  // Where the history is kept (resolved); with all_netns, the host's, and another namespace's in
+  // its netns-INODE folder (where plan --netns ... --since looks).
+  std::filesystem::path state_dir;
+  std::chrono::seconds history_keep{ 3600 }; // how much history to keep (0: none written)
   // --history or --state-dir given: a history that cannot be written is an error at start. Else
   // (the defaults, e.g. a monitor by hand as a user beside the unit) it is a warning, and none.
   bool history_asked = false;
@@ -62,28 +66,50 @@ struct MonitorConfig
 };
 using LoadMonitorConfig = std::function<MonitorConfig()>;
 
-// The monitor: every interval, observe (the census and counters of this namespace, and what the
-// probe counted), decide (the plan's verdict), report (the Prometheus textfile, written
-// atomically; a verdict change logged). One bad interval is logged, counted and skipped. SIGTERM
-// and SIGINT end it after the interval in progress; SIGHUP reloads the profile and policy (a
-// config that does not load keeps the old one, logged). Returns the process exit code.
+// The monitor: every interval, observe (the census and counters of this namespace, or of every
+// namespace with all_netns, and what the probe counted), decide (the plan's verdict), report (the Prometheus
+// textfile, written atomically; a verdict change logged). One bad interval is logged, counted and skipped.
+// SIGTERM and SIGINT end it after the interval in progress; SIGHUP reloads the profile and policy (a config
+// that does not load keeps the old one, logged). Returns the process exit code.
 int run_monitor(const MonitorOptions& options, const LoadMonitorConfig& load, const MonitorSignals& signals);
 
+// What the monitor keeps of the probe for one namespace: its drained intervals added up (the
+// exposition's counters), bounded, and the failures no history line has recorded yet.
+struct ProbeAccumulator
+{
+  bool probed = false;       // the probe watched this namespace
+  std::uint64_t dropped = 0; // the probe's own totals since it was attached
+  std::uint64_t missed = 0;
+  std::map<std::string, ProbeTotals> destinations;          // "198.18.0.1:8080" -> totals
+  std::map<std::string, std::uint64_t> bind_eaddrinuse;     // local address -> total
+  std::map<std::string, std::uint64_t> destination_counted; // -> the interval it last counted in
+  std::map<std::string, std::uint64_t> bind_counted;
+  std::map<std::string, HistoryFailures> unrecorded; // since the last history line, by destination
+};
+
+// Most destinations (and, apart, bind() local addresses) an accumulator keeps per namespace.
+// Beyond them the ones idle longest are forgotten (the fewest failures first among equals): a
+// destination seen again starts from 0, which Prometheus reads as a counter reset.
+inline constexpr std::size_t k_monitor_probe_keys = 1024;
+
+// Adds one drained interval of the probe (interval_number: the monitor's count) to acc. Pure.
+void accumulate_probe(ProbeAccumulator& acc,
+                      const SymptomEvidence& interval,
+                      std::uint64_t interval_number,
+                      std::size_t cap = k_monitor_probe_keys);
+
 // One interval's metrics for the namespace (no I/O): the verdict of the plan with config over the
-// facts gathered now, and the probe's totals since it was attached (probed: the probe's evidence,
-// or counters evidence when it is not attached). The verdict is judged without the probe's
-// totals: a failure an hour ago must not hold it at "helps" (that is the history's job). Pure.
+// facts gathered now, and the probe's totals since the monitor started. The verdict is judged
+// without the probe's totals: a failure an hour ago must not hold it at "helps" (that is the
+// history's job). Pure.
 NamespaceMetrics namespace_metrics(const std::string& label,
                                    Facts facts,
-                                   const SymptomEvidence& probed,
+                                   const ProbeAccumulator& probe,
                                    const MonitorConfig& config);
 
 // One interval's line of history: the groups with the highest TIME_WAIT share (at most
-// k_history_groups) and, per destination, the probe's EADDRNOTAVAIL and failed recycles since the
-// previous interval (last_totals: the probe's running totals, updated). Pure.
-HistoryRecord history_record(const Facts& facts,
-                             const SymptomEvidence& probed,
-                             std::map<std::string, HistoryFailures>& last_totals,
-                             double at_unix);
+// k_history_groups) and the probe's failures not recorded yet (probe.unrecorded; the caller
+// clears it once the line is written), the most first, at most k_history_groups. Pure.
+HistoryRecord history_record(const Facts& facts, const ProbeAccumulator& probe, double at_unix);
 
 } // namespace tw

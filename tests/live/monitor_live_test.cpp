@@ -11,6 +11,7 @@
 #include <csignal>
 #include <filesystem>
 #include <string>
+#include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
 #include <vector>
@@ -59,6 +60,43 @@ protected:
   {
     return { m_loadgen, "client",  "--connect",           pair.server_v4, "--port",
              "8080",    "--count", std::to_string(count), "--close-first" };
+  }
+
+  // 13 connects from the pair's client (10 source ports: the last ones fail with EADDRNOTAVAIL),
+  // with how to use the 10 (extra: --hold or --close-first); the EADDRNOTAVAIL it saw.
+  std::uint64_t failing_client(const HostPair& pair, std::vector<std::string> extra) const
+  {
+    std::vector<std::string> argv = { m_loadgen, "client",  "--connect", pair.server_v4, "--port",
+                                      "8080",    "--count", "13",        "--json" };
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    const RunResult r = pair.client.run(argv);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return nlohmann::json::parse(std::string(split(trim(r.out), '\n').front()))
+      .at("eaddrnotavail")
+      .get<std::uint64_t>();
+  }
+
+  // The EADDRNOTAVAIL a history file recorded, over its lines; each line's netns_inode checked
+  // against inode when given.
+  static std::uint64_t recorded_failures(const fs::path& file, std::uint64_t inode = 0)
+  {
+    const auto read = read_file(file, 1 << 24);
+    EXPECT_TRUE(read) << file;
+    const std::string text = read ? *read : std::string(); // split() returns views into it
+    std::uint64_t recorded = 0;
+    for (const auto& line : split(text, '\n')) {
+      if (line.empty()) {
+        continue;
+      }
+      const auto record = nlohmann::json::parse(line);
+      if (inode != 0) {
+        EXPECT_EQ(record.value("netns_inode", std::uint64_t{ 0 }), inode) << line;
+      }
+      for (const auto& f : record.value("failures", nlohmann::json::array())) {
+        recorded += f.value("eaddrnotavail", std::uint64_t{ 0 });
+      }
+    }
+    return recorded;
   }
 
   // A monitor every second in ns, without the probe, into this test's textfile and state dirs.
@@ -332,6 +370,96 @@ TEST_F(MonitorLiveTest, OneMonitorPerHistoryAndAUserRunsWithoutOne)
   EXPECT_EQ(user.exit_code, 0) << user.err;
   EXPECT_NE(user.err.find("no history"), std::string::npos) << user.err;
   EXPECT_TRUE(fs::exists(mine / "tw_advisor.prom"));
+}
+
+// With the probe, the monitor drains its maps every interval and keeps its own totals: two
+// bursts of failing connects intervals apart add up in the textfile's counter.
+TEST_F(MonitorLiveTest, TheProbesCountsAddUpAcrossIntervals)
+{
+  HostPair pair("mdrain");
+  pair.client.set_sysctl("net.ipv4.ip_local_port_range", "40000 40009"); // 10 ports
+  BackgroundProcess server(server_argv(pair));
+  ASSERT_TRUE(server.wait_for_output("ready", std::chrono::seconds(10))) << server.output();
+  BackgroundProcess monitor(pair.client.exec_argv(
+    { m_advisor, "monitor", "--interval", "1", "--textfile-dir", m_dir.string(), "--state-dir", state() }));
+  const std::string ns = "netns=\"" + pair.client.name() + "\"";
+  wait_for("tw_advisor_probe_attached{" + ns + "}", [](double v) { return v == 1.0; });
+  ASSERT_EQ(sample(textfile(), "tw_advisor_probe_attached{" + ns + "}"), 1.0)
+    << textfile() << monitor.output();
+  const std::string failed =
+    "tw_advisor_connect_eaddrnotavail_total{" + ns + ",destination=\"" + pair.server_v4 + ":8080\"}";
+  std::uint64_t sum = 0;
+  for (int round = 0; round < 2; ++round) {
+    // 10 held connections take every port; the next ones fail with EADDRNOTAVAIL.
+    sum += failing_client(pair, { "--hold", "10", "--hold-ms", "0" });
+    const double want = static_cast<double>(sum);
+    wait_for(failed, [want](double v) { return v >= want; });
+    EXPECT_EQ(sample(textfile(), failed), want) << "round " << round << "\n" << textfile();
+    // The next round after at least one more interval (a drain in between); TIME_WAIT freed.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    ASSERT_EQ(pair.client.run({ "ss", "-K", "state", "time-wait" }).exit_code, 0);
+  }
+  EXPECT_GE(sum, 6u);
+  EXPECT_EQ(sample(textfile(), "tw_advisor_probe_dropped_events_total{" + ns + "}"), 0.0) << textfile();
+  EXPECT_EQ(monitor.stop(), 0);
+  // The history recorded each failure once, whichever interval it fell in.
+  EXPECT_EQ(recorded_failures(fs::path(state()) / "monitor-history.jsonl"), sum);
+}
+
+// monitor --all-netns, run in the host's namespace, watches every namespace in one textfile,
+// each labelled with its name: a burst in one pair's client shows under that client's label,
+// the probe's failures too, and its history goes to its own netns-INODE folder.
+TEST_F(MonitorLiveTest, AllNetnsLabelsEveryNamespaceWithItsName)
+{
+  HostPair pair("mall");
+  pair.client.set_sysctl("net.ipv4.ip_local_port_range", "40000 40009"); // 10 ports
+  BackgroundProcess server(server_argv(pair));
+  ASSERT_TRUE(server.wait_for_output("ready", std::chrono::seconds(10))) << server.output();
+  BackgroundProcess monitor({ m_advisor,
+                              "monitor",
+                              "--all-netns",
+                              "--interval",
+                              "1",
+                              "--textfile-dir",
+                              m_dir.string(),
+                              "--state-dir",
+                              state() });
+  const std::string client = "netns=\"" + pair.client.name() + "\"";
+  const std::string server_ns = "netns=\"" + pair.server.name() + "\"";
+  const std::string outbound = "tw_advisor_time_wait_sockets{" + client + ",role=\"outbound\"}";
+  const auto wait_long = [this](const std::string& series, auto done) {
+    for (int i = 0; i < 300 && !done(sample(textfile(), series)); ++i) { // 15 s: every namespace
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  };
+  wait_long(outbound, [](double v) { return v >= 0; });
+  ASSERT_EQ(sample(textfile(), outbound), 0.0) << textfile() << monitor.output();
+  // 10 connections closed by the client fill the range with TIME_WAIT; the last 3 fail.
+  const std::uint64_t failed = failing_client(pair, { "--close-first" });
+  EXPECT_GE(failed, 1u);
+  const std::string eaddrnotavail =
+    "tw_advisor_connect_eaddrnotavail_total{" + client + ",destination=\"" + pair.server_v4 + ":8080\"}";
+  const auto want = static_cast<double>(failed);
+  wait_long(eaddrnotavail, [want](double v) { return v >= want; });
+  wait_long(outbound, [](double v) { return v >= 8.0; });
+  const std::string text = textfile();
+  EXPECT_EQ(monitor.stop(), 0);
+  EXPECT_EQ(problems_of(text), "") << text;
+  EXPECT_GE(sample(text, outbound), 8.0) << text; // a peer's RST may end a few early
+  EXPECT_EQ(sample(text, eaddrnotavail), want) << text;
+  EXPECT_EQ(sample(text, "tw_advisor_probe_attached{" + client + "}"), 1.0) << text;
+  EXPECT_EQ(sample(text, "tw_advisor_probe_attached{" + server_ns + "}"), 1.0) << text;
+  EXPECT_EQ(sample(text, "tw_advisor_probe_attached{netns=\"host\"}"), 1.0) << text;
+  EXPECT_EQ(sample(text, "tw_advisor_local_port_range_ports{" + client + "}"), 10.0) << text;
+  // The client's failures are not the server's, nor the host's.
+  EXPECT_EQ(text.find("tw_advisor_connect_eaddrnotavail_total{" + server_ns), std::string::npos) << text;
+
+  struct stat st
+  {};
+  ASSERT_EQ(::stat(pair.client.path().c_str(), &st), 0);
+  const fs::path own = fs::path(state()) / ("netns-" + std::to_string(st.st_ino)) / "monitor-history.jsonl";
+  EXPECT_EQ(recorded_failures(own, st.st_ino), failed) << "the client's own history folder";
+  EXPECT_TRUE(fs::exists(fs::path(state()) / "monitor-history.jsonl")) << "the host's";
 }
 
 // A textfile directory that does not exist is an error before the first interval, naming it.

@@ -197,14 +197,15 @@ TEST(MonitorHistoryRecord, KeepsTheFullestGroupsAndTheProbesNewFailures)
               100 + static_cast<std::uint64_t>(i) * 10,
               static_cast<std::uint64_t>(i) * 10);
   }
-  SymptomEvidence probed;
+  SymptomEvidence probed; // one drained interval of the probe
   probed.source = EvidenceSource::probe;
   SymptomDestination d;
   d.destination = "10.0.1.13:8080";
   d.connect_eaddrnotavail = 5;
   probed.destinations.push_back(d);
-  std::map<std::string, HistoryFailures> totals;
-  const HistoryRecord first = history_record(f, probed, totals, 100.0);
+  ProbeAccumulator acc;
+  accumulate_probe(acc, probed, 1);
+  const HistoryRecord first = history_record(f, acc, 100.0);
   ASSERT_EQ(first.groups.size(), k_history_groups);
   EXPECT_EQ(first.groups.front().remote, "10.0.1.13");
   EXPECT_EQ(first.groups.back().remote, "10.0.1.4");
@@ -212,12 +213,57 @@ TEST(MonitorHistoryRecord, KeepsTheFullestGroupsAndTheProbesNewFailures)
   ASSERT_EQ(first.failures.size(), 1u);
   EXPECT_EQ(first.failures[0].eaddrnotavail, 5u);
 
-  probed.destinations[0].connect_eaddrnotavail = 12;
-  const HistoryRecord second = history_record(f, probed, totals, 115.0);
+  // The line was written (the monitor clears what it recorded); a line that could not be written
+  // leaves its failures for the next one.
+  acc.unrecorded.clear();
+  probed.destinations[0].connect_eaddrnotavail = 7;
+  accumulate_probe(acc, probed, 2);
+  probed.destinations[0].connect_eaddrnotavail = 1;
+  accumulate_probe(acc, probed, 3);
+  const HistoryRecord second = history_record(f, acc, 115.0);
   ASSERT_EQ(second.failures.size(), 1u);
-  EXPECT_EQ(second.failures[0].eaddrnotavail, 7u); // only the new ones
-  const HistoryRecord third = history_record(f, probed, totals, 130.0);
-  EXPECT_TRUE(third.failures.empty()); // nothing new
+  EXPECT_EQ(second.failures[0].eaddrnotavail, 8u); // the two intervals since the last line
+  EXPECT_EQ(acc.destinations.at("10.0.1.13:8080").connect_eaddrnotavail, 13u);
+  acc.unrecorded.clear();
+  accumulate_probe(acc, SymptomEvidence{ .source = EvidenceSource::probe }, 4);
+  EXPECT_TRUE(history_record(f, acc, 130.0).failures.empty()); // nothing new
+}
+
+// The drained intervals add up into the exposition's counters, which stay bounded: beyond the
+// cap the destination idle longest is forgotten, never the one that just came.
+TEST(MonitorProbeTotals, DrainedIntervalsAddUpAndTheIdleAreForgotten)
+{
+  const auto interval = [](std::vector<std::pair<std::string, std::uint64_t>> failing,
+                           std::uint64_t dropped) {
+    SymptomEvidence e;
+    e.source = EvidenceSource::probe;
+    e.dropped = dropped;
+    for (const auto& [name, n] : failing) {
+      SymptomDestination d;
+      d.destination = name;
+      d.connect_eaddrnotavail = n;
+      d.recycled = 1;
+      e.destinations.push_back(d);
+    }
+    e.bind_eaddrinuse.push_back({ "10.0.0.1", "ipv4", 4, {} });
+    return e;
+  };
+  ProbeAccumulator acc;
+  accumulate_probe(acc, interval({ { "10.0.0.2:80", 100 }, { "10.0.0.3:80", 50 } }, 2), 1, 2);
+  accumulate_probe(acc, interval({ { "10.0.0.2:80", 1 } }, 3), 2, 2);
+  EXPECT_TRUE(acc.probed);
+  EXPECT_EQ(acc.dropped, 3u); // the probe's own total, not a sum
+  EXPECT_EQ(acc.destinations.at("10.0.0.2:80").connect_eaddrnotavail, 101u);
+  EXPECT_EQ(acc.destinations.at("10.0.0.2:80").recycled, 2u);
+  EXPECT_EQ(acc.bind_eaddrinuse.at("10.0.0.1"), 8u);
+  // A new destination with a single failure: 10.0.0.3 (50 failures, idle since interval 1) goes.
+  accumulate_probe(acc, interval({ { "10.0.0.2:80", 1 }, { "10.0.0.4:80", 1 } }, 3), 3, 2);
+  ASSERT_EQ(acc.destinations.size(), 2u);
+  EXPECT_EQ(acc.destinations.count("10.0.0.3:80"), 0u);
+  EXPECT_EQ(acc.destinations.at("10.0.0.4:80").connect_eaddrnotavail, 1u);
+  EXPECT_EQ(acc.destination_counted.size(), 2u);
+  // Counters only grow while a destination is kept: the exposition's _total stays monotonic.
+  EXPECT_EQ(acc.destinations.at("10.0.0.2:80").connect_eaddrnotavail, 102u);
 }
 
 // The burst has ended: the live census shows little, the history its peak. The plan judges the
