@@ -400,7 +400,9 @@ TEST(FactsLive, GatherSamplesRatesAroundRealTraffic)
   }
   EXPECT_EQ(sleeps, 4); // 2 s in steps of 0.5 s
   EXPECT_LE(slept, std::chrono::milliseconds(2000));
-  EXPECT_GE(slept, std::chrono::milliseconds(1900)); // the counts took a few ms of it
+  // The counts between the steps took some of it: a few ms, far more on a loaded machine, never
+  // half (a window that lost that much would say so in its rates).
+  EXPECT_GE(slept, std::chrono::milliseconds(1000));
   EXPECT_TRUE(facts.established.measured) << facts.established.error;
   EXPECT_EQ(facts.established.at_seconds.size(), 5U);
   EXPECT_EQ(facts.host.netns_inode, static_cast<std::uint64_t>(ns_file.st_ino)); // the client's namespace
