@@ -225,7 +225,9 @@ TEST(MonitorHistoryRecord, KeepsTheFullestGroupsAndTheProbesNewFailures)
   EXPECT_EQ(second.failures[0].eaddrnotavail, 8u); // the two intervals since the last line
   EXPECT_EQ(acc.destinations.at("10.0.1.13:8080").connect_eaddrnotavail, 13u);
   acc.unrecorded.clear();
-  accumulate_probe(acc, SymptomEvidence{ .source = EvidenceSource::probe }, 4);
+  SymptomEvidence quiet;
+  quiet.source = EvidenceSource::probe;
+  accumulate_probe(acc, quiet, 4);
   EXPECT_TRUE(history_record(f, acc, 130.0).failures.empty()); // nothing new
 }
 
