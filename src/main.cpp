@@ -1,8 +1,10 @@
 // tw-advisor: will net.ipv4.tcp_tw_reuse help on this host? Answers from evidence, changes safely.
 #include "cli/commands.hpp"
+#include "cli/help_format.hpp"
 #include "cli/validators.hpp"
 #include "facts/netns.hpp"
 #include "report/document.hpp"
+#include "report/plan_text.hpp"
 #include "util/error.hpp"
 #include "util/json_text.hpp"
 #include "util/strings.hpp"
@@ -15,6 +17,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <exception>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -157,6 +160,8 @@ int run(int argc, char** argv)
                 "host, and changes TIME_WAIT-related sysctls safely (journaled, verified, reversible).\n\n"
                 "Start with `tw-advisor plan`: a dry run that changes nothing.",
                 "tw-advisor" };
+  // Before the commands are added: they take the app's formatter.
+  app.formatter(std::make_shared<tw::cli::HelpFormatter>(tw::text_width_of_stdout()));
   app.set_version_flag("--version", std::string("tw-advisor ") + tw::k_version);
   app.require_subcommand(1);
   app.fallthrough();

@@ -85,8 +85,11 @@ void add_status_command(CLI::App& app, int& exit_code)
     "namespace or root now, perhaps still at its prompt before its journal exists. \"damaged\" means the\n"
     "journal cannot be read (cut short, edited): rollback refuses it, and status lists the snapshot\n"
     "values it can still read and the steps to restore by hand.\n"
-    "Exit codes: 0 status printed (drift or not; with --detailed-exitcode: nothing to report);\n"
-    "1 error; 2 (only with --detailed-exitcode) interrupted, damaged, or drift found.");
+    "\n"
+    "Exit codes:\n"
+    "  0  status printed (drift or not; with --detailed-exitcode: nothing to report)\n"
+    "  1  error\n"
+    "  2  (only with --detailed-exitcode) interrupted, damaged, or drift found");
   status->callback([status_args, &exit_code] { run_status(*status_args, exit_code); });
 }
 

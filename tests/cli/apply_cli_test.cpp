@@ -409,7 +409,7 @@ TEST_F(ApplyCliTest, HelpDocumentsTheNewOptionsAndCodes)
   }
   const auto status = tw({ "status", "--help" });
   EXPECT_NE(status.out.find("--detailed-exitcode"), std::string::npos) << status.out;
-  EXPECT_NE(status.out.find("2 (only with --detailed-exitcode)"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("  2  (only with --detailed-exitcode)"), std::string::npos) << status.out;
   const auto rollback = tw({ "rollback", "--help" });
   EXPECT_NE(rollback.out.find("warning"), std::string::npos) << rollback.out;
 }
