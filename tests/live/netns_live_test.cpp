@@ -282,8 +282,9 @@ TEST_F(NetnsLiveTest, OnePassWalkCountsEveryNamespaceAsItsOwnDumpDoes)
   const json by_iterator = census("bpf-iter");
   ASSERT_FALSE(by_walk.empty() || by_dumps.empty() || by_small_runs.empty() || by_iterator.empty());
   EXPECT_EQ(by_iterator.at("sockets_read").at("reader"), "bpf-iter");
-  EXPECT_EQ(by_small_runs.at("sockets_read").at("walked_sockets"),
-            by_walk.at("sockets_read").at("walked_sockets"));
+  // walked_sockets counts the whole shared table, other tests' namespaces and the host's own
+  // included, so it moves between two runs; the per-namespace comparisons below are exact.
+  EXPECT_GE(by_small_runs.at("sockets_read").at("walked_sockets").get<long>(), 2 * 450);
   EXPECT_EQ(by_walk.at("sockets_read").at("walk_runs"), 1);
   EXPECT_GE(by_small_runs.at("sockets_read").at("walk_runs").get<int>(), 15);
   EXPECT_EQ(by_walk.at("sockets_read").at("reader"), "bpf-walk");
