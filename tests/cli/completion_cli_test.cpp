@@ -45,6 +45,36 @@ TEST(CompletionCli, EachShellHasEveryCommandAndNoHiddenOne)
   }
 }
 
+// Every `completion names KIND` a script runs names a kind the command accepts (zsh and fish once
+// asked for "policys", so --policy completed to nothing there).
+TEST(CompletionCli, EveryNamesCallTheScriptsMakeIsAccepted)
+{
+  for (const char* shell : { "bash", "zsh", "fish" }) {
+    const auto r = tw({ "completion", shell });
+    ASSERT_EQ(r.exit_code, 0) << shell << ": " << r.err;
+    int calls = 0;
+    const std::string call = "completion names ";
+    for (auto at = r.out.find(call); at != std::string::npos; at = r.out.find(call, at + 1)) {
+      const std::size_t start = at + call.size();
+      const std::string kind = r.out.substr(start, r.out.find_first_of(" \n)\"'", start) - start);
+      if (kind == "$1") {
+        continue; // zsh's helper, called with the kinds below
+      }
+      ++calls;
+      EXPECT_TRUE(kind == "profiles" || kind == "policies") << shell << " asks for " << kind;
+      EXPECT_EQ(tw({ "completion", "names", kind }).exit_code, 0) << shell << ": " << kind;
+    }
+    const std::string helper = "_tw_advisor_names ";
+    for (auto at = r.out.find(helper); at != std::string::npos; at = r.out.find(helper, at + 1)) {
+      const std::size_t start = at + helper.size();
+      const std::string kind = r.out.substr(start, r.out.find_first_of(" \n)'", start) - start);
+      ++calls;
+      EXPECT_TRUE(kind == "profiles" || kind == "policies") << shell << " asks for " << kind;
+    }
+    EXPECT_GE(calls, 2) << shell << ": --profile and --policy both complete to names";
+  }
+}
+
 // A flag takes no value: zsh gets no value spec for it, fish no -x (exclusive value).
 TEST(CompletionCli, FlagsTakeNoValue)
 {
