@@ -66,7 +66,9 @@ std::optional<std::chrono::seconds> choose_watch(const Policy& policy,
   return std::nullopt;
 }
 
-PlanToApply reviewed_plan(const std::filesystem::path& path)
+PlanToApply reviewed_plan(const std::filesystem::path& path,
+                          bool accept_other_host,
+                          const std::function<void(const std::string&)>& note)
 {
   const std::string bytes = read_file_or_throw(path);
   PlanToApply out;
@@ -91,6 +93,14 @@ PlanToApply reviewed_plan(const std::filesystem::path& path)
   out.netns = doc.netns;
   out.netns_kind = doc.netns_kind;
   out.netns_name = doc.netns_name;
+  if (auto mismatch = host_mismatch(out.hostname, out.netns, current_hostname(), current_netns_inode())) {
+    if (!accept_other_host) {
+      throw Error("plan " + path.string(),
+                  *mismatch + "; nothing was changed: make the plan where it is applied, or pass "
+                              "--ignore-host-mismatch if this is really meant");
+    }
+    note(*mismatch + " (--ignore-host-mismatch)");
+  }
   return out;
 }
 
@@ -106,11 +116,6 @@ PlanToApply computed_plan(const Plan& plan, const std::string& plan_sha256)
   out.source = "computed (verdict " + std::string(to_string(plan.verdict)) + ")";
   out.sha256 = plan_sha256;
   return out;
-}
-
-std::optional<std::string> plan_host_mismatch(const PlanToApply& plan)
-{
-  return host_mismatch(plan.hostname, plan.netns, current_hostname(), current_netns_inode());
 }
 
 ApplyRequest make_request(const Policy& policy, const PlanToApply& plan, const RequestOptions& options)

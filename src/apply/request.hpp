@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -47,15 +48,14 @@ struct PlanToApply
 };
 
 // A reviewed plan file (`plan --out`), read strictly; refused (tw::Error, "nothing was changed")
-// when malformed or when its verdict contradicts its changes.
-PlanToApply reviewed_plan(const std::filesystem::path& path);
+// when malformed, when its verdict contradicts its changes, or when it was made on another host
+// name or network namespace unless accept_other_host: then note() is told why it is applied anyway.
+PlanToApply reviewed_plan(const std::filesystem::path& path,
+                          bool accept_other_host,
+                          const std::function<void(const std::string&)>& note);
 
 // A plan made a moment ago; plan_sha256 is the SHA-256 of its JSON document, for the journal.
 PlanToApply computed_plan(const Plan& plan, const std::string& plan_sha256);
-
-// Why a reviewed plan made on another host or namespace must not be applied here; nullopt when
-// it was made here (or a side is unknown).
-std::optional<std::string> plan_host_mismatch(const PlanToApply& plan);
 
 // What apply is asked to do besides the plan.
 struct RequestOptions

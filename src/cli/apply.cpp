@@ -16,7 +16,6 @@
 #include "report/apply_report.hpp"
 #include "report/document.hpp"
 #include "report/plan_json.hpp"
-#include "util/duration.hpp"
 #include "util/error.hpp"
 #include "util/json_text.hpp"
 #include "util/sha256.hpp"
@@ -63,16 +62,8 @@ PlanToApply plan_for(const ApplyArgs& args, const Policy& policy, ApplyUi& out)
     const Plan plan = make_plan(facts, load_profile_arg(args.profile), policy);
     return computed_plan(plan, sha256_hex(json_text(plan_to_json(plan, facts), -1)));
   }
-  auto plan = reviewed_plan(args.plan_file);
-  if (const auto mismatch = plan_host_mismatch(plan)) {
-    if (!args.ignore_host_mismatch) {
-      throw Error("plan " + args.plan_file,
-                  *mismatch + "; nothing was changed: make the plan where it is applied, or pass "
-                              "--ignore-host-mismatch if this is really meant");
-    }
-    out.say("note: " + *mismatch + " (--ignore-host-mismatch)");
-  }
-  return plan;
+  return reviewed_plan(
+    args.plan_file, args.ignore_host_mismatch, [&out](const std::string& note) { out.say("note: " + note); });
 }
 
 void apply_steps(const ApplyArgs& args,
@@ -86,11 +77,7 @@ void apply_steps(const ApplyArgs& args,
   ApplyInvocation in;
   in.policy = load_policy_arg(args.policy);
   if (!args.watch.empty()) {
-    in.watch = parse_duration(args.watch);
-    if (!in.watch) {
-      throw Error("--watch " + printable(args.watch),
-                  "not a duration: use 0, 90s, 5m, 1m30s or 1h (at most 24h)");
-    }
+    in.watch = duration_arg("--watch", args.watch, std::chrono::seconds(0));
   }
   if (args.host_id_given && trim(args.host_id).empty()) {
     throw Error("--host-id", "empty: give the host's id, or leave the option out to use /etc/machine-id");

@@ -5,8 +5,7 @@
 
 #include "cli/apply_common.hpp"
 #include "cli/commands.hpp"
-#include "config/data_dir.hpp"
-#include "config/loader.hpp"
+#include "cli/profile_args.hpp"
 #include "facts/kernel_view.hpp"
 #include "facts/netns.hpp"
 #include "report/check.hpp"
@@ -22,9 +21,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
-#include <set>
 #include <string>
-#include <sys/socket.h>
 #include <vector>
 
 namespace tw::cli {
@@ -79,21 +76,6 @@ sysctld::KernelView kernel_for(const CheckArgs& args)
   return kernel_view_from_sysctl_a(read_file_or_throw(args.kernel), args.kernel, std::move(ports));
 }
 
-// The policy whose guardrails the values must respect: --policy, else the installed default,
-// else the built-in one (the same values policies/default.yaml documents).
-Policy load_check_policy(const std::string& path, std::string& note)
-{
-  if (!path.empty()) {
-    return config::load_policy(path, {});
-  }
-  try {
-    return config::load_policy({}, config::default_data_dir());
-  } catch (const Error& e) {
-    note = std::string("built-in policy (") + e.what() + ")";
-    return config::builtin_policy();
-  }
-}
-
 void run_check_command(const CheckArgs& args, int& exit_code)
 {
   if (!args.dest.empty() && args.files.size() != 1) {
@@ -122,8 +104,7 @@ void run_check_command(const CheckArgs& args, int& exit_code)
     assumed.push_back(guessed);
   }
   const sysctld::KernelView kernel = kernel_for(args);
-  std::string policy_note;
-  const Policy policy = load_check_policy(args.policy, policy_note);
+  const Policy policy = load_policy_arg(args.policy);
   sysctld::CheckOptions options;
   options.root = args.root;
   for (const auto& g : policy.guardrails) {

@@ -55,6 +55,19 @@ std::string with_rollback_command(std::string note,
   return note;
 }
 
+void with_rollback_commands(Plan& plan,
+                            const std::string& root,
+                            const std::string& state_dir,
+                            const std::string& netns)
+{
+  for (auto& reason : plan.reasons) {
+    reason = with_rollback_command(std::move(reason), root, state_dir, netns);
+  }
+  for (auto& finding : plan.findings) {
+    finding.summary = with_rollback_command(std::move(finding.summary), root, state_dir, netns);
+  }
+}
+
 SleepFn window_sleeper(std::string what, double window_seconds)
 {
   if (::isatty(STDERR_FILENO) == 0) {

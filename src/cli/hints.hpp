@@ -1,6 +1,7 @@
 #pragma once
 
 #include "facts/counters.hpp"
+#include "model/plan.hpp"
 
 #include <string>
 
@@ -15,6 +16,12 @@ std::string with_rollback_command(std::string note,
                                   const std::string& root,
                                   const std::string& state_dir,
                                   const std::string& netns);
+
+// with_rollback_command() on every reason and finding of plan.
+void with_rollback_commands(Plan& plan,
+                            const std::string& root,
+                            const std::string& state_dir,
+                            const std::string& netns);
 
 // The SleepFn of a --sample window of window_seconds: on a terminal it counts the seconds on
 // stderr ("tw-advisor: watching the counters and connect() 3/5 s"), so a long window is not silent;

@@ -11,7 +11,6 @@
 #include "facts/netns.hpp"
 #include "model/netns.hpp"
 #include "state/journal.hpp"
-#include "util/duration.hpp"
 #include "util/error.hpp"
 
 #include <spdlog/spdlog.h>
@@ -61,11 +60,7 @@ void run(const MonitorArgs& args, int& exit_code)
   const std::optional<NetnsInfo> netns = entered ? entered : identify_netns(current_netns_inode());
   options.netns_label = netns ? netns->name : "netns " + std::to_string(current_netns_inode());
   options.netns = netns;
-  const auto keep = parse_duration(args.history);
-  if (!keep) {
-    throw Error("--history " + args.history, "is not a duration from 0 to 24h (e.g. 0, 30m, 1h)");
-  }
-  options.history_keep = *keep;
+  options.history_keep = duration_arg("--history", args.history, std::chrono::seconds(0));
   options.history_asked = args.history_given || !args.state_dir.empty();
   // With --all-netns this is the host's; another namespace keeps its own in its netns-INODE folder.
   options.state_dir = resolve_state_dir(

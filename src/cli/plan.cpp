@@ -7,8 +7,6 @@
 #include "cli/netns_args.hpp"
 #include "cli/profile_args.hpp"
 #include "cli/validators.hpp"
-#include "config/data_dir.hpp"
-#include "config/loader.hpp"
 #include "facts/gather.hpp"
 #include "facts/node.hpp"
 #include "policy/engine.hpp"
@@ -19,10 +17,7 @@
 #include "report/plan_json.hpp"
 #include "report/plan_text.hpp"
 #include "util/durable_fs.hpp"
-#include "util/duration.hpp"
 #include "util/error.hpp"
-#include "util/fs.hpp"
-#include "util/json_strict.hpp"
 #include "util/json_text.hpp"
 
 #include <chrono>
@@ -30,7 +25,6 @@
 #include <filesystem>
 #include <memory>
 #include <string>
-#include <unistd.h>
 
 namespace tw::cli {
 
@@ -53,23 +47,6 @@ struct PlanArgs
   bool all_netns = false;
   std::string socket_reader = "auto";
 };
-
-Facts recorded_facts(const std::string& path)
-{
-  return facts_from_json(parse_json_strict(read_file_or_throw(path), path), path);
-}
-
-// Writes the reviewed plan atomically (a temp file beside it, fsync, rename, fsync of the directory).
-void write_plan_file(const std::filesystem::path& path, const std::string& text)
-{
-  const auto name = path.filename().string();
-  try {
-    const Dir dir = Dir::open(path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path());
-    write_file_atomically(dir, name, "." + name + ".tmp." + std::to_string(::getpid()), text, 0644);
-  } catch (const Error& e) {
-    throw Error("--out " + path.string(), e.what());
-  }
-}
 
 // `plan --all-netns`: every namespace judged with the same profile and policy, most urgent first.
 void run_node_plan(const PlanArgs& args,
@@ -101,12 +78,9 @@ void run_plan(const PlanArgs& args, int& exit_code)
                 "is a directory; give the file to write, e.g. --out " +
                   (std::filesystem::path(args.out) / "plan.json").string());
   }
-  std::optional<std::chrono::seconds> since;
+  std::optional<double> since_seconds; // how far back the monitor's history is judged
   if (!args.since.empty()) {
-    since = parse_duration(args.since);
-    if (!since || since->count() == 0) {
-      throw Error("--since " + args.since, "is not a duration from 1s to 24h (e.g. 90s, 10m, 1h)");
-    }
+    since_seconds = static_cast<double>(duration_arg("--since", args.since, std::chrono::seconds(1)).count());
     if (args.all_netns || !args.facts.empty()) {
       throw Error("--since",
                   "reads the monitor's history of one namespace and takes no --all-netns or --facts (a saved "
@@ -125,7 +99,7 @@ void run_plan(const PlanArgs& args, int& exit_code)
 
   Facts facts;
   if (!args.facts.empty()) {
-    facts = recorded_facts(args.facts); // with the boot facts it recorded, if any
+    facts = facts_from_json_file(args.facts); // with the boot facts it recorded, if any
   } else {
     GatherOptions options;
     options.netns = netns;
@@ -138,9 +112,7 @@ void run_plan(const PlanArgs& args, int& exit_code)
     for (const auto& g : policy.guardrails) {
       options.boot_keys.push_back(g.key);
     }
-    if (since) {
-      options.history_since_seconds = static_cast<double>(since->count());
-    }
+    options.history_since_seconds = since_seconds;
     if (args.all_netns) {
       run_node_plan(args, options, profile, policy, exit_code);
       return;
@@ -150,12 +122,7 @@ void run_plan(const PlanArgs& args, int& exit_code)
 
   Plan plan = make_plan(facts, profile, policy);
   // The engine names `tw-advisor rollback` plainly; the hint to paste carries this plan's options.
-  for (auto& reason : plan.reasons) {
-    reason = with_rollback_command(std::move(reason), args.root, state_dir, args.netns);
-  }
-  for (auto& finding : plan.findings) {
-    finding.summary = with_rollback_command(std::move(finding.summary), args.root, state_dir, args.netns);
-  }
+  with_rollback_commands(plan, args.root, state_dir, args.netns);
 
   // The JSON document only when it is written or printed.
   std::string document;
@@ -163,7 +130,11 @@ void run_plan(const PlanArgs& args, int& exit_code)
     document = json_text(plan_document(plan, facts)) + "\n";
   }
   if (!args.out.empty()) {
-    write_plan_file(args.out, document);
+    try { // atomically: a temp file beside it, fsync, rename, fsync of the directory
+      write_file_atomically(std::filesystem::path(args.out), document, 0644);
+    } catch (const Error& e) {
+      throw Error("--out " + args.out, e.what());
+    }
   }
   const std::string text =
     args.format == "json"

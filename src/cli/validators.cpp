@@ -1,5 +1,9 @@
 #include "cli/validators.hpp"
 
+#include "util/duration.hpp"
+#include "util/error.hpp"
+#include "util/strings.hpp"
+
 #include <sstream>
 #include <string>
 
@@ -42,6 +46,20 @@ CLI::Validator non_empty()
     },
     "",
     "NON_EMPTY");
+}
+
+std::chrono::seconds duration_arg(const std::string& option,
+                                  const std::string& text,
+                                  std::chrono::seconds least)
+{
+  const auto duration = parse_duration(text);
+  if (!duration || *duration < least) {
+    const std::string from = least.count() == 0 ? "0" : format_duration(least);
+    throw Error(option + " " + printable(text),
+                "not a duration from " + from + " to 24h: use " + (least.count() == 0 ? "0, " : "") +
+                  "90s, 5m, 1m30s or 1h");
+  }
+  return *duration;
 }
 
 void refuse_empty_values(CLI::App& app)

@@ -2,6 +2,7 @@
 
 #include "model/document.hpp"
 #include "util/error.hpp"
+#include "util/fs.hpp"
 #include "util/json_strict.hpp"
 #include "util/strings.hpp"
 #include "util/sysctl_key.hpp"
@@ -777,6 +778,11 @@ Plan plan_from_json(const json& doc, const std::string& source)
     (void)evidence_from_json(doc["evidence"], source);
   }
   return plan;
+}
+
+Facts facts_from_json_file(const std::string& path)
+{
+  return facts_from_json(parse_json_strict(read_file_or_throw(path), path), path);
 }
 
 PlanDocument plan_document_from_json_text(const std::string& text, const std::string& source)

@@ -14,6 +14,9 @@ namespace tw {
 // be recomputed from a recording (`plan --facts FILE`). Errors name source and the JSON path.
 Facts facts_from_json(const nlohmann::json& doc, const std::string& source);
 
+// facts_from_json() of the plan document in the file at path, parsed strictly.
+Facts facts_from_json_file(const std::string& path);
+
 // Reads the census object that census_to_json writes, range-checked (ports within 0..65535, a
 // group's time_wait within its in_use, negotiated within outbound_established). Per-group
 // `timestamps` may be absent (recordings made before it existed): the group then has no sample.

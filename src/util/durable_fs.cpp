@@ -146,6 +146,13 @@ void write_file_atomically(const Dir& dir,
   fsync_dir(dir);
 }
 
+void write_file_atomically(const std::filesystem::path& path, std::string_view content, mode_t mode)
+{
+  const auto name = path.filename().string();
+  const Dir dir = Dir::open(path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path());
+  write_file_atomically(dir, name, "." + name + ".tmp." + std::to_string(::getpid()), content, mode);
+}
+
 void remove_file_durably(const Dir& dir, const std::string& name)
 {
   // Checked first: on a read-only file system unlink reports EROFS even for a missing name.

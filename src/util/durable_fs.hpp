@@ -61,6 +61,10 @@ void write_file_atomically(const Dir& dir,
                            mode_t mode,
                            const std::function<void()>& before_rename = {});
 
+// write_file_atomically() for a path: its directory opened (the current one for a bare name), the
+// temp file ".NAME.tmp.PID" beside it.
+void write_file_atomically(const std::filesystem::path& path, std::string_view content, mode_t mode);
+
 // Removes name from dir (absent is fine) and fsyncs dir. Throws tw::Error on any other errno.
 void remove_file_durably(const Dir& dir, const std::string& name);
 
