@@ -2,10 +2,12 @@
 #include "cli/commands.hpp"
 #include "cli/help_format.hpp"
 #include "cli/validators.hpp"
+#include "config/data_dir.hpp"
 #include "facts/netns.hpp"
 #include "report/document.hpp"
 #include "report/plan_text.hpp"
 #include "util/error.hpp"
+#include "util/fs.hpp"
 #include "util/json_text.hpp"
 #include "util/strings.hpp"
 #include "util/version.hpp"
@@ -161,7 +163,10 @@ int run(int argc, char** argv)
                 "Start with `tw-advisor plan`: a dry run that changes nothing.",
                 "tw-advisor" };
   // Before the commands are added: they take the app's formatter.
-  app.formatter(std::make_shared<tw::cli::HelpFormatter>(tw::text_width_of_stdout()));
+  // Installed, the help names the installed docs; in a build tree, the source's doc/.
+  const auto doc_dir = tw::config::installed_doc_dir(tw::executable_dir());
+  app.formatter(
+    std::make_shared<tw::cli::HelpFormatter>(tw::text_width_of_stdout(), doc_dir ? doc_dir->string() : ""));
   app.set_version_flag("--version", std::string("tw-advisor ") + tw::k_version);
   app.require_subcommand(1);
   app.fallthrough();

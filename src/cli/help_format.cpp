@@ -1,5 +1,6 @@
 #include "cli/help_format.hpp"
 
+#include "report/cli_docs.hpp"
 #include "util/strings.hpp"
 #include "util/wrap.hpp"
 
@@ -104,9 +105,15 @@ std::string reflow_help(std::string_view text,
   return out;
 }
 
-HelpFormatter::HelpFormatter(std::size_t width)
+HelpFormatter::HelpFormatter(std::size_t width, std::string doc_dir)
   : m_width(width)
+  , m_doc_dir(std::move(doc_dir))
 {
+}
+
+std::string HelpFormatter::docs(std::string_view text) const
+{
+  return m_doc_dir.empty() ? std::string(text) : report::with_doc_dir(text, m_doc_dir);
 }
 
 std::string HelpFormatter::entry(const std::string& name, const std::string& description) const
@@ -119,9 +126,9 @@ std::string HelpFormatter::entry(const std::string& name, const std::string& des
   }
   const std::string under(column, ' ');
   if (label.size() + 1 > column) { // the name takes the line: the text starts under its column
-    return label + "\n" + reflow_help(description, m_width, under, under);
+    return label + "\n" + reflow_help(docs(description), m_width, under, under);
   }
-  return reflow_help(description, m_width, label + std::string(column - label.size(), ' '), under);
+  return reflow_help(docs(description), m_width, label + std::string(column - label.size(), ' '), under);
 }
 
 std::string HelpFormatter::make_option(const CLI::Option* opt, bool is_positional) const
@@ -137,13 +144,13 @@ std::string HelpFormatter::make_subcommand(const CLI::App* sub) const
 std::string HelpFormatter::make_description(const CLI::App* app) const
 {
   const std::string text = CLI::Formatter::make_description(app);
-  return text.empty() ? text : reflow_help(text.substr(0, text.size() - 1), m_width, "", "");
+  return text.empty() ? text : reflow_help(docs(text.substr(0, text.size() - 1)), m_width, "", "");
 }
 
 std::string HelpFormatter::make_footer(const CLI::App* app) const
 {
   const std::string text = app->get_footer();
-  return text.empty() ? text : reflow_help(text, m_width, "", "");
+  return text.empty() ? text : reflow_help(docs(text), m_width, "", "");
 }
 
 std::string HelpFormatter::make_help(const CLI::App* app, std::string name, CLI::AppFormatMode mode) const

@@ -16,7 +16,8 @@ namespace tw::cli {
 class HelpFormatter : public CLI::Formatter
 {
 public:
-  explicit HelpFormatter(std::size_t width);
+  // doc_dir: where doc/NAME.md is installed (see config::with_doc_dir); empty keeps doc/.
+  HelpFormatter(std::size_t width, std::string doc_dir);
 
   std::string make_option(const CLI::Option* opt, bool is_positional) const override;
   std::string make_subcommand(const CLI::App* sub) const override;
@@ -28,7 +29,11 @@ public:
 private:
   std::string entry(const std::string& name, const std::string& description) const;
 
+  // The text with the doc paths this binary can show.
+  std::string docs(std::string_view text) const;
+
   std::size_t m_width;
+  std::string m_doc_dir;
 };
 
 // text laid out in width columns as HelpFormatter does: blocks of lines separated by blank lines or

@@ -65,4 +65,14 @@ std::filesystem::path default_data_dir()
   return find_data_dir(inputs);
 }
 
+std::optional<std::filesystem::path> installed_doc_dir(const std::filesystem::path& exe_dir)
+{
+  const auto dir = (exe_dir / ".." / "share" / "doc" / "tw-advisor").lexically_normal();
+  std::error_code ec;
+  if (exe_dir.empty() || !std::filesystem::is_directory(dir, ec)) {
+    return std::nullopt;
+  }
+  return dir;
+}
+
 } // namespace tw::config

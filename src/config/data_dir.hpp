@@ -22,4 +22,8 @@ std::filesystem::path find_data_dir(const DataDirInputs& inputs);
 // find_data_dir() with this process's environment and location.
 std::filesystem::path default_data_dir();
 
+// Where the package installs the documentation the help names: <exe_dir>/../share/doc/tw-advisor
+// when that directory exists; nullopt otherwise (a build tree, whose doc/ is in the source).
+std::optional<std::filesystem::path> installed_doc_dir(const std::filesystem::path& exe_dir);
+
 } // namespace tw::config

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include <string>
+#include <string_view>
 
 namespace tw::report {
 
@@ -13,6 +14,13 @@ namespace tw::report {
 // tw-advisor(8) in roff: every visible command and option with its help and footer, the exit
 // codes, the environment, the files and every explanation (`tw-advisor explain`).
 std::string manpage(const CLI::App& app);
+
+// Where the package installs the documentation (the FILES section says so too).
+inline constexpr const char* k_installed_doc_dir = "/usr/share/doc/tw-advisor";
+
+// text with every "doc/NAME.md" that starts a word naming doc_dir/NAME.md instead, so the help
+// and the man page point to the installed file, not to the source tree.
+std::string with_doc_dir(std::string_view text, const std::string& doc_dir);
 
 enum class Shell
 {

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
 #include <iterator>
 #include <string>
 
@@ -14,9 +15,11 @@ namespace tw::report {
 
 namespace {
 
-// Text for roff: backslashes escaped, dashes made literal, leading dots and quotes neutralised.
-std::string roff(const std::string& text)
+// Text for roff: backslashes escaped, dashes made literal, leading dots and quotes neutralised; the
+// docs named where the package installs them.
+std::string roff(const std::string& plain)
 {
+  const std::string text = with_doc_dir(plain, k_installed_doc_dir);
   std::string out;
   bool line_start = true;
   for (const char c : text) {
@@ -160,6 +163,30 @@ std::string manpage(const CLI::App& app)
     add_paragraphs(out, e.body);
   }
   out += ".SH SEE ALSO\n.BR ss (8),\n.BR sysctl (8),\n.BR sysctl.d (5),\n.BR systemd\\-sysctl (8)\n";
+  return out;
+}
+
+std::string with_doc_dir(std::string_view text, const std::string& doc_dir)
+{
+  const std::string_view prefix = "doc/";
+  std::string out;
+  std::size_t from = 0;
+  for (auto at = text.find(prefix); at != std::string_view::npos; at = text.find(prefix, at + 1)) {
+    const bool word_start = at == 0 || text[at - 1] == ' ' || text[at - 1] == '\n' || text[at - 1] == '(' ||
+                            text[at - 1] == '`' || text[at - 1] == '"';
+    auto end = at + prefix.size();
+    while (end < text.size() && (std::islower(static_cast<unsigned char>(text[end])) != 0 ||
+                                 text[end] == '-' || text[end] == '_')) {
+      ++end;
+    }
+    if (!word_start || end == at + prefix.size() || text.substr(end, 3) != ".md") {
+      continue;
+    }
+    out.append(text.substr(from, at - from));
+    out += doc_dir + "/";
+    from = at + prefix.size();
+  }
+  out.append(text.substr(from));
   return out;
 }
 

@@ -1,6 +1,7 @@
 // --help laid out in the terminal's width: what fits is kept as written, what does not is reflowed
 // with continuation lines under their column.
 #include "cli/help_format.hpp"
+#include "report/cli_docs.hpp"
 #include "util/strings.hpp"
 #include "util/wrap.hpp"
 
@@ -61,7 +62,7 @@ TEST(CliHelpFormat, AnIndentedExampleIsNeverJoinedToItsNeighbours)
 TEST(CliHelpFormat, EveryLineOfACommandsHelpFitsTheWidth)
 {
   CLI::App app{ "A tool whose description is long enough that it must be wrapped at forty columns.", "tool" };
-  app.formatter(std::make_shared<HelpFormatter>(40));
+  app.formatter(std::make_shared<HelpFormatter>(40, ""));
   auto* sub = app.add_subcommand("run", "Runs the thing described here at some length, more than fits");
   std::string value;
   sub->add_option("--value", value, "An option whose description also needs more than one line to fit");
@@ -79,6 +80,33 @@ TEST(CliHelpFormat, EveryLineOfACommandsHelpFitsTheWidth)
   // The hidden group leaves no run of blank lines before the footer.
   EXPECT_EQ(help.find("\n\n\n"), std::string::npos) << help;
   EXPECT_NE(help.find("Notes:\n  first   a row"), std::string::npos) << help;
+}
+
+// Installed, the help names the installed docs: every doc/NAME.md that starts a word, nothing else.
+TEST(CliHelpFormat, DocPathsNameTheInstalledFiles)
+{
+  const std::string dir = "/usr/share/doc/tw-advisor";
+  EXPECT_EQ(report::with_doc_dir("Details: doc/apply.md.", dir),
+            "Details: /usr/share/doc/tw-advisor/apply.md.");
+  EXPECT_EQ(report::with_doc_dir("(doc/plan-schema.md) and `doc/probe.md`", dir),
+            "(/usr/share/doc/tw-advisor/plan-schema.md) and `/usr/share/doc/tw-advisor/probe.md`");
+  EXPECT_EQ(report::with_doc_dir("doc/json.md\ndoc/netns.md", dir),
+            "/usr/share/doc/tw-advisor/json.md\n/usr/share/doc/tw-advisor/netns.md");
+  // Not a doc reference: another directory's doc/, no .md, no name.
+  for (const char* kept : { "/usr/share/doc/tw-advisor/", "srcdoc/x.md", "doc/x.txt", "doc/.md", "doc/" }) {
+    EXPECT_EQ(report::with_doc_dir(kept, dir), kept);
+  }
+
+  CLI::App app{ "A tool (doc/tool.md).", "tool" };
+  app.formatter(std::make_shared<HelpFormatter>(80, dir));
+  std::string value;
+  app.add_option("--value", value, "See doc/value.md");
+  app.footer("Docs: doc/apply.md");
+  const std::string help = app.help();
+  for (const char* name : { "tool.md", "value.md", "apply.md" }) {
+    EXPECT_NE(help.find(dir + "/" + name), std::string::npos) << name << "\n" << help;
+  }
+  EXPECT_EQ(help.find(" doc/"), std::string::npos) << help;
 }
 
 } // namespace
