@@ -1,5 +1,6 @@
 #pragma once
 
+#include "model/boot.hpp"
 #include "model/severity.hpp"
 
 #include <cstdint>
@@ -87,6 +88,17 @@ struct Advice
 };
 
 // The engine's output: the verdict, why, and what to change, in apply order.
+// The generated sysctl.d file as apply would leave it (unless --no-persist): its settings now and
+// after the plan's changes (merge_settings), so a reviewer or `ansible --diff` sees the file change.
+struct PersistPreview
+{
+  std::string file;      // /etc/sysctl.d/90-tw-advisor.conf, as the host names it (no --root)
+  Settings old_settings; // what the file sets now; empty when it does not exist
+  Settings new_settings;
+
+  friend bool operator==(const PersistPreview&, const PersistPreview&) = default;
+};
+
 struct Plan
 {
   Verdict verdict = Verdict::insufficient_evidence;
@@ -98,6 +110,7 @@ struct Plan
   std::vector<std::string> missing; // what could not be read (insufficient-evidence names these)
   std::string profile_id;
   std::string policy_id;
+  std::optional<PersistPreview> persist; // with changes and the boot facts; absent otherwise
 
   // The prerequisite with this id, or nullptr.
   const Prerequisite* prerequisite(std::string_view id) const;

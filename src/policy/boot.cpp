@@ -60,8 +60,10 @@ void persist_findings(const BootFacts& boot, Plan& plan)
   if (updates.empty()) {
     return;
   }
+  plan.persist =
+    PersistPreview{ boot.generated_file, boot.generated, merge_settings(boot.generated, updates) };
   std::map<std::string, std::string> refused; // by key, as apply names them
-  for (const auto& [key, value] : merge_settings(boot.generated, updates)) {
+  for (const auto& [key, value] : plan.persist->new_settings) {
     if (const auto it = boot.overridden.find(key); it != boot.overridden.end()) {
       refused.emplace(key, it->second);
     }

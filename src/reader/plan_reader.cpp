@@ -777,6 +777,24 @@ Plan plan_from_json(const json& doc, const std::string& source)
   if (doc.contains("evidence")) { // optional: plans written before the probe have none
     (void)evidence_from_json(doc["evidence"], source);
   }
+  if (doc.contains("persist")) { // optional: without changes or boot facts there is none
+    const json& persist = doc["persist"];
+    r.object(persist, "/persist");
+    const auto settings = [&](const char* name) {
+      const std::string p = std::string("/persist/") + name;
+      Settings out;
+      for (const auto& line : r.strings(r.field(persist, "/persist", name), p)) {
+        const auto eq = line.find(" = ");
+        if (eq == std::string::npos || !is_valid_sysctl_key(line.substr(0, eq))) {
+          r.fail(p, "\"" + printable(line) + "\" is not a `key = value` line");
+        }
+        out.emplace_back(line.substr(0, eq), line.substr(eq + 3));
+      }
+      return out;
+    };
+    plan.persist =
+      PersistPreview{ r.text(persist, "/persist", "file", false), settings("old"), settings("new") };
+  }
   return plan;
 }
 

@@ -205,6 +205,18 @@ ordered_json plan_to_json(const Plan& plan, const Facts& facts)
                        { "evidence", evidence_json(a.evidence) } });
   }
   j["advice"] = std::move(advice);
+  if (plan.persist) {
+    const auto lines = [](const Settings& settings) {
+      std::vector<std::string> out;
+      for (const auto& [key, value] : settings) {
+        out.push_back(key + " = " + value);
+      }
+      return out;
+    };
+    j["persist"] = { { "file", plan.persist->file },
+                     { "old", lines(plan.persist->old_settings) },
+                     { "new", lines(plan.persist->new_settings) } };
+  }
   j["profile"] = plan.profile_id;
   j["policy"] = plan.policy_id;
   j["sockets"] = ordered_json(census_to_json(facts.sockets));

@@ -544,10 +544,12 @@ def run_flow(fleet):
     log(f"cohort at {k_canary_percent}%: {sorted(cohort)}")
 
     # 3b. check mode: the canary playbook with --check applies nothing and says, per host, what
-    # the plan would change (the role reads `plan --format json`).
+    # the plan would change (the role reads `plan --format json`); --diff shows the generated
+    # sysctl.d file before and after.
     fleet.clear_reports()
     fleet.make_time_wait()
-    res = fleet.playbook("canary.yml", inventory, ["--check", "-e", f"tw_canary_percent={k_canary_percent}"])
+    res = fleet.playbook("canary.yml", inventory,
+                         ["--check", "--diff", "-e", f"tw_canary_percent={k_canary_percent}"])
     dry = fleet.snapshot()
     for name in names:
         check(changed(before[name], dry[name]) == [], f"{name}: changed in check mode: "
@@ -560,7 +562,14 @@ def run_flow(fleet):
         check(f"{name}: helps, would change " in res.stdout and "net.ipv4.tcp_tw_reuse 0 1" in res.stdout,
               f"check mode did not show {name}'s change")
         check(not (fleet.reports / f"{name}-canary.json").exists(), f"{name}: a canary ran in check mode")
-    log("check mode: nothing applied, every host's would-be change reported")
+        persist = rep["plan"].get("persist", {})
+        check(persist.get("file") == "/etc/sysctl.d/90-tw-advisor.conf"
+              and "net.ipv4.tcp_tw_reuse = 1" in persist.get("new", []),
+              f"{name}: the plan does not say what the sysctl.d file would hold: {persist}")
+    # The diff is the file's lines: tw_reuse added, under the file's name.
+    check("+++ after: /etc/sysctl.d/90-tw-advisor.conf" in res.stdout and "+net.ipv4.tcp_tw_reuse = 1" in res.stdout,
+          f"--diff did not show the generated file:\n{res.stdout[-3000:]}")
+    log("check mode: nothing applied, every host's would-be change and file diff reported")
 
     # 4. rollout with a canary whose watch trips: h4 gets refused connects during its watch.
     fleet.clear_reports()

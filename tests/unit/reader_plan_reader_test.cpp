@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace tw::test {
 namespace {
 
@@ -277,6 +279,52 @@ TEST(ReaderPlanReader, PlanDocumentSaysWhereThePlanWasMade)
     FAIL() << "a netns that is not a number was accepted";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("/facts/netns"), std::string::npos) << e.what();
+  }
+}
+
+// What apply would leave in the generated sysctl.d file: an earlier apply's key kept in place,
+// the changes merged in; read back exactly; a line that is not `key = value` is refused.
+TEST(ReaderPlanReader, PersistShowsTheGeneratedFileBeforeAndAfter)
+{
+  Facts f = stuck_client_behind_nat();
+  BootFacts boot;
+  boot.generated_file = "/etc/sysctl.d/90-tw-advisor.conf";
+  boot.generated = { { "net.ipv4.tcp_fin_timeout", "30" }, { "net.ipv4.tcp_timestamps", "0" } };
+  f.boot = boot;
+  const Plan p = make_plan(f, Profile{}, config::builtin_policy());
+  ASSERT_FALSE(p.changes.empty()) << p.reasons.front();
+  ASSERT_TRUE(p.persist.has_value());
+  EXPECT_EQ(p.persist->file, "/etc/sysctl.d/90-tw-advisor.conf");
+  EXPECT_EQ(p.persist->old_settings, boot.generated);
+  Settings expected = boot.generated;
+  for (const auto& c : p.changes) {
+    const auto it =
+      std::find_if(expected.begin(), expected.end(), [&](const auto& kv) { return kv.first == c.key; });
+    if (it != expected.end()) {
+      it->second = c.target;
+    } else {
+      expected.emplace_back(c.key, c.target);
+    }
+  }
+  EXPECT_EQ(p.persist->new_settings, expected);
+  EXPECT_EQ(p.persist->new_settings.front(),
+            (std::pair<std::string, std::string>{ "net.ipv4.tcp_fin_timeout", "30" }));
+
+  const json doc = json::parse(plan_document(p, f).dump());
+  EXPECT_EQ(doc["persist"]["old"], json({ "net.ipv4.tcp_fin_timeout = 30", "net.ipv4.tcp_timestamps = 0" }));
+  EXPECT_EQ(plan_document_from_json_text(doc.dump(), "plan.json").plan, p);
+
+  // Without the boot facts (a recording made without them) there is nothing to preview.
+  f.boot.reset();
+  EXPECT_FALSE(make_plan(f, Profile{}, config::builtin_policy()).persist.has_value());
+
+  auto bad = json::parse(doc.dump());
+  bad["persist"]["new"][0] = "net.ipv4.tcp_tw_reuse=1";
+  try {
+    plan_from_json(bad, "plan.json");
+    FAIL() << "a persist line without ' = ' was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("/persist/new"), std::string::npos) << e.what();
   }
 }
 
