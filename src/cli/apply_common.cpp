@@ -2,6 +2,7 @@
 
 #include "cli/netns_args.hpp"
 #include "report/apply_report.hpp"
+#include "report/plan_text.hpp"
 #include "util/error.hpp"
 #include "util/strings.hpp"
 
@@ -66,13 +67,7 @@ void StepPrinter::watch_sample(const WatchSample& sample, std::chrono::seconds t
   if (::isatty(STDERR_FILENO) == 0) {
     return;
   }
-  std::string line = fmt::format("\r  watching {}/{} s",
-                                 static_cast<long long>(sample.elapsed_seconds),
-                                 static_cast<long long>(total.count()));
-  for (const auto& [counter, rise] : sample.rise) {
-    line += fmt::format("  {} {:+.2f}/s", counter, rise);
-  }
-  line += fmt::format("  reused {}\x1b[K", sample.reused);
+  const std::string line = "\r" + watch_progress_line(sample, total, text_width_of_stderr()) + "\x1b[K";
   std::fputs(line.c_str(), stderr);
   std::fflush(stderr);
   m_progress = true;

@@ -4,6 +4,10 @@
 #include "util/duration.hpp"
 #include "util/strings.hpp"
 
+#include <fmt/format.h>
+
+#include <algorithm>
+
 namespace tw {
 
 std::vector<std::string> apply_preview_lines(const ApplyPreview& p)
@@ -38,6 +42,34 @@ std::vector<std::string> apply_preview_lines(const ApplyPreview& p)
     out.push_back("  note: " + note);
   }
   return out;
+}
+
+std::string watch_progress_line(const WatchSample& sample, std::chrono::seconds total, std::size_t width)
+{
+  const std::string head = fmt::format("  watching {}/{} s",
+                                       static_cast<long long>(sample.elapsed_seconds),
+                                       static_cast<long long>(total.count()));
+  const std::string tail = fmt::format("  reused {}", sample.reused);
+  std::vector<std::pair<std::string, double>> rises(sample.rise.begin(), sample.rise.end());
+  std::stable_sort(
+    rises.begin(), rises.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  const std::size_t room = width > 1 ? width - 1 : 0;
+  std::string line = head;
+  std::size_t shown = 0;
+  for (const auto& [counter, rise] : rises) {
+    const std::string part = fmt::format("  {} {:+.2f}/s", counter, rise);
+    const std::size_t left = rises.size() - shown - 1;
+    const std::string more = left > 0 ? fmt::format("  +{} more", left) : std::string();
+    if (line.size() + part.size() + more.size() + tail.size() > room) {
+      break;
+    }
+    line += part;
+    ++shown;
+  }
+  if (shown < rises.size()) {
+    line += fmt::format("  +{} more", rises.size() - shown);
+  }
+  return line + tail;
 }
 
 nlohmann::json apply_report_to_json(const ApplyReport& r)

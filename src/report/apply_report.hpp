@@ -17,6 +17,11 @@ namespace tw {
 // watch (or the warning that nothing watches), notes.
 std::vector<std::string> apply_preview_lines(const ApplyPreview& preview);
 
+// The watch's progress line (no leading \r): elapsed of total seconds, the counters that rose
+// most first, and TWRecycled ("reused"), within width - 1 columns so a terminal never wraps it;
+// the counters that do not fit are counted ("+2 more").
+std::string watch_progress_line(const WatchSample& sample, std::chrono::seconds total, std::size_t width);
+
 // `apply --format json` (doc/apply.md) after the header: outcome, exit_code, changes, reason,
 // journal (null when unknown), warnings.
 nlohmann::json apply_report_to_json(const ApplyReport& report);

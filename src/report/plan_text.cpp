@@ -132,13 +132,27 @@ bool colour_wanted_on_stdout()
   return ::isatty(STDOUT_FILENO) == 1;
 }
 
-std::size_t text_width_of_stdout()
+namespace {
+
+std::size_t text_width_of(int fd)
 {
   winsize ws{};
-  if (::isatty(STDOUT_FILENO) == 1 && ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) {
+  if (::isatty(fd) == 1 && ::ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) {
     return std::max<std::size_t>(20, ws.ws_col);
   }
   return 80;
+}
+
+} // namespace
+
+std::size_t text_width_of_stdout()
+{
+  return text_width_of(STDOUT_FILENO);
+}
+
+std::size_t text_width_of_stderr()
+{
+  return text_width_of(STDERR_FILENO);
 }
 
 namespace {

@@ -36,4 +36,7 @@ bool colour_wanted_on_stdout();
 // The width text output wraps to: the terminal's columns when stdout is one (at least 20), else 80.
 std::size_t text_width_of_stdout();
 
+// The same for stderr, where progress lines go.
+std::size_t text_width_of_stderr();
+
 } // namespace tw

@@ -1,4 +1,5 @@
 #include "apply/watch.hpp"
+#include "report/apply_report.hpp"
 
 #include <gtest/gtest.h>
 
@@ -88,6 +89,31 @@ TEST(Watch, DefaultsCoverTheHealthCounters)
                          "TcpExt.TCPSynRetrans" }) {
     EXPECT_EQ(names.count(n), 1u) << n;
   }
+}
+
+// The progress line fits the terminal: the counters that rose most come first, the rest are
+// counted, and nothing reaches the last column (a terminal would wrap it and \r would not return).
+TEST(ApplyWatch, TheProgressLineFitsTheTerminal)
+{
+  WatchSample sample;
+  sample.elapsed_seconds = 12.4;
+  sample.reused = 37;
+  sample.rise = { { "Tcp.AttemptFails", 0.0 },
+                  { "TcpExt.PAWSActive", 0.25 },
+                  { "TcpExt.PAWSEstab", 0.0 },
+                  { "TcpExt.TSEcrRejected", 0.0 },
+                  { "TcpExt.TCPSynRetrans", 1.5 } };
+  const std::string wide = watch_progress_line(sample, std::chrono::seconds(60), 200);
+  EXPECT_EQ(wide,
+            "  watching 12/60 s  TcpExt.TCPSynRetrans +1.50/s  TcpExt.PAWSActive +0.25/s  Tcp.AttemptFails "
+            "+0.00/s  TcpExt.PAWSEstab +0.00/s  TcpExt.TSEcrRejected +0.00/s  reused 37");
+  for (const std::size_t width : { 20U, 50U, 80U, 100U }) {
+    const std::string line = watch_progress_line(sample, std::chrono::seconds(60), width);
+    EXPECT_LT(line.size(), std::max<std::size_t>(width, 40U)) << width << ": " << line;
+    EXPECT_NE(line.find("reused 37"), std::string::npos) << line;
+  }
+  const std::string eighty = watch_progress_line(sample, std::chrono::seconds(60), 80);
+  EXPECT_EQ(eighty, "  watching 12/60 s  TcpExt.TCPSynRetrans +1.50/s  +4 more  reused 37");
 }
 
 } // namespace
