@@ -17,6 +17,7 @@
 #include "report/evidence_text.hpp"
 #include "report/node_json.hpp"
 #include "report/node_text.hpp"
+#include "report/plan_text.hpp"
 #include "util/error.hpp"
 #include "util/json_text.hpp"
 
@@ -145,8 +146,8 @@ void run_census(const CensusArgs& args, int& exit_code)
       out = fmt::format(
         "network namespace {} ({}), inode {}\n", netns->name, to_string(netns->kind), netns->inode);
     }
-    out +=
-      census_to_text(census) + evidence_to_text(evidence, args.top) + "\n" + evidence_line(evidence) + "\n";
+    out += census_to_text(census, text_width_of_stdout()) + evidence_to_text(evidence, args.top) + "\n" +
+           evidence_line(evidence) + "\n";
   }
   std::fputs(out.c_str(), stdout);
   exit_code = 0;

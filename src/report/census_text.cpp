@@ -2,6 +2,7 @@
 
 #include "report/processes_text.hpp"
 #include "util/percent.hpp"
+#include "util/wrap.hpp"
 
 #include <fmt/format.h>
 
@@ -12,7 +13,7 @@
 
 namespace tw {
 
-std::string census_to_text(const SocketCensus& c)
+std::string census_to_text(const SocketCensus& c, std::size_t width)
 {
   if (!c.available) {
     return "Socket census unavailable: " + c.error + "\n";
@@ -34,23 +35,42 @@ std::string census_to_text(const SocketCensus& c)
   out += fmt::format("  inbound   {} ({})  we accepted: tcp_tw_reuse never applies\n",
                      static_cast<unsigned long long>(c.time_wait.inbound),
                      percent_of(c.time_wait.inbound, tw_total).c_str());
-  out += fmt::format("  unknown   {} ({})  the evidence does not tell",
-                     static_cast<unsigned long long>(c.time_wait.unknown),
-                     percent_of(c.time_wait.unknown, tw_total).c_str());
+  const std::string unknown_head = fmt::format("  unknown   {} ({})  ",
+                                               static_cast<unsigned long long>(c.time_wait.unknown),
+                                               percent_of(c.time_wait.unknown, tw_total).c_str());
+  // The clause about sockets outside the range goes whole beside it, or whole on the next line.
+  out += unknown_head + "the evidence does not tell";
   if (c.time_wait.outside_range > 0) {
-    out += fmt::format(" ({} of them outside the current port range, no listener: see notes)",
-                       static_cast<unsigned long long>(c.time_wait.outside_range));
+    const std::string outside =
+      fmt::format("({} of them outside the current port range, no listener: see notes)",
+                  static_cast<unsigned long long>(c.time_wait.outside_range));
+    const std::string under(12, ' ');
+    const std::size_t used = unknown_head.size() + std::string_view("the evidence does not tell").size();
+    if (used + 1 + outside.size() <= width) {
+      out += " " + outside;
+    } else if (under.size() + outside.size() <= width) {
+      out += "\n" + under + outside;
+    } else {
+      out += "\n" + wrap_text(outside, width, under, under);
+      out.pop_back(); // the newline below ends it
+    }
   }
   out += "\n";
 
-  out += "\nSource ports by destination (outbound, busiest first)";
-  if (c.port_range) {
-    out += fmt::format(": range {}-{}, {} usable",
-                       c.port_range->low,
-                       c.port_range->high,
-                       static_cast<unsigned long long>(c.usable_ports));
+  // The range on the header's line when it fits, else on its own line under it (never split).
+  const std::string ports = "Source ports by destination (outbound, busiest first)";
+  const std::string range = c.port_range ? fmt::format("range {}-{}, {} usable",
+                                                       c.port_range->low,
+                                                       c.port_range->high,
+                                                       static_cast<unsigned long long>(c.usable_ports))
+                                         : std::string();
+  if (range.empty()) {
+    out += "\n" + ports + "\n";
+  } else if (ports.size() + 2 + range.size() <= width) {
+    out += "\n" + ports + ": " + range + "\n";
+  } else {
+    out += "\n" + ports + ":\n  " + range + "\n";
   }
-  out += "\n";
   if (c.groups.empty()) {
     out += "  (no outbound connections)\n";
   } else {
@@ -106,7 +126,7 @@ std::string census_to_text(const SocketCensus& c)
   if (!c.notes.empty()) {
     out += "\nNotes:\n";
     for (const auto& n : c.notes) {
-      out += "  - " + n + "\n";
+      out += wrap_text(n, width, "  - ", "    ");
     }
   }
   return out;

@@ -1,8 +1,10 @@
 #include "report/census_json.hpp"
 #include "report/census_text.hpp"
+#include "util/strings.hpp"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <sys/socket.h>
 
 namespace tw {
@@ -129,6 +131,41 @@ TEST(CensusText, ShowsStatesRolesGroupsTimestampsAndNotes)
   EXPECT_NE(t.find("- a caveat"), std::string::npos) << t;
   // States with no sockets are left out of the text.
   EXPECT_EQ(t.find("syn-sent"), std::string::npos) << t;
+}
+
+// Prose wraps to the width asked for (the terminal's): the notes, the unknown role's explanation
+// and the port range header; no line is wider, and a wrapped note keeps its words.
+TEST(CensusText, ProseWrapsToTheWidth)
+{
+  SocketCensus c = sample();
+  c.time_wait.unknown = 12;
+  c.time_wait.outside_range = 7;
+  c.notes.push_back("a note long enough that it cannot fit on one line of sixty columns, so it is wrapped "
+                    "under its dash");
+  const auto t = census_to_text(c, 60);
+  // The prose lines (the groups table's rows stay whole, whatever their width).
+  int prose = 0;
+  for (const auto line : split(t, '\n')) {
+    for (const char* marker :
+         { "note", "under its dash", "evidence", "outside", "Source ports", "1000 usable" }) {
+      if (line.find(marker) != std::string_view::npos && line.find("timestamps") == std::string_view::npos) {
+        ++prose;
+        EXPECT_LE(line.size(), 60U) << line << "\n" << t;
+        break;
+      }
+    }
+  }
+  EXPECT_GE(prose, 5) << t;
+  EXPECT_NE(t.find("  - a note long enough"), std::string::npos) << t;
+  EXPECT_NE(t.find("\n    "), std::string::npos) << t;
+  EXPECT_NE(t.find("  unknown   12 ("), std::string::npos) << t;
+  EXPECT_NE(t.find("7 of them outside"), std::string::npos) << t;
+  // At 200 columns the same census keeps each of those on one line.
+  const auto wide = census_to_text(c, 200);
+  EXPECT_NE(
+    wide.find("Source ports by destination (outbound, busiest first): range 40000-40999, 1000 usable\n"),
+    std::string::npos)
+    << wide;
 }
 
 TEST(CensusText, SaysWhenThereIsNothingOutbound)
