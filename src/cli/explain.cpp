@@ -1,8 +1,11 @@
 // `tw-advisor explain ID`: the full explanation of any id the tool reports (a verdict, a
 // prerequisite, a finding, an advice, a check problem), from doc/explain.md embedded at build time.
 #include "cli/commands.hpp"
+#include "config/data_dir.hpp"
 #include "model/explanations.hpp"
+#include "report/cli_docs.hpp"
 #include "util/error.hpp"
+#include "util/fs.hpp"
 #include "util/strings.hpp"
 
 #include <cstdio>
@@ -68,6 +71,8 @@ void run_explain(const ExplainArgs& args, int& exit_code)
                 "give an ID (the word in brackets or after the severity in plan and check "
                 "output, e.g. ports-exhausted), or --list for all of them");
   }
+  // Installed, the docs a text names are the installed ones (as in --help and the man page).
+  const auto doc_dir = config::installed_doc_dir(executable_dir());
   bool first = true;
   for (const auto& id : args.ids) {
     const auto found = find_explanations(id);
@@ -82,7 +87,8 @@ void run_explain(const ExplainArgs& args, int& exit_code)
                     "; `tw-advisor explain --list` lists them");
     }
     for (const Explanation* e : found) {
-      std::printf("%s%s %s\n\n%s", first ? "" : "\n", e->kind.c_str(), e->id.c_str(), e->body.c_str());
+      const std::string body = doc_dir ? report::with_doc_dir(e->body, doc_dir->string()) : e->body;
+      std::printf("%s%s %s\n\n%s", first ? "" : "\n", e->kind.c_str(), e->id.c_str(), body.c_str());
       first = false;
     }
   }

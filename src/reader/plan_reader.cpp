@@ -780,15 +780,20 @@ Plan plan_from_json(const json& doc, const std::string& source)
   if (doc.contains("persist")) { // optional: without changes or boot facts there is none
     const json& persist = doc["persist"];
     r.object(persist, "/persist");
+    // The lines as the generated file holds them: a key is whatever sysctl.d allows there
+    // (dotted or slashed, a glob), so only the shape is checked.
     const auto settings = [&](const char* name) {
       const std::string p = std::string("/persist/") + name;
+      const auto lines = r.strings(r.field(persist, "/persist", name), p);
       Settings out;
-      for (const auto& line : r.strings(r.field(persist, "/persist", name), p)) {
+      for (std::size_t i = 0; i < lines.size(); ++i) {
+        const std::string& line = lines[i];
         const auto eq = line.find(" = ");
-        if (eq == std::string::npos || !is_valid_sysctl_key(line.substr(0, eq))) {
-          r.fail(p, "\"" + printable(line) + "\" is not a `key = value` line");
+        const std::string key = eq == std::string::npos ? std::string() : line.substr(0, eq);
+        if (key.empty() || key.find_first_of(" \t=") != std::string::npos) {
+          r.fail(p + "/" + std::to_string(i), "\"" + printable(line) + "\" is not a `key = value` line");
         }
-        out.emplace_back(line.substr(0, eq), line.substr(eq + 3));
+        out.emplace_back(key, line.substr(eq + 3));
       }
       return out;
     };

@@ -66,10 +66,15 @@ std::string watch_progress_line(const WatchSample& sample, std::chrono::seconds 
     line += part;
     ++shown;
   }
-  if (shown < rises.size()) {
-    line += fmt::format("  +{} more", rises.size() - shown);
+  // On a very narrow terminal the count of the rest, then TWRecycled, give way before the line wraps.
+  const std::string more = shown < rises.size() ? fmt::format("  +{} more", rises.size() - shown) : "";
+  if (line.size() + more.size() + tail.size() <= room) {
+    return line + more + tail;
   }
-  return line + tail;
+  if (line.size() + tail.size() <= room) {
+    return line + tail;
+  }
+  return line;
 }
 
 nlohmann::json apply_report_to_json(const ApplyReport& r)

@@ -18,8 +18,8 @@ std::string manpage(const CLI::App& app);
 // Where the package installs the documentation (the FILES section says so too).
 inline constexpr const char* k_installed_doc_dir = "/usr/share/doc/tw-advisor";
 
-// text with every "doc/NAME.md" that starts a word naming doc_dir/NAME.md instead, so the help
-// and the man page point to the installed file, not to the source tree.
+// text with every "doc/NAME.md" (or doc/NAME.yml) that starts a word naming doc_dir/NAME.md
+// instead, so the help, the man page and explain point to the installed file, not to the source.
 std::string with_doc_dir(std::string_view text, const std::string& doc_dir);
 
 enum class Shell

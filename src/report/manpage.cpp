@@ -179,7 +179,9 @@ std::string with_doc_dir(std::string_view text, const std::string& doc_dir)
                                  text[end] == '-' || text[end] == '_')) {
       ++end;
     }
-    if (!word_start || end == at + prefix.size() || text.substr(end, 3) != ".md") {
+    // The package installs doc/*.md and doc/monitor-alerts.yml.
+    const bool installed = text.substr(end, 3) == ".md" || text.substr(end, 4) == ".yml";
+    if (!word_start || end == at + prefix.size() || !installed) {
       continue;
     }
     out.append(text.substr(from, at - from));

@@ -90,6 +90,8 @@ TEST(CliHelpFormat, DocPathsNameTheInstalledFiles)
             "Details: /usr/share/doc/tw-advisor/apply.md.");
   EXPECT_EQ(report::with_doc_dir("(doc/plan-schema.md) and `doc/probe.md`", dir),
             "(/usr/share/doc/tw-advisor/plan-schema.md) and `/usr/share/doc/tw-advisor/probe.md`");
+  EXPECT_EQ(report::with_doc_dir("rules: doc/monitor-alerts.yml", dir),
+            "rules: " + dir + "/monitor-alerts.yml");
   EXPECT_EQ(report::with_doc_dir("doc/json.md\ndoc/netns.md", dir),
             "/usr/share/doc/tw-advisor/json.md\n/usr/share/doc/tw-advisor/netns.md");
   // Not a doc reference: another directory's doc/, no .md, no name.
