@@ -428,7 +428,9 @@ TEST_F(MonitorLiveTest, AllNetnsLabelsEveryNamespaceWithItsName)
   const std::string server_ns = "netns=\"" + pair.server.name() + "\"";
   const std::string outbound = "tw_advisor_time_wait_sockets{" + client + ",role=\"outbound\"}";
   const auto wait_long = [this](const std::string& series, auto done) {
-    for (int i = 0; i < 300 && !done(sample(textfile(), series)); ++i) { // 15 s: every namespace
+    // Up to 60 s: an interval visits every namespace on the machine (other tests' too), and the
+    // sanitizer build on 2 busy cores took over 15 s for the first one.
+    for (int i = 0; i < 1200 && !done(sample(textfile(), series)); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
   };
