@@ -35,18 +35,17 @@ std::string census_to_text(const SocketCensus& c, std::size_t width)
   out += fmt::format("  inbound   {} ({})  we accepted: tcp_tw_reuse never applies\n",
                      static_cast<unsigned long long>(c.time_wait.inbound),
                      percent_of(c.time_wait.inbound, tw_total).c_str());
-  const std::string unknown_head = fmt::format("  unknown   {} ({})  ",
-                                               static_cast<unsigned long long>(c.time_wait.unknown),
-                                               percent_of(c.time_wait.unknown, tw_total).c_str());
+  const std::string unknown = fmt::format("  unknown   {} ({})  the evidence does not tell",
+                                          static_cast<unsigned long long>(c.time_wait.unknown),
+                                          percent_of(c.time_wait.unknown, tw_total).c_str());
   // The clause about sockets outside the range goes whole beside it, or whole on the next line.
-  out += unknown_head + "the evidence does not tell";
+  out += unknown;
   if (c.time_wait.outside_range > 0) {
     const std::string outside =
       fmt::format("({} of them outside the current port range, no listener: see notes)",
                   static_cast<unsigned long long>(c.time_wait.outside_range));
     const std::string under(12, ' ');
-    const std::size_t used = unknown_head.size() + std::string_view("the evidence does not tell").size();
-    if (used + 1 + outside.size() <= width) {
+    if (unknown.size() + 1 + outside.size() <= width) {
       out += " " + outside;
     } else if (under.size() + outside.size() <= width) {
       out += "\n" + under + outside;
