@@ -1,6 +1,7 @@
 #include "facts/netns.hpp"
 
 #include "facts/host.hpp"
+#include "facts/mounts.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
@@ -301,19 +302,8 @@ std::vector<NetnsInfo> list_netns(std::vector<std::string>& notes)
     notes.push_back("/proc/self/mountinfo: " + errno_text(mountinfo.error()) +
                     "; namespaces held only by a bind mount outside /run/netns are missed");
   } else {
-    for (const auto line : split(*mountinfo, '\n')) {
-      const auto dash = line.find(" - ");
-      if (dash == std::string_view::npos || line.substr(dash + 3).rfind("nsfs ", 0) != 0) {
-        continue;
-      }
-      const auto fields = split(line.substr(0, dash), ' ');
-      if (fields.size() < 5) {
-        continue;
-      }
-      const std::string mount_point(fields[4]);
-      if (mount_point.find('\\') != std::string::npos) {
-        continue; // escaped characters: not worth decoding for a name
-      }
+    for (const MountEntry& mount : mounts_of_type(*mountinfo, "nsfs")) {
+      const std::string& mount_point = mount.mount_point;
       const std::uint64_t inode = netns_inode_at(mount_point);
       if (inode == 0 || found.count(inode) != 0) {
         continue;
