@@ -5,12 +5,16 @@
 #include "facts/bpf/probe_abi.h"
 #include "facts/census.hpp"
 #include "facts/libbpf_log.hpp"
+#include "facts/mounts.hpp"
 #include "facts/netns.hpp"
 #include "facts/skeletons.hpp"
 #include "model/census.hpp"
+#include "util/error.hpp"
 #include "util/fs.hpp"
+#include "util/result.hpp"
 #include "util/unique_fd.hpp"
 
+#include <fmt/format.h>
 #include <linux/types.h>
 #include <spdlog/spdlog.h>
 
@@ -25,11 +29,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <system_error>
 #include <tuple>
 #include <unistd.h>
@@ -203,6 +211,184 @@ std::optional<double> latency_percentile(const std::uint32_t* buckets, std::size
   return std::ldexp(static_cast<double>(5 + sub), static_cast<int>(e) - 2);
 }
 
+namespace {
+
+// A directory fd on the root of a cgroup v2 hierarchy mounted for the purpose in a child's own
+// mount namespace, passed back over a socket pair; the mount goes with the child. For a process
+// whose mount namespace has none (`ip netns exec` mounts a fresh /sys without the cgroup mounts).
+// Error: why not (needs CAP_SYS_ADMIN).
+Result<UniqueFd> cgroup2_private_mount()
+{
+  int pair[2] = { -1, -1 };
+  if (::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, pair) != 0) {
+    return Failure{ errno, std::string("socketpair: ") + std::strerror(errno) };
+  }
+  const UniqueFd mine(pair[0]);
+  UniqueFd theirs(pair[1]);
+  const pid_t child = ::fork();
+  if (child < 0) {
+    return Failure{ errno, std::string("fork: ") + std::strerror(errno) };
+  }
+  if (child == 0) {
+    // The child: system calls only (the parent may have threads), then _exit.
+    int err = 0;
+    int fd = -1;
+    if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+        ::mount("cgroup2", "/tmp", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0 ||
+        (fd = ::open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+      err = errno;
+    }
+    char data = static_cast<char>(err);
+    iovec io{ &data, 1 };
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    msghdr msg{};
+    msg.msg_iov = &io;
+    msg.msg_iovlen = 1;
+    if (fd >= 0) {
+      msg.msg_control = control;
+      msg.msg_controllen = sizeof(control);
+      cmsghdr* c = CMSG_FIRSTHDR(&msg);
+      c->cmsg_level = SOL_SOCKET;
+      c->cmsg_type = SCM_RIGHTS;
+      c->cmsg_len = CMSG_LEN(sizeof(int));
+      std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    }
+    ::sendmsg(theirs.get(), &msg, 0);
+    ::_exit(0);
+  }
+  theirs = UniqueFd();
+  char data = 0;
+  iovec io{ &data, 1 };
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &io;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof(control);
+  const ssize_t got = ::recvmsg(mine.get(), &msg, MSG_CMSG_CLOEXEC);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  const cmsghdr* c = got > 0 ? CMSG_FIRSTHDR(&msg) : nullptr;
+  if (c == nullptr || c->cmsg_type != SCM_RIGHTS) {
+    const int err = got > 0 && data != 0 ? data : EIO;
+    return Failure{ err, std::string("mounting the cgroup v2 hierarchy: ") + std::strerror(err) };
+  }
+  int fd = -1;
+  std::memcpy(&fd, CMSG_DATA(c), sizeof(int));
+  return UniqueFd(fd);
+}
+
+// A directory fd on the root of the cgroup v2 hierarchy, where the socket hooks attach so that
+// they see every process's sockets (inside a cgroup namespace: the container's): this process's
+// mount of it, else one of its own. Error: why not.
+Result<UniqueFd> cgroup2_root()
+{
+  if (const auto mountinfo = read_file("/proc/self/mountinfo", std::size_t{ 64 } << 20)) {
+    const auto mounts = mounts_of_type(*mountinfo, "cgroup2");
+    for (const MountEntry& m : mounts) {
+      if (m.root != "/") {
+        continue; // a part of the hierarchy: its programs would miss the rest
+      }
+      UniqueFd fd(::open(m.mount_point.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (!fd.valid()) {
+        return Failure{ errno, m.mount_point + ": " + std::strerror(errno) };
+      }
+      return fd;
+    }
+  }
+  return cgroup2_private_mount();
+}
+
+// The programs of one set of hooks; the tracepoint on TCP state changes is in both.
+bool in_socket_hooks(const struct bpf_program* program)
+{
+  return std::string_view(bpf_program__name(program)) != "tw_sys_exit";
+}
+
+bool in_system_call_hooks(const struct bpf_program* program)
+{
+  const std::string_view name = bpf_program__name(program);
+  return name == "tw_sys_exit" || name == "tw_set_state";
+}
+
+// Attaches the cgroup programs (sockops, bind, post_bind) at the cgroup v2 root; the skeleton
+// attaches the tracepoints and detaches everything when destroyed. 0 or -errno, with why.
+int attach_cgroup_programs(tw_probe* skel, std::string& why)
+{
+  auto root = cgroup2_root();
+  if (!root) {
+    why = root.failure().message;
+    return root.error() != 0 ? -root.error() : -ENOENT;
+  }
+  const UniqueFd fd = std::move(*root);
+  const std::array<std::pair<struct bpf_program*, struct bpf_link**>, 5> programs = { {
+    { skel->progs.tw_sockops, &skel->links.tw_sockops },
+    { skel->progs.tw_bind4, &skel->links.tw_bind4 },
+    { skel->progs.tw_bind6, &skel->links.tw_bind6 },
+    { skel->progs.tw_post_bind4, &skel->links.tw_post_bind4 },
+    { skel->progs.tw_post_bind6, &skel->links.tw_post_bind6 },
+  } };
+  for (const auto& [program, link] : programs) {
+    // A bpf_link: it runs beside the programs others attached there (BPF_F_ALLOW_MULTI).
+    *link = bpf_program__attach_cgroup(program, fd.get());
+    if (*link == nullptr) {
+      const int err = errno;
+      why = "attaching " + std::string(bpf_program__name(program)) +
+            " to the cgroup v2 root: " + std::strerror(err);
+      *link = nullptr;
+      return -err;
+    }
+  }
+  return 0;
+}
+
+} // namespace
+
+std::unique_ptr<EvidenceProbe::Loaded> EvidenceProbe::load(ProbeHooks hooks,
+                                                           std::uint64_t filter_cookie,
+                                                           std::string& why,
+                                                           int& error)
+{
+  auto loaded = std::make_unique<Loaded>();
+  loaded->skeleton = tw_probe::open();
+  if (loaded->skeleton == nullptr) {
+    error = -errno;
+    why = std::string("the probe could not be opened (") + std::strerror(errno) + ")";
+    return nullptr;
+  }
+  tw_probe* skel = loaded->skeleton;
+  const bool socket = hooks == ProbeHooks::socket;
+  skel->rodata->filter_netns_cookie = filter_cookie;
+  skel->rodata->socket_hooks = socket;
+  struct bpf_program* program = nullptr; // NOLINT(misc-const-correctness): libbpf iterates non-const
+  bpf_object__for_each_program(program, skel->obj)
+  {
+    bpf_program__set_autoload(program, socket ? in_socket_hooks(program) : in_system_call_hooks(program));
+  }
+  if (error = tw_probe::load(skel); error != 0) {
+    if (error == -EPERM || (error == -EACCES && ::geteuid() != 0)) { // else EACCES is the verifier's
+      why = (socket ? "the socket hooks need root, or CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN; loading them: "
+                    : "the probe needs root, or CAP_BPF and CAP_PERFMON; loading it: ") +
+            std::string(std::strerror(-error));
+    } else {
+      const std::string warning = last_libbpf_warning();
+      why = "the kernel refused the probe (" + std::string(std::strerror(-error)) +
+            (warning.empty() ? "" : ": " + warning) + ")";
+    }
+    return nullptr;
+  }
+  if (error = tw_probe::attach(skel); error != 0) {
+    why = "the probe could not attach to its tracepoints (" + std::string(std::strerror(-error)) + ")";
+    return nullptr;
+  }
+  if (socket) {
+    if (error = attach_cgroup_programs(skel, why); error != 0) {
+      return nullptr;
+    }
+  }
+  return loaded;
+}
+
 EvidenceProbe::EvidenceProbe(const ProbeOptions& options)
 {
   if (!options.enabled) {
@@ -221,36 +407,45 @@ EvidenceProbe::EvidenceProbe(const ProbeOptions& options)
   }
   route_libbpf_logs();
   const auto start = std::chrono::steady_clock::now();
-  auto loaded = std::make_unique<Loaded>();
-  loaded->cookie = cookie;
-  loaded->skeleton = tw_probe::open();
-  if (loaded->skeleton == nullptr) {
-    reason_ = std::string("the probe could not be opened (") + std::strerror(errno) + ")";
-    return;
-  }
-  loaded->skeleton->rodata->filter_netns_cookie = options.every_namespace ? 0 : cookie;
-  if (const int err = tw_probe::load(loaded->skeleton); err != 0) {
-    if (err == -EPERM || (err == -EACCES && ::geteuid() != 0)) { // else EACCES is the verifier's
-      reason_ =
-        "the probe needs root, or CAP_BPF and CAP_PERFMON; loading it: " + std::string(std::strerror(-err));
-    } else {
-      const std::string why = last_libbpf_warning();
-      reason_ = "the kernel refused the probe (" + std::string(std::strerror(-err)) +
-                (why.empty() ? "" : ": " + why) + ")";
+  const std::uint64_t filter = options.every_namespace ? 0 : cookie;
+  std::string why;
+  int error = 0;
+  std::string fallback; // why the socket hooks were not used, when the system-call hook is
+  std::unique_ptr<Loaded> loaded;
+  if (options.hooks != ProbeHooks::system_call) {
+    loaded = load(ProbeHooks::socket, filter, why, error);
+    hooks_ = ProbeHooks::socket;
+    if (!loaded && options.hooks == ProbeHooks::automatic) {
+      spdlog::debug("probe: the socket hooks did not attach ({}); trying the system-call hook", why);
+      fallback = why;
     }
+  }
+  if (!loaded && options.hooks != ProbeHooks::socket) {
+    loaded = load(ProbeHooks::system_call, filter, why, error);
+    hooks_ = ProbeHooks::system_call;
+  }
+  if (!loaded) {
+    hooks_ = ProbeHooks::automatic;
+    reason_ = why;
     return;
   }
-  if (const int err = tw_probe::attach(loaded->skeleton); err != 0) {
-    reason_ = "the probe could not attach to its tracepoints (" + std::string(std::strerror(-err)) + ")";
-    return;
-  }
+  loaded->cookie = cookie;
   loaded->since = std::chrono::steady_clock::now();
   load_ms_ = std::chrono::duration<double, std::milli>(loaded->since - start).count();
-  reason_ = options.every_namespace
-              ? "BPF probe on connect(), bind() and TCP state changes in every network namespace"
-              : "BPF probe on connect(), bind() and TCP state changes in this network namespace";
+  const char* where = options.every_namespace ? "every network namespace" : "this network namespace";
+  reason_ = hooks_ == ProbeHooks::socket
+              ? fmt::format("BPF probe on TCP sockets (state changes, connect and bind hooks) in {}", where)
+              : fmt::format("BPF probe on connect(), bind() and TCP state changes in {}", where);
+  if (!fallback.empty()) {
+    reason_ += " (system-call hook: " + fallback + ")";
+  }
   spdlog::debug("probe: loaded and attached in {:.1f} ms, netns cookie {}", load_ms_, cookie);
   loaded_ = std::move(loaded);
+}
+
+ProbeHooks EvidenceProbe::hooks() const
+{
+  return hooks_;
 }
 
 EvidenceProbe::~EvidenceProbe() = default;
@@ -369,11 +564,12 @@ SymptomEvidence evidence_of(const EventRows& events,
     SymptomDestination& d = destinations[where];
     d.destination = endpoint_text(family, format_address(family, addr), key.port);
     d.family = family_name(key.family);
+    // Handshakes: in their own rows (no process), or in a connect row (the socket hooks).
+    d.handshakes_ok += counts.established;
+    d.handshakes_failed += counts.failed;
+    d.recycled += counts.recycled;
+    d.recycled_failed += counts.recycled_failed;
     if (key.kind == TW_KIND_HANDSHAKE) {
-      d.handshakes_ok += counts.ok;
-      d.handshakes_failed += counts.failed;
-      d.recycled += counts.recycled;
-      d.recycled_failed += counts.recycled_failed;
       continue;
     }
     d.connect_ok += counts.ok;

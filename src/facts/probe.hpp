@@ -10,12 +10,21 @@
 
 namespace tw {
 
+// Which hooks count connect() and bind() (facts/bpf/tw_probe.bpf.c says what each sees).
+enum class ProbeHooks
+{
+  automatic,   // the socket hooks, or the system-call hook where those cannot attach
+  socket,      // TCP state changes, sockops and cgroup bind hooks: cheap, no errno before SYN_SENT
+  system_call, // sys_exit: exact errno, but every system call on the host takes the slow path
+};
+
 // How the evidence probe is asked for.
 struct ProbeOptions
 {
   bool enabled = true;            // false: --no-probe
   std::uint64_t netns_cookie = 0; // count only this network namespace (0: the caller's)
   bool every_namespace = false;   // count every namespace (collect() then splits them by cookie)
+  ProbeHooks hooks = ProbeHooks::automatic;
 };
 
 // What one EvidenceProbe::drain() took out of the probe's maps.
@@ -43,6 +52,8 @@ public:
   bool attached() const;
   // Why the probe is not attached ("--no-probe", "no CAP_BPF ..."), or what it watches.
   const std::string& reason() const;
+  // The hooks that count connect() and bind(): socket or system_call (automatic when not attached).
+  ProbeHooks hooks() const;
   // Milliseconds that loading and attaching took (0 when not attached).
   double load_ms() const;
   // Kernel memory the probe's maps and programs hold (the memlock the kernel charges, from
@@ -69,9 +80,16 @@ public:
 
 private:
   struct Loaded;
+  // Opens, loads and attaches the probe with one set of hooks (socket or system_call). On
+  // failure: null, why, and the -errno that loading or attaching returned.
+  static std::unique_ptr<Loaded> load(ProbeHooks hooks,
+                                      std::uint64_t filter_cookie,
+                                      std::string& why,
+                                      int& error);
   std::unique_ptr<Loaded> loaded_;
   std::string reason_;
   double load_ms_ = 0.0;
+  ProbeHooks hooks_ = ProbeHooks::automatic;
 };
 
 // The network namespace cookie of the caller (SO_NETNS_COOKIE, Linux 5.14+); 0 when unknown.

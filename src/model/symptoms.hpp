@@ -28,7 +28,7 @@ struct SymptomDestination
 {
   std::string destination;      // "198.18.0.1:8080", "[fd00::1]:443"
   std::string family;           // "ipv4" (v4-mapped IPv6 included) or "ipv6"
-  std::uint64_t connect_ok = 0; // returned 0 or EINPROGRESS
+  std::uint64_t connect_ok = 0; // succeeded (doc/probe.md: as each set of hooks sees it)
   std::uint64_t connect_eaddrnotavail = 0;
   std::map<std::string, std::uint64_t> connect_errors; // other errors by errno name ("ETIMEDOUT")
   std::uint64_t v4_mapped = 0;                         // connect() calls made on AF_INET6 sockets (v4-mapped)
@@ -36,7 +36,7 @@ struct SymptomDestination
   std::uint64_t handshakes_failed = 0;                 // SYN_SENT -> CLOSE: refused, reset or timed out
   std::uint64_t recycled = 0;                          // handshakes that took over a tuple in TIME_WAIT
   std::uint64_t recycled_failed = 0;    // of which closed before ESTABLISHED (the PAWS/SNAT danger)
-  std::optional<double> connect_us_p50; // time connect() spent in the kernel (upper bucket bound)
+  std::optional<double> connect_us_p50; // connect()'s port search time (upper bucket bound)
   std::optional<double> connect_us_p99;
   std::vector<SymptomProcess> processes; // most failures first, then most connects
 

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <netinet/in.h>
 #include <string>
@@ -163,13 +164,40 @@ protected:
   fs::path m_root;
 };
 
-TEST_F(ProbeLiveTest, FailedConnectsAreCountedExactlyPerDestinationFamilyAndProcess)
+// The probe loaded in this process with each set of hooks (facts/bpf/tw_probe.bpf.c): the same
+// traffic gives the same counts. Asked for explicitly, a set that cannot attach does not fall
+// back to the other: attached() is false and the test fails.
+class ProbeHooksLiveTest
+  : public ProbeLiveTest
+  , public ::testing::WithParamInterface<ProbeHooks>
+{
+protected:
+  // The probe for the namespace with this cookie, with the hooks under test, attached.
+  std::unique_ptr<EvidenceProbe> attach(std::uint64_t cookie)
+  {
+    ProbeOptions options;
+    options.netns_cookie = cookie;
+    options.hooks = GetParam();
+    auto probe = std::make_unique<EvidenceProbe>(options);
+    EXPECT_TRUE(probe->attached()) << probe->reason();
+    EXPECT_EQ(probe->hooks(), GetParam()) << probe->reason();
+    return probe;
+  }
+};
+
+std::string hooks_name(const ::testing::TestParamInfo<ProbeHooks>& info)
+{
+  return info.param == ProbeHooks::socket ? "SocketHooks" : "SystemCallHook";
+}
+
+TEST_P(ProbeHooksLiveTest, FailedConnectsAreCountedExactlyPerDestinationFamilyAndProcess)
 {
   HostPair pair("prcount");
   pair.client.set_sysctl("net.ipv4.ip_local_port_range", "40000 40019"); // 20 ports
   auto server = start_server(pair.server, "::");                         // IPv4 and IPv6
-  const EvidenceProbe probe(ProbeOptions{ true, cookie_of(pair.client) });
-  ASSERT_TRUE(probe.attached()) << probe.reason();
+  const auto probe_ptr = attach(cookie_of(pair.client));
+  ASSERT_TRUE(probe_ptr->attached());
+  const EvidenceProbe& probe = *probe_ptr;
 
   // 20 connections held open take every port; the next 7 fail with EADDRNOTAVAIL.
   const json v4 = run_client(pair.client, pair.server_v4, 27, { "--hold", "20", "--hold-ms", "0" });
@@ -211,14 +239,15 @@ TEST_F(ProbeLiveTest, FailedConnectsAreCountedExactlyPerDestinationFamilyAndProc
 
 // drain() takes the rows out of the maps: the next one counts only what came after it, and
 // collect() no longer sees them.
-TEST_F(ProbeLiveTest, DrainCountsOnlyWhatCameAfterTheLastDrain)
+TEST_P(ProbeHooksLiveTest, DrainCountsOnlyWhatCameAfterTheLastDrain)
 {
   HostPair pair("prdrain");
   pair.client.set_sysctl("net.ipv4.ip_local_port_range", "40000 40009"); // 10 ports
   auto server = start_server(pair.server, pair.server_v4);
   const std::uint64_t cookie = cookie_of(pair.client);
-  EvidenceProbe probe(ProbeOptions{ true, cookie });
-  ASSERT_TRUE(probe.attached()) << probe.reason();
+  const auto probe_ptr = attach(cookie);
+  ASSERT_TRUE(probe_ptr->attached());
+  EvidenceProbe& probe = *probe_ptr;
   EXPECT_EQ(probe.netns_cookie(), cookie);
   const std::string where = pair.server_v4 + ":8080";
 
@@ -253,17 +282,21 @@ TEST_F(ProbeLiveTest, DrainCountsOnlyWhatCameAfterTheLastDrain)
 // The maps hold one interval when drained: 10 intervals of 1,000 destinations each (20,000
 // connect and handshake rows in all, 10,000 connect-time histograms) are all counted with nothing
 // dropped, while a probe beside it that is only read (collect) fills and drops.
-TEST_F(ProbeLiveTest, DrainedMapsHoldMoreThanTheirCapacityOverIntervals)
+TEST_P(ProbeHooksLiveTest, DrainedMapsHoldMoreThanTheirCapacityOverIntervals)
 {
   HostPair pair("prcap");
   const std::uint64_t cookie = cookie_of(pair.client);
-  EvidenceProbe drained(ProbeOptions{ true, cookie });
-  EvidenceProbe collected(ProbeOptions{ true, cookie });
-  ASSERT_TRUE(drained.attached()) << drained.reason();
-  ASSERT_TRUE(collected.attached()) << collected.reason();
+  const auto drained_ptr = attach(cookie);
+  const auto collected_ptr = attach(cookie);
+  ASSERT_TRUE(drained_ptr->attached());
+  ASSERT_TRUE(collected_ptr->attached());
+  EvidenceProbe& drained = *drained_ptr;
+  const EvidenceProbe& collected = *collected_ptr;
   constexpr int k_rounds = 10;
-  constexpr int k_ports = 1000; // each: a connect row, a handshake row and a histogram
-  static_assert(2 * k_rounds * k_ports > TW_PROBE_MAX_EVENTS, "more rows than the map holds");
+  // Each port: a connect row and a handshake row (one row with the socket hooks) and a histogram.
+  constexpr int k_ports = 1000;
+  static_assert(k_rounds * k_ports > TW_PROBE_MAX_LATENCY, "more histograms than the map holds");
+  static_assert(k_ports < TW_PROBE_MAX_LATENCY, "one interval's histograms fit");
   std::uint64_t refused = 0;
   std::uint64_t destinations = 0;
   for (int round = 0; round < k_rounds; ++round) {
@@ -292,14 +325,15 @@ TEST_F(ProbeLiveTest, DrainedMapsHoldMoreThanTheirCapacityOverIntervals)
   EXPECT_GT(collected.collect(1.0).dropped, 0u) << "the maps of a probe never drained fill";
 }
 
-TEST_F(ProbeLiveTest, TrafficInAnotherNamespaceIsNotCounted)
+TEST_P(ProbeHooksLiveTest, TrafficInAnotherNamespaceIsNotCounted)
 {
   HostPair mine("prmine");
   HostPair other("prother");
   auto server_mine = start_server(mine.server, mine.server_v4);
   auto server_other = start_server(other.server, other.server_v4);
-  const EvidenceProbe probe(ProbeOptions{ true, cookie_of(mine.client) });
-  ASSERT_TRUE(probe.attached()) << probe.reason();
+  const auto probe_ptr = attach(cookie_of(mine.client));
+  ASSERT_TRUE(probe_ptr->attached());
+  const EvidenceProbe& probe = *probe_ptr;
 
   EXPECT_EQ(run_client(other.client, other.server_v4, 25, { "--close-first" }).at("ok"), 25);
   EXPECT_EQ(run_client(mine.client, mine.server_v4, 4, { "--close-first" }).at("ok"), 4);
@@ -312,14 +346,15 @@ TEST_F(ProbeLiveTest, TrafficInAnotherNamespaceIsNotCounted)
   ASSERT_EQ(e.destinations.size(), 1u) << e.destinations[1].destination;
 }
 
-TEST_F(ProbeLiveTest, RecycledConnectsMatchTheTwRecycledCounter)
+TEST_P(ProbeHooksLiveTest, RecycledConnectsMatchTheTwRecycledCounter)
 {
   HostPair pair("prrecyc");
   pair.client.set_sysctl("net.ipv4.ip_local_port_range", "40000 40049"); // 50 ports
   pair.client.set_sysctl("net.ipv4.tcp_tw_reuse", "1");
   auto server = start_server(pair.server, pair.server_v4);
-  const EvidenceProbe probe(ProbeOptions{ true, cookie_of(pair.client) });
-  ASSERT_TRUE(probe.attached()) << probe.reason();
+  const auto probe_ptr = attach(cookie_of(pair.client));
+  ASSERT_TRUE(probe_ptr->attached());
+  const EvidenceProbe& probe = *probe_ptr;
   const std::uint64_t before = pair.client.counter("TcpExtTWRecycled");
   const std::uint64_t rsts_before = pair.server.counter("TcpOutRsts") + pair.client.counter("TcpOutRsts");
 
@@ -357,14 +392,15 @@ TEST_F(ProbeLiveTest, RecycledConnectsMatchTheTwRecycledCounter)
 // A client that binds fixed ports (SO_REUSEADDR) whose tuples are still in TIME_WAIT, without
 // timestamps: connect() fails with EADDRNOTAVAIL after SYN_SENT, before any SYN. That is a
 // failed connect(), not a handshake, and not a recycled connect that failed.
-TEST_F(ProbeLiveTest, AConnectThatFailsBeforeItsSynIsNotAFailedRecycle)
+TEST_P(ProbeHooksLiveTest, AConnectThatFailsBeforeItsSynIsNotAFailedRecycle)
 {
   HostPair pair("prfixed");
   pair.client.set_sysctl("net.ipv4.tcp_timestamps", "0"); // TIME_WAIT here can never be reused
   pair.client.set_sysctl("net.ipv4.tcp_tw_reuse", "1");
   auto server = start_server(pair.server, pair.server_v4);
-  const EvidenceProbe probe(ProbeOptions{ true, cookie_of(pair.client) });
-  ASSERT_TRUE(probe.attached()) << probe.reason();
+  const auto probe_ptr = attach(cookie_of(pair.client));
+  ASSERT_TRUE(probe_ptr->attached());
+  const EvidenceProbe& probe = *probe_ptr;
   const std::string script = "import socket, time, errno\n"
                              "for rnd in range(2):\n"
                              "    res = {}\n"
@@ -400,6 +436,87 @@ TEST_F(ProbeLiveTest, AConnectThatFailsBeforeItsSynIsNotAFailedRecycle)
   EXPECT_EQ(d->handshakes_failed, 0u);
   EXPECT_EQ(d->recycled, 0u);
   EXPECT_EQ(d->recycled_failed, 0u);
+}
+
+// bind() to port 0 failing with EADDRINUSE, counted exactly per local address and process: once
+// per failed call, a retry on the same socket included; a bind() with IP_BIND_ADDRESS_NO_PORT
+// (no port chosen), a fixed port and UDP are not counted.
+TEST_P(ProbeHooksLiveTest, FailedBindsToPortZeroAreCountedExactly)
+{
+  Netns ns("prbinds");
+  ns.set_sysctl("net.ipv4.ip_local_port_range", "40000 40001"); // 2 ports, both held below
+  const auto probe_ptr = attach(cookie_of(ns));
+  ASSERT_TRUE(probe_ptr->attached());
+  const std::string script =
+    "import socket, errno\n"
+    "held = []\n"
+    "for _ in range(2):\n"
+    "    s = socket.socket(); s.bind(('0.0.0.0', 0)); held.append(s)\n"
+    "failed = {'0.0.0.0': 0, '127.0.0.1': 0, '::': 0}\n"
+    "def try_bind(s, addr):\n"
+    "    try:\n"
+    "        s.bind((addr, 0))\n"
+    "    except OSError as e:\n"
+    "        assert e.errno == errno.EADDRINUSE, e\n"
+    "        failed[addr] += 1\n"
+    "for addr in ['0.0.0.0', '0.0.0.0', '127.0.0.1']:\n"
+    "    s = socket.socket(); try_bind(s, addr); s.close()\n"
+    "s = socket.socket(); try_bind(s, '0.0.0.0'); try_bind(s, '0.0.0.0'); s.close()\n"
+    "s = socket.socket(socket.AF_INET6); try_bind(s, '::'); s.close()\n"
+    "s = socket.socket()\n"
+    "s.setsockopt(socket.IPPROTO_IP, 24, 1)  # IP_BIND_ADDRESS_NO_PORT\n"
+    "s.bind(('0.0.0.0', 0)); s.close()\n"
+    "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+    "s.bind(('0.0.0.0', 9)); s.close()\n"
+    "u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(('0.0.0.0', 0)); u.close()\n"
+    "print(failed['0.0.0.0'], failed['127.0.0.1'], failed['::'])\n";
+  const RunResult r = ns.run({ "python3", "-c", script }, {}, std::chrono::seconds(30));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(trim(r.out), "4 1 1") << "the kernel failed other binds than planned";
+
+  const SymptomEvidence e = probe_ptr->collect(1.0);
+  std::map<std::string, std::uint64_t> counted;
+  for (const auto& b : e.bind_eaddrinuse) {
+    counted[b.local] += b.count;
+    ASSERT_EQ(b.processes.size(), 1u) << b.local;
+    EXPECT_EQ(b.processes[0].comm, "python3") << b.local;
+    EXPECT_EQ(b.processes[0].eaddrinuse, b.count) << b.local;
+  }
+  EXPECT_EQ(counted,
+            (std::map<std::string, std::uint64_t>{ { "0.0.0.0", 4 }, { "127.0.0.1", 1 }, { "::", 1 } }));
+  EXPECT_EQ(e.dropped, 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Hooks,
+                         ProbeHooksLiveTest,
+                         ::testing::Values(ProbeHooks::socket, ProbeHooks::system_call),
+                         hooks_name);
+
+// Without CAP_NET_ADMIN the socket hooks cannot load (cgroup programs); with CAP_BPF and
+// CAP_PERFMON the probe falls back to the system-call hook, and the evidence says so and why.
+TEST_F(ProbeLiveTest, WithoutNetAdminTheProbeFallsBackToTheSystemCallHookAndSaysWhy)
+{
+  Netns ns("prnoadm");
+  const json p = plan(ns,
+                      { "--sample", "1" },
+                      { "setpriv",
+                        "--reuid=65534",
+                        "--regid=65534",
+                        "--clear-groups",
+                        "--inh-caps=-all,+bpf,+perfmon",
+                        "--ambient-caps=-all,+bpf,+perfmon",
+                        "--bounding-set=-all,+bpf,+perfmon" });
+  const json& e = p.at("evidence");
+  EXPECT_EQ(e.at("source"), "probe") << e.dump();
+  const std::string reason = e.at("reason");
+  EXPECT_NE(reason.find("BPF probe on connect(), bind()"), std::string::npos) << reason;
+  EXPECT_NE(reason.find("system-call hook"), std::string::npos) << reason;
+  EXPECT_NE(reason.find("CAP_NET_ADMIN"), std::string::npos) << reason;
+
+  const json root = plan(ns, { "--sample", "1" });
+  EXPECT_NE(root.at("evidence").at("reason").get<std::string>().find("BPF probe on TCP sockets"),
+            std::string::npos)
+    << root.at("evidence").dump();
 }
 
 // `plan --all-netns --sample N`: one window for the whole node. One probe watches every namespace

@@ -32,10 +32,12 @@ enum {
   BPF_MAP_TYPE_PERCPU_ARRAY = 6,
   BPF_MAP_TYPE_LRU_HASH = 9,
   BPF_MAP_TYPE_ARRAY_OF_MAPS = 12,
+  BPF_MAP_TYPE_SK_STORAGE = 24,
   BPF_MAP_TYPE_TASK_STORAGE = 29,
   BPF_F_NO_PREALLOC = 1,
   BPF_F_MMAPABLE = 1024,
   BPF_LOCAL_STORAGE_GET_F_CREATE = 1,
+  BPF_SOCK_OPS_TCP_CONNECT_CB = 3, /* tcp_connect(): the port is chosen, the SYN goes next */
 };
 
 /* An inode's file type (i_mode & S_IFMT): a socket's. */
@@ -102,6 +104,10 @@ typedef struct {
   int counter;
 } atomic_t;
 
+typedef struct {
+  __s64 counter;
+} atomic64_t;
+
 typedef struct refcount_struct {
   atomic_t refs;
 } refcount_t;
@@ -119,6 +125,7 @@ struct sock_common {
   possible_net_t skc_net;
   struct in6_addr skc_v6_daddr;
   struct in6_addr skc_v6_rcv_saddr;
+  atomic64_t skc_cookie; /* 0 until someone asks for it (sock_gen_cookie) */
 };
 
 struct sock {
@@ -173,7 +180,13 @@ struct bpf_iter__task_file {
 struct inet_sock {
   struct sock sk;
   __be16 inet_sport;
+  unsigned long inet_flags; /* Linux 6.6+: one bit per enum inet_flags */
 };
+
+/* The bit of IP_BIND_ADDRESS_NO_PORT in inet_flags (include/net/inet_sock.h). The kernel's enum
+ * is anonymous, so CO-RE cannot look its value up: 18 since Linux 6.6, where new flags are added
+ * at the end. */
+#define INET_FLAGS_BIND_ADDRESS_NO_PORT 18
 
 struct socket {
   short type;
@@ -216,5 +229,82 @@ struct task_struct {
 };
 
 #pragma clang attribute pop
+
+/* The contexts of the cgroup socket programs: UAPI (linux/bpf.h), stable, read at fixed offsets
+ * that the verifier rewrites, so laid out exactly and not relocated. Only the prefix up to the
+ * last field read. */
+struct bpf_sock {
+  __u32 bound_dev_if;
+  __u32 family;
+  __u32 type;
+  __u32 protocol;
+  __u32 mark;
+  __u32 priority;
+  __u32 src_ip4;
+  __u32 src_ip6[4];
+  __u32 src_port; /* host order; 0 until a port is bound */
+};
+
+struct bpf_sock_addr {
+  __u32 user_family;
+  __u32 user_ip4; /* network order */
+  __u32 user_ip6[4];
+  __u32 user_port; /* network order */
+  __u32 family;
+  __u32 type;
+  __u32 protocol;
+  __u32 msg_src_ip4;
+  __u32 msg_src_ip6[4];
+  union {
+    struct bpf_sock *sk;
+    __u64 : 64;
+  } __attribute__((aligned(8)));
+};
+
+struct bpf_sock_ops {
+  __u32 op;
+  union {
+    __u32 args[4];
+    __u32 reply;
+    __u32 replylong[4];
+  };
+  __u32 family;
+  __u32 remote_ip4;
+  __u32 local_ip4;
+  __u32 remote_ip6[4];
+  __u32 local_ip6[4];
+  __u32 remote_port;
+  __u32 local_port;
+  __u32 is_fullsock;
+  __u32 snd_cwnd;
+  __u32 srtt_us;
+  __u32 bpf_sock_ops_cb_flags;
+  __u32 state;
+  __u32 rtt_min;
+  __u32 snd_ssthresh;
+  __u32 rcv_nxt;
+  __u32 snd_nxt;
+  __u32 snd_una;
+  __u32 mss_cache;
+  __u32 ecn_flags;
+  __u32 rate_delivered;
+  __u32 rate_interval_us;
+  __u32 packets_out;
+  __u32 retrans_out;
+  __u32 total_retrans;
+  __u32 segs_in;
+  __u32 data_segs_in;
+  __u32 segs_out;
+  __u32 data_segs_out;
+  __u32 lost_out;
+  __u32 sacked_out;
+  __u32 sk_txhash;
+  __u64 bytes_received;
+  __u64 bytes_acked;
+  union {
+    struct bpf_sock *sk;
+    __u64 : 64;
+  } __attribute__((aligned(8)));
+};
 
 #endif

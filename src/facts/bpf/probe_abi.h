@@ -13,6 +13,9 @@
 #define TW_PROBE_MAX_LATENCY 2048    /* (netns, destination) connect() time histograms */
 /* A reader that drains the maps (the monitor) holds them to one interval's rows, not its life. */
 #define TW_PROBE_MAX_TIME_WAIT 65536 /* tuples that entered TIME_WAIT (LRU: the oldest go) */
+/* Socket hooks only: bind(port 0) calls whose outcome is not known yet (a bind() in progress, or
+ * one that failed on a socket not closed yet); full: stats.dropped. */
+#define TW_PROBE_MAX_BINDING 4096
 
 /* connect() errors counted by name; anything else is TW_ERR_OTHER. */
 enum tw_probe_err {
@@ -31,7 +34,8 @@ enum tw_probe_err {
 
 /* What a row counts. */
 enum tw_probe_kind {
-  TW_KIND_CONNECT = 1, /* connect() on a TCP socket towards addr:port, by process tgid */
+  TW_KIND_CONNECT = 1, /* connect() on a TCP socket towards addr:port, by process tgid (socket
+                          hooks: counted when its handshake ends, by the tgid that called it) */
   TW_KIND_BIND = 2,    /* bind() to port 0 of addr on a TCP socket, by process tgid */
   TW_KIND_HANDSHAKE = 3, /* handshakes towards addr:port (softirq context: tgid 0) */
 };
@@ -48,7 +52,7 @@ struct tw_probe_key {
 };
 
 struct tw_probe_counts {
-  __u64 ok;            /* connect(): 0 or EINPROGRESS; handshake: reached ESTABLISHED */
+  __u64 ok;            /* connect(): 0 or EINPROGRESS (system-call hook); ESTABLISHED (socket hooks) */
   __u64 eaddrnotavail; /* connect(): EADDRNOTAVAIL */
   __u64 eaddrinuse;    /* bind(port 0): EADDRINUSE */
   __u64 errors[TW_ERR_SLOTS]; /* connect(): other errors */
@@ -56,6 +60,9 @@ struct tw_probe_counts {
   __u64 recycled;      /* handshake: the tuple left TIME_WAIT less than 60 s before */
   __u64 recycled_failed; /* handshake: recycled, then closed before ESTABLISHED (reset, timeout) */
   __u64 failed;        /* handshake: SYN_SENT -> CLOSE (refused, reset, timed out) */
+  __u64 established;   /* handshake: reached ESTABLISHED. A connect row counts its handshakes too
+                          (established, failed, recycled, recycled_failed) when the socket hooks
+                          saw the connect() begin: one row per connection, not two. */
   __u64 cgroup_id;
   char comm[16];
 };

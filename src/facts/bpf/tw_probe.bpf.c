@@ -1,10 +1,17 @@
 /* tw-advisor's evidence probe: what happens to connect() and bind() and to TIME_WAIT tuples.
- * tp_btf programs only (fentry/fexit are refused and kprobes absent on kernels we run):
- *  - sys_exit: connect() results and time, bind(port 0) EADDRINUSE, on TCP sockets (64-bit
- *    system calls only);
- *  - sock:inet_sock_set_state: the start of connect()'s port search (CLOSE -> SYN_SENT), tuples
- *    entering TIME_WAIT, and handshakes, with those that reuse a TIME_WAIT tuple.
- * Counted per network namespace (filtered by netns cookie), destination and process. */
+ * No fentry/fexit (refused on kernels we run) and no kprobes (absent). Two sets of hooks count
+ * connect() and bind(); the loader (facts/probe.cpp) enables one:
+ *  - socket hooks (the default): sock:inet_sock_set_state sees a connect() start its port search
+ *    (CLOSE -> SYN_SENT, in the caller's context) and end (SYN_SENT -> ESTABLISHED or CLOSE, with
+ *    sk_err); a sockops program sees the port chosen (BPF_SOCK_OPS_TCP_CONNECT_CB: the connect()
+ *    time); cgroup bind4/bind6 see bind(port 0) begin, post_bind4/6 its success, and
+ *    tcp:tcp_destroy_sock or the socket's next bind() its failure. They run only for TCP
+ *    sockets. Needs a cgroup v2 hierarchy and CAP_NET_ADMIN besides CAP_BPF and CAP_PERFMON.
+ *  - the system-call hook: tp_btf sys_exit reads connect()'s and bind()'s return values (64-bit
+ *    system calls only). Exact errno for every connect(), but while it is attached every system
+ *    call on the host takes the traced slow path (measured: bench/probe).
+ * Both: sock:inet_sock_set_state for tuples entering TIME_WAIT and handshakes, with those that
+ * reuse a TIME_WAIT tuple. Counted per network namespace (netns cookie), destination, process. */
 #include "kernel_types.h"
 #include "probe_abi.h"
 
@@ -29,6 +36,10 @@
 
 /* 0: every namespace; else only sockets of the namespace with this cookie. Set before load. */
 const volatile __u64 filter_netns_cookie = 0;
+
+/* true: connect() and bind() are counted by the socket hooks, false: by the system-call hook (see
+ * the top). Set before load, as the loader enables the matching programs. */
+const volatile bool socket_hooks = false;
 
 /* Which of two generations of event and latency rows the programs count into (0 or 1). A reader
  * that drains the maps (EvidenceProbe::drain) switches it through the skeleton's memory-mapped
@@ -90,6 +101,45 @@ struct {
   __type(key, int);
   __type(value, struct connect_start);
 } inflight SEC(".maps");
+
+/* Who called connect() or bind(). */
+struct owner {
+  __u64 cgroup_id;
+  __u32 tgid;
+  char comm[16];
+};
+
+/* Socket hooks: one connect() from its port search to the end of its handshake, kept with the
+ * socket (freed with it), so the end, counted in softirq context, knows who called it. */
+struct connect_state {
+  __u64 start_ns; /* CLOSE -> SYN_SENT; 0 once counted */
+  struct tw_probe_latency_key where;
+  struct owner owner;
+  bool timed;     /* the connect() time is recorded (the port was chosen) */
+  bool mapped;    /* an AF_INET6 socket towards a v4-mapped address */
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_SK_STORAGE);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, int);
+  __type(value, struct connect_state);
+} connects SEC(".maps");
+
+/* Socket hooks: a bind(port 0) whose outcome is not known yet, by socket cookie. post_bind
+ * removes it (success); the socket's destruction or its next bind() counts it as failed. */
+struct bind_pending {
+  __u64 netns_cookie;
+  __u8 addr[16];
+  __u8 family;
+  bool mapped;
+  struct owner owner;
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, TW_PROBE_MAX_BINDING);
+  __type(key, __u64);
+  __type(value, struct bind_pending);
+} binding SEC(".maps");
 
 struct {
   __uint(type, BPF_MAP_TYPE_ARRAY);
@@ -190,15 +240,23 @@ static __always_inline bool key_address(const struct sockaddr_any *sa, __u8 *add
   return false;
 }
 
-static __always_inline struct tw_probe_counts *row(const struct tw_probe_key *key, bool with_process)
+static __always_inline void current_owner(struct owner *o)
+{
+  o->cgroup_id = bpf_get_current_cgroup_id();
+  o->tgid = (__u32)(bpf_get_current_pid_tgid() >> 32);
+  bpf_get_current_comm(o->comm, sizeof(o->comm));
+}
+
+/* The row of key, added when new; owner (NULL for handshakes) names its process. */
+static __always_inline struct tw_probe_counts *row(const struct tw_probe_key *key, const struct owner *owner)
 {
   struct tw_probe_counts *v = bpf_map_lookup_elem(&events, key);
   if (v)
     return v;
   struct tw_probe_counts zero = {};
-  if (with_process) {
-    zero.cgroup_id = bpf_get_current_cgroup_id();
-    bpf_get_current_comm(zero.comm, sizeof(zero.comm));
+  if (owner) {
+    zero.cgroup_id = owner->cgroup_id;
+    __builtin_memcpy(zero.comm, owner->comm, sizeof(zero.comm));
   }
   if (bpf_map_update_elem(&events, key, &zero, BPF_NOEXIST) && bpf_map_lookup_elem(&events, key) == 0) {
     count_stat(TW_STAT_DROPPED);
@@ -229,18 +287,14 @@ static __always_inline __u32 latency_bucket(__u64 us)
   return b < TW_LATENCY_BUCKETS ? b : TW_LATENCY_BUCKETS - 1;
 }
 
-static __always_inline void record_latency(const struct tw_probe_key *k, __u64 ns)
+/* Adds one connect() time to the histogram of lk's destination, in the current generation. */
+static __always_inline void record_latency(struct tw_probe_latency_key *lk, __u64 ns)
 {
-  struct tw_probe_latency_key lk = {};
-  lk.netns_cookie = k->netns_cookie;
-  __builtin_memcpy(lk.addr, k->addr, 16);
-  lk.port = k->port;
-  lk.family = k->family;
-  lk.generation = k->generation;
-  struct tw_probe_latency *h = bpf_map_lookup_elem(&latency, &lk);
+  lk->generation = current_generation();
+  struct tw_probe_latency *h = bpf_map_lookup_elem(&latency, lk);
   if (!h) {
-    bpf_map_update_elem(&latency, &lk, &zero_latency, BPF_NOEXIST);
-    h = bpf_map_lookup_elem(&latency, &lk);
+    bpf_map_update_elem(&latency, lk, &zero_latency, BPF_NOEXIST);
+    h = bpf_map_lookup_elem(&latency, lk);
     if (!h) {
       count_stat(TW_STAT_DROPPED);
       return;
@@ -318,12 +372,14 @@ int BPF_PROG(tw_sys_exit, struct pt_regs *regs, long ret)
   key.netns_cookie = cookie;
   key.tgid = (__u32)(tid >> 32);
   key.generation = current_generation();
+  struct owner owner = {};
+  current_owner(&owner);
 
   if (nr == NR_bind) {
     if (sa.port != 0)
       return 0; /* a fixed port in use is a configuration error, not exhaustion */
     key.kind = TW_KIND_BIND;
-    struct tw_probe_counts *v = row(&key, true);
+    struct tw_probe_counts *v = row(&key, &owner);
     if (v) {
       __sync_fetch_and_add(&v->eaddrinuse, 1);
       if (mapped)
@@ -334,7 +390,7 @@ int BPF_PROG(tw_sys_exit, struct pt_regs *regs, long ret)
 
   key.port = bpf_ntohs(sa.port);
   key.kind = TW_KIND_CONNECT;
-  struct tw_probe_counts *v = row(&key, true);
+  struct tw_probe_counts *v = row(&key, &owner);
   if (!v)
     return 0;
   if (ret == 0 || ret == -115)
@@ -349,8 +405,12 @@ int BPF_PROG(tw_sys_exit, struct pt_regs *regs, long ret)
   if (mapped)
     __sync_fetch_and_add(&v->v4_mapped, 1);
   if (started && started_sk == (const void *)sk) { /* a start left by sendto(MSG_FASTOPEN) is not this one */
-    key.tgid = 0;
-    record_latency(&key, bpf_ktime_get_ns() - started);
+    struct tw_probe_latency_key lk = {};
+    lk.netns_cookie = key.netns_cookie;
+    __builtin_memcpy(lk.addr, key.addr, 16);
+    lk.port = key.port;
+    lk.family = key.family;
+    record_latency(&lk, bpf_ktime_get_ns() - started);
   }
   return 0;
 }
@@ -359,10 +419,12 @@ int BPF_PROG(tw_sys_exit, struct pt_regs *regs, long ret)
  * already 0 when a socket leaves for TIME_WAIT. Returns false for sockets not tracked. */
 static __always_inline bool tuple_of(const struct sock *sk, struct tw_probe_tuple *t)
 {
-  __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+  /* sk is a tracepoint's BTF pointer: its fields are read directly (a load, not a helper call);
+   * only fields of the larger inet_sock/tcp_sock need bpf_probe_read_kernel. */
+  __u16 family = sk->__sk_common.skc_family;
   if (family == AF_INET) {
-    __be32 s = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
-    __be32 d = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+    __be32 s = sk->__sk_common.skc_rcv_saddr;
+    __be32 d = sk->__sk_common.skc_daddr;
     __builtin_memcpy(t->saddr, &s, 4);
     __builtin_memcpy(t->daddr, &d, 4);
     t->family = AF_INET;
@@ -382,16 +444,98 @@ static __always_inline bool tuple_of(const struct sock *sk, struct tw_probe_tupl
     return false;
   }
   t->sport = bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)sk, inet_sport));
-  t->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+  t->dport = bpf_ntohs(sk->__sk_common.skc_dport);
   return true;
+}
+
+/* The netns cookie of a tracepoint's socket (a BTF pointer: direct loads). */
+static __always_inline __u64 netns_cookie_btf(const struct sock *sk)
+{
+  return sk->__sk_common.skc_net.net->net_cookie;
+}
+
+/* Socket hooks: a connect() begins its port search (CLOSE -> SYN_SENT, in the caller's context). */
+static __always_inline void connect_begins(const struct sock *sk)
+{
+  __u64 cookie = netns_cookie_btf(sk);
+  if (!wanted(cookie))
+    return;
+  struct tw_probe_tuple t = {};
+  if (!tuple_of(sk, &t))
+    return;
+  struct connect_state *c = bpf_sk_storage_get(&connects, (struct sock *)sk, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+  if (!c) {
+    count_stat(TW_STAT_DROPPED);
+    return;
+  }
+  c->start_ns = bpf_ktime_get_ns();
+  c->timed = false;
+  c->mapped = t.family == AF_INET && sk->__sk_common.skc_family == AF_INET6;
+  c->where.netns_cookie = cookie;
+  __builtin_memcpy(c->where.addr, t.daddr, 16);
+  c->where.port = t.dport;
+  c->where.family = t.family;
+  current_owner(&c->owner);
+  /* A socket bound with IP_BIND_ADDRESS_NO_PORT where that flag is not readable (before Linux
+   * 6.6): its bind() left a pending entry, and it succeeded. */
+  __u64 socket_cookie = sk->__sk_common.skc_cookie.counter;
+  if (socket_cookie)
+    bpf_map_delete_elem(&binding, &socket_cookie);
+}
+
+/* Socket hooks: a connect() ended: established, failed before its SYN (no port: EADDRNOTAVAIL),
+ * or its handshake failed (sk_err: refused, timed out, ...; 0 when its caller closed it first).
+ * Returns its row, where the handshake is counted too, or NULL. */
+static __always_inline struct tw_probe_counts *connect_ends(const struct sock *sk, bool ok, bool before_syn)
+{
+  struct connect_state *c = bpf_sk_storage_get(&connects, (struct sock *)sk, 0, 0);
+  if (!c || c->start_ns == 0)
+    return 0; /* begun before the probe was attached, or in a namespace not watched */
+  struct tw_probe_key key = {};
+  key.netns_cookie = c->where.netns_cookie;
+  __builtin_memcpy(key.addr, c->where.addr, 16);
+  key.port = c->where.port;
+  key.family = c->where.family;
+  key.kind = TW_KIND_CONNECT;
+  key.tgid = c->owner.tgid;
+  key.generation = current_generation();
+  if (!c->timed) /* no port was chosen: the failed search is what connect() spent */
+    record_latency(&c->where, bpf_ktime_get_ns() - c->start_ns);
+  c->start_ns = 0;
+  struct tw_probe_counts *v = row(&key, &c->owner);
+  if (!v)
+    return 0;
+  if (ok) {
+    __sync_fetch_and_add(&v->ok, 1);
+  } else if (before_syn) {
+    __sync_fetch_and_add(&v->eaddrnotavail, 1);
+  } else {
+    int err = sk->sk_err;
+    __u32 slot = err ? error_slot(err) : TW_ERR_OTHER;
+    if (slot < TW_ERR_SLOTS)
+      __sync_fetch_and_add(&v->errors[slot], 1);
+  }
+  if (c->mapped)
+    __sync_fetch_and_add(&v->v4_mapped, 1);
+  return v;
 }
 
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(tw_set_state, const struct sock *sk, const int oldstate, const int newstate)
 {
-  if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+  /* The transitions that matter, from the arguments alone: most state changes end here. */
+  bool connect_start = oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT;
+  bool handshake_end = oldstate == TCP_SYN_SENT && (newstate == TCP_ESTABLISHED || newstate == TCP_CLOSE);
+  bool leaving_for_time_wait = newstate == TCP_CLOSE && (oldstate == TCP_FIN_WAIT2 || oldstate == TCP_CLOSING);
+  if (!connect_start && !handshake_end && !leaving_for_time_wait)
     return 0;
-  if (oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT) {
+  if (sk->sk_protocol != IPPROTO_TCP)
+    return 0;
+  if (connect_start) {
+    if (socket_hooks) {
+      connect_begins(sk);
+      return 0;
+    }
     /* inside connect(), in the caller's context: the port search starts now */
     struct connect_start *start =
       bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
@@ -402,12 +546,10 @@ int BPF_PROG(tw_set_state, const struct sock *sk, const int oldstate, const int 
     return 0;
   }
   /* tcp_time_wait() then tcp_done(); a reset (sk_err set) closes without TIME_WAIT */
-  bool entering_time_wait = newstate == TCP_CLOSE && (oldstate == TCP_FIN_WAIT2 || oldstate == TCP_CLOSING) &&
-                            BPF_CORE_READ(sk, sk_err) == 0;
-  bool handshake_end = oldstate == TCP_SYN_SENT && (newstate == TCP_ESTABLISHED || newstate == TCP_CLOSE);
+  bool entering_time_wait = leaving_for_time_wait && sk->sk_err == 0;
   if (!entering_time_wait && !handshake_end)
     return 0;
-  __u64 cookie = netns_cookie_of(sk);
+  __u64 cookie = netns_cookie_btf(sk);
   if (!wanted(cookie))
     return 0;
   struct tw_probe_tuple t = {};
@@ -421,25 +563,28 @@ int BPF_PROG(tw_set_state, const struct sock *sk, const int oldstate, const int 
     count_stat(TW_STAT_TIME_WAIT_SEEN);
     return 0;
   }
-  if (t.sport == 0)
-    return 0; /* closed before a port was chosen (connect() failed early) */
-  /* No SYN was sent: connect() itself failed after SYN_SENT (e.g. a bound port whose tuple is
-   * still in TIME_WAIT and cannot be reused); not a handshake, and not a recycle. */
-  if (BPF_CORE_READ((const struct tcp_sock *)sk, segs_out) == 0)
-    return 0;
-  struct tw_probe_key key = {};
-  key.netns_cookie = cookie;
-  __builtin_memcpy(key.addr, t.daddr, 16);
-  key.port = t.dport;
-  key.family = t.family;
-  key.kind = TW_KIND_HANDSHAKE;
-  key.generation = current_generation();
-  struct tw_probe_counts *v = row(&key, false);
-  if (!v)
-    return 0;
   bool ok = newstate == TCP_ESTABLISHED;
+  /* No SYN was sent: connect() itself failed after SYN_SENT, with no port (sport 0: the range is
+   * exhausted) or a bound port whose tuple is still in TIME_WAIT and cannot be reused. A failed
+   * connect(), EADDRNOTAVAIL; not a handshake, and not a recycle. */
+  bool before_syn = !ok && (t.sport == 0 || BPF_CORE_READ((const struct tcp_sock *)sk, segs_out) == 0);
+  struct tw_probe_counts *v = socket_hooks ? connect_ends(sk, ok, before_syn) : 0;
+  if (before_syn)
+    return 0;
+  if (!v) { /* the system-call hook, or a connect() the socket hooks did not see begin */
+    struct tw_probe_key key = {};
+    key.netns_cookie = cookie;
+    __builtin_memcpy(key.addr, t.daddr, 16);
+    key.port = t.dport;
+    key.family = t.family;
+    key.kind = TW_KIND_HANDSHAKE;
+    key.generation = current_generation();
+    v = row(&key, 0);
+    if (!v)
+      return 0;
+  }
   if (ok)
-    __sync_fetch_and_add(&v->ok, 1);
+    __sync_fetch_and_add(&v->established, 1);
   else
     __sync_fetch_and_add(&v->failed, 1);
   __u64 *when = bpf_map_lookup_elem(&time_wait, &t);
@@ -451,6 +596,142 @@ int BPF_PROG(tw_set_state, const struct sock *sk, const int oldstate, const int 
     }
     bpf_map_delete_elem(&time_wait, &t);
   }
+  return 0;
+}
+
+/* Socket hooks: tcp_connect() is about to send the SYN: connect() found its port. */
+SEC("sockops")
+int tw_sockops(struct bpf_sock_ops *ops)
+{
+  if (ops->op != BPF_SOCK_OPS_TCP_CONNECT_CB)
+    return 1;
+  struct bpf_sock *sk = ops->sk;
+  if (!sk)
+    return 1;
+  struct connect_state *c = bpf_sk_storage_get(&connects, sk, 0, 0);
+  if (!c || c->start_ns == 0 || c->timed)
+    return 1;
+  c->timed = true;
+  record_latency(&c->where, bpf_ktime_get_ns() - c->start_ns);
+  return 1;
+}
+
+/* Socket hooks: a pending bind(port 0) on the socket with this cookie failed. */
+static __always_inline void bind_failed(__u64 socket_cookie)
+{
+  struct bind_pending *b = bpf_map_lookup_elem(&binding, &socket_cookie);
+  if (!b)
+    return;
+  struct tw_probe_key key = {};
+  key.netns_cookie = b->netns_cookie;
+  __builtin_memcpy(key.addr, b->addr, 16);
+  key.family = b->family;
+  key.kind = TW_KIND_BIND;
+  key.tgid = b->owner.tgid;
+  key.generation = current_generation();
+  struct tw_probe_counts *v = row(&key, &b->owner);
+  if (v) {
+    __sync_fetch_and_add(&v->eaddrinuse, 1);
+    if (b->mapped)
+      __sync_fetch_and_add(&v->v4_mapped, 1);
+  }
+  bpf_map_delete_elem(&binding, &socket_cookie);
+}
+
+/* Whether the socket has IP_BIND_ADDRESS_NO_PORT: its bind() chooses no port (connect() will).
+ * False where the flag is not readable (before Linux 6.6); connect_begins() settles those. */
+static __always_inline bool binds_no_port(struct bpf_sock *sk)
+{
+  if (!bpf_core_field_exists(struct inet_sock, inet_flags))
+    return false;
+  struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
+  if (!tp)
+    return false;
+  unsigned long flags = BPF_CORE_READ((struct inet_sock *)tp, inet_flags);
+  return (flags >> INET_FLAGS_BIND_ADDRESS_NO_PORT) & 1;
+}
+
+/* Socket hooks: bind() on a TCP socket, before the kernel looks for a port. Always allows it.
+ * v6: the bind6 hook (each hook may read only its own family's address fields). */
+static __always_inline int bind_begins(struct bpf_sock_addr *ctx, bool v6)
+{
+  if (ctx->protocol != IPPROTO_TCP || ctx->type != SOCK_STREAM)
+    return 1;
+  __u64 netns = bpf_get_netns_cookie(ctx);
+  if (!wanted(netns))
+    return 1;
+  __u64 socket_cookie = bpf_get_socket_cookie(ctx);
+  bind_failed(socket_cookie); /* a bind() before this one on the socket did not succeed */
+  if (ctx->user_port != 0)
+    return 1; /* a fixed port in use is a configuration error, not exhaustion */
+  struct bpf_sock *sk = ctx->sk;
+  if (!sk || sk->src_port != 0 || binds_no_port(sk))
+    return 1; /* already bound (EINVAL), or no port is chosen here */
+  struct bind_pending b = {};
+  b.netns_cookie = netns;
+  struct sockaddr_any sa = {};
+  if (!v6) {
+    sa.family = AF_INET;
+    sa.v4 = ctx->user_ip4;
+  } else {
+    sa.family = AF_INET6;
+    __u32 *a = (__u32 *)sa.in6.v6;
+    a[0] = ctx->user_ip6[0];
+    a[1] = ctx->user_ip6[1];
+    a[2] = ctx->user_ip6[2];
+    a[3] = ctx->user_ip6[3];
+  }
+  bool mapped = false;
+  if (!key_address(&sa, b.addr, &b.family, &mapped))
+    return 1;
+  b.mapped = mapped;
+  current_owner(&b.owner);
+  if (bpf_map_update_elem(&binding, &socket_cookie, &b, BPF_ANY))
+    count_stat(TW_STAT_DROPPED);
+  return 1;
+}
+
+SEC("cgroup/bind4")
+int tw_bind4(struct bpf_sock_addr *ctx)
+{
+  return bind_begins(ctx, false);
+}
+
+SEC("cgroup/bind6")
+int tw_bind6(struct bpf_sock_addr *ctx)
+{
+  return bind_begins(ctx, true);
+}
+
+/* Socket hooks: bind() found its port. */
+static __always_inline int bind_succeeded(struct bpf_sock *ctx)
+{
+  if (ctx->protocol != IPPROTO_TCP)
+    return 1;
+  __u64 socket_cookie = bpf_get_socket_cookie(ctx);
+  bpf_map_delete_elem(&binding, &socket_cookie);
+  return 1;
+}
+
+SEC("cgroup/post_bind4")
+int tw_post_bind4(struct bpf_sock *ctx)
+{
+  return bind_succeeded(ctx);
+}
+
+SEC("cgroup/post_bind6")
+int tw_post_bind6(struct bpf_sock *ctx)
+{
+  return bind_succeeded(ctx);
+}
+
+/* Socket hooks: a socket goes; a bind(port 0) still pending on it failed. */
+SEC("tp_btf/tcp_destroy_sock")
+int BPF_PROG(tw_destroy_sock, struct sock *sk)
+{
+  __u64 socket_cookie = sk->__sk_common.skc_cookie.counter;
+  if (socket_cookie)
+    bind_failed(socket_cookie);
   return 0;
 }
 
