@@ -7,21 +7,25 @@
 // it can, in two workloads: "rst" (the client aborts: SO_LINGER 0, no TIME_WAIT anywhere, the
 // probe's connect() path alone) and "time-wait" (the client closes first: every connection also
 // enters TIME_WAIT and, once the range is full, connect() recycles TIME_WAIT tuples, so every
-// probe hook runs). Rounds alternate without and with the probe attached (loaded anew each time,
-// filtering this namespace), S seconds each, and the medians are compared. It also reports the
-// probe's load+attach time (one per attached round) and the kernel memory of its maps and programs.
-// Prints one "key value" line per figure (bench/probe turns them into doc/performance.md's
-// section); exit 0 when measured, 1 when the probe could not attach, 2 on bad arguments.
+// probe hook runs); and a third, "pipe", that never touches TCP (a write and read of 64 bytes on a
+// pipe): what the probe costs every other program on the host. Rounds rotate through no probe, the probe with
+// its socket hooks (the default) and with its system-call hook (loaded anew each time, filtering this
+// namespace), S seconds each, and the median of each round's ratio to the round without the probe beside it
+// is reported. It also reports the probe's load+attach time (one per attached round) and the kernel memory of
+// its maps and programs. Prints one "key value" line per figure (bench/probe turns them into
+// doc/performance.md's section); exit 0 when measured, 1 when the probe could not attach, 2 on bad arguments.
 #include "facts/probe.hpp"
 
 #include <algorithm>
 #include <arpa/inet.h>
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <optional>
 #include <string>
@@ -149,6 +153,39 @@ double cpu_seconds()
   return tv(u.ru_utime) + tv(u.ru_stime);
 }
 
+// A program that never touches TCP: 64 bytes written to a pipe and read back, for `seconds`. What
+// the probe costs every other program on the host (per write+read pair).
+Round pipe_loop(double seconds)
+{
+  int fds[2] = { -1, -1 };
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    std::fprintf(stderr, "tw-probe-bench: pipe: %s\n", std::strerror(errno));
+    std::exit(1);
+  }
+  char buf[64] = {};
+  const auto end =
+    Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  std::uint64_t done = 0;
+  const double cpu0 = cpu_seconds();
+  const auto start = Clock::now();
+  while (Clock::now() < end) {
+    for (int i = 0; i < 64; ++i) { // the clock read costs a vDSO call, not a system call
+      if (::write(fds[1], buf, sizeof buf) == static_cast<ssize_t>(sizeof buf) &&
+          ::read(fds[0], buf, sizeof buf) == static_cast<ssize_t>(sizeof buf)) {
+        ++done;
+      }
+    }
+  }
+  const double wall = std::chrono::duration<double>(Clock::now() - start).count();
+  const double cpu = cpu_seconds() - cpu0;
+  ::close(fds[0]);
+  ::close(fds[1]);
+  Round r;
+  r.per_second = static_cast<double>(done) / wall;
+  r.cpu_us_per_connect = done == 0 ? 0.0 : cpu * 1e6 / static_cast<double>(done);
+  return r;
+}
+
 // Connects and closes for `seconds`.
 Round churn(int port, bool rst, double seconds)
 {
@@ -187,60 +224,96 @@ double median(std::vector<double> v)
   return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
 }
 
+// What a round runs beside: no probe, the probe with its socket hooks (the default), or with its
+// system-call hook.
+struct Config
+{
+  const char* name;
+  std::optional<tw::ProbeHooks> hooks; // nullopt: no probe
+};
+constexpr std::array<Config, 3> k_configs = { { { "without", std::nullopt },
+                                                { "socket", tw::ProbeHooks::socket },
+                                                { "syscall", tw::ProbeHooks::system_call } } };
+
 } // namespace
 
 int main(int argc, char** argv)
 {
   const Args a = parse(argc, argv);
   const Server server(a.port);
-  std::vector<double> load_ms;
+  std::array<std::vector<double>, k_configs.size()> load_ms;
   std::uint64_t memory = 0;
-  for (const bool rst : { true, false }) {
-    const char* name = rst ? "rst" : "time-wait";
-    std::vector<double> rate_off;
-    std::vector<double> rate_on;
-    std::vector<double> cpu_off;
-    std::vector<double> cpu_on;
+  enum class Workload
+  {
+    rst,
+    time_wait,
+    pipe
+  };
+  for (const Workload workload : { Workload::rst, Workload::time_wait, Workload::pipe }) {
+    const bool rst = workload == Workload::rst;
+    const char* name = rst ? "rst" : workload == Workload::time_wait ? "time-wait" : "pipe";
+    const auto run = [&](double seconds) {
+      return workload == Workload::pipe ? pipe_loop(seconds) : churn(a.port, rst, seconds);
+    };
+    std::array<std::vector<double>, k_configs.size()> rate;
+    std::array<std::vector<double>, k_configs.size()> cpu;
     // Warm up; for time-wait, long enough to fill the port range, so that every round runs in the
     // steady state where connect() recycles TIME_WAIT tuples.
-    churn(a.port, rst, rst ? 1.0 : 5.0);
+    run(workload == Workload::time_wait ? 5.0 : 1.0);
     for (int r = 0; r < a.rounds; ++r) {
-      // Alternate the order (off-on, on-off, ...) so that a drift over the run cancels out.
-      for (int half = 0; half < 2; ++half) {
-        const bool with_probe = (half == 0) == (r % 2 == 1);
+      // Rotate the order (without-socket-syscall, socket-syscall-without, ...) so that a drift
+      // over the run cancels out.
+      for (std::size_t step = 0; step < k_configs.size(); ++step) {
+        const std::size_t c = (step + static_cast<std::size_t>(r)) % k_configs.size();
+        const Config& config = k_configs[c];
         std::optional<tw::EvidenceProbe> probe;
-        if (with_probe) {
-          probe.emplace(tw::ProbeOptions{});
+        if (config.hooks) {
+          tw::ProbeOptions options;
+          options.hooks = *config.hooks;
+          probe.emplace(options);
           if (!probe->attached()) {
             std::fprintf(stderr, "tw-probe-bench: the probe did not attach: %s\n", probe->reason().c_str());
             return 1;
           }
-          load_ms.push_back(probe->load_ms());
+          load_ms[c].push_back(probe->load_ms());
           memory = std::max(memory, probe->kernel_memory_bytes());
         }
-        const Round m = churn(a.port, rst, a.seconds);
-        (with_probe ? rate_on : rate_off).push_back(m.per_second);
-        (with_probe ? cpu_on : cpu_off).push_back(m.cpu_us_per_connect);
-        std::printf("round %s %d %s %.0f/s %.2f us\n",
-                    name,
-                    r + 1,
-                    with_probe ? "with" : "without",
-                    m.per_second,
-                    m.cpu_us_per_connect);
+        const Round m = run(a.seconds);
+        rate[c].push_back(m.per_second);
+        cpu[c].push_back(m.cpu_us_per_connect);
+        std::printf(
+          "round %s %d %s %.0f/s %.2f us\n", name, r + 1, config.name, m.per_second, m.cpu_us_per_connect);
       }
     }
-    std::printf("%s_without_per_second %.0f\n", name, median(rate_off));
-    std::printf("%s_with_per_second %.0f\n", name, median(rate_on));
-    std::printf("%s_throughput_ratio %.4f\n", name, median(rate_on) / median(rate_off));
-    std::printf("%s_without_cpu_us %.2f\n", name, median(cpu_off));
-    std::printf("%s_with_cpu_us %.2f\n", name, median(cpu_on));
-    std::printf("%s_cpu_ratio %.4f\n", name, median(cpu_on) / median(cpu_off));
+    for (std::size_t c = 0; c < k_configs.size(); ++c) {
+      std::printf("%s_%s_per_second %.0f\n", name, k_configs[c].name, median(rate[c]));
+      std::printf("%s_%s_cpu_us %.2f\n", name, k_configs[c].name, median(cpu[c]));
+      if (c == 0) {
+        continue;
+      }
+      // Each round's ratio to the round without the probe next to it, then their median: the
+      // machine's own drift (seconds-long swings of 20% on a shared VM) mostly cancels in a pair.
+      std::vector<double> rate_ratio;
+      std::vector<double> cpu_ratio;
+      for (std::size_t r = 0; r < rate[c].size(); ++r) {
+        rate_ratio.push_back(rate[c][r] / rate[0][r]);
+        cpu_ratio.push_back(cpu[c][r] / cpu[0][r]);
+      }
+      std::printf("%s_%s_throughput_ratio %.4f\n", name, k_configs[c].name, median(rate_ratio));
+      std::printf("%s_%s_cpu_ratio %.4f\n", name, k_configs[c].name, median(cpu_ratio));
+    }
   }
   std::printf("rounds %d\nseconds %.1f\n", a.rounds, a.seconds);
-  std::printf("load_ms_median %.1f\nload_ms_min %.1f\nload_ms_max %.1f\n",
-              median(load_ms),
-              *std::min_element(load_ms.begin(), load_ms.end()),
-              *std::max_element(load_ms.begin(), load_ms.end()));
+  for (std::size_t c = 1; c < k_configs.size(); ++c) {
+    const auto& ms = load_ms[c];
+    std::printf("%s_load_ms_median %.1f\n%s_load_ms_min %.1f\n%s_load_ms_max %.1f\n",
+                k_configs[c].name,
+                median(ms),
+                k_configs[c].name,
+                *std::min_element(ms.begin(), ms.end()),
+                k_configs[c].name,
+                *std::max_element(ms.begin(), ms.end()));
+  }
   std::printf("kernel_memory_bytes %llu\n", static_cast<unsigned long long>(memory));
   return 0;
 }
