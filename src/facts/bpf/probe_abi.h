@@ -16,6 +16,9 @@
 /* Socket hooks only: bind(port 0) calls whose outcome is not known yet (a bind() in progress, or
  * one that failed on a socket not closed yet); full: stats.dropped. */
 #define TW_PROBE_MAX_BINDING 4096
+/* Socket hooks only: connect() calls in their handshake (SYN sent, no answer yet); full: a new
+ * one is not counted, stats.dropped. */
+#define TW_PROBE_MAX_CONNECTING 16384
 
 /* connect() errors counted by name; anything else is TW_ERR_OTHER. */
 enum tw_probe_err {
