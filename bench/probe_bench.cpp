@@ -153,6 +153,26 @@ double cpu_seconds()
   return tv(u.ru_utime) + tv(u.ru_stime);
 }
 
+// Runs step() until `seconds` have passed; step returns how many operations it completed.
+template<typename Step>
+Round timed(double seconds, Step step)
+{
+  const auto end =
+    Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  std::uint64_t done = 0;
+  const double cpu0 = cpu_seconds();
+  const auto start = Clock::now();
+  while (Clock::now() < end) {
+    done += step();
+  }
+  const double wall = std::chrono::duration<double>(Clock::now() - start).count();
+  const double cpu = cpu_seconds() - cpu0;
+  Round r;
+  r.per_second = static_cast<double>(done) / wall;
+  r.cpu_us_per_connect = done == 0 ? 0.0 : cpu * 1e6 / static_cast<double>(done);
+  return r;
+}
+
 // A program that never touches TCP: 64 bytes written to a pipe and read back, for `seconds`. What
 // the probe costs every other program on the host (per write+read pair).
 Round pipe_loop(double seconds)
@@ -163,26 +183,18 @@ Round pipe_loop(double seconds)
     std::exit(1);
   }
   char buf[64] = {};
-  const auto end =
-    Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
-  std::uint64_t done = 0;
-  const double cpu0 = cpu_seconds();
-  const auto start = Clock::now();
-  while (Clock::now() < end) {
+  const Round r = timed(seconds, [&] {
+    std::uint64_t done = 0;
     for (int i = 0; i < 64; ++i) { // the clock read costs a vDSO call, not a system call
       if (::write(fds[1], buf, sizeof buf) == static_cast<ssize_t>(sizeof buf) &&
           ::read(fds[0], buf, sizeof buf) == static_cast<ssize_t>(sizeof buf)) {
         ++done;
       }
     }
-  }
-  const double wall = std::chrono::duration<double>(Clock::now() - start).count();
-  const double cpu = cpu_seconds() - cpu0;
+    return done;
+  });
   ::close(fds[0]);
   ::close(fds[1]);
-  Round r;
-  r.per_second = static_cast<double>(done) / wall;
-  r.cpu_us_per_connect = done == 0 ? 0.0 : cpu * 1e6 / static_cast<double>(done);
   return r;
 }
 
@@ -190,31 +202,19 @@ Round pipe_loop(double seconds)
 Round churn(int port, bool rst, double seconds)
 {
   const sockaddr_in sa = loopback(port);
-  const auto end =
-    Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
-  std::uint64_t done = 0;
-  const double cpu0 = cpu_seconds();
-  const auto start = Clock::now();
-  while (Clock::now() < end) {
+  return timed(seconds, [&]() -> std::uint64_t {
     const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-      continue;
+      return 0;
     }
-    if (::connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) == 0) {
-      ++done;
-    }
+    const bool ok = ::connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) == 0;
     if (rst) {
       const linger l{ 1, 0 };
       ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
     }
     ::close(fd);
-  }
-  const double wall = std::chrono::duration<double>(Clock::now() - start).count();
-  const double cpu = cpu_seconds() - cpu0;
-  Round r;
-  r.per_second = static_cast<double>(done) / wall;
-  r.cpu_us_per_connect = done == 0 ? 0.0 : cpu * 1e6 / static_cast<double>(done);
-  return r;
+    return ok ? 1 : 0;
+  });
 }
 
 double median(std::vector<double> v)
