@@ -335,7 +335,6 @@ int attach_cgroup_programs(tw_probe* skel, std::string& why)
       const int err = errno;
       why = "attaching " + std::string(bpf_program__name(program)) +
             " to the cgroup v2 root: " + std::strerror(err);
-      *link = nullptr;
       return -err;
     }
   }
@@ -346,13 +345,11 @@ int attach_cgroup_programs(tw_probe* skel, std::string& why)
 
 std::unique_ptr<EvidenceProbe::Loaded> EvidenceProbe::load(ProbeHooks hooks,
                                                            std::uint64_t filter_cookie,
-                                                           std::string& why,
-                                                           int& error)
+                                                           std::string& why)
 {
   auto loaded = std::make_unique<Loaded>();
   loaded->skeleton = tw_probe::open();
   if (loaded->skeleton == nullptr) {
-    error = -errno;
     why = std::string("the probe could not be opened (") + std::strerror(errno) + ")";
     return nullptr;
   }
@@ -365,7 +362,7 @@ std::unique_ptr<EvidenceProbe::Loaded> EvidenceProbe::load(ProbeHooks hooks,
   {
     bpf_program__set_autoload(program, socket ? in_socket_hooks(program) : in_system_call_hooks(program));
   }
-  if (error = tw_probe::load(skel); error != 0) {
+  if (const int error = tw_probe::load(skel); error != 0) {
     if (error == -EPERM || (error == -EACCES && ::geteuid() != 0)) { // else EACCES is the verifier's
       why = (socket ? "the socket hooks need root, or CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN; loading them: "
                     : "the probe needs root, or CAP_BPF and CAP_PERFMON; loading it: ") +
@@ -377,14 +374,12 @@ std::unique_ptr<EvidenceProbe::Loaded> EvidenceProbe::load(ProbeHooks hooks,
     }
     return nullptr;
   }
-  if (error = tw_probe::attach(skel); error != 0) {
+  if (const int error = tw_probe::attach(skel); error != 0) {
     why = "the probe could not attach to its tracepoints (" + std::string(std::strerror(-error)) + ")";
     return nullptr;
   }
-  if (socket) {
-    if (error = attach_cgroup_programs(skel, why); error != 0) {
-      return nullptr;
-    }
+  if (socket && attach_cgroup_programs(skel, why) != 0) {
+    return nullptr;
   }
   return loaded;
 }
@@ -409,11 +404,10 @@ EvidenceProbe::EvidenceProbe(const ProbeOptions& options)
   const auto start = std::chrono::steady_clock::now();
   const std::uint64_t filter = options.every_namespace ? 0 : cookie;
   std::string why;
-  int error = 0;
   std::string fallback; // why the socket hooks were not used, when the system-call hook is
   std::unique_ptr<Loaded> loaded;
   if (options.hooks != ProbeHooks::system_call) {
-    loaded = load(ProbeHooks::socket, filter, why, error);
+    loaded = load(ProbeHooks::socket, filter, why);
     hooks_ = ProbeHooks::socket;
     if (!loaded && options.hooks == ProbeHooks::automatic) {
       spdlog::debug("probe: the socket hooks did not attach ({}); trying the system-call hook", why);
@@ -421,7 +415,7 @@ EvidenceProbe::EvidenceProbe(const ProbeOptions& options)
     }
   }
   if (!loaded && options.hooks != ProbeHooks::socket) {
-    loaded = load(ProbeHooks::system_call, filter, why, error);
+    loaded = load(ProbeHooks::system_call, filter, why);
     hooks_ = ProbeHooks::system_call;
   }
   if (!loaded) {

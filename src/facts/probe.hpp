@@ -81,11 +81,8 @@ public:
 private:
   struct Loaded;
   // Opens, loads and attaches the probe with one set of hooks (socket or system_call). On
-  // failure: null, why, and the -errno that loading or attaching returned.
-  static std::unique_ptr<Loaded> load(ProbeHooks hooks,
-                                      std::uint64_t filter_cookie,
-                                      std::string& why,
-                                      int& error);
+  // failure: null, and why.
+  static std::unique_ptr<Loaded> load(ProbeHooks hooks, std::uint64_t filter_cookie, std::string& why);
   std::unique_ptr<Loaded> loaded_;
   std::string reason_;
   double load_ms_ = 0.0;

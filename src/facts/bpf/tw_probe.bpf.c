@@ -114,7 +114,7 @@ struct owner {
  * storage: storage is freed through an RCU grace period with every socket, which cost a connect
  * loop about 6% more (bench/probe). */
 struct connect_state {
-  __u64 start_ns; /* CLOSE -> SYN_SENT; 0 once counted */
+  __u64 start_ns; /* CLOSE -> SYN_SENT */
   struct tw_probe_latency_key where;
   struct owner owner;
   bool timed;     /* the connect() time is recorded (the port was chosen) */
@@ -466,27 +466,19 @@ static __always_inline void connect_begins(const struct sock *sk)
   if (!tuple_of(sk, &t))
     return;
   __u64 sc = bpf_get_socket_cookie((void *)sk); /* made now if nobody asked for it before */
-  struct connect_state fresh = {};
-  if (bpf_map_update_elem(&connects, &sc, &fresh, BPF_ANY)) {
+  struct connect_state c = {};
+  c.start_ns = bpf_ktime_get_ns();
+  c.mapped = t.family == AF_INET && sk->__sk_common.skc_family == AF_INET6;
+  c.where.netns_cookie = cookie;
+  __builtin_memcpy(c.where.addr, t.daddr, 16);
+  c.where.port = t.dport;
+  c.where.family = t.family;
+  current_owner(&c.owner);
+  if (bpf_map_update_elem(&connects, &sc, &c, BPF_ANY))
     count_stat(TW_STAT_DROPPED);
-    return;
-  }
-  struct connect_state *c = bpf_map_lookup_elem(&connects, &sc);
-  if (!c)
-    return;
-  c->start_ns = bpf_ktime_get_ns();
-  c->timed = false;
-  c->mapped = t.family == AF_INET && sk->__sk_common.skc_family == AF_INET6;
-  c->where.netns_cookie = cookie;
-  __builtin_memcpy(c->where.addr, t.daddr, 16);
-  c->where.port = t.dport;
-  c->where.family = t.family;
-  current_owner(&c->owner);
   /* A socket bound with IP_BIND_ADDRESS_NO_PORT where that flag is not readable (before Linux
    * 6.6): its bind() left a pending entry, and it succeeded. */
-  __u64 socket_cookie = sk->__sk_common.skc_cookie.counter;
-  if (socket_cookie)
-    bpf_map_delete_elem(&binding, &socket_cookie);
+  bpf_map_delete_elem(&binding, &sc);
 }
 
 /* Socket hooks: a connect() ended: established, failed before its SYN (no port: EADDRNOTAVAIL),
@@ -498,7 +490,7 @@ static __always_inline struct tw_probe_counts *connect_ends(const struct sock *s
   if (!sc)
     return 0;
   struct connect_state *c = bpf_map_lookup_elem(&connects, &sc);
-  if (!c || c->start_ns == 0)
+  if (!c)
     return 0; /* begun before the probe was attached, or in a namespace not watched */
   struct tw_probe_key key = {};
   key.netns_cookie = c->where.netns_cookie;
@@ -617,7 +609,7 @@ int tw_sockops(struct bpf_sock_ops *ops)
     return 1;
   __u64 sc = bpf_get_socket_cookie(ops);
   struct connect_state *c = bpf_map_lookup_elem(&connects, &sc);
-  if (!c || c->start_ns == 0 || c->timed)
+  if (!c || c->timed)
     return 1;
   c->timed = true;
   record_latency(&c->where, bpf_ktime_get_ns() - c->start_ns);
