@@ -12,7 +12,9 @@
 // its socket hooks (the default) and with its system-call hook (loaded anew each time, filtering this
 // namespace), S seconds each, and the median of each round's ratio to the round without the probe beside it
 // is reported. It also reports the probe's load+attach time (one per attached round) and the kernel memory of
-// its maps and programs. Prints one "key value" line per figure (bench/probe turns them into
+// its maps and programs, and, in one more run of each workload after the rounds with the kernel's
+// BPF run-time statistics on, how often each of the socket hooks' programs ran per operation and
+// how long they took ("cost" lines). Prints one "key value" line per figure (bench/probe turns them into
 // doc/performance.md's section); exit 0 when measured, 1 when the probe could not attach, 2 on bad arguments.
 #include "facts/probe.hpp"
 
@@ -20,12 +22,15 @@
 #include <arpa/inet.h>
 #include <array>
 #include <atomic>
+#include <bpf/bpf.h>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <functional>
+#include <map>
 #include <netinet/in.h>
 #include <optional>
 #include <string>
@@ -217,6 +222,80 @@ Round churn(int port, bool rst, double seconds)
   });
 }
 
+// Run count and run time of every BPF program loaded on the machine, by program id, from the
+// kernel's run-time statistics (counted only while statistics are enabled).
+struct ProgramRuns
+{
+  std::string name;
+  std::uint64_t runs = 0;
+  std::uint64_t ns = 0;
+};
+std::map<std::uint32_t, ProgramRuns> program_runs()
+{
+  std::map<std::uint32_t, ProgramRuns> all;
+  std::uint32_t id = 0;
+  while (bpf_prog_get_next_id(id, &id) == 0) {
+    const int fd = bpf_prog_get_fd_by_id(id);
+    if (fd < 0) {
+      continue;
+    }
+    bpf_prog_info info{};
+    std::uint32_t len = sizeof info;
+    if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0) {
+      all[id] = ProgramRuns{ info.name, info.run_cnt, info.run_time_ns };
+    }
+    ::close(fd);
+  }
+  return all;
+}
+
+// Where the socket hooks' time goes: with the kernel's BPF run-time statistics enabled (through a
+// BPF_ENABLE_STATS file descriptor, no sysctl: they stop when it closes, at the latest when this
+// process exits), one `seconds` run of a workload with the probe attached; prints each of the
+// probe's programs' runs and nanoseconds per operation. Statistics cost every BPF program on the
+// machine two clock reads per run, so this runs after the timed rounds, never during them.
+void program_costs(const char* workload, double seconds, const std::function<Round(double)>& run)
+{
+  const int stats = bpf_enable_stats(BPF_STATS_RUN_TIME);
+  if (stats < 0) {
+    std::fprintf(stderr, "tw-probe-bench: BPF run-time statistics: %s\n", std::strerror(errno));
+    return;
+  }
+  const auto before = program_runs();
+  {
+    tw::ProbeOptions options;
+    options.hooks = tw::ProbeHooks::socket;
+    const tw::EvidenceProbe probe(options);
+    if (probe.attached()) {
+      const auto loaded = program_runs();
+      const Round m = run(seconds);
+      const double ops = m.per_second * seconds;
+      std::uint64_t total_runs = 0;
+      std::uint64_t total_ns = 0;
+      for (const auto& [id, p] : program_runs()) {
+        if (before.count(id) != 0 || loaded.count(id) == 0 || ops <= 0.0) {
+          continue; // not the probe's
+        }
+        total_runs += p.runs;
+        total_ns += p.ns;
+        std::printf("cost %s %s runs_each %.2f ns_each %.0f\n",
+                    workload,
+                    p.name.c_str(),
+                    static_cast<double>(p.runs) / ops,
+                    static_cast<double>(p.ns) / ops);
+      }
+      if (ops > 0.0) {
+        std::printf("%s_program_runs_each %.2f\n%s_program_ns_each %.0f\n",
+                    workload,
+                    static_cast<double>(total_runs) / ops,
+                    workload,
+                    static_cast<double>(total_ns) / ops);
+      }
+    }
+  }
+  ::close(stats);
+}
+
 double median(std::vector<double> v)
 {
   std::sort(v.begin(), v.end());
@@ -302,6 +381,7 @@ int main(int argc, char** argv)
       std::printf("%s_%s_throughput_ratio %.4f\n", name, k_configs[c].name, median(rate_ratio));
       std::printf("%s_%s_cpu_ratio %.4f\n", name, k_configs[c].name, median(cpu_ratio));
     }
+    program_costs(name, a.seconds, run);
   }
   std::printf("rounds %d\nseconds %.1f\n", a.rounds, a.seconds);
   for (std::size_t c = 1; c < k_configs.size(); ++c) {
