@@ -311,7 +311,7 @@ bool in_system_call_hooks(const struct bpf_program* program)
   return name == "tw_sys_exit" || name == "tw_set_state";
 }
 
-// Attaches the cgroup programs (sockops, bind, post_bind) at the cgroup v2 root; the skeleton
+// Attaches the cgroup programs (bind, post_bind) at the cgroup v2 root; the skeleton
 // attaches the tracepoints and detaches everything when destroyed. 0 or -errno, with why.
 int attach_cgroup_programs(tw_probe* skel, std::string& why)
 {
@@ -321,8 +321,7 @@ int attach_cgroup_programs(tw_probe* skel, std::string& why)
     return root.error() != 0 ? -root.error() : -ENOENT;
   }
   const UniqueFd fd = std::move(*root);
-  const std::array<std::pair<struct bpf_program*, struct bpf_link**>, 5> programs = { {
-    { skel->progs.tw_sockops, &skel->links.tw_sockops },
+  const std::array<std::pair<struct bpf_program*, struct bpf_link**>, 4> programs = { {
     { skel->progs.tw_bind4, &skel->links.tw_bind4 },
     { skel->progs.tw_bind6, &skel->links.tw_bind6 },
     { skel->progs.tw_post_bind4, &skel->links.tw_post_bind4 },

@@ -14,7 +14,7 @@ namespace tw {
 enum class ProbeHooks
 {
   automatic,   // the socket hooks, or the system-call hook where those cannot attach
-  socket,      // TCP state changes, sockops and cgroup bind hooks: cheap, no errno before SYN_SENT
+  socket,      // TCP state changes and cgroup bind hooks: cheap, no errno before SYN_SENT
   system_call, // sys_exit: exact errno, but every system call on the host takes the slow path
 };
 

@@ -12,11 +12,13 @@
 #include <arpa/inet.h>
 #include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
 #include <netinet/in.h>
+#include <poll.h>
 #include <string>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -323,6 +325,48 @@ TEST_P(ProbeHooksLiveTest, DrainedMapsHoldMoreThanTheirCapacityOverIntervals)
   EXPECT_EQ(destinations, static_cast<std::uint64_t>(k_rounds * k_ports));
   EXPECT_EQ(refused, static_cast<std::uint64_t>(k_rounds * k_ports));
   EXPECT_GT(collected.collect(1.0).dropped, 0u) << "the maps of a probe never drained fill";
+}
+
+// The connect() time is the port search, not the handshake: a server whose SYNs are dropped
+// never answers, and each non-blocking connect() is given up after 300 ms (its socket closed in
+// SYN_SENT, before the SYN's first retransmission at 1 s). The socket hooks stop the clock when
+// the SYN is stamped, the system-call hook when connect() returns EINPROGRESS; were the handshake
+// in it, each would read 300 ms.
+TEST_P(ProbeHooksLiveTest, ConnectTimeIsThePortSearchNotTheHandshake)
+{
+  HostPair pair("prsyn");
+  pair.server.run_ok({ "nft", "add", "table", "inet", "twsyn" });
+  pair.server.run_ok(
+    { "nft", "add", "chain", "inet", "twsyn", "in", "{ type filter hook input priority 0 ; }" });
+  pair.server.run_ok({ "nft", "add", "rule", "inet", "twsyn", "in", "tcp", "dport", "9", "drop" });
+  const auto probe_ptr = attach(cookie_of(pair.client));
+  ASSERT_TRUE(probe_ptr->attached());
+  constexpr int k_connects = 3;
+  {
+    const EnterNetns in(pair.client);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(9);
+    ASSERT_EQ(::inet_pton(AF_INET, pair.server_v4.c_str(), &sa.sin_addr), 1);
+    for (int i = 0; i < k_connects; ++i) {
+      const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+      ASSERT_GE(fd, 0) << std::strerror(errno);
+      ASSERT_EQ(::connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa), -1);
+      ASSERT_EQ(errno, EINPROGRESS) << std::strerror(errno);
+      pollfd p{ fd, POLLOUT, 0 };
+      EXPECT_EQ(::poll(&p, 1, 300), 0) << "the dropped SYN was answered";
+      ::close(fd);
+    }
+  }
+  const SymptomEvidence e = probe_ptr->collect(1.0);
+  const SymptomDestination* d = e.destination(pair.server_v4 + ":9");
+  ASSERT_NE(d, nullptr) << "destinations: " << e.destinations.size();
+  EXPECT_EQ(d->handshakes_failed, static_cast<std::uint64_t>(k_connects));
+  EXPECT_EQ(d->connect_eaddrnotavail, 0u);
+  ASSERT_EQ(d->processes.size(), 1u);
+  EXPECT_EQ(d->processes[0].connects, static_cast<std::uint64_t>(k_connects));
+  ASSERT_TRUE(d->connect_us_p99.has_value());
+  EXPECT_LT(*d->connect_us_p99, 100000.0) << "the 300 ms handshake is in the connect() time";
 }
 
 TEST_P(ProbeHooksLiveTest, TrafficInAnotherNamespaceIsNotCounted)

@@ -37,7 +37,6 @@ enum {
   BPF_F_NO_PREALLOC = 1,
   BPF_F_MMAPABLE = 1024,
   BPF_LOCAL_STORAGE_GET_F_CREATE = 1,
-  BPF_SOCK_OPS_TCP_CONNECT_CB = 3, /* tcp_connect(): the port is chosen, the SYN goes next */
 };
 
 /* An inode's file type (i_mode & S_IFMT): a socket's. */
@@ -140,7 +139,9 @@ struct tcp_options_received {
 };
 
 struct tcp_sock {
-  __u32 segs_out; /* segments sent, the SYN included */
+  __u32 segs_out;      /* segments sent, the SYN included */
+  __u32 total_retrans; /* segments retransmitted, a SYN's included */
+  __u64 tcp_wstamp_ns; /* the departure time of the last segment sent (Linux 4.20+) */
   struct tcp_options_received rx_opt;
 };
 

@@ -3,10 +3,10 @@
  * connect() and bind(); the loader (facts/probe.cpp) enables one:
  *  - socket hooks (the default): sock:inet_sock_set_state sees a connect() start its port search
  *    (CLOSE -> SYN_SENT, in the caller's context) and end (SYN_SENT -> ESTABLISHED or CLOSE, with
- *    sk_err); a sockops program sees the port chosen (BPF_SOCK_OPS_TCP_CONNECT_CB: the connect()
- *    time); cgroup bind4/bind6 see bind(port 0) begin, post_bind4/6 its success, and
- *    tcp:tcp_destroy_sock or the socket's next bind() its failure. They run only for TCP
- *    sockets. Needs a cgroup v2 hierarchy and CAP_NET_ADMIN besides CAP_BPF and CAP_PERFMON.
+ *    sk_err, and the time its SYN was stamped: the connect() time); cgroup bind4/bind6 see
+ *    bind(port 0) begin, post_bind4/6 its success, and tcp:tcp_destroy_sock or the socket's next
+ *    bind() its failure. They run only for TCP sockets. Needs a cgroup v2 hierarchy and
+ *    CAP_NET_ADMIN besides CAP_BPF and CAP_PERFMON.
  *  - the system-call hook: tp_btf sys_exit reads connect()'s and bind()'s return values (64-bit
  *    system calls only). Exact errno for every connect(), but while it is attached every system
  *    call on the host takes the traced slow path (measured: bench/probe).
@@ -117,7 +117,6 @@ struct connect_state {
   __u64 start_ns; /* CLOSE -> SYN_SENT */
   struct tw_probe_latency_key where;
   struct owner owner;
-  bool timed;     /* the connect() time is recorded (the port was chosen) */
   bool mapped;    /* an AF_INET6 socket towards a v4-mapped address */
 };
 struct {
@@ -450,6 +449,34 @@ static __always_inline bool tuple_of(const struct sock *sk, struct tw_probe_tupl
   return true;
 }
 
+/* The destination of a tracepoint's socket in key form (addr, port, family; v4-mapped IPv6 as
+ * IPv4, *mapped set): what connect_begins() needs, without tuple_of()'s local half. */
+static __always_inline bool destination_of(const struct sock *sk, struct tw_probe_latency_key *where,
+                                           bool *mapped)
+{
+  __u16 family = sk->__sk_common.skc_family;
+  *mapped = false;
+  if (family == AF_INET) {
+    __be32 d = sk->__sk_common.skc_daddr;
+    __builtin_memcpy(where->addr, &d, 4);
+    where->family = AF_INET;
+  } else if (family == AF_INET6) {
+    struct in6_addr d = BPF_CORE_READ(sk, __sk_common.skc_v6_daddr);
+    if (is_v4_mapped(d.in6_u.u6_addr8)) {
+      __builtin_memcpy(where->addr, &d.in6_u.u6_addr8[12], 4);
+      where->family = AF_INET;
+      *mapped = true;
+    } else {
+      __builtin_memcpy(where->addr, d.in6_u.u6_addr8, 16);
+      where->family = AF_INET6;
+    }
+  } else {
+    return false;
+  }
+  where->port = bpf_ntohs(sk->__sk_common.skc_dport);
+  return true;
+}
+
 /* The netns cookie of a tracepoint's socket (a BTF pointer: direct loads). */
 static __always_inline __u64 netns_cookie_btf(const struct sock *sk)
 {
@@ -462,23 +489,36 @@ static __always_inline void connect_begins(const struct sock *sk)
   __u64 cookie = netns_cookie_btf(sk);
   if (!wanted(cookie))
     return;
-  struct tw_probe_tuple t = {};
-  if (!tuple_of(sk, &t))
-    return;
-  __u64 sc = bpf_get_socket_cookie((void *)sk); /* made now if nobody asked for it before */
   struct connect_state c = {};
+  if (!destination_of(sk, &c.where, &c.mapped))
+    return;
   c.start_ns = bpf_ktime_get_ns();
-  c.mapped = t.family == AF_INET && sk->__sk_common.skc_family == AF_INET6;
   c.where.netns_cookie = cookie;
-  __builtin_memcpy(c.where.addr, t.daddr, 16);
-  c.where.port = t.dport;
-  c.where.family = t.family;
   current_owner(&c.owner);
+  __u64 sc = bpf_get_socket_cookie((void *)sk); /* made now if nobody asked for it before */
   if (bpf_map_update_elem(&connects, &sc, &c, BPF_ANY))
     count_stat(TW_STAT_DROPPED);
   /* A socket bound with IP_BIND_ADDRESS_NO_PORT where that flag is not readable (before Linux
    * 6.6): its bind() left a pending entry, and it succeeded. */
-  bpf_map_delete_elem(&binding, &sc);
+  if (!bpf_core_field_exists(struct inet_sock, inet_flags))
+    bpf_map_delete_elem(&binding, &sc);
+}
+
+/* Socket hooks: when the connect() that began at start_ns ended its port search: now when it
+ * failed before a SYN (no port: the failed search is what it spent), else when tcp_connect()
+ * stamped its SYN (tcp_wstamp_ns: the tcp_clock_cache it refreshed just before, CLOCK_MONOTONIC
+ * in ns like bpf_ktime_get_ns(); no later packet is sent before the handshake ends). 0 when the
+ * SYN was retransmitted: the stamp is then the last retransmission's, so that connect() is not
+ * timed. */
+static __always_inline __u64 syn_sent_at(const struct sock *sk, bool before_syn, __u64 start_ns)
+{
+  if (before_syn)
+    return bpf_ktime_get_ns();
+  const struct tcp_sock *tp = (const struct tcp_sock *)sk;
+  if (BPF_CORE_READ(tp, total_retrans) != 0)
+    return 0;
+  __u64 syn = BPF_CORE_READ(tp, tcp_wstamp_ns);
+  return syn >= start_ns ? syn : 0;
 }
 
 /* Socket hooks: a connect() ended: established, failed before its SYN (no port: EADDRNOTAVAIL),
@@ -500,8 +540,9 @@ static __always_inline struct tw_probe_counts *connect_ends(const struct sock *s
   key.kind = TW_KIND_CONNECT;
   key.tgid = c->owner.tgid;
   key.generation = current_generation();
-  if (!c->timed) /* no port was chosen: the failed search is what connect() spent */
-    record_latency(&c->where, bpf_ktime_get_ns() - c->start_ns);
+  __u64 end = syn_sent_at(sk, before_syn, c->start_ns);
+  if (end)
+    record_latency(&c->where, end - c->start_ns);
   bool mapped = c->mapped;
   struct tw_probe_counts *v = row(&key, &c->owner);
   bpf_map_delete_elem(&connects, &sc); /* c is not read below */
@@ -599,21 +640,6 @@ int BPF_PROG(tw_set_state, const struct sock *sk, const int oldstate, const int 
     bpf_map_delete_elem(&time_wait, &t);
   }
   return 0;
-}
-
-/* Socket hooks: tcp_connect() is about to send the SYN: connect() found its port. */
-SEC("sockops")
-int tw_sockops(struct bpf_sock_ops *ops)
-{
-  if (ops->op != BPF_SOCK_OPS_TCP_CONNECT_CB)
-    return 1;
-  __u64 sc = bpf_get_socket_cookie(ops);
-  struct connect_state *c = bpf_map_lookup_elem(&connects, &sc);
-  if (!c || c->timed)
-    return 1;
-  c->timed = true;
-  record_latency(&c->where, bpf_ktime_get_ns() - c->start_ns);
-  return 1;
 }
 
 /* Socket hooks: a pending bind(port 0) on the socket with this cookie failed. */
