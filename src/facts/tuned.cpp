@@ -7,9 +7,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <set>
+#include <sys/stat.h>
 
 namespace tw {
 
@@ -151,11 +153,21 @@ bool reapplies_sysctl(const fs::path& root)
 
 } // namespace
 
-std::vector<TunerClaim> read_tuned_claims(const fs::path& root,
-                                          const std::vector<std::string>& keys,
-                                          bool daemon_running)
+namespace {
+
+// Where a TuneD daemon's files are and what its reapply_sysctl reaches.
+struct TunedView
 {
-  const auto active = read_file(root / "etc/tuned/active_profile");
+  fs::path root;               // its root directory: the host's, or PROC/PID/root of a container
+  std::string shown_prefix;    // put before the paths shown ("" or "/proc/PID/root")
+  std::string where;           // after the owner's name ("" or " in a container (pid N)")
+  bool running = false;        // its daemon runs now
+  bool reaches_sysctld = true; // its /etc/sysctl.d is the one apply writes to
+};
+
+std::vector<TunerClaim> claims_of(const TunedView& view, const std::vector<std::string>& keys)
+{
+  const auto active = read_file(view.root / "etc/tuned/active_profile");
   if (!active) {
     return {};
   }
@@ -166,9 +178,9 @@ std::vector<TunerClaim> read_tuned_claims(const fs::path& root,
   std::map<std::string, Found> settings;
   std::set<fs::path> loaded;
   for (const auto name : names) { // several profiles: the later one wins
-    collect(root, std::string(name), loaded, settings);
+    collect(view.root, std::string(name), loaded, settings);
   }
-  const bool reapply = reapplies_sysctl(root);
+  const bool reapply = reapplies_sysctl(view.root);
   const std::set<std::string> wanted(keys.begin(), keys.end());
   std::vector<TunerClaim> out;
   for (const auto& [key, found] : settings) {
@@ -176,42 +188,115 @@ std::vector<TunerClaim> read_tuned_claims(const fs::path& root,
       continue;
     }
     TunerClaim c;
-    c.owner = "TuneD profile " + found.profile;
+    c.owner = "TuneD profile " + found.profile + view.where;
     c.key = key;
     c.value = found.value;
-    c.source = found.source;
-    c.running = daemon_running;
-    c.overrides_sysctld = !reapply;
-    c.effect = reapply
-                 ? "TuneD sets it to " + found.value +
-                     " at each start or profile switch, then re-applies /etc/sysctl.d (reapply_sysctl = 1), "
-                     "so the value apply persists wins again"
-                 : "TuneD sets it to " + found.value +
-                     " at each start or profile switch and does not re-apply /etc/sysctl.d "
-                     "(reapply_sysctl = 0): it undoes apply's change then";
+    c.source = view.shown_prefix + found.source;
+    c.running = view.running;
+    c.overrides_sysctld = !reapply || !view.reaches_sysctld;
+    const std::string sets = "TuneD sets it to " + found.value + " at each start or profile switch";
+    if (!reapply) {
+      c.effect =
+        sets + " and does not re-apply /etc/sysctl.d (reapply_sysctl = 0): it undoes apply's change then";
+    } else if (!view.reaches_sysctld) {
+      c.effect = sets + " and re-applies only its container's /etc/sysctl.d, not the host's where apply " +
+                 "persists: it undoes apply's change then";
+    } else {
+      c.effect =
+        sets + ", then re-applies /etc/sysctl.d (reapply_sysctl = 1), so the value apply persists wins again";
+    }
     out.push_back(std::move(c));
+  }
+  return out;
+}
+
+bool same_file(const fs::path& a, const fs::path& b)
+{
+  std::error_code ec;
+  return fs::equivalent(a, b, ec);
+}
+
+// The inode a path leads to (a namespace's, for /proc/PID/ns/net), or 0.
+std::uint64_t inode_of(const fs::path& path)
+{
+  struct stat st
+  {};
+  return ::stat(path.c_str(), &st) == 0 ? static_cast<std::uint64_t>(st.st_ino) : 0;
+}
+
+bool all_digits(const std::string& s)
+{
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+} // namespace
+
+std::vector<TunerClaim> read_tuned_claims(const fs::path& root,
+                                          const std::vector<std::string>& keys,
+                                          bool daemon_running)
+{
+  TunedView view;
+  view.root = root;
+  view.running = daemon_running;
+  return claims_of(view, keys);
+}
+
+std::vector<TunerClaim> read_container_tuned_claims(const fs::path& proc,
+                                                    const fs::path& host_root,
+                                                    std::uint64_t host_netns,
+                                                    const std::vector<std::string>& keys)
+{
+  std::vector<TunerClaim> out;
+  for (const auto& daemon : tuned_daemons(proc, host_root)) {
+    if (daemon.host_root) {
+      continue; // the host's own: read from the host's tree
+    }
+    if (host_netns != 0 && inode_of(proc / daemon.pid / "ns/net") != host_netns) {
+      continue; // in a network namespace of its own: the keys it sets there are not the host's
+    }
+    TunedView view;
+    view.root = daemon.root;
+    view.shown_prefix = "/proc/" + daemon.pid + "/root";
+    view.where = " in a container (pid " + daemon.pid + ")";
+    view.running = true;
+    view.reaches_sysctld = same_file(daemon.root / "etc/sysctl.d", host_root / "etc/sysctl.d");
+    auto claims = claims_of(view, keys);
+    out.insert(out.end(), std::make_move_iterator(claims.begin()), std::make_move_iterator(claims.end()));
   }
   return out;
 }
 
 std::vector<TunerClaim> tuner_claims(const fs::path& root, const std::vector<std::string>& keys)
 {
-  return read_tuned_claims(root, keys, is_host_tree(root) && process_running("/proc", "tuned"));
+  if (!is_host_tree(root)) {
+    return read_tuned_claims(root, keys, false);
+  }
+  const auto daemons = tuned_daemons("/proc", root);
+  const bool host_daemon =
+    std::any_of(daemons.begin(), daemons.end(), [](const TunedDaemon& d) { return d.host_root; });
+  auto claims = read_tuned_claims(root, keys, host_daemon);
+  auto in_containers = read_container_tuned_claims("/proc", root, host_netns_inode(), keys);
+  claims.insert(claims.end(),
+                std::make_move_iterator(in_containers.begin()),
+                std::make_move_iterator(in_containers.end()));
+  return claims;
 }
 
-bool process_running(const fs::path& proc, std::string_view comm)
+std::vector<TunedDaemon> tuned_daemons(const fs::path& proc, const fs::path& host_root)
 {
+  std::vector<TunedDaemon> out;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(proc, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    const std::string pid = entry.path().filename().string();
+    if (!all_digits(pid)) {
       continue;
     }
-    if (const auto text = read_file(entry.path() / "comm"); text && trim(*text) == comm) {
-      return true;
+    if (const auto comm = read_file(entry.path() / "comm"); comm && trim(*comm) == "tuned") {
+      const fs::path root = entry.path() / "root";
+      out.push_back({ pid, root, same_file(root, host_root) });
     }
   }
-  return false;
+  return out;
 }
 
 } // namespace tw

@@ -125,7 +125,8 @@ void tuner_findings(const BootFacts& boot, Plan& plan)
     f.rationale =
       t.overrides_sysctld
         ? "two tuners fighting over one key leave it to whichever ran last: set it in the tuner's "
-          "profile instead, or remove it there, before applying"
+          "profile instead (under the Node Tuning Operator, its Tuned resource), or remove it there, "
+          "before applying"
         : "TuneD's value holds only between its start and its re-application of sysctl.d; put the "
           "value in its profile too so the two agree";
     plan.findings.push_back(std::move(f));

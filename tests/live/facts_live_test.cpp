@@ -3,6 +3,8 @@
 #include "facts/counters.hpp"
 #include "facts/gather.hpp"
 #include "facts/nat.hpp"
+#include "facts/netns.hpp"
+#include "facts/tuned.hpp"
 #include "support/netns.hpp"
 #include "util/strings.hpp"
 
@@ -13,6 +15,8 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <netinet/in.h>
 #include <poll.h>
@@ -419,6 +423,72 @@ TEST(FactsLive, GatherSamplesRatesAroundRealTraffic)
   }
   EXPECT_EQ(facts.nat.nat_rules_present, std::optional<bool>(false)) << facts.nat.nat_rules_note;
   EXPECT_TRUE(facts.sockets.available) << facts.sockets.error;
+}
+
+// TuneD in a container, as the Node Tuning Operator runs it: a real process named tuned, chrooted
+// into a tree of its own with an active profile, in this test's network namespace; and one like
+// it in a network namespace of its own. Found through /proc/PID/root, /proc/PID/comm and
+// /proc/PID/ns/net as the kernel shows them; only the first one sets the host's keys.
+TEST(FactsLive, TunedInAContainerIsReadThroughProcWhenItSharesTheHostsNetwork)
+{
+  TW_REQUIRE_NETNS();
+  namespace fs = std::filesystem;
+  const fs::path tree = fs::temp_directory_path() / ("twa-tuned-live-" + std::to_string(::getpid()));
+  fs::create_directories(tree / "etc/tuned/openshift-node");
+  fs::create_directories(tree / "etc/sysctl.d");
+  std::ofstream(tree / "etc/tuned/active_profile") << "openshift-node\n";
+  std::ofstream(tree / "etc/tuned/openshift-node/tuned.conf") << "[sysctl]\nnet.ipv4.tcp_tw_reuse = 0\n";
+  const std::string script = "import os, sys, time\n"
+                             "open('/proc/self/comm', 'w').write('tuned')\n"
+                             "os.chroot(sys.argv[1])\n"
+                             "os.chdir('/')\n"
+                             "print('ready', flush=True)\n"
+                             "time.sleep(120)\n";
+  BackgroundProcess here({ "python3", "-c", script, tree.string() });
+  ASSERT_TRUE(here.wait_for_output("ready", std::chrono::seconds(10))) << here.output();
+  const Netns ns("twtuned");
+  BackgroundProcess away(ns.exec_argv({ "python3", "-c", script, tree.string() }));
+  ASSERT_TRUE(away.wait_for_output("ready", std::chrono::seconds(10))) << away.output();
+
+  const std::string here_pid = std::to_string(here.pid());
+  const std::string away_pid = std::to_string(away.pid());
+  int found = 0;
+  for (const auto& d : tuned_daemons("/proc", "/")) {
+    if (d.pid == here_pid || d.pid == away_pid) {
+      ++found;
+      EXPECT_FALSE(d.host_root) << d.pid << ": chrooted, not the host's root";
+    }
+  }
+  EXPECT_EQ(found, 2);
+
+  const std::uint64_t host = host_netns_inode();
+  struct stat self
+  {};
+  ASSERT_EQ(::stat("/proc/self/ns/net", &self), 0);
+  const auto claims = read_container_tuned_claims("/proc", "/", host, { "net.ipv4.tcp_tw_reuse" });
+  const auto claim_of = [&](const std::string& pid) -> const TunerClaim* {
+    for (const auto& c : claims) {
+      if (c.owner == "TuneD profile openshift-node in a container (pid " + pid + ")") {
+        return &c;
+      }
+    }
+    return nullptr;
+  };
+  const TunerClaim* mine = claim_of(here_pid);
+  if (host == 0 || self.st_ino == host) {
+    ASSERT_NE(mine, nullptr) << claims.size() << " claims";
+    EXPECT_EQ(mine->source, "/proc/" + here_pid + "/root/etc/tuned/openshift-node/tuned.conf:2");
+    EXPECT_EQ(mine->value, "0");
+    EXPECT_TRUE(mine->running);
+    EXPECT_TRUE(mine->overrides_sysctld) << "its /etc/sysctl.d is not the host's";
+  } else {
+    EXPECT_EQ(mine, nullptr) << "this test runs outside the host's network namespace";
+  }
+  EXPECT_EQ(claim_of(away_pid) != nullptr, host == 0) << "a TuneD in a network namespace of its own";
+  here.stop();
+  away.stop();
+  std::error_code ec;
+  fs::remove_all(tree, ec);
 }
 
 } // namespace

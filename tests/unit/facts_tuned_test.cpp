@@ -7,8 +7,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace tw::test {
@@ -103,6 +105,66 @@ TEST_F(FactsTuned, ReadAsTunedReadsThem)
   EXPECT_TRUE(claims[0].overrides_sysctld) << "reapply_sysctl = 0 with an inline comment is still 0";
   const auto parsed = parse_tuned_conf("[main]\ninclude = a ; b,-c\n");
   EXPECT_EQ(parsed.includes, (std::vector<std::string>{ "a", "b", "c" }));
+}
+
+// TuneD in containers (the Node Tuning Operator's tuned pod), read through a /proc made of
+// symbolic links: PID/comm, PID/root and PID/ns/net as the kernel shows them.
+TEST_F(FactsTuned, TunedInAContainerWithTheHostsNetworkIsReadThroughItsRoot)
+{
+  const fs::path proc = m_root / "proc";
+  put("host/etc/sysctl.d/README", "");
+  put("ns/host", "");
+  put("ns/other", "");
+  const std::string profile = "[sysctl]\nnet.ipv4.tcp_tw_reuse = 0\n";
+  // 200: its own /etc/sysctl.d; 300: the same but in a network namespace of its own; 400: the
+  // host's /etc/sysctl.d bind-mounted; 100: the host's own TuneD; 500: not TuneD.
+  for (const char* c : { "c200", "c300", "c400" }) {
+    put(std::string(c) + "/etc/tuned/active_profile", "openshift-node\n");
+    put(std::string(c) + "/etc/tuned/openshift-node/tuned.conf", profile);
+  }
+  put("c200/etc/sysctl.d/README", "");
+  put("c300/etc/sysctl.d/README", "");
+  fs::create_directory_symlink(m_root / "host/etc/sysctl.d", m_root / "c400/etc/sysctl.d");
+  const auto process =
+    [&](const std::string& pid, const std::string& comm, const fs::path& root, const char* net) {
+      put("proc/" + pid + "/comm", comm + "\n");
+      fs::create_directory_symlink(root, proc / pid / "root");
+      fs::create_directories(proc / pid / "ns");
+      fs::create_symlink(m_root / "ns" / net, proc / pid / "ns/net");
+    };
+  process("100", "tuned", m_root / "host", "host");
+  process("200", "tuned", m_root / "c200", "host");
+  process("300", "tuned", m_root / "c300", "other");
+  process("400", "tuned", m_root / "c400", "host");
+  process("500", "bash", m_root / "c200", "host");
+
+  const auto daemons = tuned_daemons(proc, m_root / "host");
+  ASSERT_EQ(daemons.size(), 4U);
+  for (const auto& d : daemons) {
+    EXPECT_EQ(d.host_root, d.pid == "100") << d.pid;
+  }
+
+  struct stat host_net
+  {};
+  ASSERT_EQ(::stat((m_root / "ns/host").c_str(), &host_net), 0);
+  auto claims =
+    read_container_tuned_claims(proc, m_root / "host", host_net.st_ino, { "net.ipv4.tcp_tw_reuse" });
+  ASSERT_EQ(claims.size(), 2U) << "200 and 400: not the host's own, not another network namespace";
+  std::sort(claims.begin(), claims.end(), [](const auto& a, const auto& b) { return a.owner < b.owner; });
+  EXPECT_EQ(claims[0].owner, "TuneD profile openshift-node in a container (pid 200)");
+  EXPECT_EQ(claims[0].source, "/proc/200/root/etc/tuned/openshift-node/tuned.conf:2");
+  EXPECT_EQ(claims[0].value, "0");
+  EXPECT_TRUE(claims[0].running);
+  EXPECT_TRUE(claims[0].overrides_sysctld) << "it re-applies its own /etc/sysctl.d, not the host's";
+  EXPECT_NE(claims[0].effect.find("only its container's /etc/sysctl.d"), std::string::npos)
+    << claims[0].effect;
+  EXPECT_EQ(claims[1].owner, "TuneD profile openshift-node in a container (pid 400)");
+  EXPECT_FALSE(claims[1].overrides_sysctld) << "the host's /etc/sysctl.d is its own: apply's file wins again";
+  EXPECT_TRUE(
+    read_container_tuned_claims(proc, m_root / "host", host_net.st_ino, { "net.ipv4.ip_local_port_range" })
+      .empty());
+  EXPECT_EQ(read_container_tuned_claims(proc, m_root / "host", 0, { "net.ipv4.tcp_tw_reuse" }).size(), 3U)
+    << "the host's namespace unknown: every container's TuneD counts";
 }
 
 TEST(PolicyTuner, AFindingNamesTheOwnerWhenItSetsAnotherValue)
