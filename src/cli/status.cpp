@@ -11,6 +11,7 @@
 #include "facts/netns.hpp"
 #include "facts/sysctl_reader.hpp"
 #include "report/document.hpp"
+#include "report/plan_text.hpp"
 #include "state/journal.hpp"
 #include "util/json_text.hpp"
 
@@ -52,7 +53,7 @@ void run_status(const StatusArgs& args, int& exit_code)
     args.format == "json"
       ? json_text(make_document(DocumentKind::status, current_host_named(netns), status_to_json(report))) +
           "\n"
-      : status_to_text(report);
+      : status_to_text(report, text_width_of_stdout());
   std::fputs(out.c_str(), stdout);
   const bool attention = report.condition == StatusCondition::interrupted ||
                          report.condition == StatusCondition::damaged || report.drifted;

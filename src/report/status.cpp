@@ -15,25 +15,25 @@ bool unfinished(const StatusReport& r)
   return r.condition == StatusCondition::interrupted || r.condition == StatusCondition::in_progress;
 }
 
-// status --history: one block per finished apply, newest first, each line within 80 columns
+// status --history: one block per finished apply, newest first, each line within `width` columns
 // except an unbreakable token.
-std::string history_text(const JournalArchive& archive)
+std::string history_text(const JournalArchive& archive, std::size_t width)
 {
   std::string out = "history: " + counted(archive.journals.size(), "finished apply", "finished applies") +
                     " kept (the last " + std::to_string(k_journals_kept) + "), newest first\n";
   for (const auto& j : archive.journals) {
     out += "  " + j.id + "  " + to_string(j.state) + "\n";
     for (const auto& c : j.changes) {
-      out += "    " + c.key + " " + c.old_value + " -> " + c.new_value + "\n";
+      out += wrap_text(c.key + " " + c.old_value + " -> " + c.new_value, width, "    ", "      ");
     }
     if (!j.reason.empty()) {
-      out += wrap_text("rolled back: " + j.reason, 80, "    ", "      ");
+      out += wrap_text("rolled back: " + j.reason, width, "    ", "      ");
     }
     out += wrap_text(
-      "plan: " + j.plan_source + " (sha256 " + j.plan_sha256.substr(0, 12) + ")", 80, "    ", "      ");
+      "plan: " + j.plan_source + " (sha256 " + j.plan_sha256.substr(0, 12) + ")", width, "    ", "      ");
   }
   for (const auto& p : archive.problems) {
-    out += wrap_text("not read: " + p, 80, "  ", "    ");
+    out += wrap_text("not read: " + p, width, "  ", "    ");
   }
   return out;
 }
@@ -111,82 +111,89 @@ nlohmann::json status_to_json(const StatusReport& r)
   return out;
 }
 
-std::string status_to_text(const StatusReport& r)
+std::string status_to_text(const StatusReport& r, std::size_t width)
 {
-  std::string out = "state dir: " + r.state_dir.string() + "\n";
+  std::string out;
+  // One line of text, wrapped to the width: the first line after `first`, the rest after `rest`.
+  const auto put = [&](const std::string& text, std::string_view first = "", std::string_view rest = "  ") {
+    out += wrap_text(text, width, first, rest);
+  };
+  put("state dir: " + r.state_dir.string());
   const bool unsettled = unfinished(r);
   if (r.condition == StatusCondition::damaged) {
-    out += "last apply: unknown: the journal is damaged (" + r.journal_error + ")\n";
-    out += "  rollback refuses a damaged journal. What it still tells:\n";
+    put("last apply: unknown: the journal is damaged (" + r.journal_error + ")");
+    put("rollback refuses a damaged journal. What it still tells:", "  ", "    ");
     for (const auto& k : r.keys) {
-      out += "  " + k.key + ": before " + k.old_value + ", applied " +
-             (k.new_value.empty() ? "?" : k.new_value) + ", runtime now " +
-             (k.runtime ? *k.runtime : "unreadable (" + k.runtime_note + ")") + "\n";
+      put(k.key + ": before " + k.old_value + ", applied " + (k.new_value.empty() ? "?" : k.new_value) +
+            ", runtime now " + (k.runtime ? *k.runtime : "unreadable (" + k.runtime_note + ")"),
+          "  ",
+          "    ");
     }
-    out += "Restore by hand:\n";
+    put("Restore by hand:");
     for (std::size_t i = 0; i < r.recovery.size(); ++i) {
-      out += "  " + std::to_string(i + 1) + ". " + r.recovery[i] + "\n";
+      put(std::to_string(i + 1) + ". " + r.recovery[i], "  ", "     ");
     }
     for (const auto& n : r.notes) {
-      out += "note: " + n + "\n";
+      put("note: " + n);
     }
     return out;
   }
   if (!r.has_journal) {
-    out += "last apply: none\n";
+    put("last apply: none");
   } else {
-    out += "last apply: " + r.journal.id + ": " + to_string(r.condition) + " (journal state " +
-           to_string(r.journal.state) + ", updated " + r.journal.updated_at + ")\n";
-    out += "  plan: " + r.journal.plan_source + " (sha256 " + r.journal.plan_sha256 + ")\n";
+    put("last apply: " + r.journal.id + ": " + to_string(r.condition) + " (journal state " +
+        to_string(r.journal.state) + ", updated " + r.journal.updated_at + ")");
+    put("plan: " + r.journal.plan_source + " (sha256 " + r.journal.plan_sha256 + ")", "  ", "    ");
     if (!r.journal.reason.empty()) {
-      out += "  reason: " + r.journal.reason + "\n";
+      put("reason: " + r.journal.reason, "  ", "    ");
     }
     for (const auto& k : r.keys) {
-      out += "  " + k.key + ": before " + k.old_value + ", applied " + k.new_value + ", runtime now " +
-             (k.runtime ? *k.runtime : "unreadable (" + k.runtime_note + ")");
+      std::string line = k.key + ": before " + k.old_value + ", applied " + k.new_value + ", runtime now " +
+                         (k.runtime ? *k.runtime : "unreadable (" + k.runtime_note + ")");
       if (unsettled && k.runtime && same_sysctl_value(*k.runtime, k.new_value) &&
           !same_sysctl_value(*k.runtime, k.old_value)) {
-        out += " (changed by the unfinished apply; rollback restores " + k.old_value + ")";
+        line += " (changed by the unfinished apply; rollback restores " + k.old_value + ")";
       } else if (unsettled && k.runtime && !same_sysctl_value(*k.runtime, k.old_value)) {
-        out += " (neither the value before nor the applied one: set by someone else; rollback sets " +
-               k.old_value + ")";
+        line += " (neither the value before nor the applied one: set by someone else; rollback sets " +
+                k.old_value + ")";
       }
       if (k.persisted) {
-        out += ", persisted " + *k.persisted;
+        line += ", persisted " + *k.persisted;
       }
       if (k.boot) {
-        out += ", at boot " + k.boot->value + " (" + k.boot->origin + ")";
+        line += ", at boot " + k.boot->value + " (" + k.boot->origin + ")";
       }
-      out += "\n";
+      put(line, "  ", "    ");
       for (const auto& d : k.drift) {
-        out += "    drift: " + d + "\n";
+        put("drift: " + d, "    ", "      ");
       }
     }
     for (const auto& f : r.files) {
-      out += "  file " + f.path + ": " +
-             (f.exists ? (f.matches_applied    ? "as applied"
-                          : f.matches_snapshot ? "as before the apply"
-                                               : "changed since")
-                       : "absent") +
-             (f.temp_left ? ", temp file left" : "") + "\n";
+      put("file " + f.path + ": " +
+            (f.exists ? (f.matches_applied    ? "as applied"
+                         : f.matches_snapshot ? "as before the apply"
+                                              : "changed since")
+                      : "absent") +
+            (f.temp_left ? ", temp file left" : ""),
+          "  ",
+          "    ");
     }
   }
   if (unsettled) {
     // Drift is measured against a finished apply or rollback; an unfinished one has no settled
     // state to compare with, and "none" would read as "consistent".
-    out += "drift: not judged against the journal: the last apply is " + std::string(to_string(r.condition)) +
-           "\n";
+    put("drift: not judged against the journal: the last apply is " + std::string(to_string(r.condition)));
   } else {
-    out += std::string("drift: ") + (r.drifted ? "yes" : "none") + "\n";
+    put(std::string("drift: ") + (r.drifted ? "yes" : "none"));
   }
   for (const auto& n : r.notes) {
-    out += "note: " + n + "\n";
+    put("note: " + n);
   }
   if (!r.next.empty()) {
-    out += "Next: " + r.next + "\n";
+    put("Next: " + r.next);
   }
   if (r.history) {
-    out += "\n" + history_text(*r.history);
+    out += "\n" + history_text(*r.history, width);
   }
   return out;
 }

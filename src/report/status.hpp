@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstddef>
 #include <string>
 
 namespace tw {
@@ -13,7 +14,8 @@ namespace tw {
 // a damaged journal its error and the steps to restore by hand.
 nlohmann::json status_to_json(const StatusReport& report);
 
-// `tw-advisor status` for people: the last apply, each key's values, the files, drift and notes.
-std::string status_to_text(const StatusReport& report);
+// `tw-advisor status` for people: the last apply, each key's values, the files, drift and notes,
+// every line wrapped to `width` columns (an unbreakable token, a path, may pass it).
+std::string status_to_text(const StatusReport& report, std::size_t width = 80);
 
 } // namespace tw

@@ -3,6 +3,7 @@
 // plans) or works on a fake /proc/sys tree that a hand-made journal points at.
 #include "state/journal.hpp"
 #include "support/process.hpp"
+#include "support/text.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -203,11 +204,11 @@ TEST_F(ApplyCliTest, InterruptedApplyMakesEvenANothingToDoApplyRefuse)
   EXPECT_EQ(st.exit_code, 0) << st.err;
   EXPECT_NE(st.out.find(rollback_hint()), std::string::npos) << st.out;
   // No "drift: none" for a half-applied state: nothing settled to compare with.
-  EXPECT_NE(st.out.find("drift: not judged against the journal: the last apply is interrupted"),
+  EXPECT_NE(unwrapped(st.out).find("drift: not judged against the journal: the last apply is interrupted"),
             std::string::npos)
     << st.out;
   EXPECT_EQ(st.out.find("drift: none"), std::string::npos) << st.out;
-  EXPECT_NE(st.out.find("runtime now 1 (changed by the unfinished apply; rollback restores 2)"),
+  EXPECT_NE(unwrapped(st.out).find("runtime now 1 (changed by the unfinished apply; rollback restores 2)"),
             std::string::npos)
     << st.out;
   const auto st_json = tw_in("status", { "--format", "json" });
@@ -216,18 +217,19 @@ TEST_F(ApplyCliTest, InterruptedApplyMakesEvenANothingToDoApplyRefuse)
   // A third value, set by someone else, is not blamed on the apply.
   put(m_tmp / "proc/net/ipv4/tcp_tw_reuse", "0\n");
   const auto third = tw_in("status");
-  EXPECT_NE(
-    third.out.find("runtime now 0 (neither the value before nor the applied one: set by someone else; "
-                   "rollback sets 2)"),
-    std::string::npos)
+  EXPECT_NE(unwrapped(third.out).find(
+              "runtime now 0 (neither the value before nor the applied one: set by someone else; "
+              "rollback sets 2)"),
+            std::string::npos)
     << third.out;
   put(m_tmp / "proc/net/ipv4/tcp_tw_reuse", "1\n");
   const auto detailed = tw_in("status", { "--detailed-exitcode" });
   EXPECT_EQ(detailed.exit_code, 2) << detailed.err;
   // status ends with the step to take, as plan does, with the options it was given.
-  EXPECT_NE(detailed.out.find("Next: run `" + rollback_hint() +
-                              "` to restore the values from before apply "
-                              "2026-11-24T21:00:00Z-1, then `tw-advisor plan` again\n"),
+  EXPECT_NE(unwrapped(detailed.out)
+              .find("Next: run `" + rollback_hint() +
+                    "` to restore the values from before apply "
+                    "2026-11-24T21:00:00Z-1, then `tw-advisor plan` again "),
             std::string::npos)
     << detailed.out;
 

@@ -5,6 +5,7 @@
 #include "reader/plan_reader.hpp"
 #include "report/plan_json.hpp"
 #include "support/process.hpp"
+#include "support/text.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -23,26 +24,6 @@ namespace fs = std::filesystem;
 fs::path data()
 {
   return fs::path(required_env("TW_TEST_DATA")) / "plan";
-}
-
-// The text with its wrapped lines joined again (a newline and the indent become one space), so a
-// sentence is found wherever the terminal width broke it.
-std::string unwrapped(const std::string& text)
-{
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '\n') {
-      std::size_t j = i + 1;
-      while (j < text.size() && text[j] == ' ') {
-        ++j;
-      }
-      out += ' ';
-      i = j - 1;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
 }
 
 std::string slurp(const fs::path& p)

@@ -3,6 +3,7 @@
 // Each failpoint kills apply with SIGKILL at its step; rollback must then restore the runtime values
 // and the sysctl.d directory exactly, with no temp file left.
 #include "support/netns.hpp"
+#include "support/text.hpp"
 #include "util/strings.hpp"
 
 #include <gtest/gtest.h>
@@ -220,9 +221,9 @@ TEST_F(ApplyLiveTest, AppliesVerifiesPersistsAndRollsBackExactly)
   EXPECT_EQ(st["drifted"], true) << st.dump(2);
   const auto drift_text = tool("status");
   EXPECT_NE(drift_text.out.find("drift: yes\n"), std::string::npos) << drift_text.out;
-  EXPECT_NE(
-    drift_text.out.find("\nNext: `tw-advisor plan` shows what this host needs now; `tw-advisor rollback"),
-    std::string::npos)
+  EXPECT_NE(unwrapped(drift_text.out)
+              .find(" Next: `tw-advisor plan` shows what this host needs now; `tw-advisor rollback"),
+            std::string::npos)
     << drift_text.out;
   m_ns->set_sysctl(k_reuse, "1");
 

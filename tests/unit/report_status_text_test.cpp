@@ -1,0 +1,98 @@
+// `tw-advisor status` for people: every line within the width it is given (the terminal's), long
+// notes and drift wrapped under their indent, nothing of the text lost in the wrapping.
+#include "report/status.hpp"
+#include "util/strings.hpp"
+#include "util/wrap.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <string_view>
+
+namespace tw::test {
+namespace {
+
+StatusReport drifted_apply()
+{
+  StatusReport r;
+  r.state_dir = "/var/lib/tw-advisor";
+  r.has_journal = true;
+  r.journal.id = "20261205T060000Z-4242";
+  r.journal.state = JournalState::done;
+  r.journal.updated_at = "2026-12-05T06:00:10Z";
+  r.journal.plan_source = "/srv/plans/web-01.json";
+  r.journal.plan_sha256 = std::string(64, 'a');
+  r.condition = StatusCondition::done;
+  KeyStatus k;
+  k.key = "net.ipv4.ip_local_port_range";
+  k.old_value = "32768 60999";
+  k.new_value = "10000 65000";
+  k.runtime = "32768 60999";
+  k.persisted = "10000 65000";
+  k.boot = BootSetting{ "10000 65000", "/etc/sysctl.d/90-tw-advisor.conf:3" };
+  k.drift = { "the runtime value 32768 60999 is not the applied 10000 65000: someone set it after the apply; "
+              "plan again before rolling back" };
+  r.keys.push_back(k);
+  r.files.push_back({ "/etc/sysctl.d/90-tw-advisor.conf", true, true, false, false });
+  r.drifted = true;
+  r.notes = {
+    "a note long enough that it needs two lines at sixty columns, and maybe three of them at that"
+  };
+  r.next = "plan again, then `tw-advisor rollback --state-dir /var/lib/tw-advisor` if the change is unwanted";
+  return r;
+}
+
+// Each line fits, unless it is one unbreakable token (after its indent) or holds a `command`.
+void expect_fits(const std::string& text, std::size_t width)
+{
+  for (const auto line : split(text, '\n')) {
+    const auto words = split_ws(line);
+    if (visible_width(line) > width) {
+      EXPECT_TRUE(words.size() == 1 || line.find('`') != std::string_view::npos)
+        << "over " << width << " columns: [" << line << "]";
+    }
+  }
+}
+
+// The words of the text, whatever the line breaks.
+std::string words_of(const std::string& text)
+{
+  std::string out;
+  for (const auto w : split_ws(text)) {
+    out += std::string(w) + " ";
+  }
+  return out;
+}
+
+TEST(ReportStatusText, EveryLineFitsTheWidthAndNothingIsLost)
+{
+  const StatusReport r = drifted_apply();
+  const std::string wide = status_to_text(r, 1000);
+  for (const std::size_t width : { 80U, 60U, 40U }) {
+    const std::string text = status_to_text(r, width);
+    expect_fits(text, width);
+    EXPECT_EQ(words_of(text), words_of(wide)) << width;
+  }
+  const std::string at60 = status_to_text(r, 60);
+  EXPECT_NE(at60.find("\n    drift: the runtime value"), std::string::npos) << at60;
+  EXPECT_NE(at60.find("\n      "), std::string::npos) << "a wrapped drift line continues under its indent";
+  EXPECT_NE(at60.find("\nnote: a note long enough"), std::string::npos) << at60;
+  EXPECT_NE(wide.find("Next: plan again"), std::string::npos) << wide;
+}
+
+TEST(ReportStatusText, ADamagedJournalsStepsWrapUnderTheirNumbers)
+{
+  StatusReport r = drifted_apply();
+  r.condition = StatusCondition::damaged;
+  r.journal_error = "/var/lib/tw-advisor/journal.json: line 3: unexpected end of input";
+  r.recovery = { "write 32768 60999 to /proc/sys/net/ipv4/ip_local_port_range (the value before the apply)",
+                 "remove /etc/sysctl.d/90-tw-advisor.conf, which the apply wrote" };
+  const std::string text = status_to_text(r, 50);
+  expect_fits(text, 50);
+  EXPECT_EQ(words_of(text), words_of(status_to_text(r, 1000)));
+  EXPECT_NE(text.find("\n  1. write 32768"), std::string::npos) << text;
+  EXPECT_NE(text.find("\n     "), std::string::npos) << "a step continues under its text, past its number";
+}
+
+} // namespace
+} // namespace tw::test
