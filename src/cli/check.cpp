@@ -190,7 +190,8 @@ void add_check_command(CLI::App& app, int& exit_code)
     ->add_option("--kernel",
                  args->kernel,
                  "Check against another machine's kernel: FILE holds `sysctl -a` run there (its keys\n"
-                 "and values), for a CI runner that is not the target")
+                 "and values), for a CI runner that is not the target; `sysctl -a 2>&1` as non-root\n"
+                 "is fine (a key it could not read is still the target's)")
     ->type_name("FILE");
   cmd
     ->add_option("--listening",

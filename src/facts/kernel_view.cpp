@@ -160,26 +160,81 @@ sysctld::KernelView read_live_kernel_view(const fs::path& proc)
   return view;
 }
 
+namespace {
+
+// The key a message of sysctl's own names, quoted ('KEY' or "KEY"): `sysctl -a 2>&1` mixes its
+// "permission denied on key 'net.ipv4.tcp_fastopen_key'" and "reading key
+// \"net.ipv6.conf.all.stable_secret\"" into the output. nullopt when there is none.
+std::optional<std::string> key_in_message(std::string_view line)
+{
+  for (const char quote : { '\'', '"' }) {
+    const auto open = line.find(quote);
+    const auto close = open == std::string_view::npos ? open : line.find(quote, open + 1);
+    if (close != std::string_view::npos) {
+      if (auto key = sysctld::normalize_key(line.substr(open + 1, close - open - 1)).key) {
+        return key;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+struct TargetKey
+{
+  std::string value;
+  bool readable = true; // false: sysctl said it could not read it (not root on the target)
+  std::size_t line = 0;
+};
+
+} // namespace
+
 sysctld::KernelView kernel_view_from_sysctl_a(std::string_view sysctl_a,
                                               const std::string& source,
                                               std::optional<std::vector<std::uint16_t>> listening)
 {
-  auto keys = std::make_shared<std::map<std::string, std::string>>();
+  auto keys = std::make_shared<std::map<std::string, TargetKey>>();
   std::size_t number = 0;
   for (const auto line : split(sysctl_a, '\n')) {
     ++number;
-    if (trim(line).empty()) {
+    const std::string where = source + ":" + std::to_string(number);
+    const std::string_view text = trim(line);
+    if (text.empty()) {
       continue;
     }
-    const auto eq = line.find(" = ");
+    if (number == 1 && (text.front() == '{' || text.front() == '[')) {
+      throw Error(where,
+                  "this is JSON; --kernel takes the text `sysctl -a` prints on the target "
+                  "(\"key = value\" lines)");
+    }
+    if (text.rfind("sysctl: ", 0) == 0) { // sysctl's own message, from `sysctl -a 2>&1`
+      const auto key = key_in_message(text);
+      if (!key) {
+        throw Error(where,
+                    "a message of sysctl's that names no key: \"" + printable(text.substr(0, 80)) + "\"");
+      }
+      keys->emplace(*key, TargetKey{ "", false, number }); // the key exists there, unread
+      continue;
+    }
+    // "key = value"; an empty value may have lost its trailing space ("key =") in an editor.
+    const auto eq = line.find(" =");
     const auto key = eq == std::string_view::npos ? std::optional<std::string>()
                                                   : sysctld::normalize_key(trim(line.substr(0, eq))).key;
-    if (!key) {
-      throw Error(source + ":" + std::to_string(number),
+    const std::string_view rest = eq == std::string_view::npos ? std::string_view() : line.substr(eq + 2);
+    if (!key || (!rest.empty() && rest.front() != ' ' && rest.front() != '\t')) {
+      throw Error(where,
                   "expected \"key = value\" as `sysctl -a` prints it, got \"" +
                     printable(line.substr(0, 80)) + "\"");
     }
-    (*keys)[*key] = normalize_space(line.substr(eq + 3));
+    const std::string value = normalize_space(rest);
+    const auto [it, added] = keys->emplace(*key, TargetKey{ value, true, number });
+    if (!added && it->second.readable && it->second.value != value) {
+      throw Error(where,
+                  *key + " again, = " + value + " (line " + std::to_string(it->second.line) + ": " +
+                    it->second.value + "): the output of more than one host? Give one host's `sysctl -a`");
+    }
+    if (!added && !it->second.readable) {
+      it->second = TargetKey{ value, true, number };
+    }
   }
   if (keys->empty()) {
     throw Error(source, "holds no key: give the output of `sysctl -a` on the target host");
@@ -188,12 +243,16 @@ sysctld::KernelView kernel_view_from_sysctl_a(std::string_view sysctl_a,
   view.read = [keys, source](const std::string& key) {
     SysctlValue v;
     v.key = key;
-    if (const auto it = keys->find(key); it != keys->end()) {
-      v.status = ReadStatus::ok;
-      v.value = it->second;
-    } else {
+    if (const auto it = keys->find(key); it == keys->end()) {
       v.status = ReadStatus::absent;
       v.detail = "not in " + source;
+    } else if (!it->second.readable) {
+      v.status = ReadStatus::denied;
+      v.detail = "unreadable when " + source + " was made (line " + std::to_string(it->second.line) +
+                 ": run `sysctl -a` as root there)";
+    } else {
+      v.status = ReadStatus::ok;
+      v.value = it->second.value;
     }
     return v;
   };
