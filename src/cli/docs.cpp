@@ -5,7 +5,6 @@
 #include "report/cli_docs.hpp"
 #include "util/error.hpp"
 
-#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -20,21 +19,13 @@ namespace {
 // --policy complete to. Nothing when the data dir cannot be found.
 void print_data_names(const std::string& kind)
 {
-  std::error_code ec;
   std::filesystem::path dir;
   try {
-    dir = config::default_data_dir() / kind;
+    dir = config::default_data_dir();
   } catch (const Error&) {
     return;
   }
-  std::vector<std::string> names;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    if (entry.path().extension() == ".yaml") {
-      names.push_back(entry.path().stem().string());
-    }
-  }
-  std::sort(names.begin(), names.end());
-  for (const auto& n : names) {
+  for (const auto& n : config::data_names(dir, kind)) {
     std::printf("%s\n", n.c_str());
   }
 }

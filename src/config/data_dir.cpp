@@ -3,6 +3,7 @@
 #include "util/error.hpp"
 #include "util/fs.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 
 #ifndef TW_SOURCE_DATA_DIR
@@ -63,6 +64,19 @@ std::filesystem::path default_data_dir()
   inputs.exe_dir = executable_dir();
   inputs.source_dir = TW_SOURCE_DATA_DIR;
   return find_data_dir(inputs);
+}
+
+std::vector<std::string> data_names(const std::filesystem::path& data_dir, const std::string& kind)
+{
+  std::error_code ec;
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(data_dir / kind, ec)) {
+    if (entry.path().extension() == ".yaml") {
+      names.push_back(entry.path().stem().string());
+    }
+  }
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 std::optional<std::filesystem::path> installed_doc_dir(const std::filesystem::path& exe_dir)

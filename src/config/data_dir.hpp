@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace tw::config {
 
@@ -21,6 +22,10 @@ std::filesystem::path find_data_dir(const DataDirInputs& inputs);
 
 // find_data_dir() with this process's environment and location.
 std::filesystem::path default_data_dir();
+
+// The names of the profiles or policies (kind: "profiles" or "policies") in data_dir, sorted:
+// each KIND/NAME.yaml, what --profile and --policy take. Empty when the directory is unreadable.
+std::vector<std::string> data_names(const std::filesystem::path& data_dir, const std::string& kind);
 
 // Where the package installs the documentation the help names: <exe_dir>/../share/doc/tw-advisor
 // when that directory exists; nullopt otherwise (a build tree, whose doc/ is in the source).

@@ -355,6 +355,18 @@ TEST_F(ConfigTest, UnknownProfileNameListsTheKnownOnes)
   }
 }
 
+// What --profile and --policy complete to: each KIND/NAME.yaml, sorted; nothing else.
+TEST_F(ConfigTest, DataNamesAreTheYamlFilesOfAKind)
+{
+  write("profiles/web-server.yaml", "");
+  write("profiles/api-client.yaml", "");
+  write("profiles/README.md", "");
+  write("policies/default.yaml", "");
+  EXPECT_EQ(config::data_names(m_dir, "profiles"), (std::vector<std::string>{ "api-client", "web-server" }));
+  EXPECT_EQ(config::data_names(m_dir, "policies"), std::vector<std::string>{ "default" });
+  EXPECT_TRUE(config::data_names(m_dir / "missing", "profiles").empty());
+}
+
 TEST_F(ConfigTest, DataDirSearchOrder)
 {
   fs::create_directories(m_dir / "env" / "profiles");
