@@ -121,23 +121,17 @@ void run_apply(const ApplyArgs& args, int& exit_code)
       std::fflush(stdout);
     }
   };
-  try {
-    netns = enter_netns_arg(args.netns);
-    apply_steps(args, netns, report, ui);
-  } catch (const LockHeld& e) {
-    report.outcome = "locked";
-    report.exit_code = k_exit_locked;
-    report.reason = e.what();
-    print_json();
-    throw; // main prints it on stderr and exits 4
-  } catch (const Error& e) {
-    report.outcome = "error";
-    report.exit_code = 1;
-    report.reason = e.what();
-    print_json();
-    throw; // main prints it on stderr and exits 1
-  }
-  print_json();
+  run_reported(
+    [&] {
+      netns = enter_netns_arg(args.netns);
+      apply_steps(args, netns, report, ui);
+    },
+    [&](const char* outcome, int code, const std::string& why) {
+      report.outcome = outcome;
+      report.exit_code = code;
+      report.reason = why;
+    },
+    print_json);
   exit_code = report.exit_code;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "apply/session.hpp"
+#include "util/error.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -45,6 +46,27 @@ private:
 // every command that takes --root;
 // `consequence` ends the message ("; nothing was changed").
 void require_root_dir(const std::string& root, const std::string& consequence = {});
+
+// Runs apply's or rollback's steps() and then report() (which prints the one JSON document stdout
+// holds with --format json), on success and on failure alike: a held lock is recorded through
+// failed("locked", 4, why), any other error through failed("error", 1, why), and then rethrown
+// for main to print on stderr and exit with that code.
+template<typename Steps, typename Failed, typename Report>
+void run_reported(Steps steps, Failed failed, Report report)
+{
+  try {
+    steps();
+  } catch (const LockHeld& e) {
+    failed("locked", k_exit_locked, e.what());
+    report();
+    throw;
+  } catch (const Error& e) {
+    failed("error", 1, e.what());
+    report();
+    throw;
+  }
+  report();
+}
 
 // --root and --state-dir, as apply, rollback and status take them.
 void add_root_options(CLI::App* cmd, std::string& root, std::string& state_dir, std::string& netns);

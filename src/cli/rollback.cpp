@@ -75,23 +75,17 @@ void run_rollback(const RollbackArgs& args, int& exit_code)
       std::fflush(stdout);
     }
   };
-  try {
-    netns = enter_netns_arg(args.netns);
-    rollback_steps(args, netns, out, report);
-  } catch (const LockHeld& e) {
-    report.outcome = "locked";
-    report.exit_code = k_exit_locked;
-    report.message = e.what();
-    print_json();
-    throw; // main prints it on stderr and exits 4
-  } catch (const Error& e) {
-    report.outcome = "error";
-    report.exit_code = 1;
-    report.message = e.what();
-    print_json();
-    throw; // main prints it on stderr and exits 1
-  }
-  print_json();
+  run_reported(
+    [&] {
+      netns = enter_netns_arg(args.netns);
+      rollback_steps(args, netns, out, report);
+    },
+    [&](const char* outcome, int code, const std::string& why) {
+      report.outcome = outcome;
+      report.exit_code = code;
+      report.message = why;
+    },
+    print_json);
   exit_code = report.exit_code;
 }
 
