@@ -160,7 +160,10 @@ ApplyRequest make_request(const Policy& policy, const PlanToApply& plan, const R
         throw Error(claim.owner,
                     "sets " + claim.key + " = " + claim.value + " (" + claim.source + ") and " +
                       claim.effect + "; set " + claim.key + " = " + change->proposed +
-                      " in that profile instead, or apply --force to change it anyway; nothing was changed");
+                      (claim.in_container() ? " in the Tuned resource that profile is rendered from (Node "
+                                              "Tuning Operator)"
+                                            : " in that profile") +
+                      " instead, or apply --force to change it anyway; nothing was changed");
       }
     }
   }

@@ -14,6 +14,7 @@
 #include <memory>
 #include <set>
 #include <sys/socket.h>
+#include <utility>
 
 namespace tw {
 
@@ -182,8 +183,9 @@ std::optional<std::string> key_in_message(std::string_view line)
 struct TargetKey
 {
   std::string value;
-  bool readable = true; // false: sysctl said it could not read it (not root on the target)
+  bool readable = true; // false: sysctl said it could not read it
   std::size_t line = 0;
+  std::string message; // sysctl's message, when not readable
 };
 
 } // namespace
@@ -194,14 +196,19 @@ sysctld::KernelView kernel_view_from_sysctl_a(std::string_view sysctl_a,
 {
   auto keys = std::make_shared<std::map<std::string, TargetKey>>();
   std::size_t number = 0;
-  for (const auto line : split(sysctl_a, '\n')) {
+  bool first = true;
+  std::string previous; // the key of the line before: a value of several lines repeats its key
+  for (auto line : split(sysctl_a, '\n')) {
     ++number;
     const std::string where = source + ":" + std::to_string(number);
+    if (number == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) {
+      line.remove_prefix(3); // a byte-order mark an editor left
+    }
     const std::string_view text = trim(line);
     if (text.empty()) {
       continue;
     }
-    if (number == 1 && (text.front() == '{' || text.front() == '[')) {
+    if (std::exchange(first, false) && (text.front() == '{' || text.front() == '[')) {
       throw Error(where,
                   "this is JSON; --kernel takes the text `sysctl -a` prints on the target "
                   "(\"key = value\" lines)");
@@ -212,7 +219,8 @@ sysctld::KernelView kernel_view_from_sysctl_a(std::string_view sysctl_a,
         throw Error(where,
                     "a message of sysctl's that names no key: \"" + printable(text.substr(0, 80)) + "\"");
       }
-      keys->emplace(*key, TargetKey{ "", false, number }); // the key exists there, unread
+      keys->emplace(*key, TargetKey{ "", false, number, std::string(text) }); // there, unread
+      previous.clear();
       continue;
     }
     // "key = value"; an empty value may have lost its trailing space ("key =") in an editor.
@@ -226,14 +234,21 @@ sysctld::KernelView kernel_view_from_sysctl_a(std::string_view sysctl_a,
                     printable(line.substr(0, 80)) + "\"");
     }
     const std::string value = normalize_space(rest);
-    const auto [it, added] = keys->emplace(*key, TargetKey{ value, true, number });
+    const auto [it, added] = keys->emplace(*key, TargetKey{ value, true, number, {} });
+    if (!added && *key == previous && it->second.readable) {
+      // procps prints a value of several lines (dev.cdrom.info, sunrpc.transports) as one
+      // "key = line" each: one value, its lines joined.
+      it->second.value = normalize_space(it->second.value + " " + value);
+      continue;
+    }
+    previous = *key;
     if (!added && it->second.readable && it->second.value != value) {
       throw Error(where,
                   *key + " again, = " + value + " (line " + std::to_string(it->second.line) + ": " +
                     it->second.value + "): the output of more than one host? Give one host's `sysctl -a`");
     }
     if (!added && !it->second.readable) {
-      it->second = TargetKey{ value, true, number };
+      it->second = TargetKey{ value, true, number, {} };
     }
   }
   if (keys->empty()) {
@@ -248,8 +263,8 @@ sysctld::KernelView kernel_view_from_sysctl_a(std::string_view sysctl_a,
       v.detail = "not in " + source;
     } else if (!it->second.readable) {
       v.status = ReadStatus::denied;
-      v.detail = "unreadable when " + source + " was made (line " + std::to_string(it->second.line) +
-                 ": run `sysctl -a` as root there)";
+      v.detail = "not read when " + source + " was made (line " + std::to_string(it->second.line) + ": " +
+                 it->second.message + ")";
     } else {
       v.status = ReadStatus::ok;
       v.value = it->second.value;

@@ -241,13 +241,16 @@ std::vector<TunerClaim> read_tuned_claims(const fs::path& root,
   return claims_of(view, keys);
 }
 
-std::vector<TunerClaim> read_container_tuned_claims(const fs::path& proc,
-                                                    const fs::path& host_root,
-                                                    std::uint64_t host_netns,
-                                                    const std::vector<std::string>& keys)
+namespace {
+
+std::vector<TunerClaim> container_claims(const std::vector<TunedDaemon>& daemons,
+                                         const fs::path& proc,
+                                         const fs::path& host_root,
+                                         std::uint64_t host_netns,
+                                         const std::vector<std::string>& keys)
 {
   std::vector<TunerClaim> out;
-  for (const auto& daemon : tuned_daemons(proc, host_root)) {
+  for (const auto& daemon : daemons) {
     if (daemon.host_root) {
       continue; // the host's own: read from the host's tree
     }
@@ -266,6 +269,16 @@ std::vector<TunerClaim> read_container_tuned_claims(const fs::path& proc,
   return out;
 }
 
+} // namespace
+
+std::vector<TunerClaim> read_container_tuned_claims(const fs::path& proc,
+                                                    const fs::path& host_root,
+                                                    std::uint64_t host_netns,
+                                                    const std::vector<std::string>& keys)
+{
+  return container_claims(tuned_daemons(proc, host_root), proc, host_root, host_netns, keys);
+}
+
 std::vector<TunerClaim> tuner_claims(const fs::path& root, const std::vector<std::string>& keys)
 {
   if (!is_host_tree(root)) {
@@ -275,7 +288,7 @@ std::vector<TunerClaim> tuner_claims(const fs::path& root, const std::vector<std
   const bool host_daemon =
     std::any_of(daemons.begin(), daemons.end(), [](const TunedDaemon& d) { return d.host_root; });
   auto claims = read_tuned_claims(root, keys, host_daemon);
-  auto in_containers = read_container_tuned_claims("/proc", root, host_netns_inode(), keys);
+  auto in_containers = container_claims(daemons, "/proc", root, host_netns_inode(), keys);
   claims.insert(claims.end(),
                 std::make_move_iterator(in_containers.begin()),
                 std::make_move_iterator(in_containers.end()));
@@ -293,7 +306,14 @@ std::vector<TunedDaemon> tuned_daemons(const fs::path& proc, const fs::path& hos
     }
     if (const auto comm = read_file(entry.path() / "comm"); comm && trim(*comm) == "tuned") {
       const fs::path root = entry.path() / "root";
-      out.push_back({ pid, root, same_file(root, host_root) });
+      // Without root, /proc/PID/root of another user's process cannot be followed (EACCES): it
+      // is not known to be a container's, so it counts as the host's own, as before it was read.
+      struct stat theirs
+      {};
+      struct stat ours
+      {};
+      const bool unknown = ::stat(root.c_str(), &theirs) != 0 || ::stat(host_root.c_str(), &ours) != 0;
+      out.push_back({ pid, root, unknown || (theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino) });
     }
   }
   return out;

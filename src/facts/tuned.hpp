@@ -53,7 +53,8 @@ std::vector<TunerClaim> read_container_tuned_claims(const std::filesystem::path&
 std::vector<TunerClaim> tuner_claims(const std::filesystem::path& root, const std::vector<std::string>& keys);
 
 // Each running process named tuned below proc (a TuneD daemon), with its root directory
-// (PROC/PID/root) and whether that is host_root (the host's own TuneD) or a container's.
+// (PROC/PID/root) and whether that is host_root (the host's own TuneD) or a container's. A root
+// that cannot be followed (not root: EACCES) counts as the host's.
 struct TunedDaemon
 {
   std::string pid;

@@ -22,6 +22,11 @@ Settings merge_settings(const Settings& existing, const Settings& updates)
   return out;
 }
 
+bool TunerClaim::in_container() const
+{
+  return source.rfind("/proc/", 0) == 0;
+}
+
 bool TunerClaim::conflicts_with(std::string_view other) const
 {
   return !same_sysctl_value(value, other);

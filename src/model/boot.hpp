@@ -47,6 +47,9 @@ struct TunerClaim
 
   // Whether it sets the key to something else than `other` (a change it would fight).
   bool conflicts_with(std::string_view other) const;
+  // Whether it is a TuneD in a container (its source under /proc/PID/root): under the Node
+  // Tuning Operator its profile is rendered from a Tuned resource, which is where to change it.
+  bool in_container() const;
 };
 
 // What the boot configuration (sysctl.d under --root) and the apply state directory say, as read

@@ -124,9 +124,12 @@ void tuner_findings(const BootFacts& boot, Plan& plan)
                    { "overrides_sysctld", t.overrides_sysctld ? 1.0 : 0.0 } };
     f.rationale =
       t.overrides_sysctld
-        ? "two tuners fighting over one key leave it to whichever ran last: set it in the tuner's "
-          "profile instead (under the Node Tuning Operator, its Tuned resource), or remove it there, "
-          "before applying"
+        ? std::string("two tuners fighting over one key leave it to whichever ran last: set it in the "
+                      "tuner's ") +
+            (t.in_container() ? "Tuned resource (the Node Tuning Operator renders the profile from it: "
+                                "`oc get tuned -n openshift-cluster-node-tuning-operator`)"
+                              : "profile") +
+            " instead, or remove it there, before applying"
         : "TuneD's value holds only between its start and its re-application of sysctl.d; put the "
           "value in its profile too so the two agree";
     plan.findings.push_back(std::move(f));

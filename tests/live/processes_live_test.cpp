@@ -281,10 +281,11 @@ TEST_F(ProcessesLiveTest, ProcessesExitingDuringTheReadDoNotFailTheRun)
   HostPair pair("pexit");
   auto server = start(
     pair.server, { "server", "--bind", pair.server_v4, "--port", "8080", "--timeout-ms", "120000" }, "ready");
-  // Eight short-lived clients at a time, each holding 5 connections for 30 ms, for as long as the
-  // test runs (the process group goes with the BackgroundProcess).
+  // Eight short-lived clients at a time, each holding 5 connections for 300 ms (long enough that a census
+  // slowed by a sanitizer on a loaded machine still finds some), for as long as the test runs (the process
+  // group goes with the BackgroundProcess).
   const std::string client = m_loadgen + " client --connect " + pair.server_v4 +
-                             " --port 8080 --count 5 --hold 5 --hold-ms 30 --timeout-ms 5000";
+                             " --port 8080 --count 5 --hold 5 --hold-ms 300 --timeout-ms 5000";
   auto spawner = std::make_unique<BackgroundProcess>(pair.client.exec_argv(
     { "sh",
       "-c",

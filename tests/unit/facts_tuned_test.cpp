@@ -137,11 +137,14 @@ TEST_F(FactsTuned, TunedInAContainerWithTheHostsNetworkIsReadThroughItsRoot)
   process("300", "tuned", m_root / "c300", "other");
   process("400", "tuned", m_root / "c400", "host");
   process("500", "bash", m_root / "c200", "host");
+  // 600: a root that cannot be followed (as /proc/PID/root of another user's process without
+  // root): not known to be a container's, so the host's.
+  process("600", "tuned", m_root / "gone", "host");
 
   const auto daemons = tuned_daemons(proc, m_root / "host");
-  ASSERT_EQ(daemons.size(), 4U);
+  ASSERT_EQ(daemons.size(), 5U);
   for (const auto& d : daemons) {
-    EXPECT_EQ(d.host_root, d.pid == "100") << d.pid;
+    EXPECT_EQ(d.host_root, d.pid == "100" || d.pid == "600") << d.pid;
   }
 
   struct stat host_net
@@ -158,6 +161,7 @@ TEST_F(FactsTuned, TunedInAContainerWithTheHostsNetworkIsReadThroughItsRoot)
   EXPECT_TRUE(claims[0].overrides_sysctld) << "it re-applies its own /etc/sysctl.d, not the host's";
   EXPECT_NE(claims[0].effect.find("only its container's /etc/sysctl.d"), std::string::npos)
     << claims[0].effect;
+  EXPECT_TRUE(claims[0].in_container());
   EXPECT_EQ(claims[1].owner, "TuneD profile openshift-node in a container (pid 400)");
   EXPECT_FALSE(claims[1].overrides_sysctld) << "the host's /etc/sysctl.d is its own: apply's file wins again";
   EXPECT_TRUE(
@@ -188,6 +192,14 @@ TEST(PolicyTuner, AFindingNamesTheOwnerWhenItSetsAnotherValue)
                     "tuned running)"),
     std::string::npos)
     << t->summary;
+  EXPECT_EQ(t->rationale.find("Tuned resource"), std::string::npos) << "a host's TuneD: " << t->rationale;
+  // A TuneD in a container: its profile is rendered from the Node Tuning Operator's Tuned resource.
+  f.boot->tuners[0].source = "/proc/4242/root/etc/tuned/openshift-node/tuned.conf:2";
+  const Plan in_pod = make_plan(f, Profile{}, config::builtin_policy());
+  ASSERT_NE(in_pod.finding("tuner-owns-key"), nullptr);
+  EXPECT_NE(in_pod.finding("tuner-owns-key")->rationale.find("Tuned resource"), std::string::npos)
+    << in_pod.finding("tuner-owns-key")->rationale;
+  f.boot->tuners[0].source = "/etc/tuned/site/tuned.conf:4";
   // The same value as the plan's: no conflict, no finding.
   f.boot->tuners[0].value = "1";
   EXPECT_EQ(make_plan(f, Profile{}, config::builtin_policy()).finding("tuner-owns-key"), nullptr);
