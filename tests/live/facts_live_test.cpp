@@ -434,6 +434,15 @@ TEST(FactsLive, TunedInAContainerIsReadThroughProcWhenItSharesTheHostsNetwork)
   TW_REQUIRE_NETNS();
   namespace fs = std::filesystem;
   const fs::path tree = fs::temp_directory_path() / ("twa-tuned-live-" + std::to_string(::getpid()));
+  struct RemoveTree // the tree goes however the test ends (an ASSERT returns early)
+  {
+    fs::path path;
+    ~RemoveTree()
+    {
+      std::error_code ec;
+      fs::remove_all(path, ec);
+    }
+  } const remove_tree{ tree };
   fs::create_directories(tree / "etc/tuned/openshift-node");
   fs::create_directories(tree / "etc/sysctl.d");
   std::ofstream(tree / "etc/tuned/active_profile") << "openshift-node\n";
@@ -487,8 +496,6 @@ TEST(FactsLive, TunedInAContainerIsReadThroughProcWhenItSharesTheHostsNetwork)
   EXPECT_EQ(claim_of(away_pid) != nullptr, host == 0) << "a TuneD in a network namespace of its own";
   here.stop();
   away.stop();
-  std::error_code ec;
-  fs::remove_all(tree, ec);
 }
 
 } // namespace
