@@ -200,7 +200,7 @@ sysctld::KernelView kernel_view_from_sysctl_a(std::string_view sysctl_a,
   std::string previous; // the key of the line before: a value of several lines repeats its key
   for (auto line : split(sysctl_a, '\n')) {
     ++number;
-    const std::string where = source + ":" + std::to_string(number);
+    const auto where = [&] { return source + ":" + std::to_string(number); }; // for an error only
     if (number == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) {
       line.remove_prefix(3); // a byte-order mark an editor left
     }
@@ -209,14 +209,14 @@ sysctld::KernelView kernel_view_from_sysctl_a(std::string_view sysctl_a,
       continue;
     }
     if (std::exchange(first, false) && (text.front() == '{' || text.front() == '[')) {
-      throw Error(where,
+      throw Error(where(),
                   "this is JSON; --kernel takes the text `sysctl -a` prints on the target "
                   "(\"key = value\" lines)");
     }
     if (text.rfind("sysctl: ", 0) == 0) { // sysctl's own message, from `sysctl -a 2>&1`
       const auto key = key_in_message(text);
       if (!key) {
-        throw Error(where,
+        throw Error(where(),
                     "a message of sysctl's that names no key: \"" + printable(text.substr(0, 80)) + "\"");
       }
       keys->emplace(*key, TargetKey{ "", false, number, std::string(text) }); // there, unread
@@ -229,7 +229,7 @@ sysctld::KernelView kernel_view_from_sysctl_a(std::string_view sysctl_a,
                                                   : sysctld::normalize_key(trim(line.substr(0, eq))).key;
     const std::string_view rest = eq == std::string_view::npos ? std::string_view() : line.substr(eq + 2);
     if (!key || (!rest.empty() && rest.front() != ' ' && rest.front() != '\t')) {
-      throw Error(where,
+      throw Error(where(),
                   "expected \"key = value\" as `sysctl -a` prints it, got \"" +
                     printable(line.substr(0, 80)) + "\"");
     }
@@ -243,7 +243,7 @@ sysctld::KernelView kernel_view_from_sysctl_a(std::string_view sysctl_a,
     }
     previous = *key;
     if (!added && it->second.readable && it->second.value != value) {
-      throw Error(where,
+      throw Error(where(),
                   *key + " again, = " + value + " (line " + std::to_string(it->second.line) + ": " +
                     it->second.value + "): the output of more than one host? Give one host's `sysctl -a`");
     }

@@ -1,5 +1,6 @@
 #include "facts/tuned.hpp"
 
+#include "facts/host.hpp"
 #include "facts/netns.hpp"
 #include "sysctld/parser.hpp"
 #include "util/fs.hpp"
@@ -210,23 +211,18 @@ std::vector<TunerClaim> claims_of(const TunedView& view, const std::vector<std::
   return out;
 }
 
-bool same_file(const fs::path& a, const fs::path& b)
+// Whether the two paths lead to the same file (device and inode, links followed); nullopt when
+// either cannot be followed (gone, or EACCES: /proc/PID/root of another user's process).
+std::optional<bool> same_file(const fs::path& a, const fs::path& b)
 {
-  std::error_code ec;
-  return fs::equivalent(a, b, ec);
-}
-
-// The inode a path leads to (a namespace's, for /proc/PID/ns/net), or 0.
-std::uint64_t inode_of(const fs::path& path)
-{
-  struct stat st
+  struct stat sa
   {};
-  return ::stat(path.c_str(), &st) == 0 ? static_cast<std::uint64_t>(st.st_ino) : 0;
-}
-
-bool all_digits(const std::string& s)
-{
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  struct stat sb
+  {};
+  if (::stat(a.c_str(), &sa) != 0 || ::stat(b.c_str(), &sb) != 0) {
+    return std::nullopt;
+  }
+  return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
 } // namespace
@@ -254,7 +250,8 @@ std::vector<TunerClaim> container_claims(const std::vector<TunedDaemon>& daemons
     if (daemon.host_root) {
       continue; // the host's own: read from the host's tree
     }
-    if (host_netns != 0 && inode_of(proc / daemon.pid / "ns/net") != host_netns) {
+    int err = 0;
+    if (host_netns != 0 && namespace_inode(proc / daemon.pid / "ns/net", err).value_or(0) != host_netns) {
       continue; // in a network namespace of its own: the keys it sets there are not the host's
     }
     TunedView view;
@@ -262,7 +259,8 @@ std::vector<TunerClaim> container_claims(const std::vector<TunedDaemon>& daemons
     view.shown_prefix = "/proc/" + daemon.pid + "/root";
     view.where = " in a container (pid " + daemon.pid + ")";
     view.running = true;
-    view.reaches_sysctld = same_file(daemon.root / "etc/sysctl.d", host_root / "etc/sysctl.d");
+    view.reaches_sysctld =
+      same_file(daemon.root / "etc/sysctl.d", host_root / "etc/sysctl.d").value_or(false);
     auto claims = claims_of(view, keys);
     out.insert(out.end(), std::make_move_iterator(claims.begin()), std::make_move_iterator(claims.end()));
   }
@@ -301,19 +299,14 @@ std::vector<TunedDaemon> tuned_daemons(const fs::path& proc, const fs::path& hos
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(proc, ec)) {
     const std::string pid = entry.path().filename().string();
-    if (!all_digits(pid)) {
+    if (!parse_uint(pid)) {
       continue;
     }
     if (const auto comm = read_file(entry.path() / "comm"); comm && trim(*comm) == "tuned") {
       const fs::path root = entry.path() / "root";
       // Without root, /proc/PID/root of another user's process cannot be followed (EACCES): it
       // is not known to be a container's, so it counts as the host's own, as before it was read.
-      struct stat theirs
-      {};
-      struct stat ours
-      {};
-      const bool unknown = ::stat(root.c_str(), &theirs) != 0 || ::stat(host_root.c_str(), &ours) != 0;
-      out.push_back({ pid, root, unknown || (theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino) });
+      out.push_back({ pid, root, same_file(root, host_root).value_or(true) });
     }
   }
   return out;
