@@ -4,6 +4,7 @@
 #include "facts/counters.hpp"
 #include "facts/host.hpp"
 #include "facts/netns.hpp"
+#include "facts/oci_bundles.hpp"
 #include "facts/probe.hpp"
 #include "facts/tuned.hpp"
 #include "reader/plan_reader.hpp"
@@ -145,26 +146,41 @@ ApplyRequest make_request(const Policy& policy, const PlanToApply& plan, const R
   }
   // Another tuner whose value wins over sysctl.d for a changed key would undo the change at its
   // next run: two tuners fighting over a key is refused unless --force. TuneD sets the host's own
-  // network namespace only: an apply in another one does not fight it.
+  // network namespace only: an apply in another one does not fight it. There, the container
+  // runtime's declared value (a pod's securityContext.sysctls) comes back when the namespace is
+  // made again, or when that container starts: changing it only here is refused the same way.
   const std::uint64_t host_ns = host_netns_inode();
-  if (!options.force && !plan.changes.empty() && host_ns != 0 && current_netns_inode() == host_ns) {
+  const std::uint64_t here_ns = current_netns_inode();
+  if (!options.force && !plan.changes.empty() && host_ns != 0) {
     std::vector<std::string> keys;
     for (const auto& c : plan.changes) {
       keys.push_back(c.key);
     }
-    for (const auto& claim : tuner_claims(options.root, keys)) {
+    const auto claims =
+      here_ns == host_ns
+        ? tuner_claims(options.root, keys)
+        : namespace_boot_facts(read_oci_bundles(options.root, "/proc"), here_ns, keys).tuners;
+    for (const auto& claim : claims) {
       const auto change = std::find_if(plan.changes.begin(),
                                        plan.changes.end(),
                                        [&](const ProposedChange& c) { return c.key == claim.key; });
-      if (claim.overrides_sysctld && change != plan.changes.end() && claim.conflicts_with(change->proposed)) {
+      if (!claim.overrides_sysctld || change == plan.changes.end() ||
+          !claim.conflicts_with(change->proposed)) {
+        continue;
+      }
+      if (here_ns != host_ns) {
         throw Error(claim.owner,
                     "sets " + claim.key + " = " + claim.value + " (" + claim.source + ") and " +
                       claim.effect + "; set " + claim.key + " = " + change->proposed +
-                      (claim.in_container() ? " in the Tuned resource that profile is rendered from (Node "
-                                              "Tuning Operator)"
-                                            : " in that profile") +
-                      " instead, or apply --force to change it anyway; nothing was changed");
+                      " there instead, or apply --force to change it here until then; nothing was changed");
       }
+      throw Error(claim.owner,
+                  "sets " + claim.key + " = " + claim.value + " (" + claim.source + ") and " + claim.effect +
+                    "; set " + claim.key + " = " + change->proposed +
+                    (claim.in_container() ? " in the Tuned resource that profile is rendered from (Node "
+                                            "Tuning Operator)"
+                                          : " in that profile") +
+                    " instead, or apply --force to change it anyway; nothing was changed");
     }
   }
   ApplyRequest request;

@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <optional>
 
 namespace tw {
@@ -135,6 +136,20 @@ Facts gather_facts(const GatherOptions& options)
     start = std::chrono::steady_clock::now();
     facts.boot = read_boot_facts(options.root, options.state_dir, facts.sysctls, options.boot_keys);
     spdlog::debug("gather: sysctl.d and apply state {} ms", ms_since(start));
+  }
+  // Another namespace starts from the kernel's defaults and what its container runtime sets.
+  if (options.read_boot && netns && netns->kind != NetnsKind::host && facts.host.netns_inode != 0) {
+    start = std::chrono::steady_clock::now();
+    const auto bundles =
+      options.oci_bundles
+        ? options.oci_bundles
+        : std::make_shared<const OciBundles>(read_oci_bundles(options.root, options.proc_root));
+    facts.namespace_boot = namespace_boot_facts(*bundles, facts.host.netns_inode, options.boot_keys);
+    spdlog::debug("gather: {} runtime bundles, {} in this namespace, {} claims, {:.1f} ms",
+                  bundles->bundles.size(),
+                  facts.namespace_boot->containers.size(),
+                  facts.namespace_boot->tuners.size(),
+                  ms_since(start));
   }
   if (options.history_since_seconds) {
     const auto path = resolve_state_dir(options.root, options.state_dir) / k_history_file;

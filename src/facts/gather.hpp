@@ -3,6 +3,7 @@
 #include "facts/counters.hpp"
 #include "facts/established.hpp"
 #include "facts/nat.hpp"
+#include "facts/oci_bundles.hpp"
 #include "model/census.hpp"
 #include "model/facts.hpp"
 #include "model/netns.hpp"
@@ -10,6 +11,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -55,6 +57,9 @@ struct GatherOptions
     SymptomEvidence evidence; // what the probe saw in this namespace (or why it did not)
   };
   std::optional<OpenWindow> window;
+  // The container runtimes' bundles, when the caller read them once for several namespaces (the
+  // node's run); else read here for a namespace that is not the host's (with read_boot).
+  std::shared_ptr<const OciBundles> oci_bundles;
 };
 
 // Everything observed about the calling network namespace. Per-item problems are recorded in

@@ -5,6 +5,7 @@
 #include "facts/ehash_walk.hpp"
 #include "facts/host.hpp"
 #include "facts/netns.hpp"
+#include "facts/oci_bundles.hpp"
 #include "facts/probe.hpp"
 #include "facts/sysctl_reader.hpp"
 #include "util/error.hpp"
@@ -18,6 +19,7 @@
 #include <chrono>
 #include <fcntl.h>
 #include <map>
+#include <memory>
 #include <sys/stat.h>
 
 namespace tw {
@@ -349,11 +351,17 @@ NodeFacts gather_node(const GatherOptions& options, SocketReader reader)
     }
   } // the probe is detached here, before the sockets are read
 
+  // The runtimes' bundles are read once for every namespace (each a pod's, on a node).
+  std::shared_ptr<const OciBundles> bundles = options.oci_bundles;
+  if (options.read_boot && !bundles) {
+    bundles = std::make_shared<const OciBundles>(read_oci_bundles(options.root, options.proc_root));
+  }
   for_each_netns_census(
     { .top_n = 20, .want_timestamps = true, .reader = reader },
     listed,
     [&](NetnsInfo& info, NamespaceRead read) {
       GatherOptions here = options;
+      here.oci_bundles = bundles;
       here.netns = info;
       here.census = std::move(read.census);
       if (sampling) {

@@ -68,4 +68,25 @@ struct BootFacts
   std::vector<TunerClaim> tuners; // other tuners that set a key a plan may propose
 };
 
+// A container a runtime keeps an OCI bundle for, in a network namespace that is not the host's.
+struct RuntimeContainer
+{
+  std::string owner;  // "pod default/web (containerd sandbox 0123456789ab)", "Docker container 0123456789ab"
+  std::string config; // its OCI config.json
+  std::string pod;    // "default/web" for a Kubernetes pod's container, else empty
+  bool running = false; // its init process runs now
+};
+
+// What a network namespace that is not the host's starts from when it is made again: sysctl.d
+// never reaches it (systemd-sysctl writes the host's namespace only), so the kernel's defaults
+// and what its container runtime sets from each container's OCI config (linux.sysctl: a pod's
+// securityContext.sysctls, `docker run --sysctl`). Recorded in the plan's facts, so a replay
+// judges the same.
+struct NamespaceBootFacts
+{
+  std::vector<RuntimeContainer> containers; // the runtime's containers found in it (none: no runtime's)
+  std::vector<std::string> unreadable;      // "PATH (reason)": bundles this run could not read
+  std::vector<TunerClaim> tuners;           // the keys a plan may propose that their configs set
+};
+
 } // namespace tw

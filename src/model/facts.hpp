@@ -39,7 +39,10 @@ struct Facts
   EstablishedTrend established;      // outbound ESTABLISHED per destination through --sample
   NatEvidence nat;
   std::optional<BootFacts> boot; // sysctl.d and apply state (nullopt: not read, e.g. an old recording)
-  SymptomEvidence evidence;      // the symptom measured by the probe, or why it was not
+  // For a namespace that is not the host's (sysctl.d never reaches it): what its container runtime
+  // sets in it (nullopt: the host's, not known, or not read).
+  std::optional<NamespaceBootFacts> namespace_boot;
+  SymptomEvidence evidence; // the symptom measured by the probe, or why it was not
   // The monitor's history over plan --since (nullopt: not asked for): the peaks of a burst that
   // may have ended, judged beside the live census.
   std::optional<HistoryWindow> history;

@@ -222,15 +222,33 @@ std::vector<Advice> advice(const Analysis& a, Verdict verdict)
   const std::string& kind = a.facts.host.netns_kind;
   if (!kind.empty() && kind != "host" && verdict == Verdict::helps) {
     Advice x{ "persist-in-namespace", {}, {}, {} };
-    x.text = "This is " +
-             (a.facts.host.netns_name.empty() ? std::string("not the host's namespace")
-                                              : "namespace " + a.facts.host.netns_name) +
-             ", not the host's: make the change last where the namespace is made. Kubernetes: the pod's "
-             "securityContext.sysctls (tcp_tw_reuse is not in the safe set: the kubelet needs "
-             "--allowed-unsafe-sysctls=net.ipv4.tcp_tw_reuse); Docker: `docker run --sysctl "
-             "net.ipv4.tcp_tw_reuse=1`; a CNI chain: the tuning plugin; `ip netns`: the script that makes it";
+    // The pod, when a container runtime's config in this namespace names one.
+    std::string pod;
+    if (a.facts.namespace_boot) {
+      for (const auto& container : a.facts.namespace_boot->containers) {
+        pod = pod.empty() ? container.pod : pod;
+      }
+    }
+    const std::string unsafe = "(tcp_tw_reuse is not in the safe set: the kubelet needs "
+                               "--allowed-unsafe-sysctls=net.ipv4.tcp_tw_reuse)";
+    if (!pod.empty()) {
+      x.text = "This is pod " + pod +
+               "'s namespace, not the host's: make the change last in the pod's spec, "
+               "securityContext.sysctls " +
+               unsafe + ", or in what creates the pod (its Deployment's template)";
+    } else {
+      x.text = "This is " +
+               (a.facts.host.netns_name.empty() ? std::string("not the host's namespace")
+                                                : "namespace " + a.facts.host.netns_name) +
+               ", not the host's: make the change last where the namespace is made. Kubernetes: the pod's "
+               "securityContext.sysctls " +
+               unsafe +
+               "; Docker: `docker run --sysctl net.ipv4.tcp_tw_reuse=1`; a CNI chain: the tuning plugin; "
+               "`ip netns`: the script that makes it";
+    }
     x.rationale = "sysctl.d files are applied to the host's namespace at boot and never reach another one; "
-                  "a new namespace starts from kernel defaults, so `apply` here changes runtime values only";
+                  "a new namespace starts from kernel defaults and what its runtime sets, so `apply` here "
+                  "changes runtime values only";
     x.evidence = { { "netns_inode", static_cast<double>(a.facts.host.netns_inode) } };
     out.push_back(std::move(x));
   }

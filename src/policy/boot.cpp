@@ -138,6 +138,27 @@ void tuner_findings(const BootFacts& boot, Plan& plan)
 
 } // namespace
 
+void add_namespace_boot_findings(const NamespaceBootFacts& boot, Plan& plan)
+{
+  for (const auto& t : boot.tuners) {
+    const auto change =
+      std::find_if(plan.changes.begin(), plan.changes.end(), [&](const Change& c) { return c.key == t.key; });
+    if (change == plan.changes.end() || !t.conflicts_with(change->target)) {
+      continue; // it sets what the plan wants, or the plan does not touch the key
+    }
+    Finding f;
+    f.id = "runtime-owns-key";
+    f.severity = Severity::warning;
+    f.summary = t.owner + " sets " + t.key + " = " + t.value + " (" + t.source + "; " +
+                (t.running ? "running" : "not running") + "): " + t.effect;
+    f.evidence = { { "running", t.running ? 1.0 : 0.0 } };
+    f.rationale = "the container's configuration declares the value this namespace gets: a change made only "
+                  "here disagrees with it and is lost when the namespace is made again; change the "
+                  "declared value instead, or apply --force for a change until then";
+    plan.findings.push_back(std::move(f));
+  }
+}
+
 void add_boot_findings(const BootFacts& boot, Plan& plan)
 {
   drift_findings(boot, plan);

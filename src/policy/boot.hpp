@@ -11,4 +11,9 @@ namespace tw::policy {
 // Commands are named plainly (`tw-advisor rollback`); the CLI adds its --root/--state-dir.
 void add_boot_findings(const BootFacts& boot, Plan& plan);
 
+// Adds runtime-owns-key for each key a container runtime sets in this namespace (a pod's
+// securityContext.sysctls) to another value than the plan's: its value comes back when the
+// namespace is made again, or when that container starts.
+void add_namespace_boot_findings(const NamespaceBootFacts& boot, Plan& plan);
+
 } // namespace tw::policy

@@ -405,6 +405,9 @@ Plan make_plan(const Facts& live, const Profile& profile, const Policy& policy)
   if (facts.boot) {
     policy::add_boot_findings(*facts.boot, plan);
   }
+  if (facts.namespace_boot) {
+    policy::add_namespace_boot_findings(*facts.namespace_boot, plan);
+  }
   return plan;
 }
 

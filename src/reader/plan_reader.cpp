@@ -266,6 +266,25 @@ DestGroup group_from_json(const Reader& r, const json& g, const std::string& p)
   return d;
 }
 
+// Other tuners' claims (facts.boot.tuners, facts.namespace_boot.tuners).
+std::vector<TunerClaim> read_tuners(const Reader& r, const json& tuners, const std::string& at)
+{
+  r.array(tuners, at);
+  std::vector<TunerClaim> out;
+  for (std::size_t i = 0; i < tuners.size(); ++i) {
+    const std::string p = at + "/" + std::to_string(i);
+    r.object(tuners[i], p);
+    out.push_back({ r.text(tuners[i], p, "owner"),
+                    r.text(tuners[i], p, "key"),
+                    r.text(tuners[i], p, "value"),
+                    r.text(tuners[i], p, "source"),
+                    r.flag(tuners[i], p, "running"),
+                    r.flag(tuners[i], p, "overrides_sysctld"),
+                    r.text(tuners[i], p, "effect") });
+  }
+  return out;
+}
+
 } // namespace
 
 SocketCensus census_from_json(const json& s, const std::string& source)
@@ -610,21 +629,30 @@ Facts facts_from_json(const json& doc, const std::string& source)
                                            r.text(interrupted, p, "journal") };
     }
     if (b.contains("tuners")) { // recorded since other tuners are looked for
-      const json& tuners = b["tuners"];
-      r.array(tuners, bp + "/tuners");
-      for (std::size_t i = 0; i < tuners.size(); ++i) {
-        const std::string p = bp + "/tuners/" + std::to_string(i);
-        r.object(tuners[i], p);
-        boot.tuners.push_back({ r.text(tuners[i], p, "owner"),
-                                r.text(tuners[i], p, "key"),
-                                r.text(tuners[i], p, "value"),
-                                r.text(tuners[i], p, "source"),
-                                r.flag(tuners[i], p, "running"),
-                                r.flag(tuners[i], p, "overrides_sysctld"),
-                                r.text(tuners[i], p, "effect") });
-      }
+      boot.tuners = read_tuners(r, b["tuners"], bp + "/tuners");
     }
     f.boot = std::move(boot);
+  }
+  if (const auto nb = j.find("namespace_boot"); nb != j.end()) { // recorded since runtimes are read
+    const std::string nbp = at + "/namespace_boot";
+    r.object(*nb, nbp);
+    if (r.flag(*nb, nbp, "sysctl_d_reaches")) {
+      r.fail(nbp + "/sysctl_d_reaches", "expected false: sysctl.d reaches the host's namespace only");
+    }
+    NamespaceBootFacts n;
+    const json& containers = r.field(*nb, nbp, "containers");
+    r.array(containers, nbp + "/containers");
+    for (std::size_t i = 0; i < containers.size(); ++i) {
+      const std::string p = nbp + "/containers/" + std::to_string(i);
+      r.object(containers[i], p);
+      n.containers.push_back({ r.text(containers[i], p, "owner"),
+                               r.text(containers[i], p, "config"),
+                               r.text_or_null(containers[i], p, "pod"),
+                               r.flag(containers[i], p, "running") });
+    }
+    n.unreadable = r.strings(r.field(*nb, nbp, "unreadable"), nbp + "/unreadable");
+    n.tuners = read_tuners(r, r.field(*nb, nbp, "tuners"), nbp + "/tuners");
+    f.namespace_boot = std::move(n);
   }
   if (const auto h = j.find("history"); h != j.end()) { // plan --since: the monitor's peaks it judged
     const std::string hp = at + "/history";

@@ -41,6 +41,22 @@ ordered_json nullable(const std::string& s)
   return s.empty() ? ordered_json(nullptr) : ordered_json(s);
 }
 
+// Other tuners' claims on a key (boot.tuners: TuneD; namespace_boot.tuners: a container runtime).
+ordered_json tuners_json(const std::vector<TunerClaim>& claims)
+{
+  ordered_json out = ordered_json::array();
+  for (const auto& t : claims) {
+    out.push_back({ { "owner", t.owner },
+                    { "key", t.key },
+                    { "value", t.value },
+                    { "source", t.source },
+                    { "running", t.running },
+                    { "overrides_sysctld", t.overrides_sysctld },
+                    { "effect", t.effect } });
+  }
+  return out;
+}
+
 } // namespace
 
 ordered_json facts_to_json(const Facts& facts)
@@ -122,16 +138,6 @@ ordered_json facts_to_json(const Facts& facts)
                       { "state", b.interrupted->state },
                       { "journal", b.interrupted->journal } };
     }
-    ordered_json tuners = ordered_json::array();
-    for (const auto& t : b.tuners) {
-      tuners.push_back({ { "owner", t.owner },
-                         { "key", t.key },
-                         { "value", t.value },
-                         { "source", t.source },
-                         { "running", t.running },
-                         { "overrides_sysctld", t.overrides_sysctld },
-                         { "effect", t.effect } });
-    }
     j["boot"] = { { "loader", b.loader },
                   { "drift", std::move(drift) },
                   { "unreadable", b.unreadable },
@@ -139,7 +145,21 @@ ordered_json facts_to_json(const Facts& facts)
                   { "generated", std::move(generated) },
                   { "overridden", b.overridden },
                   { "interrupted", std::move(interrupted) },
-                  { "tuners", std::move(tuners) } };
+                  { "tuners", tuners_json(b.tuners) } };
+  }
+  if (facts.namespace_boot) { // a namespace that is not the host's: sysctl.d does not reach it
+    const NamespaceBootFacts& nb = *facts.namespace_boot;
+    ordered_json containers = ordered_json::array();
+    for (const auto& c : nb.containers) {
+      containers.push_back({ { "owner", c.owner },
+                             { "config", c.config },
+                             { "pod", nullable(c.pod) },
+                             { "running", c.running } });
+    }
+    j["namespace_boot"] = { { "sysctl_d_reaches", false },
+                            { "containers", std::move(containers) },
+                            { "unreadable", nb.unreadable },
+                            { "tuners", tuners_json(nb.tuners) } };
   }
   if (facts.history) { // plan --since only
     const HistoryWindow& h = *facts.history;

@@ -381,6 +381,87 @@ TEST_F(NetnsLiveTest, ANamespaceGoneMidRunIsSkippedWithWhyNotAnError)
   }
 }
 
+// A pod's own sysctl setting as the owner of a key: a Kubernetes sandbox's OCI bundle, as
+// containerd keeps it, that declares tcp_tw_reuse 0 for a namespace under real port pressure
+// (joined through /proc/PID/ns/net of a real process in it), and a Docker bundle found through
+// its init.pid. The plan reads both from --root, names the pod, and apply will not change the
+// key there without --force.
+TEST_F(NetnsLiveTest, APodsDeclaredSysctlIsReadFromItsBundleAndApplyWillNotFightIt)
+{
+  namespace fs = std::filesystem;
+  Netns pod("nnpod");
+  const RunResult made = pod.run({ "sh", "-c", stuck_script() }, {}, std::chrono::seconds(120));
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  BackgroundProcess pause(pod.exec_argv({ "sh", "-c", "echo paused && exec sleep 170" }));
+  ASSERT_TRUE(pause.wait_for_output("paused", std::chrono::seconds(10))) << pause.output();
+  const std::string pid = std::to_string(pause.pid());
+  ASSERT_EQ(inode_of("/proc/" + pid + "/ns/net"), inode_of(pod.path()));
+
+  const fs::path tree = fs::temp_directory_path() / ("twa-pod-live-" + std::to_string(::getpid()));
+  struct RemoveTree
+  {
+    fs::path path;
+    ~RemoveTree()
+    {
+      std::error_code ec;
+      fs::remove_all(path, ec);
+    }
+  } const remove_tree{ tree };
+  const fs::path tasks = tree / "run/containerd/io.containerd.runtime.v2.task";
+  const std::string sandbox(64, 'a');
+  fs::create_directories(tasks / "k8s.io" / sandbox);
+  std::ofstream(tasks / "k8s.io" / sandbox / "config.json")
+    << R"({"annotations":{"io.kubernetes.cri.container-type":"sandbox","io.kubernetes.cri.sandbox-name":"web",)"
+    << R"("io.kubernetes.cri.sandbox-namespace":"shop"},"linux":{"namespaces":[{"type":"network","path":"/proc/)"
+    << pid << R"(/ns/net"}],"sysctl":{"net.ipv4.tcp_tw_reuse":"0"}}})";
+  std::ofstream(tasks / "k8s.io" / sandbox / "init.pid") << pid;
+  fs::create_directories(tasks / "moby/bbbb");
+  std::ofstream(tasks / "moby/bbbb/config.json") << R"({"linux":{"namespaces":[{"type":"network"}]}})";
+  std::ofstream(tasks / "moby/bbbb/init.pid") << pid;
+
+  const fs::path saved = tree / "plan.json";
+  const RunResult r = advisor(
+    { "plan", "--netns", pod.name(), "--root", tree.string(), "--format", "json", "--out", saved.string() });
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json p = json::parse(r.out);
+  EXPECT_EQ(p.at("verdict"), "helps") << p.at("reasons").dump();
+  const json& nb = p.at("facts").at("namespace_boot");
+  EXPECT_EQ(nb.at("sysctl_d_reaches"), false);
+  ASSERT_EQ(nb.at("containers").size(), 2U) << nb.dump();
+  ASSERT_EQ(nb.at("tuners").size(), 1U) << nb.dump();
+  EXPECT_EQ(nb.at("tuners").at(0).at("owner"), "pod shop/web (containerd sandbox aaaaaaaaaaaa)");
+  EXPECT_EQ(nb.at("tuners").at(0).at("value"), "0");
+  EXPECT_TRUE(nb.at("tuners").at(0).at("running").get<bool>());
+  const std::string findings = p.at("findings").dump();
+  EXPECT_NE(findings.find("runtime-owns-key"), std::string::npos) << findings;
+  EXPECT_NE(p.at("advice").dump().find("This is pod shop/web's namespace"), std::string::npos)
+    << p.at("advice").dump();
+
+  // apply in that namespace refuses to fight the pod's declared value, and changes nothing.
+  const auto reuse_now = [&pod] {
+    return std::string(trim(pod.run({ "sysctl", "-n", "net.ipv4.tcp_tw_reuse" }).out));
+  };
+  const std::vector<std::string> apply = { "apply",  "--netns",      pod.name(),     "--root", tree.string(),
+                                           "--plan", saved.string(), "--no-persist", "--yes",  "--watch",
+                                           "0" };
+  const RunResult refused = advisor(apply);
+  EXPECT_EQ(refused.exit_code, 1) << refused.out << refused.err;
+  EXPECT_NE(refused.err.find("pod shop/web (containerd sandbox aaaaaaaaaaaa)"), std::string::npos)
+    << refused.err;
+  EXPECT_NE(refused.err.find("--force"), std::string::npos) << refused.err;
+  EXPECT_EQ(reuse_now(), "0");
+  // --force changes it here, until the pod is made again; rollback undoes it.
+  std::vector<std::string> forced = apply;
+  forced.emplace_back("--force");
+  const RunResult applied = advisor(forced);
+  ASSERT_EQ(applied.exit_code, 0) << applied.out << applied.err;
+  EXPECT_EQ(reuse_now(), "1");
+  const RunResult undone = advisor({ "rollback", "--netns", pod.name(), "--root", tree.string() });
+  EXPECT_EQ(undone.exit_code, 0) << undone.out << undone.err;
+  EXPECT_EQ(reuse_now(), "0");
+  pause.stop();
+}
+
 TEST_F(NetnsLiveTest, BadNamespacesAreClearErrorsNamingThem)
 {
   const struct
