@@ -15,6 +15,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <netinet/in.h>
@@ -367,6 +368,81 @@ TEST_P(ProbeHooksLiveTest, ConnectTimeIsThePortSearchNotTheHandshake)
   EXPECT_EQ(d->processes[0].connects, static_cast<std::uint64_t>(k_connects));
   ASSERT_TRUE(d->connect_us_p99.has_value());
   EXPECT_LT(*d->connect_us_p99, 100000.0) << "the 300 ms handshake is in the connect() time";
+}
+
+// What is timed: an established connect and a refused one (answered by a reset) are; a connect
+// whose SYN had to be sent again is not, for the socket hooks (tcp_wstamp_ns then stamps the
+// retransmission, not the first SYN). The system-call hook times the non-blocking connect()
+// call itself, which returns at once in all three cases.
+TEST_P(ProbeHooksLiveTest, ConnectsAreTimedUnlessTheirSynWasSentAgain)
+{
+  HostPair pair("prtimed");
+  auto server = start_server(pair.server, pair.server_v4);
+  BackgroundProcess late(pair.server.exec_argv(
+    { m_loadgen, "server", "--bind", pair.server_v4, "--port", "9", "--timeout-ms", "170000" }));
+  ASSERT_TRUE(late.wait_for_output("ready", std::chrono::seconds(10))) << late.output();
+  pair.server.run_ok({ "nft", "add", "table", "inet", "twtimed" });
+  pair.server.run_ok(
+    { "nft", "add", "chain", "inet", "twtimed", "in", "{ type filter hook input priority 0 ; }" });
+  pair.server.run_ok({ "nft", "add", "rule", "inet", "twtimed", "in", "tcp", "dport", "9", "drop" });
+  const auto probe_ptr = attach(cookie_of(pair.client));
+  ASSERT_TRUE(probe_ptr->attached());
+
+  EXPECT_EQ(run_client(pair.client, pair.server_v4, 5, { "--close-first" }).at("ok"), 5);
+  // A non-blocking connect to port on the server, given until deadline to end; its SO_ERROR.
+  const auto connect_to =
+    [&pair](std::uint16_t port, int deadline_ms, const std::function<void()>& meanwhile) {
+      sockaddr_in sa{};
+      sa.sin_family = AF_INET;
+      sa.sin_port = htons(port);
+      EXPECT_EQ(::inet_pton(AF_INET, pair.server_v4.c_str(), &sa.sin_addr), 1);
+      const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+      EXPECT_GE(fd, 0) << std::strerror(errno);
+      EXPECT_EQ(::connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa), -1);
+      EXPECT_EQ(errno, EINPROGRESS) << std::strerror(errno);
+      meanwhile();
+      pollfd p{ fd, POLLOUT, 0 };
+      EXPECT_EQ(::poll(&p, 1, deadline_ms), 1) << "port " << port << ": the handshake did not end";
+      int error = -1;
+      socklen_t len = sizeof error;
+      EXPECT_EQ(::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len), 0);
+      ::close(fd);
+      return error;
+    };
+  {
+    const EnterNetns in(pair.client);
+    for (int i = 0; i < 3; ++i) {
+      EXPECT_EQ(connect_to(7, 2000, [] {}), ECONNREFUSED); // nobody listens on 7: a reset
+    }
+    // The first SYN to 9 is dropped and sent again after 1 s; the rule goes after that, and the
+    // next one (3 s after the first) is answered.
+    EXPECT_EQ(connect_to(9,
+                         5000,
+                         [&pair] {
+                           std::this_thread::sleep_for(std::chrono::milliseconds(1300));
+                           pair.server.run_ok({ "nft", "delete", "table", "inet", "twtimed" });
+                         }),
+              0);
+  }
+  const SymptomEvidence e = probe_ptr->collect(5.0);
+  const SymptomDestination* established = e.destination(pair.server_v4 + ":8080");
+  ASSERT_NE(established, nullptr);
+  EXPECT_EQ(established->handshakes_ok, 5u);
+  EXPECT_TRUE(established->connect_us_p99.has_value()) << "an established connect is timed";
+  const SymptomDestination* refused = e.destination(pair.server_v4 + ":7");
+  ASSERT_NE(refused, nullptr);
+  EXPECT_EQ(refused->handshakes_failed, 3u);
+  EXPECT_TRUE(refused->connect_us_p99.has_value()) << "a refused connect is timed";
+  const SymptomDestination* again = e.destination(pair.server_v4 + ":9");
+  ASSERT_NE(again, nullptr);
+  EXPECT_EQ(again->handshakes_ok, 1u);
+  if (GetParam() == ProbeHooks::socket) {
+    EXPECT_FALSE(again->connect_us_p99.has_value())
+      << "a connect whose SYN was sent again is timed: " << *again->connect_us_p99 << " us";
+  } else {
+    ASSERT_TRUE(again->connect_us_p99.has_value());
+    EXPECT_LT(*again->connect_us_p99, 100000.0) << "the non-blocking call returns at once";
+  }
 }
 
 TEST_P(ProbeHooksLiveTest, TrafficInAnotherNamespaceIsNotCounted)
