@@ -182,7 +182,8 @@ void add_apply_command(CLI::App& app, int& exit_code)
   apply->add_flag("--force",
                   apply_args->force,
                   "Apply even when another tuner sets a changed key and its value wins over sysctl.d\n"
-                  "(a TuneD profile with reapply_sysctl = 0): it will undo the change at its next run");
+                  "(a TuneD profile with reapply_sysctl = 0), or a container in this namespace declares\n"
+                  "another value (a pod's securityContext.sysctls): its value comes back at its next run");
   apply->add_flag("--ignore-host-mismatch",
                   apply_args->ignore_host_mismatch,
                   "Apply a --plan made on another host name or network namespace (refused by default)");

@@ -33,6 +33,8 @@ struct BundleRoot
 
 constexpr BundleRoot k_roots[] = {
   { "run/containerd/io.containerd.runtime.v2.task", "", "init.pid", true },
+  { "run/docker/containerd/daemon/io.containerd.runtime.v2.task", "", "init.pid", true }, // Docker's own
+  { "run/k3s/containerd/io.containerd.runtime.v2.task", "", "init.pid", true },           // k3s, RKE2
   { "run/containers/storage/overlay-containers", "userdata", "pidfile", false },
 };
 
@@ -40,7 +42,7 @@ std::string annotation(const json& annotations, std::initializer_list<const char
 {
   for (const char* name : names) {
     if (const auto it = annotations.find(name); it != annotations.end() && it->is_string()) {
-      return it->get<std::string>();
+      return printable(it->get<std::string>());
     }
   }
   return {};
@@ -79,7 +81,8 @@ public:
         continue;
       }
       each_dir(dir, [&](const fs::path& ns) {
-        const std::string runtime = ns.filename() == "moby" ? "docker" : "containerd";
+        // Docker's namespace is moby (moby-UID.GID with userns-remap).
+        const std::string runtime = ns.filename().string().rfind("moby", 0) == 0 ? "docker" : "containerd";
         each_dir(ns, [&](const fs::path& id) { read(id, where, runtime); });
       });
     }
@@ -132,24 +135,47 @@ private:
       unreadable(config_path, "not an OCI config: not a JSON object");
       return;
     }
+    try {
+      read_config(config, config_path, bundle, id_dir.filename().string(), where, runtime);
+    } catch (const json::exception& e) { // a member of another type than the OCI spec's
+      unreadable(config_path, std::string("not an OCI config: ") + e.what());
+    }
+  }
+
+  void read_config(const json& config,
+                   const fs::path& config_path,
+                   const fs::path& bundle,
+                   const std::string& id,
+                   const BundleRoot& where,
+                   const std::string& runtime)
+  {
     OciBundle b;
     b.runtime = runtime;
     b.container.config = config_path.string();
-    const std::string id = id_dir.filename().string();
     const json empty = json::object();
     const json& annotations =
       config.contains("annotations") && config["annotations"].is_object() ? config["annotations"] : empty;
     describe(b, id, annotations);
 
-    std::optional<std::uint64_t> pid;
+    // Its init process, when the pid file names one that runs and is this container's: a pid
+    // file outlives its process (CRI-O keeps an exited container's), and the pid may be reused.
+    std::uint64_t pid = 0; // 0: none
     if (const auto text_pid = read_file(bundle / where.pid_file)) {
-      pid = parse_uint(trim(*text_pid));
+      pid = parse_uint(trim(*text_pid)).value_or(0);
     }
-    std::error_code ec;
-    b.container.running = pid && fs::exists(m_proc / std::to_string(*pid), ec);
+    if (pid != 0) {
+      const auto cgroup = read_file(m_proc / std::to_string(pid) / "cgroup");
+      if (!cgroup || cgroup->find(id) == std::string::npos) {
+        pid = 0;
+      }
+    }
+    b.container.running = pid != 0;
 
     const json& linux = config.contains("linux") && config["linux"].is_object() ? config["linux"] : empty;
     netns_of(b, linux, pid);
+    // CRI-O drops a pod's infra process by default: its sandbox runs as long as its pinned
+    // namespace does.
+    b.container.running = b.container.running || (b.sandbox && b.netns != 0);
     if (const auto it = linux.find("sysctl"); it != linux.end() && it->is_object()) {
       std::map<std::string, std::string> sorted;
       for (const auto& [raw, value] : it->items()) {
@@ -167,16 +193,17 @@ private:
   // Docker container.
   static void describe(OciBundle& b, const std::string& id, const json& annotations)
   {
-    const std::string short_id = id.substr(0, 12);
+    const std::string short_id = printable(id.substr(0, 12));
     const std::string type =
       annotation(annotations, { "io.kubernetes.cri.container-type", "io.kubernetes.cri-o.ContainerType" });
+    b.sandbox = type == "sandbox";
     const std::string pod_ns =
       annotation(annotations, { "io.kubernetes.cri.sandbox-namespace", "io.kubernetes.pod.namespace" });
     const std::string pod_name =
       annotation(annotations, { "io.kubernetes.cri.sandbox-name", "io.kubernetes.pod.name" });
     if (!pod_name.empty()) {
       b.container.pod = pod_ns.empty() ? pod_name : pod_ns + "/" + pod_name;
-      if (type == "sandbox") {
+      if (b.sandbox) {
         b.container.owner = "pod " + b.container.pod + " (" + b.runtime + " sandbox " + short_id + ")";
         return;
       }
@@ -190,7 +217,7 @@ private:
                                               : "container " + short_id + " (" + b.runtime + ")";
   }
 
-  void netns_of(OciBundle& b, const json& linux, const std::optional<std::uint64_t>& pid)
+  void netns_of(OciBundle& b, const json& linux, std::uint64_t pid)
   {
     const auto spaces = linux.find("namespaces");
     if (spaces == linux.end() || !spaces->is_array()) {
@@ -203,12 +230,14 @@ private:
       return; // the host's network
     }
     const std::string joined = network->value("path", std::string());
-    b.makes_netns = joined.empty() || b.container.owner.rfind("pod ", 0) == 0; // a pod's sandbox pins its own
+    b.makes_netns = joined.empty() || b.sandbox; // a pod's sandbox pins its own
+    // The init process's namespace when it runs (the pinned file the config names may be a bare
+    // mount point under a host tree mounted without propagation), else the file it joined.
     fs::path link;
-    if (!joined.empty()) {
+    if (pid != 0) {
+      link = m_proc / std::to_string(pid) / "ns/net";
+    } else if (!joined.empty()) {
       link = host_path(m_root, m_proc, joined);
-    } else if (pid) {
-      link = m_proc / std::to_string(*pid) / "ns/net";
     } else {
       return; // not started, or stopped: no namespace now
     }
@@ -229,8 +258,9 @@ private:
 std::string effect_of(const OciBundle& b)
 {
   if (!b.container.pod.empty() && b.makes_netns) {
-    return "the runtime sets it when it makes the pod's namespace again (the pod re-created), so a value "
-           "changed here lasts only until then; the pod's securityContext.sysctls is where to change it";
+    return "the runtime sets it when it makes the pod's sandbox again (the pod re-created, the node "
+           "rebooted), so a value changed here lasts only until then; the pod's securityContext.sysctls "
+           "is where to change it";
   }
   if (!b.makes_netns) {
     return "the runtime writes it into this namespace each time that container starts, undoing a change "

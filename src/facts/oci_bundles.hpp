@@ -14,6 +14,7 @@ struct OciBundle
 {
   RuntimeContainer container;
   std::uint64_t netns = 0;  // inode of its network namespace; 0: the host's network, or gone
+  bool sandbox = false;     // a Kubernetes pod's sandbox (CRI container type "sandbox")
   bool makes_netns = false; // the namespace is made for it (a pod's sandbox; a container's own)
   Settings sysctls;         // linux.sysctl, canonical keys, in key order
   std::string runtime;      // "containerd", "cri-o" or "docker"
@@ -30,11 +31,13 @@ struct OciBundles
 //   config.json and init.pid. NS k8s.io is the CRI's (Kubernetes), moby Docker's.
 // - CRI-O's: ROOT/run/containers/storage/overlay-containers/ID/userdata, with config.json and
 //   pidfile.
-// A container's network namespace is the one its config joins (linux.namespaces' network path:
-// a pinned /run/netns file, or /proc/PID/ns/net, read below proc), or else its own: that of the
-// process in its pid file. A bundle whose namespace is gone, or that has none of its own (the
-// host's network), gets netns 0. Missing runtime directories are no error; what cannot be read
-// (not root, a config that is not JSON) is listed in unreadable.
+// Also Docker's own containerd (ROOT/run/docker/containerd/daemon/...) and k3s's
+// (ROOT/run/k3s/containerd/...). A container's network namespace is that of the process in its
+// pid file, when it runs and its /proc/PID/cgroup names the container (a pid file outlives its
+// process); else the one its config joins (linux.namespaces' network path: a pinned /run/netns
+// file, or /proc/PID/ns/net, read below proc). A bundle whose namespace is gone, or that has
+// none of its own (the host's network), gets netns 0. Missing runtime directories are no error;
+// what cannot be read (not root, a config that is not an OCI config) is listed in unreadable.
 OciBundles read_oci_bundles(const std::filesystem::path& root, const std::filesystem::path& proc);
 
 // What the runtimes set of `keys` in the namespace with inode netns when it is made again, or

@@ -233,9 +233,10 @@ std::vector<Advice> advice(const Analysis& a, Verdict verdict)
                                "--allowed-unsafe-sysctls=net.ipv4.tcp_tw_reuse)";
     if (!pod.empty()) {
       x.text = "This is pod " + pod +
-               "'s namespace, not the host's: make the change last in the pod's spec, "
+               "'s namespace, not the host's: make the change last in what creates the pod, its "
+               "Deployment's (StatefulSet's, DaemonSet's) pod template or its static-pod manifest: "
                "securityContext.sysctls " +
-               unsafe + ", or in what creates the pod (its Deployment's template)";
+               unsafe + "; a running pod's securityContext cannot be edited";
     } else {
       x.text = "This is " +
                (a.facts.host.netns_name.empty() ? std::string("not the host's namespace")

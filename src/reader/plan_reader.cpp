@@ -645,8 +645,8 @@ Facts facts_from_json(const json& doc, const std::string& source)
     for (std::size_t i = 0; i < containers.size(); ++i) {
       const std::string p = nbp + "/containers/" + std::to_string(i);
       r.object(containers[i], p);
-      n.containers.push_back({ r.text(containers[i], p, "owner"),
-                               r.text(containers[i], p, "config"),
+      n.containers.push_back({ r.text(containers[i], p, "owner", false),
+                               r.text(containers[i], p, "config", false),
                                r.text_or_null(containers[i], p, "pod"),
                                r.flag(containers[i], p, "running") });
     }

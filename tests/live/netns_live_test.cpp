@@ -147,6 +147,7 @@ TEST_F(NetnsLiveTest, AllNetnsFindsThePressureInANamedAndAProcessOnlyNamespace)
   FakeContainerCgroup cgroup("docker-" + container_id + ".scope", boxed_pid);
   // Quiet namespaces judge as nothing to do: 20 namespaces with the host's.
   std::vector<std::unique_ptr<Netns>> quiet;
+  quiet.reserve(16);
   for (int i = 0; i < 16; ++i) {
     quiet.push_back(std::make_unique<Netns>("nnquiet"));
   }
@@ -382,20 +383,23 @@ TEST_F(NetnsLiveTest, ANamespaceGoneMidRunIsSkippedWithWhyNotAnError)
 }
 
 // A pod's own sysctl setting as the owner of a key: a Kubernetes sandbox's OCI bundle, as
-// containerd keeps it, that declares tcp_tw_reuse 0 for a namespace under real port pressure
-// (joined through /proc/PID/ns/net of a real process in it), and a Docker bundle found through
-// its init.pid. The plan reads both from --root, names the pod, and apply will not change the
-// key there without --force.
+// containerd keeps it, that declares tcp_tw_reuse 0 for a namespace under real port pressure,
+// pinned at /var/run/netns/NAME (no infra process, as CRI-O runs pods by default); and a Docker
+// bundle found through its init.pid, a real process in that namespace and in a cgroup named
+// after the container. The plan reads both from --root, names the pod, and apply will not change
+// the key there without --force.
 TEST_F(NetnsLiveTest, APodsDeclaredSysctlIsReadFromItsBundleAndApplyWillNotFightIt)
 {
   namespace fs = std::filesystem;
   Netns pod("nnpod");
   const RunResult made = pod.run({ "sh", "-c", stuck_script() }, {}, std::chrono::seconds(120));
   ASSERT_EQ(made.exit_code, 0) << made.err;
-  BackgroundProcess pause(pod.exec_argv({ "sh", "-c", "echo paused && exec sleep 170" }));
-  ASSERT_TRUE(pause.wait_for_output("paused", std::chrono::seconds(10))) << pause.output();
-  const std::string pid = std::to_string(pause.pid());
+  BackgroundProcess init(pod.exec_argv({ "sh", "-c", "echo started && exec sleep 170" }));
+  ASSERT_TRUE(init.wait_for_output("started", std::chrono::seconds(10))) << init.output();
+  const std::string pid = std::to_string(init.pid());
   ASSERT_EQ(inode_of("/proc/" + pid + "/ns/net"), inode_of(pod.path()));
+  const std::string docker_id(64, 'b');
+  FakeContainerCgroup cgroup("docker-" + docker_id + ".scope", pid);
 
   const fs::path tree = fs::temp_directory_path() / ("twa-pod-live-" + std::to_string(::getpid()));
   struct RemoveTree
@@ -407,17 +411,20 @@ TEST_F(NetnsLiveTest, APodsDeclaredSysctlIsReadFromItsBundleAndApplyWillNotFight
       fs::remove_all(path, ec);
     }
   } const remove_tree{ tree };
+  // The host's /run/netns seen from the tree, as a host mounted at /host shows it.
+  fs::create_directories(tree / "run/netns");
+  fs::create_symlink(pod.path(), tree / "run/netns" / pod.name());
   const fs::path tasks = tree / "run/containerd/io.containerd.runtime.v2.task";
   const std::string sandbox(64, 'a');
   fs::create_directories(tasks / "k8s.io" / sandbox);
   std::ofstream(tasks / "k8s.io" / sandbox / "config.json")
     << R"({"annotations":{"io.kubernetes.cri.container-type":"sandbox","io.kubernetes.cri.sandbox-name":"web",)"
-    << R"("io.kubernetes.cri.sandbox-namespace":"shop"},"linux":{"namespaces":[{"type":"network","path":"/proc/)"
-    << pid << R"(/ns/net"}],"sysctl":{"net.ipv4.tcp_tw_reuse":"0"}}})";
-  std::ofstream(tasks / "k8s.io" / sandbox / "init.pid") << pid;
-  fs::create_directories(tasks / "moby/bbbb");
-  std::ofstream(tasks / "moby/bbbb/config.json") << R"({"linux":{"namespaces":[{"type":"network"}]}})";
-  std::ofstream(tasks / "moby/bbbb/init.pid") << pid;
+    << R"("io.kubernetes.cri.sandbox-namespace":"shop"},"linux":{"namespaces":[{"type":"network",)"
+    << R"("path":"/var/run/netns/)" << pod.name() << R"("}],"sysctl":{"net.ipv4.tcp_tw_reuse":"0"}}})";
+  fs::create_directories(tasks / "moby" / docker_id);
+  std::ofstream(tasks / "moby" / docker_id / "config.json")
+    << R"({"linux":{"namespaces":[{"type":"network"}]}})";
+  std::ofstream(tasks / "moby" / docker_id / "init.pid") << pid;
 
   const fs::path saved = tree / "plan.json";
   const RunResult r = advisor(
@@ -428,6 +435,9 @@ TEST_F(NetnsLiveTest, APodsDeclaredSysctlIsReadFromItsBundleAndApplyWillNotFight
   const json& nb = p.at("facts").at("namespace_boot");
   EXPECT_EQ(nb.at("sysctl_d_reaches"), false);
   ASSERT_EQ(nb.at("containers").size(), 2U) << nb.dump();
+  for (const auto& c : nb.at("containers")) {
+    EXPECT_TRUE(c.at("running").get<bool>()) << c.dump();
+  }
   ASSERT_EQ(nb.at("tuners").size(), 1U) << nb.dump();
   EXPECT_EQ(nb.at("tuners").at(0).at("owner"), "pod shop/web (containerd sandbox aaaaaaaaaaaa)");
   EXPECT_EQ(nb.at("tuners").at(0).at("value"), "0");
@@ -459,7 +469,7 @@ TEST_F(NetnsLiveTest, APodsDeclaredSysctlIsReadFromItsBundleAndApplyWillNotFight
   const RunResult undone = advisor({ "rollback", "--netns", pod.name(), "--root", tree.string() });
   EXPECT_EQ(undone.exit_code, 0) << undone.out << undone.err;
   EXPECT_EQ(reuse_now(), "0");
-  pause.stop();
+  init.stop();
 }
 
 TEST_F(NetnsLiveTest, BadNamespacesAreClearErrorsNamingThem)

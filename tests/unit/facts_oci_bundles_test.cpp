@@ -78,6 +78,7 @@ TEST_F(FactsOciBundles, EachRuntimesBundleIsFoundInItsNamespace)
              R"("net.ipv4.tcp_tw_reuse":"0","net/ipv4/ip_local_port_range":"20000 60999",)"
              R"("net.core.somaxconn":"4096")"));
   put(k_containerd + "k8s.io/" + sandbox + "/init.pid", "123");
+  put("proc/123/cgroup", "0::/kubepods.slice/cri-containerd-" + sandbox + ".scope\n");
   put(k_containerd + "k8s.io/fedcba9876543210/config.json",
       config(R"("io.kubernetes.cri.container-type":"container","io.kubernetes.cri.sandbox-name":"web",)"
              R"("io.kubernetes.cri.sandbox-namespace":"shop","io.kubernetes.cri.container-name":"app")",
@@ -89,6 +90,7 @@ TEST_F(FactsOciBundles, EachRuntimesBundleIsFoundInItsNamespace)
   put(k_containerd + "moby/aaaabbbbccccdddd/config.json",
       config("", R"({"type":"network"})", R"("net.ipv4.tcp_tw_reuse":"1")"));
   put(k_containerd + "moby/aaaabbbbccccdddd/init.pid", "456\n");
+  put("proc/456/cgroup", "0::/system.slice/docker-aaaabbbbccccdddd.scope\n");
   // A host-network container: no namespace of its own, nothing it sets is a namespace's.
   put(k_containerd + "moby/hosthosthost/config.json",
       R"({"linux":{"sysctl":{"net.ipv4.tcp_tw_reuse":"0"}}})");
@@ -99,14 +101,18 @@ TEST_F(FactsOciBundles, EachRuntimesBundleIsFoundInItsNamespace)
              R"("io.kubernetes.pod.namespace":"data")",
              R"({"type":"network","path":"/run/netns/crio-2"})",
              R"("net.ipv4.tcp_tw_reuse":"0")"));
-  // A bundle being made (no config yet) is skipped; a config that is not JSON is said.
+  // A bundle being made (no config yet) is skipped; a config that is not JSON, or whose members
+  // are of another type than the OCI spec's, is said.
   fs::create_directories(m_root / k_containerd / "k8s.io/notyet");
   put(k_containerd + "k8s.io/broken/config.json", "{");
+  put(k_containerd + "k8s.io/odd/config.json", R"({"linux":{"namespaces":[{"type":null}]}})");
 
   const OciBundles all = read_oci_bundles(m_root, m_proc);
   ASSERT_EQ(all.bundles.size(), 5U);
-  ASSERT_EQ(all.unreadable.size(), 1U);
+  ASSERT_EQ(all.unreadable.size(), 2U);
   EXPECT_NE(all.unreadable[0].find("broken/config.json (not JSON"), std::string::npos) << all.unreadable[0];
+  EXPECT_NE(all.unreadable[1].find("odd/config.json (not an OCI config"), std::string::npos)
+    << all.unreadable[1];
 
   const NamespaceBootFacts pod = namespace_boot_facts(all, pod_ns, { k_reuse, k_range });
   ASSERT_EQ(pod.containers.size(), 2U);
@@ -142,12 +148,44 @@ TEST_F(FactsOciBundles, EachRuntimesBundleIsFoundInItsNamespace)
   const NamespaceBootFacts crio = namespace_boot_facts(all, crio_ns, { k_reuse });
   ASSERT_EQ(crio.tuners.size(), 1U);
   EXPECT_EQ(crio.tuners[0].owner, "pod data/db (cri-o sandbox 999988887777)");
-  EXPECT_FALSE(crio.tuners[0].running) << "no infra process";
+  EXPECT_TRUE(crio.tuners[0].running) << "no infra process (CRI-O's default), but its pinned namespace lives";
 
   // A namespace no bundle is in (an `ip netns` one), and the unknown namespace 0.
   EXPECT_TRUE(namespace_boot_facts(all, pod_ns + docker_ns + crio_ns, { k_reuse }).containers.empty());
   EXPECT_TRUE(namespace_boot_facts(all, 0, { k_reuse }).containers.empty())
     << "the host-network container's netns is 0 and must not match an unknown namespace";
+}
+
+TEST_F(FactsOciBundles, APidFileIsTrustedOnlyWhenItsProcessIsTheContainers)
+{
+  // Docker's own containerd, a userns-remapped namespace: a container whose init.pid now names
+  // another process (its own exited, the pid reused). That process's namespace is not the
+  // container's, and the container does not run.
+  fs::create_directories(m_proc / "77/ns");
+  namespace_file("proc/77/ns/net");
+  put("proc/77/cgroup", "0::/user.slice/session-1.scope\n");
+  const std::string docker = "run/docker/containerd/daemon/io.containerd.runtime.v2.task/moby-100000.100000/";
+  put(docker + "1111222233334444/config.json",
+      config("", R"({"type":"network"})", R"("net.ipv4.tcp_tw_reuse":"0")"));
+  put(docker + "1111222233334444/init.pid", "77");
+  // k3s's containerd, a container that joined a pinned namespace and whose pid file is stale:
+  // found through the file it joined.
+  const std::uint64_t pinned = namespace_file("run/netns/cni-k3s");
+  put("run/k3s/containerd/io.containerd.runtime.v2.task/k8s.io/5555666677778888/config.json",
+      config("", R"({"type":"network","path":"/run/netns/cni-k3s"})", R"("net.ipv4.tcp_tw_reuse":"0")"));
+  put("run/k3s/containerd/io.containerd.runtime.v2.task/k8s.io/5555666677778888/init.pid", "77");
+
+  const OciBundles all = read_oci_bundles(m_root, m_proc);
+  ASSERT_EQ(all.bundles.size(), 2U);
+  const auto& reused = all.bundles[0].runtime == "docker" ? all.bundles[0] : all.bundles[1];
+  const auto& joined = all.bundles[0].runtime == "docker" ? all.bundles[1] : all.bundles[0];
+  EXPECT_EQ(reused.container.owner, "Docker container 111122223333");
+  EXPECT_FALSE(reused.container.running);
+  EXPECT_EQ(reused.netns, 0U) << "the reused pid's namespace was taken for the container's";
+  EXPECT_EQ(joined.runtime, "containerd");
+  EXPECT_EQ(joined.netns, pinned);
+  EXPECT_FALSE(joined.container.running);
+  EXPECT_TRUE(all.unreadable.empty()) << all.unreadable[0];
 }
 
 TEST_F(FactsOciBundles, NoRuntimeIsNoErrorAndAGoneNamespaceMatchesNothing)
