@@ -4,6 +4,7 @@
 #include "policy/boot.hpp"
 
 #include "model/sysctl.hpp"
+#include "util/strings.hpp"
 
 #include <algorithm>
 #include <map>
@@ -149,12 +150,27 @@ void add_namespace_boot_findings(const NamespaceBootFacts& boot, Plan& plan)
     Finding f;
     f.id = "runtime-owns-key";
     f.severity = Severity::warning;
-    f.summary = t.owner + " sets " + t.key + " = " + t.value + " (" + t.source + "; " +
+    // The config.json path (over 100 characters under containerd) is in facts.namespace_boot; the
+    // summary names the owner, which is what an operator changes.
+    f.summary = t.owner + " sets " + t.key + " = " + t.value + " in its OCI config (" +
                 (t.running ? "running" : "not running") + "): " + t.effect;
     f.evidence = { { "running", t.running ? 1.0 : 0.0 } };
     f.rationale = "the container's configuration declares the value this namespace gets: a change made only "
                   "here disagrees with it and is lost when the namespace is made again; change the "
                   "declared value instead, or apply --force for a change until then";
+    plan.findings.push_back(std::move(f));
+  }
+  // A bundle this run could not read may be this namespace's owner: say so where a change is planned.
+  if (!boot.unreadable.empty() && !plan.changes.empty()) {
+    Finding f;
+    f.id = "runtime-config-unreadable";
+    f.severity = Severity::info;
+    f.summary = "cannot read " + counted(boot.unreadable.size(), "container runtime config") + " (" +
+                boot.unreadable.front() + (boot.unreadable.size() > 1 ? ", ..." : "") +
+                "): a value one of them declares for this namespace is not seen";
+    f.evidence = { { "configs", static_cast<double>(boot.unreadable.size()) } };
+    f.rationale = "apply refuses to fight only the declared values it read; a pod's securityContext.sysctls "
+                  "in an unreadable config comes back when the namespace is made again all the same";
     plan.findings.push_back(std::move(f));
   }
 }

@@ -13,7 +13,8 @@ void add_boot_findings(const BootFacts& boot, Plan& plan);
 
 // Adds runtime-owns-key for each key a container runtime sets in this namespace (a pod's
 // securityContext.sysctls) to another value than the plan's: its value comes back when the
-// namespace is made again, or when that container starts.
+// namespace is made again, or when that container starts. Adds runtime-config-unreadable (info)
+// when the plan changes something and a runtime config on the node could not be read.
 void add_namespace_boot_findings(const NamespaceBootFacts& boot, Plan& plan);
 
 } // namespace tw::policy

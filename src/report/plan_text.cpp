@@ -304,6 +304,15 @@ std::string plan_to_text(const Plan& plan, const PlanTextOptions& options)
     next += "Before that: apply refuses to persist while another sysctl.d file overrides the change (see "
             "persist-overridden above); fix that file, or apply with --no-persist.\n";
   }
+  // apply refuses to fight another owner of a changed key (finding tuner-owns-key as a warning, or
+  // runtime-owns-key): the next step must say so rather than lead into the refusal.
+  const auto owned = std::find_if(plan.findings.begin(), plan.findings.end(), [](const Finding& f) {
+    return f.id == "runtime-owns-key" || (f.id == "tuner-owns-key" && f.severity == Severity::warning);
+  });
+  if (!plan.changes.empty() && owned != plan.findings.end()) {
+    next += "Before that: apply refuses while another owner sets a key it changes (see " + owned->id +
+            " above): change the value there, or apply with --force.\n";
+  }
   for (const auto line : split(next, '\n')) {
     if (!line.empty()) {
       out += wrap_text(line, width, "", "");

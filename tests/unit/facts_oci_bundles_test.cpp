@@ -8,6 +8,8 @@
 #include "policy_facts.hpp"
 #include "reader/plan_reader.hpp"
 #include "report/plan_json.hpp"
+#include "report/plan_text.hpp"
+#include "support/text.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -233,9 +235,8 @@ TEST(PolicyRuntime, APodThatDeclaresAnotherValueIsAWarningNamingIt)
   ASSERT_NE(r, nullptr);
   EXPECT_EQ(r->severity, Severity::warning);
   EXPECT_EQ(r->summary,
-            "pod shop/web (containerd sandbox 0123456789ab) sets net.ipv4.tcp_tw_reuse = 0 "
-            "(/run/containerd/x/config.json linux.sysctl; running): the runtime sets it when it makes the "
-            "pod's namespace again");
+            "pod shop/web (containerd sandbox 0123456789ab) sets net.ipv4.tcp_tw_reuse = 0 in its OCI config "
+            "(running): the runtime sets it when it makes the pod's namespace again");
   EXPECT_EQ(p.finding("tuner-owns-key"), nullptr) << "a runtime is not TuneD";
   // The same value as the plan's: nothing to fight.
   f.namespace_boot->tuners[0].value = "1";
@@ -265,6 +266,51 @@ TEST(PolicyRuntime, TheAdviceToMakeItLastNamesThePod)
   ASSERT_NE(generic, unnamed.advice.end());
   EXPECT_NE(generic->text.find("namespace pod 1234 container abc"), std::string::npos) << generic->text;
   EXPECT_NE(generic->text.find("docker run --sysctl"), std::string::npos) << generic->text;
+}
+
+// The next step the text plan gives must not lead into apply's refusal: it says the owner comes first.
+TEST(PolicyRuntime, TheNextStepSaysApplyRefusesWhileThePodOwnsTheKey)
+{
+  Facts f = pod_facts();
+  const std::string owned = unwrapped(plan_to_text(make_plan(f, Profile{}, config::builtin_policy())));
+  EXPECT_NE(owned.find("Before that: apply refuses while another owner sets a key it changes (see "
+                       "runtime-owns-key above): change the value there, or apply with --force."),
+            std::string::npos)
+    << owned;
+  f.namespace_boot->tuners[0].value = "1";
+  const std::string free = unwrapped(plan_to_text(make_plan(f, Profile{}, config::builtin_policy())));
+  EXPECT_EQ(free.find("Before that: apply refuses while another owner"), std::string::npos) << free;
+  EXPECT_NE(free.find("Next: save the plan"), std::string::npos) << free;
+}
+
+// A config this run could not read may be the namespace's owner: info, and only where a change is planned.
+TEST(PolicyRuntime, AnUnreadableRuntimeConfigIsSaidWhereAChangeIsPlanned)
+{
+  Facts f = pod_facts();
+  f.namespace_boot->tuners.clear();
+  f.namespace_boot->unreadable = { "/run/containerd/a/config.json (Permission denied)",
+                                   "/run/containerd/b/config.json (Permission denied)" };
+  const Plan p = make_plan(f, Profile{}, config::builtin_policy());
+  ASSERT_FALSE(p.changes.empty());
+  const Finding* u = p.finding("runtime-config-unreadable");
+  ASSERT_NE(u, nullptr);
+  EXPECT_EQ(u->severity, Severity::info);
+  EXPECT_EQ(u->summary,
+            "cannot read 2 container runtime configs (/run/containerd/a/config.json (Permission denied), "
+            "...): a value one of them declares for this namespace is not seen");
+  f.namespace_boot->unreadable.pop_back();
+  const Plan one = make_plan(f, Profile{}, config::builtin_policy());
+  ASSERT_NE(one.finding("runtime-config-unreadable"), nullptr);
+  EXPECT_EQ(one.finding("runtime-config-unreadable")->summary.find("..."), std::string::npos);
+  EXPECT_NE(one.finding("runtime-config-unreadable")->summary.find("1 container runtime config ("),
+            std::string::npos);
+
+  Facts quiet = base_facts();
+  quiet.host = f.host;
+  quiet.namespace_boot = f.namespace_boot;
+  const Plan nothing = make_plan(quiet, Profile{}, config::builtin_policy());
+  ASSERT_TRUE(nothing.changes.empty());
+  EXPECT_EQ(nothing.finding("runtime-config-unreadable"), nullptr) << "nothing to change: nothing to fight";
 }
 
 TEST(PolicyRuntime, NamespaceBootIsRecordedAndReadBack)
