@@ -141,6 +141,7 @@ void Applier::prepare()
   }
   m_file.reset();
   bool persisted = true; // the generated file already sets every key to its target
+  Settings previous;     // what the generated file sets now
   if (req.persist) {
     const auto dir_path = under_root(req.root, k_sysctld_dir);
     const Dir dir = Dir::open(dir_path);
@@ -149,7 +150,6 @@ void Applier::prepare()
     file.name = req.file_name;
     file.temp_name = temp_name_for(req.file_name);
     file.before = read_file_at(dir, req.file_name);
-    Settings previous;
     if (file.before) {
       const auto parsed = parse_generated_settings(file.before->bytes);
       if (!parsed) {
@@ -189,6 +189,9 @@ void Applier::prepare()
       m_file = std::move(file);
     }
   }
+  if (req.persist && m_state_dir) {
+    keep_earlier_snapshot(previous);
+  }
   // The same reviewed plan run again (a config-management loop): "already applied" only when the
   // runtime holds every target AND (when persisting) the generated file sets them, so a deleted
   // file or values set by hand are persisted now instead of being reported as converged.
@@ -197,6 +200,37 @@ void Applier::prepare()
     m_persist_only = !persisted;
   }
   m_prepared = true;
+}
+
+// A key the runtime holds at its target because the last apply set it, while the generated file no
+// longer does (deleted, say): this apply persists it again, and its snapshot must be the last
+// apply's "old", or a rollback of this apply would leave the value that apply made and nothing to
+// undo it with (the journal holds one apply). A file that still sets the key keeps it in the
+// snapshot, so there the runtime value stays what the file restores.
+void Applier::keep_earlier_snapshot(const Settings& in_file)
+{
+  const auto last = load_journal(*m_state_dir);
+  if (!last || last->state != JournalState::done || last->netns_inode != current_netns_inode() ||
+      last->proc_sys != m_request.proc_sys.string()) {
+    return;
+  }
+  for (auto& change : m_changes) {
+    const bool in_file_now = std::any_of(
+      in_file.begin(), in_file.end(), [&](const auto& setting) { return setting.first == change.key; });
+    if (in_file_now || !same_sysctl_value(change.old_value, change.new_value)) {
+      continue; // the file's snapshot undoes it, or this apply changes the runtime itself
+    }
+    const auto earlier = std::find_if(last->changes.begin(),
+                                      last->changes.end(),
+                                      [&](const JournalChange& c) { return c.key == change.key; });
+    if (earlier == last->changes.end() || !same_sysctl_value(earlier->new_value, change.new_value) ||
+        same_sysctl_value(earlier->old_value, change.new_value)) {
+      continue;
+    }
+    m_notes.push_back(change.key + " is " + change.new_value + " since apply " + last->id +
+                      " changed it from " + earlier->old_value + ": rollback restores " + earlier->old_value);
+    change.old_value = earlier->old_value;
+  }
 }
 
 ApplyOutcome Applier::execute(ApplyObserver& observer)

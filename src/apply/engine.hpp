@@ -131,7 +131,9 @@ public:
   // plan, the sysctl.d file and whether it wins at boot. Throws tw::Error on any problem.
   void prepare();
 
-  // The changes with the runtime values read by prepare() as "old".
+  // The changes with the runtime values read by prepare() as "old", except a key an earlier apply
+  // set whose file no longer holds it: that one keeps the earlier apply's "old" (the value from
+  // before tw-advisor changed it), so rollback restores it.
   const std::vector<JournalChange>& changes() const { return m_changes; }
   // The sysctl.d file that will be written (when persisting).
   const std::optional<JournalFile>& file() const { return m_file; }
@@ -149,6 +151,7 @@ public:
 
 private:
   void open_existing_state_dir();
+  void keep_earlier_snapshot(const Settings& in_file);
   void undo_or_throw(Journal& journal, const std::string& reason, ApplyObserver& observer);
 
   ApplyRequest m_request;
@@ -255,6 +258,7 @@ struct StatusReport
   std::string journal_error;         // "damaged": why the journal could not be read
   std::vector<std::string> recovery; // "damaged": how to restore by hand, one step a line
   std::string next;                  // what to run next when something needs it ("" when not)
+  std::string apply_netns{};         // --netns of the namespace the last apply ran in, when not this one
   // status --history: the finished applies kept in the state dir, newest first (nullopt: not asked).
   std::optional<JournalArchive> history;
 };

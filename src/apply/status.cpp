@@ -3,6 +3,7 @@
 #include "apply/engine.hpp"
 #include "apply/target_lock.hpp"
 #include "facts/host.hpp"
+#include "facts/netns.hpp"
 #include "facts/sysctl_reader.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
@@ -134,6 +135,13 @@ std::string next_step(const StatusReport& r)
   if (r.condition == StatusCondition::rolled_back) {
     return "`tw-advisor plan` shows what this host needs now (it changed since the rollback)";
   }
+  if (!r.apply_netns.empty()) {
+    return "in the namespace the apply ran in: `tw-advisor status --netns " + shell_word(r.apply_netns) +
+           "`, and `tw-advisor rollback --netns " + shell_word(r.apply_netns) +
+           "` restores the values from "
+           "before apply " +
+           r.journal.id;
+  }
   return "`tw-advisor plan` shows what this host needs now; `tw-advisor rollback` restores the values "
          "from before apply " +
          r.journal.id;
@@ -214,10 +222,18 @@ StatusReport read_status(const Target& target, const BootLookup& boot_lookup)
     report.notes.push_back("the last apply stopped in state " + std::string(to_string(journal->state)) +
                            "; run `tw-advisor rollback` to restore the previous state");
   }
+  // The runtime keys of another namespace are not the ones the apply wrote: reading them here and
+  // calling the difference drift would send an operator to a rollback that refuses here.
   const auto ns = current_netns_inode();
-  if (journal->netns_inode != 0 && ns != 0 && journal->netns_inode != ns) {
+  const bool elsewhere = journal->netns_inode != 0 && ns != 0 && journal->netns_inode != ns;
+  if (elsewhere) {
+    const auto spec = netns_spec_of(journal->netns_inode);
+    report.apply_netns = spec ? *spec : "NAME|PID";
     report.notes.push_back("the last apply ran in network namespace " + std::to_string(journal->netns_inode) +
-                           ", this is " + std::to_string(ns) + ": runtime values below are this namespace's");
+                           ", this is " + std::to_string(ns) +
+                           ": runtime values below are this namespace's and are not judged against the "
+                           "journal; `tw-advisor status --netns " +
+                           shell_word(report.apply_netns) + "` judges them");
   }
   if (std::filesystem::path(journal->proc_sys).lexically_normal() != target.proc_sys.lexically_normal()) {
     report.notes.push_back("the journal records its runtime keys under " + printable(journal->proc_sys) +
@@ -288,13 +304,13 @@ StatusReport read_status(const Target& target, const BootLookup& boot_lookup)
       k.boot = it->second;
     }
     const std::string& expected = applied ? c.new_value : c.old_value;
-    if ((applied || restored) && k.runtime && !same_sysctl_value(*k.runtime, expected)) {
+    if (!elsewhere && (applied || restored) && k.runtime && !same_sysctl_value(*k.runtime, expected)) {
       k.drift.push_back("runtime is \"" + *k.runtime + "\", the journal says \"" + expected + "\"");
     }
     if (applied && journal->persist && (!k.persisted || !same_sysctl_value(*k.persisted, c.new_value))) {
       k.drift.push_back("the generated file does not set it to \"" + c.new_value + "\"");
     }
-    if (k.boot && k.runtime && !same_sysctl_value(k.boot->value, *k.runtime)) {
+    if (!elsewhere && k.boot && k.runtime && !same_sysctl_value(k.boot->value, *k.runtime)) {
       k.drift.push_back("at boot it would become \"" + k.boot->value + "\" (" + k.boot->origin +
                         "), runtime is \"" + *k.runtime + "\"");
     }

@@ -405,6 +405,21 @@ std::optional<NetnsInfo> identify_netns(std::uint64_t inode)
   return info;
 }
 
+std::optional<std::string> netns_spec_of(std::uint64_t inode)
+{
+  const auto info = identify_netns(inode);
+  if (!info || info->kind == NetnsKind::host) {
+    return std::nullopt;
+  }
+  if (info->kind == NetnsKind::named) {
+    return info->name;
+  }
+  if (info->pid > 0) {
+    return std::to_string(info->pid);
+  }
+  return std::nullopt;
+}
+
 bool is_host_tree(const std::filesystem::path& root)
 {
   struct stat tree

@@ -769,13 +769,42 @@ TEST_F(ApplyLiveTest, DeletedGeneratedFileIsPersistedAgain)
   const auto third = apply({ "--format", "json" });
   ASSERT_EQ(third.exit_code, 0) << third.err;
   EXPECT_EQ(nlohmann::json::parse(third.out)["outcome"], "already-applied") << third.out;
-  // Undo the persist-only apply, then the first one: back to the start.
-  EXPECT_EQ(tool("rollback").exit_code, 0);
-  EXPECT_EQ(state().sysctld.count("90-tw-advisor.conf"), 0u);
-  EXPECT_EQ(m_ns->get_sysctl(k_reuse), "1");
-  m_ns->set_sysctl(k_reuse, "0");
-  m_ns->set_sysctl(k_range, "40000 40999");
+  // The persist-only apply kept the first apply's snapshot (the journal holds one apply): its
+  // rollback goes back to the start, not to the values the first apply made.
+  EXPECT_NE(again.err.find("rollback restores 0"), std::string::npos) << again.err;
+  const auto undone = tool("rollback");
+  EXPECT_EQ(undone.exit_code, 0) << undone.out << undone.err;
   EXPECT_EQ(state(), before);
+}
+
+// The journal names the namespace its runtime keys were written in. From another one, status does
+// not call that namespace's values drift, and both status and rollback name the --netns to use.
+TEST_F(ApplyLiveTest, StatusAndRollbackFromAnotherNamespaceNameTheApplysOne)
+{
+  const auto applied = apply();
+  ASSERT_EQ(applied.exit_code, 0) << applied.out << applied.err;
+  const Netns other("other");
+  std::vector<std::string> argv = { m_bin, "status", "--detailed-exitcode" };
+  const auto c = common();
+  argv.insert(argv.end(), c.begin(), c.end());
+  const auto status = other.run(argv);
+  // Its keys are the kernel's defaults, not what the apply wrote; the files still match.
+  EXPECT_EQ(status.exit_code, 0) << status.out << status.err;
+  EXPECT_NE(status.out.find("drift: none"), std::string::npos) << status.out;
+  EXPECT_NE(unwrapped(status.out).find("`tw-advisor status --netns " + m_ns->name() + "` judges them"),
+            std::string::npos)
+    << status.out;
+  argv[1] = "rollback";
+  argv.erase(argv.begin() + 2);
+  const auto refused = other.run(argv);
+  EXPECT_EQ(refused.exit_code, 1) << refused.out << refused.err;
+  EXPECT_NE(unwrapped(refused.err).find("`tw-advisor rollback --netns " + m_ns->name() + "`"),
+            std::string::npos)
+    << refused.err;
+  EXPECT_EQ(m_ns->get_sysctl(k_reuse), "1"); // nothing was undone from the wrong namespace
+  const auto undone = tool("rollback");
+  EXPECT_EQ(undone.exit_code, 0) << undone.out << undone.err;
+  EXPECT_EQ(m_ns->get_sysctl(k_reuse), "0");
 }
 
 // The kernel refuses an inverted range with EINVAL; apply refuses it first, before any write.
