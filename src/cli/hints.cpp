@@ -17,7 +17,7 @@
 
 namespace tw::cli {
 
-std::string rollback_command(const std::string& root, const std::string& state_dir, const std::string& netns)
+std::string target_args(const std::string& root, const std::string& state_dir)
 {
   // Absolute paths: the hint is pasted later, often from another directory.
   const auto absolute = [](const std::string& path) {
@@ -25,10 +25,7 @@ std::string rollback_command(const std::string& root, const std::string& state_d
     const auto abs = std::filesystem::absolute(path, ec);
     return ec ? path : abs.lexically_normal().string();
   };
-  std::string out = "tw-advisor rollback";
-  if (!netns.empty()) {
-    out += " --netns " + shell_word(netns);
-  }
+  std::string out;
   if (!root.empty() && root != "/") {
     out += " --root " + shell_word(absolute(root));
   }
@@ -36,6 +33,15 @@ std::string rollback_command(const std::string& root, const std::string& state_d
     out += " --state-dir " + shell_word(absolute(state_dir));
   }
   return out;
+}
+
+std::string rollback_command(const std::string& root, const std::string& state_dir, const std::string& netns)
+{
+  std::string out = "tw-advisor rollback";
+  if (!netns.empty()) {
+    out += " --netns " + shell_word(netns);
+  }
+  return out + target_args(root, state_dir);
 }
 
 std::string with_rollback_command(std::string note,

@@ -8,6 +8,7 @@
 #include "cli/profile_args.hpp"
 #include "cli/validators.hpp"
 #include "facts/gather.hpp"
+#include "facts/netns.hpp"
 #include "facts/node.hpp"
 #include "policy/engine.hpp"
 #include "policy/node.hpp"
@@ -58,12 +59,17 @@ void run_node_plan(const PlanArgs& args,
   require_netns_switching("--all-netns");
   const NodePlan node =
     policy::make_node_plan(gather_node(options, socket_reader_from(args.socket_reader)), profile, policy);
-  const std::string text =
-    args.format == "json"
-      ? json_text(node_plan_to_json(node)) + "\n"
-      : node_plan_to_text(
-          node,
-          PlanTextOptions{ colour_wanted_on_stdout(), {}, nullptr, {}, nullptr, text_width_of_stdout() });
+  const std::string text = args.format == "json"
+                             ? json_text(node_plan_to_json(node)) + "\n"
+                             : node_plan_to_text(node,
+                                                 PlanTextOptions{ colour_wanted_on_stdout(),
+                                                                  {},
+                                                                  nullptr,
+                                                                  {},
+                                                                  nullptr,
+                                                                  text_width_of_stdout(),
+                                                                  target_args(args.root, args.state_dir),
+                                                                  false });
   std::fputs(text.c_str(), stdout);
   std::fflush(stdout);
   exit_code = args.detailed_exitcode && node.has_changes() ? 2 : 0;
@@ -145,7 +151,12 @@ void run_plan(const PlanArgs& args, int& exit_code)
                                       &facts.evidence,
                                       netns && netns->kind != NetnsKind::host ? args.netns : std::string(),
                                       &facts.host,
-                                      text_width_of_stdout() });
+                                      text_width_of_stdout(),
+                                      // Recorded facts (--facts) were judged elsewhere: the next
+                                      // commands run live, on the host's own tree.
+                                      args.facts.empty() ? target_args(args.root, args.state_dir) : "",
+                                      args.facts.empty() && !facts.host.netns_kind.empty() &&
+                                        facts.host.netns_kind != "host" && is_host_tree(args.root) });
   std::fputs(text.c_str(), stdout);
   std::fflush(stdout);
   exit_code = args.detailed_exitcode && !plan.changes.empty() ? 2 : 0;
@@ -164,10 +175,12 @@ void add_plan_command(CLI::App& app, int& exit_code)
     ->add_option(
       "--format", args->format, "Output format: text for people, json for tools (doc/plan-schema.md)")
     ->check(CLI::IsMember({ "text", "json" }));
-  cmd->add_option(
-    "--out",
-    args->out,
-    "Also write the JSON plan to FILE (atomically), for `apply --plan FILE` to apply exactly that");
+  cmd
+    ->add_option(
+      "--out",
+      args->out,
+      "Also write the JSON plan to FILE (atomically), for `apply --plan FILE` to apply exactly that")
+    ->type_name("FILE");
   cmd->add_flag("--detailed-exitcode",
                 args->detailed_exitcode,
                 "Exit 2 when changes are proposed (as `terraform plan -detailed-exitcode`)");
@@ -176,6 +189,7 @@ void add_plan_command(CLI::App& app, int& exit_code)
       "--root",
       args->root,
       "Root of the host's file system for sysctl.d (boot drift); /proc and /sys are never prefixed")
+    ->type_name("DIR")
     ->capture_default_str();
   cmd
     ->add_option("--state-dir",
@@ -188,6 +202,7 @@ void add_plan_command(CLI::App& app, int& exit_code)
                  args->sample,
                  "Watch SECONDS: rates from the counters (connections/s, TWRecycled/s) and, as root, the\n"
                  "BPF probe's failed connect()/bind() and recycled TIME_WAIT (doc/probe.md)")
+    ->type_name("SECONDS")
     ->check(number_range(0.0, 3600.0));
   cmd
     ->add_option("--since",
@@ -198,12 +213,16 @@ void add_plan_command(CLI::App& app, int& exit_code)
   cmd->add_flag("--no-probe",
                 args->no_probe,
                 "Do not load the BPF evidence probe during --sample; judge from the counters only");
-  cmd->add_option("--profile",
-                  args->profile,
-                  "Host intent: default, web-server, api-client, proxy, container-node, or a PATH to a YAML "
-                  "profile (doc/profiles.md)");
-  cmd->add_option(
-    "--policy", args->policy, "PATH to a policy YAML (default: the shipped policies/default.yaml)");
+  cmd
+    ->add_option("--profile",
+                 args->profile,
+                 "Host intent: default, web-server, api-client, proxy, container-node, or a PATH to a YAML "
+                 "profile (doc/profiles.md)")
+    ->type_name("NAME|PATH");
+  cmd
+    ->add_option(
+      "--policy", args->policy, "PATH to a policy YAML (default: the shipped policies/default.yaml)")
+    ->type_name("PATH");
   auto* netns = add_netns_option(cmd, args->netns, "judge");
   auto* all_netns = cmd
                       ->add_flag("--all-netns",

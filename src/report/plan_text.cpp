@@ -272,8 +272,9 @@ std::string plan_to_text(const Plan& plan, const PlanTextOptions& options)
 
   out += "\n";
   // In another namespace the commands must reach it, and apply there changes runtime values only.
-  const std::string judged = options.netns.empty() ? "" : "--netns " + shell_word(options.netns) + " ";
-  const std::string there = options.netns.empty() ? "" : judged + "--no-persist ";
+  const std::string judged = (options.netns.empty() ? "" : "--netns " + shell_word(options.netns) + " ") +
+                             (options.target_args.empty() ? "" : options.target_args.substr(1) + " ");
+  const std::string there = judged + (options.netns.empty() && !options.runtime_only ? "" : "--no-persist ");
   // The next step, wrapped like the rest (a command is kept whole on a line where it fits).
   std::string next;
   if (plan.finding("apply-interrupted") != nullptr) {

@@ -23,6 +23,12 @@ struct PlanTextOptions
   // Lines are wrapped to this many columns (the terminal's; 80 when not a terminal). A word longer
   // than the room (a path, a key) is never cut.
   std::size_t width = 80;
+  // " --root R --state-dir S" the "Next:" commands carry (cli::target_args), so they act on the
+  // tree this plan judged; empty for the host's.
+  std::string target_args{};
+  // apply here changes runtime values only (a namespace that is not the host's, with the host's
+  // tree: sysctl.d never reaches it): the "Next:" apply carries --no-persist.
+  bool runtime_only = false;
 };
 
 // The plan as an operator reads it at 3 a.m.: the verdict first, why in two or three lines with

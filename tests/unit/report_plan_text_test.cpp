@@ -3,6 +3,7 @@
 #include "policy/engine.hpp"
 #include "policy_facts.hpp"
 #include "report/plan_text.hpp"
+#include "support/text.hpp"
 
 #include <gtest/gtest.h>
 
@@ -122,6 +123,30 @@ TEST(ReportPlanText, SavedPlanNamesTheFileInTheNextStep)
   const std::string none = plan_to_text(make_plan(quiet, Profile{}, config::builtin_policy()),
                                         PlanTextOptions{ false, "p.json", nullptr, {} });
   EXPECT_NE(none.find("Saved to p.json. Nothing to apply."), std::string::npos) << none;
+}
+
+// A plan of another tree (--root, --state-dir) leads to commands on that tree; in a namespace that
+// is not the host's, judged with the host's tree, the apply it names changes runtime values only.
+TEST(ReportPlanText, TheNextStepCarriesTheTreeAndRuntimeOnlyWhereTheNamespaceIsNotTheHosts)
+{
+  Facts f = base_facts();
+  set_port_range(f, 40000, 40999);
+  add_group(f, "198.18.1.1", "198.18.1.2", 8080, 1000, 1000);
+  const Plan p = make_plan(f, Profile{}, config::builtin_policy());
+  PlanTextOptions tree;
+  tree.target_args = " --root /srv/r --state-dir '/srv/my state'";
+  const std::string t = test::unwrapped(plan_to_text(p, tree));
+  EXPECT_NE(t.find("`tw-advisor plan --root /srv/r --state-dir '/srv/my state' --out plan.json`"),
+            std::string::npos)
+    << t;
+  EXPECT_NE(t.find("`tw-advisor apply --root /srv/r --state-dir '/srv/my state' --plan plan.json`"),
+            std::string::npos)
+    << t;
+  PlanTextOptions pod;
+  pod.runtime_only = true;
+  const std::string in_pod = test::unwrapped(plan_to_text(p, pod));
+  EXPECT_NE(in_pod.find("`tw-advisor apply --no-persist --plan plan.json`"), std::string::npos) << in_pod;
+  EXPECT_NE(in_pod.find("`tw-advisor plan --out plan.json`"), std::string::npos) << in_pod;
 }
 
 TEST(ReportPlanText, WebServerInboundIrrelevant)
