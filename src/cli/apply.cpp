@@ -234,9 +234,7 @@ void add_apply_command(CLI::App& app, int& exit_code)
     "the watch; 4 another apply or rollback holds the lock on this target (nothing done: retry later).\n"
     "--format json outcomes: applied, already-applied, nothing-to-do, not-selected, declined,\n"
     "rolled-back-by-watch, locked, error.\n"
-    "Test hook: TW_ADVISOR_FAILPOINT=after-journal|mid-runtime|after-runtime|mid-persist|after-persist\n"
-    "SIGKILLs the process at that step; TW_ADVISOR_PROC_SYS=DIR makes apply, rollback and status use DIR\n"
-    "instead of /proc/sys (the CLI tests' fake tree). Details: doc/apply.md.");
+    "Details, and the test hooks TW_ADVISOR_FAILPOINT and TW_ADVISOR_PROC_SYS: doc/apply.md.");
   apply->callback([apply_args, &exit_code] { run_apply(*apply_args, exit_code); });
 }
 

@@ -168,6 +168,7 @@ void add_census_command(CLI::App& app, int& exit_code)
       "--top",
       args->top,
       "Destination groups to show: the top N by pressure plus the top N by TIME_WAIT (busiest first)")
+    ->type_name("N")
     ->check(number_range(1, 100000));
   auto* no_timestamps =
     cmd->add_flag("--no-timestamps",
@@ -189,7 +190,7 @@ void add_census_command(CLI::App& app, int& exit_code)
                                  args->sample,
                                  "First watch SECONDS with the BPF evidence probe (root, or CAP_BPF and\n"
                                  "CAP_PERFMON): failed connect() and bind(), recycled TIME_WAIT, by process");
-  sample->check(number_range(0.0, 3600.0))->excludes("--from-dump");
+  sample->type_name("SECONDS")->check(number_range(0.0, 3600.0))->excludes("--from-dump");
   cmd->add_flag("--no-probe", args->no_probe, "With --sample: do not load the probe (counters only)");
   auto* netns = add_netns_option(cmd, args->netns, "count");
   auto* all_netns = cmd

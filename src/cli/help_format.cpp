@@ -1,6 +1,7 @@
 #include "cli/help_format.hpp"
 
 #include "report/cli_docs.hpp"
+#include "report/cli_walk.hpp"
 #include "util/strings.hpp"
 #include "util/wrap.hpp"
 
@@ -134,6 +135,28 @@ std::string HelpFormatter::entry(const std::string& name, const std::string& des
 std::string HelpFormatter::make_option(const CLI::Option* opt, bool is_positional) const
 {
   return entry(make_option_name(opt, is_positional) + make_option_opts(opt), make_option_desc(opt));
+}
+
+std::string HelpFormatter::make_option_opts(const CLI::Option* opt) const
+{
+  if (!opt->get_option_text().empty()) {
+    return " " + opt->get_option_text();
+  }
+  const std::string label = report::value_label(*opt);
+  if (label.empty() && opt->nonpositional()) {
+    return {}; // a flag
+  }
+  std::string out = label.empty() ? "" : " " + label;
+  if (!opt->get_default_str().empty()) {
+    out += "=" + opt->get_default_str();
+  }
+  if (opt->get_expected_max() == CLI::detail::expected_max_vector_size) {
+    out += " ...";
+  }
+  if (opt->get_required() && opt->nonpositional()) {
+    out += " (required)";
+  }
+  return out;
 }
 
 std::string HelpFormatter::make_subcommand(const CLI::App* sub) const

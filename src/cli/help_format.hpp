@@ -20,6 +20,11 @@ public:
   HelpFormatter(std::size_t width, std::string doc_dir);
 
   std::string make_option(const CLI::Option* opt, bool is_positional) const override;
+  // The value an option takes as an operator reads it: the name its definition gives it (FILE,
+  // NAME|PATH|PID), a set's choices ({text,json}), a default (=text) and "..." for several. Not
+  // CLI11's generic type names (TEXT, UINT), its validators' texts (":NUMBER in 0 to 100") or
+  // Needs/Excludes lists: the description says those in words, and CLI11's errors name them.
+  std::string make_option_opts(const CLI::Option* opt) const override;
   std::string make_subcommand(const CLI::App* sub) const override;
   std::string make_description(const CLI::App* app) const override;
   std::string make_footer(const CLI::App* app) const override;

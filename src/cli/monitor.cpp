@@ -85,6 +85,7 @@ void add_monitor_command(CLI::App& app, int& exit_code)
     "textfile collector.\n"
     "Runs until SIGTERM; SIGHUP reloads the profile and policy. Changes nothing.");
   cmd->add_option("--interval", args->interval, "SECONDS between intervals")
+    ->type_name("SECONDS")
     ->check(number_range(1.0, 3600.0))
     ->capture_default_str();
   cmd
@@ -92,11 +93,14 @@ void add_monitor_command(CLI::App& app, int& exit_code)
                  args->textfile_dir,
                  "DIR where tw_advisor.prom is written (atomically) for node_exporter's\n"
                  "--collector.textfile.directory")
+    ->type_name("DIR")
     ->capture_default_str();
-  cmd->add_option("--count", args->count, "Stop after N intervals (default: run until SIGTERM)");
+  cmd->add_option("--count", args->count, "Stop after N intervals (default: run until SIGTERM)")
+    ->type_name("N");
   cmd->add_flag("--no-probe", args->no_probe, "Do not keep the BPF evidence probe attached");
-  cmd->add_option("--profile", args->profile, "Host intent, as for plan (doc/profiles.md)");
-  cmd->add_option("--policy", args->policy, "PATH to a policy YAML, as for plan");
+  cmd->add_option("--profile", args->profile, "Host intent, as for plan (doc/profiles.md)")
+    ->type_name("NAME|PATH");
+  cmd->add_option("--policy", args->policy, "PATH to a policy YAML, as for plan")->type_name("PATH");
   auto* netns = add_netns_option(cmd, args->netns, "watch");
   cmd
     ->add_flag("--all-netns",

@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <string>
 #include <vector>
 
 namespace tw::report {
@@ -21,5 +22,11 @@ inline bool is_help_option(const CLI::Option& opt)
 {
   return opt.get_lnames().size() == 1 && opt.get_lnames()[0] == "help";
 }
+
+// The value an option takes as an operator reads it: the name its definition gives it (FILE,
+// NAME|PATH|PID), a set's choices ({text,json}), VALUE for a generic one; empty for a flag and for
+// a positional (its name says it). Never CLI11's generic type names (TEXT, UINT) or its
+// validators' texts (":NUMBER in 0 to 100"), which --help and the man page would otherwise show.
+std::string value_label(const CLI::Option& opt);
 
 } // namespace tw::report

@@ -51,8 +51,8 @@ std::string option_synopsis(const CLI::Option& opt)
   if (!opt.nonpositional()) {
     names = opt.get_name();
   }
-  if (opt.get_type_size_max() > 0 && opt.nonpositional()) {
-    names += " " + opt.get_type_name();
+  if (const auto label = value_label(opt); !label.empty()) {
+    names += " " + label;
   }
   return names;
 }

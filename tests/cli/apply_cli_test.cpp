@@ -427,7 +427,7 @@ TEST_F(ApplyCliTest, HelpTeachesStepsCanaryFailpointsAndExitCodes)
                             "Exit codes",
                             "3 applied, then",
                             "TW_ADVISOR_FAILPOINT",
-                            "mid-persist",
+                            "test hooks",
                             "SHA-256",
                             "bucket < P*100",
                             "rollback" }) {
