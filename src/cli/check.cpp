@@ -96,6 +96,7 @@ void run_check_command(const CheckArgs& args, int& exit_code)
     sysctld::ProposedFile p;
     // Under configuration management FILE is a temporary copy: every line names where it goes.
     p.display = args.dest.empty() ? file : args.dest;
+    p.input = file;
     p.content = read_file_or_throw(file);
     bool guessed = false;
     p.dest = args.dest.empty() ? sysctld::infer_dest(file, args.root, guessed)
@@ -172,20 +173,25 @@ void add_check_command(CLI::App& app, int& exit_code)
     "file wins at boot. Reads only; changes nothing.");
   cmd->add_option("FILE", args->files, "sysctl.d file(s) to check (a temporary copy is fine, see --dest)")
     ->required();
-  cmd->add_option("--dest",
-                  args->dest,
-                  "Absolute path where FILE will be installed on the target (under --root), e.g.\n"
-                  "/etc/sysctl.d/60-net.conf. Default: FILE's own path when it is in a sysctl.d\n"
-                  "directory, else /etc/sysctl.d/<FILE's name>");
+  cmd
+    ->add_option("--dest",
+                 args->dest,
+                 "Absolute path where FILE will be installed on the target (under --root), e.g.\n"
+                 "/etc/sysctl.d/60-net.conf. Default: FILE's own path when it is in a sysctl.d\n"
+                 "directory, else /etc/sysctl.d/<FILE's name>")
+    ->type_name("PATH");
   cmd->add_option("--root", args->root, "Root of the target's file system (sysctl.d trees are read under it)")
+    ->type_name("DIR")
     ->capture_default_str();
   cmd->add_option("--format", args->format, "Output format")
     ->check(CLI::IsMember({ "text", "json" }))
     ->capture_default_str();
-  cmd->add_option("--policy",
-                  args->policy,
-                  "Policy whose guardrails (allowed value ranges) the values must respect\n"
-                  "(default: the installed policies/default.yaml)");
+  cmd
+    ->add_option("--policy",
+                 args->policy,
+                 "Policy whose guardrails (allowed value ranges) the values must respect\n"
+                 "(default: the installed policies/default.yaml)")
+    ->type_name("PATH");
   cmd
     ->add_option("--kernel",
                  args->kernel,

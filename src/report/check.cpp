@@ -71,9 +71,10 @@ nlohmann::json check_to_json(const CheckOutcome& o)
   j["root"] = escape_text(root);
   j["files"] = nlohmann::json::array();
   for (std::size_t i = 0; i < files.size(); ++i) {
-    j["files"].push_back({ { "file", escape_text(files[i].display) },
-                           { "dest", escape_text(files[i].dest.string()) },
-                           { "dest_assumed", assumed[i] } });
+    j["files"].push_back(
+      { { "file", escape_text(files[i].input.empty() ? files[i].display : files[i].input) },
+        { "dest", escape_text(files[i].dest.string()) },
+        { "dest_assumed", assumed[i] } });
   }
   j["findings"] = nlohmann::json::array();
   for (const auto& f : report.findings) {

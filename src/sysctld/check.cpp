@@ -1,5 +1,6 @@
 #include "sysctld/check.hpp"
 
+#include "sysctld/generated_file.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
@@ -15,6 +16,17 @@ namespace tw::sysctld {
 namespace fs = std::filesystem;
 
 namespace {
+
+// n per 60 s as a rate: whole numbers from 10/s, one decimal (rounded down) below, so 101 ports
+// read "1.6", not "1".
+std::string per_minute_as_per_second(std::uint64_t n)
+{
+  if (n >= 600) {
+    return std::to_string(n / 60);
+  }
+  const auto tenths = n * 10 / 60;
+  return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10);
+}
 
 const std::string k_tw_recycle = "net.ipv4.tcp_tw_recycle";
 
@@ -140,9 +152,9 @@ void check_value(const Entry& e, const std::string& key, const CheckOptions& opt
                 std::string(key)
                   .append(" = ")
                   .append(value)
-                  .append(": not whole numbers (")
+                  .append(fields.size() > 1 ? ": not whole numbers (the " : ": not a whole number (the ")
                   .append(r.source)
-                  .append(" range ")
+                  .append(" range is ")
                   .append(span)
                   .append(")") });
       return;
@@ -388,7 +400,7 @@ void check_merged(const BootResolution& res,
                            k_port_range,
                            "ip_local_port_range = " + normalize_space(*range_m.value) + " holds only " +
                              std::to_string(range->size()) + " ports: about " +
-                             std::to_string(range->size() / 60) +
+                             per_minute_as_per_second(range->size()) +
                              " new connections/s per destination before connect() fails with EADDRNOTAVAIL"),
             loader);
   }
@@ -649,6 +661,19 @@ CheckReport run_check(const std::vector<ProposedFile>& proposed,
   std::vector<UnreadablePath> unreadable;
   for (const auto& p : proposed) {
     check_lines(parse_sysctl_conf(p.content, p.display), kernel, options, out);
+    // The file `tw-advisor apply` writes is its own: its journal holds the file's snapshot, apply
+    // refuses to overwrite a file it did not generate, and rollback would put back its old bytes.
+    if (p.dest.lexically_normal() == fs::path(k_sysctld_dir) / k_generated_file_name) {
+      out.add({ "generated-file",
+                Severity::error,
+                p.display,
+                0,
+                {},
+                p.dest.string() +
+                  " is the file tw-advisor apply generates and rollback restores: written by anything else, "
+                  "the next apply refuses it and a rollback overwrites it. Put these keys in another file "
+                  "(e.g. /etc/sysctl.d/60-net.conf), or change them with `tw-advisor apply`" });
+    }
   }
   auto loaders = options.loaders;
   if (loaders.empty()) {

@@ -34,8 +34,9 @@ struct ProposedFile
 {
   std::filesystem::path
     dest;              // where it will be installed, absolute on the target ("/etc/sysctl.d/60-net.conf")
-  std::string display; // how messages name it (the FILE given to check)
+  std::string display; // how messages name it (--dest under configuration management, else FILE)
   std::string content; // its text
+  std::string input{}; // the FILE given to check, as given (a temporary copy under Ansible)
 };
 
 // One configuration file the loader will read, in the order it reads them.

@@ -331,7 +331,11 @@ TEST_F(CheckCli, JsonListsEveryFindingWithItsFields)
   EXPECT_TRUE(saw) << r.out;
   const auto clean = check({ "--format", "json", "--dest", "/etc/sysctl.d/60-net.conf", file("clean.conf") });
   EXPECT_EQ(clean.exit_code, 0);
-  EXPECT_TRUE(nlohmann::json::parse(clean.out).at("findings").empty()) << clean.out;
+  const auto clean_doc = nlohmann::json::parse(clean.out);
+  EXPECT_TRUE(clean_doc.at("findings").empty()) << clean.out;
+  // The file read (Ansible's temporary copy) and where it goes are both in files[].
+  EXPECT_EQ(clean_doc.at("files")[0].at("file"), file("clean.conf")) << clean.out;
+  EXPECT_EQ(clean_doc.at("files")[0].at("dest"), "/etc/sysctl.d/60-net.conf") << clean.out;
 }
 
 TEST_F(CheckCli, ValuesOutsideThePolicyGuardrails)

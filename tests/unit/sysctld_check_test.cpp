@@ -78,6 +78,21 @@ TEST(SysctldCheck, CleanFileHasNoFindings)
   EXPECT_EQ(r.errors(), 0U);
 }
 
+// tw-advisor's own file is apply's to write: configuration management installing it would make the
+// next apply refuse and a rollback overwrite it.
+TEST(SysctldCheck, TheFileApplyGeneratesIsNotADestination)
+{
+  CheckOptions options;
+  options.root = fs::path(TW_TEST_DATA_DIR) / "sysctld" / "does-not-exist";
+  const auto r = run_check(
+    { ProposedFile{ "/etc/sysctl.d/90-tw-advisor.conf", "new.conf", "net.ipv4.tcp_tw_reuse = 0\n" } },
+    memory_kernel(k_defaults, {}),
+    options);
+  ASSERT_TRUE(has_id(r, "generated-file"));
+  EXPECT_GE(r.errors(), 1U);
+  EXPECT_FALSE(has_id(check_text("net.ipv4.tcp_tw_reuse = 0\n"), "generated-file"));
+}
+
 TEST(SysctldCheck, ListenerInsideTheRangeUnlessReserved)
 {
   const auto r = check_text("net.ipv4.ip_local_port_range = 20000 60999\n", { 22, 25000 });
