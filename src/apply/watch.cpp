@@ -120,13 +120,16 @@ std::string symptom_summary(const SymptomWatch& watch)
                        watch.eaddrinuse_during_per_second);
   }
   // The probe sees a recycle only of TIME_WAIT entered since it attached: TWRecycled counts more.
-  return fmt::format("connect() EADDRNOTAVAIL {}{:.1f}/s during the watch{}; at least {} recycled connects, "
-                     "{} failed (BPF probe)",
+  const std::string recycled = watch.recycled == 0 ? std::string("no recycled connect seen")
+                                                   : fmt::format("at least {} recycled {}, {} failed",
+                                                                 watch.recycled,
+                                                                 watch.recycled == 1 ? "connect" : "connects",
+                                                                 watch.recycled_failed);
+  return fmt::format("connect() EADDRNOTAVAIL {}{:.1f}/s during the watch{}; {} (BPF probe)",
                      before,
                      watch.eaddrnotavail_during_per_second,
                      bind,
-                     watch.recycled,
-                     watch.recycled_failed);
+                     recycled);
 }
 
 } // namespace tw

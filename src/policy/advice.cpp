@@ -1,6 +1,7 @@
 // Advice beyond sysctls, each tied to the evidence: the lasting fix is usually the connection model.
 #include "policy/analysis.hpp"
 #include "policy/processes.hpp"
+#include "util/strings.hpp"
 
 #include <cmath>
 #include <map>
@@ -27,7 +28,7 @@ std::optional<Advice> bind_advice(const Analysis& a)
              ": set IP_BIND_ADDRESS_NO_PORT before bind(), or drop the bind(), so connect() picks the port "
              "(and shares it across destinations); on Linux 6.3+ IP_LOCAL_PORT_RANGE per socket narrows "
              "where it looks. bind() to port 0 failed " +
-             std::to_string(b.count) + " times with EADDRINUSE on " + b.local + " in " +
+             counted(b.count, "time") + " with EADDRINUSE on " + b.local + " in " +
              number(a.facts.evidence.window_seconds) + " s";
     x.rationale = "bind() never consults tcp_tw_reuse (inet_csk_get_port); with IP_BIND_ADDRESS_NO_PORT the "
                   "port is chosen at connect() (__inet_hash_connect), per destination, where TIME_WAIT "
@@ -127,9 +128,8 @@ std::vector<Advice> advice(const Analysis& a, Verdict verdict)
     }
     x.text = "Reuse connections instead of opening one per request: HTTP keep-alive or a connection pool "
              "towards " +
-             group_name(*top->group) + " (" + std::to_string(top->group->time_wait) +
-             " TIME_WAIT sockets there" + who +
-             "). This is the lasting fix; tcp_tw_reuse only shortens the wait" + hints;
+             group_name(*top->group) + " (" + counted(top->group->time_wait, "TIME_WAIT socket") + " there" +
+             who + "). This is the lasting fix; tcp_tw_reuse only shortens the wait" + hints;
     x.rationale =
       "each closed outbound connection holds its port for 60 s; a pooled connection holds one port "
       "for its whole life";

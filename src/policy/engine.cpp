@@ -124,7 +124,7 @@ void irrelevant(const Analysis& a, Plan& plan)
     const GroupView& g = *a.bind_driven.front();
     const SymptomBindFailure& b = *a.bind_failures.front();
     plan.reasons.push_back(
-      "bind() to port 0 failed " + std::to_string(b.count) + " times with EADDRINUSE in " +
+      "bind() to port 0 failed " + counted(b.count, "time") + " with EADDRINUSE in " +
       number(a.facts.evidence.window_seconds) + " s on " + b.local + ", from " + processes_text(b.processes) +
       ", while " + std::to_string(g.group->time_wait) + " of " + std::to_string(g.usable) +
       " ports towards " + group_name(*g.group) +
@@ -157,15 +157,15 @@ void irrelevant(const Analysis& a, Plan& plan)
       "pressure.");
   } else if (a.busiest != nullptr) {
     const GroupView& b = *a.busiest;
-    plan.reasons.push_back("Outbound TIME_WAIT (" + std::to_string(r.outbound) + " sockets, " +
-                           std::to_string(c.group_count) + " destination groups) peaks at " +
+    plan.reasons.push_back("Outbound TIME_WAIT (" + counted(r.outbound, "socket") + ", " +
+                           counted(c.group_count, "destination group") + ") peaks at " +
                            std::to_string(b.group->time_wait) + " of " + std::to_string(b.usable) +
                            " usable ports (" + percent(b.time_wait_share) + ") towards " +
                            group_name(*b.group) + ", below the " + percent(a.time_wait_pressure) +
                            " threshold: no TIME_WAIT pressure.");
   } else {
-    plan.reasons.push_back(std::to_string(r.outbound) +
-                           " outbound TIME_WAIT sockets, but no destination group shows TIME_WAIT pressure.");
+    plan.reasons.push_back(counted(r.outbound, "outbound TIME_WAIT socket") +
+                           ", but no destination group shows TIME_WAIT pressure.");
   }
   for (const auto& v : a.groups) {
     if (v.exhausted) {

@@ -136,7 +136,8 @@ void role_findings(const Analysis& a, std::vector<Finding>& out)
       f.evidence["range_high"] = a.port_range->high;
     }
     f.summary =
-      std::to_string(r.outside_range) + " TIME_WAIT sockets have a local port outside " + range +
+      counted(r.outside_range, "TIME_WAIT socket has", "TIME_WAIT sockets have") + " a local port outside " +
+      range +
       " (or reserved) with no listener on it: the range was changed within the last 60 s, a "
       "listener has gone, or clients bind() fixed ports; counted as unknown, not in today's pressure";
     f.rationale =
@@ -223,8 +224,9 @@ void counter_findings(const Analysis& a, std::vector<Finding>& out)
     if (const auto max = a.facts.sysctls.get_int("net.ipv4.tcp_max_tw_buckets")) {
       f.evidence["tcp_max_tw_buckets"] = static_cast<double>(*max);
     }
-    f.summary = std::to_string(*overflow) + " closes found tcp_max_tw_buckets full and skipped TIME_WAIT "
-                                            "(TcpExt.TCPTimeWaitOverflow)";
+    f.summary = counted(*overflow, "close", "closes") +
+                " found tcp_max_tw_buckets full and skipped TIME_WAIT "
+                "(TcpExt.TCPTimeWaitOverflow)";
     if (a.facts.rates) {
       if (const auto rate = a.facts.rates->rate("TcpExt.TCPTimeWaitOverflow")) {
         f.evidence["TCPTimeWaitOverflow_per_second"] = *rate;
@@ -258,7 +260,7 @@ void counter_findings(const Analysis& a, std::vector<Finding>& out)
   if (a.facts.sockets.available && fin_wait2 > 0) {
     Finding f{ "fin-wait2-sockets", Severity::info, {}, {}, {} };
     f.evidence = { { "fin_wait2", as_double(fin_wait2) }, { "time_wait", as_double(a.time_wait_total) } };
-    f.summary = "the dump shows " + std::to_string(fin_wait2) + " sockets in FIN_WAIT2 beside " +
+    f.summary = "the dump shows " + counted(fin_wait2, "socket") + " in FIN_WAIT2 beside " +
                 std::to_string(a.time_wait_total) + " in TIME_WAIT";
     if (const auto sockstat_tw = c.get("sockstat.tw")) {
       // A note only: sockstat was read at another moment, so under churn the two differ anyway.
@@ -393,7 +395,7 @@ void symptom_findings(const Analysis& a, std::vector<Finding>& out)
   if (!e.bind_eaddrinuse.empty()) {
     const SymptomBindFailure& b = e.bind_eaddrinuse.front();
     Finding f{ "bind-eaddrinuse", Severity::error, {}, {}, {} };
-    f.summary = "bind() to port 0 failed " + std::to_string(b.count) + " times with EADDRINUSE in " +
+    f.summary = "bind() to port 0 failed " + counted(b.count, "time") + " with EADDRINUSE in " +
                 number(window) + " s on " + b.local + ", from " + processes_text(b.processes) +
                 ": tcp_tw_reuse does not help a client that bind()s before connect()";
     f.evidence = { { "eaddrinuse", as_double(b.count) },

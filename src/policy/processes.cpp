@@ -80,7 +80,7 @@ void close_wait_leak(const Analysis& a, std::vector<Finding>& out)
     if (unnamed < threshold) {
       return; // owners named, none holds a pile: spread over many processes, each in-flight work
     }
-    f.summary = std::to_string(total) + " sockets in CLOSE_WAIT, " + std::to_string(unnamed) + " of them (" +
+    f.summary = counted(total, "socket") + " in CLOSE_WAIT, " + std::to_string(unnamed) + " of them (" +
                 owners_unknown(c.processes) + ")";
   } else {
     const ProcessConnections& top = *leaking.front();
@@ -301,8 +301,9 @@ void orphans_near_limit(const Analysis& a, std::vector<Finding>& out)
   f.evidence = { { "orphans", as_double(*orphans) },
                  { "tcp_max_orphans", static_cast<double>(*max) },
                  { "share", share } };
-  f.summary = std::to_string(*orphans) + " orphaned sockets (closed by their program, still sending) are " +
-              percent(share) + " of net.ipv4.tcp_max_orphans " + std::to_string(*max);
+  f.summary = counted(*orphans, "orphaned socket") + " (closed by their program, still sending) " +
+              (*orphans == 1 ? "is " : "are ") + percent(share) + " of net.ipv4.tcp_max_orphans " +
+              std::to_string(*max);
   f.rationale =
     "above tcp_max_orphans the kernel resets closing connections (\"too many orphaned sockets\"); "
     "orphans pile up when peers stop reading or vanish, often behind a dead load balancer";

@@ -7,8 +7,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
+#include <cstdint>
 #include <string_view>
 #include <sys/socket.h>
+#include <utility>
 #include <vector>
 
 namespace tw {
@@ -29,15 +32,31 @@ std::string census_to_text(const SocketCensus& c, std::size_t width)
   }
   const auto tw_total = c.time_wait.outbound + c.time_wait.inbound + c.time_wait.unknown;
   out += fmt::format("\nTIME_WAIT by role ({}):\n", static_cast<unsigned long long>(tw_total));
-  out += fmt::format("  outbound  {} ({})  we connected: tcp_tw_reuse can free these ports\n",
-                     static_cast<unsigned long long>(c.time_wait.outbound),
-                     percent_of(c.time_wait.outbound, tw_total).c_str());
-  out += fmt::format("  inbound   {} ({})  we accepted: tcp_tw_reuse never applies\n",
-                     static_cast<unsigned long long>(c.time_wait.inbound),
-                     percent_of(c.time_wait.inbound, tw_total).c_str());
-  const std::string unknown = fmt::format("  unknown   {} ({})  the evidence does not tell",
-                                          static_cast<unsigned long long>(c.time_wait.unknown),
-                                          percent_of(c.time_wait.unknown, tw_total).c_str());
+  // The three roles as a table: counts right-aligned, shares in one column, texts in another.
+  const std::array<std::pair<const char*, std::uint64_t>, 3> roles = { {
+    { "outbound", c.time_wait.outbound },
+    { "inbound", c.time_wait.inbound },
+    { "unknown", c.time_wait.unknown },
+  } };
+  std::size_t count_width = 0;
+  std::size_t share_width = 0;
+  for (const auto& [name, n] : roles) {
+    count_width = std::max(count_width, std::to_string(n).size());
+    share_width = std::max(share_width, percent_of(n, tw_total).size() + 2);
+  }
+  const auto role_line = [&](std::size_t i, const char* text) {
+    const auto& [name, n] = roles[i];
+    return fmt::format("  {:<8}  {:>{}} {:<{}}  {}",
+                       name,
+                       static_cast<unsigned long long>(n),
+                       count_width,
+                       "(" + percent_of(n, tw_total) + ")",
+                       share_width,
+                       text);
+  };
+  out += role_line(0, "we connected: tcp_tw_reuse can free these ports") + "\n";
+  out += role_line(1, "we accepted: tcp_tw_reuse never applies") + "\n";
+  const std::string unknown = role_line(2, "the evidence does not tell");
   // The clause about sockets outside the range goes whole beside it, or whole on the next line.
   out += unknown;
   if (c.time_wait.outside_range > 0) {

@@ -27,7 +27,7 @@ std::string history_text(const JournalArchive& archive, std::size_t width)
       out += wrap_text(c.key + " " + c.old_value + " -> " + c.new_value, width, "    ", "      ");
     }
     if (!j.reason.empty()) {
-      out += wrap_text("rolled back: " + j.reason, width, "    ", "      ");
+      out += wrap_text("why: " + j.reason, width, "    ", "      ");
     }
     out += wrap_text(
       "plan: " + j.plan_source + " (sha256 " + j.plan_sha256.substr(0, 12) + ")", width, "    ", "      ");

@@ -117,8 +117,10 @@ TEST(CensusText, ShowsStatesRolesGroupsTimestampsAndNotes)
   const auto t = census_to_text(sample());
   EXPECT_NE(t.find("TCP sockets: 1239"), std::string::npos) << t;
   EXPECT_NE(t.find("time-wait"), std::string::npos);
-  EXPECT_NE(t.find("outbound  1000 (83%)"), std::string::npos) << t;
-  EXPECT_NE(t.find("inbound   150 (13%)"), std::string::npos) << t;
+  // The roles are a table: counts right-aligned, the texts in one column.
+  EXPECT_NE(t.find("  outbound  1000 (83%)  we connected"), std::string::npos) << t;
+  EXPECT_NE(t.find("  inbound    150 (13%)  we accepted"), std::string::npos) << t;
+  EXPECT_NE(t.find("  unknown     "), std::string::npos) << t;
   EXPECT_NE(t.find("range 40000-40999, 1000 usable"), std::string::npos) << t;
   EXPECT_NE(t.find("198.18.1.2:8080"), std::string::npos) << t;
   EXPECT_NE(t.find("99.0%"), std::string::npos) << t;
@@ -158,7 +160,7 @@ TEST(CensusText, ProseWrapsToTheWidth)
   EXPECT_GE(prose, 5) << t;
   EXPECT_NE(t.find("  - a note long enough"), std::string::npos) << t;
   EXPECT_NE(t.find("\n    "), std::string::npos) << t;
-  EXPECT_NE(t.find("  unknown   12 ("), std::string::npos) << t;
+  EXPECT_NE(t.find("  unknown     12 ("), std::string::npos) << t;
   EXPECT_NE(t.find("7 of them outside"), std::string::npos) << t;
   // At 200 columns the same census keeps each of those on one line.
   const auto wide = census_to_text(c, 200);
