@@ -190,7 +190,7 @@ void Applier::prepare()
     }
   }
   if (req.persist && m_state_dir) {
-    keep_earlier_snapshot(previous);
+    note_earlier_apply(previous);
   }
   // The same reviewed plan run again (a config-management loop): "already applied" only when the
   // runtime holds every target AND (when persisting) the generated file sets them, so a deleted
@@ -202,19 +202,20 @@ void Applier::prepare()
   m_prepared = true;
 }
 
-// A key the runtime holds at its target because the last apply set it, while the generated file no
-// longer does (deleted, say): this apply persists it again, and its snapshot must be the last
-// apply's "old", or a rollback of this apply would leave the value that apply made and nothing to
-// undo it with (the journal holds one apply). A file that still sets the key keeps it in the
-// snapshot, so there the runtime value stays what the file restores.
-void Applier::keep_earlier_snapshot(const Settings& in_file)
+// A key the runtime holds at its target, which the last apply here changed, while the generated file
+// no longer sets it (deleted, say): this apply only persists it again, and its snapshot is the
+// value found, so its rollback (or its own undo on a failure) leaves the runtime as it is. The
+// journal holds one apply: the value from before the earlier one is said now, while it is known.
+// Nothing is carried over: the runtime value may have come back since from somewhere else (a
+// reboot, a hand change), which the earlier journal cannot tell.
+void Applier::note_earlier_apply(const Settings& in_file)
 {
   const auto last = load_journal(*m_state_dir);
   if (!last || last->state != JournalState::done || last->netns_inode != current_netns_inode() ||
       last->proc_sys != m_request.proc_sys.string()) {
     return;
   }
-  for (auto& change : m_changes) {
+  for (const auto& change : m_changes) {
     const bool in_file_now = std::any_of(
       in_file.begin(), in_file.end(), [&](const auto& setting) { return setting.first == change.key; });
     if (in_file_now || !same_sysctl_value(change.old_value, change.new_value)) {
@@ -227,9 +228,10 @@ void Applier::keep_earlier_snapshot(const Settings& in_file)
         same_sysctl_value(earlier->old_value, change.new_value)) {
       continue;
     }
-    m_notes.push_back(change.key + " is " + change.new_value + " since apply " + last->id +
-                      " changed it from " + earlier->old_value + ": rollback restores " + earlier->old_value);
-    change.old_value = earlier->old_value;
+    m_notes.push_back("the last apply (" + last->id + ") changed " + change.key + " from " +
+                      earlier->old_value + " to " + change.new_value +
+                      "; this one only persists it, so its rollback keeps " + change.new_value +
+                      " (to go back to " + earlier->old_value + ", apply a plan that sets it)");
   }
 }
 

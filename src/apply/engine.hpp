@@ -131,9 +131,7 @@ public:
   // plan, the sysctl.d file and whether it wins at boot. Throws tw::Error on any problem.
   void prepare();
 
-  // The changes with the runtime values read by prepare() as "old", except a key an earlier apply
-  // set whose file no longer holds it: that one keeps the earlier apply's "old" (the value from
-  // before tw-advisor changed it), so rollback restores it.
+  // The changes with the runtime values read by prepare() as "old".
   const std::vector<JournalChange>& changes() const { return m_changes; }
   // The sysctl.d file that will be written (when persisting).
   const std::optional<JournalFile>& file() const { return m_file; }
@@ -151,7 +149,7 @@ public:
 
 private:
   void open_existing_state_dir();
-  void keep_earlier_snapshot(const Settings& in_file);
+  void note_earlier_apply(const Settings& in_file);
   void undo_or_throw(Journal& journal, const std::string& reason, ApplyObserver& observer);
 
   ApplyRequest m_request;
@@ -258,10 +256,16 @@ struct StatusReport
   std::string journal_error;         // "damaged": why the journal could not be read
   std::vector<std::string> recovery; // "damaged": how to restore by hand, one step a line
   std::string next;                  // what to run next when something needs it ("" when not)
-  std::string apply_netns{};         // --netns of the namespace the last apply ran in, when not this one
+  // "--netns X --state-dir S" (and --root) reaching the namespace the last apply ran in and its
+  // state, when that is not this namespace: its runtime values are not judged here (empty: this one).
+  std::string apply_netns{};
   // status --history: the finished applies kept in the state dir, newest first (nullopt: not asked).
   std::optional<JournalArchive> history;
 };
+
+// The options that reach the network namespace with this inode and target's state from another
+// namespace, for a command to paste: "--netns NAME|PID [--root R] --state-dir S" (absolute paths).
+std::string apply_netns_options(std::uint64_t netns_inode, const Target& target);
 
 // Reads the state (takes no lock; never writes). A damaged journal is a condition, not an error:
 // the report then says what it could still read of the snapshot and how to restore by hand.

@@ -168,12 +168,11 @@ RollbackOutcome rollback_last_apply(const Target& target, const std::string& com
   }
   const auto ns = current_netns_inode();
   if (journal->netns_inode != 0 && ns != 0 && journal->netns_inode != ns) {
-    const auto spec = netns_spec_of(journal->netns_inode);
     throw Error(dir.name_path(k_journal_name),
                 "the last apply changed network namespace " + std::to_string(journal->netns_inode) +
                   " but this process is in " + std::to_string(ns) +
-                  "; run rollback in that namespace: `tw-advisor rollback --netns " +
-                  (spec ? shell_word(*spec) : std::string("NAME|PID")) + "`; nothing was changed");
+                  "; run rollback in that namespace: `tw-advisor rollback " +
+                  apply_netns_options(journal->netns_inode, target) + "`; nothing was changed");
   }
   const std::string reason = journal->state == JournalState::done
                                ? "rolled back on request (" + command + ")"

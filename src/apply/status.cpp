@@ -125,6 +125,17 @@ namespace {
 // The line status ends with, as plan's "Next:": what the operator runs now.
 std::string next_step(const StatusReport& r)
 {
+  // The apply's namespace is another one: rollback refuses here, and only there is drift judged.
+  if (!r.apply_netns.empty()) {
+    if (r.condition == StatusCondition::interrupted) {
+      return "in the namespace the apply ran in, `tw-advisor rollback " + r.apply_netns +
+             "` restores the values from before apply " + r.journal.id;
+    }
+    return r.condition == StatusCondition::done || r.drifted
+             ? "`tw-advisor status " + r.apply_netns + "` judges the runtime values where apply " +
+                 r.journal.id + " wrote them"
+             : std::string();
+  }
   if (r.condition == StatusCondition::interrupted) {
     return "run `tw-advisor rollback` to restore the values from before apply " + r.journal.id +
            ", then `tw-advisor plan` again";
@@ -135,19 +146,25 @@ std::string next_step(const StatusReport& r)
   if (r.condition == StatusCondition::rolled_back) {
     return "`tw-advisor plan` shows what this host needs now (it changed since the rollback)";
   }
-  if (!r.apply_netns.empty()) {
-    return "in the namespace the apply ran in: `tw-advisor status --netns " + shell_word(r.apply_netns) +
-           "`, and `tw-advisor rollback --netns " + shell_word(r.apply_netns) +
-           "` restores the values from "
-           "before apply " +
-           r.journal.id;
-  }
   return "`tw-advisor plan` shows what this host needs now; `tw-advisor rollback` restores the values "
          "from before apply " +
          r.journal.id;
 }
 
 } // namespace
+
+std::string apply_netns_options(std::uint64_t netns_inode, const Target& target)
+{
+  const auto spec = netns_spec_of(netns_inode);
+  std::error_code ec;
+  auto state_dir = std::filesystem::absolute(resolve_state_dir(target.root, target.state_dir), ec);
+  std::string out = "--netns " + (spec ? shell_word(*spec) : std::string("NAME|PID"));
+  if (!target.root.empty() && target.root != "/") {
+    const auto root = std::filesystem::absolute(target.root, ec).lexically_normal();
+    out += " --root " + shell_word(root.string());
+  }
+  return out + " --state-dir " + shell_word(state_dir.lexically_normal().string());
+}
 
 StatusReport read_status(const Target& target, const BootLookup& boot_lookup)
 {
@@ -218,22 +235,24 @@ StatusReport read_status(const Target& target, const BootLookup& boot_lookup)
                            "before it (" +
                            std::string(to_string(journal->state)) + "): " + *holder);
   }
-  if (report.condition == StatusCondition::interrupted) {
-    report.notes.push_back("the last apply stopped in state " + std::string(to_string(journal->state)) +
-                           "; run `tw-advisor rollback` to restore the previous state");
-  }
   // The runtime keys of another namespace are not the ones the apply wrote: reading them here and
   // calling the difference drift would send an operator to a rollback that refuses here.
   const auto ns = current_netns_inode();
   const bool elsewhere = journal->netns_inode != 0 && ns != 0 && journal->netns_inode != ns;
   if (elsewhere) {
-    const auto spec = netns_spec_of(journal->netns_inode);
-    report.apply_netns = spec ? *spec : "NAME|PID";
+    report.apply_netns = apply_netns_options(journal->netns_inode, target);
+  }
+  if (report.condition == StatusCondition::interrupted) {
+    report.notes.push_back(
+      "the last apply stopped in state " + std::string(to_string(journal->state)) + "; run `" +
+      (elsewhere ? "tw-advisor rollback " + report.apply_netns : std::string("tw-advisor rollback")) +
+      "` to restore the previous state");
+  }
+  if (elsewhere) {
     report.notes.push_back("the last apply ran in network namespace " + std::to_string(journal->netns_inode) +
                            ", this is " + std::to_string(ns) +
-                           ": runtime values below are this namespace's and are not judged against the "
-                           "journal; `tw-advisor status --netns " +
-                           shell_word(report.apply_netns) + "` judges them");
+                           ": the runtime values above are this namespace's and are not judged against the "
+                           "journal");
   }
   if (std::filesystem::path(journal->proc_sys).lexically_normal() != target.proc_sys.lexically_normal()) {
     report.notes.push_back("the journal records its runtime keys under " + printable(journal->proc_sys) +

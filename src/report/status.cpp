@@ -88,7 +88,9 @@ nlohmann::json status_to_json(const StatusReport& r)
     // "damaged": why the journal cannot be read, and how to restore by hand
     { "journal_error", r.journal_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.journal_error) },
     { "recovery", r.recovery },
-    { "next", r.next.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.next) }
+    { "next", r.next.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.next) },
+    // false when the last apply ran in another network namespace: its runtime keys are not here
+    { "runtime_judged", r.apply_netns.empty() }
   };
   if (r.history) { // status --history
     nlohmann::json applies = nlohmann::json::array();
@@ -184,7 +186,10 @@ std::string status_to_text(const StatusReport& r, std::size_t width)
     // state to compare with, and "none" would read as "consistent".
     put("drift: not judged against the journal: the last apply is " + std::string(to_string(r.condition)));
   } else {
-    put(std::string("drift: ") + (r.drifted ? "yes" : "none"));
+    put(std::string("drift: ") + (r.drifted ? "yes" : "none") +
+        (r.apply_netns.empty() ? ""
+                               : " in the files; runtime values not judged (the apply ran in another network "
+                                 "namespace)"));
   }
   for (const auto& n : r.notes) {
     put("note: " + n);

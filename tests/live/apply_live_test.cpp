@@ -769,11 +769,18 @@ TEST_F(ApplyLiveTest, DeletedGeneratedFileIsPersistedAgain)
   const auto third = apply({ "--format", "json" });
   ASSERT_EQ(third.exit_code, 0) << third.err;
   EXPECT_EQ(nlohmann::json::parse(third.out)["outcome"], "already-applied") << third.out;
-  // The persist-only apply kept the first apply's snapshot (the journal holds one apply): its
-  // rollback goes back to the start, not to the values the first apply made.
-  EXPECT_NE(again.err.find("rollback restores 0"), std::string::npos) << again.err;
+  // Its snapshot is what it found: its rollback removes the file and keeps the runtime values. The
+  // values from before the first apply were said, since its journal replaced the first one's.
+  EXPECT_NE(
+    test::unwrapped(again.err).find("changed net.ipv4.tcp_tw_reuse from 0 to 1; this one only persists it"),
+    std::string::npos)
+    << again.err;
   const auto undone = tool("rollback");
   EXPECT_EQ(undone.exit_code, 0) << undone.out << undone.err;
+  EXPECT_EQ(state().sysctld.count("90-tw-advisor.conf"), 0u);
+  EXPECT_EQ(m_ns->get_sysctl(k_reuse), "1");
+  m_ns->set_sysctl(k_reuse, "0");
+  m_ns->set_sysctl(k_range, "40000 40999");
   EXPECT_EQ(state(), before);
 }
 
@@ -790,19 +797,29 @@ TEST_F(ApplyLiveTest, StatusAndRollbackFromAnotherNamespaceNameTheApplysOne)
   const auto status = other.run(argv);
   // Its keys are the kernel's defaults, not what the apply wrote; the files still match.
   EXPECT_EQ(status.exit_code, 0) << status.out << status.err;
-  EXPECT_NE(status.out.find("drift: none"), std::string::npos) << status.out;
-  EXPECT_NE(unwrapped(status.out).find("`tw-advisor status --netns " + m_ns->name() + "` judges them"),
+  EXPECT_NE(unwrapped(status.out).find("drift: none in the files; runtime values not judged"),
             std::string::npos)
     << status.out;
+  // The commands it names reach the apply's namespace and state as printed: pasted, they work.
+  const std::string there = "--netns " + m_ns->name() + " --root " + (m_tmp / "root").string() +
+                            " --state-dir " + (m_tmp / "state").string();
+  EXPECT_NE(unwrapped(status.out).find("`tw-advisor status " + there + "`"), std::string::npos) << status.out;
+  auto json_argv = argv;
+  json_argv.emplace_back("--format");
+  json_argv.emplace_back("json");
+  const auto as_json = other.run(json_argv);
+  EXPECT_EQ(nlohmann::json::parse(as_json.out).at("runtime_judged"), false) << as_json.out;
+  const auto pasted = other.run({ "sh", "-c", m_bin + " status --detailed-exitcode " + there });
+  EXPECT_EQ(pasted.exit_code, 0) << pasted.out << pasted.err;
+  EXPECT_NE(pasted.out.find("drift: none\n"), std::string::npos) << pasted.out;
   argv[1] = "rollback";
   argv.erase(argv.begin() + 2);
   const auto refused = other.run(argv);
   EXPECT_EQ(refused.exit_code, 1) << refused.out << refused.err;
-  EXPECT_NE(unwrapped(refused.err).find("`tw-advisor rollback --netns " + m_ns->name() + "`"),
-            std::string::npos)
+  EXPECT_NE(unwrapped(refused.err).find("`tw-advisor rollback " + there + "`"), std::string::npos)
     << refused.err;
   EXPECT_EQ(m_ns->get_sysctl(k_reuse), "1"); // nothing was undone from the wrong namespace
-  const auto undone = tool("rollback");
+  const auto undone = other.run({ "sh", "-c", m_bin + " rollback " + there });
   EXPECT_EQ(undone.exit_code, 0) << undone.out << undone.err;
   EXPECT_EQ(m_ns->get_sysctl(k_reuse), "0");
 }
