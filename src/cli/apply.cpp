@@ -157,7 +157,7 @@ void add_apply_command(CLI::App& app, int& exit_code)
   apply
     ->add_option("--canary-percent",
                  apply_args->canary_percent,
-                 "Cohort size in percent (0-100, default from the policy: 10)")
+                 "With --canary: cohort size in percent (0-100, default from the policy: 10)")
     ->check(number_range(0.0, 100.0))
     ->needs(canary_flag)
     ->type_name("P");

@@ -182,7 +182,8 @@ void add_census_command(CLI::App& app, int& exit_code)
   cmd
     ->add_option("--from-dump",
                  args->from_dump,
-                 "Take the census from a recording made with --dump-file instead of the kernel")
+                 "Take the census from a recording made with --dump-file instead of the kernel\n"
+                 "(not with --dump-file, --no-timestamps or --sample)")
     ->type_name("FILE")
     ->excludes(dump_file)
     ->excludes(no_timestamps);
@@ -197,7 +198,7 @@ void add_census_command(CLI::App& app, int& exit_code)
                       ->add_flag("--all-netns",
                                  args->all_netns,
                                  "Count every network namespace (pods, containers,\n"
-                                 "ip netns), the most pressured first. Root")
+                                 "ip netns), the most pressured first. Root. Not with --netns")
                       ->excludes(netns);
   add_socket_reader_option(cmd, args->socket_reader, all_netns);
   cmd->footer("Roles of TIME_WAIT sockets (whoever closes first holds TIME_WAIT for 60 s):\n"

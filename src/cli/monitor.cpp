@@ -106,7 +106,8 @@ void add_monitor_command(CLI::App& app, int& exit_code)
     ->add_flag("--all-netns",
                args->all_netns,
                "Watch every network namespace (pods, containers, ip netns) in one\n"
-               "textfile, each labelled netns=\"NAME\" as plan --all-netns names it. Root")
+               "textfile, each labelled netns=\"NAME\" as plan --all-netns names it. Root.\n"
+               "Not with --netns")
     ->excludes(netns);
   CLI::Option* history =
     cmd

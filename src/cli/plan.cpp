@@ -68,7 +68,10 @@ void run_node_plan(const PlanArgs& args,
                                                                   {},
                                                                   nullptr,
                                                                   text_width_of_stdout(),
-                                                                  target_args(args.root, args.state_dir),
+                                                                  // No --state-dir: given to every
+                                                                  // namespace's apply, it would hold
+                                                                  // one journal for all of them.
+                                                                  target_args(args.root, ""),
                                                                   false });
   std::fputs(text.c_str(), stdout);
   std::fflush(stdout);
@@ -229,7 +232,8 @@ void add_plan_command(CLI::App& app, int& exit_code)
                                  args->all_netns,
                                  "Judge every network namespace (pods, containers,\n"
                                  "ip netns), most urgent first, then the full plan\n"
-                                 "where tcp_tw_reuse helps or is blocked. Root")
+                                 "where tcp_tw_reuse helps or is blocked. Root.\n"
+                                 "Not with --netns")
                       ->excludes(netns);
   add_socket_reader_option(cmd, args->socket_reader, all_netns);
   cmd

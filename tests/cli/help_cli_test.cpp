@@ -49,6 +49,8 @@ TEST(HelpCli, OptionValuesAreNamedInWordsNotByTheParsersTypes)
     std::istringstream lines(r.out);
     for (std::string line; std::getline(lines, line);) {
       EXPECT_FALSE(std::regex_search(line, parser_label)) << command << " --help: " << line;
+      // Every option that takes a value names it (FILE, SECONDS ...): VALUE is the fallback.
+      EXPECT_EQ(line.find(" VALUE"), std::string::npos) << command << " --help: " << line;
     }
   }
   // A set of values shows its choices, a positional its name only.
