@@ -663,7 +663,10 @@ CheckReport run_check(const std::vector<ProposedFile>& proposed,
     check_lines(parse_sysctl_conf(p.content, p.display), kernel, options, out);
     // The file `tw-advisor apply` writes is its own: its journal holds the file's snapshot, apply
     // refuses to overwrite a file it did not generate, and rollback would put back its old bytes.
-    if (p.dest.lexically_normal() == fs::path(k_sysctld_dir) / k_generated_file_name) {
+    // A file apply generated itself (`check /etc/sysctl.d/*.conf` on a host where apply ran) is not
+    // another writer's.
+    if (p.dest.lexically_normal() == fs::path(k_sysctld_dir) / k_generated_file_name &&
+        p.content.rfind(k_generated_marker, 0) != 0) {
       out.add({ "generated-file",
                 Severity::error,
                 p.display,
