@@ -4,7 +4,6 @@
 
 #include <gtest/gtest.h>
 
-#include <regex>
 #include <sstream>
 
 namespace tw::test {
@@ -38,17 +37,39 @@ TEST(HelpCli, EveryLineFits80ColumnsUnlessItIsOneUnbreakableWord)
   }
 }
 
+// CLI11's own labels: a generic type name after an option ("--out TEXT"), a validator's text after
+// a colon ("P:NUMBER in 0 to 100", "TEXT:{text,json}"), Needs/Excludes lists. (No <regex>: GCC 12
+// warns inside it under the sanitizer build's -O1.)
+bool has_parser_label(const std::string& line)
+{
+  for (const char* type : { "TEXT", "UINT", "INT", "FLOAT", "NUMBER", "BOOLEAN" }) {
+    for (auto at = line.find(std::string(" ") + type); at != std::string::npos;
+         at = line.find(std::string(" ") + type, at + 1)) {
+      const auto before = line.rfind(' ', at - 1);
+      const auto end = at + 1 + std::string(type).size();
+      const bool word_ends = end == line.size() || line[end] == ' ' || line[end] == ':' || line[end] == '=';
+      if (before != std::string::npos && line.compare(before + 1, 1, "-") == 0 && word_ends) {
+        return true; // "--name TYPE"
+      }
+    }
+  }
+  return line.find(":NUMBER") != std::string::npos || line.find(":{") != std::string::npos ||
+         line.find("Needs: -") != std::string::npos || line.find("Excludes: -") != std::string::npos;
+}
+
 TEST(HelpCli, OptionValuesAreNamedInWordsNotByTheParsersTypes)
 {
-  // CLI11's own labels: generic type names, a validator's text after a colon, Needs/Excludes lists.
-  const std::regex parser_label(
-    R"((^|\s)-{1,2}[a-z-]+ (TEXT|UINT|INT|FLOAT|NUMBER|BOOLEAN)\b|[A-Z]:(NUMBER|\{)|\b(Needs|Excludes): -)");
+  // The labels this test refuses, as CLI11 printed them, are seen; words are not.
+  EXPECT_TRUE(has_parser_label("  --out TEXT                  Also write the JSON plan"));
+  EXPECT_TRUE(has_parser_label("  --canary-percent P:NUMBER in 0 to 100 Needs: --canary"));
+  EXPECT_TRUE(has_parser_label("  --format TEXT:{text,json}   Output format"));
+  EXPECT_FALSE(has_parser_label("  --out FILE                  Also write the TEXT of it"));
   for (const auto& command : k_commands) {
     const auto r = help_of(command);
     ASSERT_EQ(r.exit_code, 0) << command << ": " << r.err;
     std::istringstream lines(r.out);
     for (std::string line; std::getline(lines, line);) {
-      EXPECT_FALSE(std::regex_search(line, parser_label)) << command << " --help: " << line;
+      EXPECT_FALSE(has_parser_label(line)) << command << " --help: " << line;
       // Every option that takes a value names it (FILE, SECONDS ...): VALUE is the fallback.
       EXPECT_EQ(line.find(" VALUE"), std::string::npos) << command << " --help: " << line;
     }
