@@ -263,6 +263,10 @@ struct StatusReport
   std::optional<JournalArchive> history;
 };
 
+// " --root R --state-dir S" for a root other than / and a state dir given (absolute paths, shell
+// quoted), so a command a hint names acts on the same tree; empty for the host's defaults.
+std::string target_args(const std::string& root, const std::string& state_dir);
+
 // The options that reach the network namespace with this inode and target's state from another
 // namespace, for a command to paste: "--netns NAME|PID [--root R] --state-dir S" (absolute paths).
 std::string apply_netns_options(std::uint64_t netns_inode, const Target& target);

@@ -153,17 +153,30 @@ std::string next_step(const StatusReport& r)
 
 } // namespace
 
+std::string target_args(const std::string& root, const std::string& state_dir)
+{
+  // Absolute paths: the hint is pasted later, often from another directory.
+  const auto absolute = [](const std::string& path) {
+    std::error_code ec;
+    const auto abs = std::filesystem::absolute(path, ec);
+    return ec ? path : abs.lexically_normal().string();
+  };
+  std::string out;
+  if (!root.empty() && root != "/") {
+    out += " --root " + shell_word(absolute(root));
+  }
+  if (!state_dir.empty()) {
+    out += " --state-dir " + shell_word(absolute(state_dir));
+  }
+  return out;
+}
+
 std::string apply_netns_options(std::uint64_t netns_inode, const Target& target)
 {
+  // The state dir resolved, always: under --netns the default is that namespace's own.
   const auto spec = netns_spec_of(netns_inode);
-  std::error_code ec;
-  auto state_dir = std::filesystem::absolute(resolve_state_dir(target.root, target.state_dir), ec);
-  std::string out = "--netns " + (spec ? shell_word(*spec) : std::string("NAME|PID"));
-  if (!target.root.empty() && target.root != "/") {
-    const auto root = std::filesystem::absolute(target.root, ec).lexically_normal();
-    out += " --root " + shell_word(root.string());
-  }
-  return out + " --state-dir " + shell_word(state_dir.lexically_normal().string());
+  return "--netns " + (spec ? shell_word(*spec) : std::string("NAME|PID")) +
+         target_args(target.root.string(), resolve_state_dir(target.root, target.state_dir).string());
 }
 
 StatusReport read_status(const Target& target, const BootLookup& boot_lookup)

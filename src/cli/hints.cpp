@@ -1,5 +1,6 @@
 #include "cli/hints.hpp"
 
+#include "apply/engine.hpp"
 #include "util/strings.hpp"
 
 #include <fmt/format.h>
@@ -8,32 +9,12 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 #include <memory>
 #include <optional>
-#include <system_error>
 #include <thread>
 #include <unistd.h>
 
 namespace tw::cli {
-
-std::string target_args(const std::string& root, const std::string& state_dir)
-{
-  // Absolute paths: the hint is pasted later, often from another directory.
-  const auto absolute = [](const std::string& path) {
-    std::error_code ec;
-    const auto abs = std::filesystem::absolute(path, ec);
-    return ec ? path : abs.lexically_normal().string();
-  };
-  std::string out;
-  if (!root.empty() && root != "/") {
-    out += " --root " + shell_word(absolute(root));
-  }
-  if (!state_dir.empty()) {
-    out += " --state-dir " + shell_word(absolute(state_dir));
-  }
-  return out;
-}
 
 std::string rollback_command(const std::string& root, const std::string& state_dir, const std::string& netns)
 {

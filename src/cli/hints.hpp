@@ -7,10 +7,6 @@
 
 namespace tw::cli {
 
-// " --root R --state-dir S" for a root other than / and a --state-dir given (absolute paths, shell
-// quoted), so a command a hint names acts on the same tree; empty for the host's defaults.
-std::string target_args(const std::string& root, const std::string& state_dir);
-
 // The rollback command for the --netns/--root/--state-dir a command was given, ready to paste.
 std::string rollback_command(const std::string& root, const std::string& state_dir, const std::string& netns);
 

@@ -1,6 +1,7 @@
 // `tw-advisor plan`: the dry run. Gathers the facts of this network namespace, asks the policy
 // engine whether net.ipv4.tcp_tw_reuse helps, and prints the verdict, why, and what to change.
 // Changes nothing on the host; --out writes the reviewed plan for `apply --plan`.
+#include "apply/engine.hpp"
 #include "cli/apply_common.hpp"
 #include "cli/commands.hpp"
 #include "cli/hints.hpp"

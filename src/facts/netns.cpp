@@ -411,13 +411,8 @@ std::optional<std::string> netns_spec_of(std::uint64_t inode)
   if (!info || info->kind == NetnsKind::host) {
     return std::nullopt;
   }
-  if (info->kind == NetnsKind::named) {
-    return info->name;
-  }
-  if (info->pid > 0) {
-    return std::to_string(info->pid);
-  }
-  return std::nullopt;
+  auto spec = netns_spec(*info);
+  return spec.empty() ? std::nullopt : std::optional<std::string>(std::move(spec));
 }
 
 bool is_host_tree(const std::filesystem::path& root)

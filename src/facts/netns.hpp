@@ -55,8 +55,8 @@ std::vector<NetnsInfo> list_netns(std::vector<std::string>& notes);
 // claim "this is not the host" is ever made on a guess. One walk of /proc when not the host's.
 std::optional<NetnsInfo> identify_netns(std::uint64_t inode);
 
-// What `--netns` takes to reach the namespace with this inode from another one: its ip netns
-// name, else the pid of a process in it; nullopt for the host's, or when neither is found.
+// What `--netns` takes to reach the namespace with this inode from another one (netns_spec):
+// nullopt for the host's, or when nothing names it.
 std::optional<std::string> netns_spec_of(std::uint64_t inode);
 
 // The host and the namespace this process is in now, as a document header names them

@@ -17,4 +17,12 @@ const char* to_string(NetnsKind kind)
   return "process";
 }
 
+std::string netns_spec(const NetnsInfo& info)
+{
+  if (info.kind == NetnsKind::named && info.name.find('/') == std::string::npos) {
+    return info.name;
+  }
+  return info.pid != 0 ? std::to_string(info.pid) : info.path;
+}
+
 } // namespace tw

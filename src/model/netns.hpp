@@ -32,4 +32,8 @@ struct NetnsInfo
   std::string path;      // the nsfs file to enter it by
 };
 
+// What `--netns` takes to reach this namespace from another one: its ip netns name (one without a
+// '/'), else the pid of a process in it, else its nsfs path; empty when none is known.
+std::string netns_spec(const NetnsInfo& info);
+
 } // namespace tw

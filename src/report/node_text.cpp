@@ -164,9 +164,7 @@ std::string node_plan_to_text(const NodePlan& node, const PlanTextOptions& optio
     each.evidence = p.facts ? &p.facts->evidence : nullptr;
     // How to reach this namespace again: its ip netns name, else a process in it.
     if (p.netns.kind != NetnsKind::host) {
-      each.netns = p.netns.kind == NetnsKind::named && p.netns.name.find('/') == std::string::npos
-                     ? p.netns.name
-                     : (p.netns.pid != 0 ? std::to_string(p.netns.pid) : p.netns.path);
+      each.netns = netns_spec(p.netns);
     }
     out += plan_to_text(*p.plan, each);
   }

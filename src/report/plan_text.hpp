@@ -23,7 +23,7 @@ struct PlanTextOptions
   // Lines are wrapped to this many columns (the terminal's; 80 when not a terminal). A word longer
   // than the room (a path, a key) is never cut.
   std::size_t width = 80;
-  // " --root R --state-dir S" the "Next:" commands carry (cli::target_args), so they act on the
+  // " --root R --state-dir S" the "Next:" commands carry (tw::target_args), so they act on the
   // tree this plan judged; empty for the host's.
   std::string target_args{};
   // apply here changes runtime values only (a namespace that is not the host's, with the host's

@@ -666,7 +666,7 @@ CheckReport run_check(const std::vector<ProposedFile>& proposed,
     // A file apply generated itself (`check /etc/sysctl.d/*.conf` on a host where apply ran) is not
     // another writer's.
     if (p.dest.lexically_normal() == fs::path(k_sysctld_dir) / k_generated_file_name &&
-        p.content.rfind(k_generated_marker, 0) != 0) {
+        !is_generated_file(p.content)) {
       out.add({ "generated-file",
                 Severity::error,
                 p.display,
