@@ -521,9 +521,10 @@ TEST_P(ProbeHooksLiveTest, AConnectThatFailsBeforeItsSynIsNotAFailedRecycle)
   const auto probe_ptr = attach(cookie_of(pair.client));
   ASSERT_TRUE(probe_ptr->attached());
   const EvidenceProbe& probe = *probe_ptr;
+  // Each round prints "ROUND OK FAILED OTHER" and then the ports whose connect() succeeded.
   const std::string script = "import socket, time, errno\n"
                              "for rnd in range(2):\n"
-                             "    res = {}\n"
+                             "    ok, failed, other, ports = 0, 0, 0, []\n"
                              "    for p in range(41000, 41010):\n"
                              "        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)\n"
                              "        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
@@ -535,27 +536,57 @@ TEST_P(ProbeHooksLiveTest, AConnectThatFailsBeforeItsSynIsNotAFailedRecycle)
                              "            s.connect(('" +
                              pair.server_v4 +
                              "', 8080))\n"
-                             "            k = 'ok'\n"
+                             "            ok += 1\n"
+                             "            ports.append(p)\n"
                              "        except OSError as e:\n"
-                             "            k = errno.errorcode.get(e.errno, str(e.errno))\n"
-                             "        res[k] = res.get(k, 0) + 1\n"
+                             "            if e.errno == errno.EADDRNOTAVAIL:\n"
+                             "                failed += 1\n"
+                             "            else:\n"
+                             "                other += 1\n"
                              "        s.close()\n"
-                             "    print(rnd, sorted(res.items()))\n"
+                             "    print(rnd, ok, failed, other, *ports)\n"
                              "    time.sleep(0.5)\n";
   const RunResult r = pair.client.run({ "python3", "-c", script }, {}, std::chrono::seconds(60));
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  ASSERT_NE(r.out.find("0 [('ok', 10)]"), std::string::npos) << r.out;
-  ASSERT_NE(r.out.find("1 [('EADDRNOTAVAIL', 10)]"), std::string::npos) << r.out;
+  const auto lines = split(trim(r.out), '\n');
+  ASSERT_EQ(lines.size(), 2u) << r.out;
+  const auto first = split(lines[0], ' ');
+  const auto second = split(lines[1], ' ');
+  ASSERT_GE(first.size(), 4u) << r.out;
+  ASSERT_GE(second.size(), 4u) << r.out;
+  ASSERT_EQ(std::string(first[1]), "10") << r.out; // round 0: every port free, every connect made
+  const std::uint64_t ok = std::stoull(std::string(second[1]));
+  const std::uint64_t failed = std::stoull(std::string(second[2]));
+  ASSERT_EQ(std::string(second[3]), "0") << r.out;
+  // Round 1 meets each round-0 tuple in TIME_WAIT, which the kernel cannot reuse without
+  // timestamps. Under load a few tuples were seen free instead (once in CI: 8 and 7 of 10 failed),
+  // their TIME_WAIT gone early; the counters below say how. The probe must follow the kernel
+  // either way, so the expectations count what the kernel did, and most connects must fail for
+  // the case to be tested at all.
+  std::string counters = "client:";
+  for (const char* name :
+       { "TcpEstabResets", "TcpExtTWRecycled", "TcpExtTCPTimeWaitOverflow", "TcpExtTCPAbortOnData" }) {
+    counters += std::string(" ") + name + " " + std::to_string(pair.client.counter(name));
+  }
+  counters += "; server: TcpOutRsts " + std::to_string(pair.server.counter("TcpOutRsts"));
+  EXPECT_GE(failed, 5u) << r.out << counters;
+  EXPECT_EQ(ok + failed, 10u) << r.out;
 
   const SymptomEvidence e = probe.collect(2.0);
   const SymptomDestination* d = e.destination(pair.server_v4 + ":8080");
   ASSERT_NE(d, nullptr);
-  EXPECT_EQ(d->connect_ok, 10u);
-  EXPECT_EQ(d->connect_eaddrnotavail, 10u);
-  EXPECT_EQ(d->handshakes_ok, 10u);
+  EXPECT_EQ(d->connect_ok, 10u + ok) << r.out << counters;
+  EXPECT_EQ(d->connect_eaddrnotavail, failed) << r.out << counters;
+  EXPECT_EQ(d->handshakes_ok, 10u + ok) << r.out << counters;
   EXPECT_EQ(d->handshakes_failed, 0u);
-  EXPECT_EQ(d->recycled, 0u);
+  // A tuple whose TIME_WAIT ended early is a takeover to the probe, which sees tuples, not the
+  // TIME_WAIT sockets (see RecycledConnectsMatchTheTwRecycledCounter); none can be a failed one.
+  EXPECT_LE(d->recycled, ok) << r.out << counters;
   EXPECT_EQ(d->recycled_failed, 0u);
+  if (ok > 0) {
+    std::fprintf(
+      stderr, "note: %s; round 1 found free: %s\n", counters.c_str(), std::string(lines[1]).c_str());
+  }
 }
 
 // bind() to port 0 failing with EADDRINUSE, counted exactly per local address and process: once
