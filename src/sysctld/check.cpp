@@ -71,6 +71,9 @@ class Collector
 public:
   void add(Problem p, const std::string& loader = {})
   {
+    if (fold_into_trailing_comment(p)) {
+      return;
+    }
     const auto k = std::make_tuple(p.id, p.file, p.line, p.key, p.message);
     const auto it = m_index.find(k);
     if (it != m_index.end()) {
@@ -106,6 +109,35 @@ public:
   }
 
 private:
+  // "key = 1 # note" is one mistake: the comment is part of the value, which the kernel then
+  // refuses. A value problem on a line whose trailing comment is already reported makes that
+  // finding an error that says the consequence, instead of a second finding.
+  bool fold_into_trailing_comment(const Problem& p)
+  {
+    if (p.id != "bad-value" && p.id != "out-of-range" && p.id != "policy-range") {
+      return false;
+    }
+    for (auto& item : m_items) {
+      if (item.id == "trailing-comment" && item.file == p.file && item.line == p.line && item.key == p.key) {
+        // Both messages start "key = value" (the value may hold ": " itself): say the rest.
+        const std::string head = item.message.substr(0, item.message.find(": sysctl.d has"));
+        std::string what = p.message;
+        if (what.rfind(head, 0) == 0) {
+          what = std::string(trim(std::string_view(what).substr(head.size())));
+          if (what.rfind(": ", 0) == 0) {
+            what = what.substr(2);
+          }
+        }
+        if (item.severity != Severity::error) {
+          item.severity = Severity::error;
+          item.message += " (as written the kernel refuses it: " + what + ")";
+        }
+        return true;
+      }
+    }
+    return false;
+  }
+
   std::map<std::tuple<std::string, std::string, unsigned, std::string, std::string>, std::size_t> m_index;
   std::vector<Problem> m_items;
   std::vector<std::set<std::string>> m_loaders;

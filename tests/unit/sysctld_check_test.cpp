@@ -78,6 +78,26 @@ TEST(SysctldCheck, CleanFileHasNoFindings)
   EXPECT_EQ(r.errors(), 0U);
 }
 
+// "= 1 # note" is one mistake, reported once: the comment, an error because the kernel then
+// refuses the value (not a second bad-value finding on the same line).
+TEST(SysctldCheck, ATrailingCommentThatSpoilsTheValueIsOneError)
+{
+  const auto r = check_text("net.ipv4.tcp_tw_reuse = 1 # reuse: on\n");
+  ASSERT_EQ(r.findings.size(), 1U) << ids(r).size() << " findings, the first " << r.findings.front().id;
+  const auto& f = r.findings.front();
+  EXPECT_EQ(f.id, "trailing-comment");
+  EXPECT_EQ(f.severity, Severity::error);
+  EXPECT_NE(
+    f.message.find("(as written the kernel refuses it: not whole numbers (the kernel range is 0..2))"),
+    std::string::npos)
+    << f.message;
+  // Where check knows no range for the key it cannot say what the kernel makes of the value: the
+  // comment stays a warning.
+  const auto fin = check_text("net.ipv4.tcp_fin_timeout = 30 # shorter\n");
+  ASSERT_EQ(fin.findings.size(), 1U);
+  EXPECT_EQ(fin.findings.front().severity, Severity::warning) << fin.findings.front().message;
+}
+
 // tw-advisor's own file is apply's to write: configuration management installing it would make the
 // next apply refuse and a rollback overwrite it.
 TEST(SysctldCheck, TheFileApplyGeneratesIsNotADestination)
