@@ -40,7 +40,8 @@ bool StepPrinter::confirm(const std::string& question)
 
 void StepPrinter::preview(const ApplyPreview& preview)
 {
-  for (const auto& line : apply_preview_lines(preview)) {
+  for (const auto& line :
+       apply_preview_lines(preview, m_out == stdout ? text_width_of_stdout() : text_width_of_stderr())) {
     say(line);
   }
 }

@@ -64,6 +64,9 @@ struct Change
   friend bool operator==(const Change&, const Change&) = default;
 };
 
+// Finding::told_in for a finding whose numbers the reasons (Why) already state.
+inline constexpr std::string_view k_told_in_reasons = "reasons";
+
 // Something the evidence shows, with a stable id so tools and people can refer to it.
 struct Finding
 {
@@ -72,6 +75,9 @@ struct Finding
   std::string summary;   // one line with the numbers
   Evidence evidence;     // the numbers themselves
   std::string rationale; // why it matters (the kernel behaviour behind it)
+  // Where the plan already states these numbers, so the text says them once: "reasons" (Why) or
+  // "prerequisites.ID"; empty when the finding is the only place.
+  std::string told_in{};
 
   friend bool operator==(const Finding&, const Finding&) = default;
 };

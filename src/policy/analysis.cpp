@@ -97,8 +97,9 @@ std::string relief_text(const Analysis& a, std::uint64_t time_wait)
   const std::string delay = a.delay_absent
                               ? "the pre-6.14 reuse delay of about 1 s"
                               : "tcp_tw_reuse_delay " + std::to_string(*a.planned_delay_ms) + " ms";
-  return "; with " + delay + ", " + percent(share) + " of each socket's 60 s is reusable: about " +
-         std::to_string(reusable) + " of them at a time";
+  return "with " + delay + ", " + percent(share) + " of each socket's 60 s is reusable: about " +
+         std::to_string(reusable) + " of the " + std::to_string(time_wait) +
+         " TIME_WAIT ports there at a time";
 }
 
 std::string number(double value)

@@ -131,8 +131,9 @@ std::string reuse_delay_text(const Sysctls& sysctls);
 // reuse delay in ms: (60 s - delay) / 60 s, 0 when the delay is as long as TIME_WAIT.
 double reusable_share(std::int64_t delay_ms);
 
-// "; with tcp_tw_reuse_delay 1000 ms, 98% of each socket's 60 s is reusable: about 983 of them at
-// a time" for a group's TIME_WAIT count under the planned delay; empty when the delay is unknown.
+// "with tcp_tw_reuse_delay 1000 ms, 98% of each socket's 60 s is reusable: about 983 of the 1000
+// TIME_WAIT ports there at a time" for a group's TIME_WAIT count under the planned delay; empty
+// when the delay is unknown.
 std::string relief_text(const Analysis& a, std::uint64_t time_wait);
 
 // "212 connect() calls failed with EADDRNOTAVAIL in 5 s towards 198.18.62.1:8080, all from pid
@@ -164,6 +165,11 @@ std::vector<Prerequisite> prerequisites(const Analysis& a);
 
 // The findings, in a stable order.
 std::vector<Finding> findings(const Analysis& a);
+
+// Settles Finding::told_in once the plan is whole: a finding points to the failing prerequisite
+// that states its numbers, and loses its pointer to the reasons where they were replaced (an
+// insufficient-evidence plan says only what is missing).
+void settle_told_in(Plan& plan);
 
 // The advice beyond sysctls, most useful first; verdict shapes which apply.
 std::vector<Advice> advice(const Analysis& a, Verdict verdict);

@@ -280,9 +280,13 @@ void would_help(const Analysis& a, Plan& plan)
       std::string reason =
         *a.tw_reuse == 2 ? "2 reuses only loopback traffic; " + group_name(*top.group) + " is not loopback"
                          : "let connect() take over TIME_WAIT ports";
-      // With timestamps off, the TIME_WAIT there is never reused (the timestamps reason says so).
-      reason += " (" + std::to_string(top.group->time_wait) + " of " + std::to_string(top.usable) +
-                " ports in TIME_WAIT there" + (ts_off ? "" : policy::relief_text(a, top.group->time_wait)) +
+      // What reuse frees there, not the pressure again (Why has it). With timestamps off the
+      // TIME_WAIT there is never reused (the timestamps reason says so): only the count is left.
+      const std::string relief = ts_off ? std::string() : policy::relief_text(a, top.group->time_wait);
+      reason += " (" +
+                (relief.empty() ? std::to_string(top.group->time_wait) + " of " + std::to_string(top.usable) +
+                                    " ports in TIME_WAIT there"
+                                : relief) +
                 ")";
       plan.changes.push_back({ k_tw_reuse, current, "1", reason });
     } else {
@@ -408,6 +412,7 @@ Plan make_plan(const Facts& live, const Profile& profile, const Policy& policy)
   if (facts.namespace_boot) {
     policy::add_namespace_boot_findings(*facts.namespace_boot, plan);
   }
+  policy::settle_told_in(plan);
   return plan;
 }
 

@@ -7,8 +7,11 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <string>
+#include <string_view>
+#include <utility>
 
 namespace tw::policy {
 
@@ -45,6 +48,8 @@ void pressure_findings(const Analysis& a, std::vector<Finding>& out)
                                         : std::string());
     f.rationale = "connect() needs a free local port per (source, destination, port) and a TIME_WAIT socket "
                   "holds its port for 60 s; tcp_tw_reuse lets connect() take over such a port early";
+    f.told_in =
+      std::string(k_told_in_reasons); // the first reason states the busiest group (make_plan checks)
     out.push_back(std::move(f));
   }
   for (const auto& v : a.groups) {
@@ -77,6 +82,11 @@ void pressure_findings(const Analysis& a, std::vector<Finding>& out)
                              "EADDRINUSE), which the probe counts; no kernel counter does"
                            : "port exhaustion fails connect() with EADDRNOTAVAIL and increments no counter: "
                              "the socket census is the only evidence (plan --sample N measures it)";
+    // The first reason tells the busiest group's exhaustion, unless bind() drives it or the
+    // current tcp_tw_reuse takes its ports over (it says neither).
+    if (!a.pressured.empty() && a.pressured.front() == &v && !v.bind_driven && !v.reuse_works) {
+      f.told_in = std::string(k_told_in_reasons);
+    }
     out.push_back(std::move(f));
     break; // the busiest one; the census lists the others
   }
@@ -475,6 +485,35 @@ std::vector<Finding> findings(const Analysis& a)
   process_findings(a, out);
   history_findings(a, out);
   return out;
+}
+
+void settle_told_in(Plan& plan)
+{
+  // A finding and the prerequisite that states the same numbers when it is not ok.
+  static constexpr std::array<std::pair<std::string_view, std::string_view>, 5> k_same{ {
+    { "port-range-narrow", "port_range" },
+    { "source-nat", "nat" },
+    { "timestamps-off", "tcp_timestamps" },
+    { "peer-refuses-timestamps", "tcp_timestamps" },
+    { "reserved-ports-in-range", "reserved_ports" },
+  } };
+  for (auto& f : plan.findings) {
+    if (f.told_in == k_told_in_reasons && plan.verdict == Verdict::insufficient_evidence) {
+      f.told_in.clear();
+    }
+    for (const auto& [finding, prerequisite] : k_same) {
+      if (f.id != finding) {
+        continue;
+      }
+      const auto p =
+        std::find_if(plan.prerequisites.begin(), plan.prerequisites.end(), [&](const Prerequisite& q) {
+          return q.id == prerequisite && q.status != PrereqStatus::ok;
+        });
+      if (p != plan.prerequisites.end()) {
+        f.told_in = "prerequisites." + p->id;
+      }
+    }
+  }
 }
 
 } // namespace tw::policy

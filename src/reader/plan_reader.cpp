@@ -785,6 +785,9 @@ Plan plan_from_json(const json& doc, const std::string& source)
     f.summary = r.text(findings[i], p, "summary");
     f.evidence = r.evidence(r.field(findings[i], p, "evidence"), p + "/evidence");
     f.rationale = r.text(findings[i], p, "rationale");
+    if (findings[i].contains("told_in")) { // written since plan text says each number once
+      f.told_in = r.text(findings[i], p, "told_in", false);
+    }
     plan.findings.push_back(std::move(f));
   }
 

@@ -3,6 +3,7 @@
 #include "apply/engine.hpp"
 #include "util/duration.hpp"
 #include "util/strings.hpp"
+#include "util/wrap.hpp"
 
 #include <fmt/format.h>
 
@@ -10,36 +11,64 @@
 
 namespace tw {
 
-std::vector<std::string> apply_preview_lines(const ApplyPreview& p)
+namespace {
+
+// text wrapped to width, its lines appended to out: the first after `first`, the rest after
+// `rest` (an item: "  " and "    ").
+void add_item(std::vector<std::string>& out,
+              const std::string& text,
+              std::size_t width,
+              std::string_view first = "  ",
+              std::string_view rest = "    ")
+{
+  const std::string wrapped = wrap_text(text, width, first, rest);
+  for (const auto line : split(wrapped, '\n')) { // views into wrapped
+    if (!line.empty()) {
+      out.emplace_back(line);
+    }
+  }
+}
+
+} // namespace
+
+std::vector<std::string> apply_preview_lines(const ApplyPreview& p, std::size_t width)
 {
   std::vector<std::string> out;
   if (p.persist_only) {
-    out.push_back("tw-advisor apply: the runtime already holds every value, but " +
-                  std::string(k_sysctld_dir) + "/" + k_generated_file_name +
-                  " does not set them (deleted, or set by hand): persisting them");
+    add_item(out,
+             "tw-advisor apply: the runtime already holds every value, but " + std::string(k_sysctld_dir) +
+               "/" + k_generated_file_name + " does not set them (deleted, or set by hand): persisting them",
+             width,
+             "",
+             "  ");
   } else {
     out.push_back("tw-advisor apply: " + counted(p.changes.size(), "change"));
   }
   for (std::size_t i = 0; i < p.changes.size(); ++i) {
     const auto& c = p.changes[i];
-    out.push_back("  " + c.key + ": " + c.old_value + " -> " + c.new_value +
-                  (i < p.reasons.size() ? "  (" + p.reasons[i] + ")" : ""));
+    add_item(out, c.key + ": " + c.old_value + " -> " + c.new_value, width);
+    if (i < p.reasons.size()) {
+      add_item(out, p.reasons[i], width, "    why: ", "         ");
+    }
   }
   if (p.file) {
-    out.push_back("  persist: " + (std::filesystem::path(p.file->dir) / p.file->name).string() +
-                  (p.file->before ? " (rewritten)" : " (new file)") +
-                  (p.root == "/" ? "" : " under " + p.root.string()));
+    add_item(out,
+             "persist: " + (std::filesystem::path(p.file->dir) / p.file->name).string() +
+               (p.file->before ? " (rewritten)" : " (new file)") +
+               (p.root == "/" ? "" : " under " + p.root.string()),
+             width);
   } else {
-    out.push_back("  persist: no (--no-persist): the change is lost at reboot");
+    add_item(out, "persist: no (--no-persist): the change is lost at reboot", width);
   }
   if (p.watch.count() > 0) {
-    out.push_back("  watch: " + format_duration(p.watch) +
-                  ", rolled back automatically when a health counter rises");
+    add_item(out,
+             "watch: " + format_duration(p.watch) + ", rolled back automatically when a health counter rises",
+             width);
   } else if (p.warning) {
-    out.push_back("  warning: " + *p.warning);
+    add_item(out, "warning: " + *p.warning, width);
   }
   for (const auto& note : p.notes) {
-    out.push_back("  note: " + note);
+    add_item(out, "note: " + note, width);
   }
   return out;
 }

@@ -14,8 +14,8 @@
 namespace tw {
 
 // The lines apply prints before it asks: the changes with their reasons, where it persists, the
-// watch (or the warning that nothing watches), notes.
-std::vector<std::string> apply_preview_lines(const ApplyPreview& preview);
+// watch (or the warning that nothing watches), notes; each wrapped to width columns.
+std::vector<std::string> apply_preview_lines(const ApplyPreview& preview, std::size_t width);
 
 // The watch's progress line (no leading \r): elapsed of total seconds, the counters that rose
 // most first, and TWRecycled ("reused"), within width - 1 columns so a terminal never wraps it;

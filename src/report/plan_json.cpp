@@ -210,11 +210,15 @@ ordered_json plan_to_json(const Plan& plan, const Facts& facts)
   j["prerequisites"] = std::move(prereqs);
   ordered_json findings = ordered_json::array();
   for (const auto& f : plan.findings) {
-    findings.push_back({ { "id", f.id },
-                         { "severity", to_string(f.severity) },
-                         { "summary", f.summary },
-                         { "evidence", evidence_json(f.evidence) },
-                         { "rationale", f.rationale } });
+    ordered_json item = { { "id", f.id },
+                          { "severity", to_string(f.severity) },
+                          { "summary", f.summary },
+                          { "evidence", evidence_json(f.evidence) },
+                          { "rationale", f.rationale } };
+    if (!f.told_in.empty()) {
+      item["told_in"] = f.told_in;
+    }
+    findings.push_back(std::move(item));
   }
   j["findings"] = std::move(findings);
   ordered_json advice = ordered_json::array();

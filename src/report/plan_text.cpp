@@ -175,6 +175,32 @@ std::string judged_line(const HostInfo& host)
          ", network namespace " + netns;
 }
 
+// The caveat a prerequisite states is said under Why, word for word, when it is one of the reasons.
+bool caveat_in_why(const Plan& plan, const Prerequisite& p)
+{
+  return std::find(plan.reasons.begin(), plan.reasons.end(), "Caveat: " + p.detail + ".") !=
+         plan.reasons.end();
+}
+
+// A finding's summary, or where the text already says it (Finding::told_in).
+std::string told_in_text(const Plan& plan, const Finding& f)
+{
+  if (f.told_in == k_told_in_reasons) {
+    return "see Why";
+  }
+  const std::string_view prefix = "prerequisites.";
+  if (f.told_in.starts_with(prefix)) {
+    const std::string id = f.told_in.substr(prefix.size());
+    const auto p = std::find_if(plan.prerequisites.begin(),
+                                plan.prerequisites.end(),
+                                [&](const Prerequisite& q) { return q.id == id; });
+    if (p != plan.prerequisites.end()) {
+      return caveat_in_why(plan, *p) ? "see Why" : "see " + id + " under Prerequisites";
+    }
+  }
+  return f.summary;
+}
+
 } // namespace
 
 std::string plan_to_text(const Plan& plan, const PlanTextOptions& options)
@@ -188,16 +214,25 @@ std::string plan_to_text(const Plan& plan, const PlanTextOptions& options)
   } else {
     out += paint(verdict_colour(plan.verdict), headline(plan.verdict)) + "\n";
   }
+  const std::size_t width = options.width;
+  // The header's dim lines, wrapped like the rest.
+  const auto header = [&](const std::string& line) {
+    const std::string wrapped = wrap_text(line, width, "", "  "); // split() views it: keep it alive
+    for (const auto part : split(wrapped, '\n')) {
+      if (!part.empty()) {
+        out += paint(k_dim, std::string(part)) + "\n";
+      }
+    }
+  };
   if (options.host != nullptr) {
-    out += paint(k_dim, judged_line(*options.host)) + "\n";
+    header(judged_line(*options.host));
   }
-  out += paint(k_dim, "profile " + plan.profile_id + ", policy " + plan.policy_id) + "\n";
+  header("profile " + plan.profile_id + ", policy " + plan.policy_id);
   if (options.evidence != nullptr) {
-    out += paint(k_dim, evidence_line(*options.evidence)) + "\n";
+    header(evidence_line(*options.evidence));
   }
   out += "\n";
 
-  const std::size_t width = options.width;
   out += paint(k_bold, "Why") + "\n";
   for (const auto& r : plan.reasons) {
     out += wrap_text(r, width, "  - ", "    ");
@@ -210,9 +245,7 @@ std::string plan_to_text(const Plan& plan, const PlanTextOptions& options)
   }
   for (const auto& p : plan.prerequisites) {
     // Said once: a caveat already in Why is not repeated here word for word.
-    const bool in_why =
-      std::find(plan.reasons.begin(), plan.reasons.end(), "Caveat: " + p.detail + ".") != plan.reasons.end();
-    out += wrap_text(in_why ? std::string("the caveat under Why") : p.detail,
+    out += wrap_text(caveat_in_why(plan, p) ? std::string("the caveat under Why") : p.detail,
                      width,
                      "  " + paint(status_colour(p.status), pad(to_string(p.status), 7)) + "  " +
                        pad(p.id, id_width) + "  ",
@@ -255,8 +288,17 @@ std::string plan_to_text(const Plan& plan, const PlanTextOptions& options)
 
   if (!plan.findings.empty()) {
     out += "\n" + paint(k_bold, "Findings") + "\n";
+    // The worst first; a finding whose numbers Why or a prerequisite already states points there.
+    std::vector<const Finding*> worst_first;
     for (const auto& f : plan.findings) {
-      out += wrap_text(f.id + ": " + f.summary,
+      worst_first.push_back(&f);
+    }
+    std::stable_sort(worst_first.begin(), worst_first.end(), [](const Finding* x, const Finding* y) {
+      return static_cast<int>(x->severity) > static_cast<int>(y->severity); // enum order: info < error
+    });
+    for (const Finding* fp : worst_first) {
+      const Finding& f = *fp;
+      out += wrap_text(f.id + ": " + told_in_text(plan, f),
                        width,
                        "  " + paint(severity_colour(f.severity), pad(to_string(f.severity), 7)) + "  ",
                        std::string(2 + 7 + 2, ' '));

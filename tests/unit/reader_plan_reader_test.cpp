@@ -29,6 +29,12 @@ TEST(ReaderPlanReader, PlanRoundTripsThroughText)
 {
   const Facts f = stuck_client_behind_nat();
   const Plan p = make_plan(f, Profile{}, config::builtin_policy());
+  // told_in travels too: a finding here points to the reasons, one to a prerequisite.
+  ASSERT_TRUE(std::any_of(
+    p.findings.begin(), p.findings.end(), [](const Finding& x) { return x.told_in == "reasons"; }));
+  ASSERT_TRUE(std::any_of(p.findings.begin(), p.findings.end(), [](const Finding& x) {
+    return x.told_in.starts_with("prerequisites.");
+  }));
   const std::string text = plan_document(p, f).dump(2);
   EXPECT_EQ(plan_from_json_text(text, "plan.json"), p);
 }

@@ -4,6 +4,7 @@
 #include "policy_facts.hpp"
 #include "report/plan_text.hpp"
 #include "support/text.hpp"
+#include "util/strings.hpp"
 
 #include <gtest/gtest.h>
 
@@ -176,6 +177,109 @@ TEST(ReportPlanText, InsufficientEvidence)
   f.sockets.available = false;
   f.sockets.error = "NETLINK_SOCK_DIAG dump: Operation not permitted";
   expect_golden("unit-insufficient.txt", text_of(f));
+}
+
+// The lines of t from the one starting with `from` to the next blank line.
+std::string section(const std::string& t, const std::string& from)
+{
+  const auto at = t.find("\n" + from + "\n");
+  if (at == std::string::npos) {
+    return {};
+  }
+  const auto end = t.find("\n\n", at + 1);
+  return t.substr(at + 1, end == std::string::npos ? std::string::npos : end - at);
+}
+
+// Each number once: the busiest group's pressure is told under Why, the narrow range under
+// Prerequisites; their findings point there instead of saying them again.
+TEST(ReportPlanText, FindingsPointToWhereTheirNumbersAreSaid)
+{
+  Facts f = base_facts();
+  set_port_range(f, 40000, 40999);
+  add_group(f, "198.18.1.1", "198.18.1.2", 8080, 1000, 1000);
+  const Plan plan = make_plan(f, Profile{}, config::builtin_policy());
+  const std::string t = plan_to_text(plan);
+  const std::string findings = section(t, "Findings");
+  ASSERT_FALSE(findings.empty()) << t;
+  EXPECT_NE(findings.find("port-pressure: see Why"), std::string::npos) << findings;
+  EXPECT_NE(findings.find("ports-exhausted: see Why"), std::string::npos) << findings;
+  EXPECT_NE(findings.find("port-range-narrow: see port_range under Prerequisites"), std::string::npos)
+    << findings;
+  EXPECT_EQ(findings.find("1000 of 1000"), std::string::npos) << "said under Why already: " << findings;
+  // The pressure numbers once in the whole plan (the WHY column says what reuse frees instead).
+  const auto first = t.find("1000 of 1000 usable ports");
+  ASSERT_NE(first, std::string::npos) << t;
+  EXPECT_EQ(t.find("1000 of 1000 usable ports", first + 1), std::string::npos) << t;
+  EXPECT_EQ(t.find("ports in TIME_WAIT there"), std::string::npos) << t;
+  // JSON keeps the summaries; the text's pointer comes from told_in.
+  const Finding* pressure = plan.finding("port-pressure");
+  ASSERT_NE(pressure, nullptr);
+  EXPECT_EQ(pressure->told_in, "reasons");
+  EXPECT_NE(pressure->summary.find("1000 of 1000"), std::string::npos);
+  const Finding* narrow = plan.finding("port-range-narrow");
+  ASSERT_NE(narrow, nullptr);
+  EXPECT_EQ(narrow->told_in, "prerequisites.port_range");
+}
+
+// The text lists findings worst first, whatever order the rules made them in.
+TEST(ReportPlanText, FindingsWorstFirst)
+{
+  Plan plan = make_plan(base_facts(), Profile{}, config::builtin_policy());
+  plan.findings = { Finding{ "a-info", Severity::info, "first made", {}, {} },
+                    Finding{ "b-warning", Severity::warning, "second made", {}, {} },
+                    Finding{ "c-error", Severity::error, "third made", {}, {} },
+                    Finding{ "d-warning", Severity::warning, "fourth made", {}, {} } };
+  const std::string findings = section(plan_to_text(plan), "Findings");
+  const auto e = findings.find("c-error");
+  const auto w1 = findings.find("b-warning");
+  const auto w2 = findings.find("d-warning");
+  const auto i = findings.find("a-info");
+  ASSERT_NE(i, std::string::npos) << findings;
+  EXPECT_LT(e, w1) << findings;
+  EXPECT_LT(w1, w2) << "same severity: the rules' order: " << findings;
+  EXPECT_LT(w2, i) << findings;
+}
+
+// An insufficient-evidence plan replaces the reasons: nothing may point to Why then.
+TEST(ReportPlanText, NoPointerToAWhyThatDoesNotSayIt)
+{
+  Facts f = base_facts();
+  set_port_range(f, 40000, 40999);
+  add_group(f, "198.18.1.1", "198.18.1.2", 8080, 1000, 1000);
+  set_unreadable(f, "net.ipv4.tcp_tw_reuse", ReadStatus::denied, "EACCES");
+  const Plan plan = make_plan(f, Profile{}, config::builtin_policy());
+  ASSERT_EQ(plan.verdict, Verdict::insufficient_evidence);
+  const Finding* pressure = plan.finding("port-pressure");
+  ASSERT_NE(pressure, nullptr);
+  EXPECT_TRUE(pressure->told_in.empty()) << pressure->told_in;
+  const std::string t = plan_to_text(plan);
+  EXPECT_EQ(t.find("see Why"), std::string::npos) << t;
+  EXPECT_NE(t.find("port-pressure: outbound TIME_WAIT holds 1000 of 1000"), std::string::npos) << t;
+}
+
+// The header wraps like the rest: a long evidence or namespace line stays within the width.
+TEST(ReportPlanText, HeaderLinesFitTheWidth)
+{
+  const Plan plan = make_plan(base_facts(), Profile{}, config::builtin_policy());
+  SymptomEvidence e;
+  e.source = EvidenceSource::probe;
+  e.window_seconds = 10;
+  e.dropped = 12;
+  HostInfo host;
+  host.hostname = "a-rather-long-host-name.example.internal";
+  host.netns_name = "cni-0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
+  host.netns_kind = "named";
+  host.netns_inode = 4026532842;
+  PlanTextOptions o;
+  o.evidence = &e;
+  o.host = &host;
+  o.width = 60;
+  const std::string t = plan_to_text(plan, o);
+  EXPECT_NE(t.find("BPF probe over 10.0 s"), std::string::npos) << t;
+  EXPECT_NE(t.find("(named), inode"), std::string::npos) << t;
+  for (const auto line : split(t, '\n')) {
+    EXPECT_LE(line.size(), 60u) << line;
+  }
 }
 
 TEST(ReportPlanText, ColourOnlyWhenAsked)
