@@ -156,17 +156,12 @@ std::string next_step(const StatusReport& r)
 std::string target_args(const std::string& root, const std::string& state_dir)
 {
   // Absolute paths: the hint is pasted later, often from another directory.
-  const auto absolute = [](const std::string& path) {
-    std::error_code ec;
-    const auto abs = std::filesystem::absolute(path, ec);
-    return ec ? path : abs.lexically_normal().string();
-  };
   std::string out;
   if (!root.empty() && root != "/") {
-    out += " --root " + shell_word(absolute(root));
+    out += " --root " + shell_word(absolute_for_hint(root));
   }
   if (!state_dir.empty()) {
-    out += " --state-dir " + shell_word(absolute(state_dir));
+    out += " --state-dir " + shell_word(absolute_for_hint(state_dir));
   }
   return out;
 }

@@ -8,6 +8,7 @@
 #include "cli/netns_args.hpp"
 #include "cli/profile_args.hpp"
 #include "cli/validators.hpp"
+#include "config/loader.hpp"
 #include "facts/gather.hpp"
 #include "facts/netns.hpp"
 #include "facts/node.hpp"
@@ -20,7 +21,11 @@
 #include "report/plan_text.hpp"
 #include "util/durable_fs.hpp"
 #include "util/error.hpp"
+#include "util/fs.hpp"
 #include "util/json_text.hpp"
+#include "util/strings.hpp"
+
+#include <fmt/format.h>
 
 #include <chrono>
 #include <cstdio>
@@ -50,6 +55,38 @@ struct PlanArgs
   std::string socket_reader = "auto";
 };
 
+// The options a "Next:" plan command repeats so it saves the plan shown ("" or " --profile ...");
+// a --facts replay's evidence was recorded elsewhere, so only profile and policy carry over.
+std::string repeated_plan_args(const PlanArgs& args)
+{
+  std::string out;
+  if (!args.profile.empty()) {
+    out += " --profile " +
+           shell_word(config::looks_like_path(args.profile) ? absolute_for_hint(args.profile) : args.profile);
+  }
+  if (!args.policy.empty()) {
+    out += " --policy " + shell_word(absolute_for_hint(args.policy));
+  }
+  if (args.facts.empty()) {
+    if (args.sample > 0) {
+      out += " --sample " + fmt::format("{:g}", args.sample);
+    }
+    if (args.no_probe) {
+      out += " --no-probe";
+    }
+    if (!args.since.empty()) {
+      out += " --since " + shell_word(args.since);
+    }
+  }
+  return out;
+}
+
+// The same for the "Next:" apply: its policy's guardrails and watch thresholds.
+std::string repeated_apply_args(const PlanArgs& args)
+{
+  return args.policy.empty() ? "" : " --policy " + shell_word(absolute_for_hint(args.policy));
+}
+
 // `plan --all-netns`: every namespace judged with the same profile and policy, most urgent first.
 void run_node_plan(const PlanArgs& args,
                    const GatherOptions& options,
@@ -73,7 +110,9 @@ void run_node_plan(const PlanArgs& args,
                                                                   // namespace's apply, it would hold
                                                                   // one journal for all of them.
                                                                   target_args(args.root, ""),
-                                                                  false });
+                                                                  false,
+                                                                  repeated_plan_args(args),
+                                                                  repeated_apply_args(args) });
   std::fputs(text.c_str(), stdout);
   std::fflush(stdout);
   exit_code = args.detailed_exitcode && node.has_changes() ? 2 : 0;
@@ -160,7 +199,9 @@ void run_plan(const PlanArgs& args, int& exit_code)
                                       // commands run live, on the host's own tree.
                                       args.facts.empty() ? target_args(args.root, args.state_dir) : "",
                                       args.facts.empty() && !facts.host.netns_kind.empty() &&
-                                        facts.host.netns_kind != "host" && is_host_tree(args.root) });
+                                        facts.host.netns_kind != "host" && is_host_tree(args.root),
+                                      repeated_plan_args(args),
+                                      repeated_apply_args(args) });
   std::fputs(text.c_str(), stdout);
   std::fflush(stdout);
   exit_code = args.detailed_exitcode && !plan.changes.empty() ? 2 : 0;

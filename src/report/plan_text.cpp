@@ -317,13 +317,16 @@ std::string plan_to_text(const Plan& plan, const PlanTextOptions& options)
   const std::string judged = (options.netns.empty() ? "" : "--netns " + shell_word(options.netns) + " ") +
                              (options.target_args.empty() ? "" : options.target_args.substr(1) + " ");
   const std::string there = judged + (options.netns.empty() && !options.runtime_only ? "" : "--no-persist ");
+  const std::string plan_args = options.plan_args.empty() ? "" : options.plan_args.substr(1) + " ";
+  const std::string apply_args = options.apply_args.empty() ? "" : options.apply_args.substr(1) + " ";
   // The next step, wrapped like the rest (a command is kept whole on a line where it fits).
   std::string next;
   if (plan.finding("apply-interrupted") != nullptr) {
     next += "Next: roll back the interrupted apply first (see apply-interrupted above), then plan again.\n";
   } else if (!plan.changes.empty() && !options.saved_to.empty()) {
     next += "Saved to " + options.saved_to + ". Next: review it, then `tw-advisor apply " + there +
-            "--plan " + shell_word(options.saved_to) + "` (add --canary where source NAT is in the path).\n";
+            apply_args + "--plan " + shell_word(options.saved_to) +
+            "` (add --canary where source NAT is in the path).\n";
   } else if (!plan.changes.empty()) {
     // One file per namespace: following the hints of several namespaces in turn keeps each plan.
     std::string file = "plan.json";
@@ -335,8 +338,8 @@ std::string plan_to_text(const Plan& plan, const PlanTextOptions& options)
         [](char c) { return std::isalnum(static_cast<unsigned char>(c)) == 0 && c != '.' && c != '-'; },
         '_');
     }
-    next += "Next: save the plan with `tw-advisor plan " + judged + "--out " + file + "`, review it, then " +
-            "`tw-advisor apply " + there + "--plan " + file +
+    next += "Next: save the plan with `tw-advisor plan " + judged + plan_args + "--out " + file +
+            "`, review it, then " + "`tw-advisor apply " + there + apply_args + "--plan " + file +
             "` (add --canary where source NAT is in the path).\n";
   } else if (!options.saved_to.empty()) {
     next += "Saved to " + options.saved_to + ". Nothing to apply.\n";

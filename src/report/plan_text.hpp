@@ -29,6 +29,10 @@ struct PlanTextOptions
   // apply here changes runtime values only (a namespace that is not the host's, with the host's
   // tree: sysctl.d never reaches it): the "Next:" apply carries --no-persist.
   bool runtime_only = false;
+  // " --profile P --sample 5 ..." the "Next:" plan command carries, so the plan saved is the one
+  // shown; " --policy P" the apply carries too (its guardrails and watch thresholds).
+  std::string plan_args{};
+  std::string apply_args{};
 };
 
 // The plan as an operator reads it at 3 a.m.: the verdict first, why in two or three lines with

@@ -71,6 +71,13 @@ std::string read_file_or_throw(const std::filesystem::path& path)
   return std::move(*result);
 }
 
+std::string absolute_for_hint(const std::string& path)
+{
+  std::error_code ec;
+  const auto abs = std::filesystem::absolute(path, ec);
+  return ec ? path : abs.lexically_normal().string();
+}
+
 std::filesystem::path under_root(const std::filesystem::path& root, const std::filesystem::path& absolute)
 {
   if (root.empty() || root == "/") {

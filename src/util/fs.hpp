@@ -28,6 +28,10 @@ ReadResult read_file(const std::filesystem::path& path, std::size_t max_bytes = 
 // a regular file (not a FIFO, a device or a directory) of at most k_max_file_bytes.
 std::string read_file_or_throw(const std::filesystem::path& path);
 
+// path made absolute and normal, for a command hint pasted later from another directory; path
+// itself when the working directory cannot be read.
+std::string absolute_for_hint(const std::string& path);
+
 // root joined with an absolute path: root_path("/tmp/r", "/etc/x") is "/tmp/r/etc/x".
 std::filesystem::path under_root(const std::filesystem::path& root, const std::filesystem::path& absolute);
 

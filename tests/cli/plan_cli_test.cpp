@@ -269,6 +269,27 @@ TEST_F(PlanCliTest, SavedPlanIsNamedInTheTextReport)
   EXPECT_TRUE(fs::exists(out));
 }
 
+// Following the Next: line saves the plan shown: the plan command repeats --profile and --policy
+// (a path made absolute, as it is pasted from anywhere), and the apply the policy whose guardrails
+// and watch thresholds the plan was judged by. A --facts replay's --sample (and --root) were
+// another machine's.
+TEST_F(PlanCliTest, TheNextCommandsRepeatTheProfileAndPolicyJudgedWith)
+{
+  const fs::path policy = m_root / "my policy.yaml";
+  fs::copy_file(fs::path(required_env("TW_SOURCE_DIR")) / "policies" / "default.yaml", policy);
+  const RunResult r = plan("stuck-client", { "--profile", "api-client", "--policy", policy.string() });
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string quoted = "'" + policy.string() + "'";
+  const std::string next = unwrapped(r.out);
+  EXPECT_NE(next.find("`tw-advisor plan --profile api-client --policy " + quoted + " --out plan.json`"),
+            std::string::npos)
+    << r.out;
+  EXPECT_NE(next.find("`tw-advisor apply --policy " + quoted + " --plan plan.json`"), std::string::npos)
+    << r.out;
+  const RunResult sampled = plan("stuck-client", { "--sample", "2" });
+  EXPECT_EQ(unwrapped(sampled.out).find("--sample"), std::string::npos) << sampled.out;
+}
+
 TEST_F(PlanCliTest, UsageErrorsSayWhatWasMeant)
 {
   // A typo gets a suggestion, the words in the order typed.
