@@ -2,12 +2,14 @@
 // the CLI definition itself, so every subcommand and option the binary accepts is documented.
 #include "cli/commands.hpp"
 #include "config/data_dir.hpp"
+#include "model/explanations.hpp"
 #include "report/cli_docs.hpp"
 #include "util/error.hpp"
 
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -15,10 +17,31 @@ namespace tw::cli {
 
 namespace {
 
-// Profile or policy names in the data dir ("api-client", ...), one a line: what --profile and
-// --policy complete to. Nothing when the data dir cannot be found.
-void print_data_names(const std::string& kind)
+// What a completion script offers, one a line: profile or policy names in the data dir
+// ("api-client", ...) for --profile and --policy, the named network namespaces (ip netns, in
+// /run/netns) for --netns, the explanation ids for explain. Nothing when there are none.
+void print_names(const std::string& kind)
 {
+  if (kind == "netns") {
+    std::error_code ec;
+    std::set<std::string> names;
+    for (const auto& e : std::filesystem::directory_iterator("/run/netns", ec)) {
+      names.insert(e.path().filename().string());
+    }
+    for (const auto& n : names) {
+      std::printf("%s\n", n.c_str());
+    }
+    return;
+  }
+  if (kind == "ids") {
+    std::set<std::string> seen;
+    for (const auto& e : explanations()) {
+      if (seen.insert(e.id).second) {
+        std::printf("%s\n", e.id.c_str());
+      }
+    }
+    return;
+  }
   std::filesystem::path dir;
   try {
     dir = config::default_data_dir();
@@ -39,7 +62,9 @@ void add_docs_commands(CLI::App& app, int& exit_code)
                      "  tw-advisor completion bash > /usr/share/bash-completion/completions/tw-advisor\n"
                      "  tw-advisor completion zsh > /usr/share/zsh/vendor-completions/_tw-advisor\n"
                      "  tw-advisor completion fish > /usr/share/fish/vendor_completions.d/tw-advisor.fish\n"
-                     "--profile and --policy complete to the names in the data dir, other values to files.");
+                     "--profile and --policy complete to the names in the data dir, --netns to `ip netns`\n"
+                     "names, explain to the explanation ids, set values (--format) to their words, paths\n"
+                     "to files.");
   completion->require_subcommand(1);
   const std::pair<const char*, report::Shell> shells[] = {
     { "bash", report::Shell::bash },
@@ -53,12 +78,15 @@ void add_docs_commands(CLI::App& app, int& exit_code)
       exit_code = 0;
     });
   }
-  // Hidden (empty group): what the completion scripts ask for --profile and --policy.
+  // Hidden (empty group): what the completion scripts ask for --profile, --policy, --netns and
+  // explain's ids.
   auto names_kind = std::make_shared<std::string>();
-  auto* names = completion->add_subcommand("names", "Profile or policy names in the data dir")->group("");
-  names->add_option("KIND", *names_kind)->required()->check(CLI::IsMember({ "profiles", "policies" }));
+  auto* names = completion->add_subcommand("names", "What the scripts complete to, one a line")->group("");
+  names->add_option("KIND", *names_kind)
+    ->required()
+    ->check(CLI::IsMember({ "profiles", "policies", "netns", "ids" }));
   names->callback([names_kind, &exit_code] {
-    print_data_names(*names_kind);
+    print_names(*names_kind);
     exit_code = 0;
   });
   // Hidden (empty group): the build runs it to write tw-advisor.8.

@@ -4,8 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <unistd.h>
+#include <utility>
+#include <vector>
 
 namespace tw::test {
 namespace {
@@ -61,7 +65,8 @@ TEST(CompletionCli, EveryNamesCallTheScriptsMakeIsAccepted)
         continue; // zsh's helper, called with the kinds below
       }
       ++calls;
-      EXPECT_TRUE(kind == "profiles" || kind == "policies") << shell << " asks for " << kind;
+      EXPECT_TRUE(kind == "profiles" || kind == "policies" || kind == "netns" || kind == "ids")
+        << shell << " asks for " << kind;
       EXPECT_EQ(tw({ "completion", "names", kind }).exit_code, 0) << shell << ": " << kind;
     }
     const std::string helper = "_tw_advisor_names ";
@@ -71,7 +76,7 @@ TEST(CompletionCli, EveryNamesCallTheScriptsMakeIsAccepted)
       ++calls;
       EXPECT_TRUE(kind == "profiles" || kind == "policies") << shell << " asks for " << kind;
     }
-    EXPECT_GE(calls, 2) << shell << ": --profile and --policy both complete to names";
+    EXPECT_GE(calls, 4) << shell << ": --profile, --policy, --netns and explain complete to names";
   }
 }
 
@@ -109,6 +114,97 @@ TEST(CompletionCli, TheBashScriptParsesAndCompletesAProfile)
   std::filesystem::remove(script);
   EXPECT_EQ(done.exit_code, 0) << done.err;
   EXPECT_NE(done.out.find("api-client"), std::string::npos) << done.out << done.err;
+}
+
+// The script in a temp file, for a shell to read.
+std::filesystem::path script_file(const char* shell)
+{
+  const auto r = tw({ "completion", shell });
+  EXPECT_EQ(r.exit_code, 0) << shell << ": " << r.err;
+  const auto path =
+    std::filesystem::temp_directory_path() / ("tw-completion-" + std::to_string(::getpid()) + "." + shell);
+  std::ofstream(path) << r.out;
+  return path;
+}
+
+// Each shell parses its own script (scripts/setup installs zsh and fish for this): a quote in a
+// description or a bracket left open would break completion for the whole command.
+TEST(CompletionCli, EachShellParsesItsScript)
+{
+  const std::pair<const char*, std::vector<std::string>> checks[] = {
+    { "bash", { "bash", "-n" } },
+    { "zsh", { "zsh", "-n" } },
+    { "fish", { "fish", "--no-execute" } },
+  };
+  for (const auto& [shell, argv] : checks) {
+    const auto path = script_file(shell);
+    std::vector<std::string> cmd = argv;
+    cmd.push_back(path.string());
+    const auto r = run(cmd);
+    std::filesystem::remove(path);
+    EXPECT_EQ(r.exit_code, 0) << shell << " cannot parse its script: " << r.err;
+  }
+}
+
+// Descriptions keep their apostrophes and colons, quoted for each shell (they were dropped).
+TEST(CompletionCli, DescriptionsAreQuotedNotCut)
+{
+  const auto zsh = tw({ "completion", "zsh" });
+  EXPECT_NE(zsh.out.find("every namespace'\\''s sockets"), std::string::npos) << zsh.out;
+  EXPECT_NE(zsh.out.find("[With --all-netns: auto"), std::string::npos) << zsh.out;
+  const auto fish = tw({ "completion", "fish" });
+  EXPECT_NE(fish.out.find("every namespace\\'s sockets"), std::string::npos) << fish.out;
+}
+
+// explain completes to the explanation ids, a set-valued option to its words, --netns to the
+// named namespaces; commands that take no operands offer no files in zsh.
+TEST(CompletionCli, IdsChoicesAndNamespacesComplete)
+{
+  const std::string bin_dir = std::filesystem::path(required_env("TW_ADVISOR_BIN")).parent_path().string();
+  const auto bash = script_file("bash");
+  const auto complete = [&](const std::string& words, int cword) {
+    const auto r = run({ "bash",
+                         "-c",
+                         "PATH=" + bin_dir + ":$PATH; source " + bash.string() + "; COMP_WORDS=(" + words +
+                           "); COMP_CWORD=" + std::to_string(cword) +
+                           "; _tw_advisor; printf '%s\\n' \"${COMPREPLY[@]}\"" });
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.out;
+  };
+  EXPECT_EQ(complete("tw-advisor explain ports-ex", 2), "ports-exhausted\n");
+  EXPECT_EQ(complete("tw-advisor plan --socket-reader bpf-", 3), "bpf-walk\nbpf-iter\n");
+  EXPECT_EQ(complete("tw-advisor census --format j", 3), "json\n");
+  std::filesystem::remove(bash);
+
+  // What --netns completes to is what `ip netns` lists: the files in /run/netns.
+  std::string expected;
+  std::error_code ec;
+  std::vector<std::string> named;
+  for (const auto& e : std::filesystem::directory_iterator("/run/netns", ec)) {
+    named.push_back(e.path().filename().string());
+  }
+  std::sort(named.begin(), named.end());
+  for (const auto& n : named) {
+    expected += n + "\n";
+  }
+  EXPECT_EQ(tw({ "completion", "names", "netns" }).out, expected);
+  const auto ids = tw({ "completion", "names", "ids" });
+  EXPECT_NE(ids.out.find("\nports-exhausted\n"), std::string::npos) << ids.out;
+  EXPECT_NE(ids.out.find("\ntrailing-comment\n"), std::string::npos) << ids.out;
+
+  const auto zsh = tw({ "completion", "zsh" }).out;
+  const auto plan = zsh.find("    (plan)");
+  const auto check = zsh.find("    (check)");
+  ASSERT_NE(plan, std::string::npos);
+  ASSERT_NE(check, std::string::npos);
+  const std::string plan_case = zsh.substr(plan, zsh.find(";;", plan) - plan);
+  EXPECT_EQ(plan_case.find("'*:file:_files'"), std::string::npos)
+    << "plan takes no file operands: " << plan_case;
+  EXPECT_NE(plan_case.find(":socket-reader:(auto bpf-walk bpf-iter sock-diag)"), std::string::npos)
+    << plan_case;
+  EXPECT_NE(plan_case.find(":namespace:_tw_advisor_netns"), std::string::npos) << plan_case;
+  const std::string check_case = zsh.substr(check, zsh.find(";;", check) - check);
+  EXPECT_NE(check_case.find("'*:file:_files'"), std::string::npos) << check_case;
 }
 
 } // namespace
