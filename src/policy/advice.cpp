@@ -1,6 +1,7 @@
 // Advice beyond sysctls, each tied to the evidence: the lasting fix is usually the connection model.
 #include "policy/analysis.hpp"
 #include "policy/processes.hpp"
+#include "util/percent.hpp"
 #include "util/strings.hpp"
 
 #include <cmath>
@@ -146,9 +147,7 @@ std::vector<Advice> advice(const Analysis& a, Verdict verdict)
     const double per_second = static_cast<double>(a.usable_ports) / 60.0;
     Advice x{ "connection-rate-limit", {}, {}, {} };
     x.text = "Closing first without reuse, each destination takes at most " + std::to_string(a.usable_ports) +
-             " usable ports / 60 s = " +
-             number(per_second >= 10.0 ? std::floor(per_second) : std::floor(per_second * 10.0) / 10.0) +
-             " new connections/s";
+             " usable ports / 60 s = " + time_wait_rate(a.usable_ports) + " new connections/s";
     x.evidence = { { "usable_ports", as_double(a.usable_ports) }, { "connections_per_second", per_second } };
     if (a.facts.rates) {
       if (const auto opens = a.facts.rates->rate("Tcp.ActiveOpens")) {

@@ -3,6 +3,7 @@
 #include "sysctld/generated_file.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
+#include "util/percent.hpp"
 #include "util/strings.hpp"
 
 #include <algorithm>
@@ -16,17 +17,6 @@ namespace tw::sysctld {
 namespace fs = std::filesystem;
 
 namespace {
-
-// n per 60 s as a rate: whole numbers from 10/s, one decimal (rounded down) below, so 101 ports
-// read "1.6", not "1".
-std::string per_minute_as_per_second(std::uint64_t n)
-{
-  if (n >= 600) {
-    return std::to_string(n / 60);
-  }
-  const auto tenths = n * 10 / 60;
-  return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10);
-}
 
 const std::string k_tw_recycle = "net.ipv4.tcp_tw_recycle";
 
@@ -432,7 +422,7 @@ void check_merged(const BootResolution& res,
                            k_port_range,
                            "ip_local_port_range = " + normalize_space(*range_m.value) + " holds only " +
                              std::to_string(range->size()) + " ports: about " +
-                             per_minute_as_per_second(range->size()) +
+                             time_wait_rate(range->size()) +
                              " new connections/s per destination before connect() fails with EADDRNOTAVAIL"),
             loader);
   }

@@ -23,4 +23,13 @@ std::string percent_of(std::uint64_t part, std::uint64_t whole)
   return percent(static_cast<double>(part) / static_cast<double>(whole));
 }
 
+std::string time_wait_rate(std::uint64_t ports)
+{
+  if (ports >= 600) {
+    return std::to_string(ports / 60);
+  }
+  const std::uint64_t tenths = ports * 10 / 60;
+  return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10);
+}
+
 } // namespace tw

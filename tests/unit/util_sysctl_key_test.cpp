@@ -55,6 +55,16 @@ TEST(Percent, SmallSharesNeverReadAsZero)
   EXPECT_EQ(percent_of(5, 0), "-");
 }
 
+// The rate a port range allows under 60 s of TIME_WAIT, rounded down, never overstated.
+TEST(Percent, TimeWaitRateIsRoundedDown)
+{
+  EXPECT_EQ(time_wait_rate(1000), "16"); // 16.67
+  EXPECT_EQ(time_wait_rate(600), "10");
+  EXPECT_EQ(time_wait_rate(599), "9.9"); // 9.98
+  EXPECT_EQ(time_wait_rate(101), "1.6"); // 1.68
+  EXPECT_EQ(time_wait_rate(5), "0.0");
+}
+
 } // namespace
 
 } // namespace tw::test
