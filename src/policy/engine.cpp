@@ -325,8 +325,17 @@ void would_help(const Analysis& a, Plan& plan)
     }
     std::string line = "Pressure remains: the lasting fix is the connection model (see advice)";
     if (const auto recycled = a.facts.counters.get("TcpExt.TWRecycled")) {
-      line += "; TcpExt.TWRecycled = " + std::to_string(*recycled) + " shows reuse " +
-              (*recycled > 0 ? "happening" : "not happening yet");
+      // Cumulative: only a sample's rate says whether reuse happens now (finding reuse-happening).
+      const auto rate = a.facts.rates ? a.facts.rates->rate("TcpExt.TWRecycled") : std::nullopt;
+      if (*recycled == 0) {
+        line += "; TcpExt.TWRecycled = 0 shows no reuse yet";
+      } else if (rate) {
+        line += *rate > 0 ? "; TcpExt.TWRecycled rising " + number(*rate) + "/s shows reuse happening"
+                          : "; TcpExt.TWRecycled did not rise during the sample: no reuse now";
+      } else {
+        line += "; TcpExt.TWRecycled = " + std::to_string(*recycled) +
+                " shows reuse has happened since the namespace was created (plan --sample N: now)";
+      }
     }
     plan.reasons.push_back(line + ".");
     return;

@@ -284,13 +284,21 @@ void counter_findings(const Analysis& a, std::vector<Finding>& out)
   const auto recycled = c.get("TcpExt.TWRecycled");
   if (recycled && *recycled > 0) {
     Finding f{ "reuse-happening", Severity::info, {}, { { "TWRecycled", as_double(*recycled) } }, {} };
-    f.summary =
-      "TcpExt.TWRecycled = " + std::to_string(*recycled) + ": connect() has taken over TIME_WAIT ports";
-    if (a.facts.rates) {
-      if (const auto rate = a.facts.rates->rate("TcpExt.TWRecycled")) {
-        f.evidence["TWRecycled_per_second"] = *rate;
-        f.summary += " (" + number(*rate) + "/s now)";
-      }
+    // The counter is cumulative since the namespace was created: without a sample it says reuse
+    // happened at some time (perhaps under a tcp_tw_reuse rolled back since), not that it happens.
+    const std::string total =
+      "TcpExt.TWRecycled = " + std::to_string(*recycled) + " since this network namespace was created";
+    const auto rate = a.facts.rates ? a.facts.rates->rate("TcpExt.TWRecycled") : std::nullopt;
+    if (rate) {
+      f.evidence["TWRecycled_per_second"] = *rate;
+      f.summary = *rate > 0
+                    ? "connect() is taking over TIME_WAIT ports now: TcpExt.TWRecycled rose " +
+                        number(*rate) + "/s during the sample (" + std::to_string(*recycled) + " in all)"
+                    : total + ", but it did not rise during the sample: no reuse now";
+    } else {
+      f.summary =
+        total +
+        ": connect() has taken over TIME_WAIT ports at some time (plan --sample N tells whether it does now)";
     }
     f.rationale =
       "the counter rises only when a TIME_WAIT tuple is reused (tw_reuse, or bind() with SO_REUSEADDR)";

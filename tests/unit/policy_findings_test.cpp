@@ -128,6 +128,9 @@ TEST(PolicyFindings, RatesAreUsedWhenSampled)
   const Plan p = plan_of(f);
   ASSERT_NE(p.finding("reuse-happening"), nullptr);
   EXPECT_EQ(p.finding("reuse-happening")->evidence.at("TWRecycled_per_second"), 10.0);
+  EXPECT_NE(p.finding("reuse-happening")->summary.find("is taking over TIME_WAIT ports now"),
+            std::string::npos)
+    << p.finding("reuse-happening")->summary;
   ASSERT_NE(p.advice_for("connection-rate-limit"), nullptr);
   EXPECT_NE(p.advice_for("connection-rate-limit")->text.find("opens 250 connections/s now"),
             std::string::npos)
@@ -240,6 +243,32 @@ TEST(PolicyFindings, ProfileIntentThatDisagreesWithTheEvidenceIsNoted)
   client.intent.value = HostIntent::client;
   EXPECT_NE(plan_of(inbound, client).finding("intent-mismatch"), nullptr);
   EXPECT_EQ(plan_of(f, client).finding("intent-mismatch"), nullptr);
+}
+
+// TWRecycled counts since the namespace was created: 800 left by a tcp_tw_reuse rolled back since
+// is no evidence of reuse now. Without a sample the finding says "at some time"; a sample that
+// saw no rise says "no reuse now".
+TEST(PolicyFindings, ReuseHappeningSaysTheCounterIsCumulative)
+{
+  Facts f = base_facts();
+  add_group(f, "198.18.1.1", "198.18.1.2", 80, 100, 100);
+  f.counters.values["TcpExt.TWRecycled"] = 800;
+  const Plan once = plan_of(f);
+  const Finding* r = once.finding("reuse-happening");
+  ASSERT_NE(r, nullptr);
+  EXPECT_NE(r->summary.find("800 since this network namespace was created"), std::string::npos) << r->summary;
+  EXPECT_NE(r->summary.find("at some time"), std::string::npos) << r->summary;
+  EXPECT_EQ(r->summary.find(" now"), r->summary.find(" now)")) << "no present-tense claim: " << r->summary;
+
+  CounterRates still;
+  still.interval_seconds = 5;
+  still.per_second = { { "TcpExt.TWRecycled", 0.0 } };
+  f.rates = still;
+  const Plan sampled = plan_of(f);
+  ASSERT_NE(sampled.finding("reuse-happening"), nullptr);
+  EXPECT_NE(sampled.finding("reuse-happening")->summary.find("did not rise during the sample: no reuse now"),
+            std::string::npos)
+    << sampled.finding("reuse-happening")->summary;
 }
 
 } // namespace
