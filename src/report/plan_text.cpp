@@ -321,6 +321,7 @@ std::string plan_to_text(const Plan& plan, const PlanTextOptions& options)
   const std::string apply_args = options.apply_args.empty() ? "" : options.apply_args.substr(1) + " ";
   // The next step, wrapped like the rest (a command is kept whole on a line where it fits).
   std::string next;
+  std::string first; // what to settle before following the next step
   if (plan.finding("apply-interrupted") != nullptr) {
     next += "Next: roll back the interrupted apply first (see apply-interrupted above), then plan again.\n";
   } else if (!plan.changes.empty() && !options.saved_to.empty()) {
@@ -347,8 +348,9 @@ std::string plan_to_text(const Plan& plan, const PlanTextOptions& options)
     next += "Nothing to apply. JSON with every number: `tw-advisor plan --format json`.\n";
   }
   if (!plan.changes.empty() && plan.finding("persist-overridden") != nullptr) {
-    next += "Before that: apply refuses to persist while another sysctl.d file overrides the change (see "
-            "persist-overridden above); fix that file, or apply with --no-persist.\n";
+    first += "First: apply refuses to persist while another sysctl.d file overrides the change (see "
+             "persist-overridden above): fix that file, or add --no-persist to the apply below (the change "
+             "then lasts until reboot).\n";
   }
   // apply refuses to fight another owner of a changed key (finding tuner-owns-key as a warning, or
   // runtime-owns-key): the next step must say so rather than lead into the refusal.
@@ -356,9 +358,11 @@ std::string plan_to_text(const Plan& plan, const PlanTextOptions& options)
     return f.id == "runtime-owns-key" || (f.id == "tuner-owns-key" && f.severity == Severity::warning);
   });
   if (!plan.changes.empty() && owned != plan.findings.end()) {
-    next += "Before that: apply refuses while another owner sets a key it changes (see " + owned->id +
-            " above): change the value there, or apply with --force.\n";
+    first += "First: apply refuses while another owner sets a key it changes (see " + owned->id +
+             " above): change the value there, or add --force to the apply below.\n";
   }
+  // What would make the commands below fail comes before them, not after.
+  next = first + next;
   for (const auto line : split(next, '\n')) {
     if (!line.empty()) {
       out += wrap_text(line, width, "", "");

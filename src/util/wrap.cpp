@@ -54,7 +54,10 @@ std::string wrap_text(std::string_view text, std::size_t width, std::string_view
       if (piece.empty() && !in_code) {
         continue;
       }
-      if (in_code) {
+      // An option ("--no-persist") stays with the word before it: a line that starts with one
+      // reads like a command line of its own.
+      const bool option = !in_code && piece.size() > 2 && piece.substr(0, 2) == "--" && !words.empty();
+      if (in_code || option) {
         words.back() += " " + std::string(piece);
       } else {
         words.emplace_back(piece);

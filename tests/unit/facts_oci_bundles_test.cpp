@@ -273,13 +273,15 @@ TEST(PolicyRuntime, TheNextStepSaysApplyRefusesWhileThePodOwnsTheKey)
 {
   Facts f = pod_facts();
   const std::string owned = unwrapped(plan_to_text(make_plan(f, Profile{}, config::builtin_policy())));
-  EXPECT_NE(owned.find("Before that: apply refuses while another owner sets a key it changes (see "
-                       "runtime-owns-key above): change the value there, or apply with --force."),
-            std::string::npos)
-    << owned;
+  const auto first =
+    owned.find("First: apply refuses while another owner sets a key it changes (see "
+               "runtime-owns-key above): change the value there, or add --force to the apply "
+               "below.");
+  ASSERT_NE(first, std::string::npos) << owned;
+  EXPECT_LT(first, owned.find("Next: save the plan")) << "before the commands it is about: " << owned;
   f.namespace_boot->tuners[0].value = "1";
   const std::string free = unwrapped(plan_to_text(make_plan(f, Profile{}, config::builtin_policy())));
-  EXPECT_EQ(free.find("Before that: apply refuses while another owner"), std::string::npos) << free;
+  EXPECT_EQ(free.find("First: apply refuses while another owner"), std::string::npos) << free;
   EXPECT_NE(free.find("Next: save the plan"), std::string::npos) << free;
 }
 

@@ -282,6 +282,25 @@ TEST(ReportPlanText, HeaderLinesFitTheWidth)
   }
 }
 
+// Following Next: literally must not lead into apply's refusal to persist: what to settle first
+// comes before the commands, and names the option that gets past it.
+TEST(ReportPlanText, WhatApplyWouldRefuseComesBeforeTheNextStep)
+{
+  Facts f = base_facts();
+  set_port_range(f, 40000, 40999);
+  add_group(f, "198.18.1.1", "198.18.1.2", 8080, 1000, 1000);
+  Plan plan = make_plan(f, Profile{}, config::builtin_policy());
+  ASSERT_FALSE(plan.changes.empty());
+  plan.findings.push_back(
+    Finding{ "persist-overridden", Severity::warning, "/etc/sysctl.d/99-admin.conf:1 sets it to 0", {}, {} });
+  const std::string t = unwrapped(plan_to_text(plan));
+  const auto first =
+    t.find("First: apply refuses to persist while another sysctl.d file overrides the change (see "
+           "persist-overridden above): fix that file, or add --no-persist to the apply below");
+  ASSERT_NE(first, std::string::npos) << t;
+  EXPECT_LT(first, t.find("Next: save the plan")) << t;
+}
+
 TEST(ReportPlanText, ColourOnlyWhenAsked)
 {
   Facts f = base_facts();

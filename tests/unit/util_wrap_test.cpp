@@ -22,6 +22,13 @@ TEST(UtilWrap, ALongWordOrACommandIsNeverCut)
   EXPECT_EQ(wrap_text("value `1 is odd here and there", 12, "", ""), "value `1 is\nodd here and\nthere\n");
 }
 
+// "fix it, or apply with\n--no-persist." reads like a command line: the option keeps its word.
+TEST(UtilWrap, AnOptionNeverStartsALine)
+{
+  EXPECT_EQ(wrap_text("or apply with --no-persist now", 16, "", ""), "or apply\nwith --no-persist\nnow\n");
+  EXPECT_EQ(wrap_text("--first stays first", 10, "", ""), "--first\nstays\nfirst\n");
+}
+
 TEST(UtilWrap, ColourAndUtf8TakeTheirVisibleWidth)
 {
   EXPECT_EQ(visible_width("\033[1;31merror\033[0m"), 5U);
