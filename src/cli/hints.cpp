@@ -34,10 +34,12 @@ std::string with_rollback_command(std::string note,
   if (const auto at = note.find(plain); at != std::string::npos) {
     note.replace(at, plain.size(), "`" + rollback_command(root, state_dir, netns) + "`");
   }
-  // A plan of another namespace is asked for with the same --netns.
+  // A plan is asked for where the hint was made: the same --netns, tree and state dir.
   const std::string plan = "`tw-advisor plan`";
-  for (auto at = note.find(plan); !netns.empty() && at != std::string::npos; at = note.find(plan, at + 1)) {
-    note.replace(at, plan.size(), "`tw-advisor plan --netns " + shell_word(netns) + "`");
+  const std::string there = "`tw-advisor plan" + (netns.empty() ? "" : " --netns " + shell_word(netns)) +
+                            target_args(root, state_dir) + "`";
+  for (auto at = note.find(plan); at != std::string::npos; at = note.find(plan, at + there.size())) {
+    note.replace(at, plan.size(), there);
   }
   return note;
 }

@@ -11,7 +11,8 @@ namespace tw::cli {
 std::string rollback_command(const std::string& root, const std::string& state_dir, const std::string& netns);
 
 // note with the engine's plain "`tw-advisor rollback`" replaced by the command for these options,
-// and "`tw-advisor plan`" given the same --netns (a hint must act on the namespace it is about).
+// and "`tw-advisor plan`" given the same --netns, --root and --state-dir (a hint must act on the
+// namespace and tree it is about).
 std::string with_rollback_command(std::string note,
                                   const std::string& root,
                                   const std::string& state_dir,

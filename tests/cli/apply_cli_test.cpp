@@ -229,7 +229,8 @@ TEST_F(ApplyCliTest, InterruptedApplyMakesEvenANothingToDoApplyRefuse)
   EXPECT_NE(unwrapped(detailed.out)
               .find("Next: run `" + rollback_hint() +
                     "` to restore the values from before apply "
-                    "2026-11-24T21:00:00Z-1, then `tw-advisor plan` again "),
+                    "2026-11-24T21:00:00Z-1, then `tw-advisor plan --root " +
+                    (m_tmp / "root").string() + " --state-dir " + (m_tmp / "state").string() + "` again "),
             std::string::npos)
     << detailed.out;
 

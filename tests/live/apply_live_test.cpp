@@ -221,8 +221,12 @@ TEST_F(ApplyLiveTest, AppliesVerifiesPersistsAndRollsBackExactly)
   EXPECT_EQ(st["drifted"], true) << st.dump(2);
   const auto drift_text = tool("status");
   EXPECT_NE(drift_text.out.find("drift: yes\n"), std::string::npos) << drift_text.out;
+  // Both commands act on the tree and state dir this status read.
+  const std::string at =
+    " --root " + (m_tmp / "root").string() + " --state-dir " + (m_tmp / "state").string();
   EXPECT_NE(unwrapped(drift_text.out)
-              .find(" Next: `tw-advisor plan` shows what this host needs now; `tw-advisor rollback"),
+              .find(" Next: `tw-advisor plan" + at +
+                    "` shows what this host needs now; `tw-advisor rollback" + at + "`"),
             std::string::npos)
     << drift_text.out;
   m_ns->set_sysctl(k_reuse, "1");

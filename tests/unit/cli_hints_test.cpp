@@ -41,5 +41,14 @@ TEST(CliHints, HintsForANamespaceCarryItsNetns)
     "restores them; `tw-advisor plan --netns web` again after");
 }
 
+// status's drift hint read one tree and state dir: the plan it points to must read them too.
+TEST(CliHints, ThePlanHintCarriesTheTreeAndStateDir)
+{
+  EXPECT_EQ(
+    cli::with_rollback_command("`tw-advisor plan` shows what this host needs now", "/srv/r", "/srv/s", ""),
+    "`tw-advisor plan --root /srv/r --state-dir /srv/s` shows what this host needs now");
+  EXPECT_EQ(cli::with_rollback_command("`tw-advisor plan` now", "/", "", ""), "`tw-advisor plan` now");
+}
+
 } // namespace
 } // namespace tw::test
