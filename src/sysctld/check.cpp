@@ -7,9 +7,11 @@
 #include "util/strings.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <map>
 #include <set>
+#include <string_view>
 #include <tuple>
 
 namespace tw::sysctld {
@@ -61,7 +63,7 @@ class Collector
 public:
   void add(Problem p, const std::string& loader = {})
   {
-    if (fold_into_trailing_comment(p)) {
+    if (fold_into_trailing_comment(p) || supersede(p)) {
       return;
     }
     const auto k = std::make_tuple(p.id, p.file, p.line, p.key, p.message);
@@ -92,10 +94,16 @@ public:
         m_items[i].message += " (under " + names + ")";
       }
     }
-    std::stable_sort(m_items.begin(), m_items.end(), [](const Problem& a, const Problem& b) {
+    std::vector<Problem> kept;
+    for (std::size_t i = 0; i < m_items.size(); ++i) {
+      if (m_dropped.count(i) == 0) {
+        kept.push_back(std::move(m_items[i]));
+      }
+    }
+    std::stable_sort(kept.begin(), kept.end(), [](const Problem& a, const Problem& b) {
       return std::tie(a.file, a.line) < std::tie(b.file, b.line);
     });
-    return std::move(m_items);
+    return kept;
   }
 
 private:
@@ -120,7 +128,12 @@ private:
         }
         if (item.severity != Severity::error) {
           item.severity = Severity::error;
-          item.message += " (as written the kernel refuses it: " + what + ")";
+          // "not whole numbers (the kernel range is 0..2)": the value with its comment is not one.
+          const std::string range_note = " (the ";
+          if (const auto at = what.find(range_note); p.id == "bad-value" && at != std::string::npos) {
+            what = "the key takes a whole number; " + what.substr(at + 2, what.size() - at - 3);
+          }
+          item.message += ". As written, the kernel refuses the value: " + what;
         }
         return true;
       }
@@ -128,6 +141,35 @@ private:
     return false;
   }
 
+  // One mistake, one finding: where a line gets both a general problem and the specific one that
+  // says more (the kernel's own range, the timestamps rule, the inverted range), only the specific
+  // one is kept. True when p is the general one of such a pair (dropped); a general one already
+  // kept is dropped when its specific one comes.
+  bool supersede(const Problem& p)
+  {
+    static constexpr std::array<std::pair<std::string_view, std::string_view>, 3> k_general_specific{ {
+      { "policy-range", "out-of-range" },
+      { "policy-range", "timestamps-off" },
+      { "bad-value", "port-range-inverted" },
+    } };
+    for (std::size_t i = 0; i < m_items.size(); ++i) {
+      const Problem& q = m_items[i];
+      if (m_dropped.count(i) != 0 || q.file != p.file || q.line != p.line || q.key != p.key) {
+        continue;
+      }
+      for (const auto& [general, specific] : k_general_specific) {
+        if (p.id == general && q.id == specific) {
+          return true;
+        }
+        if (p.id == specific && q.id == general) {
+          m_dropped.insert(i);
+        }
+      }
+    }
+    return false;
+  }
+
+  std::set<std::size_t> m_dropped;
   std::map<std::tuple<std::string, std::string, unsigned, std::string, std::string>, std::size_t> m_index;
   std::vector<Problem> m_items;
   std::vector<std::set<std::string>> m_loaders;

@@ -88,7 +88,9 @@ TEST(SysctldCheck, ATrailingCommentThatSpoilsTheValueIsOneError)
   EXPECT_EQ(f.id, "trailing-comment");
   EXPECT_EQ(f.severity, Severity::error);
   EXPECT_NE(
-    f.message.find("(as written the kernel refuses it: not whole numbers (the kernel range is 0..2))"),
+    f.message.find(
+      "Put the comment on its own line. As written, the kernel refuses the value: the key takes a whole "
+      "number; the kernel range is 0..2"),
     std::string::npos)
     << f.message;
   // Where check knows no range for the key it cannot say what the kernel makes of the value: the
@@ -96,6 +98,31 @@ TEST(SysctldCheck, ATrailingCommentThatSpoilsTheValueIsOneError)
   const auto fin = check_text("net.ipv4.tcp_fin_timeout = 30 # shorter\n");
   ASSERT_EQ(fin.findings.size(), 1U);
   EXPECT_EQ(fin.findings.front().severity, Severity::warning) << fin.findings.front().message;
+}
+
+// One mistake, one finding: the kernel's range says more than the same policy range, the
+// timestamps rule more than a policy range, the inverted-range finding more than bad-value.
+TEST(SysctldCheck, AMistakeIsReportedOnceByItsMostSpecificFinding)
+{
+  CheckOptions options;
+  options.root = fs::path(TW_TEST_DATA_DIR) / "sysctld" / "does-not-exist";
+  options.extra_ranges.push_back({ "net.ipv4.tcp_tw_reuse", 0, 2, "policy default" });
+  options.extra_ranges.push_back({ "net.ipv4.tcp_timestamps", 1, 2, "policy default" });
+  const auto r = run_check({ ProposedFile{ "/etc/sysctl.d/60-net.conf",
+                                           "new.conf",
+                                           "net.ipv4.tcp_tw_reuse = 5\n"
+                                           "net.ipv4.tcp_timestamps = 0\n"
+                                           "net.ipv4.ip_local_port_range = 50000 40000\n" } },
+                           memory_kernel(k_defaults, {}),
+                           options);
+  std::map<unsigned, std::vector<std::string>> by_line;
+  for (const auto& f : r.findings) {
+    by_line[f.line].push_back(f.id);
+  }
+  EXPECT_EQ(by_line[1], std::vector<std::string>{ "out-of-range" });
+  EXPECT_EQ(by_line[2], std::vector<std::string>{ "timestamps-off" });
+  EXPECT_EQ(by_line[3], std::vector<std::string>{ "port-range-inverted" });
+  EXPECT_EQ(r.errors(), 3U);
 }
 
 // tw-advisor's own file is apply's to write: configuration management installing it would make the
