@@ -44,8 +44,11 @@ void rollback_steps(const RollbackArgs& args,
     report.message = "nothing to roll back: no apply is recorded in " + dir.string();
   } else if (done.already_final) {
     report.outcome = "nothing-to-do";
-    report.message = "nothing to roll back: the last apply (" + done.journal.id +
-                     ") is already rolled back (" + done.journal.reason + ")";
+    // The journal's reason says how: "rolled back on request (COMMAND)", or an interrupted apply
+    // finished, or the watch.
+    const std::string& why = done.journal.reason;
+    report.message = "nothing to roll back: the last apply (" + done.journal.id + ") was already " +
+                     (why.rfind("rolled back ", 0) == 0 ? why : "rolled back (" + why + ")");
   } else {
     report.outcome = "rolled-back";
     report.message = "rolled back apply " + done.journal.id + " (it was " + done.previous_state +

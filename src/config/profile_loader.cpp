@@ -1,4 +1,5 @@
 // Profiles: host intent as data, with `include:` inheritance (TuneD style).
+#include "config/data_dir.hpp"
 #include "config/loader.hpp"
 #include "config/yaml_strict.hpp"
 #include "util/error.hpp"
@@ -180,10 +181,8 @@ Profile load_profile(const std::string& name_or_path, const std::filesystem::pat
   std::error_code ec;
   if (!std::filesystem::exists(file, ec)) {
     std::string known;
-    for (const auto& entry : std::filesystem::directory_iterator(data_dir / "profiles", ec)) {
-      if (entry.path().extension() == ".yaml") {
-        known += (known.empty() ? "" : ", ") + entry.path().stem().string();
-      }
+    for (const auto& n : data_names(data_dir, "profiles")) { // sorted, as completion offers them
+      known += (known.empty() ? "" : ", ") + n;
     }
     throw Error("--profile " + name_or_path,
                 "no such profile in " + (data_dir / "profiles").string() + " (known: " + known + ")");

@@ -58,7 +58,10 @@ std::vector<std::string> apply_preview_lines(const ApplyPreview& p, std::size_t 
                (p.root == "/" ? "" : " under " + p.root.string()),
              width);
   } else {
-    add_item(out, "persist: no (--no-persist): the change is lost at reboot", width);
+    add_item(out,
+             "persist: no (--no-persist): the change lasts until reboot, or until this network namespace is "
+             "made anew",
+             width);
   }
   if (p.watch.count() > 0) {
     add_item(out,

@@ -143,8 +143,12 @@ std::string status_to_text(const StatusReport& r, std::size_t width)
   if (!r.has_journal) {
     put("last apply: none");
   } else {
-    put("last apply: " + r.journal.id + ": " + to_string(r.condition) + " (journal state " +
-        to_string(r.journal.state) + ", updated " + r.journal.updated_at + ")");
+    // The journal's state only where it says more than the condition ("interrupted": persisting).
+    const std::string condition = to_string(r.condition);
+    const std::string state = to_string(r.journal.state);
+    put("last apply: " + r.journal.id + ": " + condition + " (" +
+        (state == condition ? std::string() : "journal state " + state + ", ") + "updated " +
+        r.journal.updated_at + ")");
     put("plan: " + r.journal.plan_source + " (sha256 " + r.journal.plan_sha256 + ")", "  ", "    ");
     if (!r.journal.reason.empty()) {
       put("reason: " + r.journal.reason, "  ", "    ");

@@ -237,7 +237,10 @@ TEST_F(ApplyLiveTest, AppliesVerifiesPersistsAndRollsBackExactly)
   EXPECT_EQ(status_json()["condition"], "rolled-back");
   const auto again = tool("rollback");
   EXPECT_EQ(again.exit_code, 0) << again.err;
-  EXPECT_NE(again.out.find("nothing to roll back"), std::string::npos) << again.out;
+  // Said once, how: "was already rolled back on request (COMMAND)".
+  EXPECT_NE(again.out.find("nothing to roll back: the last apply ("), std::string::npos) << again.out;
+  EXPECT_NE(again.out.find(") was already rolled back on request ("), std::string::npos) << again.out;
+  EXPECT_EQ(again.out.find("rolled back (rolled back"), std::string::npos) << again.out;
 }
 
 // Every key written is audited (one line each on stderr where there is no journal, with the

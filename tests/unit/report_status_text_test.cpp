@@ -84,6 +84,21 @@ TEST(ReportStatusText, EveryLineFitsTheWidthAndNothingIsLost)
   EXPECT_NE(wide.find("Next: plan again"), std::string::npos) << wide;
 }
 
+// "done (journal state done, ...)" said it twice; the state is named only where it says more.
+TEST(ReportStatusText, TheJournalStateIsNamedOnlyWhereItDiffersFromTheCondition)
+{
+  StatusReport r = drifted_apply();
+  r.journal.state = JournalState::done;
+  const std::string done = status_to_text(r, 1000);
+  EXPECT_NE(done.find(": done (updated "), std::string::npos) << done;
+  EXPECT_EQ(done.find("journal state"), std::string::npos) << done;
+  r.condition = StatusCondition::interrupted;
+  r.journal.state = JournalState::persisting;
+  const std::string interrupted = status_to_text(r, 1000);
+  EXPECT_NE(interrupted.find(": interrupted (journal state persisting, updated "), std::string::npos)
+    << interrupted;
+}
+
 TEST(ReportStatusText, ADamagedJournalsStepsWrapUnderTheirNumbers)
 {
   StatusReport r = drifted_apply();
