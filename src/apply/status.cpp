@@ -305,7 +305,7 @@ StatusReport read_status(const Target& target, const BootLookup& boot_lookup)
     if (fs_status.temp_left) {
       report.drifted = true;
       report.notes.push_back("temp file " + file.temp_name + " left in " + file.dir +
-                             "; run `tw-advisor rollback`");
+                             ": rollback removes it (Next: below)");
     }
     report.files.push_back(fs_status);
   }

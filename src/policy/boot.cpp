@@ -101,7 +101,7 @@ void interrupted_finding(const BootFacts& boot, Plan& plan)
   plan.reasons.insert(
     plan.reasons.begin(),
     "An earlier apply never finished: the values read now may be half-applied, and apply refuses "
-    "until `tw-advisor rollback` has run (finding apply-interrupted).");
+    "until it is rolled back (finding apply-interrupted says how).");
   plan.findings.insert(plan.findings.begin(), std::move(f));
 }
 

@@ -301,6 +301,23 @@ TEST(ReportPlanText, WhatApplyWouldRefuseComesBeforeTheNextStep)
   EXPECT_LT(first, t.find("Next: save the plan")) << t;
 }
 
+// An interrupted apply leads, and the rollback command is given once: in its finding, which Why
+// and the next step point to.
+TEST(ReportPlanText, AnInterruptedApplyGivesTheRollbackCommandOnce)
+{
+  Facts f = base_facts();
+  f.boot = BootFacts{};
+  f.boot->interrupted =
+    InterruptedApply{ "20261206T010203Z-77", "persisting", "/var/lib/tw-advisor/journal.json" };
+  const std::string t = unwrapped(plan_to_text(make_plan(f, Profile{}, config::builtin_policy())));
+  EXPECT_EQ(t.rfind("INTERRUPTED APPLY", 0), 0u) << t;
+  const auto first = t.find("`tw-advisor rollback`");
+  ASSERT_NE(first, std::string::npos) << t;
+  EXPECT_EQ(t.find("`tw-advisor rollback`", first + 1), std::string::npos) << t;
+  EXPECT_NE(t.find("apply-interrupted: an apply (20261206T010203Z-77) was interrupted"), std::string::npos)
+    << t;
+}
+
 TEST(ReportPlanText, ColourOnlyWhenAsked)
 {
   Facts f = base_facts();
