@@ -50,16 +50,18 @@ std::string pressure_line(const Analysis& a)
   // current tcp_tw_reuse covers the group and can work, connect() takes over its TIME_WAIT ports
   // instead of failing: nothing to infer there.
   const bool measured = top.symptom != nullptr && top.symptom->connect_eaddrnotavail > 0;
+  // "1000 of 1000 usable ports ...; with 1000 of 1000 ports in use" says the numbers twice: a full
+  // group is "every port".
+  const std::string in_use = top.group->in_use >= top.usable ? std::string("every port in use")
+                                                             : std::to_string(top.group->in_use) + " of " +
+                                                                 std::to_string(top.usable) + " ports in use";
   if (top.exhausted && !top.reuse_works && measured) {
-    line += "; with " + std::to_string(top.group->in_use) + " of " + std::to_string(top.usable) +
-            " ports in use, connect() there fails with EADDRNOTAVAIL (measured, below)";
+    line += "; with " + in_use + ", connect() there fails with EADDRNOTAVAIL (measured, below)";
   } else if (top.exhausted && !top.reuse_works && a.probed) {
-    line += "; with " + std::to_string(top.group->in_use) + " of " + std::to_string(top.usable) +
-            " ports in use, though the probe saw no connect() there fail in the window";
+    line += "; with " + in_use + ", though the probe saw no connect() there fail in the window";
   } else if (top.exhausted && !top.reuse_works && top.group->in_use >= top.usable) {
-    line += "; with " + std::to_string(top.group->in_use) + " of " + std::to_string(top.usable) +
-            " ports in use, none is left: connect() there is likely failing with EADDRNOTAVAIL (inferred "
-            "from the counts; no counter records it)";
+    line += "; with every port in use, none is left: connect() there is likely failing with EADDRNOTAVAIL "
+            "(inferred from the counts; no counter records it)";
   } else if (top.exhausted && !top.reuse_works) {
     line += "; with " + std::to_string(top.group->in_use) + " ports in use (" +
             std::to_string(top.usable - top.group->in_use) +
