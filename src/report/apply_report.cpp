@@ -109,9 +109,9 @@ std::string watch_progress_line(const WatchSample& sample, std::chrono::seconds 
   return line;
 }
 
-nlohmann::json apply_report_to_json(const ApplyReport& r)
+nlohmann::ordered_json apply_report_to_json(const ApplyReport& r)
 {
-  nlohmann::json changes = nlohmann::json::array();
+  nlohmann::ordered_json changes = nlohmann::ordered_json::array();
   for (const auto& c : r.changes) {
     changes.push_back({ { "key", c.key }, { "old", c.old_value }, { "new", c.new_value } });
   }
@@ -119,15 +119,16 @@ nlohmann::json apply_report_to_json(const ApplyReport& r)
            { "exit_code", r.exit_code },
            { "changes", changes },
            { "reason", r.reason },
-           { "journal", r.journal.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.journal) },
+           { "journal",
+             r.journal.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.journal) },
            { "warnings", r.warnings } };
 }
 
-nlohmann::json rollback_report_to_json(const RollbackReport& r)
+nlohmann::ordered_json rollback_report_to_json(const RollbackReport& r)
 {
-  nlohmann::json apply = nullptr;
+  nlohmann::ordered_json apply = nullptr;
   if (r.apply) {
-    nlohmann::json changes = nlohmann::json::array();
+    nlohmann::ordered_json changes = nlohmann::ordered_json::array();
     for (const auto& c : r.apply->changes) {
       changes.push_back({ { "key", c.key }, { "old", c.old_value }, { "new", c.new_value } });
     }

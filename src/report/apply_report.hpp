@@ -24,7 +24,7 @@ std::string watch_progress_line(const WatchSample& sample, std::chrono::seconds 
 
 // `apply --format json` (doc/apply.md) after the header: outcome, exit_code, changes, reason,
 // journal (null when unknown), warnings.
-nlohmann::json apply_report_to_json(const ApplyReport& report);
+nlohmann::ordered_json apply_report_to_json(const ApplyReport& report);
 
 // What `tw-advisor rollback` did, for --format json.
 struct RollbackReport
@@ -39,6 +39,6 @@ struct RollbackReport
 
 // `rollback --format json` (doc/apply.md) after the header: outcome, exit_code, message, apply
 // {id, state_before, changes [{key, old, new}]} or null, warnings.
-nlohmann::json rollback_report_to_json(const RollbackReport& report);
+nlohmann::ordered_json rollback_report_to_json(const RollbackReport& report);
 
 } // namespace tw

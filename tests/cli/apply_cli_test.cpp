@@ -151,6 +151,16 @@ TEST_F(ApplyCliTest, NothingToDoWithNoStateDirSaysSoAndCreatesNothing)
   EXPECT_TRUE(doc["changes"].empty());
   EXPECT_EQ(doc["journal"], (m_tmp / "state/journal.json").string());
   EXPECT_FALSE(fs::exists(m_tmp / "state"));
+  // The members in doc/apply.md's order, after the header: outcome and exit_code first.
+  const auto ordered = nlohmann::ordered_json::parse(json.out);
+  std::vector<std::string> order;
+  for (auto it = ordered.begin(); it != ordered.end(); ++it) {
+    order.push_back(it.key());
+  }
+  const std::vector<std::string> documented = { "schema_version", "kind",    "generator", "generated_at",
+                                                "host",           "outcome", "exit_code", "changes",
+                                                "reason",         "journal", "warnings" };
+  EXPECT_EQ(order, documented) << json.out;
 }
 
 // A TuneD profile that sets a changed key and does not re-apply sysctl.d would undo the change at
