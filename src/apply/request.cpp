@@ -94,11 +94,25 @@ PlanToApply reviewed_plan(const std::filesystem::path& path,
   out.netns = doc.netns;
   out.netns_kind = doc.netns_kind;
   out.netns_name = doc.netns_name;
-  if (auto mismatch = host_mismatch(out.hostname, out.netns, current_hostname(), current_netns_inode())) {
+  const std::uint64_t here = current_netns_inode();
+  const std::string name = out.netns_kind == "host" ? std::string("host") : out.netns_name;
+  if (auto mismatch = host_mismatch(out.hostname, out.netns, current_hostname(), here, name)) {
     if (!accept_other_host) {
-      throw Error("plan " + path.string(),
-                  *mismatch + "; nothing was changed: make the plan where it is applied, or pass "
-                              "--ignore-host-mismatch if this is really meant");
+      // The plan's namespace is on this host and reachable: say how to apply it there.
+      std::string there;
+      if (out.netns != here && out.netns != 0 && out.hostname == current_hostname()) {
+        if (const auto spec = netns_spec_of(out.netns)) {
+          // From another namespace apply changes runtime values only (sysctl.d is the host's).
+          there = "; to apply it in its namespace: `tw-advisor apply --netns " + shell_word(*spec) +
+                  (out.netns_kind == "host" ? "" : " --no-persist") + " --plan " + shell_word(path.string()) +
+                  "`";
+        }
+      }
+      throw Error(
+        "plan " + path.string(),
+        *mismatch + "; nothing was changed" + there +
+          "; else make the plan where it is applied, or pass --ignore-host-mismatch if this is really "
+          "meant");
     }
     note(*mismatch + " (--ignore-host-mismatch)");
   }

@@ -59,7 +59,8 @@ std::optional<std::string> verdict_problem(Verdict verdict, std::size_t change_c
 std::optional<std::string> host_mismatch(const std::string& plan_hostname,
                                          std::uint64_t plan_netns,
                                          const std::string& this_hostname,
-                                         std::uint64_t this_netns)
+                                         std::uint64_t this_netns,
+                                         const std::string& plan_netns_name)
 {
   std::vector<std::string> diffs;
   if (!plan_hostname.empty() && !this_hostname.empty() && plan_hostname != this_hostname) {
@@ -67,8 +68,11 @@ std::optional<std::string> host_mismatch(const std::string& plan_hostname,
                     printable(this_hostname) + "\"");
   }
   if (plan_netns != 0 && this_netns != 0 && plan_netns != this_netns) {
-    diffs.push_back("the plan was made in network namespace " + std::to_string(plan_netns) + ", this is " +
-                    std::to_string(this_netns));
+    diffs.push_back("the plan was made in network namespace " +
+                    (plan_netns_name.empty()
+                       ? std::to_string(plan_netns)
+                       : printable(plan_netns_name) + " (" + std::to_string(plan_netns) + ")") +
+                    ", this is " + std::to_string(this_netns));
   }
   if (diffs.empty()) {
     return std::nullopt;

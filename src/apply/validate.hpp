@@ -35,11 +35,13 @@ std::vector<std::string> validate_changes(const std::vector<ProposedChange>& cha
 std::optional<std::string> verdict_problem(Verdict verdict, std::size_t change_count);
 
 // Why a plan made on another host or in another network namespace must not be applied here
-// (naming both sides); nullopt when they match or a side is unknown (empty hostname, inode 0).
+// (naming both sides, the plan's namespace by plan_netns_name too when known); nullopt when they
+// match or a side is unknown (empty hostname, inode 0).
 std::optional<std::string> host_mismatch(const std::string& plan_hostname,
                                          std::uint64_t plan_netns,
                                          const std::string& this_hostname,
-                                         std::uint64_t this_netns);
+                                         std::uint64_t this_netns,
+                                         const std::string& plan_netns_name = {});
 
 // Why apply must not persist (write the host's /etc/sysctl.d) from the namespace `here`: it is
 // not the host's (host: the host namespace's inode, 0 when unknown). {subject, reason}, or nullopt

@@ -232,6 +232,33 @@ TEST_F(NetnsLiveTest, AllNetnsFindsThePressureInANamedAndAProcessOnlyNamespace)
   const json alone = json::parse(by_name.out);
   ASSERT_FALSE(alone.at("groups").empty()) << by_name.out.substr(0, 2000);
   EXPECT_GE(alone.at("groups").at(0).at("pressure").get<double>(), 0.95);
+
+  // A plan saved there and applied here is refused before anything is read or written, naming
+  // that namespace and the command that applies it there.
+  const std::filesystem::path dir =
+    std::filesystem::temp_directory_path() / ("twa-netns-apply-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir / "root");
+  const std::string saved = (dir / "plan.json").string();
+  const RunResult out = advisor({ "plan", "--netns", named.name(), "--out", saved });
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  const RunResult here = advisor({ "apply",
+                                   "--plan",
+                                   saved,
+                                   "--yes",
+                                   "--no-persist",
+                                   "--root",
+                                   (dir / "root").string(),
+                                   "--state-dir",
+                                   (dir / "state").string() });
+  EXPECT_EQ(here.exit_code, 1) << here.out << here.err;
+  EXPECT_NE(here.err.find("the plan was made in network namespace " + named.name() + " ("), std::string::npos)
+    << here.err;
+  EXPECT_NE(here.err.find("to apply it in its namespace: `tw-advisor apply --netns " + named.name() +
+                          " --no-persist --plan " + saved + "`"),
+            std::string::npos)
+    << here.err;
+  EXPECT_FALSE(std::filesystem::exists(dir / "state")) << "refused before the journal";
+  std::filesystem::remove_all(dir);
   holder.stop();
 }
 

@@ -91,6 +91,10 @@ TEST(ApplyValidate, HostMismatchNamesBothSides)
   const auto ns = host_mismatch("a", 4026532246, "a", 4026531840);
   ASSERT_TRUE(ns.has_value());
   EXPECT_NE(ns->find("network namespace 4026532246, this is 4026531840"), std::string::npos) << *ns;
+  const auto named = host_mismatch("a", 4026532246, "a", 4026531840, "pod-a");
+  ASSERT_TRUE(named.has_value());
+  EXPECT_NE(named->find("network namespace pod-a (4026532246), this is 4026531840"), std::string::npos)
+    << *named;
   const auto host = host_mismatch("web-1", 5, "web-2", 5);
   ASSERT_TRUE(host.has_value());
   EXPECT_NE(host->find("\"web-1\", this is \"web-2\""), std::string::npos) << *host;
