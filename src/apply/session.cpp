@@ -98,7 +98,9 @@ void run_apply_session(const ApplyInvocation& in, ApplyUi& ui, ApplyReport& repo
     }
     ui.say("watch passed: " + report.reason);
   }
-  ui.say("applied (journal " + outcome.journal_id + "); undo with `" + options.rollback_hint + "`");
+  // The command on its own line: with --root and --state-dir it is long, and it is pasted whole.
+  ui.say("applied (journal " + outcome.journal_id + "); undo with:");
+  ui.say("  " + options.rollback_hint);
   report.outcome = "applied";
   report.exit_code = 0;
 }

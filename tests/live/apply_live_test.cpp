@@ -699,6 +699,11 @@ TEST_F(ApplyLiveTest, FreshPlanFromRealPortPressureIsAppliedAndRolledBack)
   const auto r = m_ns->run(argv);
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("applied (journal"), std::string::npos) << r.out;
+  // The undo command on a line of its own, whole, with the options this apply was given.
+  EXPECT_NE(r.out.find("); undo with:\n  tw-advisor rollback --root " + (m_tmp / "root").string() +
+                       " --state-dir " + (m_tmp / "state").string() + "\n"),
+            std::string::npos)
+    << r.out;
   const auto st = status_json();
   EXPECT_EQ(st["condition"], "done");
   EXPECT_NE(st["apply"]["plan"]["source"].get<std::string>().find("computed"), std::string::npos)
