@@ -509,13 +509,13 @@ void settle_told_in(Plan& plan)
     if (f.told_in == k_told_in_reasons && plan.verdict == Verdict::insufficient_evidence) {
       f.told_in.clear();
     }
-    for (const auto& [finding, prerequisite] : k_same) {
-      if (f.id != finding) {
+    for (const auto& same : k_same) {
+      if (f.id != same.first) {
         continue;
       }
       const auto p =
         std::find_if(plan.prerequisites.begin(), plan.prerequisites.end(), [&](const Prerequisite& q) {
-          return q.id == prerequisite && q.status != PrereqStatus::ok;
+          return q.id == same.second && q.status != PrereqStatus::ok;
         });
       if (p != plan.prerequisites.end()) {
         f.told_in = "prerequisites." + p->id;
