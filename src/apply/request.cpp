@@ -98,14 +98,13 @@ PlanToApply reviewed_plan(const std::filesystem::path& path,
   const std::string name = out.netns_kind == "host" ? std::string("host") : out.netns_name;
   if (auto mismatch = host_mismatch(out.hostname, out.netns, current_hostname(), here, name)) {
     if (!accept_other_host) {
-      // The plan's namespace is on this host and reachable: say how to apply it there.
+      // The plan's namespace is on this host and reachable (netns_spec_of never names the
+      // host's): say how to apply it there, as options to add, so the others given are kept.
+      // From another namespace apply changes runtime values only (sysctl.d is the host's).
       std::string there;
       if (out.netns != here && out.netns != 0 && out.hostname == current_hostname()) {
         if (const auto spec = netns_spec_of(out.netns)) {
-          // From another namespace apply changes runtime values only (sysctl.d is the host's).
-          there = "; to apply it in its namespace: `tw-advisor apply --netns " + shell_word(*spec) +
-                  (out.netns_kind == "host" ? "" : " --no-persist") + " --plan " + shell_word(path.string()) +
-                  "`";
+          there = "; to apply it in its namespace, add `--netns " + shell_word(*spec) + " --no-persist`";
         }
       }
       throw Error(

@@ -304,8 +304,12 @@ StatusReport read_status(const Target& target, const BootLookup& boot_lookup)
     }
     if (fs_status.temp_left) {
       report.drifted = true;
+      // Rollback removes it where Next: gives that rollback (an interrupted apply in this
+      // namespace); a finished or undone apply leaves it to be removed by hand.
+      const bool rollback_next = report.condition == StatusCondition::interrupted && !elsewhere;
       report.notes.push_back("temp file " + file.temp_name + " left in " + file.dir +
-                             ": rollback removes it (Next: below)");
+                             (rollback_next ? ": the rollback under Next: removes it"
+                                            : ": no apply is left to remove it; remove it by hand"));
     }
     report.files.push_back(fs_status);
   }

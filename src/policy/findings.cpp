@@ -509,6 +509,10 @@ void settle_told_in(Plan& plan)
     if (f.told_in == k_told_in_reasons && plan.verdict == Verdict::insufficient_evidence) {
       f.told_in.clear();
     }
+    // An already-enabled plan's last reason states TWRecycled as this finding does.
+    if (f.id == "reuse-happening" && plan.verdict == Verdict::already_enabled) {
+      f.told_in = std::string(k_told_in_reasons);
+    }
     for (const auto& same : k_same) {
       if (f.id != same.first) {
         continue;

@@ -352,7 +352,7 @@ std::string zsh_script(const CLI::App& app)
          "_tw_advisor_netns() {\n"
          "  local -a names\n"
          "  names=(${(f)\"$(tw-advisor completion names netns 2>/dev/null)\"})\n"
-         "  _describe 'network namespace' names\n"
+         "  compadd -a names\n" // a name may hold ':', which _describe would cut at
          "}\n"
          "_tw_advisor_ids() {\n"
          "  local -a ids\n"

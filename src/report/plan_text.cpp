@@ -347,7 +347,10 @@ std::string plan_to_text(const Plan& plan, const PlanTextOptions& options)
   } else {
     next += "Nothing to apply. JSON with every number: `tw-advisor plan --format json`.\n";
   }
-  if (!plan.changes.empty() && plan.finding("persist-overridden") != nullptr) {
+  // Only before an apply the next step shows, and not what its options already get past.
+  const bool apply_next = !plan.changes.empty() && plan.finding("apply-interrupted") == nullptr;
+  if (apply_next && there.find("--no-persist") == std::string::npos &&
+      plan.finding("persist-overridden") != nullptr) {
     first += "First: apply refuses to persist while another sysctl.d file overrides the change (see "
              "persist-overridden above): fix that file, or add --no-persist to the apply below (the change "
              "then lasts until reboot).\n";
@@ -357,7 +360,7 @@ std::string plan_to_text(const Plan& plan, const PlanTextOptions& options)
   const auto owned = std::find_if(plan.findings.begin(), plan.findings.end(), [](const Finding& f) {
     return f.id == "runtime-owns-key" || (f.id == "tuner-owns-key" && f.severity == Severity::warning);
   });
-  if (!plan.changes.empty() && owned != plan.findings.end()) {
+  if (apply_next && owned != plan.findings.end()) {
     first += "First: apply refuses while another owner sets a key it changes (see " + owned->id +
              " above): change the value there, or add --force to the apply below.\n";
   }

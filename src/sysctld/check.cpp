@@ -116,7 +116,8 @@ private:
       return false;
     }
     for (auto& item : m_items) {
-      if (item.id == "trailing-comment" && item.file == p.file && item.line == p.line && item.key == p.key) {
+      // By file and line: a glob line's value problems name each key it matches, not the glob.
+      if (item.id == "trailing-comment" && item.file == p.file && item.line == p.line) {
         // Both messages start "key = value" (the value may hold ": " itself): say the rest.
         const std::string head = item.message.substr(0, item.message.find(": sysctl.d has"));
         std::string what = p.message;

@@ -56,7 +56,9 @@ std::string wrap_text(std::string_view text, std::size_t width, std::string_view
       }
       // An option ("--no-persist") stays with the word before it: a line that starts with one
       // reads like a command line of its own.
-      const bool option = !in_code && piece.size() > 2 && piece.substr(0, 2) == "--" && !words.empty();
+      // Only where the two fit on a line: a glued word is never the cause of a line over width.
+      const bool option = !in_code && piece.size() > 2 && piece.substr(0, 2) == "--" && !words.empty() &&
+                          visible_width(words.back()) + 1 + visible_width(piece) + rest_width <= width;
       if (in_code || option) {
         words.back() += " " + std::string(piece);
       } else {

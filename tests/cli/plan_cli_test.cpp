@@ -287,6 +287,8 @@ TEST_F(PlanCliTest, TheNextCommandsRepeatTheProfileAndPolicyJudgedWith)
   EXPECT_NE(next.find("`tw-advisor apply --policy " + quoted + " --plan plan.json`"), std::string::npos)
     << r.out;
   const RunResult sampled = plan("stuck-client", { "--sample", "2" });
+  ASSERT_EQ(sampled.exit_code, 0) << sampled.err;
+  EXPECT_NE(sampled.out.find("Next: save the plan"), std::string::npos) << sampled.out;
   EXPECT_EQ(unwrapped(sampled.out).find("--sample"), std::string::npos) << sampled.out;
 }
 

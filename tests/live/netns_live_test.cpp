@@ -234,7 +234,7 @@ TEST_F(NetnsLiveTest, AllNetnsFindsThePressureInANamedAndAProcessOnlyNamespace)
   EXPECT_GE(alone.at("groups").at(0).at("pressure").get<double>(), 0.95);
 
   // A plan saved there and applied here is refused before anything is read or written, naming
-  // that namespace and the command that applies it there.
+  // that namespace and the options that apply it there.
   const std::filesystem::path dir =
     std::filesystem::temp_directory_path() / ("twa-netns-apply-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir / "root");
@@ -253,11 +253,24 @@ TEST_F(NetnsLiveTest, AllNetnsFindsThePressureInANamedAndAProcessOnlyNamespace)
   EXPECT_EQ(here.exit_code, 1) << here.out << here.err;
   EXPECT_NE(here.err.find("the plan was made in network namespace " + named.name() + " ("), std::string::npos)
     << here.err;
-  EXPECT_NE(here.err.find("to apply it in its namespace: `tw-advisor apply --netns " + named.name() +
-                          " --no-persist --plan " + saved + "`"),
+  EXPECT_NE(here.err.find("to apply it in its namespace, add `--netns " + named.name() + " --no-persist`"),
             std::string::npos)
     << here.err;
   EXPECT_FALSE(std::filesystem::exists(dir / "state")) << "refused before the journal";
+  // The same command with the options the hint names applies it there.
+  const RunResult there = advisor({ "apply",
+                                    "--plan",
+                                    saved,
+                                    "--yes",
+                                    "--no-persist",
+                                    "--root",
+                                    (dir / "root").string(),
+                                    "--state-dir",
+                                    (dir / "state").string(),
+                                    "--netns",
+                                    named.name() });
+  EXPECT_EQ(there.exit_code, 0) << there.out << there.err;
+  EXPECT_EQ(named.get_sysctl("net.ipv4.tcp_tw_reuse"), "1") << there.out << there.err;
   std::filesystem::remove_all(dir);
   holder.stop();
 }

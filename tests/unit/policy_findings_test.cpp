@@ -269,6 +269,21 @@ TEST(PolicyFindings, ReuseHappeningSaysTheCounterIsCumulative)
   EXPECT_NE(sampled.finding("reuse-happening")->summary.find("did not rise during the sample: no reuse now"),
             std::string::npos)
     << sampled.finding("reuse-happening")->summary;
+  EXPECT_TRUE(sampled.finding("reuse-happening")->told_in.empty()) << "HELPS: Why does not state it";
+
+  // Already enabled: the last reason states the counter, so the finding points there.
+  Facts full = base_facts();
+  set_port_range(full, 40000, 40999);
+  add_group(full, "198.18.1.1", "198.18.1.2", 80, 1000, 1000);
+  full.counters.values["TcpExt.TWRecycled"] = 800;
+  full.rates = still;
+  set_sysctl(full, "net.ipv4.tcp_tw_reuse", "1");
+  const Plan enabled = plan_of(full);
+  ASSERT_EQ(enabled.verdict, Verdict::already_enabled) << all_reasons(enabled);
+  ASSERT_NE(enabled.finding("reuse-happening"), nullptr);
+  EXPECT_EQ(enabled.finding("reuse-happening")->told_in, "reasons");
+  EXPECT_NE(all_reasons(enabled).find("TcpExt.TWRecycled did not rise during the sample"), std::string::npos)
+    << all_reasons(enabled);
 }
 
 } // namespace

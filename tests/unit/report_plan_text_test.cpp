@@ -299,6 +299,17 @@ TEST(ReportPlanText, WhatApplyWouldRefuseComesBeforeTheNextStep)
            "persist-overridden above): fix that file, or add --no-persist to the apply below");
   ASSERT_NE(first, std::string::npos) << t;
   EXPECT_LT(first, t.find("Next: save the plan")) << t;
+  // Not where the apply shown already has --no-persist (another namespace), nor where no apply
+  // is shown (an interrupted apply comes first).
+  PlanTextOptions pod;
+  pod.netns = "pod-a";
+  const std::string in_pod = unwrapped(plan_to_text(plan, pod));
+  EXPECT_NE(in_pod.find("--no-persist --plan"), std::string::npos) << in_pod;
+  EXPECT_EQ(in_pod.find("First:"), std::string::npos) << in_pod;
+  plan.findings.push_back(
+    Finding{ "apply-interrupted", Severity::error, "an apply was interrupted", {}, {} });
+  const std::string interrupted = unwrapped(plan_to_text(plan));
+  EXPECT_EQ(interrupted.find("First:"), std::string::npos) << interrupted;
 }
 
 // An interrupted apply leads, and the rollback command is given once: in its finding, which Why

@@ -93,6 +93,18 @@ TEST(SysctldCheck, ATrailingCommentThatSpoilsTheValueIsOneError)
       "number; the kernel range is 0..2"),
     std::string::npos)
     << f.message;
+  // A glob line's value problems name each key it matches: still one finding, the comment.
+  CheckOptions options;
+  options.root = fs::path(TW_TEST_DATA_DIR) / "sysctld" / "does-not-exist";
+  options.extra_ranges.push_back({ "net.ipv4.conf.lo.rp_filter", 0, 2, "policy's test" });
+  const auto glob = run_check(
+    { ProposedFile{ "/etc/sysctl.d/60-net.conf", "new.conf", "net.ipv4.conf.*.rp_filter = 1 # strict\n" } },
+    memory_kernel(k_defaults, {}),
+    options);
+  ASSERT_EQ(glob.findings.size(), 1U) << glob.findings.size() << " findings, the second "
+                                      << (glob.findings.size() > 1 ? glob.findings[1].id : "");
+  EXPECT_EQ(glob.findings.front().id, "trailing-comment");
+  EXPECT_EQ(glob.findings.front().severity, Severity::error);
   // Where check knows no range for the key it cannot say what the kernel makes of the value: the
   // comment stays a warning.
   const auto fin = check_text("net.ipv4.tcp_fin_timeout = 30 # shorter\n");

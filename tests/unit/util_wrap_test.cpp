@@ -25,7 +25,9 @@ TEST(UtilWrap, ALongWordOrACommandIsNeverCut)
 // "fix it, or apply with\n--no-persist." reads like a command line: the option keeps its word.
 TEST(UtilWrap, AnOptionNeverStartsALine)
 {
-  EXPECT_EQ(wrap_text("or apply with --no-persist now", 16, "", ""), "or apply\nwith --no-persist\nnow\n");
+  EXPECT_EQ(wrap_text("or apply with --no-persist now", 17, "", ""), "or apply\nwith --no-persist\nnow\n");
+  // Never over the width for it: where the two do not fit on one line, the option goes alone.
+  EXPECT_EQ(wrap_text("or apply with --no-persist now", 16, "", ""), "or apply with\n--no-persist now\n");
   EXPECT_EQ(wrap_text("--first stays first", 10, "", ""), "--first\nstays\nfirst\n");
 }
 
