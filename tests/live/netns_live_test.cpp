@@ -241,15 +241,15 @@ TEST_F(NetnsLiveTest, AllNetnsFindsThePressureInANamedAndAProcessOnlyNamespace)
   const std::string saved = (dir / "plan.json").string();
   const RunResult out = advisor({ "plan", "--netns", named.name(), "--out", saved });
   ASSERT_EQ(out.exit_code, 0) << out.err;
-  const RunResult here = advisor({ "apply",
-                                   "--plan",
-                                   saved,
-                                   "--yes",
-                                   "--no-persist",
-                                   "--root",
-                                   (dir / "root").string(),
-                                   "--state-dir",
-                                   (dir / "state").string() });
+  const std::vector<std::string> apply = { "apply",       "--plan",
+                                           saved,         "--yes",
+                                           "--root",      (dir / "root").string(),
+                                           "--state-dir", (dir / "state").string() };
+  // From another throwaway namespace, never the host's: were the refusal broken, the apply
+  // would change only that namespace's values.
+  std::vector<std::string> from_quiet = { m_advisor };
+  from_quiet.insert(from_quiet.end(), apply.begin(), apply.end());
+  const RunResult here = quiet.front()->run(from_quiet);
   EXPECT_EQ(here.exit_code, 1) << here.out << here.err;
   EXPECT_NE(here.err.find("the plan was made in network namespace " + named.name() + " ("), std::string::npos)
     << here.err;
@@ -257,18 +257,10 @@ TEST_F(NetnsLiveTest, AllNetnsFindsThePressureInANamedAndAProcessOnlyNamespace)
             std::string::npos)
     << here.err;
   EXPECT_FALSE(std::filesystem::exists(dir / "state")) << "refused before the journal";
-  // The same command with the options the hint names applies it there.
-  const RunResult there = advisor({ "apply",
-                                    "--plan",
-                                    saved,
-                                    "--yes",
-                                    "--no-persist",
-                                    "--root",
-                                    (dir / "root").string(),
-                                    "--state-dir",
-                                    (dir / "state").string(),
-                                    "--netns",
-                                    named.name() });
+  // The same command with the options the hint names added applies it there.
+  std::vector<std::string> added = apply;
+  added.insert(added.end(), { "--netns", named.name(), "--no-persist" });
+  const RunResult there = advisor(added);
   EXPECT_EQ(there.exit_code, 0) << there.out << there.err;
   EXPECT_EQ(named.get_sysctl("net.ipv4.tcp_tw_reuse"), "1") << there.out << there.err;
   std::filesystem::remove_all(dir);
