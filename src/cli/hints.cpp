@@ -11,18 +11,32 @@
 #include <cstdio>
 #include <memory>
 #include <optional>
+#include <string_view>
 #include <thread>
 #include <unistd.h>
 
 namespace tw::cli {
 
-std::string rollback_command(const std::string& root, const std::string& state_dir, const std::string& netns)
+namespace {
+
+// "tw-advisor VERB [--netns N] [--root R] [--state-dir S]": a command acting where a hint was made.
+std::string command_here(std::string_view verb,
+                         const std::string& root,
+                         const std::string& state_dir,
+                         const std::string& netns)
 {
-  std::string out = "tw-advisor rollback";
+  std::string out = "tw-advisor " + std::string(verb);
   if (!netns.empty()) {
     out += " --netns " + shell_word(netns);
   }
   return out + target_args(root, state_dir);
+}
+
+} // namespace
+
+std::string rollback_command(const std::string& root, const std::string& state_dir, const std::string& netns)
+{
+  return command_here("rollback", root, state_dir, netns);
 }
 
 std::string with_rollback_command(std::string note,
@@ -36,8 +50,7 @@ std::string with_rollback_command(std::string note,
   }
   // A plan is asked for where the hint was made: the same --netns, tree and state dir.
   const std::string plan = "`tw-advisor plan`";
-  const std::string there = "`tw-advisor plan" + (netns.empty() ? "" : " --netns " + shell_word(netns)) +
-                            target_args(root, state_dir) + "`";
+  const std::string there = "`" + command_here("plan", root, state_dir, netns) + "`";
   for (auto at = note.find(plan); at != std::string::npos; at = note.find(plan, at + there.size())) {
     note.replace(at, plan.size(), there);
   }

@@ -55,8 +55,16 @@ struct PlanArgs
   std::string socket_reader = "auto";
 };
 
-// The options a "Next:" plan command repeats so it saves the plan shown ("" or " --profile ...");
-// a --facts replay's evidence was recorded elsewhere, so only profile and policy carry over.
+// The options a "Next:" apply repeats: the policy whose guardrails and watch thresholds the plan
+// was judged by ("" or " --policy PATH", absolute).
+std::string repeated_apply_args(const PlanArgs& args)
+{
+  return args.policy.empty() ? "" : " --policy " + shell_word(absolute_for_hint(args.policy));
+}
+
+// The options a "Next:" plan command repeats so it saves the plan shown ("" or " --profile ..."),
+// the apply's among them; a --facts replay's evidence was recorded elsewhere, so only profile and
+// policy carry over.
 std::string repeated_plan_args(const PlanArgs& args)
 {
   std::string out;
@@ -64,9 +72,7 @@ std::string repeated_plan_args(const PlanArgs& args)
     out += " --profile " +
            shell_word(config::looks_like_path(args.profile) ? absolute_for_hint(args.profile) : args.profile);
   }
-  if (!args.policy.empty()) {
-    out += " --policy " + shell_word(absolute_for_hint(args.policy));
-  }
+  out += repeated_apply_args(args);
   if (args.facts.empty()) {
     if (args.sample > 0) {
       out += " --sample " + fmt::format("{:g}", args.sample);
@@ -79,12 +85,6 @@ std::string repeated_plan_args(const PlanArgs& args)
     }
   }
   return out;
-}
-
-// The same for the "Next:" apply: its policy's guardrails and watch thresholds.
-std::string repeated_apply_args(const PlanArgs& args)
-{
-  return args.policy.empty() ? "" : " --policy " + shell_word(absolute_for_hint(args.policy));
 }
 
 // `plan --all-netns`: every namespace judged with the same profile and policy, most urgent first.
