@@ -1,6 +1,10 @@
 // Shell completion scripts, generated from the CLI definition (see cli_docs.hpp).
 #include "report/cli_docs.hpp"
 #include "report/cli_walk.hpp"
+#include "util/strings.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <map>
@@ -33,16 +37,9 @@ std::vector<std::string> choices_of(const CLI::Option& opt)
   if (label.size() < 2 || label.front() != '{' || label.back() != '}') {
     return out;
   }
-  std::string word;
-  for (const char c : label.substr(1, label.size() - 2)) {
-    if (c == ',') {
-      out.push_back(word);
-      word.clear();
-    } else {
-      word += c;
-    }
+  for (const auto word : split(std::string_view(label).substr(1, label.size() - 2), ',')) {
+    out.emplace_back(word);
   }
-  out.push_back(word);
   return out;
 }
 
@@ -92,11 +89,7 @@ const char* names_of(ValueKind kind)
 // "a b c": the words joined.
 std::string words(const std::vector<std::string>& list)
 {
-  std::string out;
-  for (const auto& w : list) {
-    out += (out.empty() ? "" : " ") + w;
-  }
-  return out;
+  return fmt::format("{}", fmt::join(list, " "));
 }
 
 // An option's description on one line, shortened to 70 columns.
@@ -233,11 +226,10 @@ std::string bash_script(const CLI::App& app)
         break;
       case ValueKind::profile:
       case ValueKind::policy:
+      case ValueKind::netns: // the names; a profile or policy may also be a file
         action = std::string("COMPREPLY=($(compgen -W \"$(tw-advisor completion names ") +
-                 names_of(spec.kind) + " 2>/dev/null)\" -- \"$cur\") $(compgen -f -- \"$cur\"))";
-        break;
-      case ValueKind::netns:
-        action = "COMPREPLY=($(compgen -W \"$(tw-advisor completion names netns 2>/dev/null)\" -- \"$cur\"))";
+                 names_of(spec.kind) + " 2>/dev/null)\" -- \"$cur\")" +
+                 (spec.kind == ValueKind::netns ? "" : " $(compgen -f -- \"$cur\")") + ")";
         break;
       case ValueKind::flag:
       case ValueKind::value:
@@ -395,7 +387,7 @@ std::string fish_values(const CLI::Option& opt)
       return std::string(" -x -a '(tw-advisor completion names ") + names_of(kind) +
              " 2>/dev/null; __fish_complete_path)'";
     case ValueKind::netns:
-      return " -x -a '(tw-advisor completion names netns 2>/dev/null)'";
+      return std::string(" -x -a '(tw-advisor completion names ") + names_of(kind) + " 2>/dev/null)'";
     case ValueKind::value:
       return " -x";
   }
