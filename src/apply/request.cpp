@@ -95,14 +95,15 @@ PlanToApply reviewed_plan(const std::filesystem::path& path,
   out.netns_kind = doc.netns_kind;
   out.netns_name = doc.netns_name;
   const std::uint64_t here = current_netns_inode();
+  const std::string this_host = current_hostname();
   const std::string name = out.netns_kind == "host" ? std::string("host") : out.netns_name;
-  if (auto mismatch = host_mismatch(out.hostname, out.netns, current_hostname(), here, name)) {
+  if (auto mismatch = host_mismatch(out.hostname, out.netns, this_host, here, name)) {
     if (!accept_other_host) {
       // The plan's namespace is on this host and reachable (netns_spec_of never names the
       // host's): say how to apply it there, as options to add, so the others given are kept.
       // From another namespace apply changes runtime values only (sysctl.d is the host's).
       std::string there;
-      if (out.netns != here && out.netns != 0 && out.hostname == current_hostname()) {
+      if (out.netns != here && out.netns != 0 && out.hostname == this_host) {
         if (const auto spec = netns_spec_of(out.netns)) {
           there = "; to apply it in its namespace, add `--netns " + shell_word(*spec) + " --no-persist`";
         }

@@ -60,8 +60,9 @@ std::string pressure_line(const Analysis& a)
   } else if (top.exhausted && !top.reuse_works && a.probed) {
     line += "; with " + in_use + ", though the probe saw no connect() there fail in the window";
   } else if (top.exhausted && !top.reuse_works && top.group->in_use >= top.usable) {
-    line += "; with every port in use, none is left: connect() there is likely failing with EADDRNOTAVAIL "
-            "(inferred from the counts; no counter records it)";
+    line += "; with " + in_use +
+            ", none is left: connect() there is likely failing with EADDRNOTAVAIL (inferred from the counts; "
+            "no counter records it)";
   } else if (top.exhausted && !top.reuse_works) {
     line += "; with " + std::to_string(top.group->in_use) + " ports in use (" +
             std::to_string(top.usable - top.group->in_use) +
